@@ -1,0 +1,239 @@
+//! The engine's error types: one small enum per subsystem, composed here with `#[from]`.
+//!
+//! [`InvalidInput`] is everything a caller can fix (unknown names, wrong types, limits); the
+//! server maps it to `INVALID_ARGUMENT`/`NOT_FOUND`/`ALREADY_EXISTS`. [`Error::Overloaded`] is
+//! back-pressure (retry later); everything else is an engine or disk fault.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::names::NameKind;
+use crate::schema::ColumnType;
+
+/// Result alias of the storage crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Every error the engine returns.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is wrong; nothing was changed.
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+    /// The write-ahead log failed.
+    #[error(transparent)]
+    Wal(#[from] crate::wal::Error),
+    /// An SSTable could not be written or read.
+    #[error(transparent)]
+    Sst(#[from] crate::sst::Error),
+    /// The manifest could not be written or read.
+    #[error(transparent)]
+    Manifest(#[from] crate::manifest::Error),
+    /// The engine is behind (flushes or compaction); nothing was written. Retry after the hint.
+    #[error("overloaded, retry in {retry_after:?}: {reason}")]
+    Overloaded {
+        /// Why the engine refused the write.
+        reason: String,
+        /// A suggested wait before retrying.
+        retry_after: Duration,
+    },
+    /// A background worker failed; the database refuses further writes until it is reopened.
+    #[error("database is read-only after a background failure: {0}")]
+    Poisoned(String),
+    /// The database was closed.
+    #[error("database is closed")]
+    Closed,
+    /// Another process holds the data directory.
+    #[error("data directory {path} is locked by another process (remove nothing by hand; stop that process)")]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+    },
+    /// A file-system operation failed.
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { path: path.into(), source }
+    }
+
+    /// True when retrying the same request later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::Overloaded { .. })
+    }
+}
+
+/// A request the engine refuses because of what it asks; nothing was changed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InvalidInput {
+    /// A name breaks `[A-Za-z_][A-Za-z0-9_]{0,127}`.
+    #[error("invalid {kind} name \"{name}\": {reason}; names match [A-Za-z_][A-Za-z0-9_]{{0,127}}")]
+    InvalidName {
+        /// What the name is for.
+        kind: NameKind,
+        /// The rejected name, escaped and shortened for display.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// No table by that name.
+    #[error("table \"{table}\" does not exist")]
+    UnknownTable {
+        /// Table name.
+        table: String,
+    },
+    /// A table by that name exists already.
+    #[error("table \"{table}\" already exists")]
+    TableExists {
+        /// Table name.
+        table: String,
+    },
+    /// No such family in the table.
+    #[error("table \"{table}\" has no column family \"{family}\" (it has: {known})")]
+    UnknownFamily {
+        /// Table name.
+        table: String,
+        /// Family name.
+        family: String,
+        /// The families that exist, comma-separated.
+        known: String,
+    },
+    /// A family by that name exists already.
+    #[error("table \"{table}\" already has a column family \"{family}\"")]
+    FamilyExists {
+        /// Table name.
+        table: String,
+        /// Family name.
+        family: String,
+    },
+    /// No such column, and the table does not allow new columns on write.
+    #[error(
+        "table \"{table}\" family \"{family}\" has no column \"{column}\" and the table does not allow new columns on write"
+    )]
+    UnknownColumn {
+        /// Table name.
+        table: String,
+        /// Family name.
+        family: String,
+        /// Column name.
+        column: String,
+    },
+    /// A column by that name exists already.
+    #[error("table \"{table}\" family \"{family}\" already has a column \"{column}\"")]
+    ColumnExists {
+        /// Table name.
+        table: String,
+        /// Family name.
+        family: String,
+        /// Column name.
+        column: String,
+    },
+    /// A value of the wrong type for its column.
+    #[error("table \"{table}\" series \"{series}\": column {family}.{column} has type {expected}, the write sent {got}")]
+    TypeMismatch {
+        /// Table name.
+        table: String,
+        /// Series key.
+        series: String,
+        /// Family name.
+        family: String,
+        /// Column name.
+        column: String,
+        /// The column's type.
+        expected: ColumnType,
+        /// The type that was sent.
+        got: ColumnType,
+    },
+    /// A column's value (or validity) list has another length than the timestamps.
+    #[error("table \"{table}\" series \"{series}\": {what} has {got} entries but there are {expected} timestamps")]
+    LengthMismatch {
+        /// Table name.
+        table: String,
+        /// Series key.
+        series: String,
+        /// Which list, e.g. `column readings.velocity`.
+        what: String,
+        /// Number of timestamps.
+        expected: usize,
+        /// Length of the list.
+        got: usize,
+    },
+    /// The same column appears twice in one series write.
+    #[error("table \"{table}\" series \"{series}\": column {family}.{column} appears twice")]
+    DuplicateColumn {
+        /// Table name.
+        table: String,
+        /// Series key.
+        series: String,
+        /// Family name.
+        family: String,
+        /// Column name.
+        column: String,
+    },
+    /// A timestamp outside the accepted range.
+    #[error("table \"{table}\" series \"{series}\" row {row}: timestamp {ts} is outside the accepted range [{min}, {max}] (nanoseconds since 1970-01-01 UTC)")]
+    TimestampOutOfRange {
+        /// Table name.
+        table: String,
+        /// Series key.
+        series: String,
+        /// Row index within the series write.
+        row: usize,
+        /// The timestamp.
+        ts: i64,
+        /// Smallest accepted.
+        min: i64,
+        /// Largest accepted.
+        max: i64,
+    },
+    /// A series key that is empty or longer than the limit.
+    #[error("table \"{table}\": series key of {len} bytes is not accepted (must be 1 to {max} bytes of UTF-8)")]
+    BadSeriesKey {
+        /// Table name.
+        table: String,
+        /// Length of the key in bytes.
+        len: usize,
+        /// Limit in bytes.
+        max: usize,
+    },
+    /// A string value longer than the limit.
+    #[error("table \"{table}\" series \"{series}\" row {row}: string in {family}.{column} has {len} bytes, the limit is {max}")]
+    StringTooLong {
+        /// Table name.
+        table: String,
+        /// Series key.
+        series: String,
+        /// Family name.
+        family: String,
+        /// Column name.
+        column: String,
+        /// Row index.
+        row: usize,
+        /// Length in bytes.
+        len: usize,
+        /// Limit in bytes.
+        max: usize,
+    },
+    /// Too many rows in one batch.
+    #[error("the batch has {rows} rows, the limit is {max}; split it")]
+    TooManyRows {
+        /// Rows in the batch.
+        rows: usize,
+        /// Limit.
+        max: usize,
+    },
+    /// A write with no rows or a table with no families.
+    #[error("{0}")]
+    Empty(&'static str),
+    /// A time range with `from >= to`, or another impossible request.
+    #[error("{0}")]
+    Impossible(String),
+}

@@ -1,0 +1,9 @@
+//! Manifest (to be written).
+
+/// Errors of the manifest.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Placeholder.
+    #[error("manifest")]
+    Placeholder,
+}

@@ -1,0 +1,9 @@
+//! SSTables (to be written).
+
+/// Errors of SSTable reading and writing.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Placeholder.
+    #[error("sst")]
+    Placeholder,
+}
