@@ -9,6 +9,7 @@ pub mod encoding;
 pub mod error;
 pub mod fs;
 pub mod manifest;
+pub mod memtable;
 pub mod names;
 pub mod options;
 pub mod run;

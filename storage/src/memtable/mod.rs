@@ -1,0 +1,148 @@
+//! Memtables: the in-memory, mutable part of a column family.
+//!
+//! Each column family has one active memtable that takes writes. When it passes its size limit it
+//! is frozen (it stays readable, takes no more writes) and a background flush writes it to an
+//! SSTable; a fresh active memtable takes its place at once, so writers keep going.
+//!
+//! Layout: a concurrent ordered map (crossbeam skiplist) from series key to a per-series buffer
+//! behind its own mutex. Series are few and long-lived, so the map is written rarely; rows are
+//! appended to their series buffer in arrival order (see [`series`]). Reads copy what they need
+//! under the series lock and sort/merge there, so a reader never blocks writers of other series.
+
+mod column;
+mod series;
+
+use std::ops::Bound;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use crossbeam_skiplist::SkipMap;
+use parking_lot::Mutex;
+
+pub(crate) use series::ColumnInput;
+use series::SeriesBuffer;
+
+use crate::run::Run;
+use crate::schema::{ColumnId, FamilyId};
+use crate::selector::{SeriesSelector, TimeRange};
+
+/// Decides whether a row survives tombstones: `keep(series, ts, seq)`.
+pub type KeepFn<'a> = &'a (dyn Fn(&str, i64, u64) -> bool + Sync);
+
+/// The in-memory rows of one column family.
+#[derive(Debug)]
+pub struct Memtable {
+    family: FamilyId,
+    series: SkipMap<Arc<str>, Mutex<SeriesBuffer>>,
+    bytes: AtomicUsize,
+    rows: AtomicUsize,
+    min_seq: AtomicU64,
+    max_seq: AtomicU64,
+}
+
+impl Memtable {
+    /// An empty memtable for `family`.
+    pub fn new(family: FamilyId) -> Self {
+        Self {
+            family,
+            series: SkipMap::new(),
+            bytes: AtomicUsize::new(0),
+            rows: AtomicUsize::new(0),
+            min_seq: AtomicU64::new(u64::MAX),
+            max_seq: AtomicU64::new(0),
+        }
+    }
+
+    /// The family this memtable belongs to.
+    pub fn family(&self) -> FamilyId {
+        self.family
+    }
+
+    /// Appends rows of `series` written with sequence number `seq`.
+    pub(crate) fn insert(&self, series: &str, ts: &[i64], seq: u64, columns: &[ColumnInput<'_>]) {
+        let entry = match self.series.get(series) {
+            Some(e) => e,
+            None => {
+                self.bytes.fetch_add(series.len() + 96, Ordering::Relaxed);
+                self.series.get_or_insert(Arc::from(series), Mutex::new(SeriesBuffer::new()))
+            }
+        };
+        let added = entry.value().lock().append(ts, seq, columns);
+        self.bytes.fetch_add(added, Ordering::Relaxed);
+        self.rows.fetch_add(ts.len(), Ordering::Relaxed);
+        self.min_seq.fetch_min(seq, Ordering::Relaxed);
+        self.max_seq.fetch_max(seq, Ordering::Relaxed);
+    }
+
+    /// Approximate memory held, in bytes.
+    pub fn approximate_bytes(&self) -> usize {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// Rows appended (before merging duplicates).
+    pub fn rows(&self) -> usize {
+        self.rows.load(Ordering::Relaxed)
+    }
+
+    /// True when nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.rows() == 0
+    }
+
+    /// Smallest and largest sequence number written, if any.
+    pub fn seq_bounds(&self) -> Option<(u64, u64)> {
+        (!self.is_empty()).then(|| (self.min_seq.load(Ordering::Relaxed), self.max_seq.load(Ordering::Relaxed)))
+    }
+
+    /// Number of series.
+    pub fn series_count(&self) -> usize {
+        self.series.len()
+    }
+
+    /// Sorted, merged runs of the selected series (in key order) with rows visible at `max_seq`,
+    /// `ts` in `range`, surviving `keep`, restricted to the columns `ids` (ascending; `None` = all).
+    pub fn runs(
+        &self,
+        selector: &SeriesSelector,
+        range: TimeRange,
+        max_seq: u64,
+        ids: Option<&[ColumnId]>,
+        keep: KeepFn<'_>,
+    ) -> Vec<Run> {
+        let mut out = Vec::new();
+        if let Some(key) = selector.exact() {
+            if let Some(e) = self.series.get(key) {
+                let buf = e.value().lock();
+                out.extend(buf.snapshot(e.key(), range, max_seq, ids, &|t, s| keep(key, t, s)));
+            }
+            return out;
+        }
+        let (lo, hi) = selector.key_bounds();
+        let range_iter = self.series.range::<str, (Bound<&str>, Bound<&str>)>((lo, hi));
+        for e in range_iter {
+            let key: &str = e.key();
+            if selector.is_past(key) {
+                break;
+            }
+            if !selector.matches(key) {
+                continue;
+            }
+            let buf = e.value().lock();
+            out.extend(buf.snapshot(e.key(), range, max_seq, ids, &|t, s| keep(key, t, s)));
+        }
+        out
+    }
+
+    /// Every series key, in order.
+    pub fn series_keys(&self) -> Vec<Arc<str>> {
+        self.series.iter().map(|e| e.key().clone()).collect()
+    }
+
+    /// Number of buffered rows of `series` (0 when absent).
+    pub fn series_len(&self, series: &str) -> usize {
+        self.series.get(series).map_or(0, |e| e.value().lock().len())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,137 @@
+//! The rows of one series in one memtable: appended as they come, sorted and merged when read.
+
+use std::sync::Arc;
+
+use arrow_buffer::ScalarBuffer;
+
+use super::column::ColumnBuffer;
+use crate::batch::ColumnValues;
+use crate::run::Run;
+use crate::schema::{ColumnId, ColumnType};
+use crate::selector::TimeRange;
+
+/// Rows of one series, in arrival order. Writes only append, so a write costs a few
+/// `extend_from_slice` calls; the (rare) out-of-order or duplicate rows are sorted out when the
+/// buffer is read, not when it is written. This is the shape of GreptimeDB's time-series
+/// memtable and InfluxDB's per-series buffers; it beats a row-per-entry skiplist for ingest because
+/// sensor data arrives almost sorted.
+#[derive(Debug, Default)]
+pub(crate) struct SeriesBuffer {
+    ts: Vec<i64>,
+    seq: Vec<u64>,
+    /// Columns in ascending id order; every buffer has `ts.len()` rows.
+    columns: Vec<(ColumnId, ColumnBuffer)>,
+    /// True while `ts` is strictly increasing in arrival order (no sort or merge needed to read).
+    sorted: bool,
+}
+
+/// A column of a write: id, type, values and optional validity.
+pub(crate) struct ColumnInput<'a> {
+    pub id: ColumnId,
+    pub ty: ColumnType,
+    pub values: &'a ColumnValues,
+    pub validity: Option<&'a [bool]>,
+}
+
+impl SeriesBuffer {
+    pub(crate) fn new() -> Self {
+        Self { sorted: true, ..Self::default() }
+    }
+
+    /// Appends rows; returns an estimate of the bytes added.
+    pub(crate) fn append(&mut self, ts: &[i64], seq: u64, columns: &[ColumnInput<'_>]) -> usize {
+        let before = self.ts.len();
+        let n = ts.len();
+        if self.sorted {
+            let prev = self.ts.last().copied();
+            let in_order = ts.windows(2).all(|w| w[0] < w[1]);
+            self.sorted = in_order && prev.is_none_or(|p| ts.first().is_none_or(|f| *f > p));
+        }
+        self.ts.extend_from_slice(ts);
+        self.seq.resize(before + n, seq);
+        let mut bytes = 16 * n;
+        for input in columns {
+            let pos = match self.columns.binary_search_by_key(&input.id, |(id, _)| *id) {
+                Ok(pos) => pos,
+                Err(pos) => {
+                    self.columns.insert(pos, (input.id, ColumnBuffer::new(input.ty, before)));
+                    pos
+                }
+            };
+            bytes += self.columns[pos].1.push(input.values, input.validity);
+        }
+        for (_, col) in &mut self.columns {
+            let missing = (before + n).saturating_sub(col.len());
+            if missing > 0 {
+                col.push_nulls(missing);
+            }
+        }
+        bytes
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.ts.len()
+    }
+
+    /// The rows with `seq <= max_seq` and `ts` in `range`, of the columns in `ids` (ascending), as
+    /// a run: sorted by ts, rows with equal ts merged cell by cell (the highest seq with a value
+    /// wins). `keep(ts, seq)` drops rows covered by tombstones before merging, so that a tombstone
+    /// between two writes of the same row removes only the older cells.
+    pub(crate) fn snapshot(
+        &self,
+        series: &Arc<str>,
+        range: TimeRange,
+        max_seq: u64,
+        ids: Option<&[ColumnId]>,
+        keep: &dyn Fn(i64, u64) -> bool,
+    ) -> Option<Run> {
+        let selected = |&(id, _): &&(ColumnId, ColumnBuffer)| ids.is_none_or(|ids| ids.binary_search(&id).is_ok());
+        let all_visible = self.seq.last().is_none_or(|s| *s <= max_seq);
+        if self.sorted && all_visible {
+            let start = self.ts.partition_point(|t| *t < range.from);
+            let end = self.ts.partition_point(|t| *t < range.to);
+            if (start..end).all(|i| keep(self.ts[i], self.seq[i])) {
+                if start >= end {
+                    return None;
+                }
+                return Some(Run {
+                    series: series.clone(),
+                    ts: ScalarBuffer::from(self.ts[start..end].to_vec()),
+                    seq: ScalarBuffer::from(self.seq[start..end].to_vec()),
+                    columns: self.columns.iter().filter(selected).map(|(id, c)| (*id, c.slice_to_array(start, end))).collect(),
+                });
+            }
+        }
+        // General path: pick visible rows, sort by (ts, seq), merge equal timestamps.
+        let mut rows: Vec<usize> = (0..self.ts.len())
+            .filter(|&i| self.seq[i] <= max_seq && range.contains(self.ts[i]) && keep(self.ts[i], self.seq[i]))
+            .collect();
+        if rows.is_empty() {
+            return None;
+        }
+        rows.sort_by_key(|&i| (self.ts[i], self.seq[i]));
+        let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
+        for (k, &i) in rows.iter().enumerate() {
+            match groups.last_mut() {
+                Some(g) if self.ts[rows[g.start]] == self.ts[i] => g.end = k + 1,
+                _ => groups.push(k..k + 1),
+            }
+        }
+        let ts: Vec<i64> = groups.iter().map(|g| self.ts[rows[g.start]]).collect();
+        let seq: Vec<u64> = groups.iter().map(|g| self.seq[rows[g.end - 1]]).collect();
+        let columns = self
+            .columns
+            .iter()
+            .filter(selected)
+            .map(|(id, col)| {
+                let picks: Vec<Option<usize>> = groups
+                    .iter()
+                    .map(|g| rows[g.clone()].iter().rev().copied().find(|&i| col.is_valid(i)))
+                    .collect();
+                (*id, col.gather_to_array(&picks))
+            })
+            .collect();
+        Some(Run { series: series.clone(), ts: ScalarBuffer::from(ts), seq: ScalarBuffer::from(seq), columns })
+    }
+}
+
