@@ -4,6 +4,7 @@
 #![deny(clippy::unwrap_used)]
 
 pub mod batch;
+pub mod catalog;
 pub mod codec;
 pub mod encoding;
 pub mod error;

@@ -1,0 +1,146 @@
+//! The catalog: table definitions, and validation of everything that changes or writes them.
+//!
+//! The catalog itself is persisted by the manifest (`CreateTable`, `ReplaceTable`, `DropTable`
+//! edits), so a schema change and the data that depends on it commit in one crash-safe log. This
+//! module holds the pure parts: turning a [`TableSpec`] into a [`TableDef`] with fresh ids,
+//! applying [`TableChange`]s, and resolving a [`WriteBatch`](crate::WriteBatch) against the
+//! definitions ([`validate`]).
+
+mod validate;
+
+use std::collections::BTreeMap;
+
+pub use validate::{LoggedColumn, LoggedSeries, Validated, validate_batch};
+
+use crate::error::InvalidInput;
+use crate::names::{NameKind, validate_name};
+use crate::schema::{ColumnDef, ColumnSpec, FamilyDef, FamilyId, FamilySpec, TableDef, TableId, TableSpec};
+
+/// A change to a live table.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TableChange {
+    /// Adds a column family with its columns.
+    AddFamily(FamilySpec),
+    /// Adds columns to an existing family.
+    AddColumns {
+        /// Family name.
+        family: String,
+        /// New columns.
+        columns: Vec<ColumnSpec>,
+    },
+    /// Sets (or clears with `None`) the retention of the table, or of one family.
+    SetTtl {
+        /// `None` for the whole table.
+        family: Option<String>,
+        /// Retention in nanoseconds; `None` keeps data forever.
+        ttl_ns: Option<i64>,
+    },
+    /// Allows or forbids new columns on write.
+    SetDynamicColumns(bool),
+}
+
+/// Builds the definition of a new table; `next_family` is the first free family id.
+pub fn build_table(
+    spec: &TableSpec,
+    id: TableId,
+    next_family: FamilyId,
+    existing: &BTreeMap<TableId, TableDef>,
+) -> Result<TableDef, InvalidInput> {
+    validate_name(NameKind::Table, &spec.name)?;
+    if existing.values().any(|t| t.name == spec.name) {
+        return Err(InvalidInput::TableExists { table: spec.name.clone() });
+    }
+    if spec.families.is_empty() {
+        return Err(InvalidInput::Empty("a table needs at least one column family"));
+    }
+    check_ttl(spec.ttl_ns)?;
+    let mut def = TableDef {
+        id,
+        name: spec.name.clone(),
+        families: Vec::new(),
+        dynamic_columns: spec.dynamic_columns,
+        ttl_ns: spec.ttl_ns,
+    };
+    for (i, family) in spec.families.iter().enumerate() {
+        add_family(&mut def, family, next_family + i as FamilyId)?;
+    }
+    Ok(def)
+}
+
+/// Applies `change` to a copy of `def`; `next_family` is the first free family id.
+pub fn apply_change(def: &TableDef, change: &TableChange, next_family: FamilyId) -> Result<TableDef, InvalidInput> {
+    let mut def = def.clone();
+    match change {
+        TableChange::AddFamily(spec) => add_family(&mut def, spec, next_family)?,
+        TableChange::AddColumns { family, columns } => {
+            let table = def.name.clone();
+            let fam = family_mut(&mut def, family)?;
+            for column in columns {
+                add_column(&table, fam, column)?;
+            }
+        }
+        TableChange::SetTtl { family: None, ttl_ns } => {
+            check_ttl(*ttl_ns)?;
+            def.ttl_ns = *ttl_ns;
+        }
+        TableChange::SetTtl { family: Some(family), ttl_ns } => {
+            check_ttl(*ttl_ns)?;
+            family_mut(&mut def, family)?.ttl_ns = *ttl_ns;
+        }
+        TableChange::SetDynamicColumns(on) => def.dynamic_columns = *on,
+    }
+    Ok(def)
+}
+
+fn family_mut<'a>(def: &'a mut TableDef, family: &str) -> Result<&'a mut FamilyDef, InvalidInput> {
+    let known = known_families(def);
+    let table = def.name.clone();
+    def.families
+        .iter_mut()
+        .find(|f| f.name == family)
+        .ok_or(InvalidInput::UnknownFamily { table, family: family.to_string(), known })
+}
+
+/// The family names of `def`, comma-separated, for error messages.
+pub(crate) fn known_families(def: &TableDef) -> String {
+    def.families.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+fn add_family(def: &mut TableDef, spec: &FamilySpec, id: FamilyId) -> Result<(), InvalidInput> {
+    validate_name(NameKind::Family, &spec.name)?;
+    if def.family(&spec.name).is_some() {
+        return Err(InvalidInput::FamilyExists { table: def.name.clone(), family: spec.name.clone() });
+    }
+    check_ttl(spec.ttl_ns)?;
+    let mut family = FamilyDef { id, name: spec.name.clone(), columns: Vec::new(), ttl_ns: spec.ttl_ns };
+    for column in &spec.columns {
+        add_column(&def.name, &mut family, column)?;
+    }
+    def.families.push(family);
+    Ok(())
+}
+
+fn add_column(table: &str, family: &mut FamilyDef, spec: &ColumnSpec) -> Result<(), InvalidInput> {
+    validate_name(NameKind::Column, &spec.name)?;
+    if family.column(&spec.name).is_some() {
+        return Err(InvalidInput::ColumnExists {
+            table: table.to_string(),
+            family: family.name.clone(),
+            column: spec.name.clone(),
+        });
+    }
+    let id = family.next_column_id();
+    family.columns.push(ColumnDef { id, name: spec.name.clone(), ty: spec.ty });
+    Ok(())
+}
+
+fn check_ttl(ttl: Option<i64>) -> Result<(), InvalidInput> {
+    match ttl {
+        Some(t) if t <= 0 => Err(InvalidInput::Impossible(format!("a TTL must be positive, got {t} ns"))),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests;
