@@ -28,6 +28,9 @@ pub enum Error {
     /// The manifest could not be written or read.
     #[error(transparent)]
     Manifest(#[from] crate::manifest::Error),
+    /// An Arrow kernel failed while assembling a result (a bug, not bad input).
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
     /// The engine is behind (flushes or compaction); nothing was written. Retry after the hint.
     #[error("overloaded, retry in {retry_after:?}: {reason}")]
     Overloaded {

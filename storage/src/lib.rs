@@ -1,11 +1,49 @@
 //! # isobar-storage
 //!
-//! Isobar's storage engine, usable in-process like RocksDB or SQLite.
+//! Isobar's storage engine: a wide-column time-series store with one LSM tree per column family,
+//! usable in-process like RocksDB or SQLite. No network code lives here; the server crates wrap it.
+//!
+//! ```no_run
+//! use isobar_storage::{ColumnType, ColumnValues, Db, Options, ScanRequest, SeriesWrite, TableSpec};
+//!
+//! # fn main() -> isobar_storage::Result<()> {
+//! let db = Db::open("./isobar-data", Options::default())?;
+//! db.create_table(
+//!     TableSpec::new("weather").family("obs", &[("temperature", ColumnType::F64), ("wind", ColumnType::F64)]),
+//! )?;
+//! db.write(
+//!     SeriesWrite::new("weather", "station=KSEA", vec![1_700_000_000_000_000_000, 1_700_000_060_000_000_000])
+//!         .column("obs", "temperature", ColumnValues::F64(vec![11.5, 11.7])),
+//! )?;
+//! let batches = db.scan(&ScanRequest::new("weather").columns(["obs.temperature"]))?;
+//! assert_eq!(batches[0].num_rows(), 2);
+//! db.close()?;
+//! # Ok(()) }
+//! ```
+//!
+//! ## Map
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`db`] | the [`Db`] handle: open/recover, write path, flush worker, admin, versions |
+//! | [`catalog`] | table definitions, schema changes, validation of write batches |
+//! | [`wal`] | the write-ahead log: segments, group commit, replay |
+//! | [`memtable`] | per-family in-memory rows, merge-on-read |
+//! | [`sst`] | the SSTable format: writer, reader, index, filter, block cache |
+//! | [`encoding`] | column encodings inside SSTable pages |
+//! | [`manifest`] | the crash-safe log of catalog and file-set changes |
+//! | [`read`] | snapshots, last-write-wins merge, scans to Arrow |
+//! | [`batch`], [`schema`], [`selector`], [`run`] | the data model's types |
+//!
+//! Write path: [`Db::write`] → [`catalog::validate_batch`] → WAL append → memtable insert →
+//! wait for durability. Read path: [`Db::snapshot`] → [`Snapshot::read_series`] per family
+//! (memtables + SSTables, merged) → [`Scan`] joins families into Arrow record batches.
 #![deny(clippy::unwrap_used)]
 
 pub mod batch;
 pub mod catalog;
 pub mod codec;
+pub mod db;
 pub mod encoding;
 pub mod error;
 pub mod fs;
@@ -13,6 +51,7 @@ pub mod manifest;
 pub mod memtable;
 pub mod names;
 pub mod options;
+pub mod read;
 pub mod run;
 pub mod schema;
 pub mod selector;
@@ -20,8 +59,11 @@ pub mod sst;
 pub mod wal;
 
 pub use batch::{ColumnValues, ColumnWrite, SeriesWrite, WriteBatch};
+pub use catalog::TableChange;
+pub use db::{Db, DbStats, FamilyStats, WriteReceipt};
 pub use error::{Error, InvalidInput, Result};
 pub use options::{Limits, Options, SyncPolicy, WalRecovery};
+pub use read::{Order, Projection, Scan, ScanRequest, Snapshot};
 pub use run::Run;
-pub use schema::{ColumnDef, ColumnId, ColumnType, FamilyDef, FamilyId, TableDef, TableId, TableSpec};
+pub use schema::{ColumnDef, ColumnId, ColumnType, FamilyDef, FamilyId, FamilySpec, TableDef, TableId, TableSpec};
 pub use selector::{SeriesSelector, TimeRange};

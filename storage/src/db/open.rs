@@ -1,0 +1,139 @@
+//! Opening a database: lock, manifest, SSTables, WAL replay, background threads.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+
+use parking_lot::{Condvar, Mutex, RwLock};
+
+use super::version::{FamilyVersion, SstFile, SuperVersion};
+use super::{Db, DbInner, ManifestCell, WriteState, flush, record, write};
+use crate::error::{Error, Result};
+use crate::manifest::{Manifest, ManifestState};
+use crate::sst::{BlockCache, SstReader};
+use crate::wal::{Wal, WalOptions};
+
+pub(crate) fn open(dir: &Path, opts: crate::Options) -> Result<Db> {
+    crate::fs::create_dir_all(dir)?;
+    let lock = lock_dir(dir)?;
+    let sst_dir = dir.join("sst");
+    crate::fs::create_dir_all(&sst_dir)?;
+    let (manifest, state) = Manifest::create_or_open(dir)?;
+    remove_orphans(&sst_dir, &state)?;
+    let cache = Arc::new(BlockCache::new(opts.block_cache_size));
+    let sv = build_version(dir, &state, &cache)?;
+    let wal = Wal::open(
+        &dir.join("wal"),
+        WalOptions { segment_size: opts.wal_segment_size, sync: opts.sync, recovery: opts.wal_recovery },
+    )?;
+    // Replay: every record after the oldest family's flushed point; each family takes only the
+    // records it has not flushed yet.
+    let flushed = |family| state.flushed_seq.get(&family).copied().unwrap_or(0);
+    let replay_from = sv.families.keys().map(|f| flushed(*f)).min().unwrap_or(state.last_seq);
+    let mut last_seq = state.last_seq;
+    let mut replayed = 0u64;
+    let stats = wal.replay(replay_from, |seq, payload| {
+        let series = record::decode(payload).map_err(|e| {
+            Error::Wal(crate::wal::Error::Corrupt {
+                segment: dir.join("wal"),
+                offset: e.offset as u64,
+                reason: format!("record {seq}: {}", e.what),
+            })
+        })?;
+        write::apply(&sv, &series, seq, |family| seq > flushed(family));
+        last_seq = last_seq.max(seq);
+        replayed += 1;
+        Ok(())
+    })?;
+    if replayed > 0 {
+        tracing::info!(records = replayed, last_seq, ?stats, "replayed the WAL into memtables");
+    }
+    let (flush_tx, flush_rx) = crossbeam_channel::unbounded();
+    let inner = Arc::new(DbInner {
+        dir: dir.to_path_buf(),
+        opts,
+        wal,
+        version: RwLock::new(Arc::new(sv)),
+        write: Mutex::new(WriteState { last_seq }),
+        manifest: Mutex::new(ManifestCell { manifest, state }),
+        applied_seq: AtomicU64::new(last_seq),
+        cache,
+        flush_tx,
+        progress: (Mutex::new(()), Condvar::new()),
+        poison: Mutex::new(None),
+        closed: AtomicBool::new(false),
+        workers: Mutex::new(Vec::new()),
+        counters: Default::default(),
+        _lock: lock,
+    });
+    let weak = Arc::downgrade(&inner);
+    let handle = std::thread::Builder::new()
+        .name("isobar-flush".into())
+        .spawn(move || flush::run(weak, flush_rx))
+        .map_err(|e| Error::io(dir, e))?;
+    inner.workers.lock().push(handle);
+    let db = Db { inner };
+    {
+        let w = db.inner.write.lock();
+        db.freeze_full(&w, &db.current());
+    }
+    Ok(db)
+}
+
+fn lock_dir(dir: &Path) -> Result<File> {
+    let path = dir.join("LOCK");
+    let file = File::options().create(true).truncate(false).write(true).open(&path).map_err(|e| Error::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked { path }),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
+    }
+}
+
+/// Deletes SSTables the manifest does not list (a flush or compaction that crashed before its
+/// manifest edit) and temporary files.
+fn remove_orphans(sst_dir: &Path, state: &ManifestState) -> Result<()> {
+    let live = state.live_file_ids();
+    let entries = std::fs::read_dir(sst_dir).map_err(|e| Error::io(sst_dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(sst_dir, e))?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().to_string();
+        let id = name.strip_suffix(".sst").and_then(|n| n.parse::<u64>().ok());
+        let orphan = match id {
+            Some(id) => !live.contains(&id),
+            None => name.ends_with(".tmp"),
+        };
+        if orphan {
+            tracing::warn!(file = %path.display(), "removing a file the manifest does not list (left by an interrupted flush or compaction)");
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        }
+    }
+    Ok(())
+}
+
+fn build_version(dir: &Path, state: &ManifestState, cache: &Arc<BlockCache>) -> Result<SuperVersion> {
+    let mut families = HashMap::new();
+    let mut tables = BTreeMap::new();
+    for table in state.tables.values() {
+        tables.insert(table.name.clone(), table.clone());
+        for f in &table.families {
+            let mut fv = FamilyVersion::new(table.id, f.id);
+            if let Some(files) = state.files.get(&f.id) {
+                for meta in files.values() {
+                    let path = flush::sst_path(dir, meta.id);
+                    let reader = SstReader::open(&path, meta.id, cache.clone())?;
+                    fv.files.push(Arc::new(SstFile::new(meta.clone(), reader, path)));
+                }
+            }
+            families.insert(f.id, fv);
+        }
+    }
+    Ok(SuperVersion {
+        tables: Arc::new(tables),
+        families,
+        tombstones: Arc::new(state.tombstones.values().cloned().collect()),
+    })
+}

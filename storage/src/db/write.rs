@@ -1,0 +1,151 @@
+//! The write path: validate, log, insert, and keep memory bounded.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use super::version::{Frozen, SuperVersion};
+use super::{Db, WriteState, flush, record};
+use crate::batch::WriteBatch;
+use crate::catalog::{LoggedSeries, validate_batch};
+use crate::error::{Error, Result};
+use crate::manifest::Edit;
+use crate::memtable::{ColumnInput, Memtable};
+use crate::schema::FamilyId;
+
+/// What a successful write reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriteReceipt {
+    /// The sequence number of the write (its place in last-write-wins order).
+    pub seq: u64,
+    /// Rows written.
+    pub rows: usize,
+    /// Non-null cells written.
+    pub points: usize,
+}
+
+impl Db {
+    /// Writes `batch` atomically. When this returns `Ok`, the write is durable as the configured
+    /// [`SyncPolicy`](crate::SyncPolicy) promises and visible to every later read. A rejected
+    /// batch (`Err(Error::Invalid)`) changes nothing. When memtables hold more than the memory
+    /// budget, the call waits for flushes and fails with [`Error::Overloaded`] past
+    /// `write_stall_timeout`.
+    pub fn write(&self, batch: impl Into<WriteBatch>) -> Result<WriteReceipt> {
+        self.check_writable()?;
+        self.wait_for_memory()?;
+        let start = Instant::now();
+        let mut w = self.inner.write.lock();
+        self.check_writable()?;
+        let mut sv = self.current();
+        let validated = validate_batch(&sv.tables, batch.into(), &self.inner.opts.limits)?;
+        if !validated.changed_tables.is_empty() {
+            let edits = validated.changed_tables.iter().cloned().map(Edit::ReplaceTable).collect();
+            self.commit_tables(edits)?;
+            sv = self.current();
+        }
+        let seq = w.last_seq + 1;
+        let mut payload = Vec::with_capacity(64 + validated.points * 9);
+        record::encode(&validated.series, &mut payload);
+        let bytes = payload.len();
+        self.inner.wal.append(seq, payload)?;
+        w.last_seq = seq;
+        apply(&sv, &validated.series, seq, |_| true);
+        self.inner.applied_seq.store(seq, Ordering::Release);
+        self.freeze_full(&w, &sv);
+        drop(w);
+        if let Err(e) = self.inner.wal.wait_durable(seq) {
+            self.poison(format!("WAL write or sync failed: {e}"));
+            return Err(e.into());
+        }
+        self.inner.counters.record_write(validated.rows, validated.points, bytes, start.elapsed());
+        Ok(WriteReceipt { seq, rows: validated.rows, points: validated.points })
+    }
+
+    /// Freezes every active memtable over its size limit, and the largest one when all memtables
+    /// together are near the budget with nothing frozen (so that memory can always be freed).
+    /// Runs under the write lock, so no insert races with the switch.
+    pub(crate) fn freeze_full(&self, w: &WriteState, sv: &SuperVersion) {
+        let limit = self.inner.opts.memtable_size;
+        let mut full: Vec<FamilyId> =
+            sv.families.iter().filter(|(_, f)| f.active.approximate_bytes() >= limit).map(|(id, _)| *id).collect();
+        let nothing_frozen = sv.families.values().all(|f| f.frozen.is_empty());
+        if full.is_empty() && nothing_frozen && sv.memtable_bytes() >= self.inner.opts.memtable_budget / 2 {
+            full.extend(sv.families.iter().max_by_key(|(_, f)| f.active.approximate_bytes()).map(|(id, _)| *id));
+        }
+        if !full.is_empty() {
+            self.freeze(&full, w.last_seq);
+        }
+    }
+
+    /// Freezes the active memtables of `families` (skipping empty ones) and queues their flush.
+    pub(crate) fn freeze(&self, families: &[FamilyId], switch_seq: u64) {
+        let mut queued = Vec::new();
+        self.install(|sv| {
+            for id in families {
+                if let Some(f) = sv.families.get_mut(id)
+                    && !f.active.is_empty()
+                {
+                    let old = std::mem::replace(&mut f.active, std::sync::Arc::new(Memtable::new(*id)));
+                    f.frozen.push(Frozen { mem: old, switch_seq });
+                    queued.push(*id);
+                }
+            }
+        });
+        for id in queued {
+            let _ = self.inner.flush_tx.send(flush::Job::Flush(id));
+        }
+    }
+
+    /// Waits while memtables hold more than the budget; fails past the stall timeout.
+    fn wait_for_memory(&self) -> Result<()> {
+        let budget = self.inner.opts.memtable_budget;
+        if self.current().memtable_bytes() < budget {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let deadline = started + self.inner.opts.write_stall_timeout;
+        self.inner.counters.stalls.fetch_add(1, Ordering::Relaxed);
+        let (lock, cond) = &self.inner.progress;
+        let mut guard = lock.lock();
+        loop {
+            self.check_writable()?;
+            let held = self.current().memtable_bytes();
+            if held < budget {
+                self.inner.counters.record_stall(started.elapsed());
+                return Ok(());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                self.inner.counters.record_stall(started.elapsed());
+                return Err(Error::Overloaded {
+                    reason: format!(
+                        "memtables hold {} MiB, over the budget of {} MiB, and flushes have not caught up in {:?}",
+                        held >> 20,
+                        budget >> 20,
+                        self.inner.opts.write_stall_timeout
+                    ),
+                    retry_after: Duration::from_secs(1),
+                });
+            }
+            cond.wait_until(&mut guard, deadline.min(now + Duration::from_millis(50)));
+        }
+    }
+}
+
+/// Inserts validated series into the active memtables of `sv`, for the families `wanted` accepts
+/// (recovery skips families that already flushed past this record).
+pub(crate) fn apply(sv: &SuperVersion, series: &[LoggedSeries], seq: u64, wanted: impl Fn(FamilyId) -> bool) {
+    for s in series {
+        for group in s.columns.chunk_by(|a, b| a.family == b.family) {
+            let Some(first) = group.first() else { continue };
+            if !wanted(first.family) {
+                continue;
+            }
+            let Some(family) = sv.families.get(&first.family) else { continue };
+            let inputs: Vec<ColumnInput<'_>> = group
+                .iter()
+                .map(|c| ColumnInput { id: c.column, ty: c.values.column_type(), values: &c.values, validity: c.validity.as_deref() })
+                .collect();
+            family.active.insert(&s.series, &s.ts, seq, &inputs);
+        }
+    }
+}
