@@ -31,7 +31,11 @@ pub struct Disorder {
 impl Default for Disorder {
     /// No late rows, no duplicates (`max_late_ns` one hour).
     fn default() -> Self {
-        Self { late_fraction: 0.0, max_late_ns: 3_600_000_000_000, duplicate_fraction: 0.0 }
+        Self {
+            late_fraction: 0.0,
+            max_late_ns: 3_600_000_000_000,
+            duplicate_fraction: 0.0,
+        }
     }
 }
 
@@ -47,6 +51,23 @@ struct LateRow {
 struct Rows {
     ts: Vec<i64>,
     cols: Vec<Vec<f64>>,
+}
+
+impl Rows {
+    fn new(ncols: usize) -> Self {
+        Self {
+            ts: Vec::new(),
+            cols: vec![Vec::new(); ncols],
+        }
+    }
+
+    fn push(&mut self, ts: i64, values: &[f64]) {
+        self.ts.push(ts);
+        self.cols
+            .iter_mut()
+            .zip(values)
+            .for_each(|(c, v)| c.push(*v));
+    }
 }
 
 /// Streams a [`Spec`] as write batches; see the module doc for the order.
@@ -69,7 +90,9 @@ pub struct Generator {
 impl Generator {
     /// A generator of `spec` with the default batching: 10 timestamps x all series per batch.
     pub fn new(spec: Spec) -> Self {
-        let states = (0..spec.series).map(|i| SeriesState::new(spec.kind, spec.seed, i)).collect();
+        let states = (0..spec.series)
+            .map(|i| SeriesState::new(spec.kind, spec.seed, i))
+            .collect();
         Self {
             mix: Rng::new(spec.seed, u64::MAX),
             series_per_batch: spec.series.max(1),
@@ -114,7 +137,11 @@ impl Generator {
     }
 
     fn window_of(&self, ts: i64) -> usize {
-        let span = self.spec.interval_ns.saturating_mul(self.ts_per_batch as i64).max(1);
+        let span = self
+            .spec
+            .interval_ns
+            .saturating_mul(self.ts_per_batch as i64)
+            .max(1);
         usize::try_from((ts - self.spec.start_ns) / span).unwrap_or(0)
     }
 
@@ -142,19 +169,25 @@ impl Generator {
             let s0 = self.group * self.series_per_batch;
             let s1 = (s0 + self.series_per_batch).min(self.spec.series);
             for s in s0..s1 {
-                let r = rows.entry(s).or_insert_with(|| Rows { ts: Vec::new(), cols: vec![Vec::new(); ncols] });
+                let r = rows.entry(s).or_insert_with(|| Rows::new(ncols));
                 for t in t0..t1 {
                     let ts = self.spec.ts_at(t);
                     self.states[s].next_row(day_turns(&self.spec, t), &mut self.row);
                     let d = self.disorder;
                     if d.late_fraction > 0.0 && self.mix.unit() < d.late_fraction {
                         let delay = 1 + self.mix.below(d.max_late_ns.max(1) as u64) as i64;
-                        let due_window = self.window_of(ts.saturating_add(delay)).max(self.window + 1);
-                        self.late.push(LateRow { series: s, ts, due_window, values: self.row.clone() });
+                        let due_window = self
+                            .window_of(ts.saturating_add(delay))
+                            .max(self.window + 1);
+                        self.late.push(LateRow {
+                            series: s,
+                            ts,
+                            due_window,
+                            values: self.row.clone(),
+                        });
                         continue;
                     }
-                    r.ts.push(ts);
-                    r.cols.iter_mut().zip(&self.row).for_each(|(c, v)| c.push(*v));
+                    r.push(ts, &self.row);
                 }
             }
             if self.group == 0 {
@@ -176,14 +209,19 @@ impl Generator {
     }
 
     /// Moves the pending late rows `due` says are due into `rows`.
-    fn deliver_late(&mut self, rows: &mut BTreeMap<usize, Rows>, ncols: usize, due: impl Fn(&LateRow, usize) -> bool) {
+    fn deliver_late(
+        &mut self,
+        rows: &mut BTreeMap<usize, Rows>,
+        ncols: usize,
+        due: impl Fn(&LateRow, usize) -> bool,
+    ) {
         let window = self.window;
         let (now, keep): (Vec<_>, Vec<_>) = self.late.drain(..).partition(|r| due(r, window));
         self.late = keep;
         for late in now {
-            let r = rows.entry(late.series).or_insert_with(|| Rows { ts: Vec::new(), cols: vec![Vec::new(); ncols] });
-            r.ts.push(late.ts);
-            r.cols.iter_mut().zip(&late.values).for_each(|(c, v)| c.push(*v));
+            rows.entry(late.series)
+                .or_insert_with(|| Rows::new(ncols))
+                .push(late.ts, &late.values);
         }
     }
 }
@@ -199,7 +237,9 @@ impl Iterator for Generator {
             return self.held.take();
         };
         self.due = self.held.take();
-        if self.disorder.duplicate_fraction > 0.0 && self.mix.unit() < self.disorder.duplicate_fraction {
+        if self.disorder.duplicate_fraction > 0.0
+            && self.mix.unit() < self.disorder.duplicate_fraction
+        {
             self.held = Some(batch.clone());
         }
         Some(batch)
@@ -227,13 +267,11 @@ fn to_series_write(spec: &Spec, series: usize, rows: Rows) -> SeriesWrite {
 /// See [`Spec::series_history`].
 pub(crate) fn series_history(spec: &Spec, index: usize) -> SeriesWrite {
     let mut state = SeriesState::new(spec.kind, spec.seed, index);
-    let ncols = spec.columns().len();
-    let mut rows = Rows { ts: Vec::with_capacity(spec.timestamps), cols: vec![Vec::new(); ncols] };
-    let mut row = Vec::with_capacity(ncols);
+    let mut rows = Rows::new(spec.columns().len());
+    let mut row = Vec::new();
     for t in 0..spec.timestamps {
         state.next_row(day_turns(spec, t), &mut row);
-        rows.ts.push(spec.ts_at(t));
-        rows.cols.iter_mut().zip(&row).for_each(|(c, v)| c.push(*v));
+        rows.push(spec.ts_at(t), &row);
     }
     to_series_write(spec, index, rows)
 }

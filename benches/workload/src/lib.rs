@@ -119,7 +119,14 @@ impl Spec {
             Kind::Iot => (1000, 4320, 7011, 10),
             Kind::Weather => (500, 2880, 7012, 60),
         };
-        Self { kind, series, timestamps, seed, start_ns: T0_NS, interval_ns: interval_s * 1_000_000_000 }
+        Self {
+            kind,
+            series,
+            timestamps,
+            seed,
+            start_ns: T0_NS,
+            interval_ns: interval_s * 1_000_000_000,
+        }
     }
 
     /// 1,000 trucks x 4,320 samples every 10 s.
@@ -166,9 +173,9 @@ impl Spec {
     pub fn table_spec(&self) -> TableSpec {
         let mut spec = TableSpec::new(self.kind.table_name());
         for col in self.columns() {
-            let cols: Vec<(&str, _)> =
-                self.columns().iter().filter(|c| c.family == col.family).map(|c| (c.name, c.ty)).collect();
             if spec.families.iter().all(|f| f.name != col.family) {
+                let family = self.columns().iter().filter(|c| c.family == col.family);
+                let cols: Vec<_> = family.map(|c| (c.name, c.ty)).collect();
                 spec = spec.family(col.family, &cols);
             }
         }

@@ -23,7 +23,11 @@ pub struct Column {
 }
 
 const fn f64_col(family: &'static str, name: &'static str) -> Column {
-    Column { family, name, ty: ColumnType::F64 }
+    Column {
+        family,
+        name,
+        ty: ColumnType::F64,
+    }
 }
 
 /// IoT columns, in generation order.
@@ -37,7 +41,11 @@ pub(crate) const IOT_COLUMNS: [Column; 10] = [
     f64_col("readings", "fuel_consumption"),
     f64_col("diagnostics", "load"),
     f64_col("diagnostics", "fuel_state"),
-    Column { family: "diagnostics", name: "status", ty: ColumnType::I64 },
+    Column {
+        family: "diagnostics",
+        name: "status",
+        ty: ColumnType::I64,
+    },
 ];
 
 /// Weather columns, in generation order.
@@ -52,7 +60,7 @@ pub(crate) const WEATHER_COLUMNS: [Column; 6] = [
 
 /// Parameters of a bounded random walk: start range, step sd, bounds, decimals.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct WalkParams(pub f64, pub f64, pub f64, pub f64, pub f64, pub i32);
+pub(crate) struct WalkParams(pub f64, pub f64, pub f64, pub f64, pub f64, pub u32);
 
 /// gen.py's walks for the nine IoT float columns, in [`IOT_COLUMNS`] order.
 pub(crate) const IOT_WALKS: [WalkParams; 9] = [
@@ -84,13 +92,19 @@ pub const STATUS_VALUES: u64 = 5;
 
 /// Rounds half-to-even to `decimals`, like `numpy.round`: the result is the f64 nearest to the
 /// decimal `n / 10^decimals`, because both `n` and `10^decimals` are exact and `/` rounds once.
-pub fn round_to(x: f64, decimals: i32) -> f64 {
-    let p = 10f64.powi(decimals);
+/// More than 19 decimals return `x` unchanged.
+pub fn round_to(x: f64, decimals: u32) -> f64 {
+    let Some(p) = 10u64.checked_pow(decimals).map(|p| p as f64) else {
+        return x;
+    };
     (x * p).round_ties_even() / p
 }
 
 /// gen.py's `reflect`: folds `x` into `[lo, hi]` by mirroring at the bounds.
 pub fn reflect(x: f64, lo: f64, hi: f64) -> f64 {
+    if x >= lo && x <= hi {
+        return x; // the common case, and exact (gen.py's `(x - lo) + lo` may move it one ulp)
+    }
     let w = hi - lo;
     let y = (x - lo).rem_euclid(2.0 * w);
     (if y > w { 2.0 * w - y } else { y }) + lo
@@ -105,7 +119,10 @@ struct Walk {
 
 impl Walk {
     fn start(p: WalkParams, rng: &mut Rng) -> Self {
-        Self { p, sum: rng.uniform(p.0, p.1) }
+        Self {
+            p,
+            sum: rng.uniform(p.0, p.1),
+        }
     }
 
     /// The value at sample `t` (a step is added for every `t > 0`).
@@ -139,17 +156,31 @@ impl SeriesState {
         let (mut status, mut base_t, mut amp_t) = (0, 0.0, 0.0);
         let walks = match kind {
             Kind::Iot => {
-                let walks = IOT_WALKS.iter().map(|p| Walk::start(*p, &mut rng)).collect();
+                let walks = IOT_WALKS
+                    .iter()
+                    .map(|p| Walk::start(*p, &mut rng))
+                    .collect();
                 status = rng.below(STATUS_VALUES);
                 walks
             }
             Kind::Weather => {
                 base_t = rng.uniform(-5.0, 30.0);
                 amp_t = rng.uniform(3.0, 10.0);
-                WEATHER_WALKS.iter().map(|p| Walk::start(*p, &mut rng)).collect()
+                WEATHER_WALKS
+                    .iter()
+                    .map(|p| Walk::start(*p, &mut rng))
+                    .collect()
             }
         };
-        Self { kind, rng, walks, status, base_t, amp_t, t: 0 }
+        Self {
+            kind,
+            rng,
+            walks,
+            status,
+            base_t,
+            amp_t,
+            t: 0,
+        }
     }
 
     /// Writes the next sample's values into `out` (one per column, integers as exact f64s);
@@ -177,11 +208,41 @@ impl SeriesState {
                 // sin(2 pi d - pi / 2) = -cos(2 pi d): coldest at midnight, warmest at noon.
                 let temp = self.base_t - self.amp_t * cos_turns(day_turns) + temp_noise;
                 let hum = (70.0 - 1.5 * (temp - self.base_t) + hum_noise).clamp(5.0, 100.0);
-                let rain = if rain_walk > 0.8 { self.rng.exponential(0.3) } else { 0.0 };
+                let rain = if rain_walk > 0.8 {
+                    self.rng.exponential(0.3)
+                } else {
+                    0.0
+                };
                 for v in [temp, hum, pressure, wind.abs(), wind_dir, rain] {
                     out.push(round_to(v, 1));
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reflect_mirrors_at_both_bounds_like_gen_py() {
+        assert_eq!(reflect(95.0, -90.0, 90.0), 85.0);
+        assert_eq!(reflect(-100.0, -90.0, 90.0), -80.0);
+        assert_eq!(reflect(-100.0, 0.0, 360.0), 100.0);
+        assert_eq!(reflect(725.0, 0.0, 360.0), 5.0);
+        assert_eq!(reflect(12.5, 0.0, 360.0), 12.5);
+    }
+
+    #[test]
+    fn round_to_is_numpy_round() {
+        // As numpy (not Python's round): 2.675 * 100 rounds to the tie 267.5, which goes to even.
+        assert_eq!(round_to(2.675, 2), 2.68);
+        assert_eq!(round_to(0.125, 2), 0.12); // exact tie: to even
+        assert_eq!(round_to(0.375, 2), 0.38);
+        assert_eq!(round_to(-1.25, 1), -1.2);
+        assert_eq!(round_to(1013.04999, 1), 1013.0);
+        assert_eq!(round_to(0.1 + 0.2, 1), 0.3);
+        assert_eq!(round_to(1.5, 40), 1.5);
     }
 }
