@@ -20,7 +20,8 @@ const DAY_NS: i64 = 86_400_000_000_000;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Disorder {
     /// Fraction of rows held back and delivered in a later window, `1..=max_late_ns` after their
-    /// timestamp (at least one window later), appended to that window's first batch.
+    /// timestamp (at least one window later), appended to that window's first batch; rows still
+    /// pending after the last window arrive in one final batch.
     pub late_fraction: f64,
     /// Upper bound of the delay of a late row, in nanoseconds.
     pub max_late_ns: i64,
