@@ -68,6 +68,9 @@ pub enum Edit {
         magic: String,
         /// Format version, [`super::FORMAT_VERSION`].
         version: u32,
+        /// How many records after the header hold the snapshot the file starts with.
+        #[serde(default)]
+        snapshot_records: u64,
     },
     /// A new table with its families and columns (ids chosen by the caller, unused so far).
     CreateTable(TableDef),

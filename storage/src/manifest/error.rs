@@ -153,6 +153,13 @@ pub enum CorruptReason {
     /// A header edit appears after the first record, or the first record holds more than the
     /// header.
     MisplacedHeader,
+    /// The file ends before the snapshot its header announces is complete.
+    SnapshotIncomplete {
+        /// Snapshot records the header announces.
+        expected: u64,
+        /// Valid records found after the header.
+        found: u64,
+    },
     /// A durable record holds an edit that the state built from the records before it refuses.
     Rejected(EditError),
 }
@@ -180,6 +187,12 @@ impl fmt::Display for CorruptReason {
             Self::MissingHeader => f.write_str("the file does not start with a header record"),
             Self::BadMagic { got } => write!(f, "header magic is {got:?}, not an Isobar manifest"),
             Self::MisplacedHeader => f.write_str("header edit outside the first record"),
+            Self::SnapshotIncomplete { expected, found } => {
+                write!(
+                    f,
+                    "the header announces {expected} snapshot records, {found} were found"
+                )
+            }
             Self::Rejected(e) => write!(f, "edit rejected on replay: {e}"),
         }
     }

@@ -38,11 +38,13 @@ pub(crate) fn encode_record(edits: &[Edit]) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
-/// The header record every manifest file starts with.
-pub(crate) fn header_record() -> Result<Vec<u8>, Error> {
+/// The header record every manifest file starts with, announcing `snapshot_records` snapshot
+/// records after it.
+pub(crate) fn header_record(snapshot_records: u64) -> Result<Vec<u8>, Error> {
     encode_record(&[Edit::Header {
         magic: MAGIC.to_string(),
         version: FORMAT_VERSION,
+        snapshot_records,
     }])
 }
 
@@ -62,6 +64,10 @@ pub(crate) struct ManifestLog {
     pub groups: Vec<(u64, Vec<Edit>)>,
     /// Bytes up to the end of the last valid record.
     pub valid_len: u64,
+    /// Bytes up to the end of the snapshot (header included).
+    pub base_len: u64,
+    /// Records after the snapshot.
+    pub appended_records: u64,
     /// The ignored torn tail, if any.
     pub torn: Option<TornTail>,
 }
@@ -79,7 +85,7 @@ pub(crate) fn read_manifest(file: &Path, bytes: &[u8]) -> Result<ManifestLog, Er
     let Some((_, header)) = payloads.next() else {
         return Err(corrupt(0, CorruptReason::MissingHeader));
     };
-    match decode_payload(header)
+    let snapshot_records = match decode_payload(header)
         .map_err(|reason| corrupt(0, reason))?
         .as_slice()
     {
@@ -93,9 +99,13 @@ pub(crate) fn read_manifest(file: &Path, bytes: &[u8]) -> Result<ManifestLog, Er
                 supported: FORMAT_VERSION,
             });
         }
-        [Edit::Header { .. }] => {}
+        [
+            Edit::Header {
+                snapshot_records, ..
+            },
+        ] => *snapshot_records,
         _ => return Err(corrupt(0, CorruptReason::MissingHeader)),
-    }
+    };
     let mut groups = Vec::new();
     for (offset, payload) in payloads {
         let edits = decode_payload(payload).map_err(|reason| corrupt(offset, reason))?;
@@ -104,9 +114,27 @@ pub(crate) fn read_manifest(file: &Path, bytes: &[u8]) -> Result<ManifestLog, Er
         }
         groups.push((offset as u64, edits));
     }
+    let found = groups.len() as u64;
+    if found < snapshot_records {
+        let reason = CorruptReason::SnapshotIncomplete {
+            expected: snapshot_records,
+            found,
+        };
+        return Err(corrupt(frames.valid_len, reason));
+    }
+    // Where the records after the snapshot start: after the last snapshot record.
+    let base_len = match usize::try_from(snapshot_records)
+        .ok()
+        .and_then(|n| groups.get(n))
+    {
+        Some((offset, _)) => *offset,
+        None => frames.valid_len as u64,
+    };
     Ok(ManifestLog {
+        appended_records: found - snapshot_records,
         groups,
         valid_len: frames.valid_len as u64,
+        base_len,
         torn: frames.torn.map(|(offset, reason)| TornTail {
             offset: offset as u64,
             reason,

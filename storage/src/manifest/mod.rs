@@ -30,7 +30,8 @@
 //!   payload = UTF-8 JSON array of edits, e.g. [{"add_file":{...}},{"flushed_seq":{...}}]
 //!
 //! header record payload (first record of every file, alone in it):
-//!   [{"header":{"magic":"isobar-manifest","version":1}}]
+//!   [{"header":{"magic":"isobar-manifest","version":1,"snapshot_records":2}}]
+//!   snapshot_records = how many records after the header hold the snapshot (0 when absent)
 //! ```
 //!
 //! A file created by rotation holds, after the header, the full state as
@@ -50,9 +51,11 @@
 //! # Recovery
 //!
 //! A torn last record (the crash interrupted its append, so it was never acknowledged) is ignored
-//! and cut off; a bad record followed by a valid one is [`Error::Corrupt`] naming the file and
+//! and cut off, unless it belongs to the snapshot (written and synced before `CURRENT` named the
+//! file, so it cannot be torn: [`CorruptReason::SnapshotIncomplete`]); a bad record followed by a valid one is [`Error::Corrupt`] naming the file and
 //! the record's offset. A header with another version is [`Error::UnsupportedVersion`].
 
+mod catalog;
 mod edit;
 mod error;
 mod files;

@@ -134,8 +134,8 @@ impl Manifest {
             number,
             file,
             len: log.valid_len,
-            base_len: 0,
-            appended_records: log.groups.len() as u64,
+            base_len: log.base_len,
+            appended_records: log.appended_records,
             options,
             poisoned: false,
             #[cfg(test)]
@@ -275,8 +275,9 @@ impl Manifest {
 /// Creates `path` holding the header and `snapshot`, synced with its directory entry; returns it
 /// open at its end, with its length.
 fn write_manifest_file(dir: &Path, path: &Path, snapshot: &[Edit]) -> Result<(File, u64), Error> {
-    let mut bytes = log::header_record()?;
-    for chunk in snapshot.chunks(SNAPSHOT_CHUNK) {
+    let chunks = snapshot.chunks(SNAPSHOT_CHUNK);
+    let mut bytes = log::header_record(chunks.len() as u64)?;
+    for chunk in chunks {
         bytes.extend_from_slice(&log::encode_record(chunk)?);
     }
     let mut file = OpenOptions::new()
@@ -301,7 +302,7 @@ fn create_initial(dir: &Path) -> Result<u64, Error> {
         [] => true,
         [(1, path)] => {
             let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
-            let header = log::header_record()?;
+            let header = log::header_record(0)?;
             header.starts_with(&bytes)
                 || read_manifest(path, &bytes).is_ok_and(|log| log.groups.is_empty())
         }
