@@ -10,6 +10,7 @@ use crate::selector::{SeriesSelector, TimeRange};
 
 use super::*;
 
+mod crash;
 mod proptests;
 mod recovery;
 mod validation;
