@@ -58,7 +58,7 @@ pub enum Error {
     },
     /// Manifest files exist but no `CURRENT` file says which one is live.
     #[error(
-        "{dir} holds manifest files {manifests:?} but no CURRENT file; restore CURRENT from a backup"
+        "{dir} holds manifest files {manifests:?} but no CURRENT; restore CURRENT from a backup"
     )]
     MissingCurrent {
         /// The database directory.

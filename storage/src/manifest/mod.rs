@@ -12,7 +12,7 @@
 //! CURRENT            "MANIFEST-000007\n": names the live manifest; replaced atomically
 //! CURRENT.tmp        only while CURRENT is being replaced; stray after a crash, deleted on open
 //! MANIFEST-000007    the live log (number: decimal, at least 6 digits, zero-padded)
-//! MANIFEST-000008    stray after a crash during rotation (CURRENT not yet switched); deleted on open
+//! MANIFEST-000008    stray after a crash while rotating (CURRENT not switched); deleted on open
 //! ```
 //!
 //! # Manifest file layout
@@ -40,7 +40,7 @@
 //!
 //! # Rotation
 //!
-//! When the records appended since the file was started exceed [`ManifestOptions::max_records`],
+//! When the records appended after the file's snapshot exceed [`ManifestOptions::max_records`],
 //! or their bytes exceed [`ManifestOptions::max_bytes`] (or the snapshot's size, whichever is
 //! larger, so a big state does not rotate on every edit), the manifest writes
 //! `MANIFEST-<n+1>` (header + snapshot), `fsync`s it and the directory, writes and `fsync`s
@@ -51,9 +51,11 @@
 //! # Recovery
 //!
 //! A torn last record (the crash interrupted its append, so it was never acknowledged) is ignored
-//! and cut off, unless it belongs to the snapshot (written and synced before `CURRENT` named the
-//! file, so it cannot be torn: [`CorruptReason::SnapshotIncomplete`]); a bad record followed by a valid one is [`Error::Corrupt`] naming the file and
-//! the record's offset. A header with another version is [`Error::UnsupportedVersion`].
+//! and cut off. A bad record followed by a valid one was once complete and durable, so it is
+//! [`Error::Corrupt`] naming the file and the record's offset; so is a cut inside the snapshot
+//! ([`CorruptReason::SnapshotIncomplete`]), which was synced before `CURRENT` named the file and
+//! cannot be torn. A header with another version is [`Error::UnsupportedVersion`]. Ids of tables,
+//! families, files and tombstones are never reused: the counters survive drops and rotations.
 
 mod catalog;
 mod edit;
