@@ -182,7 +182,7 @@ impl Db {
         let tombstone = {
             let mut cell = self.inner.manifest.lock();
             let ManifestCell { manifest, state } = &mut *cell;
-            let t = Tombstone { id: state.next_tombstone_id, table: def.id, family: family_id, selector, range, seq };
+            let t = Tombstone { id: state.allocate_tombstone_id(), table: def.id, family: family_id, selector, range, seq };
             manifest.apply(state, vec![Edit::AddTombstone(t.clone()), Edit::LastSeq(seq)])?;
             t
         };

@@ -67,10 +67,7 @@ impl Db {
         let tombstones: Vec<Tombstone> =
             sv.tombstones.iter().filter(|t| t.table == table.id && t.family.is_none_or(|f| f == family)).cloned().collect();
         let id = {
-            let mut cell = self.inner.manifest.lock();
-            let id = cell.state.next_file_id;
-            cell.state.next_file_id += 1;
-            id
+            self.inner.manifest.lock().state.allocate_file_id()
         };
         let path = sst_path(&self.inner.dir, id);
         let written = self.write_sst(&path, id, family, &table, &frozen.mem, &tombstones)?;

@@ -56,6 +56,14 @@ pub struct Tombstone {
     pub seq: u64,
 }
 
+impl Tombstone {
+    /// True when this tombstone deletes the row `(series, ts)` written with `seq` (the caller
+    /// has already matched table and family).
+    pub fn covers(&self, series: &str, ts: i64, seq: u64) -> bool {
+        seq < self.seq && self.range.contains(ts) && self.selector.matches(series)
+    }
+}
+
 /// One change to the manifest state. A group of edits is written as one record and applied
 /// atomically.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
