@@ -92,6 +92,16 @@ pub struct Index {
 impl Index {
     /// The zstd-compressed index payload (see the module doc).
     pub fn encode(&self, slots: usize, zstd_level: i32) -> Vec<u8> {
+        let raw = self.encode_raw(slots);
+        let compressed = zstd::bulk::compress(&raw, zstd_level).unwrap_or_default();
+        let mut out = Vec::with_capacity(compressed.len() + 10);
+        put_varint(&mut out, raw.len() as u64);
+        out.extend_from_slice(&compressed);
+        out
+    }
+
+    /// The index before compression.
+    fn encode_raw(&self, slots: usize) -> Vec<u8> {
         let mut raw = Vec::with_capacity(64 + self.chunks.len() * 16);
         put_varint(&mut raw, slots as u64);
         put_varint(&mut raw, self.page_rows.len() as u64);
@@ -127,11 +137,7 @@ impl Index {
                 }
             }
         }
-        let compressed = zstd::bulk::compress(&raw, zstd_level).unwrap_or_default();
-        let mut out = Vec::with_capacity(compressed.len() + 10);
-        put_varint(&mut out, raw.len() as u64);
-        out.extend_from_slice(&compressed);
-        out
+        raw
     }
 
     /// Decodes an index payload for a file whose schema is `columns` and whose data region starts
@@ -149,7 +155,12 @@ impl Index {
                 found: raw.len() as u64,
             });
         }
-        let mut r = ByteReader::new(&raw);
+        Index::decode_raw(&raw, columns)
+    }
+
+    /// Decodes the decompressed index.
+    fn decode_raw(raw: &[u8], columns: &[ColumnSchema]) -> Result<Index, Corruption> {
+        let mut r = ByteReader::new(raw);
         let slots = r.varint("slots")?;
         if slots != columns.len() as u64 + 2 {
             return Err(Corruption::Mismatch {
@@ -275,7 +286,11 @@ fn decode_chunk(
         )));
     }
     let in_page = page_rows.get(page as usize).copied().unwrap_or(0);
-    if rows == 0 || first_row + rows > u64::from(in_page) {
+    if rows == 0
+        || first_row
+            .checked_add(rows)
+            .is_none_or(|end| end > u64::from(in_page))
+    {
         return Err(r.error(format!(
             "chunk of {rows} rows at row {first_row} exceeds page {page} of {in_page} rows"
         )));
@@ -307,4 +322,49 @@ fn decode_chunk(
 /// Length of the common prefix of `a` and `b`.
 fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::sst::SstInfo;
+    use crate::sst::tests::model::{runs, schema, write};
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn damaged_indexes_never_panic(runs in runs(20), page in 3usize..20, edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4), cut in any::<prop::sample::Index>()) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("t.sst");
+            write(&path, &runs, page, 1);
+            let reader = crate::sst::tests::model::open(&path);
+            let mut sorted = schema();
+            sorted.sort_by_key(|c| c.id);
+            let raw = reader.index.encode_raw(sorted.len() + 2);
+            prop_assert_eq!(&Index::decode_raw(&raw, &sorted).unwrap(), &reader.index);
+            let mut bad = raw.clone();
+            for (at, byte) in &edits {
+                let i = at.index(bad.len());
+                bad[i] = *byte;
+            }
+            if let Ok(index) = Index::decode_raw(&bad, &sorted) {
+                prop_assert_eq!(index.chunks.iter().map(|c| u64::from(c.rows)).sum::<u64>(), index.page_rows.iter().map(|r| u64::from(*r)).sum::<u64>());
+            }
+            let truncated = &raw[..cut.index(raw.len())];
+            prop_assert!(Index::decode_raw(truncated, &sorted).is_err());
+        }
+
+        #[test]
+        fn garbage_indexes_and_metas_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let mut sorted = schema();
+            sorted.sort_by_key(|c| c.id);
+            let _ = Index::decode_raw(&bytes, &sorted);
+            let _ = Index::decode(&bytes, &sorted);
+            let _ = SstInfo::decode_meta(&bytes, 0);
+            prop_assert!(Index::decode_raw(&[], &sorted).is_err());
+        }
+    }
 }

@@ -62,6 +62,8 @@ impl SstReader {
         let (start, len) = (chunk.first_row as usize, chunk.rows as usize);
         let ts = self.ints(chunk.page, 0)?;
         let seq = self.ints(chunk.page, 1)?;
+        self.check_rows(chunk, 0, ts.len())?;
+        self.check_rows(chunk, 1, seq.len())?;
         let ts = ts.slice(start, len);
         let seq = ScalarBuffer::<u64>::new(seq.inner().clone(), start, len);
         if ts.first() != Some(&chunk.min_ts) || ts.last() != Some(&chunk.max_ts) {
@@ -94,7 +96,10 @@ impl SstReader {
                 new_null_array(&col.ty.arrow_type(), len)
             } else {
                 match &*self.block(chunk.page, pos + 2)? {
-                    CachedBlock::Array(a) => a.slice(start, len),
+                    CachedBlock::Array(a) => {
+                        self.check_rows(chunk, pos + 2, a.len())?;
+                        a.slice(start, len)
+                    }
                     CachedBlock::Ints(_) => {
                         return Err(self.corrupt_index(Corruption::Invalid {
                             what: "column slot",
@@ -122,6 +127,26 @@ impl SstReader {
                 value: slot as u64,
             })),
         }
+    }
+
+    /// Checks that a decoded block of `have` rows holds the rows of `chunk` (slicing panics
+    /// otherwise; the index and the decoder have checked this already, this guards the cache).
+    fn check_rows(&self, chunk: &ChunkMeta, slot: usize, have: usize) -> Result<(), Error> {
+        let need = chunk.first_row as usize + chunk.rows as usize;
+        if need <= have {
+            return Ok(());
+        }
+        let (handle, block) = self.block_ref(chunk.page, slot);
+        Err(Error::Corrupt {
+            file: self.path.clone(),
+            block,
+            offset: handle.offset,
+            reason: Corruption::Mismatch {
+                what: "rows in block",
+                expected: need as u64,
+                found: have as u64,
+            },
+        })
     }
 
     fn corrupt_index(&self, reason: Corruption) -> Error {

@@ -79,6 +79,19 @@ impl SstReader {
 /// reported, are skipped).
 fn check_chunk(chunk: &ChunkMeta, blocks: &[Option<CachedBlock>]) -> Result<(), Corruption> {
     let (start, len) = (chunk.first_row as usize, chunk.rows as usize);
+    for block in blocks.iter().flatten() {
+        let have = match block {
+            CachedBlock::Ints(v) => v.len(),
+            CachedBlock::Array(a) => a.len(),
+        };
+        if start + len > have {
+            return Err(Corruption::Mismatch {
+                what: "rows in block",
+                expected: (start + len) as u64,
+                found: have as u64,
+            });
+        }
+    }
     if let Some(Some(CachedBlock::Ints(ts))) = blocks.first() {
         let ts = ts.slice(start, len);
         if ts.windows(2).any(|w| w[0] >= w[1]) {
