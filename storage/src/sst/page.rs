@@ -65,7 +65,7 @@ impl PageBuffer {
     pub(super) fn own_borrowed(&mut self, run_len: usize) {
         for pieces in &mut self.columns {
             for piece in pieces.iter_mut().skip(self.borrowed) {
-                if piece.len() < run_len && piece.null_count() < piece.len() {
+                if piece.len() < run_len {
                     *piece = owned_copy(piece);
                 }
             }

@@ -109,7 +109,9 @@ impl ColumnStats {
         )
     }
 
-    /// Statistics of the concatenation of the rows `self` and `other` describe.
+    /// Statistics of the concatenation of the rows `self` and `other` describe (for example all
+    /// chunks of a series in a time bucket). Exact except for `f64` sums, whose rounding depends
+    /// on the order of additions.
     pub fn merge(&mut self, other: &ColumnStats) {
         self.non_null += other.non_null;
         self.values = match (&self.values, &other.values) {

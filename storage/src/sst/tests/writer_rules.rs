@@ -121,3 +121,27 @@ fn an_empty_file_is_valid() {
     assert!(r.get("a").is_none());
     assert!(r.verify().is_ok());
 }
+
+#[test]
+fn readers_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<crate::sst::SstReader>();
+    shareable::<crate::sst::BlockCache>();
+}
+
+#[test]
+fn a_partial_page_does_not_keep_the_callers_arrays_alive() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = writer(&dir); // 2 rows per page
+    let big = Int64Array::from_iter_values(0..1001);
+    let values = big.values().inner().clone();
+    let mut r = run("a", (0..1001).collect());
+    r.columns = vec![(2, Arc::new(big) as ArrayRef)];
+    w.append(&r).unwrap();
+    assert_eq!(values.strong_count(), 2, "ours and the run's");
+    drop(r);
+    // The last row waits in the page buffer as its own copy, not as a slice of the run's buffer.
+    assert_eq!(values.strong_count(), 1);
+    let info = w.finish().unwrap();
+    assert_eq!(info.rows, 1001);
+}
