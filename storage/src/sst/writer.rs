@@ -5,7 +5,10 @@
 //! blocks are encoded (in parallel on the rayon pool, one task per column), framed and written,
 //! and the page's chunk statistics computed. `finish` writes the index, filter, meta block and
 //! footer and `fsync`s the file; making the file's name durable (directory `fsync`) and recording
-//! it in the manifest are the caller's job.
+//! it in the manifest are the caller's job. A writer dropped without `finish` leaves a file
+//! without a footer, which [`SstReader::open`](super::SstReader::open) rejects; `abandon` deletes
+//! it. Parallel encoding runs on the rayon pool the caller is in (`pool.install`), else the
+//! global one.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
