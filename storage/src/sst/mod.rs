@@ -6,7 +6,7 @@
 //! [`crate::encoding`] and checksummed. An index lists every series with its chunks (its rows
 //! within one page) and their statistics; a bloom filter answers "may this file hold series X";
 //! a meta block holds the schema and file facts; a fixed footer points at all three. The byte
-//! layout is drawn in [`format`](self::format).
+//! layout is drawn in [`mod@format`].
 //!
 //! - Write: [`SstWriter::create`], [`SstWriter::append`] runs in `(series, ts)` order,
 //!   [`SstWriter::finish`] → [`SstInfo`] (for the manifest). Memory: one page of rows.
