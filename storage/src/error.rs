@@ -22,6 +22,16 @@ pub enum Error {
     /// The write-ahead log failed.
     #[error(transparent)]
     Wal(#[from] crate::wal::Error),
+    /// A WAL record passed its checksum but its payload does not decode (written by a newer or
+    /// broken build).
+    #[error("WAL record {seq} has a payload this build cannot decode: {source}")]
+    WalPayload {
+        /// Sequence number of the record.
+        seq: u64,
+        /// What was wrong.
+        #[source]
+        source: crate::codec::DecodeError,
+    },
     /// An SSTable could not be written or read.
     #[error(transparent)]
     Sst(#[from] crate::sst::Error),

@@ -122,7 +122,11 @@ impl Db {
             return Ok(None);
         }
         let tmp = path.with_extension("sst.tmp");
-        let opts = SstWriterOptions { rows_per_page: self.inner.opts.rows_per_page, zstd_level: self.inner.opts.zstd_level };
+        let opts = SstWriterOptions {
+            rows_per_page: self.inner.opts.rows_per_page,
+            zstd_level: self.inner.opts.zstd_level,
+            ..SstWriterOptions::default()
+        };
         let mut writer = SstWriter::create(&tmp, family, columns, opts)?;
         for run in &runs {
             writer.append(run)?;

@@ -35,13 +35,7 @@ pub(crate) fn open(dir: &Path, opts: crate::Options) -> Result<Db> {
     let mut last_seq = state.last_seq;
     let mut replayed = 0u64;
     let stats = wal.replay(replay_from, |seq, payload| {
-        let series = record::decode(payload).map_err(|e| {
-            Error::Wal(crate::wal::Error::Corrupt {
-                segment: dir.join("wal"),
-                offset: e.offset as u64,
-                reason: format!("record {seq}: {}", e.what),
-            })
-        })?;
+        let series = record::decode(payload).map_err(|source| Error::WalPayload { seq, source })?;
         write::apply(&sv, &series, seq, |family| seq > flushed(family));
         last_seq = last_seq.max(seq);
         replayed += 1;
