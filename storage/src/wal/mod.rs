@@ -164,7 +164,8 @@ impl Wal {
     /// [`WalRecovery::Strict`] or skipped with a warning under `SkipCorrupt` (details in the
     /// `replay` module). Must be called once, before the first append; afterwards the WAL
     /// appends to a new segment. Appends must use seqs above both `after_seq` and the last seq
-    /// found.
+    /// found. On an error, records before the failure point have already been handed to `f`:
+    /// the caller should discard what it built and not use this handle further.
     pub fn replay(
         &self,
         after_seq: u64,
@@ -314,6 +315,13 @@ impl Wal {
     /// The highest seq that is durable per the sync policy.
     pub fn durable_seq(&self) -> u64 {
         self.shared.progress.lock().durable(self.opts.sync)
+    }
+
+    /// The highest seq made durable with `fdatasync`, whatever the policy (equal to
+    /// [`durable_seq`](Wal::durable_seq) under `Always`; under `Interval` it trails by at most
+    /// the interval while appends continue, and catches up on a timer when idle).
+    pub fn synced_seq(&self) -> u64 {
+        self.shared.progress.lock().synced
     }
 
     /// Writes and syncs everything appended, then stops the writer thread. Later appends fail

@@ -156,3 +156,50 @@ impl Shared {
         self.dead.load(Ordering::Acquire)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    #[test]
+    fn a_full_queue_blocks_until_the_writer_releases_bytes() {
+        let shared = Arc::new(Shared::default());
+        assert!(shared.reserve(MAX_QUEUED_BYTES - 10));
+        let (done_tx, done_rx) = mpsc::channel();
+        let blocked = {
+            let shared = Arc::clone(&shared);
+            std::thread::spawn(move || {
+                let ok = shared.reserve(100);
+                let _ = done_tx.send(ok);
+            })
+        };
+        assert!(
+            done_rx.recv_timeout(Duration::from_millis(200)).is_err(),
+            "reserve did not block"
+        );
+        shared.release(MAX_QUEUED_BYTES - 10);
+        assert_eq!(done_rx.recv_timeout(Duration::from_secs(5)), Ok(true));
+        blocked.join().expect("thread");
+        // One oversized record still fits into an empty queue.
+        shared.release(100);
+        assert!(shared.reserve(MAX_QUEUED_BYTES * 2));
+    }
+
+    #[test]
+    fn a_dead_writer_unblocks_waiting_appenders() {
+        let shared = Arc::new(Shared::default());
+        assert!(shared.reserve(MAX_QUEUED_BYTES));
+        let waiter = {
+            let shared = Arc::clone(&shared);
+            std::thread::spawn(move || shared.reserve(1))
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        shared.stop();
+        assert!(
+            !waiter.join().expect("thread"),
+            "reserve must fail once the writer is dead"
+        );
+        assert!(matches!(shared.dead_error(), Error::Closed));
+    }
+}

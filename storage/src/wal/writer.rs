@@ -140,7 +140,9 @@ impl Writer {
     fn next_message(&mut self) -> Option<Msg> {
         loop {
             let due = match self.policy {
-                SyncPolicy::Interval(d) if self.written_seq > self.synced_seq => {
+                SyncPolicy::Interval(d)
+                    if self.written_seq > self.synced_seq && self.poisoned.is_none() =>
+                {
                     d.saturating_sub(self.last_sync.elapsed())
                 }
                 _ => return self.rx.recv().ok(),

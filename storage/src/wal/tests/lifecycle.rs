@@ -96,6 +96,10 @@ fn concurrent_appenders_under_sync_always_get_durable_records() {
                     };
                     wal.wait_durable(seq).expect("durable");
                     assert!(wal.durable_seq() >= seq);
+                    assert!(
+                        wal.synced_seq() >= seq,
+                        "Always acknowledged before fdatasync"
+                    );
                     mine.push(seq);
                 }
                 mine
@@ -197,4 +201,43 @@ fn a_failed_write_poisons_the_log_for_everyone() {
     ));
     assert_eq!(wal.durable_seq(), 0);
     assert!(live_numbers(&wal_dir).is_empty());
+}
+
+#[test]
+fn interval_policy_acks_on_write_and_syncs_on_a_timer_when_idle() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let interval = std::time::Duration::from_millis(30);
+    let (wal, _, _) = open_and_replay(dir.path(), opts(4096, SyncPolicy::Interval(interval)));
+    for seq in 1..=50 {
+        wal.append(seq, payload(seq)).expect("append");
+    }
+    wal.wait_durable(50).expect("written");
+    assert_eq!(wal.durable_seq(), 50);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while wal.synced_seq() < 50 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the idle timer never synced"
+        );
+        thread::sleep(interval);
+    }
+    wal.close().expect("close");
+    let (_wal, got, _) = open_and_replay(dir.path(), opts(4096, SyncPolicy::Always));
+    assert_eq!(got, expected(1..=50));
+}
+
+#[test]
+fn none_policy_syncs_only_on_request_or_rotation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (wal, _, _) = open_and_replay(dir.path(), opts(1 << 20, SyncPolicy::None));
+    for seq in 1..=20 {
+        wal.append(seq, payload(seq)).expect("append");
+    }
+    wal.wait_durable(20).expect("written");
+    assert_eq!(wal.durable_seq(), 20);
+    thread::sleep(std::time::Duration::from_millis(50));
+    assert_eq!(wal.synced_seq(), 0, "None must not sync on its own");
+    wal.sync().expect("sync");
+    assert_eq!(wal.synced_seq(), 20);
+    wal.close().expect("close");
 }

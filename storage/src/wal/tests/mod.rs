@@ -1,6 +1,7 @@
 //! Behaviour tests of the WAL, one file per concern, with shared helpers here.
 
 mod corruption;
+mod crash;
 mod garbage;
 mod lifecycle;
 mod round_trip;
