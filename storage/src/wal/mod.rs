@@ -31,25 +31,27 @@
 //! segment = header record*
 //!
 //! header (32 bytes)
-//! +--------+---------+----------+----------------+-----------+-----------+
-//! | 0..8   | 8..10   | 10..12   | 12..20         | 20..28    | 28..32    |
-//! | magic  | version | reserved | segment number | first seq | crc32c    |
-//! | "IsobWAL\0"| u16 = 1 | u16 = 0 | u64 (= file name) | u64  | of 0..28  |
-//! +--------+---------+----------+----------------+-----------+-----------+
+//! offset  size  field
+//!  0      8     magic           "IsobWAL\0" (49 73 6f 62 57 41 4c 00)
+//!  8      2     version         u16 = 1
+//! 10      2     reserved        u16 = 0 (ignored on read)
+//! 12      8     segment number  u64, must equal the number in the file name
+//! 20      8     first seq       u64, seq of the segment's first record
+//! 28      4     header crc      u32, CRC-32C of bytes 0..28
 //!
 //! record (16 + len bytes)
-//! +--------+--------+--------+-------------+
-//! | 0..4   | 4..8   | 8..16  | 16..16+len  |
-//! | len    | crc    | seq    | payload     |
-//! | u32    | u32    | u64    | len bytes   |
-//! +--------+--------+--------+-------------+
-//! crc = CRC-32C (Castagnoli, unmasked) of bytes 0..4 (len), then 8..16 (seq), then the payload
+//! offset  size  field
+//!  0      4     len             u32, payload length, at most 256 MiB
+//!  4      4     crc             u32, CRC-32C (Castagnoli, unmasked) of bytes 0..4 (len),
+//!                               then 8..16 (seq), then the payload
+//!  8      8     seq             u64, the engine's sequence number
+//! 16      len   payload         opaque bytes (the engine's encoded write batch)
 //! ```
 //!
 //! The record checksum covers the length as well as seq and payload, so a damaged length is
 //! caught even when it happens to frame a plausible range. It is stored unmasked: no payload
 //! embeds checksums of itself, which is the case masking protects against. Lengths above
-//! [`MAX_RECORD_LEN`](format::MAX_RECORD_LEN) (256 MiB) or past the end of the file are
+//! [`MAX_RECORD_LEN`] (256 MiB) or past the end of the file are
 //! corruption and are never used to size an allocation (recovery reads a segment whole and
 //! slices it with checked reads). Within a segment seqs strictly increase, and the first
 //! record's seq equals the header's `first seq`.
@@ -57,7 +59,7 @@
 //! # Durability and group commit
 //!
 //! [`Wal::append`] queues the record for the writer thread and returns at once; the queue is
-//! bounded by bytes ([`MAX_QUEUED_BYTES`](state::MAX_QUEUED_BYTES)), so a fast producer blocks
+//! bounded by bytes ([`MAX_QUEUED_BYTES`]), so a fast producer blocks
 //! instead of growing memory. The writer drains whatever is queued, writes it with one
 //! `write(2)`, and under [`SyncPolicy::Always`] covers the whole group with one `fdatasync(2)`
 //! before publishing; [`Wal::wait_durable`] waiters all wake together. `Interval(d)` and `None`
@@ -72,12 +74,15 @@
 //! data never reached the disk (PostgreSQL's 2018 "fsyncgate"; since then it panics and recovers
 //! from its WAL instead). The only safe way on is to reopen and replay from what is on disk.
 
+// Map: `format` (byte layout, encode and checked decode), `segment` (names, listing, live list),
+// `reader` (scanning one segment, resync), `replay` (recovery policy: torn tail, corruption),
+// `writer` (the group-commit thread), `state` (what handle and writer share), `error`.
 mod error;
 pub mod format;
 mod reader;
 mod replay;
-pub mod segment;
-pub mod state;
+mod segment;
+mod state;
 mod writer;
 
 #[cfg(test)]
@@ -95,7 +100,8 @@ use parking_lot::Mutex;
 
 pub use error::{CorruptReason, Error, FailedOp, SeqExpectation};
 pub use replay::ReplayStats;
-pub use segment::SegmentInfo;
+pub use segment::{SegmentInfo, segment_file_name};
+pub use state::MAX_QUEUED_BYTES;
 
 use crate::options::{SyncPolicy, WalRecovery};
 use format::MAX_RECORD_LEN;
@@ -121,6 +127,12 @@ pub struct WalOptions {
 /// Lifecycle: [`open`](Wal::open), then [`replay`](Wal::replay) exactly once (it starts the
 /// writer thread), then any number of [`append`](Wal::append)s, then [`close`](Wal::close)
 /// (dropping the handle closes it too, ignoring errors).
+///
+/// The first failed write or `fdatasync` poisons the log: every waiter and every later call
+/// gets that same [`Error::Failed`] with the original OS error, and the writer never writes or
+/// syncs again. A failed `fsync` is never retried, because Linux may already have dropped the
+/// dirty pages and cleared the error, so a retry would "succeed" without the data on disk
+/// (PostgreSQL's fsync-gate, 2018). Recovery is: reopen and replay what is on disk.
 #[derive(Debug)]
 pub struct Wal {
     dir: PathBuf,

@@ -13,7 +13,7 @@ use super::error::{Error, FailedOp};
 use super::segment::SegmentList;
 use crate::options::SyncPolicy;
 
-/// Bytes of queued records (payload plus [`QUEUE_OVERHEAD`] each) after which `append` blocks
+/// Bytes of queued records (payload plus 64 bytes of bookkeeping each) after which `append` blocks
 /// until the writer catches up. A single record larger than this is still accepted when the
 /// queue is empty.
 pub const MAX_QUEUED_BYTES: usize = 32 << 20;
