@@ -79,7 +79,8 @@ pub(crate) struct DbInner {
     pub closed: AtomicBool,
     pub workers: Mutex<Vec<JoinHandle<()>>>,
     pub counters: admin::Counters,
-    pub _lock: File,
+    /// The directory lock, released by `close`.
+    pub lock: Mutex<Option<File>>,
 }
 
 impl Db {
@@ -154,6 +155,7 @@ impl Db {
             }
         }
         self.inner.wal.close()?;
+        self.inner.lock.lock().take();
         Ok(())
     }
 }

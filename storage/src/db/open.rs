@@ -60,7 +60,7 @@ pub(crate) fn open(dir: &Path, opts: crate::Options) -> Result<Db> {
         closed: AtomicBool::new(false),
         workers: Mutex::new(Vec::new()),
         counters: Default::default(),
-        _lock: lock,
+        lock: Mutex::new(Some(lock)),
     });
     let weak = Arc::downgrade(&inner);
     let handle = std::thread::Builder::new()
