@@ -81,7 +81,7 @@ pub enum FillArg {
     Linear,
 }
 
-/// One `--fn FUNC:FAMILY.COLUMN[:ALIAS]`.
+/// One `--fn FUNC:FAMILY.COLUMN` (optionally `:ALIAS`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AggregationArg {
     /// The function.
@@ -148,7 +148,7 @@ pub struct AggArgs {
     /// Buckets start at ORIGIN + k * width (default the epoch: UTC-aligned).
     #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
     pub origin: Option<i64>,
-    /// An aggregate as FUNC:FAMILY.COLUMN[:ALIAS]; FUNC is count, sum, min, max, avg, first,
+    /// An aggregate as FUNC:FAMILY.COLUMN or FUNC:FAMILY.COLUMN:ALIAS; FUNC is count, sum, min, max, avg, first,
     /// last or stddev. Repeat for more.
     #[arg(long = "fn", required = true, value_name = "FUNC:FAMILY.COLUMN", value_parser = parse_aggregation)]
     pub functions: Vec<AggregationArg>,

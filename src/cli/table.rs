@@ -40,7 +40,7 @@ Examples:
 /// Arguments of `isobar table create`.
 #[derive(Args, Clone, Debug, PartialEq)]
 pub struct CreateArgs {
-    /// Table name ([A-Za-z_][A-Za-z0-9_]{0,127}).
+    /// Table name: letters, digits and _, not starting with a digit, at most 128 bytes.
     pub table: String,
     /// A family and its columns as FAMILY:COLUMN=TYPE,...; TYPE is f64, i64, bool or string.
     /// Repeat for more families; FAMILY alone creates an empty family.

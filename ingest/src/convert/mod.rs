@@ -2,7 +2,7 @@
 //!
 //! - [`request_to_batch`]: a [`WriteRequest`] (columnar batches and/or rows) to one atomic
 //!   [`WriteBatch`], checking the wire-level shape. Vectors are moved, not copied.
-//! - [`rows_to_series`]: the row form grouped into one [`SeriesWrite`] per `(table, series)`.
+//! - [`rows_to_series`]: the row form grouped into one [`SeriesWrite`](isobar_storage::SeriesWrite) per `(table, series)`.
 //! - [`batch_to_request`]: a [`WriteBatch`] to a [`WriteRequest`], for the Rust client, the CLI
 //!   and the load generator.
 //!
