@@ -1,0 +1,188 @@
+//! What can be wrong with the shape of a write request, with where it is.
+//!
+//! These are wire-level problems only (lengths, bitmaps, unset `oneof`s, sizes). Names, types
+//! against the catalog and limits such as key length are checked by the engine.
+
+use isobar_storage::ColumnType;
+
+/// Longest excerpt of a user-supplied name or key kept in an error, in characters.
+const MAX_SHOWN: usize = 128;
+
+/// A `(batch, table, series, column)` position in the columnar part of a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ColumnAt {
+    /// Index in `WriteRequest.batches`.
+    pub batch: usize,
+    /// Table name (escaped, at most 128 characters).
+    pub table: String,
+    /// Series key (escaped, at most 128 characters).
+    pub series: String,
+    /// Family name (escaped, at most 128 characters).
+    pub family: String,
+    /// Column name (escaped, at most 128 characters).
+    pub column: String,
+}
+
+impl ColumnAt {
+    /// The position of column `family.column` of batch `batch` (boxed: errors stay small).
+    pub(crate) fn new(
+        batch: usize,
+        table: &str,
+        series: &str,
+        family: &str,
+        column: &str,
+    ) -> Box<Self> {
+        Box::new(Self {
+            batch,
+            table: shown(table),
+            series: shown(series),
+            family: shown(family),
+            column: shown(column),
+        })
+    }
+}
+
+impl std::fmt::Display for ColumnAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "batches[{}] (table \"{}\", series \"{}\"): column {}.{}",
+            self.batch, self.table, self.series, self.family, self.column
+        )
+    }
+}
+
+/// A `(row, table, series, cell)` position in the row part of a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CellAt {
+    /// Index in `WriteRequest.rows`.
+    pub row: usize,
+    /// Table name (escaped, at most 128 characters).
+    pub table: String,
+    /// Series key (escaped, at most 128 characters).
+    pub series: String,
+    /// Family name (escaped, at most 128 characters).
+    pub family: String,
+    /// Column name (escaped, at most 128 characters).
+    pub column: String,
+}
+
+impl CellAt {
+    /// The position of cell `family.column` of row `row` (boxed: errors stay small).
+    pub(crate) fn new(
+        row: usize,
+        table: &str,
+        series: &str,
+        family: &str,
+        column: &str,
+    ) -> Box<Self> {
+        Box::new(Self {
+            row,
+            table: shown(table),
+            series: shown(series),
+            family: shown(family),
+            column: shown(column),
+        })
+    }
+}
+
+impl std::fmt::Display for CellAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "rows[{}] (table \"{}\", series \"{}\"): cell {}.{}",
+            self.row, self.table, self.series, self.family, self.column
+        )
+    }
+}
+
+/// A write request whose shape is wrong; nothing of it was written.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ConvertError {
+    /// The request carries no row at all.
+    #[error("the write request has no rows (set batches with timestamps, or rows)")]
+    EmptyRequest,
+    /// More rows than the server accepts in one request.
+    #[error("the write request has {rows} rows, the limit is {max}; split it")]
+    TooManyRows {
+        /// Rows in the request (timestamps of all batches plus rows).
+        rows: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A column has another number of values than its batch has timestamps.
+    #[error("{at} has {got} values but the batch has {expected} timestamps")]
+    ValuesLength {
+        /// Where.
+        at: Box<ColumnAt>,
+        /// Number of timestamps.
+        expected: usize,
+        /// Number of values.
+        got: usize,
+    },
+    /// A validity bitmap of the wrong byte length.
+    #[error(
+        "{at}: validity bitmap has {got} bytes; {rows} rows need {expected} bytes (or none when every row has a value)"
+    )]
+    ValidityLength {
+        /// Where.
+        at: Box<ColumnAt>,
+        /// Rows of the batch.
+        rows: usize,
+        /// `ceil(rows / 8)`.
+        expected: usize,
+        /// Bytes sent.
+        got: usize,
+    },
+    /// A validity bitmap with a bit set past the last row.
+    #[error("{at}: validity bitmap marks row {row} but the batch has only {rows} rows")]
+    ValidityPadding {
+        /// Where.
+        at: Box<ColumnAt>,
+        /// The first set bit past the rows.
+        row: usize,
+        /// Rows of the batch.
+        rows: usize,
+    },
+    /// A column without values (its `oneof values` is unset).
+    #[error("{at} has no values; set one of f64_values, i64_values, bool_values, string_values")]
+    MissingValues {
+        /// Where.
+        at: Box<ColumnAt>,
+    },
+    /// A cell without a value (its `oneof value` is unset).
+    #[error("{at} has no value; set one of f64_value, i64_value, bool_value, string_value")]
+    MissingCellValue {
+        /// Where.
+        at: Box<CellAt>,
+    },
+    /// The same cell twice in one row.
+    #[error("{at} appears twice in the row")]
+    DuplicateCell {
+        /// Where (the second occurrence).
+        at: Box<CellAt>,
+    },
+    /// A cell of another type than the same column in earlier rows of the same series.
+    #[error("{at} is {got} but earlier rows of this series sent {expected}")]
+    CellTypeConflict {
+        /// Where.
+        at: Box<CellAt>,
+        /// Type in earlier rows.
+        expected: ColumnType,
+        /// Type in this row.
+        got: ColumnType,
+    },
+}
+
+/// `s` escaped for display and cut at [`MAX_SHOWN`] characters (with "..." when cut).
+pub(crate) fn shown(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .take(MAX_SHOWN)
+        .flat_map(char::escape_debug)
+        .collect();
+    if s.chars().nth(MAX_SHOWN).is_some() {
+        out.push_str("...");
+    }
+    out
+}

@@ -1,0 +1,66 @@
+//! Wire write requests to engine write batches and back: pure, no I/O, unit-tested.
+//!
+//! - [`request_to_batch`]: a [`WriteRequest`] (columnar batches and/or rows) to one atomic
+//!   [`WriteBatch`], checking the wire-level shape. Vectors are moved, not copied.
+//! - [`rows_to_series`]: the row form grouped into one [`SeriesWrite`](isobar_storage::SeriesWrite) per `(table, series)`.
+//! - [`batch_to_request`]: a [`WriteBatch`] to a [`WriteRequest`], for the Rust client, the CLI
+//!   and the load generator.
+//!
+//! What is checked here: every column has one value slot per timestamp, validity bitmaps have
+//! the right length and no stray bits, every `oneof` is set, a row names each cell once and a
+//! column keeps one type within a series, the request is not empty and not over the row limit.
+//! What is not: names, types against the catalog, key and string lengths, timestamp range; the
+//! engine checks those when it applies the batch.
+
+mod columnar;
+mod error;
+pub(crate) use error::shown;
+mod rows;
+mod to_proto;
+
+#[cfg(test)]
+mod tests;
+
+pub use columnar::series_batch_to_write;
+pub use error::{CellAt, ColumnAt, ConvertError};
+pub use rows::rows_to_series;
+pub use to_proto::{batch_to_request, series_write_to_batch};
+
+use isobar_proto::v1::WriteRequest;
+use isobar_storage::WriteBatch;
+
+/// Converts a whole request into one atomic batch: first the columnar `batches` in order (those
+/// with no timestamps are dropped), then the `rows` grouped by `(table, series)` in order of first
+/// appearance.
+///
+/// `max_rows` bounds timestamps plus rows, checked before anything is converted.
+pub fn request_to_batch(
+    request: WriteRequest,
+    max_rows: usize,
+) -> Result<WriteBatch, ConvertError> {
+    let rows = request_rows(&request);
+    if rows == 0 {
+        return Err(ConvertError::EmptyRequest);
+    }
+    if rows > max_rows {
+        return Err(ConvertError::TooManyRows {
+            rows,
+            max: max_rows,
+        });
+    }
+    let mut batch = WriteBatch::new();
+    batch.series.reserve(request.batches.len());
+    for (index, series) in request.batches.into_iter().enumerate() {
+        let write = series_batch_to_write(index, series)?;
+        if !write.ts.is_empty() {
+            batch.push(write);
+        }
+    }
+    batch.series.extend(rows_to_series(request.rows)?);
+    Ok(batch)
+}
+
+/// Rows in a request: timestamps of every batch plus rows of the row form.
+pub fn request_rows(request: &WriteRequest) -> usize {
+    request.batches.iter().map(|b| b.ts.len()).sum::<usize>() + request.rows.len()
+}

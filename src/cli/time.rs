@@ -1,0 +1,193 @@
+//! Time arguments: `--from`, `--to`, `--origin`.
+//!
+//! Accepted forms: an integer count of nanoseconds since the epoch (`1700000000000000000`),
+//! an RFC 3339 time (`2024-05-01T12:00:00Z`, `2024-05-01T12:00:00.25+02:00`), a UTC date
+//! (`2024-05-01`, midnight), `now`, or `now` plus or minus a duration (`now-1h`, `now+15m`).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::config::DurationValue;
+
+/// A time argument that is none of the accepted forms.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "\"{input}\" is not a time: use nanoseconds since the epoch, RFC 3339 (2024-05-01T12:00:00Z), a date (2024-05-01), now, or now-1h"
+)]
+pub struct TimeError {
+    /// The rejected text.
+    pub input: String,
+}
+
+/// Parses a time argument against the system clock (clap value parser).
+pub fn parse_time(s: &str) -> Result<i64, TimeError> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    parse_time_at(s, now)
+}
+
+/// Parses a time argument; `now` is `now_ns`.
+pub fn parse_time_at(s: &str, now_ns: i64) -> Result<i64, TimeError> {
+    let err = || TimeError {
+        input: s.to_owned(),
+    };
+    let s = s.trim();
+    if let Ok(ns) = s.parse::<i64>() {
+        return Ok(ns);
+    }
+    if let Some(rest) = s.strip_prefix("now") {
+        if rest.is_empty() {
+            return Ok(now_ns);
+        }
+        let (sign, duration) = match rest.split_at_checked(1) {
+            Some(("-", d)) => (-1i64, d),
+            Some(("+", d)) => (1, d),
+            _ => return Err(err()),
+        };
+        let DurationValue(d) = duration.parse().map_err(|_| err())?;
+        let offset = i64::try_from(d.as_nanos()).map_err(|_| err())?;
+        return now_ns.checked_add(sign * offset).ok_or_else(err);
+    }
+    parse_rfc3339(s).ok_or_else(err)
+}
+
+/// `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)` (a space may replace `T`).
+fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let num = |from: usize, len: usize| -> Option<i64> {
+        let part = s.get(from..from + len)?;
+        if !part.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        part.parse().ok()
+    };
+    let (year, month, day) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !(1..=12).contains(&month) {
+        return None;
+    }
+    if day < 1 || day > days_in_month(year, month) {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    if s.len() == 10 {
+        return days.checked_mul(86_400_000_000_000);
+    }
+    if !matches!(b.get(10), Some(b'T' | b't' | b' '))
+        || b.get(13) != Some(&b':')
+        || b.get(16) != Some(&b':')
+    {
+        return None;
+    }
+    let (hour, minute, second) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let mut rest = s.get(19..)?;
+    let mut nanos = 0i64;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 || digits > 9 {
+            return None;
+        }
+        let (f, tail) = frac.split_at_checked(digits)?;
+        nanos = f.parse::<i64>().ok()? * 10i64.pow(9 - digits as u32);
+        rest = tail;
+    }
+    let offset_s = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.get(..1)? {
+                "+" => 1,
+                "-" => -1,
+                _ => return None,
+            };
+            if rest.len() != 6 || rest.get(3..4) != Some(":") {
+                return None;
+            }
+            let h: i64 = rest.get(1..3)?.parse().ok()?;
+            let m: i64 = rest.get(4..6)?.parse().ok()?;
+            sign * (h * 3600 + m * 60)
+        }
+    };
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_s;
+    secs.checked_mul(1_000_000_000)?.checked_add(nanos)
+}
+
+fn is_leap(year: i64) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_700_000_000_000_000_000;
+
+    #[test]
+    fn accepts_every_documented_form() {
+        assert_eq!(parse_time_at("123", NOW), Ok(123));
+        assert_eq!(parse_time_at("-5", NOW), Ok(-5));
+        assert_eq!(parse_time_at("now", NOW), Ok(NOW));
+        assert_eq!(parse_time_at("now-1h", NOW), Ok(NOW - 3_600_000_000_000));
+        assert_eq!(parse_time_at("now+15m", NOW), Ok(NOW + 900_000_000_000));
+        assert_eq!(parse_time_at("1970-01-01", NOW), Ok(0));
+        assert_eq!(parse_time_at("2023-11-14T22:13:20Z", NOW), Ok(NOW));
+        assert_eq!(parse_time_at("2023-11-15T00:13:20+02:00", NOW), Ok(NOW));
+        assert_eq!(
+            parse_time_at("2023-11-14 22:13:20.25Z", NOW),
+            Ok(NOW + 250_000_000)
+        );
+        assert_eq!(
+            parse_time_at("1969-12-31T23:59:59Z", NOW),
+            Ok(-1_000_000_000)
+        );
+        assert_eq!(
+            parse_time_at("2024-02-29", NOW),
+            Ok(19_782 * 86_400_000_000_000)
+        );
+    }
+
+    #[test]
+    fn refuses_anything_else() {
+        for bad in [
+            "",
+            "yesterday",
+            "now-",
+            "now*1h",
+            "2023-13-01",
+            "2023-02-29",
+            "2023-11-14T25:00:00Z",
+            "2023-11-14T22:13:20",
+            "2023-11-14T22:13:20.Z",
+            "2023-11-14T22:13:20+0200",
+            "99999999999999999999",
+        ] {
+            assert_eq!(
+                parse_time_at(bad, NOW),
+                Err(TimeError { input: bad.into() }),
+                "{bad}"
+            );
+        }
+    }
+}

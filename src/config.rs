@@ -1,0 +1,366 @@
+//! The server's configuration: one TOML file plus `ISOBAR_*` environment variables.
+//!
+//! Precedence, lowest first: built-in defaults, the file (`isobar serve --config FILE`), the
+//! environment, then command-line flags of `serve`. A key in the file that Isobar does not know
+//! is an error naming it (a typo must not silently fall back to a default); an `ISOBAR_*`
+//! variable that names no key is a warning.
+//!
+//! Every key `key` of section `[section]` is overridden by `ISOBAR_<SECTION>_<KEY>` in upper
+//! case, e.g. `ISOBAR_SERVER_LISTEN=0.0.0.0:50051`, `ISOBAR_STORAGE_SYNC=interval:100ms`,
+//! `ISOBAR_LOG_FORMAT=json`. `ISOBAR_CONFIG` names the file when `--config` is not given.
+//!
+//! The file, with every key at its default:
+//!
+//! ```toml
+//! [server]
+//! listen = "127.0.0.1:50051"        # gRPC address
+//! data_dir = "./isobar-data"        # the database directory (created if missing)
+//! # export_dir = "./exports"        # Export destinations are relative to it; default <data_dir>/export
+//! max_message_bytes = "64MiB"       # largest gRPC message accepted or sent
+//! max_rows_per_request = 1000000    # most rows (timestamps + rows) in one write request
+//! max_inflight_write_bytes = "256MiB" # requests being decoded/written at once; past it: RESOURCE_EXHAUSTED
+//! shutdown_timeout = "30s"          # how long shutdown waits for running calls
+//!
+//! [storage]                         # mirrors isobar_storage::Options
+//! sync = "always"                   # "always" | "none" | "interval:100ms" | { interval_ms = 100 }
+//! wal_segment_size = "64MiB"
+//! wal_recovery = "strict"           # "strict" | "skip_corrupt"
+//! memtable_size = "32MiB"           # per family, then frozen and flushed
+//! memtable_budget = "256MiB"        # all memtables; past it writes wait, then fail (back-pressure)
+//! write_stall_timeout = "5s"
+//! block_cache_size = "64MiB"
+//! zstd_level = 3                    # 1..=22
+//! rows_per_page = 8192
+//! max_series_key_len = 1024         # bytes
+//! max_string_len = "64KiB"
+//! max_rows_per_batch = 1000000
+//! min_ts = -2208988800000000000     # 1900-01-01T00:00:00Z, in ns
+//! max_ts = 9223372036854775806
+//!
+//! [log]
+//! level = "info"                    # a tracing filter, e.g. "info,isobar_storage=debug"
+//! format = "human"                  # "human" | "json"
+//! ```
+
+mod env;
+mod values;
+
+#[cfg(test)]
+mod tests;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use isobar_storage::{Limits, Options, WalRecovery};
+use serde::{Deserialize, Serialize};
+
+pub use env::EnvWarning;
+pub use values::{ByteSize, DurationValue, LogFormat, SyncSetting, ValueError};
+
+/// The whole configuration.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `[server]`: network and limits of the gRPC front end.
+    pub server: ServerConfig,
+    /// `[storage]`: the engine's options.
+    pub storage: StorageConfig,
+    /// `[log]`: logging.
+    pub log: LogConfig,
+}
+
+/// `[server]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// gRPC listen address (default `127.0.0.1:50051`).
+    pub listen: SocketAddr,
+    /// Database directory (default `./isobar-data`).
+    pub data_dir: PathBuf,
+    /// Root of export destinations (default `<data_dir>/export`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export_dir: Option<PathBuf>,
+    /// Largest gRPC message accepted or sent (default 64 MiB).
+    pub max_message_bytes: ByteSize,
+    /// Most rows in one write request (default 1,000,000).
+    pub max_rows_per_request: usize,
+    /// Bytes of write requests being decoded and written at once; past it, writes are refused
+    /// with `RESOURCE_EXHAUSTED` (default 256 MiB).
+    pub max_inflight_write_bytes: ByteSize,
+    /// How long a shutdown waits for running calls (default 30 s).
+    pub shutdown_timeout: DurationValue,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            data_dir: PathBuf::from("./isobar-data"),
+            export_dir: None,
+            max_message_bytes: ByteSize(64 << 20),
+            max_rows_per_request: 1_000_000,
+            max_inflight_write_bytes: ByteSize(256 << 20),
+            shutdown_timeout: DurationValue(std::time::Duration::from_secs(30)),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The export root: `export_dir`, else `<data_dir>/export`.
+    pub fn export_root(&self) -> PathBuf {
+        self.export_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("export"))
+    }
+}
+
+/// `[storage]`: the fields of [`isobar_storage::Options`] and its [`Limits`], flattened.
+/// Defaults are the engine's own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// WAL durability.
+    pub sync: SyncSetting,
+    /// WAL segment size.
+    pub wal_segment_size: ByteSize,
+    /// Handling of a corrupt WAL record that is not at the tail.
+    pub wal_recovery: WalRecovery,
+    /// Size at which a family's memtable is flushed.
+    pub memtable_size: ByteSize,
+    /// Memory for all memtables together.
+    pub memtable_budget: ByteSize,
+    /// Longest a write waits for memtable memory.
+    pub write_stall_timeout: DurationValue,
+    /// Decoded-block cache size.
+    pub block_cache_size: ByteSize,
+    /// zstd level for SSTable blocks (1..=22).
+    pub zstd_level: i32,
+    /// Rows per SSTable page.
+    pub rows_per_page: usize,
+    /// Longest series key in bytes.
+    pub max_series_key_len: usize,
+    /// Longest string value.
+    pub max_string_len: ByteSize,
+    /// Most rows in one engine write batch.
+    pub max_rows_per_batch: usize,
+    /// Smallest accepted timestamp (ns since the epoch).
+    pub min_ts: i64,
+    /// Largest accepted timestamp (ns since the epoch).
+    pub max_ts: i64,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self::from_options(&Options::default())
+    }
+}
+
+impl StorageConfig {
+    /// The config that yields `options`.
+    pub fn from_options(options: &Options) -> Self {
+        let size = |n: usize| ByteSize(n as u64);
+        Self {
+            sync: SyncSetting(options.sync),
+            wal_segment_size: ByteSize(options.wal_segment_size),
+            wal_recovery: options.wal_recovery,
+            memtable_size: size(options.memtable_size),
+            memtable_budget: size(options.memtable_budget),
+            write_stall_timeout: DurationValue(options.write_stall_timeout),
+            block_cache_size: size(options.block_cache_size),
+            zstd_level: options.zstd_level,
+            rows_per_page: options.rows_per_page,
+            max_series_key_len: options.limits.max_series_key_len,
+            max_string_len: size(options.limits.max_string_len),
+            max_rows_per_batch: options.limits.max_rows_per_batch,
+            min_ts: options.limits.min_ts,
+            max_ts: options.limits.max_ts,
+        }
+    }
+
+    /// The engine options this config describes.
+    pub fn to_options(&self) -> Options {
+        Options {
+            sync: self.sync.0,
+            wal_segment_size: self.wal_segment_size.0,
+            wal_recovery: self.wal_recovery,
+            memtable_size: self.memtable_size.as_usize(),
+            memtable_budget: self.memtable_budget.as_usize(),
+            write_stall_timeout: self.write_stall_timeout.0,
+            block_cache_size: self.block_cache_size.as_usize(),
+            zstd_level: self.zstd_level,
+            rows_per_page: self.rows_per_page,
+            limits: Limits {
+                max_series_key_len: self.max_series_key_len,
+                max_string_len: self.max_string_len.as_usize(),
+                max_rows_per_batch: self.max_rows_per_batch,
+                min_ts: self.min_ts,
+                max_ts: self.max_ts,
+            },
+        }
+    }
+}
+
+/// `[log]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// A `tracing` filter such as `info` or `info,isobar_storage=debug` (default `info`).
+    /// `RUST_LOG` is not read; use `ISOBAR_LOG_LEVEL`.
+    pub level: String,
+    /// Line format (default human).
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: LogFormat::Human,
+        }
+    }
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this configuration (syntax, unknown key, wrong type).
+    #[error("config file {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's error, with line, column and key.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// An `ISOBAR_*` variable with a value its key does not accept.
+    #[error("environment variable {var}=\"{value}\": {source}")]
+    Env {
+        /// The variable.
+        var: String,
+        /// Its value.
+        value: String,
+        /// What was expected.
+        #[source]
+        source: ValueError,
+    },
+    /// A value that parses but is out of range or contradicts another.
+    #[error("config key {key} = {value}: {reason}")]
+    Invalid {
+        /// `section.key`.
+        key: &'static str,
+        /// The value in force.
+        value: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+}
+
+impl Config {
+    /// Parses a config file's text (`path` is only used in errors).
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    /// Loads defaults, then `file` if given, then the process environment; validates the result.
+    /// Returns the warnings about `ISOBAR_*` variables that name no key, for the caller to log.
+    pub fn load(file: Option<&Path>) -> Result<(Self, Vec<EnvWarning>), ConfigError> {
+        Self::load_with(
+            file,
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+        )
+    }
+
+    /// [`Config::load`] with the environment given as `(name, value)` pairs.
+    pub fn load_with(
+        file: Option<&Path>,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(Self, Vec<EnvWarning>), ConfigError> {
+        let mut config = match file {
+            None => Config::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                Config::from_toml(&text, path)?
+            }
+        };
+        let warnings = config.apply_env(vars)?;
+        config.validate()?;
+        Ok((config, warnings))
+    }
+
+    /// Checks ranges and relations that the types alone do not.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, value: String, reason| Err(ConfigError::Invalid { key, value, reason });
+        let s = &self.storage;
+        if !(1..=22).contains(&s.zstd_level) {
+            return invalid(
+                "storage.zstd_level",
+                s.zstd_level.to_string(),
+                "must be 1 to 22",
+            );
+        }
+        if s.memtable_size > s.memtable_budget {
+            return invalid(
+                "storage.memtable_size",
+                s.memtable_size.to_string(),
+                "must not exceed storage.memtable_budget",
+            );
+        }
+        if s.memtable_size.0 == 0 {
+            return invalid(
+                "storage.memtable_size",
+                s.memtable_size.to_string(),
+                "must be positive",
+            );
+        }
+        if s.rows_per_page == 0 {
+            return invalid("storage.rows_per_page", "0".into(), "must be positive");
+        }
+        if s.min_ts >= s.max_ts {
+            return invalid(
+                "storage.min_ts",
+                s.min_ts.to_string(),
+                "must be less than storage.max_ts",
+            );
+        }
+        if self.server.max_message_bytes.0 < 1024 {
+            return invalid(
+                "server.max_message_bytes",
+                self.server.max_message_bytes.to_string(),
+                "must be at least 1KiB",
+            );
+        }
+        if self.server.max_rows_per_request == 0 {
+            return invalid(
+                "server.max_rows_per_request",
+                "0".into(),
+                "must be positive",
+            );
+        }
+        if self.log.level.trim().is_empty() {
+            return invalid("log.level", String::new(), "must name a level such as info");
+        }
+        Ok(())
+    }
+
+    /// The effective configuration as TOML (what `isobar serve --print-config` prints).
+    pub fn to_toml(&self) -> String {
+        // Every field serializes to a TOML value; the tests parse the output back.
+        toml::to_string(self).unwrap_or_else(|e| format!("# cannot print the config: {e}\n"))
+    }
+}

@@ -1,0 +1,132 @@
+//! `ISOBAR_<SECTION>_<KEY>` environment overrides.
+
+use std::str::FromStr;
+
+use isobar_storage::WalRecovery;
+
+use super::{Config, ConfigError, ValueError};
+
+/// Variables with the `ISOBAR_` prefix that are not config keys but are known.
+const NOT_KEYS: &[&str] = &["ISOBAR_CONFIG"];
+
+/// An `ISOBAR_*` variable that names no config key; it is ignored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvWarning {
+    /// The variable's name.
+    pub var: String,
+}
+
+impl std::fmt::Display for EnvWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "environment variable {} names no config key and is ignored (keys look like ISOBAR_SERVER_LISTEN)",
+            self.var
+        )
+    }
+}
+
+/// Parses `value` of variable `var`.
+fn parse<T: FromStr>(var: &str, value: &str, expected: &'static str) -> Result<T, ConfigError> {
+    value.trim().parse().map_err(|_| ConfigError::Env {
+        var: var.to_owned(),
+        value: value.to_owned(),
+        source: ValueError { expected },
+    })
+}
+
+/// Parses `value` of `var` with the type's own `FromStr` (whose error says what it expects).
+fn parse_value<T: FromStr<Err = ValueError>>(var: &str, value: &str) -> Result<T, ConfigError> {
+    value.parse().map_err(|source| ConfigError::Env {
+        var: var.to_owned(),
+        value: value.to_owned(),
+        source,
+    })
+}
+
+const INT: &str = "a whole number";
+const COUNT: &str = "a non-negative whole number";
+
+impl Config {
+    /// Applies every `ISOBAR_*` pair of `vars`; returns the names that are no key.
+    pub(super) fn apply_env(
+        &mut self,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Vec<EnvWarning>, ConfigError> {
+        let mut vars: Vec<(String, String)> = vars
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("ISOBAR_"))
+            .collect();
+        // Deterministic order, so that the first bad variable reported is always the same.
+        vars.sort();
+        let mut warnings = Vec::new();
+        for (var, value) in vars {
+            if NOT_KEYS.contains(&var.as_str()) {
+                continue;
+            }
+            if !self.apply_var(&var, &value)? {
+                warnings.push(EnvWarning { var });
+            }
+        }
+        Ok(warnings)
+    }
+
+    /// Applies one variable; `false` when it names no key.
+    fn apply_var(&mut self, var: &str, value: &str) -> Result<bool, ConfigError> {
+        let Some(rest) = var.strip_prefix("ISOBAR_") else {
+            return Ok(false);
+        };
+        let Some((section, key)) = rest.split_once('_') else {
+            return Ok(false);
+        };
+        let (srv, st, log) = (&mut self.server, &mut self.storage, &mut self.log);
+        match (section, key) {
+            ("SERVER", "LISTEN") => {
+                srv.listen = parse(var, value, "a socket address such as 127.0.0.1:50051")?;
+            }
+            ("SERVER", "DATA_DIR") => srv.data_dir = value.into(),
+            ("SERVER", "EXPORT_DIR") => srv.export_dir = Some(value.into()),
+            ("SERVER", "MAX_MESSAGE_BYTES") => srv.max_message_bytes = parse_value(var, value)?,
+            ("SERVER", "MAX_ROWS_PER_REQUEST") => {
+                srv.max_rows_per_request = parse(var, value, COUNT)?;
+            }
+            ("SERVER", "MAX_INFLIGHT_WRITE_BYTES") => {
+                srv.max_inflight_write_bytes = parse_value(var, value)?;
+            }
+            ("SERVER", "SHUTDOWN_TIMEOUT") => srv.shutdown_timeout = parse_value(var, value)?,
+            ("STORAGE", "SYNC") => st.sync = parse_value(var, value)?,
+            ("STORAGE", "WAL_SEGMENT_SIZE") => st.wal_segment_size = parse_value(var, value)?,
+            ("STORAGE", "WAL_RECOVERY") => {
+                st.wal_recovery = match value.trim() {
+                    "strict" => WalRecovery::Strict,
+                    "skip_corrupt" => WalRecovery::SkipCorrupt,
+                    _ => return Err(env_error(var, value, "strict or skip_corrupt")),
+                };
+            }
+            ("STORAGE", "MEMTABLE_SIZE") => st.memtable_size = parse_value(var, value)?,
+            ("STORAGE", "MEMTABLE_BUDGET") => st.memtable_budget = parse_value(var, value)?,
+            ("STORAGE", "WRITE_STALL_TIMEOUT") => st.write_stall_timeout = parse_value(var, value)?,
+            ("STORAGE", "BLOCK_CACHE_SIZE") => st.block_cache_size = parse_value(var, value)?,
+            ("STORAGE", "ZSTD_LEVEL") => st.zstd_level = parse(var, value, INT)?,
+            ("STORAGE", "ROWS_PER_PAGE") => st.rows_per_page = parse(var, value, COUNT)?,
+            ("STORAGE", "MAX_SERIES_KEY_LEN") => st.max_series_key_len = parse(var, value, COUNT)?,
+            ("STORAGE", "MAX_STRING_LEN") => st.max_string_len = parse_value(var, value)?,
+            ("STORAGE", "MAX_ROWS_PER_BATCH") => st.max_rows_per_batch = parse(var, value, COUNT)?,
+            ("STORAGE", "MIN_TS") => st.min_ts = parse(var, value, INT)?,
+            ("STORAGE", "MAX_TS") => st.max_ts = parse(var, value, INT)?,
+            ("LOG", "LEVEL") => log.level = value.to_owned(),
+            ("LOG", "FORMAT") => log.format = parse_value(var, value)?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+/// An error for `var=value` that expected `expected`.
+fn env_error(var: &str, value: &str, expected: &'static str) -> ConfigError {
+    ConfigError::Env {
+        var: var.to_owned(),
+        value: value.to_owned(),
+        source: ValueError { expected },
+    }
+}

@@ -1,0 +1,292 @@
+//! Tests of defaults, file parsing, environment precedence and error messages.
+
+use std::path::Path;
+use std::time::Duration;
+
+use isobar_storage::{Options, SyncPolicy, WalRecovery};
+
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::from_toml(text, Path::new("isobar.toml"))
+}
+
+#[test]
+fn defaults_are_the_documented_ones() {
+    let config = Config::default();
+    assert_eq!(config.server.listen.to_string(), "127.0.0.1:50051");
+    assert_eq!(config.server.data_dir, Path::new("./isobar-data"));
+    assert_eq!(
+        config.server.export_root(),
+        Path::new("./isobar-data/export")
+    );
+    assert_eq!(config.server.max_message_bytes, ByteSize(64 << 20));
+    assert_eq!(config.server.max_rows_per_request, 1_000_000);
+    assert_eq!(config.storage.to_options(), Options::default());
+    assert_eq!(config.log.level, "info");
+    assert_eq!(config.log.format, LogFormat::Human);
+    assert!(config.validate().is_ok());
+}
+
+#[test]
+fn the_module_doc_example_parses_to_the_defaults() {
+    let doc = include_str!("../config.rs");
+    let example: String = doc
+        .lines()
+        .skip_while(|l| !l.starts_with("//! ```toml"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("//! ```"))
+        .map(|l| format!("{}\n", l.trim_start_matches("//!").trim_start()))
+        .collect();
+    assert!(example.contains("[storage]"), "example found");
+    assert_eq!(parse(&example).expect("example parses"), Config::default());
+}
+
+#[test]
+fn empty_file_gives_defaults() {
+    assert_eq!(parse("").expect("parses"), Config::default());
+}
+
+#[test]
+fn file_values_are_read() {
+    let config = parse(
+        r#"
+        [server]
+        listen = "0.0.0.0:6000"
+        data_dir = "/var/lib/isobar"
+        export_dir = "/srv/exports"
+        max_message_bytes = 1048576
+        [storage]
+        sync = { interval_ms = 250 }
+        memtable_size = "8MiB"
+        write_stall_timeout = "1500ms"
+        wal_recovery = "skip_corrupt"
+        zstd_level = 9
+        [log]
+        format = "json"
+        level = "debug"
+        "#,
+    )
+    .expect("parses");
+    assert_eq!(config.server.listen.port(), 6000);
+    assert_eq!(config.server.export_root(), Path::new("/srv/exports"));
+    assert_eq!(config.server.max_message_bytes, ByteSize(1 << 20));
+    let options = config.storage.to_options();
+    assert_eq!(
+        options.sync,
+        SyncPolicy::Interval(Duration::from_millis(250))
+    );
+    assert_eq!(options.memtable_size, 8 << 20);
+    assert_eq!(options.write_stall_timeout, Duration::from_millis(1500));
+    assert_eq!(options.wal_recovery, WalRecovery::SkipCorrupt);
+    assert_eq!(options.zstd_level, 9);
+    assert_eq!(config.log.format, LogFormat::Json);
+    assert_eq!(config.log.level, "debug");
+}
+
+#[test]
+fn sync_accepts_every_spelling() {
+    for (text, want) in [
+        (r#"sync = "always""#, SyncPolicy::Always),
+        (r#"sync = "none""#, SyncPolicy::None),
+        (
+            r#"sync = "interval:2s""#,
+            SyncPolicy::Interval(Duration::from_secs(2)),
+        ),
+        (
+            "sync = { interval_ms = 100 }",
+            SyncPolicy::Interval(Duration::from_millis(100)),
+        ),
+    ] {
+        let config = parse(&format!("[storage]\n{text}")).expect(text);
+        assert_eq!(config.storage.sync.0, want, "{text}");
+    }
+}
+
+#[test]
+fn unknown_key_in_the_file_is_an_error_naming_it() {
+    let err = parse("[server]\nlisten = \"127.0.0.1:1\"\nlistne = \"x\"\n").unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, ConfigError::Parse { .. }), "{message}");
+    assert!(message.contains("listne"), "{message}");
+    assert!(message.contains("line 3"), "{message}");
+    let err = parse("[sever]\n").unwrap_err().to_string();
+    assert!(err.contains("sever"), "{err}");
+}
+
+#[test]
+fn bad_values_in_the_file_say_what_was_expected() {
+    let cases = [
+        (
+            "[storage]\nsync = \"sometimes\"",
+            "always, none or interval",
+        ),
+        (
+            "[storage]\nsync = { interval_ms = 0 }",
+            "interval_ms must be at least 1",
+        ),
+        ("[storage]\nmemtable_size = \"12 parsecs\"", "byte size"),
+        ("[storage]\nwrite_stall_timeout = 5", "duration"),
+        ("[server]\nlisten = \"localhost\"", "listen"),
+        ("[log]\nformat = \"xml\"", "human or json"),
+    ];
+    for (text, want) in cases {
+        let message = parse(text).unwrap_err().to_string();
+        assert!(message.contains(want), "{text}: {message}");
+    }
+}
+
+#[test]
+fn environment_overrides_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("isobar.toml");
+    std::fs::write(
+        &file,
+        "[server]\nlisten = \"127.0.0.1:7000\"\ndata_dir = \"/from/file\"\n",
+    )
+    .expect("write");
+    let vars = env(&[
+        ("ISOBAR_SERVER_LISTEN", "0.0.0.0:9000"),
+        ("ISOBAR_STORAGE_SYNC", "interval:100ms"),
+        ("ISOBAR_STORAGE_MEMTABLE_BUDGET", "1GiB"),
+        ("ISOBAR_LOG_FORMAT", "json"),
+        ("PATH", "/usr/bin"),
+    ]);
+    let (config, warnings) = Config::load_with(Some(&file), vars).expect("loads");
+    assert_eq!(
+        config.server.listen.to_string(),
+        "0.0.0.0:9000",
+        "env beats file"
+    );
+    assert_eq!(
+        config.server.data_dir,
+        Path::new("/from/file"),
+        "file beats default"
+    );
+    assert_eq!(
+        config.storage.sync.0,
+        SyncPolicy::Interval(Duration::from_millis(100))
+    );
+    assert_eq!(config.storage.memtable_budget, ByteSize(1 << 30));
+    assert_eq!(config.log.format, LogFormat::Json);
+    assert!(warnings.is_empty(), "{warnings:?}");
+}
+
+#[test]
+fn unknown_isobar_variables_are_warnings_not_errors() {
+    let vars = env(&[
+        ("ISOBAR_SERVER_LISTNE", "x"),
+        ("ISOBAR_CONFIG", "/etc/isobar.toml"),
+        ("ISOBAR_NOPE", "1"),
+    ]);
+    let (config, warnings) = Config::load_with(None, vars).expect("loads");
+    assert_eq!(config, Config::default());
+    let names: Vec<&str> = warnings.iter().map(|w| w.var.as_str()).collect();
+    assert_eq!(names, ["ISOBAR_NOPE", "ISOBAR_SERVER_LISTNE"]);
+    assert!(warnings[0].to_string().contains("ISOBAR_NOPE"));
+}
+
+#[test]
+fn bad_environment_values_name_the_variable_and_the_expectation() {
+    let cases = [
+        (
+            "ISOBAR_STORAGE_SYNC",
+            "sometimes",
+            "always, none or interval",
+        ),
+        (
+            "ISOBAR_STORAGE_SYNC",
+            "interval:0ms",
+            "always, none or interval",
+        ),
+        (
+            "ISOBAR_SERVER_MAX_ROWS_PER_REQUEST",
+            "-5",
+            "non-negative whole number",
+        ),
+        ("ISOBAR_STORAGE_ZSTD_LEVEL", "high", "whole number"),
+        ("ISOBAR_SERVER_LISTEN", "nowhere", "socket address"),
+        (
+            "ISOBAR_STORAGE_WAL_RECOVERY",
+            "lenient",
+            "strict or skip_corrupt",
+        ),
+        (
+            "ISOBAR_STORAGE_BLOCK_CACHE_SIZE",
+            "99999999999999999999",
+            "byte size",
+        ),
+    ];
+    for (var, value, want) in cases {
+        let err = Config::load_with(None, env(&[(var, value)])).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            matches!(&err, ConfigError::Env { var: v, value: x, .. } if v == var && x == value),
+            "{message}"
+        );
+        assert!(message.contains(want), "{var}={value}: {message}");
+    }
+}
+
+#[test]
+fn out_of_range_values_are_refused_with_the_key() {
+    let cases = [
+        ("ISOBAR_STORAGE_ZSTD_LEVEL", "30", "storage.zstd_level"),
+        (
+            "ISOBAR_STORAGE_MEMTABLE_SIZE",
+            "1GiB",
+            "storage.memtable_size",
+        ),
+        ("ISOBAR_STORAGE_ROWS_PER_PAGE", "0", "storage.rows_per_page"),
+        (
+            "ISOBAR_STORAGE_MIN_TS",
+            "9223372036854775807",
+            "storage.min_ts",
+        ),
+        (
+            "ISOBAR_SERVER_MAX_MESSAGE_BYTES",
+            "10",
+            "server.max_message_bytes",
+        ),
+    ];
+    for (var, value, key) in cases {
+        let err = Config::load_with(None, env(&[(var, value)])).unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Invalid { key: k, .. } if *k == key),
+            "{var}: {err}"
+        );
+    }
+}
+
+#[test]
+fn printed_config_parses_back_to_itself() {
+    let mut config = Config::default();
+    config.storage.sync = SyncSetting(SyncPolicy::Interval(Duration::from_millis(1500)));
+    config.server.export_dir = Some("/x".into());
+    config.storage.max_string_len = ByteSize(1000);
+    let text = config.to_toml();
+    assert!(text.contains("sync = \"interval:1500ms\""), "{text}");
+    assert_eq!(parse(&text).expect("parses"), config);
+}
+
+#[test]
+fn values_print_in_their_largest_exact_unit() {
+    assert_eq!(ByteSize(64 << 20).to_string(), "64MiB");
+    assert_eq!(ByteSize(1000).to_string(), "1000");
+    assert_eq!("2 GiB".parse::<ByteSize>(), Ok(ByteSize(2 << 30)));
+    assert_eq!("5MB".parse::<ByteSize>(), Ok(ByteSize(5_000_000)));
+    assert_eq!(DurationValue(Duration::from_secs(90)).to_string(), "90s");
+    assert_eq!(DurationValue(Duration::from_secs(3600)).to_string(), "1h");
+    assert_eq!(
+        "30d".parse::<DurationValue>(),
+        Ok(DurationValue(Duration::from_secs(30 * 86_400)))
+    );
+    assert!("1.5s".parse::<DurationValue>().is_err());
+}
