@@ -32,17 +32,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fds = protox::compile(PROTOS.iter().map(|p| root.join(p)), [&root])?;
     let undocumented = undocumented_items(&fds);
     if !undocumented.is_empty() {
-        return Err(format!(
-            "every proto element needs a comment; these have none:\n  {}",
-            undocumented.join("\n  ")
-        )
-        .into());
+        return Err(
+            format!("every proto element needs a comment; these have none:\n  {}", undocumented.join("\n  ")).into()
+        );
     }
 
-    std::fs::write(
-        out_dir.join("isobar_v1_descriptor.bin"),
-        fds.encode_to_vec(),
-    )?;
+    std::fs::write(out_dir.join("isobar_v1_descriptor.bin"), fds.encode_to_vec())?;
 
     tonic_prost_build::configure()
         .build_client(true)
@@ -73,10 +68,7 @@ fn undocumented_items(fds: &FileDescriptorSet) -> Vec<String> {
         for (i, svc) in file.service.iter().enumerate() {
             check(&[6, i as i32], format!("service {}", svc.name()));
             for (j, method) in svc.method.iter().enumerate() {
-                check(
-                    &[6, i as i32, 2, j as i32],
-                    format!("rpc {}.{}", svc.name(), method.name()),
-                );
+                check(&[6, i as i32, 2, j as i32], format!("rpc {}.{}", svc.name(), method.name()));
             }
         }
     }
@@ -84,12 +76,7 @@ fn undocumented_items(fds: &FileDescriptorSet) -> Vec<String> {
 }
 
 /// Checks a message, its fields, oneofs, nested messages and nested enums.
-fn check_message(
-    msg: &DescriptorProto,
-    path: &[i32],
-    name: &str,
-    check: &mut impl FnMut(&[i32], String),
-) {
+fn check_message(msg: &DescriptorProto, path: &[i32], name: &str, check: &mut impl FnMut(&[i32], String)) {
     check(path, format!("message {name}"));
     let sub = |kind: i32, index: usize| {
         let mut p = path.to_vec();
@@ -101,21 +88,13 @@ fn check_message(
     }
     for (j, oneof) in msg.oneof_decl.iter().enumerate() {
         // proto3 `optional` fields are synthetic oneofs named `_field`; they need no comment.
-        let synthetic = msg
-            .field
-            .iter()
-            .any(|f| f.proto3_optional() && f.oneof_index == Some(j as i32));
+        let synthetic = msg.field.iter().any(|f| f.proto3_optional() && f.oneof_index == Some(j as i32));
         if !synthetic {
             check(&sub(8, j), format!("oneof {name}.{}", oneof.name()));
         }
     }
     for (j, nested) in msg.nested_type.iter().enumerate() {
-        check_message(
-            nested,
-            &sub(3, j),
-            &format!("{name}.{}", nested.name()),
-            check,
-        );
+        check_message(nested, &sub(3, j), &format!("{name}.{}", nested.name()), check);
     }
     for (j, en) in msg.enum_type.iter().enumerate() {
         check_enum(en, &sub(4, j), &format!("{name}.{}", en.name()), check);
@@ -123,12 +102,7 @@ fn check_message(
 }
 
 /// Checks an enum and its values.
-fn check_enum(
-    en: &EnumDescriptorProto,
-    path: &[i32],
-    name: &str,
-    check: &mut impl FnMut(&[i32], String),
-) {
+fn check_enum(en: &EnumDescriptorProto, path: &[i32], name: &str, check: &mut impl FnMut(&[i32], String)) {
     check(path, format!("enum {name}"));
     for (j, value) in en.value.iter().enumerate() {
         let mut p = path.to_vec();
@@ -144,9 +118,7 @@ fn documented_paths(file: &FileDescriptorProto) -> Vec<Vec<i32>> {
     };
     info.location
         .iter()
-        .filter(|l| {
-            !l.leading_comments().trim().is_empty() || !l.trailing_comments().trim().is_empty()
-        })
+        .filter(|l| !l.leading_comments().trim().is_empty() || !l.trailing_comments().trim().is_empty())
         .map(|l| l.path.clone())
         .collect()
 }

@@ -108,9 +108,7 @@ impl Default for ServerConfig {
 impl ServerConfig {
     /// The export root: `export_dir`, else `<data_dir>/export`.
     pub fn export_root(&self) -> PathBuf {
-        self.export_dir
-            .clone()
-            .unwrap_or_else(|| self.data_dir.join("export"))
+        self.export_dir.clone().unwrap_or_else(|| self.data_dir.join("export"))
     }
 }
 
@@ -213,10 +211,7 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self {
-            level: "info".into(),
-            format: LogFormat::Human,
-        }
+        Self { level: "info".into(), format: LogFormat::Human }
     }
 }
 
@@ -267,10 +262,7 @@ pub enum ConfigError {
 impl Config {
     /// Parses a config file's text (`path` is only used in errors).
     pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|source| ConfigError::Parse {
-            path: path.to_owned(),
-            source,
-        })
+        toml::from_str(text).map_err(|source| ConfigError::Parse { path: path.to_owned(), source })
     }
 
     /// Loads defaults, then `file` if given, then the process environment; validates the result.
@@ -278,8 +270,7 @@ impl Config {
     pub fn load(file: Option<&Path>) -> Result<(Self, Vec<EnvWarning>), ConfigError> {
         Self::load_with(
             file,
-            std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+            std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
         )
     }
 
@@ -291,10 +282,8 @@ impl Config {
         let mut config = match file {
             None => Config::default(),
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                    path: path.to_owned(),
-                    source,
-                })?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
                 Config::from_toml(&text, path)?
             }
         };
@@ -308,11 +297,7 @@ impl Config {
         let invalid = |key, value: String, reason| Err(ConfigError::Invalid { key, value, reason });
         let s = &self.storage;
         if !(1..=22).contains(&s.zstd_level) {
-            return invalid(
-                "storage.zstd_level",
-                s.zstd_level.to_string(),
-                "must be 1 to 22",
-            );
+            return invalid("storage.zstd_level", s.zstd_level.to_string(), "must be 1 to 22");
         }
         if s.memtable_size > s.memtable_budget {
             return invalid(
@@ -322,21 +307,13 @@ impl Config {
             );
         }
         if s.memtable_size.0 == 0 {
-            return invalid(
-                "storage.memtable_size",
-                s.memtable_size.to_string(),
-                "must be positive",
-            );
+            return invalid("storage.memtable_size", s.memtable_size.to_string(), "must be positive");
         }
         if s.rows_per_page == 0 {
             return invalid("storage.rows_per_page", "0".into(), "must be positive");
         }
         if s.min_ts >= s.max_ts {
-            return invalid(
-                "storage.min_ts",
-                s.min_ts.to_string(),
-                "must be less than storage.max_ts",
-            );
+            return invalid("storage.min_ts", s.min_ts.to_string(), "must be less than storage.max_ts");
         }
         if self.server.max_message_bytes.0 < 1024 {
             return invalid(
@@ -346,11 +323,7 @@ impl Config {
             );
         }
         if self.server.max_rows_per_request == 0 {
-            return invalid(
-                "server.max_rows_per_request",
-                "0".into(),
-                "must be positive",
-            );
+            return invalid("server.max_rows_per_request", "0".into(), "must be positive");
         }
         if self.log.level.trim().is_empty() {
             return invalid("log.level", String::new(), "must name a level such as info");

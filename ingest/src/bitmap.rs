@@ -46,11 +46,7 @@ pub fn unpack(bytes: &[u8], rows: usize) -> Result<Option<Vec<bool>>, BitmapErro
     }
     let expected = byte_len(rows);
     if bytes.len() != expected {
-        return Err(BitmapError::Length {
-            rows,
-            expected,
-            got: bytes.len(),
-        });
+        return Err(BitmapError::Length { rows, expected, got: bytes.len() });
     }
     let tail_bits = rows % 8;
     if tail_bits != 0
@@ -62,18 +58,8 @@ pub fn unpack(bytes: &[u8], rows: usize) -> Result<Option<Vec<bool>>, BitmapErro
             return Err(BitmapError::Padding { row, rows });
         }
     }
-    let flags: Vec<bool> = (0..rows)
-        .map(|i| {
-            bytes
-                .get(i / 8)
-                .is_some_and(|byte| byte & (1 << (i % 8)) != 0)
-        })
-        .collect();
-    if flags.iter().all(|f| *f) {
-        Ok(None)
-    } else {
-        Ok(Some(flags))
-    }
+    let flags: Vec<bool> = (0..rows).map(|i| bytes.get(i / 8).is_some_and(|byte| byte & (1 << (i % 8)) != 0)).collect();
+    if flags.iter().all(|f| *f) { Ok(None) } else { Ok(Some(flags)) }
 }
 
 /// Encodes one flag per row as a wire bitmap (`ceil(len / 8)` bytes, padding bits clear).
@@ -95,9 +81,7 @@ mod tests {
 
     #[test]
     fn bits_are_lsb_first() {
-        let flags = [
-            true, false, false, false, false, false, false, true, false, true,
-        ];
+        let flags = [true, false, false, false, false, false, false, true, false, true];
         let bytes = pack(&flags);
         assert_eq!(bytes, vec![0x81, 0x02]);
         assert_eq!(unpack(&bytes, 10), Ok(Some(flags.to_vec())));
@@ -112,42 +96,15 @@ mod tests {
 
     #[test]
     fn wrong_length_is_refused() {
-        assert_eq!(
-            unpack(&[0, 0], 8),
-            Err(BitmapError::Length {
-                rows: 8,
-                expected: 1,
-                got: 2
-            })
-        );
-        assert_eq!(
-            unpack(&[0], 9),
-            Err(BitmapError::Length {
-                rows: 9,
-                expected: 2,
-                got: 1
-            })
-        );
-        assert_eq!(
-            unpack(&[1], 0),
-            Err(BitmapError::Length {
-                rows: 0,
-                expected: 0,
-                got: 1
-            })
-        );
+        assert_eq!(unpack(&[0, 0], 8), Err(BitmapError::Length { rows: 8, expected: 1, got: 2 }));
+        assert_eq!(unpack(&[0], 9), Err(BitmapError::Length { rows: 9, expected: 2, got: 1 }));
+        assert_eq!(unpack(&[1], 0), Err(BitmapError::Length { rows: 0, expected: 0, got: 1 }));
     }
 
     #[test]
     fn set_padding_bits_are_refused_with_the_row() {
-        assert_eq!(
-            unpack(&[0b0010_0001], 3),
-            Err(BitmapError::Padding { row: 5, rows: 3 })
-        );
-        assert_eq!(
-            unpack(&[0xff, 0b10], 9),
-            Err(BitmapError::Padding { row: 9, rows: 9 })
-        );
+        assert_eq!(unpack(&[0b0010_0001], 3), Err(BitmapError::Padding { row: 5, rows: 3 }));
+        assert_eq!(unpack(&[0xff, 0b10], 9), Err(BitmapError::Padding { row: 9, rows: 9 }));
     }
 
     #[test]

@@ -24,18 +24,13 @@ pub enum SelectorError {
 }
 
 /// The engine selector for a wire selector; unset is [`SelectorError::Missing`].
-pub fn selector_from_proto(
-    selector: Option<pb::SeriesSelector>,
-) -> Result<SeriesSelector, SelectorError> {
+pub fn selector_from_proto(selector: Option<pb::SeriesSelector>) -> Result<SeriesSelector, SelectorError> {
     use pb::series_selector::Selector;
     match selector.and_then(|s| s.selector) {
         None => Err(SelectorError::Missing),
         Some(Selector::Exact(key)) => Ok(SeriesSelector::Exact(key)),
         Some(Selector::Prefix(prefix)) => Ok(SeriesSelector::Prefix(prefix)),
-        Some(Selector::Range(r)) => Ok(SeriesSelector::Range {
-            start: r.start,
-            end: r.end,
-        }),
+        Some(Selector::Range(r)) => Ok(SeriesSelector::Range { start: r.start, end: r.end }),
         Some(Selector::All(pb::AllSeries {})) => Ok(SeriesSelector::All),
     }
 }
@@ -49,9 +44,7 @@ pub fn selector_to_proto(selector: SeriesSelector) -> pb::SeriesSelector {
         SeriesSelector::Prefix(prefix) => Selector::Prefix(prefix),
         SeriesSelector::Range { start, end } => Selector::Range(pb::KeyRange { start, end }),
     };
-    pb::SeriesSelector {
-        selector: Some(selector),
-    }
+    pb::SeriesSelector { selector: Some(selector) }
 }
 
 /// The engine range for a wire range: unset ends are open, an unset range is all time. A range
@@ -84,14 +77,8 @@ mod tests {
             SeriesSelector::All,
             SeriesSelector::Exact("truck_1".into()),
             SeriesSelector::Prefix("truck_".into()),
-            SeriesSelector::Range {
-                start: Some("a".into()),
-                end: None,
-            },
-            SeriesSelector::Range {
-                start: None,
-                end: Some("z".into()),
-            },
+            SeriesSelector::Range { start: Some("a".into()), end: None },
+            SeriesSelector::Range { start: None, end: Some("z".into()) },
         ];
         for selector in all {
             let wire = selector_to_proto(selector.clone());
@@ -103,48 +90,24 @@ mod tests {
     fn unset_selector_is_refused_not_all() {
         assert_eq!(selector_from_proto(None), Err(SelectorError::Missing));
         let empty = pb::SeriesSelector { selector: None };
-        assert_eq!(
-            selector_from_proto(Some(empty)),
-            Err(SelectorError::Missing)
-        );
+        assert_eq!(selector_from_proto(Some(empty)), Err(SelectorError::Missing));
     }
 
     #[test]
     fn time_ranges_open_where_unset() {
         assert_eq!(time_range_from_proto(None), Ok(TimeRange::ALL));
-        let half = pb::TimeRange {
-            from_ns: Some(5),
-            to_ns: None,
-        };
-        assert_eq!(
-            time_range_from_proto(Some(half)),
-            Ok(TimeRange::new(5, i64::MAX))
-        );
+        let half = pb::TimeRange { from_ns: Some(5), to_ns: None };
+        assert_eq!(time_range_from_proto(Some(half)), Ok(TimeRange::new(5, i64::MAX)));
         assert_eq!(time_range_to_proto(TimeRange::new(5, i64::MAX)), half);
         let closed = TimeRange::new(-3, 9);
-        assert_eq!(
-            time_range_from_proto(Some(time_range_to_proto(closed))),
-            Ok(closed)
-        );
+        assert_eq!(time_range_from_proto(Some(time_range_to_proto(closed))), Ok(closed));
     }
 
     #[test]
     fn inverted_time_range_is_refused() {
-        let bad = pb::TimeRange {
-            from_ns: Some(10),
-            to_ns: Some(9),
-        };
-        assert_eq!(
-            time_range_from_proto(Some(bad)),
-            Err(SelectorError::InvertedRange { from: 10, to: 9 })
-        );
-        let empty = pb::TimeRange {
-            from_ns: Some(10),
-            to_ns: Some(10),
-        };
-        assert_eq!(
-            time_range_from_proto(Some(empty)),
-            Ok(TimeRange::new(10, 10))
-        );
+        let bad = pb::TimeRange { from_ns: Some(10), to_ns: Some(9) };
+        assert_eq!(time_range_from_proto(Some(bad)), Err(SelectorError::InvertedRange { from: 10, to: 9 }));
+        let empty = pb::TimeRange { from_ns: Some(10), to_ns: Some(10) };
+        assert_eq!(time_range_from_proto(Some(empty)), Ok(TimeRange::new(10, 10)));
     }
 }

@@ -53,28 +53,16 @@ pub fn column_type_to_proto(ty: ColumnType) -> pb::ColumnType {
 
 /// The engine spec of a wire table spec.
 pub fn table_spec_from_proto(spec: pb::TableSpec) -> Result<TableSpec, TableError> {
-    let families = spec
-        .families
-        .into_iter()
-        .map(|f| family_spec_from_proto(&spec.name, f))
-        .collect::<Result<_, _>>()?;
-    Ok(TableSpec {
-        name: spec.name,
-        families,
-        dynamic_columns: spec.dynamic_columns,
-        ttl_ns: spec.ttl_ns,
-    })
+    let families =
+        spec.families.into_iter().map(|f| family_spec_from_proto(&spec.name, f)).collect::<Result<_, _>>()?;
+    Ok(TableSpec { name: spec.name, families, dynamic_columns: spec.dynamic_columns, ttl_ns: spec.ttl_ns })
 }
 
 /// The wire spec of an engine table spec.
 pub fn table_spec_to_proto(spec: TableSpec) -> pb::TableSpec {
     pb::TableSpec {
         name: spec.name,
-        families: spec
-            .families
-            .into_iter()
-            .map(family_spec_to_proto)
-            .collect(),
+        families: spec.families.into_iter().map(family_spec_to_proto).collect(),
         dynamic_columns: spec.dynamic_columns,
         ttl_ns: spec.ttl_ns,
     }
@@ -82,16 +70,9 @@ pub fn table_spec_to_proto(spec: TableSpec) -> pb::TableSpec {
 
 /// The engine spec of a wire family spec of table `table` (named in errors), e.g. for
 /// `AlterTable`'s `add_family`.
-pub fn family_spec_from_proto(
-    table: &str,
-    family: pb::FamilySpec,
-) -> Result<FamilySpec, TableError> {
+pub fn family_spec_from_proto(table: &str, family: pb::FamilySpec) -> Result<FamilySpec, TableError> {
     let columns = column_specs_from_proto(table, &family.name, family.columns)?;
-    Ok(FamilySpec {
-        name: family.name,
-        columns,
-        ttl_ns: family.ttl_ns,
-    })
+    Ok(FamilySpec { name: family.name, columns, ttl_ns: family.ttl_ns })
 }
 
 /// The wire spec of an engine family spec.
@@ -101,10 +82,7 @@ pub fn family_spec_to_proto(family: FamilySpec) -> pb::FamilySpec {
         columns: family
             .columns
             .into_iter()
-            .map(|c| pb::ColumnSpec {
-                name: c.name,
-                r#type: column_type_to_proto(c.ty).into(),
-            })
+            .map(|c| pb::ColumnSpec { name: c.name, r#type: column_type_to_proto(c.ty).into() })
             .collect(),
         ttl_ns: family.ttl_ns,
     }
@@ -173,26 +151,11 @@ pub fn table_info_to_def(info: pb::TableInfo) -> Result<TableDef, TableError> {
                     got: column.r#type,
                 });
             };
-            columns.push(ColumnDef {
-                id: column.id,
-                name: column.name,
-                ty,
-            });
+            columns.push(ColumnDef { id: column.id, name: column.name, ty });
         }
-        families.push(FamilyDef {
-            id: family.id,
-            name: family.name,
-            columns,
-            ttl_ns: family.ttl_ns,
-        });
+        families.push(FamilyDef { id: family.id, name: family.name, columns, ttl_ns: family.ttl_ns });
     }
-    Ok(TableDef {
-        id: info.id,
-        name: info.name,
-        families,
-        dynamic_columns: info.dynamic_columns,
-        ttl_ns: info.ttl_ns,
-    })
+    Ok(TableDef { id: info.id, name: info.name, families, dynamic_columns: info.dynamic_columns, ttl_ns: info.ttl_ns })
 }
 
 #[cfg(test)]
@@ -201,14 +164,8 @@ mod tests {
 
     fn spec() -> TableSpec {
         TableSpec::new("trucks")
-            .family(
-                "gps",
-                &[("lat", ColumnType::F64), ("moving", ColumnType::Bool)],
-            )
-            .family(
-                "diag",
-                &[("code", ColumnType::I64), ("msg", ColumnType::String)],
-            )
+            .family("gps", &[("lat", ColumnType::F64), ("moving", ColumnType::Bool)])
+            .family("diag", &[("code", ColumnType::I64), ("msg", ColumnType::String)])
             .dynamic_columns(true)
             .ttl(std::time::Duration::from_secs(86_400))
     }
@@ -216,10 +173,7 @@ mod tests {
     #[test]
     fn table_spec_round_trips() {
         let wire = table_spec_to_proto(spec());
-        assert_eq!(
-            wire.families[0].columns[1].r#type,
-            pb::ColumnType::Bool as i32
-        );
+        assert_eq!(wire.families[0].columns[1].r#type, pb::ColumnType::Bool as i32);
         assert_eq!(wire.ttl_ns, Some(86_400_000_000_000));
         assert_eq!(table_spec_from_proto(wire), Ok(spec()));
     }
@@ -249,31 +203,21 @@ mod tests {
             families: vec![FamilyDef {
                 id: 12,
                 name: "env".into(),
-                columns: vec![ColumnDef {
-                    id: 3,
-                    name: "temp".into(),
-                    ty: ColumnType::F64,
-                }],
+                columns: vec![ColumnDef { id: 3, name: "temp".into(), ty: ColumnType::F64 }],
                 ttl_ns: Some(5),
             }],
             dynamic_columns: false,
             ttl_ns: None,
         };
         let info = table_def_to_info(&def);
-        assert_eq!(
-            (info.id, info.families[0].id, info.families[0].columns[0].id),
-            (7, 12, 3)
-        );
+        assert_eq!((info.id, info.families[0].id, info.families[0].columns[0].id), (7, 12, 3));
         assert_eq!(table_info_to_def(info), Ok(def));
     }
 
     #[test]
     fn column_types_map_one_to_one() {
         for ty in ColumnType::ALL {
-            assert_eq!(
-                column_type_from_proto(column_type_to_proto(ty).into()),
-                Some(ty)
-            );
+            assert_eq!(column_type_from_proto(column_type_to_proto(ty).into()), Some(ty));
             // The wire numbers are the engine's file tags.
             assert_eq!(column_type_to_proto(ty) as i32, i32::from(ty.tag()));
         }

@@ -44,8 +44,7 @@ pub mod v1 {
 
 /// The encoded `FileDescriptorSet` of every `isobar.v1` file, with source info (comments), for
 /// gRPC server reflection (`tonic-reflection`'s `register_encoded_file_descriptor_set`).
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/isobar_v1_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/isobar_v1_descriptor.bin"));
 
 #[cfg(test)]
 mod tests;

@@ -25,10 +25,7 @@ impl ColumnRef {
     /// Parses `family.column` or `family.*`. Names are checked against the catalog later, so
     /// only the shape is checked here: one dot, both sides non-empty.
     pub fn parse(text: &str) -> Result<Self, ColumnRefError> {
-        let err = |reason| ColumnRefError {
-            text: shown(text),
-            reason,
-        };
+        let err = |reason| ColumnRefError { text: shown(text), reason };
         let (family, column) = text.split_once('.').ok_or_else(|| err("there is no '.'"))?;
         if family.is_empty() {
             return Err(err("the family name is empty"));
@@ -40,10 +37,7 @@ impl ColumnRef {
             return Err(err("there is more than one '.'"));
         }
         let column = (column != "*").then(|| column.to_owned());
-        Ok(Self {
-            family: family.to_owned(),
-            column,
-        })
+        Ok(Self { family: family.to_owned(), column })
     }
 
     /// True for `family.*`.
@@ -54,12 +48,7 @@ impl ColumnRef {
 
 impl fmt::Display for ColumnRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}.{}",
-            self.family,
-            self.column.as_deref().unwrap_or("*")
-        )
+        write!(f, "{}.{}", self.family, self.column.as_deref().unwrap_or("*"))
     }
 }
 
@@ -79,10 +68,7 @@ mod tests {
     #[test]
     fn parses_columns_and_wildcards() {
         let c = ColumnRef::parse("gps.lat").expect("valid");
-        assert_eq!(
-            (c.family.as_str(), c.column.as_deref()),
-            ("gps", Some("lat"))
-        );
+        assert_eq!((c.family.as_str(), c.column.as_deref()), ("gps", Some("lat")));
         assert_eq!(c.to_string(), "gps.lat");
         let w = ColumnRef::parse("gps.*").expect("valid");
         assert!(w.is_wildcard());
@@ -97,13 +83,7 @@ mod tests {
             ("gps.", "the column name is empty"),
             ("a.b.c", "there is more than one '.'"),
         ] {
-            assert_eq!(
-                ColumnRef::parse(text),
-                Err(ColumnRefError {
-                    text: text.into(),
-                    reason
-                })
-            );
+            assert_eq!(ColumnRef::parse(text), Err(ColumnRefError { text: text.into(), reason }));
         }
     }
 }

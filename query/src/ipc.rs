@@ -44,10 +44,7 @@ impl IpcEncoder {
     /// Starts an answer with `schema`; returns the encoder and message 0 (the schema).
     pub fn new(schema: &Schema) -> Result<(Self, ArrowBatch), IpcError> {
         let writer = StreamWriter::try_new(Vec::new(), schema)?;
-        let mut encoder = Self {
-            writer,
-            schema: Arc::new(schema.clone()),
-        };
+        let mut encoder = Self { writer, schema: Arc::new(schema.clone()) };
         let first = encoder.take(0);
         Ok((encoder, first))
     }
@@ -55,10 +52,7 @@ impl IpcEncoder {
     /// Encodes one record batch as one message.
     pub fn encode(&mut self, batch: &RecordBatch) -> Result<ArrowBatch, IpcError> {
         if batch.schema_ref().fields() != self.schema.fields() {
-            return Err(IpcError::SchemaMismatch {
-                expected: self.schema.clone(),
-                got: batch.schema(),
-            });
+            return Err(IpcError::SchemaMismatch { expected: self.schema.clone(), got: batch.schema() });
         }
         self.writer.write(batch)?;
         Ok(self.take(batch.num_rows() as u64))
@@ -72,10 +66,7 @@ impl IpcEncoder {
 
     /// The bytes written since the last message.
     fn take(&mut self, rows: u64) -> ArrowBatch {
-        ArrowBatch {
-            ipc: std::mem::take(self.writer.get_mut()),
-            rows,
-        }
+        ArrowBatch { ipc: std::mem::take(self.writer.get_mut()), rows }
     }
 }
 
@@ -90,19 +81,13 @@ mod tests {
     fn batch(schema: &Arc<Schema>, keys: &[&str], values: &[Option<f64>]) -> RecordBatch {
         RecordBatch::try_new(
             schema.clone(),
-            vec![
-                Arc::new(StringArray::from(keys.to_vec())),
-                Arc::new(Float64Array::from(values.to_vec())),
-            ],
+            vec![Arc::new(StringArray::from(keys.to_vec())), Arc::new(Float64Array::from(values.to_vec()))],
         )
         .expect("valid batch")
     }
 
     fn decode(bytes: &[u8]) -> Vec<RecordBatch> {
-        StreamReader::try_new(bytes, None)
-            .expect("stream")
-            .collect::<Result<_, _>>()
-            .expect("batches")
+        StreamReader::try_new(bytes, None).expect("stream").collect::<Result<_, _>>().expect("batches")
     }
 
     #[test]
@@ -118,15 +103,8 @@ mod tests {
         let m2 = encoder.encode(&b2).expect("encodes");
         let last = encoder.finish().expect("finishes");
         assert_eq!((first.rows, m1.rows, m2.rows, last.rows), (0, 2, 1, 0));
-        assert_eq!(
-            last.ipc,
-            [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0],
-            "end-of-stream marker"
-        );
-        let stream: Vec<u8> = [&first, &m1, &m2, &last]
-            .iter()
-            .flat_map(|m| m.ipc.clone())
-            .collect();
+        assert_eq!(last.ipc, [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0], "end-of-stream marker");
+        let stream: Vec<u8> = [&first, &m1, &m2, &last].iter().flat_map(|m| m.ipc.clone()).collect();
         assert_eq!(decode(&stream), [b1, b2.clone()]);
         // One batch on its own, after the schema message.
         let alone: Vec<u8> = [&first, &m2].iter().flat_map(|m| m.ipc.clone()).collect();
@@ -141,9 +119,7 @@ mod tests {
             Field::new("env.t", DataType::Float64, true),
         ]));
         let (mut encoder, _) = IpcEncoder::new(&schema).expect("schema");
-        let err = encoder
-            .encode(&batch(&other, &["a"], &[None]))
-            .expect_err("mismatch");
+        let err = encoder.encode(&batch(&other, &["a"], &[None])).expect_err("mismatch");
         assert!(matches!(err, IpcError::SchemaMismatch { .. }), "{err}");
     }
 }

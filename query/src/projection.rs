@@ -74,10 +74,7 @@ pub enum ProjectionError {
 
 /// Resolves `refs` against `table`; empty `refs` selects every column of every family.
 pub fn resolve(table: &TableDef, refs: &[ColumnRef]) -> Result<Projection, ProjectionError> {
-    let mut projection = Projection {
-        families: Vec::new(),
-        order: Vec::new(),
-    };
+    let mut projection = Projection { families: Vec::new(), order: Vec::new() };
     if refs.is_empty() {
         for family in &table.families {
             projection.add(family.id, &family.name, &family.columns);
@@ -85,34 +82,20 @@ pub fn resolve(table: &TableDef, refs: &[ColumnRef]) -> Result<Projection, Proje
         return Ok(projection);
     }
     for r in refs {
-        let family = table
-            .family(&r.family)
-            .ok_or_else(|| ProjectionError::UnknownFamily {
-                table: shown(&table.name),
-                family: shown(&r.family),
-                known: table
-                    .families
-                    .iter()
-                    .map(|f| f.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })?;
+        let family = table.family(&r.family).ok_or_else(|| ProjectionError::UnknownFamily {
+            table: shown(&table.name),
+            family: shown(&r.family),
+            known: table.families.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", "),
+        })?;
         match &r.column {
             None => projection.add(family.id, &family.name, &family.columns),
             Some(name) => {
-                let column = family
-                    .column(name)
-                    .ok_or_else(|| ProjectionError::UnknownColumn {
-                        table: shown(&table.name),
-                        family: shown(&family.name),
-                        column: shown(name),
-                        known: family
-                            .columns
-                            .iter()
-                            .map(|c| c.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    })?;
+                let column = family.column(name).ok_or_else(|| ProjectionError::UnknownColumn {
+                    table: shown(&table.name),
+                    family: shown(&family.name),
+                    column: shown(name),
+                    known: family.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "),
+                })?;
                 projection.add(family.id, &family.name, std::slice::from_ref(column));
             }
         }
@@ -126,11 +109,7 @@ impl Projection {
         let fi = match self.families.iter().position(|f| f.family == family) {
             Some(fi) => fi,
             None => {
-                self.families.push(FamilyProjection {
-                    family,
-                    name: name.to_owned(),
-                    columns: Vec::new(),
-                });
+                self.families.push(FamilyProjection { family, name: name.to_owned(), columns: Vec::new() });
                 self.families.len() - 1
             }
         };
@@ -157,9 +136,10 @@ impl Projection {
     /// The Arrow schema of a scan answer (see the module doc).
     pub fn scan_schema(&self) -> Arc<Schema> {
         let mut fields = vec![series_field(), Field::new("ts", ts_arrow_type(), false)];
-        fields.extend(self.output_columns().map(|(family, c)| {
-            Field::new(format!("{family}.{}", c.name), c.ty.arrow_type(), true)
-        }));
+        fields.extend(
+            self.output_columns()
+                .map(|(family, c)| Field::new(format!("{family}.{}", c.name), c.ty.arrow_type(), true)),
+        );
         Arc::new(Schema::new(fields))
     }
 }
@@ -193,19 +173,17 @@ pub fn resolve_aggregations(
         .iter()
         .map(|plan| {
             let projection = resolve(table, std::slice::from_ref(&plan.column))?;
-            let (family, column) = projection
-                .families
-                .first()
-                .and_then(|f| Some((f.family, f.columns.first()?.clone())))
-                .ok_or_else(|| ProjectionError::UnknownColumn {
-                    table: shown(&table.name),
-                    family: shown(&plan.column.family),
-                    column: plan.column.column.as_deref().map(shown).unwrap_or_default(),
-                    known: String::new(),
-                })?;
+            let (family, column) =
+                projection.families.first().and_then(|f| Some((f.family, f.columns.first()?.clone()))).ok_or_else(
+                    || ProjectionError::UnknownColumn {
+                        table: shown(&table.name),
+                        family: shown(&plan.column.family),
+                        column: plan.column.column.as_deref().map(shown).unwrap_or_default(),
+                        known: String::new(),
+                    },
+                )?;
             use AggregateFunction as F;
-            let numeric_only =
-                matches!(plan.function, F::Sum | F::Min | F::Max | F::Avg | F::Stddev);
+            let numeric_only = matches!(plan.function, F::Sum | F::Min | F::Max | F::Avg | F::Stddev);
             if numeric_only && !column.ty.is_numeric() {
                 return Err(ProjectionError::NotNumeric {
                     function: plan.function.name(),
@@ -218,12 +196,7 @@ pub fn resolve_aggregations(
                 F::Avg | F::Stddev => DataType::Float64,
                 F::Sum | F::Min | F::Max | F::First | F::Last => column.ty.arrow_type(),
             };
-            Ok(ResolvedAggregation {
-                plan: plan.clone(),
-                family,
-                column,
-                output_type,
-            })
+            Ok(ResolvedAggregation { plan: plan.clone(), family, column, output_type })
         })
         .collect()
 }
@@ -235,11 +208,7 @@ mod tests {
     use super::*;
 
     fn table() -> TableDef {
-        let col = |id, name: &str, ty| ColumnDef {
-            id,
-            name: name.into(),
-            ty,
-        };
+        let col = |id, name: &str, ty| ColumnDef { id, name: name.into(), ty };
         TableDef {
             id: 1,
             name: "trucks".into(),
@@ -247,19 +216,13 @@ mod tests {
                 FamilyDef {
                     id: 10,
                     name: "gps".into(),
-                    columns: vec![
-                        col(0, "lat", ColumnType::F64),
-                        col(1, "lon", ColumnType::F64),
-                    ],
+                    columns: vec![col(0, "lat", ColumnType::F64), col(1, "lon", ColumnType::F64)],
                     ttl_ns: None,
                 },
                 FamilyDef {
                     id: 11,
                     name: "diag".into(),
-                    columns: vec![
-                        col(0, "code", ColumnType::I64),
-                        col(1, "msg", ColumnType::String),
-                    ],
+                    columns: vec![col(0, "code", ColumnType::I64), col(1, "msg", ColumnType::String)],
                     ttl_ns: None,
                 },
             ],
@@ -269,16 +232,11 @@ mod tests {
     }
 
     fn refs(texts: &[&str]) -> Vec<ColumnRef> {
-        texts
-            .iter()
-            .map(|t| ColumnRef::parse(t).expect("valid"))
-            .collect()
+        texts.iter().map(|t| ColumnRef::parse(t).expect("valid")).collect()
     }
 
     fn names(p: &Projection) -> Vec<String> {
-        p.output_columns()
-            .map(|(f, c)| format!("{f}.{}", c.name))
-            .collect()
+        p.output_columns().map(|(f, c)| format!("{f}.{}", c.name)).collect()
     }
 
     #[test]
@@ -302,15 +260,9 @@ mod tests {
     #[test]
     fn unknown_names_list_what_exists() {
         let err = resolve(&table(), &refs(&["env.t"])).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "table \"trucks\" has no column family \"env\" (it has: gps, diag)"
-        );
+        assert_eq!(err.to_string(), "table \"trucks\" has no column family \"env\" (it has: gps, diag)");
         let err = resolve(&table(), &refs(&["gps.alt"])).unwrap_err();
-        assert!(
-            matches!(err, ProjectionError::UnknownColumn { ref known, .. } if known == "lat, lon"),
-            "{err}"
-        );
+        assert!(matches!(err, ProjectionError::UnknownColumn { ref known, .. } if known == "lat, lon"), "{err}");
     }
 
     #[test]
@@ -322,24 +274,16 @@ mod tests {
         };
         let ok = resolve_aggregations(
             &table(),
-            &[
-                plan(AggregateFunction::Avg, "diag.code"),
-                plan(AggregateFunction::Last, "diag.msg"),
-            ],
+            &[plan(AggregateFunction::Avg, "diag.code"), plan(AggregateFunction::Last, "diag.msg")],
         )
         .expect("valid");
         assert_eq!(ok[0].output_type, DataType::Float64);
         assert_eq!(ok[1].output_type, DataType::Utf8);
         assert_eq!(ok[1].family, 11);
-        let err = resolve_aggregations(&table(), &[plan(AggregateFunction::Sum, "diag.msg")])
-            .unwrap_err();
+        let err = resolve_aggregations(&table(), &[plan(AggregateFunction::Sum, "diag.msg")]).unwrap_err();
         assert_eq!(
             err,
-            ProjectionError::NotNumeric {
-                function: "sum",
-                column: "diag.msg".into(),
-                ty: ColumnType::String
-            }
+            ProjectionError::NotNumeric { function: "sum", column: "diag.msg".into(), ty: ColumnType::String }
         );
     }
 }

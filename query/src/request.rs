@@ -211,18 +211,14 @@ pub enum RequestError {
         bucket_ns: i64,
     },
     /// Filling of empty buckets over a range without both ends.
-    #[error(
-        "fill needs a time range with both from_ns and to_ns set (which buckets are empty otherwise?)"
-    )]
+    #[error("fill needs a time range with both from_ns and to_ns set (which buckets are empty otherwise?)")]
     FillNeedsBoundedRange,
 }
 
 fn columns(refs: &[String]) -> Result<Vec<ColumnRef>, RequestError> {
     refs.iter()
         .enumerate()
-        .map(|(index, text)| {
-            ColumnRef::parse(text).map_err(|source| RequestError::Column { index, source })
-        })
+        .map(|(index, text)| ColumnRef::parse(text).map_err(|source| RequestError::Column { index, source }))
         .collect()
 }
 
@@ -232,10 +228,7 @@ pub fn scan_plan(request: pb::ScanRequest) -> Result<ScanPlan, RequestError> {
         Ok(pb::Order::Unspecified | pb::Order::Asc) => Order::Asc,
         Ok(pb::Order::Desc) => Order::Desc,
         Err(_) => {
-            return Err(RequestError::UnknownEnum {
-                field: "order",
-                value: request.order,
-            });
+            return Err(RequestError::UnknownEnum { field: "order", value: request.order });
         }
     };
     Ok(ScanPlan {
@@ -252,15 +245,10 @@ pub fn scan_plan(request: pb::ScanRequest) -> Result<ScanPlan, RequestError> {
 
 /// Checks an `AggregateRequest`.
 pub fn aggregate_plan(request: pb::AggregateRequest) -> Result<AggregatePlan, RequestError> {
-    let range_set = request
-        .range
-        .as_ref()
-        .is_some_and(|r| r.from_ns.is_some() && r.to_ns.is_some());
+    let range_set = request.range.as_ref().is_some_and(|r| r.from_ns.is_some() && r.to_ns.is_some());
     let range = time_range_from_proto(request.range)?;
     if request.bucket_ns < 0 {
-        return Err(RequestError::NegativeBucket {
-            bucket_ns: request.bucket_ns,
-        });
+        return Err(RequestError::NegativeBucket { bucket_ns: request.bucket_ns });
     }
     if request.aggregations.is_empty() {
         return Err(RequestError::NoAggregations);
@@ -279,42 +267,24 @@ pub fn aggregate_plan(request: pb::AggregateRequest) -> Result<AggregatePlan, Re
             Ok(F::Last) => AggregateFunction::Last,
             Ok(F::Stddev) => AggregateFunction::Stddev,
             Err(_) => {
-                return Err(RequestError::UnknownEnum {
-                    field: "aggregations.function",
-                    value: a.function,
-                });
+                return Err(RequestError::UnknownEnum { field: "aggregations.function", value: a.function });
             }
         };
-        let column =
-            ColumnRef::parse(&a.column).map_err(|source| RequestError::Column { index, source })?;
+        let column = ColumnRef::parse(&a.column).map_err(|source| RequestError::Column { index, source })?;
         if column.is_wildcard() {
-            return Err(RequestError::WildcardAggregation {
-                index,
-                column: column.to_string(),
-            });
+            return Err(RequestError::WildcardAggregation { index, column: column.to_string() });
         }
-        let name = if a.alias.is_empty() {
-            format!("{}({column})", function.name())
-        } else {
-            a.alias
-        };
+        let name = if a.alias.is_empty() { format!("{}({column})", function.name()) } else { a.alias };
         if aggregations.iter().any(|p| p.name == name) {
             return Err(RequestError::DuplicateOutput { name });
         }
-        aggregations.push(AggregationPlan {
-            function,
-            column,
-            name,
-        });
+        aggregations.push(AggregationPlan { function, column, name });
     }
     let group_by = match pb::GroupBy::try_from(request.group_by) {
         Ok(pb::GroupBy::Unspecified | pb::GroupBy::Series) => GroupBy::Series,
         Ok(pb::GroupBy::None) => GroupBy::None,
         Err(_) => {
-            return Err(RequestError::UnknownEnum {
-                field: "group_by",
-                value: request.group_by,
-            });
+            return Err(RequestError::UnknownEnum { field: "group_by", value: request.group_by });
         }
     };
     let fill = match pb::Fill::try_from(request.fill) {
@@ -323,10 +293,7 @@ pub fn aggregate_plan(request: pb::AggregateRequest) -> Result<AggregatePlan, Re
         Ok(pb::Fill::Previous) => Fill::Previous,
         Ok(pb::Fill::Linear) => Fill::Linear,
         Err(_) => {
-            return Err(RequestError::UnknownEnum {
-                field: "fill",
-                value: request.fill,
-            });
+            return Err(RequestError::UnknownEnum { field: "fill", value: request.fill });
         }
     };
     if fill != Fill::None && !range_set {
@@ -350,10 +317,7 @@ pub fn latest_plan(request: pb::LatestRequest) -> Result<LatestPlan, RequestErro
         Ok(pb::LatestMode::Unspecified | pb::LatestMode::Row) => LatestMode::Row,
         Ok(pb::LatestMode::PerColumn) => LatestMode::PerColumn,
         Err(_) => {
-            return Err(RequestError::UnknownEnum {
-                field: "mode",
-                value: request.mode,
-            });
+            return Err(RequestError::UnknownEnum { field: "mode", value: request.mode });
         }
     };
     Ok(LatestPlan {

@@ -34,9 +34,7 @@ Examples:
         range: RangeArgs,
     },
     /// Show series, points, files and bytes per table and family.
-    #[command(
-        after_help = "Examples:\n  isobar admin stats\n  isobar admin stats --table weather --format json"
-    )]
+    #[command(after_help = "Examples:\n  isobar admin stats\n  isobar admin stats --table weather --format json")]
     Stats {
         /// Only this table (default: all).
         #[arg(long)]
@@ -66,15 +64,9 @@ impl AdminCommand {
     /// The wire request of `compact`, if this is one.
     pub fn compact_request(&self) -> Option<pb::CompactRequest> {
         match self {
-            AdminCommand::Compact {
-                table,
-                family,
-                range,
-            } => Some(pb::CompactRequest {
-                table: table.clone(),
-                family: family.clone(),
-                range: Some(range.to_proto()),
-            }),
+            AdminCommand::Compact { table, family, range } => {
+                Some(pb::CompactRequest { table: table.clone(), family: family.clone(), range: Some(range.to_proto()) })
+            }
             _ => None,
         }
     }
@@ -86,8 +78,5 @@ pub fn run(command: &AdminCommand) -> Result<(), CliError> {
         AdminCommand::Verify { .. } => "the storage engine's file readers",
         _ => "the Admin service",
     };
-    Err(CliError::NotWired {
-        command: command.name(),
-        waiting_for,
-    })
+    Err(CliError::NotWired { command: command.name(), waiting_for })
 }

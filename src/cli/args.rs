@@ -45,10 +45,7 @@ impl SelectorArgs {
         } else if let Some(prefix) = &self.prefix {
             SeriesSelector::Prefix(prefix.clone())
         } else if let Some((start, end)) = &self.key_range {
-            SeriesSelector::Range {
-                start: start.clone(),
-                end: end.clone(),
-            }
+            SeriesSelector::Range { start: start.clone(), end: end.clone() }
         } else {
             SeriesSelector::All
         }
@@ -62,9 +59,7 @@ impl SelectorArgs {
 
 /// `START..END` with either side possibly empty.
 fn parse_key_range(s: &str) -> Result<(Option<String>, Option<String>), String> {
-    let (start, end) = s
-        .split_once("..")
-        .ok_or_else(|| format!("\"{s}\" is not START..END (e.g. a..m, a.., ..m)"))?;
+    let (start, end) = s.split_once("..").ok_or_else(|| format!("\"{s}\" is not START..END (e.g. a..m, a.., ..m)"))?;
     let side = |x: &str| (!x.is_empty()).then(|| x.to_owned());
     Ok((side(start), side(end)))
 }
@@ -83,10 +78,7 @@ pub struct RangeArgs {
 impl RangeArgs {
     /// The wire range (unset ends stay unset).
     pub fn to_proto(&self) -> pb::TimeRange {
-        pb::TimeRange {
-            from_ns: self.from,
-            to_ns: self.to,
-        }
+        pb::TimeRange { from_ns: self.from, to_ns: self.to }
     }
 }
 
@@ -94,11 +86,6 @@ impl RangeArgs {
 #[derive(Args, Clone, Debug, Default, PartialEq)]
 pub struct ColumnsArgs {
     /// Columns as family.column or family.* (comma-separated or repeated); default all.
-    #[arg(
-        long = "columns",
-        short = 'c',
-        value_delimiter = ',',
-        value_name = "FAMILY.COLUMN"
-    )]
+    #[arg(long = "columns", short = 'c', value_delimiter = ',', value_name = "FAMILY.COLUMN")]
     pub columns: Vec<String>,
 }

@@ -47,9 +47,7 @@ pub enum CsvError {
         source: std::io::Error,
     },
     /// The file has no header.
-    #[error(
-        "the file is empty; the first line must be a header series,ts,<family>.<column>:<type>,..."
-    )]
+    #[error("the file is empty; the first line must be a header series,ts,<family>.<column>:<type>,...")]
     NoHeader,
     /// The header does not start with `series,ts`.
     #[error("line 1: the header must start with series,ts (got \"{got}\")")]
@@ -58,9 +56,7 @@ pub enum CsvError {
         got: String,
     },
     /// A header field that is not `<family>.<column>:<type>`.
-    #[error(
-        "line 1, field {field}: \"{text}\" is not <family>.<column>:<type> with type f64, i64, bool or string"
-    )]
+    #[error("line 1, field {field}: \"{text}\" is not <family>.<column>:<type> with type f64, i64, bool or string")]
     HeaderField {
         /// 1-based field number.
         field: usize,
@@ -122,21 +118,12 @@ impl<R: BufRead> CsvReader<R> {
     /// Reads the header of `input`; rows go to `table`, at most `rows_per_request` per request.
     pub fn new(mut input: R, table: &str, rows_per_request: usize) -> Result<Self, CsvError> {
         let mut buf = String::new();
-        let n = input
-            .read_line(&mut buf)
-            .map_err(|source| CsvError::Io { line: 1, source })?;
+        let n = input.read_line(&mut buf).map_err(|source| CsvError::Io { line: 1, source })?;
         if n == 0 {
             return Err(CsvError::NoHeader);
         }
         let columns = parse_header(buf.trim_end_matches(['\r', '\n']))?;
-        Ok(Self {
-            input,
-            table: table.to_owned(),
-            columns,
-            rows_per_request: rows_per_request.max(1),
-            line: 1,
-            buf,
-        })
+        Ok(Self { input, table: table.to_owned(), columns, rows_per_request: rows_per_request.max(1), line: 1, buf })
     }
 
     /// The header's value columns.
@@ -151,13 +138,7 @@ impl<R: BufRead> CsvReader<R> {
         while rows.len() < self.rows_per_request {
             self.buf.clear();
             self.line += 1;
-            let n = self
-                .input
-                .read_line(&mut self.buf)
-                .map_err(|source| CsvError::Io {
-                    line: self.line,
-                    source,
-                })?;
+            let n = self.input.read_line(&mut self.buf).map_err(|source| CsvError::Io { line: self.line, source })?;
             if n == 0 {
                 break;
             }
@@ -170,10 +151,7 @@ impl<R: BufRead> CsvReader<R> {
         if rows.is_empty() {
             return Ok(None);
         }
-        let series = rows_to_series(rows).map_err(|source| CsvError::Convert {
-            line: first_line,
-            source,
-        })?;
+        let series = rows_to_series(rows).map_err(|source| CsvError::Convert { line: first_line, source })?;
         Ok(Some(batch_to_request(WriteBatch { series })))
     }
 }
@@ -194,21 +172,14 @@ pub fn parse_header(line: &str) -> Result<Vec<CsvColumn>, CsvError> {
         .skip(2)
         .map(|(i, field)| {
             let text = field.clone().unwrap_or_default();
-            let bad = || CsvError::HeaderField {
-                field: i + 1,
-                text: text.clone(),
-            };
+            let bad = || CsvError::HeaderField { field: i + 1, text: text.clone() };
             let (name, ty) = text.rsplit_once(':').ok_or_else(bad)?;
             let (family, column) = name.split_once('.').ok_or_else(bad)?;
             let ty = ColumnType::parse(ty).ok_or_else(bad)?;
             if family.is_empty() || column.is_empty() {
                 return Err(bad());
             }
-            Ok(CsvColumn {
-                family: family.to_owned(),
-                column: column.to_owned(),
-                ty,
-            })
+            Ok(CsvColumn { family: family.to_owned(), column: column.to_owned(), ty })
         })
         .collect()
 }
@@ -218,11 +189,7 @@ fn parse_row(line: usize, text: &str, table: &str, columns: &[CsvColumn]) -> Res
     let fields = split_fields(line, text)?;
     let expected = columns.len() + 2;
     if fields.len() != expected {
-        return Err(CsvError::FieldCount {
-            line,
-            expected,
-            got: fields.len(),
-        });
+        return Err(CsvError::FieldCount { line, expected, got: fields.len() });
     }
     let mut fields = fields.into_iter();
     let series = fields.next().flatten().unwrap_or_default();
@@ -252,18 +219,9 @@ fn parse_row(line: usize, text: &str, table: &str, columns: &[CsvColumn]) -> Res
             }),
             ColumnType::String => cell::Value::StringValue(field),
         };
-        cells.push(Cell {
-            family: column.family.clone(),
-            column: column.column.clone(),
-            value: Some(value),
-        });
+        cells.push(Cell { family: column.family.clone(), column: column.column.clone(), value: Some(value) });
     }
-    Ok(Row {
-        table: table.to_owned(),
-        series,
-        ts,
-        cells,
-    })
+    Ok(Row { table: table.to_owned(), series, ts, cells })
 }
 
 /// Splits a line into fields; `None` is an empty unquoted field (null), `Some` anything else.
@@ -278,10 +236,7 @@ fn split_fields(line: usize, text: &str) -> Result<Vec<Option<String>>, CsvError
             loop {
                 match chars.next() {
                     None => {
-                        return Err(CsvError::Quoting {
-                            line,
-                            field: field_no,
-                        });
+                        return Err(CsvError::Quoting { line, field: field_no });
                     }
                     Some('"') if chars.peek() == Some(&'"') => {
                         chars.next();
@@ -296,10 +251,7 @@ fn split_fields(line: usize, text: &str) -> Result<Vec<Option<String>>, CsvError
                 None => return Ok(fields),
                 Some(',') => {}
                 Some(_) => {
-                    return Err(CsvError::Quoting {
-                        line,
-                        field: field_no,
-                    });
+                    return Err(CsvError::Quoting { line, field: field_no });
                 }
             }
         } else {
@@ -311,10 +263,7 @@ fn split_fields(line: usize, text: &str) -> Result<Vec<Option<String>>, CsvError
                     break;
                 }
                 if c == '"' {
-                    return Err(CsvError::Quoting {
-                        line,
-                        field: field_no,
-                    });
+                    return Err(CsvError::Quoting { line, field: field_no });
                 }
                 value.push(c);
             }

@@ -44,24 +44,11 @@ impl ExportArgs {
     /// The wire request; the destination must be a relative path without `..`.
     pub fn request(&self) -> Result<pb::ExportRequest, CliError> {
         use std::path::Component;
-        let bad = |reason| CliError::Argument {
-            arg: "--dest",
-            reason,
-        };
-        if !self
-            .dest
-            .components()
-            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
-        {
-            return Err(bad(
-                "must be a relative path inside the export directory, without ..",
-            ));
+        let bad = |reason| CliError::Argument { arg: "--dest", reason };
+        if !self.dest.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir)) {
+            return Err(bad("must be a relative path inside the export directory, without .."));
         }
-        let destination = self
-            .dest
-            .to_str()
-            .ok_or(bad("must be valid UTF-8"))?
-            .to_owned();
+        let destination = self.dest.to_str().ok_or(bad("must be valid UTF-8"))?.to_owned();
         Ok(pb::ExportRequest {
             table: self.table.clone(),
             selector: Some(self.selector.to_proto()),
@@ -77,8 +64,5 @@ impl ExportArgs {
 /// Runs `isobar export`.
 pub fn run(args: &ExportArgs) -> Result<(), CliError> {
     args.request()?;
-    Err(CliError::NotWired {
-        command: "export",
-        waiting_for: "the Admin service",
-    })
+    Err(CliError::NotWired { command: "export", waiting_for: "the Admin service" })
 }

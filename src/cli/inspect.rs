@@ -25,8 +25,5 @@ pub struct InspectArgs {
 
 /// Runs `isobar inspect`.
 pub fn run(_args: &InspectArgs) -> Result<(), CliError> {
-    Err(CliError::NotWired {
-        command: "inspect",
-        waiting_for: "the storage engine's SSTable reader",
-    })
+    Err(CliError::NotWired { command: "inspect", waiting_for: "the storage engine's SSTable reader" })
 }

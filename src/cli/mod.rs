@@ -33,12 +33,7 @@ Examples:
   isobar agg weather --all --from now-7d --bucket 1h --fn avg:env.temp_c")]
 pub struct Cli {
     /// Server address for client commands.
-    #[arg(
-        long,
-        global = true,
-        default_value = "http://127.0.0.1:50051",
-        value_name = "URL"
-    )]
+    #[arg(long, global = true, default_value = "http://127.0.0.1:50051", value_name = "URL")]
     pub addr: String,
     /// Output format of client commands.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
@@ -80,9 +75,7 @@ pub enum CliError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// The log level is not a valid `tracing` filter.
-    #[error(
-        "log.level \"{level}\" is not a valid filter (e.g. info or info,isobar_storage=debug): {source}"
-    )]
+    #[error("log.level \"{level}\" is not a valid filter (e.g. info or info,isobar_storage=debug): {source}")]
     LogLevel {
         /// The level in force.
         level: String,

@@ -48,12 +48,7 @@ impl ScanArgs {
             columns: self.columns.columns.clone(),
             limit: self.limit,
             limit_per_series: self.limit_per_series,
-            order: if self.desc {
-                pb::Order::Desc
-            } else {
-                pb::Order::Asc
-            }
-            .into(),
+            order: if self.desc { pb::Order::Desc } else { pb::Order::Asc }.into(),
             batch_rows: 0,
         }
     }
@@ -98,9 +93,7 @@ pub fn parse_aggregation(s: &str) -> Result<AggregationArg, String> {
     let (func, column) = match (parts.next(), parts.next()) {
         (Some(f), Some(c)) if c.contains('.') => (f, c),
         _ => {
-            return Err(format!(
-                "\"{s}\" is not FUNC:FAMILY.COLUMN[:ALIAS], e.g. avg:env.temp_c"
-            ));
+            return Err(format!("\"{s}\" is not FUNC:FAMILY.COLUMN[:ALIAS], e.g. avg:env.temp_c"));
         }
     };
     use pb::AggregateFunction as F;
@@ -114,16 +107,10 @@ pub fn parse_aggregation(s: &str) -> Result<AggregationArg, String> {
         "last" => F::Last,
         "stddev" => F::Stddev,
         _ => {
-            return Err(format!(
-                "unknown function \"{func}\"; use count, sum, min, max, avg, first, last or stddev"
-            ));
+            return Err(format!("unknown function \"{func}\"; use count, sum, min, max, avg, first, last or stddev"));
         }
     };
-    Ok(AggregationArg {
-        function,
-        column: column.to_owned(),
-        alias: parts.next().unwrap_or("").to_owned(),
-    })
+    Ok(AggregationArg { function, column: column.to_owned(), alias: parts.next().unwrap_or("").to_owned() })
 }
 
 /// Arguments of `isobar agg`.
@@ -165,10 +152,8 @@ impl AggArgs {
     pub fn request(&self) -> Result<pb::AggregateRequest, CliError> {
         let bucket_ns = match self.bucket {
             None => 0,
-            Some(d) => i64::try_from(d.0.as_nanos()).map_err(|_| CliError::Argument {
-                arg: "--bucket",
-                reason: "wider than 292 years",
-            })?,
+            Some(d) => i64::try_from(d.0.as_nanos())
+                .map_err(|_| CliError::Argument { arg: "--bucket", reason: "wider than 292 years" })?,
         };
         Ok(pb::AggregateRequest {
             table: self.table.clone(),
@@ -231,12 +216,7 @@ impl LatestArgs {
             table: self.table.clone(),
             selector: Some(self.selector.to_proto()),
             columns: self.columns.columns.clone(),
-            mode: if self.per_column {
-                pb::LatestMode::PerColumn
-            } else {
-                pb::LatestMode::Row
-            }
-            .into(),
+            mode: if self.per_column { pb::LatestMode::PerColumn } else { pb::LatestMode::Row }.into(),
             range: Some(self.range.to_proto()),
         }
     }
@@ -244,25 +224,16 @@ impl LatestArgs {
 
 /// Runs `isobar scan`.
 pub fn run_scan(_args: &ScanArgs) -> Result<(), CliError> {
-    Err(CliError::NotWired {
-        command: "scan",
-        waiting_for: "the Query service",
-    })
+    Err(CliError::NotWired { command: "scan", waiting_for: "the Query service" })
 }
 
 /// Runs `isobar agg`.
 pub fn run_agg(args: &AggArgs) -> Result<(), CliError> {
     args.request()?;
-    Err(CliError::NotWired {
-        command: "agg",
-        waiting_for: "the Query service",
-    })
+    Err(CliError::NotWired { command: "agg", waiting_for: "the Query service" })
 }
 
 /// Runs `isobar latest`.
 pub fn run_latest(_args: &LatestArgs) -> Result<(), CliError> {
-    Err(CliError::NotWired {
-        command: "latest",
-        waiting_for: "the Query service",
-    })
+    Err(CliError::NotWired { command: "latest", waiting_for: "the Query service" })
 }

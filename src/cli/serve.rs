@@ -34,10 +34,7 @@ pub struct ServeArgs {
 impl ServeArgs {
     /// The configuration in force: defaults < file < environment < these flags.
     pub fn config(&self) -> Result<(Config, Vec<crate::config::EnvWarning>), CliError> {
-        let file = self
-            .config
-            .clone()
-            .or_else(|| std::env::var_os("ISOBAR_CONFIG").map(PathBuf::from));
+        let file = self.config.clone().or_else(|| std::env::var_os("ISOBAR_CONFIG").map(PathBuf::from));
         let (mut config, warnings) = Config::load(file.as_deref())?;
         if let Some(listen) = self.listen {
             config.server.listen = listen;
@@ -62,21 +59,14 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         tracing::warn!("{warning}");
     }
     tracing::info!(listen = %config.server.listen, data_dir = %config.server.data_dir.display(), "configuration loaded");
-    Err(CliError::NotWired {
-        command: "serve",
-        waiting_for: "the storage engine's Db handle",
-    })
+    Err(CliError::NotWired { command: "serve", waiting_for: "the storage engine's Db handle" })
 }
 
 /// Installs the global `tracing` subscriber described by `[log]`.
 fn init_logging(config: &Config) -> Result<(), CliError> {
-    let filter = EnvFilter::try_new(&config.log.level).map_err(|source| CliError::LogLevel {
-        level: config.log.level.clone(),
-        source,
-    })?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter = EnvFilter::try_new(&config.log.level)
+        .map_err(|source| CliError::LogLevel { level: config.log.level.clone(), source })?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let installed = match config.log.format {
         LogFormat::Human => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),

@@ -81,26 +81,16 @@ impl CreateArgs {
 pub fn parse_family(s: &str) -> Result<FamilySpec, String> {
     let (name, columns) = s.split_once(':').unwrap_or((s, ""));
     if name.is_empty() {
-        return Err(format!(
-            "\"{s}\" has no family name; write FAMILY:COL=TYPE,..."
-        ));
+        return Err(format!("\"{s}\" has no family name; write FAMILY:COL=TYPE,..."));
     }
-    let mut family = FamilySpec {
-        name: name.to_owned(),
-        columns: Vec::new(),
-        ttl_ns: None,
-    };
+    let mut family = FamilySpec { name: name.to_owned(), columns: Vec::new(), ttl_ns: None };
     for column in columns.split(',').filter(|c| !c.is_empty()) {
-        let (col, ty) = column.split_once('=').ok_or_else(|| {
-            format!("column \"{column}\" has no type; write {column}=f64 (or i64, bool, string)")
-        })?;
-        let ty = ColumnType::parse(ty).ok_or_else(|| {
-            format!("column \"{col}\": unknown type \"{ty}\"; use f64, i64, bool or string")
-        })?;
-        family.columns.push(ColumnSpec {
-            name: col.to_owned(),
-            ty,
-        });
+        let (col, ty) = column
+            .split_once('=')
+            .ok_or_else(|| format!("column \"{column}\" has no type; write {column}=f64 (or i64, bool, string)"))?;
+        let ty = ColumnType::parse(ty)
+            .ok_or_else(|| format!("column \"{col}\": unknown type \"{ty}\"; use f64, i64, bool or string"))?;
+        family.columns.push(ColumnSpec { name: col.to_owned(), ty });
     }
     Ok(family)
 }
@@ -113,10 +103,7 @@ pub fn run(command: &TableCommand) -> Result<(), CliError> {
         TableCommand::Describe { .. } => "table describe",
         TableCommand::Drop { .. } => "table drop",
     };
-    Err(CliError::NotWired {
-        command: name,
-        waiting_for: "the Admin service",
-    })
+    Err(CliError::NotWired { command: name, waiting_for: "the Admin service" })
 }
 
 #[cfg(test)]
@@ -126,31 +113,14 @@ mod tests {
     #[test]
     fn family_specs_parse() {
         let f = parse_family("gps:lat=f64,moving=bool").expect("valid");
-        assert_eq!(
-            f,
-            FamilySpec::new(
-                "gps",
-                &[("lat", ColumnType::F64), ("moving", ColumnType::Bool)]
-            )
-        );
-        assert_eq!(
-            parse_family("empty").expect("valid"),
-            FamilySpec::new("empty", &[])
-        );
+        assert_eq!(f, FamilySpec::new("gps", &[("lat", ColumnType::F64), ("moving", ColumnType::Bool)]));
+        assert_eq!(parse_family("empty").expect("valid"), FamilySpec::new("empty", &[]));
     }
 
     #[test]
     fn bad_family_specs_say_why() {
-        assert!(
-            parse_family(":a=f64")
-                .unwrap_err()
-                .contains("no family name")
-        );
+        assert!(parse_family(":a=f64").unwrap_err().contains("no family name"));
         assert!(parse_family("g:lat").unwrap_err().contains("lat=f64"));
-        assert!(
-            parse_family("g:lat=float32")
-                .unwrap_err()
-                .contains("unknown type \"float32\"")
-        );
+        assert!(parse_family("g:lat=float32").unwrap_err().contains("unknown type \"float32\""));
     }
 }

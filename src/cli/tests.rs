@@ -43,10 +43,7 @@ fn shell_words(line: &str) -> Vec<String> {
     if in_word {
         words.push(word);
     }
-    let mut words: Vec<String> = words
-        .into_iter()
-        .skip_while(|w| w.contains('=') && !w.starts_with('-'))
-        .collect();
+    let mut words: Vec<String> = words.into_iter().skip_while(|w| w.contains('=') && !w.starts_with('-')).collect();
     if let Some(i) = words.iter().position(|w| w == "<") {
         words.truncate(i);
     }
@@ -55,10 +52,7 @@ fn shell_words(line: &str) -> Vec<String> {
 
 /// Every subcommand path with its after-help text.
 fn all_commands(cmd: &clap::Command, path: String, out: &mut Vec<(String, String)>) {
-    let help = cmd
-        .get_after_help()
-        .map(|h| h.to_string())
-        .unwrap_or_default();
+    let help = cmd.get_after_help().map(|h| h.to_string()).unwrap_or_default();
     out.push((path.clone(), help));
     for sub in cmd.get_subcommands() {
         all_commands(sub, format!("{path} {}", sub.get_name()), out);
@@ -109,32 +103,20 @@ fn global_flags_work_after_the_subcommand() {
     assert_eq!(cli.format, OutputFormat::Json);
     assert_eq!(cli.addr, "http://db:1");
     let cli = parse("isobar table list").expect("parses");
-    assert_eq!(
-        (cli.addr.as_str(), cli.format),
-        ("http://127.0.0.1:50051", OutputFormat::Table)
-    );
+    assert_eq!((cli.addr.as_str(), cli.format), ("http://127.0.0.1:50051", OutputFormat::Table));
 }
 
 #[test]
 fn selector_is_required_and_exclusive() {
     assert!(parse("isobar scan t").is_err(), "no selector");
-    assert!(
-        parse("isobar scan t --all --series a").is_err(),
-        "two selectors"
-    );
-    let Command::Scan(scan) = parse("isobar scan t --key-range a..m")
-        .expect("parses")
-        .command
-    else {
+    assert!(parse("isobar scan t --all --series a").is_err(), "two selectors");
+    let Command::Scan(scan) = parse("isobar scan t --key-range a..m").expect("parses").command else {
         panic!("not scan");
     };
     let selector = scan.request().selector.and_then(|s| s.selector);
     assert_eq!(
         selector,
-        Some(pb::series_selector::Selector::Range(pb::KeyRange {
-            start: Some("a".into()),
-            end: Some("m".into())
-        }))
+        Some(pb::series_selector::Selector::Range(pb::KeyRange { start: Some("a".into()), end: Some("m".into()) }))
     );
 }
 
@@ -142,18 +124,10 @@ fn selector_is_required_and_exclusive() {
 fn scan_arguments_become_the_request() {
     let cli = parse("isobar scan trucks --prefix truck_ --from 1970-01-01T00:00:01Z --to 5000000000 -c gps.lat,gps.* --desc --limit 10")
         .expect("parses");
-    let Command::Scan(scan) = cli.command else {
-        panic!("not scan")
-    };
+    let Command::Scan(scan) = cli.command else { panic!("not scan") };
     let request = scan.request();
     assert_eq!(request.table, "trucks");
-    assert_eq!(
-        request.range,
-        Some(pb::TimeRange {
-            from_ns: Some(1_000_000_000),
-            to_ns: Some(5_000_000_000)
-        })
-    );
+    assert_eq!(request.range, Some(pb::TimeRange { from_ns: Some(1_000_000_000), to_ns: Some(5_000_000_000) }));
     assert_eq!(request.columns, ["gps.lat", "gps.*"]);
     assert_eq!((request.order, request.limit), (pb::Order::Desc as i32, 10));
 }
@@ -162,9 +136,7 @@ fn scan_arguments_become_the_request() {
 fn agg_arguments_become_the_request() {
     let cli = parse("isobar agg w --all --from 0 --to 86400000000000 --bucket 1h --fn avg:env.t --fn COUNT:env.t:n --group-by none --fill linear")
         .expect("parses");
-    let Command::Agg(agg) = cli.command else {
-        panic!("not agg")
-    };
+    let Command::Agg(agg) = cli.command else { panic!("not agg") };
     let request = agg.request().expect("valid");
     assert_eq!(request.bucket_ns, 3_600_000_000_000);
     assert_eq!(
@@ -182,62 +154,34 @@ fn agg_arguments_become_the_request() {
             },
         ]
     );
-    assert_eq!(
-        (request.group_by, request.fill),
-        (pb::GroupBy::None as i32, pb::Fill::Linear as i32)
-    );
-    assert!(
-        parse("isobar agg w --all --fn median:env.t").is_err(),
-        "unknown function"
-    );
-    assert!(
-        parse("isobar agg w --all --fn avg:temp").is_err(),
-        "column without family"
-    );
+    assert_eq!((request.group_by, request.fill), (pb::GroupBy::None as i32, pb::Fill::Linear as i32));
+    assert!(parse("isobar agg w --all --fn median:env.t").is_err(), "unknown function");
+    assert!(parse("isobar agg w --all --fn avg:temp").is_err(), "column without family");
     assert!(parse("isobar agg w --all").is_err(), "no function");
 }
 
 #[test]
 fn table_create_builds_the_spec() {
-    let cli = parse(
-        "isobar table create trucks -f gps:lat=f64,on=bool -f diag --dynamic-columns --ttl 1d",
-    )
-    .expect("parses");
-    let Command::Table(table::TableCommand::Create(create)) = cli.command else {
-        panic!("not create")
-    };
+    let cli =
+        parse("isobar table create trucks -f gps:lat=f64,on=bool -f diag --dynamic-columns --ttl 1d").expect("parses");
+    let Command::Table(table::TableCommand::Create(create)) = cli.command else { panic!("not create") };
     let spec = create.spec();
     assert_eq!(
         spec.families,
-        [
-            FamilySpec::new("gps", &[("lat", ColumnType::F64), ("on", ColumnType::Bool)]),
-            FamilySpec::new("diag", &[])
-        ]
+        [FamilySpec::new("gps", &[("lat", ColumnType::F64), ("on", ColumnType::Bool)]), FamilySpec::new("diag", &[])]
     );
     assert!(spec.dynamic_columns);
     assert_eq!(spec.ttl_ns, Some(86_400_000_000_000));
     assert_eq!(create.request().table.map(|t| t.families.len()), Some(2));
-    assert!(
-        parse("isobar table create t").is_err(),
-        "a family is required"
-    );
+    assert!(parse("isobar table create t").is_err(), "a family is required");
 }
 
 #[test]
 fn write_needs_exactly_one_source_and_a_table_for_files() {
     assert!(parse("isobar write --table t").is_err(), "no source");
-    assert!(
-        parse("isobar write --file x.csv").is_err(),
-        "file without table"
-    );
-    assert!(
-        parse("isobar write --table t --file x.csv --generate iot").is_err(),
-        "two sources"
-    );
-    assert!(
-        parse("isobar write --generate iot --scale 0").is_err(),
-        "scale must be positive"
-    );
+    assert!(parse("isobar write --file x.csv").is_err(), "file without table");
+    assert!(parse("isobar write --table t --file x.csv --generate iot").is_err(), "two sources");
+    assert!(parse("isobar write --generate iot --scale 0").is_err(), "scale must be positive");
     assert!(parse("isobar write --generate weather --scale 0.25").is_ok());
 }
 
@@ -245,29 +189,17 @@ fn write_needs_exactly_one_source_and_a_table_for_files() {
 fn export_destination_must_stay_inside_the_export_dir() {
     for dest in ["../etc", "/tmp/x", "a/../../b"] {
         let cli = parse(&format!("isobar export t --all --dest {dest}")).expect("parses");
-        let Command::Export(export) = cli.command else {
-            panic!("not export")
-        };
-        assert!(
-            matches!(
-                export.request(),
-                Err(CliError::Argument { arg: "--dest", .. })
-            ),
-            "{dest}"
-        );
+        let Command::Export(export) = cli.command else { panic!("not export") };
+        assert!(matches!(export.request(), Err(CliError::Argument { arg: "--dest", .. })), "{dest}");
     }
     let cli = parse("isobar export t --all --dest may/2024").expect("parses");
-    let Command::Export(export) = cli.command else {
-        panic!("not export")
-    };
+    let Command::Export(export) = cli.command else { panic!("not export") };
     assert_eq!(export.request().expect("valid").destination, "may/2024");
 }
 
 #[test]
 fn bad_times_are_refused_at_parse_time() {
-    let err = parse("isobar scan t --all --from yesterday")
-        .unwrap_err()
-        .to_string();
+    let err = parse("isobar scan t --all --from yesterday").unwrap_err().to_string();
     assert!(err.contains("is not a time"), "{err}");
     assert!(parse("isobar scan t --all --from now-1h").is_ok());
 }
@@ -276,21 +208,9 @@ fn bad_times_are_refused_at_parse_time() {
 fn dry_run_counts_what_a_csv_file_would_write() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("r.csv");
-    std::fs::write(
-        &path,
-        "series,ts,env.t:f64,env.h:i64\na,1,1.5,\na,2,,7\nb,1,2.5,8\n",
-    )
-    .expect("write");
+    std::fs::write(&path, "series,ts,env.t:f64,env.h:i64\na,1,1.5,\na,2,,7\nb,1,2.5,8\n").expect("write");
     let summary = write::check_csv(&path, "w", 2).expect("valid");
-    assert_eq!(
-        summary,
-        write::CsvSummary {
-            rows: 3,
-            points: 4,
-            batches: 2,
-            requests: 2
-        }
-    );
+    assert_eq!(summary, write::CsvSummary { rows: 3, points: 4, batches: 2, requests: 2 });
     let missing = write::check_csv(&dir.path().join("nope.csv"), "w", 2).unwrap_err();
     assert!(missing.to_string().contains("nope.csv"), "{missing}");
 }

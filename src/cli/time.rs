@@ -29,9 +29,7 @@ pub fn parse_time(s: &str) -> Result<i64, TimeError> {
 
 /// Parses a time argument; `now` is `now_ns`.
 pub fn parse_time_at(s: &str, now_ns: i64) -> Result<i64, TimeError> {
-    let err = || TimeError {
-        input: s.to_owned(),
-    };
+    let err = || TimeError { input: s.to_owned() };
     let s = s.trim();
     if let Ok(ns) = s.parse::<i64>() {
         return Ok(ns);
@@ -73,10 +71,7 @@ fn parse_rfc3339(s: &str) -> Option<i64> {
     if s.len() == 10 {
         return days.checked_mul(86_400_000_000_000);
     }
-    if !matches!(b.get(10), Some(b'T' | b't' | b' '))
-        || b.get(13) != Some(&b':')
-        || b.get(16) != Some(&b':')
-    {
+    if !matches!(b.get(10), Some(b'T' | b't' | b' ')) || b.get(13) != Some(&b':') || b.get(16) != Some(&b':') {
         return None;
     }
     let (hour, minute, second) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
@@ -154,18 +149,9 @@ mod tests {
         assert_eq!(parse_time_at("1970-01-01", NOW), Ok(0));
         assert_eq!(parse_time_at("2023-11-14T22:13:20Z", NOW), Ok(NOW));
         assert_eq!(parse_time_at("2023-11-15T00:13:20+02:00", NOW), Ok(NOW));
-        assert_eq!(
-            parse_time_at("2023-11-14 22:13:20.25Z", NOW),
-            Ok(NOW + 250_000_000)
-        );
-        assert_eq!(
-            parse_time_at("1969-12-31T23:59:59Z", NOW),
-            Ok(-1_000_000_000)
-        );
-        assert_eq!(
-            parse_time_at("2024-02-29", NOW),
-            Ok(19_782 * 86_400_000_000_000)
-        );
+        assert_eq!(parse_time_at("2023-11-14 22:13:20.25Z", NOW), Ok(NOW + 250_000_000));
+        assert_eq!(parse_time_at("1969-12-31T23:59:59Z", NOW), Ok(-1_000_000_000));
+        assert_eq!(parse_time_at("2024-02-29", NOW), Ok(19_782 * 86_400_000_000_000));
     }
 
     #[test]
@@ -183,11 +169,7 @@ mod tests {
             "2023-11-14T22:13:20+0200",
             "99999999999999999999",
         ] {
-            assert_eq!(
-                parse_time_at(bad, NOW),
-                Err(TimeError { input: bad.into() }),
-                "{bad}"
-            );
+            assert_eq!(parse_time_at(bad, NOW), Err(TimeError { input: bad.into() }), "{bad}");
         }
     }
 }

@@ -71,9 +71,7 @@ pub struct WriteArgs {
 fn parse_scale(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
-        _ => Err(format!(
-            "\"{s}\" is not a positive number such as 0.5, 1 or 10"
-        )),
+        _ => Err(format!("\"{s}\" is not a positive number such as 0.5, 1 or 10")),
     }
 }
 
@@ -91,10 +89,7 @@ pub fn run(args: &WriteArgs) -> Result<(), CliError> {
         );
         return Ok(());
     }
-    Err(CliError::NotWired {
-        command: "write",
-        waiting_for: "the Ingest service",
-    })
+    Err(CliError::NotWired { command: "write", waiting_for: "the Ingest service" })
 }
 
 /// What a CSV file would write.
@@ -112,15 +107,11 @@ pub struct CsvSummary {
 
 /// Reads the whole CSV file at `path` (`-`: standard input) and converts it as `write` would.
 pub fn check_csv(path: &Path, table: &str, rows_per_request: u64) -> Result<CsvSummary, CliError> {
-    let csv_error = |source| CliError::Csv {
-        path: path.to_owned(),
-        source,
-    };
+    let csv_error = |source| CliError::Csv { path: path.to_owned(), source };
     let input: Box<dyn BufRead> = if path == Path::new("-") {
         Box::new(std::io::stdin().lock())
     } else {
-        let file = std::fs::File::open(path)
-            .map_err(|source| csv_error(CsvError::Io { line: 0, source }))?;
+        let file = std::fs::File::open(path).map_err(|source| csv_error(CsvError::Io { line: 0, source }))?;
         Box::new(BufReader::new(file))
     };
     let rows_per_request = usize::try_from(rows_per_request).unwrap_or(usize::MAX);

@@ -37,11 +37,7 @@ fn parse<T: FromStr>(var: &str, value: &str, expected: &'static str) -> Result<T
 
 /// Parses `value` of `var` with the type's own `FromStr` (whose error says what it expects).
 fn parse_value<T: FromStr<Err = ValueError>>(var: &str, value: &str) -> Result<T, ConfigError> {
-    value.parse().map_err(|source| ConfigError::Env {
-        var: var.to_owned(),
-        value: value.to_owned(),
-        source,
-    })
+    value.parse().map_err(|source| ConfigError::Env { var: var.to_owned(), value: value.to_owned(), source })
 }
 
 const INT: &str = "a whole number";
@@ -53,10 +49,7 @@ impl Config {
         &mut self,
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Vec<EnvWarning>, ConfigError> {
-        let mut vars: Vec<(String, String)> = vars
-            .into_iter()
-            .filter(|(k, _)| k.starts_with("ISOBAR_"))
-            .collect();
+        let mut vars: Vec<(String, String)> = vars.into_iter().filter(|(k, _)| k.starts_with("ISOBAR_")).collect();
         // Deterministic order, so that the first bad variable reported is always the same.
         vars.sort();
         let mut warnings = Vec::new();
@@ -124,9 +117,5 @@ impl Config {
 
 /// An error for `var=value` that expected `expected`.
 fn env_error(var: &str, value: &str, expected: &'static str) -> ConfigError {
-    ConfigError::Env {
-        var: var.to_owned(),
-        value: value.to_owned(),
-        source: ValueError { expected },
-    }
+    ConfigError::Env { var: var.to_owned(), value: value.to_owned(), source: ValueError { expected } }
 }

@@ -8,10 +8,7 @@ use isobar_storage::{Options, SyncPolicy, WalRecovery};
 use super::*;
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
 }
 
 fn parse(text: &str) -> Result<Config, ConfigError> {
@@ -23,10 +20,7 @@ fn defaults_are_the_documented_ones() {
     let config = Config::default();
     assert_eq!(config.server.listen.to_string(), "127.0.0.1:50051");
     assert_eq!(config.server.data_dir, Path::new("./isobar-data"));
-    assert_eq!(
-        config.server.export_root(),
-        Path::new("./isobar-data/export")
-    );
+    assert_eq!(config.server.export_root(), Path::new("./isobar-data/export"));
     assert_eq!(config.server.max_message_bytes, ByteSize(64 << 20));
     assert_eq!(config.server.max_rows_per_request, 1_000_000);
     assert_eq!(config.storage.to_options(), Options::default());
@@ -79,10 +73,7 @@ fn file_values_are_read() {
     assert_eq!(config.server.export_root(), Path::new("/srv/exports"));
     assert_eq!(config.server.max_message_bytes, ByteSize(1 << 20));
     let options = config.storage.to_options();
-    assert_eq!(
-        options.sync,
-        SyncPolicy::Interval(Duration::from_millis(250))
-    );
+    assert_eq!(options.sync, SyncPolicy::Interval(Duration::from_millis(250)));
     assert_eq!(options.memtable_size, 8 << 20);
     assert_eq!(options.write_stall_timeout, Duration::from_millis(1500));
     assert_eq!(options.wal_recovery, WalRecovery::SkipCorrupt);
@@ -96,14 +87,8 @@ fn sync_accepts_every_spelling() {
     for (text, want) in [
         (r#"sync = "always""#, SyncPolicy::Always),
         (r#"sync = "none""#, SyncPolicy::None),
-        (
-            r#"sync = "interval:2s""#,
-            SyncPolicy::Interval(Duration::from_secs(2)),
-        ),
-        (
-            "sync = { interval_ms = 100 }",
-            SyncPolicy::Interval(Duration::from_millis(100)),
-        ),
+        (r#"sync = "interval:2s""#, SyncPolicy::Interval(Duration::from_secs(2))),
+        ("sync = { interval_ms = 100 }", SyncPolicy::Interval(Duration::from_millis(100))),
     ] {
         let config = parse(&format!("[storage]\n{text}")).expect(text);
         assert_eq!(config.storage.sync.0, want, "{text}");
@@ -124,14 +109,8 @@ fn unknown_key_in_the_file_is_an_error_naming_it() {
 #[test]
 fn bad_values_in_the_file_say_what_was_expected() {
     let cases = [
-        (
-            "[storage]\nsync = \"sometimes\"",
-            "always, none or interval",
-        ),
-        (
-            "[storage]\nsync = { interval_ms = 0 }",
-            "interval_ms must be at least 1",
-        ),
+        ("[storage]\nsync = \"sometimes\"", "always, none or interval"),
+        ("[storage]\nsync = { interval_ms = 0 }", "interval_ms must be at least 1"),
         ("[storage]\nmemtable_size = \"12 parsecs\"", "byte size"),
         ("[storage]\nwrite_stall_timeout = 5", "duration"),
         ("[server]\nlisten = \"localhost\"", "listen"),
@@ -147,11 +126,7 @@ fn bad_values_in_the_file_say_what_was_expected() {
 fn environment_overrides_the_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("isobar.toml");
-    std::fs::write(
-        &file,
-        "[server]\nlisten = \"127.0.0.1:7000\"\ndata_dir = \"/from/file\"\n",
-    )
-    .expect("write");
+    std::fs::write(&file, "[server]\nlisten = \"127.0.0.1:7000\"\ndata_dir = \"/from/file\"\n").expect("write");
     let vars = env(&[
         ("ISOBAR_SERVER_LISTEN", "0.0.0.0:9000"),
         ("ISOBAR_STORAGE_SYNC", "interval:100ms"),
@@ -160,20 +135,9 @@ fn environment_overrides_the_file() {
         ("PATH", "/usr/bin"),
     ]);
     let (config, warnings) = Config::load_with(Some(&file), vars).expect("loads");
-    assert_eq!(
-        config.server.listen.to_string(),
-        "0.0.0.0:9000",
-        "env beats file"
-    );
-    assert_eq!(
-        config.server.data_dir,
-        Path::new("/from/file"),
-        "file beats default"
-    );
-    assert_eq!(
-        config.storage.sync.0,
-        SyncPolicy::Interval(Duration::from_millis(100))
-    );
+    assert_eq!(config.server.listen.to_string(), "0.0.0.0:9000", "env beats file");
+    assert_eq!(config.server.data_dir, Path::new("/from/file"), "file beats default");
+    assert_eq!(config.storage.sync.0, SyncPolicy::Interval(Duration::from_millis(100)));
     assert_eq!(config.storage.memtable_budget, ByteSize(1 << 30));
     assert_eq!(config.log.format, LogFormat::Json);
     assert!(warnings.is_empty(), "{warnings:?}");
@@ -181,11 +145,7 @@ fn environment_overrides_the_file() {
 
 #[test]
 fn unknown_isobar_variables_are_warnings_not_errors() {
-    let vars = env(&[
-        ("ISOBAR_SERVER_LISTNE", "x"),
-        ("ISOBAR_CONFIG", "/etc/isobar.toml"),
-        ("ISOBAR_NOPE", "1"),
-    ]);
+    let vars = env(&[("ISOBAR_SERVER_LISTNE", "x"), ("ISOBAR_CONFIG", "/etc/isobar.toml"), ("ISOBAR_NOPE", "1")]);
     let (config, warnings) = Config::load_with(None, vars).expect("loads");
     assert_eq!(config, Config::default());
     let names: Vec<&str> = warnings.iter().map(|w| w.var.as_str()).collect();
@@ -196,41 +156,18 @@ fn unknown_isobar_variables_are_warnings_not_errors() {
 #[test]
 fn bad_environment_values_name_the_variable_and_the_expectation() {
     let cases = [
-        (
-            "ISOBAR_STORAGE_SYNC",
-            "sometimes",
-            "always, none or interval",
-        ),
-        (
-            "ISOBAR_STORAGE_SYNC",
-            "interval:0ms",
-            "always, none or interval",
-        ),
-        (
-            "ISOBAR_SERVER_MAX_ROWS_PER_REQUEST",
-            "-5",
-            "non-negative whole number",
-        ),
+        ("ISOBAR_STORAGE_SYNC", "sometimes", "always, none or interval"),
+        ("ISOBAR_STORAGE_SYNC", "interval:0ms", "always, none or interval"),
+        ("ISOBAR_SERVER_MAX_ROWS_PER_REQUEST", "-5", "non-negative whole number"),
         ("ISOBAR_STORAGE_ZSTD_LEVEL", "high", "whole number"),
         ("ISOBAR_SERVER_LISTEN", "nowhere", "socket address"),
-        (
-            "ISOBAR_STORAGE_WAL_RECOVERY",
-            "lenient",
-            "strict or skip_corrupt",
-        ),
-        (
-            "ISOBAR_STORAGE_BLOCK_CACHE_SIZE",
-            "99999999999999999999",
-            "byte size",
-        ),
+        ("ISOBAR_STORAGE_WAL_RECOVERY", "lenient", "strict or skip_corrupt"),
+        ("ISOBAR_STORAGE_BLOCK_CACHE_SIZE", "99999999999999999999", "byte size"),
     ];
     for (var, value, want) in cases {
         let err = Config::load_with(None, env(&[(var, value)])).unwrap_err();
         let message = err.to_string();
-        assert!(
-            matches!(&err, ConfigError::Env { var: v, value: x, .. } if v == var && x == value),
-            "{message}"
-        );
+        assert!(matches!(&err, ConfigError::Env { var: v, value: x, .. } if v == var && x == value), "{message}");
         assert!(message.contains(want), "{var}={value}: {message}");
     }
 }
@@ -239,29 +176,14 @@ fn bad_environment_values_name_the_variable_and_the_expectation() {
 fn out_of_range_values_are_refused_with_the_key() {
     let cases = [
         ("ISOBAR_STORAGE_ZSTD_LEVEL", "30", "storage.zstd_level"),
-        (
-            "ISOBAR_STORAGE_MEMTABLE_SIZE",
-            "1GiB",
-            "storage.memtable_size",
-        ),
+        ("ISOBAR_STORAGE_MEMTABLE_SIZE", "1GiB", "storage.memtable_size"),
         ("ISOBAR_STORAGE_ROWS_PER_PAGE", "0", "storage.rows_per_page"),
-        (
-            "ISOBAR_STORAGE_MIN_TS",
-            "9223372036854775807",
-            "storage.min_ts",
-        ),
-        (
-            "ISOBAR_SERVER_MAX_MESSAGE_BYTES",
-            "10",
-            "server.max_message_bytes",
-        ),
+        ("ISOBAR_STORAGE_MIN_TS", "9223372036854775807", "storage.min_ts"),
+        ("ISOBAR_SERVER_MAX_MESSAGE_BYTES", "10", "server.max_message_bytes"),
     ];
     for (var, value, key) in cases {
         let err = Config::load_with(None, env(&[(var, value)])).unwrap_err();
-        assert!(
-            matches!(&err, ConfigError::Invalid { key: k, .. } if *k == key),
-            "{var}: {err}"
-        );
+        assert!(matches!(&err, ConfigError::Invalid { key: k, .. } if *k == key), "{var}: {err}");
     }
 }
 
@@ -284,9 +206,6 @@ fn values_print_in_their_largest_exact_unit() {
     assert_eq!("5MB".parse::<ByteSize>(), Ok(ByteSize(5_000_000)));
     assert_eq!(DurationValue(Duration::from_secs(90)).to_string(), "90s");
     assert_eq!(DurationValue(Duration::from_secs(3600)).to_string(), "1h");
-    assert_eq!(
-        "30d".parse::<DurationValue>(),
-        Ok(DurationValue(Duration::from_secs(30 * 86_400)))
-    );
+    assert_eq!("30d".parse::<DurationValue>(), Ok(DurationValue(Duration::from_secs(30 * 86_400))));
     assert!("1.5s".parse::<DurationValue>().is_err());
 }

@@ -28,9 +28,7 @@ impl FromStr for ByteSize {
     type Err = ValueError;
 
     fn from_str(s: &str) -> Result<Self, ValueError> {
-        let err = ValueError {
-            expected: BYTE_SIZE,
-        };
+        let err = ValueError { expected: BYTE_SIZE };
         let (number, unit) = split_number(s.trim()).ok_or(err.clone())?;
         let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
             "" | "b" => 1,
@@ -50,12 +48,7 @@ impl FromStr for ByteSize {
 
 impl fmt::Display for ByteSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const UNITS: [(u64, &str); 4] = [
-            (1 << 40, "TiB"),
-            (1 << 30, "GiB"),
-            (1 << 20, "MiB"),
-            (1 << 10, "KiB"),
-        ];
+        const UNITS: [(u64, &str); 4] = [(1 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
         for (scale, unit) in UNITS {
             if self.0 >= scale && self.0 % scale == 0 {
                 return write!(f, "{}{unit}", self.0 / scale);
@@ -136,12 +129,8 @@ impl FromStr for SyncSetting {
             "none" => return Ok(SyncSetting(SyncPolicy::None)),
             _ => {}
         }
-        let interval = s
-            .strip_prefix("interval:")
-            .ok_or(ValueError { expected: SYNC })?;
-        let DurationValue(every) = interval
-            .parse()
-            .map_err(|_| ValueError { expected: SYNC })?;
+        let interval = s.strip_prefix("interval:").ok_or(ValueError { expected: SYNC })?;
+        let DurationValue(every) = interval.parse().map_err(|_| ValueError { expected: SYNC })?;
         if every.is_zero() {
             return Err(ValueError { expected: SYNC });
         }
@@ -176,9 +165,7 @@ impl FromStr for LogFormat {
         match s.trim().to_ascii_lowercase().as_str() {
             "human" => Ok(LogFormat::Human),
             "json" => Ok(LogFormat::Json),
-            _ => Err(ValueError {
-                expected: "human or json",
-            }),
+            _ => Err(ValueError { expected: "human or json" }),
         }
     }
 }
@@ -215,11 +202,7 @@ serde_as_text!(LogFormat);
 
 impl Serialize for ByteSize {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if self.0 % 1024 == 0 && self.0 > 0 {
-            serializer.collect_str(self)
-        } else {
-            serializer.serialize_u64(self.0)
-        }
+        if self.0 % 1024 == 0 && self.0 > 0 { serializer.collect_str(self) } else { serializer.serialize_u64(self.0) }
     }
 }
 
@@ -237,8 +220,7 @@ impl<T: FromStr<Err = ValueError>> de::Visitor<'_> for TextVisitor<T> {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
-        v.parse()
-            .map_err(|e: ValueError| E::custom(format!("invalid value \"{v}\", {e}")))
+        v.parse().map_err(|e: ValueError| E::custom(format!("invalid value \"{v}\", {e}")))
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
@@ -258,28 +240,19 @@ impl<T: FromStr<Err = ValueError>> de::Visitor<'_> for TextVisitor<T> {
 
 impl<'de> Deserialize<'de> for ByteSize {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(TextVisitor {
-            expected: BYTE_SIZE,
-            int: Some(ByteSize),
-        })
+        d.deserialize_any(TextVisitor { expected: BYTE_SIZE, int: Some(ByteSize) })
     }
 }
 
 impl<'de> Deserialize<'de> for DurationValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(TextVisitor::<DurationValue> {
-            expected: DURATION,
-            int: None,
-        })
+        d.deserialize_any(TextVisitor::<DurationValue> { expected: DURATION, int: None })
     }
 }
 
 impl<'de> Deserialize<'de> for LogFormat {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(TextVisitor::<LogFormat> {
-            expected: "human or json",
-            int: None,
-        })
+        d.deserialize_any(TextVisitor::<LogFormat> { expected: "human or json", int: None })
     }
 }
 
@@ -299,15 +272,11 @@ impl<'de> Deserialize<'de> for SyncSetting {
         }
         let expected = "always, none, interval:<duration> or { interval_ms = N }";
         match Raw::deserialize(d).map_err(|_| de::Error::custom(format!("expected {expected}")))? {
-            Raw::Text(s) => s
-                .parse()
-                .map_err(|e: ValueError| de::Error::custom(format!("invalid value \"{s}\", {e}"))),
-            Raw::Table(IntervalTable { interval_ms: 0 }) => {
-                Err(de::Error::custom("interval_ms must be at least 1"))
+            Raw::Text(s) => s.parse().map_err(|e: ValueError| de::Error::custom(format!("invalid value \"{s}\", {e}"))),
+            Raw::Table(IntervalTable { interval_ms: 0 }) => Err(de::Error::custom("interval_ms must be at least 1")),
+            Raw::Table(IntervalTable { interval_ms }) => {
+                Ok(SyncSetting(SyncPolicy::Interval(Duration::from_millis(interval_ms))))
             }
-            Raw::Table(IntervalTable { interval_ms }) => Ok(SyncSetting(SyncPolicy::Interval(
-                Duration::from_millis(interval_ms),
-            ))),
         }
     }
 }

@@ -31,15 +31,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let records: u64 = arg(2, "20000").parse()?;
     let record_bytes: usize = arg(3, "1024").parse()?;
     let temp = tempfile::tempdir()?;
-    let dir = args
-        .get(4)
-        .map_or_else(|| temp.path().join("wal"), PathBuf::from);
+    let dir = args.get(4).map_or_else(|| temp.path().join("wal"), PathBuf::from);
 
-    let opts = WalOptions {
-        segment_size: 64 << 20,
-        sync,
-        recovery: WalRecovery::Strict,
-    };
+    let opts = WalOptions { segment_size: 64 << 20, sync, recovery: WalRecovery::Strict };
     let wal = Arc::new(Wal::open(&dir, opts)?);
     wal.replay(0, |_, _| Ok(()))?;
     let next = Arc::new(Mutex::new(0u64));

@@ -150,7 +150,9 @@ pub enum InvalidInput {
         column: String,
     },
     /// A value of the wrong type for its column.
-    #[error("table \"{table}\" series \"{series}\": column {family}.{column} has type {expected}, the write sent {got}")]
+    #[error(
+        "table \"{table}\" series \"{series}\": column {family}.{column} has type {expected}, the write sent {got}"
+    )]
     TypeMismatch {
         /// Table name.
         table: String,
@@ -192,7 +194,9 @@ pub enum InvalidInput {
         column: String,
     },
     /// A timestamp outside the accepted range.
-    #[error("table \"{table}\" series \"{series}\" row {row}: timestamp {ts} is outside the accepted range [{min}, {max}] (nanoseconds since 1970-01-01 UTC)")]
+    #[error(
+        "table \"{table}\" series \"{series}\" row {row}: timestamp {ts} is outside the accepted range [{min}, {max}] (nanoseconds since 1970-01-01 UTC)"
+    )]
     TimestampOutOfRange {
         /// Table name.
         table: String,
@@ -218,7 +222,9 @@ pub enum InvalidInput {
         max: usize,
     },
     /// A string value longer than the limit.
-    #[error("table \"{table}\" series \"{series}\" row {row}: string in {family}.{column} has {len} bytes, the limit is {max}")]
+    #[error(
+        "table \"{table}\" series \"{series}\" row {row}: string in {family}.{column} has {len} bytes, the limit is {max}"
+    )]
     StringTooLong {
         /// Table name.
         table: String,

@@ -45,11 +45,7 @@ pub fn validate_name(kind: NameKind, name: &str) -> Result<(), InvalidInput> {
     };
     match reason {
         None => Ok(()),
-        Some(reason) => Err(InvalidInput::InvalidName {
-            kind,
-            name: printable(name),
-            reason,
-        }),
+        Some(reason) => Err(InvalidInput::InvalidName { kind, name: printable(name), reason }),
     }
 }
 

@@ -48,10 +48,14 @@ fn build_write(table: &str, series: &str, ts: &[i64], family_mask: u8, seed: u64
         for (ci, (name, ty)) in family_columns(table, family).into_iter().enumerate() {
             let salt = seed.wrapping_mul(31).wrapping_add((fi * 7 + ci) as u64);
             let values = match ty {
-                ColumnType::F64 => ColumnValues::F64((0..n).map(|i| FLOATS[(salt as usize + i) % FLOATS.len()]).collect()),
+                ColumnType::F64 => {
+                    ColumnValues::F64((0..n).map(|i| FLOATS[(salt as usize + i) % FLOATS.len()]).collect())
+                }
                 ColumnType::I64 => ColumnValues::I64((0..n).map(|i| salt as i64 ^ i as i64).collect()),
                 ColumnType::Bool => ColumnValues::Bool((0..n).map(|i| (salt >> i) & 1 == 1).collect()),
-                ColumnType::String => ColumnValues::String((0..n).map(|i| format!("v{}", (salt + i as u64) % 5)).collect()),
+                ColumnType::String => {
+                    ColumnValues::String((0..n).map(|i| format!("v{}", (salt + i as u64) % 5)).collect())
+                }
             };
             let validity: Vec<bool> = (0..n)
                 .map(|_| {
@@ -85,7 +89,13 @@ fn check(db: &Db, model: &Model, step: usize) -> Result<(), TestCaseError> {
         prop_assert_eq!(&got, &want, "table {} after step {}", table, step);
         let sel = SeriesSelector::Prefix("s1".into());
         let range = TimeRange::new(3, 17);
-        prop_assert_eq!(scan_all(db, table, &sel, range), model.scan(table, &sel, range), "filtered scan of {} after step {}", table, step);
+        prop_assert_eq!(
+            scan_all(db, table, &sel, range),
+            model.scan(table, &sel, range),
+            "filtered scan of {} after step {}",
+            table,
+            step
+        );
     }
     Ok(())
 }

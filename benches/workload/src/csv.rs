@@ -31,9 +31,7 @@ pub fn write_csv(spec: &Spec, out: impl Write) -> io::Result<u64> {
         write!(out, ",{}.{}:{}", c.family, c.name, c.ty)?;
     }
     writeln!(out)?;
-    let mut states: Vec<SeriesState> = (0..spec.series)
-        .map(|i| SeriesState::new(spec.kind, spec.seed, i))
-        .collect();
+    let mut states: Vec<SeriesState> = (0..spec.series).map(|i| SeriesState::new(spec.kind, spec.seed, i)).collect();
     let mut row = Vec::with_capacity(spec.columns().len());
     for t in 0..spec.timestamps {
         let (ts, turns) = (spec.ts_at(t), day_turns(spec, t));

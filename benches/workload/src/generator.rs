@@ -32,11 +32,7 @@ pub struct Disorder {
 impl Default for Disorder {
     /// No late rows, no duplicates (`max_late_ns` one hour).
     fn default() -> Self {
-        Self {
-            late_fraction: 0.0,
-            max_late_ns: 3_600_000_000_000,
-            duplicate_fraction: 0.0,
-        }
+        Self { late_fraction: 0.0, max_late_ns: 3_600_000_000_000, duplicate_fraction: 0.0 }
     }
 }
 
@@ -56,18 +52,12 @@ struct Rows {
 
 impl Rows {
     fn new(ncols: usize) -> Self {
-        Self {
-            ts: Vec::new(),
-            cols: vec![Vec::new(); ncols],
-        }
+        Self { ts: Vec::new(), cols: vec![Vec::new(); ncols] }
     }
 
     fn push(&mut self, ts: i64, values: &[f64]) {
         self.ts.push(ts);
-        self.cols
-            .iter_mut()
-            .zip(values)
-            .for_each(|(c, v)| c.push(*v));
+        self.cols.iter_mut().zip(values).for_each(|(c, v)| c.push(*v));
     }
 }
 
@@ -91,9 +81,7 @@ pub struct Generator {
 impl Generator {
     /// A generator of `spec` with the default batching: 10 timestamps x all series per batch.
     pub fn new(spec: Spec) -> Self {
-        let states = (0..spec.series)
-            .map(|i| SeriesState::new(spec.kind, spec.seed, i))
-            .collect();
+        let states = (0..spec.series).map(|i| SeriesState::new(spec.kind, spec.seed, i)).collect();
         Self {
             mix: Rng::new(spec.seed, u64::MAX),
             series_per_batch: spec.series.max(1),
@@ -138,11 +126,7 @@ impl Generator {
     }
 
     fn window_of(&self, ts: i64) -> usize {
-        let span = self
-            .spec
-            .interval_ns
-            .saturating_mul(self.ts_per_batch as i64)
-            .max(1);
+        let span = self.spec.interval_ns.saturating_mul(self.ts_per_batch as i64).max(1);
         usize::try_from((ts - self.spec.start_ns) / span).unwrap_or(0)
     }
 
@@ -177,15 +161,8 @@ impl Generator {
                     let d = self.disorder;
                     if d.late_fraction > 0.0 && self.mix.unit() < d.late_fraction {
                         let delay = 1 + self.mix.below(d.max_late_ns.max(1) as u64) as i64;
-                        let due_window = self
-                            .window_of(ts.saturating_add(delay))
-                            .max(self.window + 1);
-                        self.late.push(LateRow {
-                            series: s,
-                            ts,
-                            due_window,
-                            values: self.row.clone(),
-                        });
+                        let due_window = self.window_of(ts.saturating_add(delay)).max(self.window + 1);
+                        self.late.push(LateRow { series: s, ts, due_window, values: self.row.clone() });
                         continue;
                     }
                     r.push(ts, &self.row);
@@ -210,19 +187,12 @@ impl Generator {
     }
 
     /// Moves the pending late rows `due` says are due into `rows`.
-    fn deliver_late(
-        &mut self,
-        rows: &mut BTreeMap<usize, Rows>,
-        ncols: usize,
-        due: impl Fn(&LateRow, usize) -> bool,
-    ) {
+    fn deliver_late(&mut self, rows: &mut BTreeMap<usize, Rows>, ncols: usize, due: impl Fn(&LateRow, usize) -> bool) {
         let window = self.window;
         let (now, keep): (Vec<_>, Vec<_>) = self.late.drain(..).partition(|r| due(r, window));
         self.late = keep;
         for late in now {
-            rows.entry(late.series)
-                .or_insert_with(|| Rows::new(ncols))
-                .push(late.ts, &late.values);
+            rows.entry(late.series).or_insert_with(|| Rows::new(ncols)).push(late.ts, &late.values);
         }
     }
 }
@@ -238,9 +208,7 @@ impl Iterator for Generator {
             return self.held.take();
         };
         self.due = self.held.take();
-        if self.disorder.duplicate_fraction > 0.0
-            && self.mix.unit() < self.disorder.duplicate_fraction
-        {
+        if self.disorder.duplicate_fraction > 0.0 && self.mix.unit() < self.disorder.duplicate_fraction {
             self.held = Some(batch.clone());
         }
         Some(batch)

@@ -119,14 +119,7 @@ impl Spec {
             Kind::Iot => (1000, 4320, 7011, 10),
             Kind::Weather => (500, 2880, 7012, 60),
         };
-        Self {
-            kind,
-            series,
-            timestamps,
-            seed,
-            start_ns: T0_NS,
-            interval_ns: interval_s * 1_000_000_000,
-        }
+        Self { kind, series, timestamps, seed, start_ns: T0_NS, interval_ns: interval_s * 1_000_000_000 }
     }
 
     /// 1,000 trucks x 4,320 samples every 10 s.

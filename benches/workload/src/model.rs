@@ -23,11 +23,7 @@ pub struct Column {
 }
 
 const fn f64_col(family: &'static str, name: &'static str) -> Column {
-    Column {
-        family,
-        name,
-        ty: ColumnType::F64,
-    }
+    Column { family, name, ty: ColumnType::F64 }
 }
 
 /// IoT columns, in generation order.
@@ -41,11 +37,7 @@ pub(crate) const IOT_COLUMNS: [Column; 10] = [
     f64_col("readings", "fuel_consumption"),
     f64_col("diagnostics", "load"),
     f64_col("diagnostics", "fuel_state"),
-    Column {
-        family: "diagnostics",
-        name: "status",
-        ty: ColumnType::I64,
-    },
+    Column { family: "diagnostics", name: "status", ty: ColumnType::I64 },
 ];
 
 /// Weather columns, in generation order.
@@ -119,10 +111,7 @@ struct Walk {
 
 impl Walk {
     fn start(p: WalkParams, rng: &mut Rng) -> Self {
-        Self {
-            p,
-            sum: rng.uniform(p.0, p.1),
-        }
+        Self { p, sum: rng.uniform(p.0, p.1) }
     }
 
     /// The value at sample `t` (a step is added for every `t > 0`).
@@ -156,31 +145,17 @@ impl SeriesState {
         let (mut status, mut base_t, mut amp_t) = (0, 0.0, 0.0);
         let walks = match kind {
             Kind::Iot => {
-                let walks = IOT_WALKS
-                    .iter()
-                    .map(|p| Walk::start(*p, &mut rng))
-                    .collect();
+                let walks = IOT_WALKS.iter().map(|p| Walk::start(*p, &mut rng)).collect();
                 status = rng.below(STATUS_VALUES);
                 walks
             }
             Kind::Weather => {
                 base_t = rng.uniform(-5.0, 30.0);
                 amp_t = rng.uniform(3.0, 10.0);
-                WEATHER_WALKS
-                    .iter()
-                    .map(|p| Walk::start(*p, &mut rng))
-                    .collect()
+                WEATHER_WALKS.iter().map(|p| Walk::start(*p, &mut rng)).collect()
             }
         };
-        Self {
-            kind,
-            rng,
-            walks,
-            status,
-            base_t,
-            amp_t,
-            t: 0,
-        }
+        Self { kind, rng, walks, status, base_t, amp_t, t: 0 }
     }
 
     /// Writes the next sample's values into `out` (one per column, integers as exact f64s);
@@ -208,11 +183,7 @@ impl SeriesState {
                 // sin(2 pi d - pi / 2) = -cos(2 pi d): coldest at midnight, warmest at noon.
                 let temp = self.base_t - self.amp_t * cos_turns(day_turns) + temp_noise;
                 let hum = (70.0 - 1.5 * (temp - self.base_t) + hum_noise).clamp(5.0, 100.0);
-                let rain = if rain_walk > 0.8 {
-                    self.rng.exponential(0.3)
-                } else {
-                    0.0
-                };
+                let rain = if rain_walk > 0.8 { self.rng.exponential(0.3) } else { 0.0 };
                 for v in [temp, hum, pressure, wind.abs(), wind_dir, rain] {
                     out.push(round_to(v, 1));
                 }

@@ -27,10 +27,7 @@ impl Rng {
         let mut sm = seed;
         let mut sm = splitmix64(&mut sm) ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03);
         let s = [0; 4].map(|_: u64| splitmix64(&mut sm));
-        Self {
-            s,
-            spare_normal: None,
-        }
+        Self { s, spare_normal: None }
     }
 
     /// The next 64 random bits.
@@ -142,13 +139,8 @@ mod tests {
 
     #[test]
     fn portable_math_matches_std_to_a_few_ulps() {
-        for &x in &[
-            1e-300, 1e-20, 0.001, 0.3, 0.7, 1.0, 1.5, 2.0, 10.0, 12345.678,
-        ] {
-            assert!(
-                (ln(x) - x.ln()).abs() <= 4.0 * f64::EPSILON * x.ln().abs().max(1.0),
-                "{x}"
-            );
+        for &x in &[1e-300, 1e-20, 0.001, 0.3, 0.7, 1.0, 1.5, 2.0, 10.0, 12345.678] {
+            assert!((ln(x) - x.ln()).abs() <= 4.0 * f64::EPSILON * x.ln().abs().max(1.0), "{x}");
         }
         for i in 0..1000 {
             let t = f64::from(i) / 1000.0;
@@ -178,10 +170,7 @@ mod tests {
         let z: Vec<f64> = (0..n).map(|_| r.normal()).collect();
         let mean = z.iter().sum::<f64>() / n as f64;
         let var = z.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n as f64;
-        assert!(
-            mean.abs() < 0.01 && (var - 1.0).abs() < 0.02,
-            "mean {mean} var {var}"
-        );
+        assert!(mean.abs() < 0.01 && (var - 1.0).abs() < 0.02, "mean {mean} var {var}");
         let e = (0..n).map(|_| r.exponential(0.3)).sum::<f64>() / n as f64;
         assert!((e - 0.3).abs() < 0.005, "exp mean {e}");
         assert!((0..1000).all(|_| r.below(5) < 5));

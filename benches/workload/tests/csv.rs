@@ -24,10 +24,7 @@ fn csv_has_the_import_header_and_exact_values_time_major() {
         let f: Vec<&str> = line.split(',').collect();
         assert_eq!(f.len(), 12);
         assert_eq!(f[0], format!("truck_{s}"));
-        assert_eq!(
-            f[1],
-            (1_704_067_200_000_000_000i64 + t as i64 * 10_000_000_000).to_string()
-        );
+        assert_eq!(f[1], (1_704_067_200_000_000_000i64 + t as i64 * 10_000_000_000).to_string());
         for (c, field) in hist[s].columns.iter().zip(&f[2..]) {
             match &c.values {
                 ColumnValues::F64(v) => assert_eq!(field.parse::<f64>().expect("float"), v[t]),
@@ -39,8 +36,6 @@ fn csv_has_the_import_header_and_exact_values_time_major() {
     let mut w = Vec::new();
     write_csv(&Spec::weather().series(2).timestamps(1), &mut w).expect("write");
     assert!(
-        String::from_utf8(w)
-            .expect("utf-8")
-            .starts_with("series,ts,weather.temperature:f64,weather.humidity:f64,")
+        String::from_utf8(w).expect("utf-8").starts_with("series,ts,weather.temperature:f64,weather.humidity:f64,")
     );
 }

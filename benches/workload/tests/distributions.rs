@@ -4,11 +4,7 @@ use isobar_storage::{ColumnValues, SeriesWrite};
 use isobar_workload::{STATUS_SWITCH_P, STATUS_VALUES, Spec};
 
 fn col(s: &SeriesWrite, name: &str) -> Vec<f64> {
-    let c = s
-        .columns
-        .iter()
-        .find(|c| c.column == name)
-        .expect("column exists");
+    let c = s.columns.iter().find(|c| c.column == name).expect("column exists");
     match &c.values {
         ColumnValues::F64(v) => v.clone(),
         ColumnValues::I64(v) => v.iter().map(|x| *x as f64).collect(),
@@ -45,14 +41,8 @@ fn iot_walks_are_bounded_rounded_and_step_like_gen_py() {
         let mut n = 0usize;
         for h in &hist {
             let v = col(h, name);
-            assert!(
-                v.iter().all(|x| *x >= lo && *x <= hi),
-                "{name} out of [{lo}, {hi}]"
-            );
-            assert!(
-                v.iter().all(|x| has_decimals(*x, d)),
-                "{name} not rounded to {d} decimals"
-            );
+            assert!(v.iter().all(|x| *x >= lo && *x <= hi), "{name} out of [{lo}, {hi}]");
+            assert!(v.iter().all(|x| has_decimals(*x, d)), "{name} not rounded to {d} decimals");
             // Step sd away from the bounds, where mirroring shortens steps.
             for w in v.windows(2) {
                 if w.iter().all(|x| *x > lo + 4.0 * sd && *x < hi - 4.0 * sd) {
@@ -69,10 +59,7 @@ fn iot_walks_are_bounded_rounded_and_step_like_gen_py() {
         let want = (sd * sd + q * q / 6.0).sqrt();
         let got = (sq / n as f64).sqrt();
         assert!(n > 50_000, "{name}: only {n} steps away from bounds");
-        assert!(
-            (got / want - 1.0).abs() < 0.1,
-            "{name}: step sd {got}, want {want}"
-        );
+        assert!((got / want - 1.0).abs() < 0.1, "{name}: step sd {got}, want {want}");
     }
 }
 
@@ -82,20 +69,14 @@ fn iot_status_is_small_and_switches_rarely() {
     let (mut changes, mut steps) = (0usize, 0usize);
     for i in 0..spec.series {
         let st = col(&spec.series_history(i), "status");
-        assert!(
-            st.iter()
-                .all(|x| *x >= 0.0 && *x < STATUS_VALUES as f64 && x.fract() == 0.0)
-        );
+        assert!(st.iter().all(|x| *x >= 0.0 && *x < STATUS_VALUES as f64 && x.fract() == 0.0));
         changes += st.windows(2).filter(|w| w[0] != w[1]).count();
         steps += st.len() - 1;
     }
     // A switch re-draws uniformly, so 1 in 5 switches keeps the value: 0.005 * 4/5 = 0.4% change.
     let want = STATUS_SWITCH_P * (STATUS_VALUES - 1) as f64 / STATUS_VALUES as f64;
     let got = changes as f64 / steps as f64;
-    assert!(
-        (got / want - 1.0).abs() < 0.15,
-        "status change rate {got}, want {want}"
-    );
+    assert!((got / want - 1.0).abs() < 0.15, "status change rate {got}, want {want}");
 }
 
 #[test]
@@ -114,14 +95,8 @@ fn weather_is_bounded_rounded_mostly_dry_and_diurnal() {
             ("precipitation", 0.0, 20.0),
         ] {
             let v = col(&h, name);
-            assert!(
-                v.iter().all(|x| *x >= lo && *x <= hi),
-                "{name} out of [{lo}, {hi}]"
-            );
-            assert!(
-                v.iter().all(|x| has_decimals(*x, 1)),
-                "{name} not rounded to 0.1"
-            );
+            assert!(v.iter().all(|x| *x >= lo && *x <= hi), "{name} out of [{lo}, {hi}]");
+            assert!(v.iter().all(|x| has_decimals(*x, 1)), "{name} not rounded to 0.1");
         }
         let p = col(&h, "precipitation");
         dry += p.iter().filter(|x| **x == 0.0).count();
@@ -130,11 +105,7 @@ fn weather_is_bounded_rounded_mostly_dry_and_diurnal() {
         let temp = col(&h, "temperature");
         // One sample a minute from midnight UTC; average each hour of both days.
         let hour = |hr: usize| {
-            (0..2)
-                .flat_map(|d| (0..60).map(move |m| (d * 24 + hr) * 60 + m))
-                .map(|i| temp[i])
-                .sum::<f64>()
-                / 120.0
+            (0..2).flat_map(|d| (0..60).map(move |m| (d * 24 + hr) * 60 + m)).map(|i| temp[i]).sum::<f64>() / 120.0
         };
         noon += hour(12);
         midnight += hour(0);
@@ -145,9 +116,6 @@ fn weather_is_bounded_rounded_mostly_dry_and_diurnal() {
     assert!(wet > 0, "it never rains");
     let n = spec.series as f64;
     // Amplitudes are uniform in [3, 10]: noon - midnight averages 2 * 6.5 = 13 degrees.
-    assert!(
-        (noon - midnight) / n > 9.0,
-        "noon {noon} midnight {midnight}"
-    );
+    assert!((noon - midnight) / n > 9.0, "noon {noon} midnight {midnight}");
     assert!((at14 - at02) / n > 7.0, "14:00 {at14} 02:00 {at02}");
 }

@@ -8,22 +8,11 @@ use crate::bitmap::{self, BitmapError};
 
 /// Converts `batch` (at index `index` of the request, for errors) into a series write, moving its
 /// vectors. A validity bitmap with every bit set becomes `None`.
-pub fn series_batch_to_write(
-    index: usize,
-    batch: SeriesBatch,
-) -> Result<SeriesWrite, ConvertError> {
+pub fn series_batch_to_write(index: usize, batch: SeriesBatch) -> Result<SeriesWrite, ConvertError> {
     let rows = batch.ts.len();
     let mut columns = Vec::with_capacity(batch.columns.len());
     for column in batch.columns {
-        let at = || {
-            ColumnAt::new(
-                index,
-                &batch.table,
-                &batch.series,
-                &column.family,
-                &column.name,
-            )
-        };
+        let at = || ColumnAt::new(index, &batch.table, &batch.series, &column.family, &column.name);
         let values = match column.values {
             None => return Err(ConvertError::MissingValues { at: at() }),
             Some(Values::F64Values(v)) => ColumnValues::F64(v.values),
@@ -32,40 +21,15 @@ pub fn series_batch_to_write(
             Some(Values::StringValues(v)) => ColumnValues::String(v.values),
         };
         if values.len() != rows {
-            return Err(ConvertError::ValuesLength {
-                at: at(),
-                expected: rows,
-                got: values.len(),
-            });
+            return Err(ConvertError::ValuesLength { at: at(), expected: rows, got: values.len() });
         }
         let validity = bitmap::unpack(&column.validity, rows).map_err(|e| match e {
-            BitmapError::Length {
-                rows,
-                expected,
-                got,
-            } => ConvertError::ValidityLength {
-                at: at(),
-                rows,
-                expected,
-                got,
-            },
-            BitmapError::Padding { row, rows } => ConvertError::ValidityPadding {
-                at: at(),
-                row,
-                rows,
-            },
+            BitmapError::Length { rows, expected, got } => {
+                ConvertError::ValidityLength { at: at(), rows, expected, got }
+            }
+            BitmapError::Padding { row, rows } => ConvertError::ValidityPadding { at: at(), row, rows },
         })?;
-        columns.push(ColumnWrite {
-            family: column.family,
-            column: column.name,
-            values,
-            validity,
-        });
+        columns.push(ColumnWrite { family: column.family, column: column.name, values, validity });
     }
-    Ok(SeriesWrite {
-        table: batch.table,
-        series: batch.series,
-        ts: batch.ts,
-        columns,
-    })
+    Ok(SeriesWrite { table: batch.table, series: batch.series, ts: batch.ts, columns })
 }

@@ -25,13 +25,7 @@ pub struct ColumnAt {
 
 impl ColumnAt {
     /// The position of column `family.column` of batch `batch` (boxed: errors stay small).
-    pub(crate) fn new(
-        batch: usize,
-        table: &str,
-        series: &str,
-        family: &str,
-        column: &str,
-    ) -> Box<Self> {
+    pub(crate) fn new(batch: usize, table: &str, series: &str, family: &str, column: &str) -> Box<Self> {
         Box::new(Self {
             batch,
             table: shown(table),
@@ -69,20 +63,8 @@ pub struct CellAt {
 
 impl CellAt {
     /// The position of cell `family.column` of row `row` (boxed: errors stay small).
-    pub(crate) fn new(
-        row: usize,
-        table: &str,
-        series: &str,
-        family: &str,
-        column: &str,
-    ) -> Box<Self> {
-        Box::new(Self {
-            row,
-            table: shown(table),
-            series: shown(series),
-            family: shown(family),
-            column: shown(column),
-        })
+    pub(crate) fn new(row: usize, table: &str, series: &str, family: &str, column: &str) -> Box<Self> {
+        Box::new(Self { row, table: shown(table), series: shown(series), family: shown(family), column: shown(column) })
     }
 }
 
@@ -176,11 +158,7 @@ pub enum ConvertError {
 
 /// `s` escaped for display and cut at [`MAX_SHOWN`] characters (with "..." when cut).
 pub(crate) fn shown(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .take(MAX_SHOWN)
-        .flat_map(char::escape_debug)
-        .collect();
+    let mut out: String = s.chars().take(MAX_SHOWN).flat_map(char::escape_debug).collect();
     if s.chars().nth(MAX_SHOWN).is_some() {
         out.push_str("...");
     }

@@ -34,19 +34,13 @@ use isobar_storage::WriteBatch;
 /// appearance.
 ///
 /// `max_rows` bounds timestamps plus rows, checked before anything is converted.
-pub fn request_to_batch(
-    request: WriteRequest,
-    max_rows: usize,
-) -> Result<WriteBatch, ConvertError> {
+pub fn request_to_batch(request: WriteRequest, max_rows: usize) -> Result<WriteBatch, ConvertError> {
     let rows = request_rows(&request);
     if rows == 0 {
         return Err(ConvertError::EmptyRequest);
     }
     if rows > max_rows {
-        return Err(ConvertError::TooManyRows {
-            rows,
-            max: max_rows,
-        });
+        return Err(ConvertError::TooManyRows { rows, max: max_rows });
     }
     let mut batch = WriteBatch::new();
     batch.series.reserve(request.batches.len());

@@ -28,12 +28,7 @@ impl ColumnBuilder {
             ColumnType::Bool => ColumnValues::Bool(vec![false; rows]),
             ColumnType::String => ColumnValues::String(vec![String::new(); rows]),
         };
-        Self {
-            family,
-            column,
-            values,
-            validity: vec![false; rows],
-        }
+        Self { family, column, values, validity: vec![false; rows] }
     }
 
     /// Appends `value`; `false` when its type is not the column's (nothing is appended then).
@@ -61,17 +56,8 @@ impl ColumnBuilder {
     }
 
     fn finish(self) -> ColumnWrite {
-        let validity = if self.validity.iter().all(|v| *v) {
-            None
-        } else {
-            Some(self.validity)
-        };
-        ColumnWrite {
-            family: self.family,
-            column: self.column,
-            values: self.values,
-            validity,
-        }
+        let validity = if self.validity.iter().all(|v| *v) { None } else { Some(self.validity) };
+        ColumnWrite { family: self.family, column: self.column, values: self.values, validity }
     }
 }
 
@@ -101,35 +87,19 @@ impl Group {
         let slot = self.ts.len();
         self.ts.push(row.ts);
         for cell in row.cells {
-            let at = || {
-                CellAt::new(
-                    row_index,
-                    &self.table,
-                    &self.series,
-                    &cell.family,
-                    &cell.column,
-                )
-            };
+            let at = || CellAt::new(row_index, &self.table, &self.series, &cell.family, &cell.column);
             let Some(value) = cell.value else {
                 return Err(ConvertError::MissingCellValue { at: at() });
             };
             let got = value_type(&value);
-            let existing = self
-                .index
-                .get(&cell.family)
-                .and_then(|c| c.get(&cell.column))
-                .copied();
+            let existing = self.index.get(&cell.family).and_then(|c| c.get(&cell.column)).copied();
             let i = match existing {
                 Some(i) => i,
                 None => {
                     let i = self.columns.len();
-                    let builder =
-                        ColumnBuilder::new(cell.family.clone(), cell.column.clone(), got, slot);
+                    let builder = ColumnBuilder::new(cell.family.clone(), cell.column.clone(), got, slot);
                     self.columns.push(builder);
-                    self.index
-                        .entry(cell.family.clone())
-                        .or_default()
-                        .insert(cell.column.clone(), i);
+                    self.index.entry(cell.family.clone()).or_default().insert(cell.column.clone(), i);
                     i
                 }
             };
@@ -140,11 +110,7 @@ impl Group {
             }
             let expected = builder.values.column_type();
             if !builder.push(value) {
-                return Err(ConvertError::CellTypeConflict {
-                    at: at(),
-                    expected,
-                    got,
-                });
+                return Err(ConvertError::CellTypeConflict { at: at(), expected, got });
             }
         }
         for builder in &mut self.columns {
@@ -160,11 +126,7 @@ impl Group {
             table: self.table,
             series: self.series,
             ts: self.ts,
-            columns: self
-                .columns
-                .into_iter()
-                .map(ColumnBuilder::finish)
-                .collect(),
+            columns: self.columns.into_iter().map(ColumnBuilder::finish).collect(),
         }
     }
 }
@@ -176,18 +138,12 @@ pub fn rows_to_series(rows: Vec<Row>) -> Result<Vec<SeriesWrite>, ConvertError> 
     // table -> series -> index in `groups`.
     let mut index: HashMap<String, HashMap<String, usize>> = HashMap::new();
     for (row_index, mut row) in rows.into_iter().enumerate() {
-        let existing = index
-            .get(&row.table)
-            .and_then(|s| s.get(&row.series))
-            .copied();
+        let existing = index.get(&row.table).and_then(|s| s.get(&row.series)).copied();
         let i = match existing {
             Some(i) => i,
             None => {
                 let i = groups.len();
-                index
-                    .entry(row.table.clone())
-                    .or_default()
-                    .insert(row.series.clone(), i);
+                index.entry(row.table.clone()).or_default().insert(row.series.clone(), i);
                 groups.push(Group {
                     table: std::mem::take(&mut row.table),
                     series: std::mem::take(&mut row.series),

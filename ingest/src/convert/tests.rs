@@ -2,8 +2,8 @@
 //! valid columnar, row and mixed requests.
 
 use isobar_proto::v1::{
-    BoolValues, Cell, Column, DoubleValues, Int64Values, Row, SeriesBatch, StringValues,
-    WriteRequest, cell, column::Values,
+    BoolValues, Cell, Column, DoubleValues, Int64Values, Row, SeriesBatch, StringValues, WriteRequest, cell,
+    column::Values,
 };
 use isobar_storage::{ColumnType, ColumnValues, SeriesWrite, WriteBatch};
 
@@ -12,12 +12,7 @@ use super::*;
 const MAX: usize = 1000;
 
 fn col(family: &str, name: &str, values: Values, validity: Vec<u8>) -> Column {
-    Column {
-        family: family.into(),
-        name: name.into(),
-        values: Some(values),
-        validity,
-    }
+    Column { family: family.into(), name: name.into(), values: Some(values), validity }
 }
 
 fn f64s(v: &[f64]) -> Values {
@@ -25,43 +20,23 @@ fn f64s(v: &[f64]) -> Values {
 }
 
 fn batch(table: &str, series: &str, ts: &[i64], columns: Vec<Column>) -> SeriesBatch {
-    SeriesBatch {
-        table: table.into(),
-        series: series.into(),
-        ts: ts.to_vec(),
-        columns,
-    }
+    SeriesBatch { table: table.into(), series: series.into(), ts: ts.to_vec(), columns }
 }
 
 fn columnar(batches: Vec<SeriesBatch>) -> WriteRequest {
-    WriteRequest {
-        batches,
-        rows: Vec::new(),
-    }
+    WriteRequest { batches, rows: Vec::new() }
 }
 
 fn cell(family: &str, column: &str, value: cell::Value) -> Cell {
-    Cell {
-        family: family.into(),
-        column: column.into(),
-        value: Some(value),
-    }
+    Cell { family: family.into(), column: column.into(), value: Some(value) }
 }
 
 fn row(table: &str, series: &str, ts: i64, cells: Vec<Cell>) -> Row {
-    Row {
-        table: table.into(),
-        series: series.into(),
-        ts,
-        cells,
-    }
+    Row { table: table.into(), series: series.into(), ts, cells }
 }
 
 fn rows(rows: Vec<Row>) -> WriteRequest {
-    WriteRequest {
-        batches: Vec::new(),
-        rows,
-    }
+    WriteRequest { batches: Vec::new(), rows }
 }
 
 fn at(batch: usize, table: &str, series: &str, family: &str, column: &str) -> Box<ColumnAt> {
@@ -81,36 +56,15 @@ fn valid_columnar_request_converts_exactly() {
             &[30, 10, 20],
             vec![
                 col("gps", "lat", f64s(&[1.0, 2.0, 3.0]), Vec::new()),
-                col(
-                    "gps",
-                    "speed",
-                    Values::I64Values(Int64Values {
-                        values: vec![5, 0, -7],
-                    }),
-                    vec![0b101],
-                ),
-                col(
-                    "diag",
-                    "ok",
-                    Values::BoolValues(BoolValues {
-                        values: vec![true, false, true],
-                    }),
-                    vec![0b111],
-                ),
+                col("gps", "speed", Values::I64Values(Int64Values { values: vec![5, 0, -7] }), vec![0b101]),
+                col("diag", "ok", Values::BoolValues(BoolValues { values: vec![true, false, true] }), vec![0b111]),
             ],
         ),
         batch(
             "trucks",
             "truck_2",
             &[1],
-            vec![col(
-                "diag",
-                "msg",
-                Values::StringValues(StringValues {
-                    values: vec!["hi".into()],
-                }),
-                Vec::new(),
-            )],
+            vec![col("diag", "msg", Values::StringValues(StringValues { values: vec!["hi".into()] }), Vec::new())],
         ),
     ]);
     let got = request_to_batch(request, MAX).expect("valid");
@@ -118,12 +72,7 @@ fn valid_columnar_request_converts_exactly() {
     want.push(
         SeriesWrite::new("trucks", "truck_1", vec![30, 10, 20])
             .column("gps", "lat", ColumnValues::F64(vec![1.0, 2.0, 3.0]))
-            .sparse_column(
-                "gps",
-                "speed",
-                ColumnValues::I64(vec![5, 0, -7]),
-                vec![true, false, true],
-            )
+            .sparse_column("gps", "speed", ColumnValues::I64(vec![5, 0, -7]), vec![true, false, true])
             .column("diag", "ok", ColumnValues::Bool(vec![true, false, true])),
     );
     want.push(SeriesWrite::new("trucks", "truck_2", vec![1]).column(
@@ -139,52 +88,25 @@ fn valid_columnar_request_converts_exactly() {
 fn valid_row_request_groups_by_table_and_series() {
     use cell::Value::{F64Value, I64Value, StringValue};
     let request = rows(vec![
-        row(
-            "w",
-            "KSEA",
-            10,
-            vec![
-                cell("env", "temp", F64Value(1.5)),
-                cell("env", "hum", I64Value(80)),
-            ],
-        ),
+        row("w", "KSEA", 10, vec![cell("env", "temp", F64Value(1.5)), cell("env", "hum", I64Value(80))]),
         row("w", "KBFI", 10, vec![cell("env", "temp", F64Value(2.5))]),
         row("w", "KSEA", 20, vec![cell("env", "temp", F64Value(1.75))]),
-        row(
-            "w",
-            "KSEA",
-            30,
-            vec![cell("meta", "note", StringValue("gust".into()))],
-        ),
+        row("w", "KSEA", 30, vec![cell("meta", "note", StringValue("gust".into()))]),
         row("x", "KSEA", 5, vec![]),
     ]);
     let got = request_to_batch(request, MAX).expect("valid");
     let want = WriteBatch {
         series: vec![
             SeriesWrite::new("w", "KSEA", vec![10, 20, 30])
-                .sparse_column(
-                    "env",
-                    "temp",
-                    ColumnValues::F64(vec![1.5, 1.75, 0.0]),
-                    vec![true, true, false],
-                )
-                .sparse_column(
-                    "env",
-                    "hum",
-                    ColumnValues::I64(vec![80, 0, 0]),
-                    vec![true, false, false],
-                )
+                .sparse_column("env", "temp", ColumnValues::F64(vec![1.5, 1.75, 0.0]), vec![true, true, false])
+                .sparse_column("env", "hum", ColumnValues::I64(vec![80, 0, 0]), vec![true, false, false])
                 .sparse_column(
                     "meta",
                     "note",
                     ColumnValues::String(vec![String::new(), String::new(), "gust".into()]),
                     vec![false, false, true],
                 ),
-            SeriesWrite::new("w", "KBFI", vec![10]).column(
-                "env",
-                "temp",
-                ColumnValues::F64(vec![2.5]),
-            ),
+            SeriesWrite::new("w", "KBFI", vec![10]).column("env", "temp", ColumnValues::F64(vec![2.5])),
             SeriesWrite::new("x", "KSEA", vec![5]),
         ],
     };
@@ -195,25 +117,10 @@ fn valid_row_request_groups_by_table_and_series() {
 fn mixed_request_puts_batches_before_rows_and_drops_empty_batches() {
     let request = WriteRequest {
         batches: vec![
-            batch(
-                "t",
-                "empty",
-                &[],
-                vec![col("f", "c", f64s(&[]), Vec::new())],
-            ),
-            batch(
-                "t",
-                "a",
-                &[1],
-                vec![col("f", "c", f64s(&[9.0]), Vec::new())],
-            ),
+            batch("t", "empty", &[], vec![col("f", "c", f64s(&[]), Vec::new())]),
+            batch("t", "a", &[1], vec![col("f", "c", f64s(&[9.0]), Vec::new())]),
         ],
-        rows: vec![row(
-            "t",
-            "a",
-            2,
-            vec![cell("f", "c", cell::Value::F64Value(8.0))],
-        )],
+        rows: vec![row("t", "a", 2, vec![cell("f", "c", cell::Value::F64Value(8.0))])],
     };
     let got = request_to_batch(request, MAX).expect("valid");
     let want = WriteBatch {
@@ -227,15 +134,9 @@ fn mixed_request_puts_batches_before_rows_and_drops_empty_batches() {
 
 #[test]
 fn empty_request_is_refused() {
-    assert_eq!(
-        request_to_batch(WriteRequest::default(), MAX),
-        Err(ConvertError::EmptyRequest)
-    );
+    assert_eq!(request_to_batch(WriteRequest::default(), MAX), Err(ConvertError::EmptyRequest));
     let only_empty = columnar(vec![batch("t", "s", &[], vec![])]);
-    assert_eq!(
-        request_to_batch(only_empty, MAX),
-        Err(ConvertError::EmptyRequest)
-    );
+    assert_eq!(request_to_batch(only_empty, MAX), Err(ConvertError::EmptyRequest));
 }
 
 #[test]
@@ -244,38 +145,18 @@ fn too_many_rows_counts_timestamps_and_rows() {
         batches: vec![batch("t", "s", &[1, 2, 3], vec![])],
         rows: vec![row("t", "s", 4, vec![]), row("t", "s", 5, vec![])],
     };
-    assert_eq!(
-        request_to_batch(request.clone(), 4),
-        Err(ConvertError::TooManyRows { rows: 5, max: 4 })
-    );
+    assert_eq!(request_to_batch(request.clone(), 4), Err(ConvertError::TooManyRows { rows: 5, max: 4 }));
     assert!(request_to_batch(request, 5).is_ok());
 }
 
 #[test]
 fn values_of_another_length_than_ts_name_the_column() {
     let request = columnar(vec![
-        batch(
-            "t",
-            "ok",
-            &[1],
-            vec![col("f", "c", f64s(&[1.0]), Vec::new())],
-        ),
-        batch(
-            "t",
-            "bad",
-            &[1, 2],
-            vec![col("f", "c", f64s(&[1.0]), Vec::new())],
-        ),
+        batch("t", "ok", &[1], vec![col("f", "c", f64s(&[1.0]), Vec::new())]),
+        batch("t", "bad", &[1, 2], vec![col("f", "c", f64s(&[1.0]), Vec::new())]),
     ]);
     let err = request_to_batch(request, MAX).unwrap_err();
-    assert_eq!(
-        err,
-        ConvertError::ValuesLength {
-            at: at(1, "t", "bad", "f", "c"),
-            expected: 2,
-            got: 1
-        }
-    );
+    assert_eq!(err, ConvertError::ValuesLength { at: at(1, "t", "bad", "f", "c"), expected: 2, got: 1 });
     assert_eq!(
         err.to_string(),
         "batches[1] (table \"t\", series \"bad\"): column f.c has 1 values but the batch has 2 timestamps"
@@ -285,110 +166,52 @@ fn values_of_another_length_than_ts_name_the_column() {
 #[test]
 fn validity_of_the_wrong_byte_length_is_refused() {
     let values = f64s(&[1.0; 9]);
-    let request = columnar(vec![batch(
-        "t",
-        "s",
-        &[0; 9],
-        vec![col("f", "c", values, vec![0xff])],
-    )]);
+    let request = columnar(vec![batch("t", "s", &[0; 9], vec![col("f", "c", values, vec![0xff])])]);
     assert_eq!(
         request_to_batch(request, MAX),
-        Err(ConvertError::ValidityLength {
-            at: at(0, "t", "s", "f", "c"),
-            rows: 9,
-            expected: 2,
-            got: 1
-        })
+        Err(ConvertError::ValidityLength { at: at(0, "t", "s", "f", "c"), rows: 9, expected: 2, got: 1 })
     );
 }
 
 #[test]
 fn validity_bits_past_the_last_row_are_refused() {
-    let request = columnar(vec![batch(
-        "t",
-        "s",
-        &[0; 3],
-        vec![col("f", "c", f64s(&[1.0; 3]), vec![0b1001])],
-    )]);
+    let request = columnar(vec![batch("t", "s", &[0; 3], vec![col("f", "c", f64s(&[1.0; 3]), vec![0b1001])])]);
     assert_eq!(
         request_to_batch(request, MAX),
-        Err(ConvertError::ValidityPadding {
-            at: at(0, "t", "s", "f", "c"),
-            row: 3,
-            rows: 3
-        })
+        Err(ConvertError::ValidityPadding { at: at(0, "t", "s", "f", "c"), row: 3, rows: 3 })
     );
 }
 
 #[test]
 fn column_without_values_is_refused() {
-    let column = Column {
-        family: "f".into(),
-        name: "c".into(),
-        values: None,
-        validity: Vec::new(),
-    };
+    let column = Column { family: "f".into(), name: "c".into(), values: None, validity: Vec::new() };
     let request = columnar(vec![batch("t", "s", &[1], vec![column])]);
-    assert_eq!(
-        request_to_batch(request, MAX),
-        Err(ConvertError::MissingValues {
-            at: at(0, "t", "s", "f", "c")
-        })
-    );
+    assert_eq!(request_to_batch(request, MAX), Err(ConvertError::MissingValues { at: at(0, "t", "s", "f", "c") }));
 }
 
 #[test]
 fn cell_without_value_is_refused() {
-    let empty = Cell {
-        family: "f".into(),
-        column: "c".into(),
-        value: None,
-    };
-    let request = rows(vec![
-        row("t", "a", 1, vec![]),
-        row("t", "b", 2, vec![empty]),
-    ]);
+    let empty = Cell { family: "f".into(), column: "c".into(), value: None };
+    let request = rows(vec![row("t", "a", 1, vec![]), row("t", "b", 2, vec![empty])]);
     assert_eq!(
         request_to_batch(request, MAX),
-        Err(ConvertError::MissingCellValue {
-            at: cell_at(1, "t", "b", "f", "c")
-        })
+        Err(ConvertError::MissingCellValue { at: cell_at(1, "t", "b", "f", "c") })
     );
 }
 
 #[test]
 fn the_same_cell_twice_in_a_row_is_refused() {
     let value = cell::Value::BoolValue(true);
-    let request = rows(vec![row(
-        "t",
-        "s",
-        1,
-        vec![cell("f", "c", value.clone()), cell("f", "c", value)],
-    )]);
-    assert_eq!(
-        request_to_batch(request, MAX),
-        Err(ConvertError::DuplicateCell {
-            at: cell_at(0, "t", "s", "f", "c")
-        })
-    );
+    let request = rows(vec![row("t", "s", 1, vec![cell("f", "c", value.clone()), cell("f", "c", value)])]);
+    assert_eq!(request_to_batch(request, MAX), Err(ConvertError::DuplicateCell { at: cell_at(0, "t", "s", "f", "c") }));
 }
 
 #[test]
 fn a_column_changing_type_within_a_series_is_refused() {
     let request = rows(vec![
         row("t", "s", 1, vec![cell("f", "c", cell::Value::I64Value(1))]),
-        row(
-            "t",
-            "other",
-            1,
-            vec![cell("f", "c", cell::Value::StringValue("x".into()))],
-        ),
-        row(
-            "t",
-            "s",
-            2,
-            vec![cell("f", "c", cell::Value::F64Value(1.0))],
-        ),
+        row("t", "other", 1, vec![cell("f", "c", cell::Value::StringValue("x".into()))]),
+        row("t", "s", 2, vec![cell("f", "c", cell::Value::F64Value(1.0))]),
     ]);
     assert_eq!(
         request_to_batch(request, MAX),
@@ -403,19 +226,11 @@ fn a_column_changing_type_within_a_series_is_refused() {
 #[test]
 fn names_in_errors_are_escaped_and_shortened() {
     let long = "k".repeat(300);
-    let column = Column {
-        family: "f\n".into(),
-        name: "c".into(),
-        values: None,
-        validity: Vec::new(),
-    };
+    let column = Column { family: "f\n".into(), name: "c".into(), values: None, validity: Vec::new() };
     let request = columnar(vec![batch("t", &long, &[1], vec![column])]);
     let message = request_to_batch(request, MAX).unwrap_err().to_string();
     assert!(message.contains("column f\\n.c"), "{message}");
-    assert!(
-        message.contains(&format!("{}...", "k".repeat(128))),
-        "{message}"
-    );
+    assert!(message.contains(&format!("{}...", "k".repeat(128))), "{message}");
     assert!(!message.contains(&"k".repeat(129)), "{message}");
 }
 
@@ -424,17 +239,8 @@ fn batch_to_request_round_trips() {
     let batch = WriteBatch {
         series: vec![
             SeriesWrite::new("t", "a", vec![3, 1, 2])
-                .sparse_column(
-                    "f",
-                    "x",
-                    ColumnValues::F64(vec![1.0, 0.0, 2.0]),
-                    vec![true, false, true],
-                )
-                .column(
-                    "f",
-                    "s",
-                    ColumnValues::String(vec!["a".into(), "b".into(), "c".into()]),
-                ),
+                .sparse_column("f", "x", ColumnValues::F64(vec![1.0, 0.0, 2.0]), vec![true, false, true])
+                .column("f", "s", ColumnValues::String(vec!["a".into(), "b".into(), "c".into()])),
             SeriesWrite::new("u", "b", (0..20).collect()).sparse_column(
                 "g",
                 "y",
@@ -444,9 +250,6 @@ fn batch_to_request_round_trips() {
         ],
     };
     let request = batch_to_request(batch.clone());
-    assert_eq!(
-        request.batches[1].columns[0].validity,
-        vec![0xff, 0xff, 0b1101]
-    );
+    assert_eq!(request.batches[1].columns[0].validity, vec![0xff, 0xff, 0b1101]);
     assert_eq!(request_to_batch(request, MAX), Ok(batch));
 }

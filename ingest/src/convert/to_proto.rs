@@ -2,8 +2,7 @@
 //! generator).
 
 use isobar_proto::v1::{
-    BoolValues, Column, DoubleValues, Int64Values, SeriesBatch, StringValues, WriteRequest,
-    column::Values,
+    BoolValues, Column, DoubleValues, Int64Values, SeriesBatch, StringValues, WriteRequest, column::Values,
 };
 use isobar_storage::{ColumnValues, SeriesWrite, WriteBatch};
 
@@ -11,14 +10,7 @@ use crate::bitmap;
 
 /// Converts `batch` into a request of columnar batches (no rows), moving its vectors.
 pub fn batch_to_request(batch: WriteBatch) -> WriteRequest {
-    WriteRequest {
-        batches: batch
-            .series
-            .into_iter()
-            .map(series_write_to_batch)
-            .collect(),
-        rows: Vec::new(),
-    }
+    WriteRequest { batches: batch.series.into_iter().map(series_write_to_batch).collect(), rows: Vec::new() }
 }
 
 /// Converts one series write into a wire batch; `validity: None` becomes an empty bitmap.
@@ -38,10 +30,5 @@ pub fn series_write_to_batch(write: SeriesWrite) -> SeriesBatch {
             validity: c.validity.as_deref().map(bitmap::pack).unwrap_or_default(),
         })
         .collect();
-    SeriesBatch {
-        table: write.table,
-        series: write.series,
-        ts: write.ts,
-        columns,
-    }
+    SeriesBatch { table: write.table, series: write.series, ts: write.ts, columns }
 }

@@ -3,24 +3,15 @@
 use super::*;
 
 fn all() -> Option<pb::SeriesSelector> {
-    Some(isobar_ingest::selector::selector_to_proto(
-        SeriesSelector::All,
-    ))
+    Some(isobar_ingest::selector::selector_to_proto(SeriesSelector::All))
 }
 
 fn bounded(from: i64, to: i64) -> Option<pb::TimeRange> {
-    Some(pb::TimeRange {
-        from_ns: Some(from),
-        to_ns: Some(to),
-    })
+    Some(pb::TimeRange { from_ns: Some(from), to_ns: Some(to) })
 }
 
 fn aggregation(function: pb::AggregateFunction, column: &str, alias: &str) -> pb::Aggregation {
-    pb::Aggregation {
-        function: function.into(),
-        column: column.into(),
-        alias: alias.into(),
-    }
+    pb::Aggregation { function: function.into(), column: column.into(), alias: alias.into() }
 }
 
 fn agg_request(aggregations: Vec<pb::Aggregation>) -> pb::AggregateRequest {
@@ -41,10 +32,7 @@ fn scan_request_becomes_a_plan() {
     let request = pb::ScanRequest {
         table: "t".into(),
         selector: all(),
-        range: Some(pb::TimeRange {
-            from_ns: Some(5),
-            to_ns: None,
-        }),
+        range: Some(pb::TimeRange { from_ns: Some(5), to_ns: None }),
         columns: vec!["gps.lat".into(), "diag.*".into()],
         limit: 0,
         limit_per_series: 1,
@@ -55,44 +43,19 @@ fn scan_request_becomes_a_plan() {
     assert_eq!(plan.range, TimeRange::new(5, i64::MAX));
     assert_eq!(plan.columns.len(), 2);
     assert!(plan.columns[1].is_wildcard());
-    assert_eq!(
-        (plan.limit, plan.limit_per_series, plan.order),
-        (None, Some(1), Order::Desc)
-    );
+    assert_eq!((plan.limit, plan.limit_per_series, plan.order), (None, Some(1), Order::Desc));
     assert_eq!(plan.batch_rows, None);
 }
 
 #[test]
 fn scan_errors_name_the_field() {
-    let base = pb::ScanRequest {
-        table: "t".into(),
-        selector: all(),
-        ..Default::default()
-    };
-    let no_selector = pb::ScanRequest {
-        selector: None,
-        ..base.clone()
-    };
-    assert_eq!(
-        scan_plan(no_selector),
-        Err(RequestError::Selector(SelectorError::Missing))
-    );
-    let bad_column = pb::ScanRequest {
-        columns: vec!["a.b".into(), "lat".into()],
-        ..base.clone()
-    };
-    assert!(matches!(
-        scan_plan(bad_column),
-        Err(RequestError::Column { index: 1, .. })
-    ));
+    let base = pb::ScanRequest { table: "t".into(), selector: all(), ..Default::default() };
+    let no_selector = pb::ScanRequest { selector: None, ..base.clone() };
+    assert_eq!(scan_plan(no_selector), Err(RequestError::Selector(SelectorError::Missing)));
+    let bad_column = pb::ScanRequest { columns: vec!["a.b".into(), "lat".into()], ..base.clone() };
+    assert!(matches!(scan_plan(bad_column), Err(RequestError::Column { index: 1, .. })));
     let bad_order = pb::ScanRequest { order: 9, ..base };
-    assert_eq!(
-        scan_plan(bad_order),
-        Err(RequestError::UnknownEnum {
-            field: "order",
-            value: 9
-        })
-    );
+    assert_eq!(scan_plan(bad_order), Err(RequestError::UnknownEnum { field: "order", value: 9 }));
 }
 
 #[test]
@@ -111,77 +74,35 @@ fn aggregate_request_becomes_a_plan_with_output_names() {
 #[test]
 fn aggregate_errors() {
     use pb::AggregateFunction as F;
-    assert_eq!(
-        aggregate_plan(agg_request(vec![])),
-        Err(RequestError::NoAggregations)
-    );
+    assert_eq!(aggregate_plan(agg_request(vec![])), Err(RequestError::NoAggregations));
     assert_eq!(
         aggregate_plan(agg_request(vec![aggregation(F::Unspecified, "env.t", "")])),
         Err(RequestError::FunctionUnset { index: 0 })
     );
     assert_eq!(
-        aggregate_plan(agg_request(vec![
-            aggregation(F::Sum, "env.t", ""),
-            aggregation(F::Max, "env.*", "")
-        ])),
-        Err(RequestError::WildcardAggregation {
-            index: 1,
-            column: "env.*".into()
-        })
+        aggregate_plan(agg_request(vec![aggregation(F::Sum, "env.t", ""), aggregation(F::Max, "env.*", "")])),
+        Err(RequestError::WildcardAggregation { index: 1, column: "env.*".into() })
     );
     assert_eq!(
-        aggregate_plan(agg_request(vec![
-            aggregation(F::Sum, "env.t", "x"),
-            aggregation(F::Max, "env.t", "x")
-        ])),
+        aggregate_plan(agg_request(vec![aggregation(F::Sum, "env.t", "x"), aggregation(F::Max, "env.t", "x")])),
         Err(RequestError::DuplicateOutput { name: "x".into() })
     );
-    let negative = pb::AggregateRequest {
-        bucket_ns: -1,
-        ..agg_request(vec![aggregation(F::Sum, "env.t", "")])
-    };
-    assert_eq!(
-        aggregate_plan(negative),
-        Err(RequestError::NegativeBucket { bucket_ns: -1 })
-    );
+    let negative = pb::AggregateRequest { bucket_ns: -1, ..agg_request(vec![aggregation(F::Sum, "env.t", "")]) };
+    assert_eq!(aggregate_plan(negative), Err(RequestError::NegativeBucket { bucket_ns: -1 }));
     let open = pb::AggregateRequest {
-        range: Some(pb::TimeRange {
-            from_ns: Some(0),
-            to_ns: None,
-        }),
+        range: Some(pb::TimeRange { from_ns: Some(0), to_ns: None }),
         ..agg_request(vec![aggregation(F::Sum, "env.t", "")])
     };
-    assert_eq!(
-        aggregate_plan(open.clone()),
-        Err(RequestError::FillNeedsBoundedRange)
-    );
-    let open_no_fill = pb::AggregateRequest {
-        fill: pb::Fill::None.into(),
-        ..open
-    };
+    assert_eq!(aggregate_plan(open.clone()), Err(RequestError::FillNeedsBoundedRange));
+    let open_no_fill = pb::AggregateRequest { fill: pb::Fill::None.into(), ..open };
     assert!(aggregate_plan(open_no_fill).is_ok());
 }
 
 #[test]
 fn latest_defaults_to_row_mode() {
-    let request = pb::LatestRequest {
-        table: "t".into(),
-        selector: all(),
-        ..Default::default()
-    };
+    let request = pb::LatestRequest { table: "t".into(), selector: all(), ..Default::default() };
     let plan = latest_plan(request).expect("valid");
     assert_eq!((plan.mode, plan.range), (LatestMode::Row, TimeRange::ALL));
-    let bad = pb::LatestRequest {
-        table: "t".into(),
-        selector: all(),
-        mode: 7,
-        ..Default::default()
-    };
-    assert_eq!(
-        latest_plan(bad),
-        Err(RequestError::UnknownEnum {
-            field: "mode",
-            value: 7
-        })
-    );
+    let bad = pb::LatestRequest { table: "t".into(), selector: all(), mode: 7, ..Default::default() };
+    assert_eq!(latest_plan(bad), Err(RequestError::UnknownEnum { field: "mode", value: 7 }));
 }

@@ -19,39 +19,16 @@ fn sample_file_becomes_columnar_batches() {
     let request = reader.next_request().expect("valid").expect("has rows");
     assert!(reader.next_request().expect("valid").is_none());
     let batch = request_to_batch(request, 100).expect("valid");
-    let ksea = SeriesWrite::new(
-        "weather",
-        "station=KSEA",
-        vec![1_000_000_000, 2_000_000_000],
-    )
-    .column("env", "temp_c", ColumnValues::F64(vec![11.5, 11.75]))
-    .column("env", "rh", ColumnValues::I64(vec![80, 81]))
-    .sparse_column(
-        "meta",
-        "ok",
-        ColumnValues::Bool(vec![true, false]),
-        vec![true, false],
-    )
-    .sparse_column(
-        "meta",
-        "note",
-        ColumnValues::String(vec![String::new(), String::new()]),
-        vec![false, true],
-    );
+    let ksea = SeriesWrite::new("weather", "station=KSEA", vec![1_000_000_000, 2_000_000_000])
+        .column("env", "temp_c", ColumnValues::F64(vec![11.5, 11.75]))
+        .column("env", "rh", ColumnValues::I64(vec![80, 81]))
+        .sparse_column("meta", "ok", ColumnValues::Bool(vec![true, false]), vec![true, false])
+        .sparse_column("meta", "note", ColumnValues::String(vec![String::new(), String::new()]), vec![false, true]);
     let kbfi = SeriesWrite::new("weather", "station=KBFI", vec![5])
         .column("env", "temp_c", ColumnValues::F64(vec![3.0]))
-        .column(
-            "meta",
-            "note",
-            ColumnValues::String(vec!["gusty, \"wet\"".into()]),
-        )
+        .column("meta", "note", ColumnValues::String(vec!["gusty, \"wet\"".into()]))
         .column("meta", "ok", ColumnValues::Bool(vec![false]));
-    assert_eq!(
-        batch,
-        WriteBatch {
-            series: vec![ksea, kbfi]
-        }
-    );
+    assert_eq!(batch, WriteBatch { series: vec![ksea, kbfi] });
 }
 
 #[test]
@@ -71,26 +48,11 @@ fn bad_files_name_the_line() {
         ("ts,series\n", "must start with series,ts"),
         ("series,ts,temp:f64\n", "field 3"),
         ("series,ts,env.t:float32\n", "field 3"),
-        (
-            "series,ts,env.t:f64\ns,1,2,3\n",
-            "line 2: 4 fields, the header has 3",
-        ),
-        (
-            "series,ts,env.t:f64\ns,1,abc\n",
-            "line 2: env.t \"abc\" is not a valid f64",
-        ),
-        (
-            "series,ts,env.t:f64\n\ns,yesterday,1\n",
-            "line 3: ts \"yesterday\"",
-        ),
-        (
-            "series,ts,env.t:string\ns,1,\"open\n",
-            "line 2: malformed quoting in field 3",
-        ),
-        (
-            "series,ts,env.t:string\ns,1,a\"b\n",
-            "line 2: malformed quoting in field 3",
-        ),
+        ("series,ts,env.t:f64\ns,1,2,3\n", "line 2: 4 fields, the header has 3"),
+        ("series,ts,env.t:f64\ns,1,abc\n", "line 2: env.t \"abc\" is not a valid f64"),
+        ("series,ts,env.t:f64\n\ns,yesterday,1\n", "line 3: ts \"yesterday\""),
+        ("series,ts,env.t:string\ns,1,\"open\n", "line 2: malformed quoting in field 3"),
+        ("series,ts,env.t:string\ns,1,a\"b\n", "line 2: malformed quoting in field 3"),
     ];
     for (text, want) in cases {
         let message = match CsvReader::new(text.as_bytes(), "t", 10) {

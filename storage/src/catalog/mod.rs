@@ -96,10 +96,11 @@ pub fn apply_change(def: &TableDef, change: &TableChange, next_family: FamilyId)
 fn family_mut<'a>(def: &'a mut TableDef, family: &str) -> Result<&'a mut FamilyDef, InvalidInput> {
     let known = known_families(def);
     let table = def.name.clone();
-    def.families
-        .iter_mut()
-        .find(|f| f.name == family)
-        .ok_or(InvalidInput::UnknownFamily { table, family: family.to_string(), known })
+    def.families.iter_mut().find(|f| f.name == family).ok_or(InvalidInput::UnknownFamily {
+        table,
+        family: family.to_string(),
+        known,
+    })
 }
 
 /// The family names of `def`, comma-separated, for error messages.

@@ -28,7 +28,10 @@ fn build_assigns_ids_and_rejects_bad_specs() {
     assert_eq!(t.families[1].id, 11);
     assert_eq!(t.families[0].columns[1].id, 1);
     let existing: BTreeMap<_, _> = [(1, t.clone())].into();
-    assert!(matches!(build_table(&TableSpec::new("iot").family("f", &[]), 2, 20, &existing), Err(InvalidInput::TableExists { .. })));
+    assert!(matches!(
+        build_table(&TableSpec::new("iot").family("f", &[]), 2, 20, &existing),
+        Err(InvalidInput::TableExists { .. })
+    ));
     assert!(matches!(build_table(&TableSpec::new("x"), 2, 20, &existing), Err(InvalidInput::Empty(_))));
     let dup = TableSpec::new("x").family("f", &[("a", ColumnType::F64), ("a", ColumnType::I64)]);
     assert!(matches!(build_table(&dup, 2, 20, &existing), Err(InvalidInput::ColumnExists { .. })));
@@ -39,7 +42,8 @@ fn build_assigns_ids_and_rejects_bad_specs() {
 #[test]
 fn changes_add_families_columns_and_ttl() {
     let t = iot();
-    let t2 = apply_change(&t, &TableChange::AddFamily(FamilySpec::new("gps", &[("lat", ColumnType::F64)])), 12).unwrap();
+    let t2 =
+        apply_change(&t, &TableChange::AddFamily(FamilySpec::new("gps", &[("lat", ColumnType::F64)])), 12).unwrap();
     assert_eq!(t2.family("gps").unwrap().id, 12);
     let add = TableChange::AddColumns {
         family: "readings".into(),

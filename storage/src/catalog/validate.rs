@@ -189,7 +189,12 @@ pub fn validate_batch(
                 }
             }
             out.points += col.validity.as_ref().map_or(n, |v| v.iter().filter(|b| **b).count());
-            columns.push(LoggedColumn { family: family_id, column: def.id, values: col.values, validity: col.validity });
+            columns.push(LoggedColumn {
+                family: family_id,
+                column: def.id,
+                values: col.values,
+                validity: col.validity,
+            });
         }
         columns.sort_by_key(|c| (c.family, c.column));
         out.series.push(LoggedSeries { table: table_id(tables, &tname), series: write.series, ts: write.ts, columns });

@@ -166,7 +166,9 @@ impl Db {
     pub fn delete(&self, table: &str, family: Option<&str>, selector: SeriesSelector, range: TimeRange) -> Result<()> {
         self.check_writable()?;
         if range.is_empty() {
-            return Err(InvalidInput::Impossible(format!("empty time range: from {} >= to {}", range.from, range.to)).into());
+            return Err(
+                InvalidInput::Impossible(format!("empty time range: from {} >= to {}", range.from, range.to)).into()
+            );
         }
         let mut w = self.inner.write.lock();
         let def = self.current().table(table).cloned().ok_or_else(|| unknown_table(table))?;
@@ -174,7 +176,11 @@ impl Db {
             None => None,
             Some(name) => Some(
                 def.family(name)
-                    .ok_or_else(|| InvalidInput::UnknownFamily { table: table.into(), family: name.into(), known: known_families(&def) })?
+                    .ok_or_else(|| InvalidInput::UnknownFamily {
+                        table: table.into(),
+                        family: name.into(),
+                        known: known_families(&def),
+                    })?
                     .id,
             ),
         };
@@ -182,7 +188,8 @@ impl Db {
         let tombstone = {
             let mut cell = self.inner.manifest.lock();
             let ManifestCell { manifest, state } = &mut *cell;
-            let t = Tombstone { id: state.allocate_tombstone_id(), table: def.id, family: family_id, selector, range, seq };
+            let t =
+                Tombstone { id: state.allocate_tombstone_id(), table: def.id, family: family_id, selector, range, seq };
             manifest.apply(state, vec![Edit::AddTombstone(t.clone()), Edit::LastSeq(seq)])?;
             t
         };

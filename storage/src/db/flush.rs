@@ -64,11 +64,13 @@ impl Db {
         let Some(fv) = sv.families.get(&family) else { return Ok(()) };
         let Some(frozen) = fv.frozen.first().cloned() else { return Ok(()) };
         let Some(table) = sv.table_by_id(fv.table).cloned() else { return Ok(()) };
-        let tombstones: Vec<Tombstone> =
-            sv.tombstones.iter().filter(|t| t.table == table.id && t.family.is_none_or(|f| f == family)).cloned().collect();
-        let id = {
-            self.inner.manifest.lock().state.allocate_file_id()
-        };
+        let tombstones: Vec<Tombstone> = sv
+            .tombstones
+            .iter()
+            .filter(|t| t.table == table.id && t.family.is_none_or(|f| f == family))
+            .cloned()
+            .collect();
+        let id = { self.inner.manifest.lock().state.allocate_file_id() };
         let path = sst_path(&self.inner.dir, id);
         let written = self.write_sst(&path, id, family, &table, &frozen.mem, &tombstones)?;
         let mut edits = Vec::new();

@@ -36,8 +36,8 @@ use crate::sst::BlockCache;
 use crate::wal::Wal;
 use version::SuperVersion;
 
-pub use admin::{DbStats, FamilyStats};
 pub(crate) use admin::unknown_table as unknown_table_error;
+pub use admin::{DbStats, FamilyStats};
 pub use write::WriteReceipt;
 
 /// An open database. Cheap to clone; all clones share the same engine. Dropping the last clone

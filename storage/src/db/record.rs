@@ -85,8 +85,12 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Vec<LoggedSeries>, DecodeError> {
                 f => return Err(r.error(format!("validity flag must be 0 or 1, got {f}"))),
             };
             let values = match ty {
-                ColumnType::F64 => ColumnValues::F64(r.bytes(n * 8, "f64 values")?.chunks_exact(8).map(|c| f64::from_bits(le_i64(c) as u64)).collect()),
-                ColumnType::I64 => ColumnValues::I64(r.bytes(n * 8, "i64 values")?.chunks_exact(8).map(le_i64).collect()),
+                ColumnType::F64 => ColumnValues::F64(
+                    r.bytes(n * 8, "f64 values")?.chunks_exact(8).map(|c| f64::from_bits(le_i64(c) as u64)).collect(),
+                ),
+                ColumnType::I64 => {
+                    ColumnValues::I64(r.bytes(n * 8, "i64 values")?.chunks_exact(8).map(le_i64).collect())
+                }
                 ColumnType::Bool => ColumnValues::Bool(get_bitmap(&mut r, n, "bool values")?),
                 ColumnType::String => {
                     let mut v = Vec::with_capacity(n.min(r.remaining()));
@@ -140,10 +144,30 @@ mod tests {
             series: "truck_7".into(),
             ts: vec![10, 5, i64::MIN + 1],
             columns: vec![
-                LoggedColumn { family: 1, column: 0, values: ColumnValues::F64(vec![1.5, f64::NAN, -0.0]), validity: None },
-                LoggedColumn { family: 1, column: 2, values: ColumnValues::I64(vec![1, 2, 3]), validity: Some(vec![true, false, true]) },
-                LoggedColumn { family: 2, column: 0, values: ColumnValues::Bool(vec![true, false, true]), validity: None },
-                LoggedColumn { family: 2, column: 1, values: ColumnValues::String(vec!["a".into(), "".into(), "ü".into()]), validity: None },
+                LoggedColumn {
+                    family: 1,
+                    column: 0,
+                    values: ColumnValues::F64(vec![1.5, f64::NAN, -0.0]),
+                    validity: None,
+                },
+                LoggedColumn {
+                    family: 1,
+                    column: 2,
+                    values: ColumnValues::I64(vec![1, 2, 3]),
+                    validity: Some(vec![true, false, true]),
+                },
+                LoggedColumn {
+                    family: 2,
+                    column: 0,
+                    values: ColumnValues::Bool(vec![true, false, true]),
+                    validity: None,
+                },
+                LoggedColumn {
+                    family: 2,
+                    column: 1,
+                    values: ColumnValues::String(vec!["a".into(), "".into(), "ü".into()]),
+                    validity: None,
+                },
             ],
         }]
     }

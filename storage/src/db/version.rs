@@ -46,7 +46,9 @@ impl Drop for SstFile {
         if self.obsolete.load(Ordering::Acquire) {
             match std::fs::remove_file(&self.path) {
                 Ok(()) => tracing::debug!(file = %self.path.display(), "deleted obsolete SSTable"),
-                Err(e) => tracing::warn!(file = %self.path.display(), error = %e, "could not delete obsolete SSTable; it is removed at next open"),
+                Err(e) => {
+                    tracing::warn!(file = %self.path.display(), error = %e, "could not delete obsolete SSTable; it is removed at next open")
+                }
             }
         }
     }
@@ -88,12 +90,7 @@ impl FamilyVersion {
 
     /// The oldest sequence number that is only in memory (not yet in an SSTable), if any.
     pub fn oldest_unflushed_seq(&self) -> Option<u64> {
-        self.frozen
-            .iter()
-            .filter_map(|f| f.mem.seq_bounds())
-            .chain(self.active.seq_bounds())
-            .map(|(lo, _)| lo)
-            .min()
+        self.frozen.iter().filter_map(|f| f.mem.seq_bounds()).chain(self.active.seq_bounds()).map(|(lo, _)| lo).min()
     }
 }
 

@@ -143,7 +143,12 @@ pub(crate) fn apply(sv: &SuperVersion, series: &[LoggedSeries], seq: u64, wanted
             let Some(family) = sv.families.get(&first.family) else { continue };
             let inputs: Vec<ColumnInput<'_>> = group
                 .iter()
-                .map(|c| ColumnInput { id: c.column, ty: c.values.column_type(), values: &c.values, validity: c.validity.as_deref() })
+                .map(|c| ColumnInput {
+                    id: c.column,
+                    ty: c.values.column_type(),
+                    values: &c.values,
+                    validity: c.validity.as_deref(),
+                })
                 .collect();
             family.active.insert(&s.series, &s.ts, seq, &inputs);
         }

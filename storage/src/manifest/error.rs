@@ -57,9 +57,7 @@ pub enum Error {
         manifest: PathBuf,
     },
     /// Manifest files exist but no `CURRENT` file says which one is live.
-    #[error(
-        "{dir} holds manifest files {manifests:?} but no CURRENT; restore CURRENT from a backup"
-    )]
+    #[error("{dir} holds manifest files {manifests:?} but no CURRENT; restore CURRENT from a backup")]
     MissingCurrent {
         /// The database directory.
         dir: PathBuf,
@@ -97,10 +95,7 @@ pub enum Error {
 impl Error {
     /// Wraps an I/O error with the path it concerns.
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.into(),
-            source,
-        }
+        Error::Io { path: path.into(), source }
     }
 
     /// An [`Error::InvalidEdit`].
@@ -168,30 +163,21 @@ impl fmt::Display for CorruptReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Checksum { stored, computed } => {
-                write!(
-                    f,
-                    "checksum mismatch (stored {stored:#010x}, computed {computed:#010x})"
-                )
+                write!(f, "checksum mismatch (stored {stored:#010x}, computed {computed:#010x})")
             }
             Self::LengthTooLarge { len, max } => {
                 write!(f, "record length {len} exceeds the limit {max}")
             }
             Self::LengthTooSmall { len } => write!(f, "record length {len} is too small"),
             Self::Truncated { needed, available } => {
-                write!(
-                    f,
-                    "record needs {needed} bytes but {available} are left in the file"
-                )
+                write!(f, "record needs {needed} bytes but {available} are left in the file")
             }
             Self::Json { message } => write!(f, "payload is not a list of edits: {message}"),
             Self::MissingHeader => f.write_str("the file does not start with a header record"),
             Self::BadMagic { got } => write!(f, "header magic is {got:?}, not an Isobar manifest"),
             Self::MisplacedHeader => f.write_str("header edit outside the first record"),
             Self::SnapshotIncomplete { expected, found } => {
-                write!(
-                    f,
-                    "the header announces {expected} snapshot records, {found} were found"
-                )
+                write!(f, "the header announces {expected} snapshot records, {found} were found")
             }
             Self::Rejected(e) => write!(f, "edit rejected on replay: {e}"),
         }
@@ -320,9 +306,7 @@ pub enum EditError {
         id: FileId,
     },
     /// A file with rows whose minimum exceeds its maximum.
-    #[error(
-        "file {id}: min_ts {min_ts} > max_ts {max_ts} or min_seq {min_seq} > max_seq {max_seq}"
-    )]
+    #[error("file {id}: min_ts {min_ts} > max_ts {max_ts} or min_seq {min_seq} > max_seq {max_seq}")]
     FileBounds {
         /// The file id.
         id: FileId,
@@ -348,9 +332,7 @@ pub enum EditError {
         id: u64,
     },
     /// A flushed or last sequence number lower than the one recorded.
-    #[error(
-        "sequence number of {family:?} would go back from {current} to {got} (None = last_seq)"
-    )]
+    #[error("sequence number of {family:?} would go back from {current} to {got} (None = last_seq)")]
     SeqBackwards {
         /// The family for `FlushedSeq`, `None` for `LastSeq`.
         family: Option<FamilyId>,

@@ -53,10 +53,7 @@ pub(crate) fn read_current(dir: &Path) -> Result<Option<u64>, Error> {
     let text = String::from_utf8_lossy(&bytes);
     match parse_manifest_name(text.strip_suffix('\n').unwrap_or(&text)) {
         Some(number) => Ok(Some(number)),
-        None => Err(Error::BadCurrent {
-            path,
-            content: text.chars().take(64).collect(),
-        }),
+        None => Err(Error::BadCurrent { path, content: text.chars().take(64).collect() }),
     }
 }
 
@@ -78,9 +75,7 @@ pub(crate) fn install_current(dir: &Path) -> Result<(), Error> {
 
 /// `fsync`s a directory so that creations, renames and deletions inside it are durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), Error> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io(dir, e))
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir, e))
 }
 
 /// Deletes `path`; true when it existed.

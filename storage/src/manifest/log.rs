@@ -27,10 +27,7 @@ pub(crate) fn encode_record(edits: &[Edit]) -> Result<Vec<u8>, Error> {
     let len = u32::try_from(payload.len())
         .ok()
         .filter(|_| payload.len() <= MAX_RECORD_LEN)
-        .ok_or(Error::RecordTooLarge {
-            len: payload.len(),
-            max: MAX_RECORD_LEN,
-        })?;
+        .ok_or(Error::RecordTooLarge { len: payload.len(), max: MAX_RECORD_LEN })?;
     let mut out = Vec::with_capacity(RECORD_HEADER_LEN + payload.len());
     out.extend_from_slice(&len.to_le_bytes());
     out.extend_from_slice(&crc32c::crc32c(&payload).to_le_bytes());
@@ -41,11 +38,7 @@ pub(crate) fn encode_record(edits: &[Edit]) -> Result<Vec<u8>, Error> {
 /// The header record every manifest file starts with, announcing `snapshot_records` snapshot
 /// records after it.
 pub(crate) fn header_record(snapshot_records: u64) -> Result<Vec<u8>, Error> {
-    encode_record(&[Edit::Header {
-        magic: MAGIC.to_string(),
-        version: FORMAT_VERSION,
-        snapshot_records,
-    }])
+    encode_record(&[Edit::Header { magic: MAGIC.to_string(), version: FORMAT_VERSION, snapshot_records }])
 }
 
 /// A torn last record that recovery ignores.
@@ -75,20 +68,13 @@ pub(crate) struct ManifestLog {
 /// Reads a whole manifest file: checks the header record, decodes every record after it, and
 /// stops at a torn tail. `file` only names the file in errors.
 pub(crate) fn read_manifest(file: &Path, bytes: &[u8]) -> Result<ManifestLog, Error> {
-    let corrupt = |offset: usize, reason| Error::Corrupt {
-        file: file.to_path_buf(),
-        offset: offset as u64,
-        reason,
-    };
+    let corrupt = |offset: usize, reason| Error::Corrupt { file: file.to_path_buf(), offset: offset as u64, reason };
     let frames = read_frames(bytes).map_err(|(offset, reason)| corrupt(offset, reason))?;
     let mut payloads = frames.payloads.into_iter();
     let Some((_, header)) = payloads.next() else {
         return Err(corrupt(0, CorruptReason::MissingHeader));
     };
-    let snapshot_records = match decode_payload(header)
-        .map_err(|reason| corrupt(0, reason))?
-        .as_slice()
-    {
+    let snapshot_records = match decode_payload(header).map_err(|reason| corrupt(0, reason))?.as_slice() {
         [Edit::Header { magic, .. }] if magic != MAGIC => {
             return Err(corrupt(0, CorruptReason::BadMagic { got: magic.clone() }));
         }
@@ -99,11 +85,7 @@ pub(crate) fn read_manifest(file: &Path, bytes: &[u8]) -> Result<ManifestLog, Er
                 supported: FORMAT_VERSION,
             });
         }
-        [
-            Edit::Header {
-                snapshot_records, ..
-            },
-        ] => *snapshot_records,
+        [Edit::Header { snapshot_records, .. }] => *snapshot_records,
         _ => return Err(corrupt(0, CorruptReason::MissingHeader)),
     };
     let mut groups = Vec::new();
@@ -116,17 +98,11 @@ pub(crate) fn read_manifest(file: &Path, bytes: &[u8]) -> Result<ManifestLog, Er
     }
     let found = groups.len() as u64;
     if found < snapshot_records {
-        let reason = CorruptReason::SnapshotIncomplete {
-            expected: snapshot_records,
-            found,
-        };
+        let reason = CorruptReason::SnapshotIncomplete { expected: snapshot_records, found };
         return Err(corrupt(frames.valid_len, reason));
     }
     // Where the records after the snapshot start: after the last snapshot record.
-    let base_len = match usize::try_from(snapshot_records)
-        .ok()
-        .and_then(|n| groups.get(n))
-    {
+    let base_len = match usize::try_from(snapshot_records).ok().and_then(|n| groups.get(n)) {
         Some((offset, _)) => *offset,
         None => frames.valid_len as u64,
     };
@@ -135,17 +111,12 @@ pub(crate) fn read_manifest(file: &Path, bytes: &[u8]) -> Result<ManifestLog, Er
         groups,
         valid_len: frames.valid_len as u64,
         base_len,
-        torn: frames.torn.map(|(offset, reason)| TornTail {
-            offset: offset as u64,
-            reason,
-        }),
+        torn: frames.torn.map(|(offset, reason)| TornTail { offset: offset as u64, reason }),
     })
 }
 
 fn decode_payload(payload: &[u8]) -> Result<Vec<Edit>, CorruptReason> {
-    serde_json::from_slice(payload).map_err(|e| CorruptReason::Json {
-        message: e.to_string(),
-    })
+    serde_json::from_slice(payload).map_err(|e| CorruptReason::Json { message: e.to_string() })
 }
 
 /// Valid frames of a file, before their payloads are decoded.
@@ -169,19 +140,11 @@ fn read_frames(bytes: &[u8]) -> Result<Frames<'_>, (usize, CorruptReason)> {
                 if (pos + 1..bytes.len()).any(|p| frame_at(bytes, p).is_ok()) {
                     return Err((pos, reason));
                 }
-                return Ok(Frames {
-                    payloads,
-                    valid_len: pos,
-                    torn: Some((pos, reason)),
-                });
+                return Ok(Frames { payloads, valid_len: pos, torn: Some((pos, reason)) });
             }
         }
     }
-    Ok(Frames {
-        payloads,
-        valid_len: pos,
-        torn: None,
-    })
+    Ok(Frames { payloads, valid_len: pos, torn: None })
 }
 
 /// The payload of the record starting at `pos` and the offset after it, when the record is
@@ -190,28 +153,16 @@ fn frame_at(bytes: &[u8], pos: usize) -> Result<(&[u8], usize), CorruptReason> {
     let rest = bytes.get(pos..).unwrap_or_default();
     let available = rest.len() as u64;
     let mut r = ByteReader::new(rest);
-    let truncated = |needed: usize| CorruptReason::Truncated {
-        needed: needed as u64,
-        available,
-    };
-    let len = r
-        .u32("record length")
-        .map_err(|_| truncated(RECORD_HEADER_LEN))? as usize;
-    let stored = r
-        .u32("record checksum")
-        .map_err(|_| truncated(RECORD_HEADER_LEN))?;
+    let truncated = |needed: usize| CorruptReason::Truncated { needed: needed as u64, available };
+    let len = r.u32("record length").map_err(|_| truncated(RECORD_HEADER_LEN))? as usize;
+    let stored = r.u32("record checksum").map_err(|_| truncated(RECORD_HEADER_LEN))?;
     if len > MAX_RECORD_LEN {
-        return Err(CorruptReason::LengthTooLarge {
-            len: len as u64,
-            max: MAX_RECORD_LEN as u64,
-        });
+        return Err(CorruptReason::LengthTooLarge { len: len as u64, max: MAX_RECORD_LEN as u64 });
     }
     if len < MIN_RECORD_LEN {
         return Err(CorruptReason::LengthTooSmall { len: len as u64 });
     }
-    let payload = r
-        .bytes(len, "record payload")
-        .map_err(|_| truncated(RECORD_HEADER_LEN + len))?;
+    let payload = r.bytes(len, "record payload").map_err(|_| truncated(RECORD_HEADER_LEN + len))?;
     let computed = crc32c::crc32c(payload);
     if computed != stored {
         return Err(CorruptReason::Checksum { stored, computed });

@@ -39,28 +39,14 @@ pub struct ManifestState {
 impl ManifestState {
     /// Applies one edit, or refuses it with [`Error::InvalidEdit`] and changes nothing.
     pub fn apply(&mut self, edit: &Edit) -> Result<(), Error> {
-        self.apply_checked(edit)
-            .map_err(|reason| Error::invalid(edit.kind(), reason))
+        self.apply_checked(edit).map_err(|reason| Error::invalid(edit.kind(), reason))
     }
 
     /// Edits that rebuild this state when applied, in order, to an empty state.
     pub fn snapshot_edits(&self) -> Vec<Edit> {
-        let mut edits: Vec<Edit> = self
-            .tables
-            .values()
-            .cloned()
-            .map(Edit::CreateTable)
-            .collect();
-        edits.extend(
-            self.files
-                .values()
-                .flat_map(|f| f.values().cloned().map(Edit::AddFile)),
-        );
-        edits.extend(
-            self.flushed_seq
-                .iter()
-                .map(|(&family, &seq)| Edit::FlushedSeq { family, seq }),
-        );
+        let mut edits: Vec<Edit> = self.tables.values().cloned().map(Edit::CreateTable).collect();
+        edits.extend(self.files.values().flat_map(|f| f.values().cloned().map(Edit::AddFile)));
+        edits.extend(self.flushed_seq.iter().map(|(&family, &seq)| Edit::FlushedSeq { family, seq }));
         edits.extend(self.tombstones.values().cloned().map(Edit::AddTombstone));
         edits.push(Edit::LastSeq(self.last_seq));
         edits.push(Edit::NextIds {
@@ -79,17 +65,12 @@ impl ManifestState {
 
     /// The live family with id `family` and the table it belongs to.
     pub fn family(&self, family: FamilyId) -> Option<(&TableDef, &FamilyDef)> {
-        self.tables
-            .values()
-            .find_map(|t| t.family_by_id(family).map(|f| (t, f)))
+        self.tables.values().find_map(|t| t.family_by_id(family).map(|f| (t, f)))
     }
 
     /// Ids of every live SSTable file of every family.
     pub fn live_file_ids(&self) -> BTreeSet<FileId> {
-        self.files
-            .values()
-            .flat_map(|f| f.keys().copied())
-            .collect()
+        self.files.values().flat_map(|f| f.keys().copied()).collect()
     }
 
     /// Takes the next file id and raises the counter in memory. The reservation becomes durable
@@ -129,14 +110,8 @@ impl ManifestState {
             Edit::DropTable(table) => self.drop_table(*table),
             Edit::AddFile(meta) => self.add_file(meta),
             Edit::RemoveFile { family, id } => {
-                let files = self
-                    .files
-                    .get_mut(family)
-                    .ok_or(EditError::UnknownFamily { family: *family })?;
-                files.remove(id).map(|_| ()).ok_or(EditError::UnknownFile {
-                    family: *family,
-                    id: *id,
-                })
+                let files = self.files.get_mut(family).ok_or(EditError::UnknownFamily { family: *family })?;
+                files.remove(id).map(|_| ()).ok_or(EditError::UnknownFile { family: *family, id: *id })
             }
             Edit::FlushedSeq { family, seq } => {
                 if !self.files.contains_key(family) {
@@ -144,39 +119,24 @@ impl ManifestState {
                 }
                 let current = self.flushed_seq.get(family).copied().unwrap_or(0);
                 if *seq < current {
-                    return Err(EditError::SeqBackwards {
-                        family: Some(*family),
-                        current,
-                        got: *seq,
-                    });
+                    return Err(EditError::SeqBackwards { family: Some(*family), current, got: *seq });
                 }
                 self.flushed_seq.insert(*family, *seq);
                 Ok(())
             }
             Edit::AddTombstone(t) => self.add_tombstone(t),
-            Edit::RemoveTombstone(id) => self
-                .tombstones
-                .remove(id)
-                .map(|_| ())
-                .ok_or(EditError::UnknownTombstone { id: *id }),
+            Edit::RemoveTombstone(id) => {
+                self.tombstones.remove(id).map(|_| ()).ok_or(EditError::UnknownTombstone { id: *id })
+            }
             Edit::LastSeq(seq) => {
                 if *seq < self.last_seq {
                     let current = self.last_seq;
-                    return Err(EditError::SeqBackwards {
-                        family: None,
-                        current,
-                        got: *seq,
-                    });
+                    return Err(EditError::SeqBackwards { family: None, current, got: *seq });
                 }
                 self.last_seq = *seq;
                 Ok(())
             }
-            Edit::NextIds {
-                table,
-                family,
-                file,
-                tombstone,
-            } => {
+            Edit::NextIds { table, family, file, tombstone } => {
                 self.next_table_id = self.next_table_id.max(*table);
                 self.next_family_id = self.next_family_id.max(*family);
                 self.next_file_id = self.next_file_id.max(*file);
@@ -188,15 +148,10 @@ impl ManifestState {
 
     fn add_file(&mut self, meta: &FileMeta) -> Result<(), EditError> {
         if !self.files.contains_key(&meta.family) {
-            return Err(EditError::UnknownFamily {
-                family: meta.family,
-            });
+            return Err(EditError::UnknownFamily { family: meta.family });
         }
         if let Some((&family, _)) = self.files.iter().find(|(_, f)| f.contains_key(&meta.id)) {
-            return Err(EditError::FileIdInUse {
-                id: meta.id,
-                family,
-            });
+            return Err(EditError::FileIdInUse { id: meta.id, family });
         }
         if meta.rows > 0 && (meta.min_ts > meta.max_ts || meta.min_seq > meta.max_seq) {
             return Err(EditError::FileBounds {
@@ -216,16 +171,10 @@ impl ManifestState {
     }
 
     fn add_tombstone(&mut self, t: &Tombstone) -> Result<(), EditError> {
-        let def = self
-            .tables
-            .get(&t.table)
-            .ok_or(EditError::UnknownTable { table: t.table })?;
+        let def = self.tables.get(&t.table).ok_or(EditError::UnknownTable { table: t.table })?;
         if let Some(family) = t.family {
             if def.family_by_id(family).is_none() {
-                return Err(EditError::FamilyNotInTable {
-                    table: t.table,
-                    family,
-                });
+                return Err(EditError::FamilyNotInTable { table: t.table, family });
             }
         }
         if self.tombstones.contains_key(&t.id) {
@@ -240,17 +189,10 @@ impl ManifestState {
 
 /// The table or family counter `next` raised past `id`; an error when `id` is `u32::MAX`.
 pub(super) fn bump(next: u32, id: u32, kind: IdKind) -> Result<u32, EditError> {
-    id.checked_add(1)
-        .map(|past| next.max(past))
-        .ok_or(EditError::IdOverflow {
-            kind,
-            id: id.into(),
-        })
+    id.checked_add(1).map(|past| next.max(past)).ok_or(EditError::IdOverflow { kind, id: id.into() })
 }
 
 /// The file or tombstone counter `next` raised past `id`; an error when `id` is `u64::MAX`.
 fn bump64(next: u64, id: u64, kind: IdKind) -> Result<u64, EditError> {
-    id.checked_add(1)
-        .map(|past| next.max(past))
-        .ok_or(EditError::IdOverflow { kind, id })
+    id.checked_add(1).map(|past| next.max(past)).ok_or(EditError::IdOverflow { kind, id })
 }

@@ -24,11 +24,7 @@ pub(super) fn table(id: u32, name: &str, families: &[(u32, &str)]) -> TableDef {
             .map(|&(fid, fname)| FamilyDef {
                 id: fid,
                 name: fname.into(),
-                columns: vec![ColumnDef {
-                    id: 0,
-                    name: "value".into(),
-                    ty: ColumnType::F64,
-                }],
+                columns: vec![ColumnDef { id: 0, name: "value".into(), ty: ColumnType::F64 }],
                 ttl_ns: None,
             })
             .collect(),
@@ -66,26 +62,12 @@ pub(super) fn tombstone(id: u64, table: u32, family: Option<u32>) -> Tombstone {
 /// A history touching every kind of edit.
 pub(super) fn history() -> Vec<Vec<Edit>> {
     vec![
-        vec![Edit::CreateTable(table(
-            0,
-            "weather",
-            &[(0, "readings"), (1, "meta")],
-        ))],
+        vec![Edit::CreateTable(table(0, "weather", &[(0, "readings"), (1, "meta")]))],
         vec![Edit::CreateTable(table(1, "trucks", &[(2, "gps")]))],
-        vec![
-            Edit::AddFile(file(0, 0)),
-            Edit::FlushedSeq { family: 0, seq: 50 },
-            Edit::LastSeq(60),
-        ],
+        vec![Edit::AddFile(file(0, 0)), Edit::FlushedSeq { family: 0, seq: 50 }, Edit::LastSeq(60)],
         vec![Edit::AddFile(file(1, 2)), Edit::AddFile(file(2, 0))],
-        vec![
-            Edit::AddTombstone(tombstone(0, 0, Some(1))),
-            Edit::AddTombstone(tombstone(1, 1, None)),
-        ],
-        vec![
-            Edit::RemoveFile { family: 0, id: 0 },
-            Edit::AddFile(file(3, 0)),
-        ],
+        vec![Edit::AddTombstone(tombstone(0, 0, Some(1))), Edit::AddTombstone(tombstone(1, 1, None))],
+        vec![Edit::RemoveFile { family: 0, id: 0 }, Edit::AddFile(file(3, 0))],
         vec![Edit::RemoveTombstone(0)],
         vec![Edit::DropTable(1)],
         vec![Edit::LastSeq(90), Edit::FlushedSeq { family: 1, seq: 80 }],
@@ -93,10 +75,7 @@ pub(super) fn history() -> Vec<Vec<Edit>> {
 }
 
 pub(super) fn opts(max_records: u64, max_bytes: u64) -> ManifestOptions {
-    ManifestOptions {
-        max_records,
-        max_bytes,
-    }
+    ManifestOptions { max_records, max_bytes }
 }
 
 pub(super) fn apply_all(m: &mut Manifest, state: &mut ManifestState, groups: Vec<Vec<Edit>>) {
@@ -140,10 +119,7 @@ fn a_new_directory_gets_current_and_the_first_manifest() {
     let (m, state) = Manifest::create_or_open(dir.path()).expect("create");
     assert_eq!(state, ManifestState::default());
     assert_eq!(m.path(), dir.path().join("MANIFEST-000001"));
-    assert_eq!(
-        fs::read_to_string(dir.path().join(CURRENT)).expect("CURRENT"),
-        "MANIFEST-000001\n"
-    );
+    assert_eq!(fs::read_to_string(dir.path().join(CURRENT)).expect("CURRENT"), "MANIFEST-000001\n");
     assert_eq!(manifest_files(dir.path()), ["MANIFEST-000001"]);
 }
 
@@ -152,24 +128,11 @@ fn reopen_gives_the_same_state() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut m, mut state) = Manifest::create_or_open(dir.path()).expect("create");
     apply_all(&mut m, &mut state, history());
-    assert_eq!(
-        state.live_file_ids().into_iter().collect::<Vec<_>>(),
-        [2, 3]
-    );
+    assert_eq!(state.live_file_ids().into_iter().collect::<Vec<_>>(), [2, 3]);
     assert_eq!(state.table_by_name("weather").map(|t| t.id), Some(0));
     assert!(state.table_by_name("trucks").is_none());
-    assert_eq!(
-        state.tombstones.keys().copied().collect::<Vec<_>>(),
-        Vec::<u64>::new()
-    );
-    assert_eq!(
-        (
-            state.next_table_id,
-            state.next_family_id,
-            state.next_file_id
-        ),
-        (2, 3, 4)
-    );
+    assert_eq!(state.tombstones.keys().copied().collect::<Vec<_>>(), Vec::<u64>::new());
+    assert_eq!((state.next_table_id, state.next_family_id, state.next_file_id), (2, 3, 4));
     assert_eq!(state.last_seq, 90);
     drop(m);
     let (_, reopened) = Manifest::create_or_open(dir.path()).expect("reopen");
@@ -192,19 +155,14 @@ fn snapshot_edits_rebuild_the_state() {
 #[test]
 fn rotation_past_the_record_threshold_keeps_the_state_and_one_file() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut m, mut state) =
-        Manifest::create_or_open_with(dir.path(), opts(3, u64::MAX)).expect("create");
+    let (mut m, mut state) = Manifest::create_or_open_with(dir.path(), opts(3, u64::MAX)).expect("create");
     apply_all(&mut m, &mut state, history());
     // 9 groups with a rotation after every 4th record appended since the snapshot.
     assert_eq!(m.path(), dir.path().join("MANIFEST-000003"));
     assert_eq!(manifest_files(dir.path()), ["MANIFEST-000003"]);
-    assert_eq!(
-        fs::read_to_string(dir.path().join(CURRENT)).expect("CURRENT"),
-        "MANIFEST-000003\n"
-    );
+    assert_eq!(fs::read_to_string(dir.path().join(CURRENT)).expect("CURRENT"), "MANIFEST-000003\n");
     drop(m);
-    let (m, reopened) =
-        Manifest::create_or_open_with(dir.path(), opts(3, u64::MAX)).expect("reopen");
+    let (m, reopened) = Manifest::create_or_open_with(dir.path(), opts(3, u64::MAX)).expect("reopen");
     assert_eq!(reopened, state);
     assert_eq!(m.path(), dir.path().join("MANIFEST-000003"));
     assert_eq!(manifest_files(dir.path()), ["MANIFEST-000003"]);
@@ -213,14 +171,9 @@ fn rotation_past_the_record_threshold_keeps_the_state_and_one_file() {
 #[test]
 fn rotation_past_the_byte_threshold_keeps_the_state() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut m, mut state) =
-        Manifest::create_or_open_with(dir.path(), opts(u64::MAX, 600)).expect("create");
+    let (mut m, mut state) = Manifest::create_or_open_with(dir.path(), opts(u64::MAX, 600)).expect("create");
     apply_all(&mut m, &mut state, history());
-    assert_ne!(
-        m.path(),
-        dir.path().join("MANIFEST-000001"),
-        "no rotation happened"
-    );
+    assert_ne!(m.path(), dir.path().join("MANIFEST-000001"), "no rotation happened");
     assert_eq!(manifest_files(dir.path()).len(), 1);
     drop(m);
     let (_, reopened) = Manifest::create_or_open(dir.path()).expect("reopen");
@@ -233,10 +186,7 @@ fn ids_of_dropped_objects_stay_used_after_rotation() {
     let (mut m, mut state) = Manifest::create_or_open(dir.path()).expect("create");
     let groups = vec![
         vec![Edit::CreateTable(table(4, "a", &[(7, "f")]))],
-        vec![
-            Edit::AddFile(file(9, 7)),
-            Edit::AddTombstone(tombstone(5, 4, Some(7))),
-        ],
+        vec![Edit::AddFile(file(9, 7)), Edit::AddTombstone(tombstone(5, 4, Some(7)))],
         vec![Edit::FlushedSeq { family: 7, seq: 3 }],
         vec![Edit::DropTable(4)],
     ];
@@ -247,11 +197,7 @@ fn ids_of_dropped_objects_stay_used_after_rotation() {
     drop(m);
     let (_, reopened) = Manifest::create_or_open(dir.path()).expect("reopen");
     assert_eq!(reopened, state);
-    let counters = (
-        reopened.next_table_id,
-        reopened.next_family_id,
-        reopened.next_file_id,
-    );
+    let counters = (reopened.next_table_id, reopened.next_family_id, reopened.next_file_id);
     assert_eq!(counters, (5, 8, 10));
     assert_eq!(reopened.next_tombstone_id, 6);
 }
@@ -272,10 +218,7 @@ fn replace_table_drops_left_out_families_with_their_files() {
     assert!(state.live_file_ids().is_empty());
     assert!(state.flushed_seq.is_empty() && state.tombstones.is_empty());
     assert_eq!(state.files.keys().copied().collect::<Vec<_>>(), [0, 2]);
-    assert_eq!(
-        state.table_by_name("renamed").map(|t| t.families.len()),
-        Some(2)
-    );
+    assert_eq!(state.table_by_name("renamed").map(|t| t.families.len()), Some(2));
     assert_eq!(state.next_family_id, 3);
 }
 
@@ -297,20 +240,8 @@ fn the_snapshot_does_not_count_toward_the_next_rotation_after_reopen() {
     assert_eq!(m.path(), dir.path().join("MANIFEST-000002"));
     drop(m);
     let (mut m, mut state) = Manifest::create_or_open_with(dir.path(), options).expect("reopen");
-    apply_all(
-        &mut m,
-        &mut state,
-        history().into_iter().skip(2).take(1).collect(),
-    );
-    assert_eq!(
-        m.path(),
-        dir.path().join("MANIFEST-000002"),
-        "one record is not past the threshold"
-    );
-    apply_all(
-        &mut m,
-        &mut state,
-        history().into_iter().skip(3).take(1).collect(),
-    );
+    apply_all(&mut m, &mut state, history().into_iter().skip(2).take(1).collect());
+    assert_eq!(m.path(), dir.path().join("MANIFEST-000002"), "one record is not past the threshold");
+    apply_all(&mut m, &mut state, history().into_iter().skip(3).take(1).collect());
     assert_eq!(m.path(), dir.path().join("MANIFEST-000003"));
 }

@@ -27,10 +27,7 @@ pub struct ManifestOptions {
 
 impl Default for ManifestOptions {
     fn default() -> Self {
-        Self {
-            max_bytes: 4 << 20,
-            max_records: 10_000,
-        }
+        Self { max_bytes: 4 << 20, max_records: 10_000 }
     }
 }
 
@@ -74,10 +71,7 @@ impl Manifest {
     }
 
     /// [`Self::create_or_open`] with explicit rotation thresholds.
-    pub fn create_or_open_with(
-        dir: &Path,
-        options: ManifestOptions,
-    ) -> Result<(Manifest, ManifestState), Error> {
+    pub fn create_or_open_with(dir: &Path, options: ManifestOptions) -> Result<(Manifest, ManifestState), Error> {
         fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         // A CURRENT.tmp is left only by a crash before its rename: the old CURRENT is in force.
         files::remove_if_exists(&dir.join(CURRENT_TMP))?;
@@ -89,10 +83,7 @@ impl Manifest {
         let bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::MissingManifest {
-                    current: dir.join(super::CURRENT),
-                    manifest: path,
-                });
+                return Err(Error::MissingManifest { current: dir.join(super::CURRENT), manifest: path });
             }
             Err(e) => return Err(Error::io(&path, e)),
         };
@@ -101,19 +92,14 @@ impl Manifest {
         for (offset, group) in &log.groups {
             for edit in group {
                 state.apply(edit).map_err(|e| match e {
-                    Error::InvalidEdit { reason, .. } => Error::Corrupt {
-                        file: path.clone(),
-                        offset: *offset,
-                        reason: CorruptReason::Rejected(reason),
-                    },
+                    Error::InvalidEdit { reason, .. } => {
+                        Error::Corrupt { file: path.clone(), offset: *offset, reason: CorruptReason::Rejected(reason) }
+                    }
                     other => other,
                 })?;
             }
         }
-        let mut file = OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
+        let mut file = OpenOptions::new().write(true).open(&path).map_err(|e| Error::io(&path, e))?;
         if let Some(torn) = &log.torn {
             tracing::warn!(
                 file = %path.display(),
@@ -121,12 +107,9 @@ impl Manifest {
                 reason = %torn.reason,
                 "manifest: ignoring a torn last record (never acknowledged) and cutting it off"
             );
-            file.set_len(log.valid_len)
-                .and_then(|()| file.sync_all())
-                .map_err(|e| Error::io(&path, e))?;
+            file.set_len(log.valid_len).and_then(|()| file.sync_all()).map_err(|e| Error::io(&path, e))?;
         }
-        file.seek(SeekFrom::Start(log.valid_len))
-            .map_err(|e| Error::io(&path, e))?;
+        file.seek(SeekFrom::Start(log.valid_len)).map_err(|e| Error::io(&path, e))?;
         remove_strays(dir, number)?;
         let manifest = Manifest {
             dir: dir.to_path_buf(),
@@ -150,9 +133,7 @@ impl Manifest {
     /// rotation is logged and retried on the next call, the edits being durable already.
     pub fn apply(&mut self, state: &mut ManifestState, edits: Vec<Edit>) -> Result<(), Error> {
         if self.poisoned {
-            return Err(Error::Poisoned {
-                path: self.path.clone(),
-            });
+            return Err(Error::Poisoned { path: self.path.clone() });
         }
         if edits.is_empty() {
             return Ok(());
@@ -182,9 +163,7 @@ impl Manifest {
     /// thresholds say.
     pub fn rotate(&mut self, state: &ManifestState) -> Result<(), Error> {
         if self.poisoned {
-            return Err(Error::Poisoned {
-                path: self.path.clone(),
-            });
+            return Err(Error::Poisoned { path: self.path.clone() });
         }
         let Some(number) = self.number.checked_add(1) else {
             return Ok(());
@@ -214,10 +193,7 @@ impl Manifest {
             return Err(e);
         }
         #[cfg(test)]
-        if matches!(
-            self.crash,
-            Some(CrashPoint::BeforeRename | CrashPoint::AfterRename)
-        ) {
+        if matches!(self.crash, Some(CrashPoint::BeforeRename | CrashPoint::AfterRename)) {
             return Ok(());
         }
         let old = std::mem::replace(&mut self.path, path);
@@ -246,18 +222,14 @@ impl Manifest {
 
     fn should_rotate(&self) -> bool {
         let appended_bytes = self.len.saturating_sub(self.base_len);
-        self.appended_records > self.options.max_records
-            || appended_bytes > self.options.max_bytes.max(self.base_len)
+        self.appended_records > self.options.max_records || appended_bytes > self.options.max_bytes.max(self.base_len)
     }
 
     /// Appends one framed record and `fsync`s. A failed write is cut off again so that the next
     /// record does not follow garbage; when that or the `fsync` fails, the manifest is poisoned.
     fn append(&mut self, record: &[u8]) -> Result<(), Error> {
         if let Err(e) = self.file.write_all(record) {
-            let undo = self
-                .file
-                .set_len(self.len)
-                .and_then(|()| self.file.seek(SeekFrom::Start(self.len)).map(|_| ()));
+            let undo = self.file.set_len(self.len).and_then(|()| self.file.seek(SeekFrom::Start(self.len)).map(|_| ()));
             if undo.is_err() {
                 self.poisoned = true;
             }
@@ -280,15 +252,9 @@ fn write_manifest_file(dir: &Path, path: &Path, snapshot: &[Edit]) -> Result<(Fi
     for chunk in chunks {
         bytes.extend_from_slice(&log::encode_record(chunk)?);
     }
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)
-        .map_err(|e| Error::io(path, e))?;
-    file.write_all(&bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| Error::io(path, e))?;
+    let mut file =
+        OpenOptions::new().write(true).create(true).truncate(true).open(path).map_err(|e| Error::io(path, e))?;
+    file.write_all(&bytes).and_then(|()| file.sync_all()).map_err(|e| Error::io(path, e))?;
     files::sync_dir(dir)?;
     Ok((file, bytes.len() as u64))
 }
@@ -303,17 +269,13 @@ fn create_initial(dir: &Path) -> Result<u64, Error> {
         [(1, path)] => {
             let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
             let header = log::header_record(0)?;
-            header.starts_with(&bytes)
-                || read_manifest(path, &bytes).is_ok_and(|log| log.groups.is_empty())
+            header.starts_with(&bytes) || read_manifest(path, &bytes).is_ok_and(|log| log.groups.is_empty())
         }
         _ => false,
     };
     if !unfinished {
         let manifests = manifests.into_iter().map(|(_, p)| p).collect();
-        return Err(Error::MissingCurrent {
-            dir: dir.to_path_buf(),
-            manifests,
-        });
+        return Err(Error::MissingCurrent { dir: dir.to_path_buf(), manifests });
     }
     let path = dir.join(files::manifest_name(1));
     write_manifest_file(dir, &path, &[])?;

@@ -98,7 +98,12 @@ impl SeriesBuffer {
                     series: series.clone(),
                     ts: ScalarBuffer::from(self.ts[start..end].to_vec()),
                     seq: ScalarBuffer::from(self.seq[start..end].to_vec()),
-                    columns: self.columns.iter().filter(selected).map(|(id, c)| (*id, c.slice_to_array(start, end))).collect(),
+                    columns: self
+                        .columns
+                        .iter()
+                        .filter(selected)
+                        .map(|(id, c)| (*id, c.slice_to_array(start, end)))
+                        .collect(),
                 });
             }
         }
@@ -124,14 +129,11 @@ impl SeriesBuffer {
             .iter()
             .filter(selected)
             .map(|(id, col)| {
-                let picks: Vec<Option<usize>> = groups
-                    .iter()
-                    .map(|g| rows[g.clone()].iter().rev().copied().find(|&i| col.is_valid(i)))
-                    .collect();
+                let picks: Vec<Option<usize>> =
+                    groups.iter().map(|g| rows[g.clone()].iter().rev().copied().find(|&i| col.is_valid(i))).collect();
                 (*id, col.gather_to_array(&picks))
             })
             .collect();
         Some(Run { series: series.clone(), ts: ScalarBuffer::from(ts), seq: ScalarBuffer::from(seq), columns })
     }
 }
-

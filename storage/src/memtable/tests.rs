@@ -88,7 +88,9 @@ fn selectors_projection_and_time_range() {
     assert_eq!(keys(SeriesSelector::Prefix("t1".into())), ["t1", "t10"]);
     assert_eq!(keys(SeriesSelector::Exact("t2".into())), ["t2"]);
     assert_eq!(keys(SeriesSelector::Range { start: Some("t10".into()), end: Some("u".into()) }), ["t10", "t2"]);
-    let run = m.runs(&SeriesSelector::Exact("u1".into()), TimeRange::new(2, 4), u64::MAX, Some(&[1]), &|_, _, _| true).remove(0);
+    let run = m
+        .runs(&SeriesSelector::Exact("u1".into()), TimeRange::new(2, 4), u64::MAX, Some(&[1]), &|_, _, _| true)
+        .remove(0);
     assert_eq!(run.ts.as_ref(), &[2, 3]);
     assert_eq!(run.columns.len(), 1);
     let s: &StringArray = run.column(1).unwrap().as_string();

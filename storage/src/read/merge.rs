@@ -102,7 +102,8 @@ pub fn filter_rows(run: Run, keep: impl Fn(i64, u64) -> bool) -> Run {
     let ts: Vec<i64> = run.ts.iter().zip(&mask).filter(|(_, k)| **k).map(|(t, _)| *t).collect();
     let seq: Vec<u64> = run.seq.iter().zip(&mask).filter(|(_, k)| **k).map(|(s, _)| *s).collect();
     let predicate = BooleanArray::from(mask);
-    let columns = run.columns.iter().filter_map(|(id, a)| filter(a.as_ref(), &predicate).ok().map(|a| (*id, a))).collect();
+    let columns =
+        run.columns.iter().filter_map(|(id, a)| filter(a.as_ref(), &predicate).ok().map(|a| (*id, a))).collect();
     Run { series: Arc::clone(&run.series), ts: ScalarBuffer::from(ts), seq: ScalarBuffer::from(seq), columns }
 }
 

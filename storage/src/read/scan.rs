@@ -143,7 +143,8 @@ impl Projection {
 
     /// The Arrow schema of the scan output.
     pub fn schema(&self) -> SchemaRef {
-        let mut fields = vec![Field::new("series", arrow_schema::DataType::Utf8, false), Field::new("ts", ts_arrow_type(), false)];
+        let mut fields =
+            vec![Field::new("series", arrow_schema::DataType::Utf8, false), Field::new("ts", ts_arrow_type(), false)];
         for (idx, col) in &self.output {
             let family = &self.families[*idx].0;
             fields.push(Field::new(format!("{}.{}", family.name, col.name), col.ty.arrow_type(), true));
@@ -223,7 +224,8 @@ impl Scan {
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(2 + self.projection.output.len());
         columns.push(Arc::new(StringArray::from_iter_values(std::iter::repeat_n(series, n))));
         columns.push(Arc::new(TimestampNanosecondArray::new(ts.clone().into(), None).with_timezone("UTC")));
-        let indices: Vec<Option<UInt32Array>> = runs.iter().map(|r| r.as_ref().map(|r| positions(&ts, &r.ts))).collect();
+        let indices: Vec<Option<UInt32Array>> =
+            runs.iter().map(|r| r.as_ref().map(|r| positions(&ts, &r.ts))).collect();
         for (idx, col) in &self.projection.output {
             let array = match (&runs[*idx], &indices[*idx]) {
                 (Some(run), Some(pos)) => {

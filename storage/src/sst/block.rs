@@ -43,14 +43,11 @@ pub fn frame(payload: &[u8], out: &mut Vec<u8>) -> u64 {
 
 /// Checks the trailing checksum of a framed block and returns its payload.
 pub fn unframe(framed: &[u8]) -> Result<&[u8], Corruption> {
-    let split = framed
-        .len()
-        .checked_sub(CRC_LEN as usize)
-        .ok_or(Corruption::Mismatch {
-            what: "block length",
-            expected: CRC_LEN,
-            found: framed.len() as u64,
-        })?;
+    let split = framed.len().checked_sub(CRC_LEN as usize).ok_or(Corruption::Mismatch {
+        what: "block length",
+        expected: CRC_LEN,
+        found: framed.len() as u64,
+    })?;
     let (payload, crc) = framed.split_at(split);
     let mut stored = [0u8; 4];
     stored.copy_from_slice(crc);
@@ -71,39 +68,16 @@ pub fn read_block(
     handle: BlockHandle,
     what: BlockRef,
 ) -> Result<Vec<u8>, Error> {
-    let corrupt = |reason| Error::Corrupt {
-        file: path.to_path_buf(),
-        block: what,
-        offset: handle.offset,
-        reason,
-    };
-    if handle.len < CRC_LEN
-        || handle
-            .offset
-            .checked_add(handle.len)
-            .is_none_or(|end| end > file_size)
-    {
-        return Err(corrupt(Corruption::OutOfBounds {
-            offset: handle.offset,
-            len: handle.len,
-            file_size,
-        }));
+    let corrupt = |reason| Error::Corrupt { file: path.to_path_buf(), block: what, offset: handle.offset, reason };
+    if handle.len < CRC_LEN || handle.offset.checked_add(handle.len).is_none_or(|end| end > file_size) {
+        return Err(corrupt(Corruption::OutOfBounds { offset: handle.offset, len: handle.len, file_size }));
     }
-    let len = usize::try_from(handle.len).map_err(|_| {
-        corrupt(Corruption::OutOfBounds {
-            offset: handle.offset,
-            len: handle.len,
-            file_size,
-        })
-    })?;
+    let len = usize::try_from(handle.len)
+        .map_err(|_| corrupt(Corruption::OutOfBounds { offset: handle.offset, len: handle.len, file_size }))?;
     let mut buf = vec![0u8; len];
     file.read_exact_at(&mut buf, handle.offset).map_err(|e| {
         if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            corrupt(Corruption::OutOfBounds {
-                offset: handle.offset,
-                len: handle.len,
-                file_size,
-            })
+            corrupt(Corruption::OutOfBounds { offset: handle.offset, len: handle.len, file_size })
         } else {
             Error::io(path, e)
         }
@@ -125,10 +99,7 @@ mod tests {
         for i in 0..out.len() {
             let mut bad = out.clone();
             bad[i] ^= 0x10;
-            assert!(
-                matches!(unframe(&bad), Err(Corruption::Checksum { .. })),
-                "flip at {i}"
-            );
+            assert!(matches!(unframe(&bad), Err(Corruption::Checksum { .. })), "flip at {i}");
         }
         assert!(unframe(&[1, 2]).is_err());
     }

@@ -96,10 +96,7 @@ impl BlockCache {
             .map(|i| {
                 // Spread the remainder so shard capacities add up to `capacity` exactly.
                 let cap = capacity / n + usize::from(i < capacity % n);
-                Mutex::new(Shard {
-                    capacity: cap,
-                    ..Shard::default()
-                })
+                Mutex::new(Shard { capacity: cap, ..Shard::default() })
             })
             .collect();
         BlockCache {
@@ -113,8 +110,7 @@ impl BlockCache {
     }
 
     fn shard(&self, key: CacheKey) -> &Mutex<Shard> {
-        let h =
-            (key.0.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ key.1).wrapping_mul(0xff51_afd7_ed55_8ccd);
+        let h = (key.0.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ key.1).wrapping_mul(0xff51_afd7_ed55_8ccd);
         let i = ((h >> 32) as usize) % self.shards.len();
         // `i` is always in range; fall back to the first shard rather than index unchecked.
         self.shards.get(i).unwrap_or(&self.shards[0])
@@ -180,9 +176,7 @@ impl BlockCache {
     pub fn remove_file(&self, file_id: u64) {
         for shard in self.shards.iter() {
             let mut s = shard.lock();
-            let Shard {
-                map, order, bytes, ..
-            } = &mut *s;
+            let Shard { map, order, bytes, .. } = &mut *s;
             map.retain(|k, e| {
                 let keep = k.0 != file_id;
                 if !keep {
@@ -227,10 +221,7 @@ mod tests {
         let cache = BlockCache::new(10_000);
         for i in 0..100 {
             cache.insert((1, i), block(100)); // 800 bytes each
-            assert!(
-                cache.stats().bytes <= 10_000,
-                "over capacity after {i} inserts"
-            );
+            assert!(cache.stats().bytes <= 10_000, "over capacity after {i} inserts");
         }
         let s = cache.stats();
         assert_eq!(s.entries, 12);

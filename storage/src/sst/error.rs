@@ -64,9 +64,7 @@ pub enum Error {
         previous_ts: i64,
     },
     /// A run carries a column that is not in the file's schema.
-    #[error(
-        "SSTable {file}: series {series:?} has column {column}, which is not in the file's schema"
-    )]
+    #[error("SSTable {file}: series {series:?} has column {column}, which is not in the file's schema")]
     UnknownColumn {
         /// The SSTable being written.
         file: PathBuf,
@@ -76,9 +74,7 @@ pub enum Error {
         column: ColumnId,
     },
     /// A run's column has another Arrow type than the schema says.
-    #[error(
-        "SSTable {file}: series {series:?} column {column} is {got}, the schema says {expected}"
-    )]
+    #[error("SSTable {file}: series {series:?} column {column} is {got}, the schema says {expected}")]
     TypeMismatch {
         /// The SSTable being written.
         file: PathBuf,
@@ -135,10 +131,7 @@ pub enum Error {
 impl Error {
     /// Wraps an I/O error with the file it concerns.
     pub fn io(file: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            file: file.into(),
-            source,
-        }
+        Error::Io { file: file.into(), source }
     }
 
     /// True for [`Error::Corrupt`].
@@ -190,11 +183,7 @@ impl fmt::Display for BlockRef {
             BlockRef::Index => f.write_str("index block"),
             BlockRef::Filter => f.write_str("filter block"),
             BlockRef::File => f.write_str("file"),
-            BlockRef::Data {
-                block,
-                page,
-                column,
-            } => {
+            BlockRef::Data { block, page, column } => {
                 write!(f, "data block {block} (page {page}, ")?;
                 match column {
                     BlockColumn::Ts => f.write_str("ts)"),

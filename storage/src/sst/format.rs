@@ -93,14 +93,8 @@ impl Footer {
     /// The 64 footer bytes.
     pub fn encode(&self) -> [u8; FOOTER_LEN as usize] {
         let mut out = [0u8; FOOTER_LEN as usize];
-        let fields = [
-            self.index.offset,
-            self.index.len,
-            self.filter.offset,
-            self.filter.len,
-            self.meta.offset,
-            self.meta.len,
-        ];
+        let fields =
+            [self.index.offset, self.index.len, self.filter.offset, self.filter.len, self.meta.offset, self.meta.len];
         for (slot, v) in out.chunks_exact_mut(8).zip(fields) {
             slot.copy_from_slice(&v.to_le_bytes());
         }
@@ -130,9 +124,7 @@ impl Footer {
         let _flags = r.u16("flags").map_err(|e| corrupt(e.into()))?;
         let magic: [u8; 8] = r.array("magic").map_err(|e| corrupt(e.into()))?;
         if magic != MAGIC {
-            return Err(corrupt(Corruption::BadMagic {
-                found: magic.to_vec(),
-            }));
+            return Err(corrupt(Corruption::BadMagic { found: magic.to_vec() }));
         }
         if version != FORMAT_VERSION {
             return Err(Error::UnsupportedVersion {
@@ -147,26 +139,14 @@ impl Footer {
         }
         let [io, il, fo, fl, mo, ml] = fields;
         let footer = Footer {
-            index: BlockHandle {
-                offset: io,
-                len: il,
-            },
-            filter: BlockHandle {
-                offset: fo,
-                len: fl,
-            },
-            meta: BlockHandle {
-                offset: mo,
-                len: ml,
-            },
+            index: BlockHandle { offset: io, len: il },
+            filter: BlockHandle { offset: fo, len: fl },
+            meta: BlockHandle { offset: mo, len: ml },
             version,
         };
         // index, filter and meta follow each other and end where the footer starts.
-        let chain = [
-            (footer.index, footer.filter.offset),
-            (footer.filter, footer.meta.offset),
-            (footer.meta, footer_offset),
-        ];
+        let chain =
+            [(footer.index, footer.filter.offset), (footer.filter, footer.meta.offset), (footer.meta, footer_offset)];
         for (handle, next) in chain {
             if handle.offset.checked_add(handle.len) != Some(next) {
                 return Err(corrupt(Corruption::OutOfBounds {
@@ -193,18 +173,9 @@ mod tests {
 
     fn sample() -> Footer {
         Footer {
-            index: BlockHandle {
-                offset: 100,
-                len: 20,
-            },
-            filter: BlockHandle {
-                offset: 120,
-                len: 10,
-            },
-            meta: BlockHandle {
-                offset: 130,
-                len: 30,
-            },
+            index: BlockHandle { offset: 100, len: 20 },
+            filter: BlockHandle { offset: 120, len: 10 },
+            meta: BlockHandle { offset: 130, len: 30 },
             version: FORMAT_VERSION,
         }
     }
@@ -212,10 +183,7 @@ mod tests {
     #[test]
     fn footer_round_trips() {
         let bytes = sample().encode();
-        assert_eq!(
-            Footer::decode(&bytes, Path::new("f"), 160).unwrap(),
-            sample()
-        );
+        assert_eq!(Footer::decode(&bytes, Path::new("f"), 160).unwrap(), sample());
     }
 
     #[test]
@@ -224,10 +192,7 @@ mod tests {
         for i in 0..good.len() {
             let mut bad = good;
             bad[i] ^= 0x04;
-            assert!(
-                Footer::decode(&bad, Path::new("f"), 160).is_err(),
-                "flip at byte {i} went unnoticed"
-            );
+            assert!(Footer::decode(&bad, Path::new("f"), 160).is_err(), "flip at byte {i} went unnoticed");
         }
     }
 
@@ -236,16 +201,6 @@ mod tests {
         let mut f = sample();
         f.version = 7;
         let err = Footer::decode(&f.encode(), Path::new("f"), 160).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::UnsupportedVersion {
-                    found: 7,
-                    supported: 1,
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert!(matches!(err, Error::UnsupportedVersion { found: 7, supported: 1, .. }), "{err}");
     }
 }

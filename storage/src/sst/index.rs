@@ -146,8 +146,7 @@ impl Index {
         let mut r = ByteReader::new(payload);
         let raw_len = r.len(MAX_RAW_INDEX, "index length")?;
         let compressed = r.bytes(r.remaining(), "index")?;
-        let raw = zstd::bulk::decompress(compressed, raw_len)
-            .map_err(|e| Corruption::Decompress(e.to_string()))?;
+        let raw = zstd::bulk::decompress(compressed, raw_len).map_err(|e| Corruption::Decompress(e.to_string()))?;
         if raw.len() != raw_len {
             return Err(Corruption::Mismatch {
                 what: "index length",
@@ -170,12 +169,7 @@ impl Index {
             });
         }
         let (page_rows, blocks) = decode_pages(&mut r, columns.len() + 2)?;
-        let mut index = Index {
-            page_rows,
-            blocks,
-            series: Vec::new(),
-            chunks: Vec::new(),
-        };
+        let mut index = Index { page_rows, blocks, series: Vec::new(), chunks: Vec::new() };
         let nseries = r.len(r.remaining(), "series count")?;
         index.series.reserve(nseries);
         let mut key = Vec::new();
@@ -190,9 +184,7 @@ impl Index {
             if !index.series.is_empty() && key <= prev {
                 return Err(r.error("series keys do not ascend").into());
             }
-            let text: Arc<str> = std::str::from_utf8(&key)
-                .map_err(|_| r.error("series key is not UTF-8"))?
-                .into();
+            let text: Arc<str> = std::str::from_utf8(&key).map_err(|_| r.error("series key is not UTF-8"))?.into();
             let nchunks = r.len(r.remaining(), "chunk count")?;
             if nchunks == 0 {
                 return Err(r.error("series without chunks").into());
@@ -235,10 +227,7 @@ impl Index {
 }
 
 /// Reads the page table: rows per page and the handles of their blocks (data starts at 0).
-fn decode_pages(
-    r: &mut ByteReader<'_>,
-    slots: usize,
-) -> Result<(Vec<u32>, Vec<BlockHandle>), DecodeError> {
+fn decode_pages(r: &mut ByteReader<'_>, slots: usize) -> Result<(Vec<u32>, Vec<BlockHandle>), DecodeError> {
     let npages = r.len(r.remaining() / (slots + 1), "page count")?;
     let mut page_rows = Vec::with_capacity(npages);
     let mut blocks = Vec::with_capacity(npages * slots);
@@ -252,9 +241,7 @@ fn decode_pages(
         for _ in 0..slots {
             let len = r.varint("block length")?;
             blocks.push(BlockHandle { offset, len });
-            offset = offset
-                .checked_add(len)
-                .ok_or_else(|| r.error("block offsets overflow"))?;
+            offset = offset.checked_add(len).ok_or_else(|| r.error("block offsets overflow"))?;
         }
     }
     Ok((page_rows, blocks))
@@ -268,55 +255,29 @@ fn decode_chunk(
     cursor: &mut (u32, u32),
 ) -> Result<ChunkMeta, DecodeError> {
     let delta = r.varint("page delta")?;
-    let page = u64::from(cursor.0)
-        .checked_add(delta)
-        .and_then(|p| u32::try_from(p).ok());
+    let page = u64::from(cursor.0).checked_add(delta).and_then(|p| u32::try_from(p).ok());
     let page = page.ok_or_else(|| r.error("page number overflows"))?;
     let first_row = r.varint("first row")?;
     let rows = r.varint("chunk rows")?;
     // The chunk continues the page at the cursor, or starts the next page once that one is full.
     let at_cursor = page == cursor.0 && first_row == u64::from(cursor.1);
-    let cursor_page_full = page_rows
-        .get(cursor.0 as usize)
-        .is_some_and(|n| *n == cursor.1);
+    let cursor_page_full = page_rows.get(cursor.0 as usize).is_some_and(|n| *n == cursor.1);
     let next_page = page == cursor.0.saturating_add(1) && first_row == 0 && cursor_page_full;
     if !(at_cursor || next_page) {
-        return Err(r.error(format!(
-            "chunk at page {page} row {first_row} leaves a gap or overlaps"
-        )));
+        return Err(r.error(format!("chunk at page {page} row {first_row} leaves a gap or overlaps")));
     }
     let in_page = page_rows.get(page as usize).copied().unwrap_or(0);
-    if rows == 0
-        || first_row
-            .checked_add(rows)
-            .is_none_or(|end| end > u64::from(in_page))
-    {
-        return Err(r.error(format!(
-            "chunk of {rows} rows at row {first_row} exceeds page {page} of {in_page} rows"
-        )));
+    if rows == 0 || first_row.checked_add(rows).is_none_or(|end| end > u64::from(in_page)) {
+        return Err(r.error(format!("chunk of {rows} rows at row {first_row} exceeds page {page} of {in_page} rows")));
     }
     *cursor = (page, (first_row + rows) as u32);
     let min_ts = unzigzag(r.varint("min ts")?);
     let max_ts = i64::try_from(i128::from(min_ts) + i128::from(r.varint("ts span")?))
         .map_err(|_| r.error("max ts overflows"))?;
     let min_seq = r.varint("min seq")?;
-    let max_seq = min_seq
-        .checked_add(r.varint("seq span")?)
-        .ok_or_else(|| r.error("max seq overflows"))?;
-    let columns = columns
-        .iter()
-        .map(|c| ColumnStats::decode(r, c.ty, rows))
-        .collect::<Result<_, _>>()?;
-    Ok(ChunkMeta {
-        page,
-        first_row: first_row as u32,
-        rows: rows as u32,
-        min_ts,
-        max_ts,
-        min_seq,
-        max_seq,
-        columns,
-    })
+    let max_seq = min_seq.checked_add(r.varint("seq span")?).ok_or_else(|| r.error("max seq overflows"))?;
+    let columns = columns.iter().map(|c| ColumnStats::decode(r, c.ty, rows)).collect::<Result<_, _>>()?;
+    Ok(ChunkMeta { page, first_row: first_row as u32, rows: rows as u32, min_ts, max_ts, min_seq, max_seq, columns })
 }
 
 /// Length of the common prefix of `a` and `b`.

@@ -75,13 +75,7 @@ impl SstInfo {
     /// the file length give).
     pub fn encode_meta(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(64 + self.columns.len() * 16);
-        for v in [
-            u64::from(self.family),
-            self.created_ms,
-            self.rows,
-            self.series,
-            self.pages,
-        ] {
+        for v in [u64::from(self.family), self.created_ms, self.rows, self.series, self.pages] {
             put_varint(&mut out, v);
         }
         out.extend_from_slice(&self.min_ts.to_le_bytes());
@@ -101,10 +95,8 @@ impl SstInfo {
     pub fn decode_meta(payload: &[u8], size: u64) -> Result<SstInfo, Corruption> {
         let mut r = ByteReader::new(payload);
         let family = r.varint("family")?;
-        let family = FamilyId::try_from(family).map_err(|_| Corruption::Invalid {
-            what: "family id",
-            value: family,
-        })?;
+        let family =
+            FamilyId::try_from(family).map_err(|_| Corruption::Invalid { what: "family id", value: family })?;
         let created_ms = r.varint("created_ms")?;
         let rows = r.varint("rows")?;
         let series = r.varint("series")?;
@@ -115,21 +107,13 @@ impl SstInfo {
         let mut columns: Vec<ColumnSchema> = Vec::with_capacity(ncols);
         for _ in 0..ncols {
             let id = r.varint("column id")?;
-            let id = ColumnId::try_from(id).map_err(|_| Corruption::Invalid {
-                what: "column id",
-                value: id,
-            })?;
+            let id = ColumnId::try_from(id).map_err(|_| Corruption::Invalid { what: "column id", value: id })?;
             if columns.last().is_some_and(|c| c.id >= id) {
-                return Err(Corruption::Invalid {
-                    what: "column ids not ascending at id",
-                    value: id.into(),
-                });
+                return Err(Corruption::Invalid { what: "column ids not ascending at id", value: id.into() });
             }
             let tag = r.u8("column type")?;
-            let ty = ColumnType::from_tag(tag).ok_or(Corruption::Invalid {
-                what: "column type tag",
-                value: tag.into(),
-            })?;
+            let ty =
+                ColumnType::from_tag(tag).ok_or(Corruption::Invalid { what: "column type tag", value: tag.into() })?;
             let name = r.str(MAX_NAME, "column name")?.to_string();
             columns.push(ColumnSchema { id, name, ty });
         }
@@ -170,24 +154,13 @@ mod tests {
             min_seq: 1,
             max_seq: 7,
             columns: vec![
-                ColumnSchema {
-                    id: 0,
-                    name: "temp".into(),
-                    ty: ColumnType::F64,
-                },
-                ColumnSchema {
-                    id: 4,
-                    name: "ok".into(),
-                    ty: ColumnType::Bool,
-                },
+                ColumnSchema { id: 0, name: "temp".into(), ty: ColumnType::F64 },
+                ColumnSchema { id: 4, name: "ok".into(), ty: ColumnType::Bool },
             ],
             created_ms: 1_700_000_000_000,
             format_version: FORMAT_VERSION,
         };
-        assert_eq!(
-            SstInfo::decode_meta(&info.encode_meta(), 1000).unwrap(),
-            info
-        );
+        assert_eq!(SstInfo::decode_meta(&info.encode_meta(), 1000).unwrap(), info);
         let json = serde_json::to_string(&info).unwrap();
         assert_eq!(serde_json::from_str::<SstInfo>(&json).unwrap(), info);
     }

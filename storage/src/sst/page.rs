@@ -34,12 +34,7 @@ pub(super) struct Page {
 
 impl PageBuffer {
     pub(super) fn new(columns: &[ColumnSchema]) -> PageBuffer {
-        PageBuffer {
-            ts: Vec::new(),
-            seq: Vec::new(),
-            columns: vec![Vec::new(); columns.len()],
-            borrowed: 0,
-        }
+        PageBuffer { ts: Vec::new(), seq: Vec::new(), columns: vec![Vec::new(); columns.len()], borrowed: 0 }
     }
 
     /// Rows gathered.
@@ -52,11 +47,7 @@ impl PageBuffer {
         self.ts.extend_from_slice(&part.ts);
         self.seq.extend(part.seq.iter().map(|s| *s as i64));
         for (pieces, col) in self.columns.iter_mut().zip(schema) {
-            pieces.push(
-                part.column(col.id)
-                    .cloned()
-                    .unwrap_or_else(|| null_column(col, part.len())),
-            );
+            pieces.push(part.column(col.id).cloned().unwrap_or_else(|| null_column(col, part.len())));
         }
     }
 
@@ -78,17 +69,12 @@ impl PageBuffer {
         let mut columns = Vec::with_capacity(self.columns.len());
         for (i, pieces) in self.columns.iter_mut().enumerate() {
             let refs: Vec<&dyn Array> = pieces.iter().map(|a| a.as_ref()).collect();
-            let array = arrow_select::concat::concat(&refs)
-                .map_err(|e| (i, EncodingError(e.to_string())))?;
+            let array = arrow_select::concat::concat(&refs).map_err(|e| (i, EncodingError(e.to_string())))?;
             columns.push(array);
             pieces.clear();
         }
         self.borrowed = 0;
-        Ok(Page {
-            ts: std::mem::take(&mut self.ts),
-            seq: std::mem::take(&mut self.seq),
-            columns,
-        })
+        Ok(Page { ts: std::mem::take(&mut self.ts), seq: std::mem::take(&mut self.seq), columns })
     }
 }
 
@@ -99,18 +85,8 @@ impl Page {
         let ts = self.ts.get(start..start + len).unwrap_or_default();
         chunk.min_ts = ts.first().copied().unwrap_or(0);
         chunk.max_ts = ts.last().copied().unwrap_or(0);
-        let seq = self
-            .seq
-            .get(start..start + len)
-            .unwrap_or_default()
-            .iter()
-            .map(|s| *s as u64);
-        (chunk.min_seq, chunk.max_seq) =
-            seq.fold((u64::MAX, 0), |(lo, hi), s| (lo.min(s), hi.max(s)));
-        chunk.columns = self
-            .columns
-            .iter()
-            .map(|a| ColumnStats::of(a.slice(start, len).as_ref()))
-            .collect();
+        let seq = self.seq.get(start..start + len).unwrap_or_default().iter().map(|s| *s as u64);
+        (chunk.min_seq, chunk.max_seq) = seq.fold((u64::MAX, 0), |(lo, hi), s| (lo.min(s), hi.max(s)));
+        chunk.columns = self.columns.iter().map(|a| ColumnStats::of(a.slice(start, len).as_ref())).collect();
     }
 }

@@ -21,24 +21,11 @@ impl SstReader {
     /// The rows of `entry` in `range`, with the requested `columns` that this file has (in
     /// ascending id order); `None` when no row falls in the range. Only chunks overlapping the
     /// range are read.
-    pub fn read(
-        &self,
-        entry: &SeriesEntry,
-        range: TimeRange,
-        columns: &[ColumnId],
-    ) -> Result<Option<Run>, Error> {
+    pub fn read(&self, entry: &SeriesEntry, range: TimeRange, columns: &[ColumnId]) -> Result<Option<Run>, Error> {
         let mut parts = Vec::new();
-        for chunk in self
-            .chunks(entry)
-            .iter()
-            .filter(|c| range.overlaps(c.min_ts, c.max_ts))
-        {
+        for chunk in self.chunks(entry).iter().filter(|c| range.overlaps(c.min_ts, c.max_ts)) {
             let run = self.read_chunk(entry, chunk, columns)?;
-            let run = if range.covers(chunk.min_ts, chunk.max_ts) {
-                run
-            } else {
-                run.slice_time(range)
-            };
+            let run = if range.covers(chunk.min_ts, chunk.max_ts) { run } else { run.slice_time(range) };
             if !run.is_empty() {
                 parts.push(run);
             }
@@ -46,19 +33,12 @@ impl SstReader {
         match parts.len() {
             0 => Ok(None),
             1 => Ok(parts.pop()),
-            _ => concat_runs(&parts)
-                .map(Some)
-                .map_err(|reason| self.corrupt_index(reason)),
+            _ => concat_runs(&parts).map(Some).map_err(|reason| self.corrupt_index(reason)),
         }
     }
 
     /// All rows of one chunk of `entry` with the requested `columns` that this file has.
-    pub fn read_chunk(
-        &self,
-        entry: &SeriesEntry,
-        chunk: &ChunkMeta,
-        columns: &[ColumnId],
-    ) -> Result<Run, Error> {
+    pub fn read_chunk(&self, entry: &SeriesEntry, chunk: &ChunkMeta, columns: &[ColumnId]) -> Result<Run, Error> {
         let (start, len) = (chunk.first_row as usize, chunk.rows as usize);
         let ts = self.ints(chunk.page, 0)?;
         let seq = self.ints(chunk.page, 1)?;
@@ -88,8 +68,7 @@ impl SstReader {
             let Some(pos) = self.column_position(id) else {
                 continue;
             };
-            let (Some(col), Some(stats)) = (self.info.columns.get(pos), chunk.columns.get(pos))
-            else {
+            let (Some(col), Some(stats)) = (self.info.columns.get(pos), chunk.columns.get(pos)) else {
                 continue;
             };
             let array = if stats.non_null == 0 {
@@ -101,31 +80,22 @@ impl SstReader {
                         a.slice(start, len)
                     }
                     CachedBlock::Ints(_) => {
-                        return Err(self.corrupt_index(Corruption::Invalid {
-                            what: "column slot",
-                            value: pos as u64,
-                        }));
+                        return Err(self.corrupt_index(Corruption::Invalid { what: "column slot", value: pos as u64 }));
                     }
                 }
             };
             out.push((id, array));
         }
-        Ok(Run {
-            series: entry.key.clone(),
-            ts,
-            seq,
-            columns: out,
-        })
+        Ok(Run { series: entry.key.clone(), ts, seq, columns: out })
     }
 
     /// The decoded integers of block `slot` (ts or seq) of `page`.
     fn ints(&self, page: u32, slot: usize) -> Result<ScalarBuffer<i64>, Error> {
         match &*self.block(page, slot)? {
             CachedBlock::Ints(v) => Ok(v.clone()),
-            CachedBlock::Array(_) => Err(self.corrupt_index(Corruption::Invalid {
-                what: "integer slot",
-                value: slot as u64,
-            })),
+            CachedBlock::Array(_) => {
+                Err(self.corrupt_index(Corruption::Invalid { what: "integer slot", value: slot as u64 }))
+            }
         }
     }
 
@@ -141,11 +111,7 @@ impl SstReader {
             file: self.path.clone(),
             block,
             offset: handle.offset,
-            reason: Corruption::Mismatch {
-                what: "rows in block",
-                expected: need as u64,
-                found: have as u64,
-            },
+            reason: Corruption::Mismatch { what: "rows in block", expected: need as u64, found: have as u64 },
         })
     }
 
@@ -161,28 +127,17 @@ impl SstReader {
 
 /// Concatenates runs of one series that follow each other in time and carry the same columns.
 fn concat_runs(parts: &[Run]) -> Result<Run, Corruption> {
-    let first = parts.first().ok_or(Corruption::Invalid {
-        what: "runs to concatenate",
-        value: 0,
-    })?;
+    let first = parts.first().ok_or(Corruption::Invalid { what: "runs to concatenate", value: 0 })?;
     let ts: Vec<i64> = parts.iter().flat_map(|p| p.ts.iter().copied()).collect();
     let seq: Vec<u64> = parts.iter().flat_map(|p| p.seq.iter().copied()).collect();
     let mut columns: Vec<(ColumnId, ArrayRef)> = Vec::with_capacity(first.columns.len());
     for (i, (id, _)) in first.columns.iter().enumerate() {
-        let arrays: Vec<&dyn Array> = parts
-            .iter()
-            .filter_map(|p| p.columns.get(i).map(|(_, a)| a.as_ref()))
-            .collect();
+        let arrays: Vec<&dyn Array> = parts.iter().filter_map(|p| p.columns.get(i).map(|(_, a)| a.as_ref())).collect();
         let array = arrow_select::concat::concat(&arrays).map_err(|_| Corruption::Invalid {
             what: "column types differ between chunks, column",
             value: u64::from(*id),
         })?;
         columns.push((*id, array));
     }
-    Ok(Run {
-        series: Arc::clone(&first.series),
-        ts: ts.into(),
-        seq: seq.into(),
-        columns,
-    })
+    Ok(Run { series: Arc::clone(&first.series), ts: ts.into(), seq: seq.into(), columns })
 }

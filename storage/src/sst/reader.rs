@@ -41,38 +41,26 @@ impl SstReader {
     pub fn open(path: &Path, file_id: u64, cache: Arc<BlockCache>) -> Result<SstReader, Error> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let size = file.metadata().map_err(|e| Error::io(path, e))?.len();
-        let corrupt = |block, offset, reason| Error::Corrupt {
-            file: path.to_path_buf(),
-            block,
-            offset,
-            reason,
-        };
+        let corrupt = |block, offset, reason| Error::Corrupt { file: path.to_path_buf(), block, offset, reason };
         if size < FOOTER_LEN {
             return Err(corrupt(
                 BlockRef::File,
                 0,
-                Corruption::OutOfBounds {
-                    offset: 0,
-                    len: FOOTER_LEN,
-                    file_size: size,
-                },
+                Corruption::OutOfBounds { offset: 0, len: FOOTER_LEN, file_size: size },
             ));
         }
         let footer_offset = size - FOOTER_LEN;
         let mut bytes = [0u8; FOOTER_LEN as usize];
-        file.read_exact_at(&mut bytes, footer_offset)
-            .map_err(|e| Error::io(path, e))?;
+        file.read_exact_at(&mut bytes, footer_offset).map_err(|e| Error::io(path, e))?;
         let footer = Footer::decode(&bytes, path, footer_offset)?;
 
         let meta = read_block(&file, path, size, footer.meta, BlockRef::Meta)?;
-        let info = SstInfo::decode_meta(&meta, size)
-            .map_err(|r| corrupt(BlockRef::Meta, footer.meta.offset, r))?;
+        let info = SstInfo::decode_meta(&meta, size).map_err(|r| corrupt(BlockRef::Meta, footer.meta.offset, r))?;
         let index = read_block(&file, path, size, footer.index, BlockRef::Index)?;
-        let index = Index::decode(&index, &info.columns)
-            .map_err(|r| corrupt(BlockRef::Index, footer.index.offset, r))?;
+        let index =
+            Index::decode(&index, &info.columns).map_err(|r| corrupt(BlockRef::Index, footer.index.offset, r))?;
         let filter = read_block(&file, path, size, footer.filter, BlockRef::Filter)?;
-        let filter = Filter::decode(&filter)
-            .map_err(|e| corrupt(BlockRef::Filter, footer.filter.offset, e.into()))?;
+        let filter = Filter::decode(&filter).map_err(|e| corrupt(BlockRef::Filter, footer.filter.offset, e.into()))?;
 
         let data_end = index.blocks.last().map_or(0, BlockHandle::end);
         let rows: u64 = index.page_rows.iter().map(|r| u64::from(*r)).sum();
@@ -87,24 +75,11 @@ impl SstReader {
                 return Err(corrupt(
                     BlockRef::Index,
                     footer.index.offset,
-                    Corruption::Mismatch {
-                        what,
-                        expected,
-                        found,
-                    },
+                    Corruption::Mismatch { what, expected, found },
                 ));
             }
         }
-        Ok(SstReader {
-            path: path.to_path_buf(),
-            file,
-            file_id,
-            cache,
-            info,
-            footer,
-            index,
-            filter,
-        })
+        Ok(SstReader { path: path.to_path_buf(), file, file_id, cache, info, footer, index, filter })
     }
 
     /// File-level facts and the schema.
@@ -147,19 +122,12 @@ impl SstReader {
         if !self.may_contain(series) {
             return None;
         }
-        let i = self
-            .index
-            .series
-            .binary_search_by(|e| e.key.as_ref().cmp(series))
-            .ok()?;
+        let i = self.index.series.binary_search_by(|e| e.key.as_ref().cmp(series)).ok()?;
         self.index.series.get(i).cloned()
     }
 
     /// Entries of the selected series in ascending key order.
-    pub fn series<'a>(
-        &'a self,
-        selector: &'a SeriesSelector,
-    ) -> impl Iterator<Item = SeriesEntry> + 'a {
+    pub fn series<'a>(&'a self, selector: &'a SeriesSelector) -> impl Iterator<Item = SeriesEntry> + 'a {
         use std::ops::Bound;
         let all = &self.index.series;
         let start = match selector.key_bounds().0 {
@@ -179,10 +147,7 @@ impl SstReader {
 
     /// The chunks of `entry`, in time order, with their statistics.
     pub fn chunks(&self, entry: &SeriesEntry) -> &[ChunkMeta] {
-        self.index
-            .chunks
-            .get(entry.chunks.clone())
-            .unwrap_or_default()
+        self.index.chunks.get(entry.chunks.clone()).unwrap_or_default()
     }
 
     /// Position of column `id` in the schema (and in [`ChunkMeta::columns`]).
@@ -205,14 +170,7 @@ impl SstReader {
             n => BlockColumn::Column(self.info.columns.get(n - 2).map_or(u32::MAX, |c| c.id)),
         };
         let handle = self.index.blocks.get(block).copied().unwrap_or_default();
-        (
-            handle,
-            BlockRef::Data {
-                block: block as u32,
-                page,
-                column,
-            },
-        )
+        (handle, BlockRef::Data { block: block as u32, page, column })
     }
 
     /// Block `slot` of `page`, decoded, from the cache or the file.
@@ -230,29 +188,14 @@ impl SstReader {
     /// Reads, checks and decodes block `slot` of `page` from the file (no cache).
     pub(super) fn load_block(&self, page: u32, slot: usize) -> Result<CachedBlock, Error> {
         let (handle, what) = self.block_ref(page, slot);
-        let rows = self
-            .index
-            .page_rows
-            .get(page as usize)
-            .copied()
-            .unwrap_or(0) as usize;
+        let rows = self.index.page_rows.get(page as usize).copied().unwrap_or(0) as usize;
         let payload = read_block(&self.file, &self.path, self.info.size, handle, what)?;
-        let corrupt = |reason| Error::Corrupt {
-            file: self.path.clone(),
-            block: what,
-            offset: handle.offset,
-            reason,
-        };
+        let corrupt = |reason| Error::Corrupt { file: self.path.clone(), block: what, offset: handle.offset, reason };
         let decoded = match slot {
-            0 | 1 => CachedBlock::Ints(ScalarBuffer::from(
-                decode_ints(&payload, rows).map_err(|e| corrupt(e.into()))?,
-            )),
+            0 | 1 => CachedBlock::Ints(ScalarBuffer::from(decode_ints(&payload, rows).map_err(|e| corrupt(e.into()))?)),
             n => {
                 let ty = self.info.columns.get(n - 2).map(|c| c.ty);
-                let ty = ty.ok_or(corrupt(Corruption::Invalid {
-                    what: "block slot",
-                    value: n as u64,
-                }))?;
+                let ty = ty.ok_or(corrupt(Corruption::Invalid { what: "block slot", value: n as u64 }))?;
                 let array = decode_array(&payload, ty, rows).map_err(|e| corrupt(e.into()))?;
                 if *array.data_type() != ty.arrow_type() {
                     return Err(corrupt(Corruption::Invalid {

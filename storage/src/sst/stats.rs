@@ -68,30 +68,21 @@ impl ColumnStats {
     pub fn of(array: &dyn Array) -> ColumnStats {
         let non_null = (array.len() - array.null_count()) as u64;
         if non_null == 0 {
-            return ColumnStats {
-                non_null,
-                values: ValueStats::None,
-            };
+            return ColumnStats { non_null, values: ValueStats::None };
         }
         let values = if let Some(a) = array.as_primitive_opt::<Float64Type>() {
             let mut it = a.iter().flatten();
             let first = it.next().unwrap_or(f64::NAN);
-            let (min, max, sum) = it.fold((first, first, first), |(lo, hi, s), v| {
-                (lo.min(v), hi.max(v), s + v)
-            });
+            let (min, max, sum) = it.fold((first, first, first), |(lo, hi, s), v| (lo.min(v), hi.max(v), s + v));
             ValueStats::F64 { min, max, sum }
         } else if let Some(a) = array.as_primitive_opt::<Int64Type>() {
             let (min, max, sum) = a
                 .iter()
                 .flatten()
-                .fold((i64::MAX, i64::MIN, 0i128), |(lo, hi, s), v| {
-                    (lo.min(v), hi.max(v), s + i128::from(v))
-                });
+                .fold((i64::MAX, i64::MIN, 0i128), |(lo, hi, s), v| (lo.min(v), hi.max(v), s + i128::from(v)));
             ValueStats::I64 { min, max, sum }
         } else if let Some(a) = array.as_boolean_opt() {
-            ValueStats::Bool {
-                trues: a.true_count() as u64,
-            }
+            ValueStats::Bool { trues: a.true_count() as u64 }
         } else {
             ValueStats::None
         };
@@ -100,13 +91,7 @@ impl ColumnStats {
 
     /// Statistics of an array, or all-null statistics when the column is absent.
     pub fn of_optional(array: Option<&ArrayRef>) -> ColumnStats {
-        array.map_or(
-            ColumnStats {
-                non_null: 0,
-                values: ValueStats::None,
-            },
-            |a| ColumnStats::of(a.as_ref()),
-        )
+        array.map_or(ColumnStats { non_null: 0, values: ValueStats::None }, |a| ColumnStats::of(a.as_ref()))
     }
 
     /// Statistics of the concatenation of the rows `self` and `other` describe (for example all
@@ -116,41 +101,13 @@ impl ColumnStats {
         self.non_null += other.non_null;
         self.values = match (&self.values, &other.values) {
             (ValueStats::None, v) | (v, ValueStats::None) => v.clone(),
-            (
-                ValueStats::F64 {
-                    min: a,
-                    max: b,
-                    sum: c,
-                },
-                ValueStats::F64 {
-                    min: x,
-                    max: y,
-                    sum: z,
-                },
-            ) => ValueStats::F64 {
-                min: a.min(*x),
-                max: b.max(*y),
-                sum: c + z,
-            },
-            (
-                ValueStats::I64 {
-                    min: a,
-                    max: b,
-                    sum: c,
-                },
-                ValueStats::I64 {
-                    min: x,
-                    max: y,
-                    sum: z,
-                },
-            ) => ValueStats::I64 {
-                min: *a.min(x),
-                max: *b.max(y),
-                sum: c + z,
-            },
-            (ValueStats::Bool { trues: a }, ValueStats::Bool { trues: b }) => {
-                ValueStats::Bool { trues: a + b }
+            (ValueStats::F64 { min: a, max: b, sum: c }, ValueStats::F64 { min: x, max: y, sum: z }) => {
+                ValueStats::F64 { min: a.min(*x), max: b.max(*y), sum: c + z }
             }
+            (ValueStats::I64 { min: a, max: b, sum: c }, ValueStats::I64 { min: x, max: y, sum: z }) => {
+                ValueStats::I64 { min: *a.min(x), max: *b.max(y), sum: c + z }
+            }
+            (ValueStats::Bool { trues: a }, ValueStats::Bool { trues: b }) => ValueStats::Bool { trues: a + b },
             (mine, _) => mine.clone(),
         };
     }
@@ -158,21 +115,9 @@ impl ColumnStats {
     /// Equality that compares floats by their bits (so NaN statistics equal themselves).
     pub fn same_as(&self, other: &ColumnStats) -> bool {
         let values = match (&self.values, &other.values) {
-            (
-                ValueStats::F64 {
-                    min: a,
-                    max: b,
-                    sum: c,
-                },
-                ValueStats::F64 {
-                    min: x,
-                    max: y,
-                    sum: z,
-                },
-            ) => [a, b, c]
-                .iter()
-                .zip([x, y, z])
-                .all(|(p, q)| p.to_bits() == q.to_bits()),
+            (ValueStats::F64 { min: a, max: b, sum: c }, ValueStats::F64 { min: x, max: y, sum: z }) => {
+                [a, b, c].iter().zip([x, y, z]).all(|(p, q)| p.to_bits() == q.to_bits())
+            }
             (a, b) => a == b,
         };
         self.non_null == other.non_null && values
@@ -201,45 +146,28 @@ impl ColumnStats {
     }
 
     /// Reads statistics of a column of type `ty` in a chunk of `rows` rows.
-    pub fn decode(
-        r: &mut ByteReader<'_>,
-        ty: ColumnType,
-        rows: u64,
-    ) -> Result<ColumnStats, DecodeError> {
+    pub fn decode(r: &mut ByteReader<'_>, ty: ColumnType, rows: u64) -> Result<ColumnStats, DecodeError> {
         let non_null = r.varint("non-null count")?;
         if non_null > rows {
-            return Err(r.error(format!(
-                "non-null count {non_null} exceeds the chunk's {rows} rows"
-            )));
+            return Err(r.error(format!("non-null count {non_null} exceeds the chunk's {rows} rows")));
         }
         if non_null == 0 {
-            return Ok(ColumnStats {
-                non_null,
-                values: ValueStats::None,
-            });
+            return Ok(ColumnStats { non_null, values: ValueStats::None });
         }
         let values = match ty {
-            ColumnType::F64 => ValueStats::F64 {
-                min: r.f64("f64 min")?,
-                max: r.f64("f64 max")?,
-                sum: r.f64("f64 sum")?,
-            },
+            ColumnType::F64 => {
+                ValueStats::F64 { min: r.f64("f64 min")?, max: r.f64("f64 max")?, sum: r.f64("f64 sum")? }
+            }
             ColumnType::I64 => {
                 let min = unzigzag(r.varint("i64 min")?);
                 let max = unzigzag(r.varint("i64 max")?);
                 let z = read_varint128(r, "i64 sum")?;
-                ValueStats::I64 {
-                    min,
-                    max,
-                    sum: ((z >> 1) as i128) ^ -((z & 1) as i128),
-                }
+                ValueStats::I64 { min, max, sum: ((z >> 1) as i128) ^ -((z & 1) as i128) }
             }
             ColumnType::Bool => {
                 let trues = r.varint("true count")?;
                 if trues > non_null {
-                    return Err(r.error(format!(
-                        "true count {trues} exceeds non-null count {non_null}"
-                    )));
+                    return Err(r.error(format!("true count {trues} exceeds non-null count {non_null}")));
                 }
                 ValueStats::Bool { trues }
             }
@@ -303,23 +231,10 @@ mod tests {
     fn merge_equals_stats_of_concatenation() {
         let a = arrow_array::Int64Array::from(vec![Some(3), None, Some(i64::MAX)]);
         let b = arrow_array::Int64Array::from(vec![Some(i64::MAX), Some(-4)]);
-        let all = arrow_array::Int64Array::from(vec![
-            Some(3),
-            None,
-            Some(i64::MAX),
-            Some(i64::MAX),
-            Some(-4),
-        ]);
+        let all = arrow_array::Int64Array::from(vec![Some(3), None, Some(i64::MAX), Some(i64::MAX), Some(-4)]);
         let mut s = ColumnStats::of(&a);
         s.merge(&ColumnStats::of(&b));
         assert_eq!(s, ColumnStats::of(&all));
-        assert_eq!(
-            s.values,
-            ValueStats::I64 {
-                min: -4,
-                max: i64::MAX,
-                sum: 2 * i128::from(i64::MAX) - 1
-            }
-        );
+        assert_eq!(s.values, ValueStats::I64 { min: -4, max: i64::MAX, sum: 2 * i128::from(i64::MAX) - 1 });
     }
 }

@@ -95,32 +95,18 @@ fn check_chunk(chunk: &ChunkMeta, blocks: &[Option<CachedBlock>]) -> Result<(), 
     if let Some(Some(CachedBlock::Ints(ts))) = blocks.first() {
         let ts = ts.slice(start, len);
         if ts.windows(2).any(|w| w[0] >= w[1]) {
-            return Err(Corruption::Invalid {
-                what: "timestamps not increasing in chunk at row",
-                value: start as u64,
-            });
+            return Err(Corruption::Invalid { what: "timestamps not increasing in chunk at row", value: start as u64 });
         }
         if ts.first() != Some(&chunk.min_ts) || ts.last() != Some(&chunk.max_ts) {
             let found = ts.first().copied().unwrap_or_default() as u64;
-            return Err(Corruption::Mismatch {
-                what: "chunk min ts",
-                expected: chunk.min_ts as u64,
-                found,
-            });
+            return Err(Corruption::Mismatch { what: "chunk min ts", expected: chunk.min_ts as u64, found });
         }
     }
     if let Some(Some(CachedBlock::Ints(seq))) = blocks.get(1) {
         let seq = seq.slice(start, len);
-        let (lo, hi) = seq
-            .iter()
-            .map(|s| *s as u64)
-            .fold((u64::MAX, 0), |(lo, hi), s| (lo.min(s), hi.max(s)));
+        let (lo, hi) = seq.iter().map(|s| *s as u64).fold((u64::MAX, 0), |(lo, hi), s| (lo.min(s), hi.max(s)));
         if (lo, hi) != (chunk.min_seq, chunk.max_seq) {
-            return Err(Corruption::Mismatch {
-                what: "chunk min seq",
-                expected: chunk.min_seq,
-                found: lo,
-            });
+            return Err(Corruption::Mismatch { what: "chunk min seq", expected: chunk.min_seq, found: lo });
         }
     }
     for (i, stats) in chunk.columns.iter().enumerate() {

@@ -43,11 +43,7 @@ pub struct SstWriterOptions {
 
 impl Default for SstWriterOptions {
     fn default() -> Self {
-        Self {
-            rows_per_page: DEFAULT_ROWS_PER_PAGE,
-            zstd_level: 3,
-            parallel_encode: true,
-        }
+        Self { rows_per_page: DEFAULT_ROWS_PER_PAGE, zstd_level: 3, parallel_encode: true }
     }
 }
 
@@ -87,10 +83,7 @@ impl SstWriter {
         }
         columns.sort_by_key(|c| c.id);
         if let Some(w) = columns.windows(2).find(|w| w[0].id == w[1].id) {
-            return Err(Error::DuplicateColumn {
-                file: path.to_path_buf(),
-                column: w[0].id,
-            });
+            return Err(Error::DuplicateColumn { file: path.to_path_buf(), column: w[0].id });
         }
         let file = File::create(path).map_err(|e| Error::io(path, e))?;
         Ok(SstWriter {
@@ -161,19 +154,14 @@ impl SstWriter {
 
     fn check_run(&self, run: &Run) -> Result<(), Error> {
         let series = || run.series.to_string();
-        run.check_invariants()
-            .map_err(|problem| Error::InvalidRun {
-                file: self.path.clone(),
-                series: series(),
-                problem,
-            })?;
+        run.check_invariants().map_err(|problem| Error::InvalidRun {
+            file: self.path.clone(),
+            series: series(),
+            problem,
+        })?;
         for (id, array) in &run.columns {
             let Some(col) = self.columns.iter().find(|c| c.id == *id) else {
-                return Err(Error::UnknownColumn {
-                    file: self.path.clone(),
-                    series: series(),
-                    column: *id,
-                });
+                return Err(Error::UnknownColumn { file: self.path.clone(), series: series(), column: *id });
             };
             if *array.data_type() != col.ty.arrow_type() {
                 return Err(Error::TypeMismatch {
@@ -193,15 +181,11 @@ impl SstWriter {
         let page_no = self.index.page_rows.len() as u32;
         let first_row = self.page.len() as u32;
         let rows = part.len() as u32;
-        let series = self
-            .index
-            .series
-            .last_mut()
-            .ok_or_else(|| Error::InvalidRun {
-                file: self.path.clone(),
-                series: part.series.to_string(),
-                problem: "no series entry".into(),
-            })?;
+        let series = self.index.series.last_mut().ok_or_else(|| Error::InvalidRun {
+            file: self.path.clone(),
+            series: part.series.to_string(),
+            problem: "no series entry".into(),
+        })?;
         // Extend the series' chunk if it is the last one of this page, else start a new chunk.
         match self.index.chunks.last_mut() {
             Some(c) if !series.chunks.is_empty() && c.page == page_no => c.rows += rows,
@@ -238,17 +222,10 @@ impl SstWriter {
             column: self.columns.get(i).map_or(0, |c| c.id),
             source,
         })?;
-        let chunks = self
-            .index
-            .chunks
-            .get_mut(self.page_first_chunk..)
-            .unwrap_or_default();
+        let chunks = self.index.chunks.get_mut(self.page_first_chunk..).unwrap_or_default();
         for chunk in chunks.iter_mut() {
             page.fill_stats(chunk);
-            self.seq_bounds = (
-                self.seq_bounds.0.min(chunk.min_seq),
-                self.seq_bounds.1.max(chunk.max_seq),
-            );
+            self.seq_bounds = (self.seq_bounds.0.min(chunk.min_seq), self.seq_bounds.1.max(chunk.max_seq));
         }
         self.page_first_chunk = self.index.chunks.len();
         let level = self.opts.zstd_level;
@@ -259,12 +236,10 @@ impl SstWriter {
                 1 => encode_ints(&page.seq, IntKind::Sequence, &mut payload, level),
                 n => {
                     let (col, array) = (&self.columns[n - 2], &page.columns[n - 2]);
-                    encode_array(array.as_ref(), &mut payload, level).map_err(|source| {
-                        Error::Encode {
-                            file: self.path.clone(),
-                            column: col.id,
-                            source,
-                        }
+                    encode_array(array.as_ref(), &mut payload, level).map_err(|source| Error::Encode {
+                        file: self.path.clone(),
+                        column: col.id,
+                        source,
                     })?;
                 }
             }
@@ -274,18 +249,12 @@ impl SstWriter {
         };
         let slots = self.columns.len() + 2;
         let blocks: Vec<Vec<u8>> = if self.opts.parallel_encode {
-            (0..slots)
-                .into_par_iter()
-                .map(encode)
-                .collect::<Result<_, _>>()?
+            (0..slots).into_par_iter().map(encode).collect::<Result<_, _>>()?
         } else {
             (0..slots).map(encode).collect::<Result<_, _>>()?
         };
         for b in &blocks {
-            self.index.blocks.push(BlockHandle {
-                offset: self.offset,
-                len: b.len() as u64,
-            });
+            self.index.blocks.push(BlockHandle { offset: self.offset, len: b.len() as u64 });
             self.write(b)?;
         }
         self.index.page_rows.push(page.ts.len() as u32);
@@ -293,13 +262,8 @@ impl SstWriter {
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<BlockHandle, Error> {
-        self.out
-            .write_all(bytes)
-            .map_err(|e| Error::io(&self.path, e))?;
-        let handle = BlockHandle {
-            offset: self.offset,
-            len: bytes.len() as u64,
-        };
+        self.out.write_all(bytes).map_err(|e| Error::io(&self.path, e))?;
+        let handle = BlockHandle { offset: self.offset, len: bytes.len() as u64 };
         self.offset += bytes.len() as u64;
         Ok(handle)
     }
@@ -316,29 +280,15 @@ impl SstWriter {
         let slots = self.columns.len() + 2;
         let index = self.write_framed(&self.index.encode(slots, self.opts.zstd_level))?;
         let filter = self.write_framed(&self.filter.build(BITS_PER_KEY))?;
-        let created_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+        let created_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
         let mut info = SstInfo {
             family: self.family,
             size: 0,
             rows: self.index.page_rows.iter().map(|r| u64::from(*r)).sum(),
             series: self.index.series.len() as u64,
             pages: self.index.page_rows.len() as u64,
-            min_ts: self
-                .index
-                .series
-                .iter()
-                .map(|s| s.min_ts)
-                .min()
-                .unwrap_or(i64::MAX),
-            max_ts: self
-                .index
-                .series
-                .iter()
-                .map(|s| s.max_ts)
-                .max()
-                .unwrap_or(i64::MIN),
+            min_ts: self.index.series.iter().map(|s| s.min_ts).min().unwrap_or(i64::MAX),
+            max_ts: self.index.series.iter().map(|s| s.max_ts).max().unwrap_or(i64::MIN),
             min_seq: self.seq_bounds.0,
             max_seq: self.seq_bounds.1,
             columns: self.columns.clone(),
@@ -346,18 +296,10 @@ impl SstWriter {
             format_version: FORMAT_VERSION,
         };
         let meta = self.write_framed(&info.encode_meta())?;
-        let footer = Footer {
-            index,
-            filter,
-            meta,
-            version: FORMAT_VERSION,
-        };
+        let footer = Footer { index, filter, meta, version: FORMAT_VERSION };
         self.write(&footer.encode())?;
         info.size = self.offset;
-        let file = self
-            .out
-            .into_inner()
-            .map_err(|e| Error::io(&self.path, e.into_error()))?;
+        let file = self.out.into_inner().map_err(|e| Error::io(&self.path, e.into_error()))?;
         file.sync_all().map_err(|e| Error::io(&self.path, e))?;
         Ok(info)
     }

@@ -58,10 +58,7 @@ impl SegmentHeader {
         }
         let version = r.u16("version").map_err(short)?;
         if version != FORMAT_VERSION {
-            return Err(CorruptReason::UnsupportedVersion {
-                got: version,
-                supported: FORMAT_VERSION,
-            });
+            return Err(CorruptReason::UnsupportedVersion { got: version, supported: FORMAT_VERSION });
         }
         let _reserved = r.u16("reserved").map_err(short)?;
         let number = r.u64("segment number").map_err(short)?;
@@ -70,11 +67,7 @@ impl SegmentHeader {
         let stored = r.u32("header checksum").map_err(short)?;
         let computed = crc32c::crc32c(head.get(..covered).unwrap_or_default());
         if stored != computed {
-            return Err(CorruptReason::Checksum {
-                what: "segment header",
-                stored,
-                computed,
-            });
+            return Err(CorruptReason::Checksum { what: "segment header", stored, computed });
         }
         Ok(SegmentHeader { number, first_seq })
     }
@@ -131,39 +124,22 @@ pub fn decode_record(buf: &[u8], pos: usize) -> Result<RecordRef<'_>, CorruptRea
     let seq_bytes: [u8; 8] = r.array("record seq").map_err(header_short)?;
     let len = u32::from_le_bytes(len_bytes) as usize;
     if len > MAX_RECORD_LEN {
-        return Err(CorruptReason::LengthTooLarge {
-            len: len as u64,
-            max: MAX_RECORD_LEN as u64,
-        });
+        return Err(CorruptReason::LengthTooLarge { len: len as u64, max: MAX_RECORD_LEN as u64 });
     }
-    let payload = r
-        .bytes(len, "record payload")
-        .map_err(|_| CorruptReason::Short {
-            what: "record",
-            needed: (RECORD_HEADER_LEN + len) as u64,
-            available: rest.len() as u64,
-        })?;
+    let payload = r.bytes(len, "record payload").map_err(|_| CorruptReason::Short {
+        what: "record",
+        needed: (RECORD_HEADER_LEN + len) as u64,
+        available: rest.len() as u64,
+    })?;
     let computed = record_crc(len_bytes, seq_bytes, payload);
     if stored != computed {
-        return Err(CorruptReason::Checksum {
-            what: "record",
-            stored,
-            computed,
-        });
+        return Err(CorruptReason::Checksum { what: "record", stored, computed });
     }
-    Ok(RecordRef {
-        seq: u64::from_le_bytes(seq_bytes),
-        payload,
-        end: pos + r.position(),
-    })
+    Ok(RecordRef { seq: u64::from_le_bytes(seq_bytes), payload, end: pos + r.position() })
 }
 
 fn short(e: DecodeError) -> CorruptReason {
-    CorruptReason::Short {
-        what: "segment header",
-        needed: SEGMENT_HEADER_LEN as u64,
-        available: e.offset as u64,
-    }
+    CorruptReason::Short { what: "segment header", needed: SEGMENT_HEADER_LEN as u64, available: e.offset as u64 }
 }
 
 #[cfg(test)]
@@ -173,10 +149,7 @@ mod tests {
 
     #[test]
     fn header_round_trips_and_detects_flips() {
-        let h = SegmentHeader {
-            number: 7,
-            first_seq: 1234,
-        };
+        let h = SegmentHeader { number: 7, first_seq: 1234 };
         let mut buf = Vec::new();
         h.encode(&mut buf);
         assert_eq!(buf.len(), SEGMENT_HEADER_LEN);
@@ -184,10 +157,7 @@ mod tests {
         for i in 0..buf.len() {
             let mut bad = buf.clone();
             bad[i] ^= 0x10;
-            assert!(
-                SegmentHeader::decode(&bad).is_err(),
-                "flip at byte {i} not detected"
-            );
+            assert!(SegmentHeader::decode(&bad).is_err(), "flip at byte {i} not detected");
         }
     }
 
@@ -196,17 +166,11 @@ mod tests {
         let mut buf = vec![0xAA; 3];
         encode_record(&mut buf, 99, b"hello");
         let rec = decode_record(&buf, 3).expect("valid record");
-        assert_eq!(
-            (rec.seq, rec.payload, rec.end),
-            (99, &b"hello"[..], buf.len())
-        );
+        assert_eq!((rec.seq, rec.payload, rec.end), (99, &b"hello"[..], buf.len()));
         for i in 3..buf.len() {
             let mut bad = buf.clone();
             bad[i] ^= 0x01;
-            assert!(
-                decode_record(&bad, 3).is_err(),
-                "flip at byte {i} not detected"
-            );
+            assert!(decode_record(&bad, 3).is_err(), "flip at byte {i} not detected");
         }
     }
 

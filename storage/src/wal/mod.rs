@@ -229,20 +229,14 @@ impl Wal {
             return Err(Error::Closed);
         }
         if payload.len() > MAX_RECORD_LEN {
-            return Err(Error::RecordTooLarge {
-                len: payload.len(),
-                max: MAX_RECORD_LEN,
-            });
+            return Err(Error::RecordTooLarge { len: payload.len(), max: MAX_RECORD_LEN });
         }
         let Some(tx) = self.tx.get() else {
             return Err(Error::NotReplayed);
         };
         let mut last = self.append_lock.lock();
         if seq <= *last {
-            return Err(Error::SeqNotIncreasing {
-                last: *last,
-                got: seq,
-            });
+            return Err(Error::SeqNotIncreasing { last: *last, got: seq });
         }
         if self.shared.is_dead() {
             return Err(self.shared.dead_error());
@@ -317,9 +311,7 @@ impl Wal {
         }
         drop(segments);
         if removed > 0 {
-            fs::File::open(&self.dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| Error::io(&self.dir, e))?;
+            fs::File::open(&self.dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(&self.dir, e))?;
         }
         Ok(removed)
     }

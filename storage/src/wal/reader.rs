@@ -46,11 +46,7 @@ impl<'a> SegmentScan<'a> {
     /// A scan of `buf` (the whole segment file) whose header says the first record is
     /// `first_seq`.
     pub fn new(buf: &'a [u8], first_seq: u64) -> Self {
-        Self {
-            buf,
-            pos: SEGMENT_HEADER_LEN,
-            expect: SeqExpectation::Equal(first_seq),
-        }
+        Self { buf, pos: SEGMENT_HEADER_LEN, expect: SeqExpectation::Equal(first_seq) }
     }
 
     /// Moves to `offset` (a `resume` offset from a [`Step::Corrupt`]); the record found there
@@ -74,17 +70,10 @@ impl<'a> SegmentScan<'a> {
                 self.expect = SeqExpectation::Above(rec.seq);
                 return Step::Record(rec);
             }
-            Ok(rec) => CorruptReason::BadSeq {
-                expected: self.expect,
-                got: rec.seq,
-            },
+            Ok(rec) => CorruptReason::BadSeq { expected: self.expect, got: rec.seq },
             Err(reason) => reason,
         };
-        Step::Corrupt {
-            offset: self.pos,
-            reason,
-            resume: self.find_next_valid(),
-        }
+        Step::Corrupt { offset: self.pos, reason, resume: self.find_next_valid() }
     }
 
     fn seq_ok(&self, seq: u64) -> bool {
@@ -119,9 +108,7 @@ fn plausible(buf: &[u8], at: usize, lo: u64, hi: u64) -> bool {
     seq.copy_from_slice(head.get(8..16).unwrap_or(&[0; 8]));
     let len = u32::from_le_bytes(len) as usize;
     let seq = u64::from_le_bytes(seq);
-    let fits = (at + RECORD_HEADER_LEN)
-        .checked_add(len)
-        .is_some_and(|end| end <= buf.len());
+    let fits = (at + RECORD_HEADER_LEN).checked_add(len).is_some_and(|end| end <= buf.len());
     fits && seq >= lo && seq <= hi
 }
 

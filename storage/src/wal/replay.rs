@@ -63,11 +63,7 @@ pub fn replay_dir(
 ) -> crate::Result<Recovered> {
     let numbers = list_segments(dir)?;
     let next_number = numbers.last().map_or(1, |n| n.saturating_add(1));
-    let mut out = Recovered {
-        stats: ReplayStats::default(),
-        segments: Vec::new(),
-        next_number,
-    };
+    let mut out = Recovered { stats: ReplayStats::default(), segments: Vec::new(), next_number };
     for (i, &number) in numbers.iter().enumerate() {
         let path = segment_path(dir, number);
         let last = i + 1 == numbers.len();
@@ -101,10 +97,7 @@ fn replay_segment(
     };
     let header = SegmentHeader::decode(&buf).and_then(|h| match h.number == number {
         true => Ok(h),
-        false => Err(CorruptReason::SegmentNumberMismatch {
-            expected: number,
-            got: h.number,
-        }),
+        false => Err(CorruptReason::SegmentNumberMismatch { expected: number, got: h.number }),
     });
     let header = match header {
         Ok(h) => h,
@@ -141,21 +134,13 @@ fn replay_segment(
                     stats.bytes += rec.payload.len() as u64;
                 }
             }
-            Step::Corrupt {
-                offset,
-                resume: None,
-                ..
-            } if last => {
+            Step::Corrupt { offset, resume: None, .. } if last => {
                 truncate(path, offset, buf.len())?;
                 stats.truncated_bytes += (buf.len() - offset) as u64;
                 info.size = offset as u64;
                 break;
             }
-            Step::Corrupt {
-                offset,
-                reason,
-                resume,
-            } => {
+            Step::Corrupt { offset, reason, resume } => {
                 let action = match resume {
                     Some(_) => "skipping to the next valid record",
                     None => "skipping the rest of the segment",
@@ -181,11 +166,7 @@ fn corrupt(
     action: &str,
 ) -> Result<(), Error> {
     match recovery {
-        WalRecovery::Strict => Err(Error::Corrupt {
-            segment: PathBuf::from(path),
-            offset: offset as u64,
-            reason,
-        }),
+        WalRecovery::Strict => Err(Error::Corrupt { segment: PathBuf::from(path), offset: offset as u64, reason }),
         WalRecovery::SkipCorrupt => {
             tracing::warn!(
                 segment = %path.display(),
@@ -206,11 +187,6 @@ fn truncate(path: &Path, offset: usize, len: usize) -> Result<(), Error> {
         truncated_bytes = len - offset,
         "WAL: torn tail (incomplete or checksum-failing last record) truncated"
     );
-    let file = OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(|e| Error::io(path, e))?;
-    file.set_len(offset as u64)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| Error::io(path, e))
+    let file = OpenOptions::new().write(true).open(path).map_err(|e| Error::io(path, e))?;
+    file.set_len(offset as u64).and_then(|()| file.sync_all()).map_err(|e| Error::io(path, e))
 }

@@ -36,14 +36,8 @@ pub fn list_segments(dir: &Path) -> Result<Vec<u64>, Error> {
     let mut numbers = Vec::new();
     for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let is_file = entry
-            .file_type()
-            .map_err(|e| Error::io(entry.path(), e))?
-            .is_file();
-        if let (true, Some(n)) = (
-            is_file,
-            entry.file_name().to_str().and_then(parse_segment_file_name),
-        ) {
+        let is_file = entry.file_type().map_err(|e| Error::io(entry.path(), e))?.is_file();
+        if let (true, Some(n)) = (is_file, entry.file_name().to_str().and_then(parse_segment_file_name)) {
             numbers.push(n);
         }
     }
@@ -115,17 +109,9 @@ mod tests {
     #[test]
     fn names_round_trip_and_sort_numerically() {
         assert_eq!(segment_file_name(42), "00000000000000000042.wal");
-        assert_eq!(
-            parse_segment_file_name(&segment_file_name(u64::MAX)),
-            Some(u64::MAX)
-        );
+        assert_eq!(parse_segment_file_name(&segment_file_name(u64::MAX)), Some(u64::MAX));
         assert!(segment_file_name(9) < segment_file_name(10));
-        for bad in [
-            "42.wal",
-            "0000000000000000004x.wal",
-            "00000000000000000042.tmp",
-            "",
-        ] {
+        for bad in ["42.wal", "0000000000000000004x.wal", "00000000000000000042.tmp", ""] {
             assert_eq!(parse_segment_file_name(bad), None, "{bad}");
         }
     }
@@ -147,11 +133,7 @@ mod tests {
         list.push(seg(4, Some(25), true));
         let gone: Vec<u64> = list.take_obsolete(19).iter().map(|s| s.number).collect();
         assert_eq!(gone, vec![1, 2]);
-        let gone: Vec<u64> = list
-            .take_obsolete(u64::MAX)
-            .iter()
-            .map(|s| s.number)
-            .collect();
+        let gone: Vec<u64> = list.take_obsolete(u64::MAX).iter().map(|s| s.number).collect();
         assert_eq!(gone, vec![3]);
         assert_eq!(list.snapshot().len(), 1);
     }

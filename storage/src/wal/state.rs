@@ -34,11 +34,7 @@ pub struct Poison {
 impl Poison {
     /// The error reported for this poison.
     pub fn to_error(&self) -> Error {
-        Error::Failed {
-            op: self.op,
-            segment: self.path.clone(),
-            source: Arc::clone(&self.source),
-        }
+        Error::Failed { op: self.op, segment: self.path.clone(), source: Arc::clone(&self.source) }
     }
 }
 
@@ -91,8 +87,7 @@ impl Shared {
             if self.dead.load(Ordering::Acquire) {
                 return false;
             }
-            self.queue_freed
-                .wait_for(&mut queued, Duration::from_millis(50));
+            self.queue_freed.wait_for(&mut queued, Duration::from_millis(50));
         }
         *queued += cost;
         true
@@ -144,11 +139,7 @@ impl Shared {
 
     /// The error a caller gets once the writer is dead: the poison if any, else `Closed`.
     pub fn dead_error(&self) -> Error {
-        self.progress
-            .lock()
-            .poison
-            .as_ref()
-            .map_or(Error::Closed, Poison::to_error)
+        self.progress.lock().poison.as_ref().map_or(Error::Closed, Poison::to_error)
     }
 
     /// True once the writer has stopped or failed.
@@ -174,10 +165,7 @@ mod tests {
                 let _ = done_tx.send(ok);
             })
         };
-        assert!(
-            done_rx.recv_timeout(Duration::from_millis(200)).is_err(),
-            "reserve did not block"
-        );
+        assert!(done_rx.recv_timeout(Duration::from_millis(200)).is_err(), "reserve did not block");
         shared.release(MAX_QUEUED_BYTES - 10);
         assert_eq!(done_rx.recv_timeout(Duration::from_secs(5)), Ok(true));
         blocked.join().expect("thread");
@@ -196,10 +184,7 @@ mod tests {
         };
         std::thread::sleep(Duration::from_millis(20));
         shared.stop();
-        assert!(
-            !waiter.join().expect("thread"),
-            "reserve must fail once the writer is dead"
-        );
+        assert!(!waiter.join().expect("thread"), "reserve must fail once the writer is dead");
         assert!(matches!(shared.dead_error(), Error::Closed));
     }
 }

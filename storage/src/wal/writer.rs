@@ -140,9 +140,7 @@ impl Writer {
     fn next_message(&mut self) -> Option<Msg> {
         loop {
             let due = match self.policy {
-                SyncPolicy::Interval(d)
-                    if self.written_seq > self.synced_seq && self.poisoned.is_none() =>
-                {
+                SyncPolicy::Interval(d) if self.written_seq > self.synced_seq && self.poisoned.is_none() => {
                     d.saturating_sub(self.last_sync.elapsed())
                 }
                 _ => return self.rx.recv().ok(),
@@ -203,10 +201,7 @@ impl Writer {
             self.shared.release(cost);
             return;
         }
-        let full = self
-            .active
-            .as_ref()
-            .is_some_and(|a| a.size + self.buf.len() as u64 >= self.segment_size);
+        let full = self.active.as_ref().is_some_and(|a| a.size + self.buf.len() as u64 >= self.segment_size);
         let ready = if full {
             self.rotate(seq)
         } else if self.active.is_none() {
@@ -261,12 +256,7 @@ impl Writer {
             last_seq: None,
             active: true,
         });
-        self.active = Some(Active {
-            file,
-            path,
-            size: 0,
-            last_seq: first_seq,
-        });
+        self.active = Some(Active { file, path, size: 0, last_seq: first_seq });
         Ok(())
     }
 
@@ -288,11 +278,7 @@ impl Writer {
         let len = self.buf.len() as u64;
         self.buf.clear();
         self.shared.release(cost);
-        let path = self
-            .active
-            .as_ref()
-            .map(|a| a.path.clone())
-            .unwrap_or_default();
+        let path = self.active.as_ref().map(|a| a.path.clone()).unwrap_or_default();
         self.check(result, FailedOp::Write, &path)?;
         if let Some(a) = self.active.as_mut() {
             a.size += len;
@@ -338,11 +324,8 @@ impl Writer {
         match r {
             Ok(v) => Ok(v),
             Err(e) => {
-                let poison = self.poisoned.get_or_insert_with(|| Poison {
-                    op,
-                    path: path.to_path_buf(),
-                    source: Arc::new(e),
-                });
+                let poison =
+                    self.poisoned.get_or_insert_with(|| Poison { op, path: path.to_path_buf(), source: Arc::new(e) });
                 let poison = poison.clone();
                 tracing::error!(
                     op = %poison.op,

@@ -92,7 +92,12 @@ impl Model {
     }
 
     /// Expected rows of a scan of `table` (all columns): (series, ts, "family.column" -> value).
-    pub fn scan(&self, table: &str, sel: &SeriesSelector, range: TimeRange) -> Vec<(String, i64, BTreeMap<String, Cell>)> {
+    pub fn scan(
+        &self,
+        table: &str,
+        sel: &SeriesSelector,
+        range: TimeRange,
+    ) -> Vec<(String, i64, BTreeMap<String, Cell>)> {
         let mut rows: BTreeSet<(String, i64)> = BTreeSet::new();
         for (t, _, s, ts) in &self.present {
             if t == table && sel.matches(s) && range.contains(*ts) {
@@ -136,7 +141,12 @@ pub fn rows_of(batches: &[RecordBatch]) -> Vec<(String, i64, BTreeMap<String, Ce
 }
 
 /// Scans `table` fully and returns the model-form rows.
-pub fn scan_all(db: &Db, table: &str, sel: &SeriesSelector, range: TimeRange) -> Vec<(String, i64, BTreeMap<String, Cell>)> {
+pub fn scan_all(
+    db: &Db,
+    table: &str,
+    sel: &SeriesSelector,
+    range: TimeRange,
+) -> Vec<(String, i64, BTreeMap<String, Cell>)> {
     let req = ScanRequest::new(table).selector(sel.clone()).range(range);
     rows_of(&db.scan(&req).expect("scan"))
 }
@@ -147,7 +157,12 @@ pub fn f64_write(table: &str, series: &str, ts: Vec<i64>, family: &str, column: 
         table: table.into(),
         series: series.into(),
         ts,
-        columns: vec![ColumnWrite { family: family.into(), column: column.into(), values: ColumnValues::F64(values), validity: None }],
+        columns: vec![ColumnWrite {
+            family: family.into(),
+            column: column.into(),
+            values: ColumnValues::F64(values),
+            validity: None,
+        }],
     }
 }
 

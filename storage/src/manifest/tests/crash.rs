@@ -14,10 +14,7 @@ use super::{file, table};
 /// Environment variable that turns [`crash_child`] into the writer process.
 const CHILD_DIR_VAR: &str = "ISOBAR_MANIFEST_CRASH_CHILD_DIR";
 /// Small thresholds so that rotations happen often and are killed too.
-const OPTIONS: ManifestOptions = ManifestOptions {
-    max_records: 7,
-    max_bytes: 2048,
-};
+const OPTIONS: ManifestOptions = ManifestOptions { max_records: 7, max_bytes: 2048 };
 
 /// Group `i` of the history the child writes; valid when applied in order from 0. Group `i`
 /// ends with `LastSeq(i + 1)`, so `last_seq` tells how many groups a state holds.
@@ -26,11 +23,7 @@ fn group(i: u64) -> Vec<Edit> {
     let family = table_id;
     let mut edits = Vec::new();
     if i % 20 == 0 {
-        edits.push(Edit::CreateTable(table(
-            table_id,
-            &format!("t{table_id}"),
-            &[(family, "f")],
-        )));
+        edits.push(Edit::CreateTable(table(table_id, &format!("t{table_id}"), &[(family, "f")])));
     }
     edits.push(Edit::AddFile(file(i, family)));
     if i % 20 >= 3 {
@@ -73,12 +66,7 @@ fn a_killed_writer_loses_no_acknowledged_group() {
     let exe = std::env::current_exe().expect("test binary");
     for kill_after in [3u64, 40, 25] {
         let mut child = Command::new(&exe)
-            .args([
-                "--exact",
-                "manifest::tests::crash::crash_child",
-                "--ignored",
-                "--nocapture",
-            ])
+            .args(["--exact", "manifest::tests::crash::crash_child", "--ignored", "--nocapture"])
             .env(CHILD_DIR_VAR, dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -107,10 +95,7 @@ fn a_killed_writer_loses_no_acknowledged_group() {
         assert_eq!(state, model(groups));
         let manifests = std::fs::read_dir(dir.path())
             .expect("read dir")
-            .filter(|e| {
-                e.as_ref()
-                    .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("MANIFEST-"))
-            })
+            .filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().starts_with("MANIFEST-")))
             .count();
         assert_eq!(manifests, 1);
     }

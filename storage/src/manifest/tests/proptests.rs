@@ -17,8 +17,7 @@ use super::{file, history, table};
 fn open_is_stable(dir: &Path) -> Result<(), TestCaseError> {
     if let Ok((m, state)) = Manifest::create_or_open(dir) {
         drop(m);
-        let (_, again) =
-            Manifest::create_or_open(dir).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let (_, again) = Manifest::create_or_open(dir).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(again, state);
     }
     Ok(())
@@ -104,23 +103,14 @@ fn pick<T: Copy>(items: &[T], a: u16) -> Option<T> {
 fn make_edit(plan: &ManifestState, (kind, a, b): (u8, u16, u16)) -> Edit {
     let tables: Vec<u32> = plan.tables.keys().copied().collect();
     let families: Vec<u32> = plan.files.keys().copied().collect();
-    let files: Vec<(u32, u64)> = plan
-        .files
-        .iter()
-        .flat_map(|(&f, m)| m.keys().map(move |&id| (f, id)))
-        .collect();
+    let files: Vec<(u32, u64)> = plan.files.iter().flat_map(|(&f, m)| m.keys().map(move |&id| (f, id))).collect();
     let tombstones: Vec<u64> = plan.tombstones.keys().copied().collect();
     let delta = u64::from(b % 5);
     match kind {
         0 => {
-            let id = if b % 10 == 0 {
-                pick(&tables, a).unwrap_or(0)
-            } else {
-                plan.next_table_id
-            };
-            let fams: Vec<(u32, String)> = (0..1 + u32::from(b % 3))
-                .map(|i| (plan.next_family_id + i, format!("f{i}")))
-                .collect();
+            let id = if b % 10 == 0 { pick(&tables, a).unwrap_or(0) } else { plan.next_table_id };
+            let fams: Vec<(u32, String)> =
+                (0..1 + u32::from(b % 3)).map(|i| (plan.next_family_id + i, format!("f{i}"))).collect();
             let fams: Vec<(u32, &str)> = fams.iter().map(|(i, n)| (*i, n.as_str())).collect();
             Edit::CreateTable(table(id, &format!("t{}", a % 32), &fams))
         }
@@ -142,11 +132,7 @@ fn make_edit(plan: &ManifestState, (kind, a, b): (u8, u16, u16)) -> Edit {
                 2..=4 => {
                     let family = &mut def.families[0];
                     let id = family.next_column_id();
-                    family.columns.push(ColumnDef {
-                        id,
-                        name: format!("c{id}"),
-                        ty: ColumnType::I64,
-                    });
+                    family.columns.push(ColumnDef { id, name: format!("c{id}"), ty: ColumnType::I64 });
                 }
                 5 => def.name = format!("r{}", a % 32),
                 _ => {
@@ -161,11 +147,7 @@ fn make_edit(plan: &ManifestState, (kind, a, b): (u8, u16, u16)) -> Edit {
         2 => Edit::DropTable(pick(&tables, a).unwrap_or(u32::from(a))),
         3 | 4 => {
             let family = pick(&families, a).unwrap_or(u32::from(a));
-            let id = if b % 10 == 0 {
-                pick(&files, b).map_or(0, |f| f.1)
-            } else {
-                plan.next_file_id
-            };
+            let id = if b % 10 == 0 { pick(&files, b).map_or(0, |f| f.1) } else { plan.next_file_id };
             let mut meta = file(id, family);
             meta.level = u32::from(b % 3);
             Edit::AddFile(meta)
@@ -177,10 +159,7 @@ fn make_edit(plan: &ManifestState, (kind, a, b): (u8, u16, u16)) -> Edit {
         6 => {
             let family = pick(&families, a).unwrap_or(u32::from(a));
             let current = plan.flushed_seq.get(&family).copied().unwrap_or(0);
-            Edit::FlushedSeq {
-                family,
-                seq: (current + delta).saturating_sub(1),
-            }
+            Edit::FlushedSeq { family, seq: (current + delta).saturating_sub(1) }
         }
         7 => {
             let Some(t) = pick(&tables, a) else {

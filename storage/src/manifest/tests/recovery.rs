@@ -25,21 +25,12 @@ fn a_torn_last_record_is_ignored_at_every_cut() {
         let copy = tempfile::tempdir().expect("tempdir");
         copy_dir(dir.path(), copy.path());
         let path = copy.path().join("MANIFEST-000001");
-        fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .and_then(|f| f.set_len(cut))
-            .expect("cut");
+        fs::OpenOptions::new().write(true).open(&path).and_then(|f| f.set_len(cut)).expect("cut");
         let (mut m, mut reopened) = Manifest::create_or_open(copy.path()).expect("reopen torn");
         assert_eq!(reopened, before, "cut at {cut}");
-        assert_eq!(
-            fs::metadata(&path).expect("metadata").len(),
-            good_len,
-            "tail not cut off"
-        );
+        assert_eq!(fs::metadata(&path).expect("metadata").len(), good_len, "tail not cut off");
         // Appending after the cut works and survives another reopen.
-        m.apply(&mut reopened, vec![Edit::LastSeq(1000)])
-            .expect("append after cut");
+        m.apply(&mut reopened, vec![Edit::LastSeq(1000)]).expect("append after cut");
         drop(m);
         let (_, again) = Manifest::create_or_open(copy.path()).expect("reopen again");
         assert_eq!(again.last_seq, 1000);
@@ -96,34 +87,22 @@ fn a_flipped_byte_in_the_last_record_counts_as_torn() {
 
 fn crash_during_rotation(point: CrashPoint) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut m, mut state) =
-        Manifest::create_or_open_with(dir.path(), opts(2, u64::MAX)).expect("create");
+    let (mut m, mut state) = Manifest::create_or_open_with(dir.path(), opts(2, u64::MAX)).expect("create");
     m.crash_at(point);
     // The third record appended triggers the rotation, which "crashes" at `point`.
     apply_all(&mut m, &mut state, history().into_iter().take(3).collect());
     drop(m);
     let strays = manifest_files(dir.path());
     assert_eq!(strays, ["MANIFEST-000001", "MANIFEST-000002"], "{point:?}");
-    assert_eq!(
-        dir.path().join(CURRENT_TMP).exists(),
-        point == CrashPoint::BeforeRename
-    );
-    let live = if point == CrashPoint::AfterRename {
-        2
-    } else {
-        1
-    };
+    assert_eq!(dir.path().join(CURRENT_TMP).exists(), point == CrashPoint::BeforeRename);
+    let live = if point == CrashPoint::AfterRename { 2 } else { 1 };
     let (mut m, mut reopened) = Manifest::create_or_open(dir.path()).expect("reopen");
     assert_eq!(reopened, state, "{point:?}");
     assert_eq!(m.path(), dir.path().join(manifest_name(live)));
     assert_eq!(manifest_files(dir.path()), [manifest_name(live)]);
     assert!(!dir.path().join(CURRENT_TMP).exists());
     // The database goes on normally.
-    apply_all(
-        &mut m,
-        &mut reopened,
-        history().into_iter().skip(3).collect(),
-    );
+    apply_all(&mut m, &mut reopened, history().into_iter().skip(3).collect());
     m.rotate(&reopened).expect("rotate");
     drop(m);
     let (_, last) = Manifest::create_or_open(dir.path()).expect("reopen");
@@ -179,17 +158,10 @@ fn a_newer_format_version_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write_raw_manifest(
         dir.path(),
-        &[
-            r#"[{"header":{"magic":"isobar-manifest","version":2}}]"#,
-            r#"[{"from_the_future":1}]"#,
-        ],
+        &[r#"[{"header":{"magic":"isobar-manifest","version":2}}]"#, r#"[{"from_the_future":1}]"#],
     );
     match Manifest::create_or_open(dir.path()) {
-        Err(Error::UnsupportedVersion {
-            file,
-            version: 2,
-            supported: 1,
-        }) => assert_eq!(file, path),
+        Err(Error::UnsupportedVersion { file, version: 2, supported: 1 }) => assert_eq!(file, path),
         other => panic!("expected UnsupportedVersion, got {other:?}"),
     }
 }
@@ -197,10 +169,7 @@ fn a_newer_format_version_is_refused() {
 #[test]
 fn a_wrong_magic_or_missing_header_is_corrupt() {
     let dir = tempfile::tempdir().expect("tempdir");
-    write_raw_manifest(
-        dir.path(),
-        &[r#"[{"header":{"magic":"sqlite","version":1}}]"#],
-    );
+    write_raw_manifest(dir.path(), &[r#"[{"header":{"magic":"sqlite","version":1}}]"#]);
     let err = Manifest::create_or_open(dir.path()).expect_err("bad magic");
     assert!(
         matches!(&err, Error::Corrupt { offset: 0, reason: CorruptReason::BadMagic { got }, .. } if got == "sqlite"),
@@ -208,33 +177,16 @@ fn a_wrong_magic_or_missing_header_is_corrupt() {
     );
     write_raw_manifest(dir.path(), &[r#"[{"last_seq":4}]"#]);
     let err = Manifest::create_or_open(dir.path()).expect_err("no header");
-    assert!(
-        matches!(
-            err,
-            Error::Corrupt {
-                offset: 0,
-                reason: CorruptReason::MissingHeader,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert!(matches!(err, Error::Corrupt { offset: 0, reason: CorruptReason::MissingHeader, .. }), "{err:?}");
     write_raw_manifest(
         dir.path(),
-        &[
-            r#"[{"header":{"magic":"isobar-manifest","version":1}}]"#,
-            r#"[{"remove_tombstone":4}]"#,
-        ],
+        &[r#"[{"header":{"magic":"isobar-manifest","version":1}}]"#, r#"[{"remove_tombstone":4}]"#],
     );
     let err = Manifest::create_or_open(dir.path()).expect_err("rejected on replay");
     assert!(
         matches!(
             err,
-            Error::Corrupt {
-                offset: 60,
-                reason: CorruptReason::Rejected(EditError::UnknownTombstone { id: 4 }),
-                ..
-            }
+            Error::Corrupt { offset: 60, reason: CorruptReason::Rejected(EditError::UnknownTombstone { id: 4 }), .. }
         ),
         "{err:?}"
     );
@@ -245,10 +197,7 @@ fn a_current_that_names_no_manifest_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     fs::write(dir.path().join(CURRENT), "../../etc/passwd\n").expect("write");
     let err = Manifest::create_or_open(dir.path()).expect_err("bad CURRENT");
-    assert!(
-        matches!(&err, Error::BadCurrent { content, .. } if content.contains("passwd")),
-        "{err:?}"
-    );
+    assert!(matches!(&err, Error::BadCurrent { content, .. } if content.contains("passwd")), "{err:?}");
     fs::write(dir.path().join(CURRENT), "MANIFEST-000009\n").expect("write");
     let err = Manifest::create_or_open(dir.path()).expect_err("missing manifest");
     assert!(
@@ -265,10 +214,7 @@ fn manifests_without_current_are_refused_unless_creation_was_unfinished() {
     drop(m);
     fs::remove_file(dir.path().join(CURRENT)).expect("remove");
     let err = Manifest::create_or_open(dir.path()).expect_err("no CURRENT");
-    assert!(
-        matches!(&err, Error::MissingCurrent { manifests, .. } if manifests.len() == 1),
-        "{err:?}"
-    );
+    assert!(matches!(&err, Error::MissingCurrent { manifests, .. } if manifests.len() == 1), "{err:?}");
     // A crash during creation leaves a header-only or half-written MANIFEST-000001.
     let header = super::log::header_record(0).expect("header");
     for cut in [0, 5, header.len() - 1, header.len()] {

@@ -18,8 +18,7 @@ impl FilterBuilder {
     pub fn build(&self, bits_per_key: usize) -> Vec<u8> {
         let bits = (self.hashes.len().saturating_mul(bits_per_key) as u64).max(64);
         // k = ln 2 * bits per key is optimal.
-        let probes =
-            ((bits_per_key as f64 * std::f64::consts::LN_2).round() as u8).clamp(1, MAX_PROBES);
+        let probes = ((bits_per_key as f64 * std::f64::consts::LN_2).round() as u8).clamp(1, MAX_PROBES);
         let mut array = vec![0u8; bits.div_ceil(8) as usize];
         for h in &self.hashes {
             for bit in probe_bits(*h, probes, bits) {

@@ -41,9 +41,7 @@ pub fn key_hash(key: &[u8]) -> u64 {
     for (d, s) in tail.iter_mut().zip(words.remainder()) {
         *d = *s;
     }
-    h = (h ^ u64::from_le_bytes(tail))
-        .wrapping_mul(K)
-        .rotate_left(29);
+    h = (h ^ u64::from_le_bytes(tail)).wrapping_mul(K).rotate_left(29);
     mix(h)
 }
 
@@ -97,14 +95,9 @@ mod tests {
         }
         let filter = Filter::decode(&b.build(BITS_PER_KEY)).unwrap();
         let trials = 100_000;
-        let hits = (0..trials)
-            .filter(|i| filter.may_contain(&format!("truck_{i}")))
-            .count();
+        let hits = (0..trials).filter(|i| filter.may_contain(&format!("truck_{i}"))).count();
         let rate = hits as f64 / trials as f64;
         assert!(rate < 0.03, "false-positive rate {rate}");
-        assert!(
-            rate > 0.0001,
-            "rate {rate} is implausibly low for 10 bits per key"
-        );
+        assert!(rate > 0.0001, "rate {rate} is implausibly low for 10 bits per key");
     }
 }

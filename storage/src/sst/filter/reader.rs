@@ -21,26 +21,16 @@ impl Filter {
         }
         let bits = r.u64("filter bits")?;
         if bits == 0 || bits.div_ceil(8) != r.remaining() as u64 {
-            return Err(r.error(format!(
-                "filter of {bits} bits but {} bytes of bit array",
-                r.remaining()
-            )));
+            return Err(r.error(format!("filter of {bits} bits but {} bytes of bit array", r.remaining())));
         }
         let array = r.bytes(r.remaining(), "filter bits")?.to_vec();
-        Ok(Filter {
-            probes,
-            bits,
-            array,
-        })
+        Ok(Filter { probes, bits, array })
     }
 
     /// False when `key` is certainly not in the file; true when it may be.
     pub fn may_contain(&self, key: &str) -> bool {
-        probe_bits(key_hash(key.as_bytes()), self.probes, self.bits).all(|bit| {
-            self.array
-                .get((bit / 8) as usize)
-                .is_some_and(|b| b & (1 << (bit % 8)) != 0)
-        })
+        probe_bits(key_hash(key.as_bytes()), self.probes, self.bits)
+            .all(|bit| self.array.get((bit / 8) as usize).is_some_and(|b| b & (1 << (bit % 8)) != 0))
     }
 
     /// Number of bits.

@@ -25,25 +25,10 @@ fn sample(path: &Path) {
                 ts: (0..n).map(|i| i * 10).collect::<Vec<_>>().into(),
                 seq: (0..n as u64).collect::<Vec<_>>().into(),
                 columns: vec![
-                    (
-                        1,
-                        col(Arc::new(Float64Array::from_iter_values(
-                            (0..n).map(|i| i as f64),
-                        ))),
-                    ),
+                    (1, col(Arc::new(Float64Array::from_iter_values((0..n).map(|i| i as f64))))),
                     (2, col(Arc::new(Int64Array::from_iter_values(0..n)))),
-                    (
-                        3,
-                        col(Arc::new(BooleanArray::from_iter(
-                            (0..n).map(|i| Some(i % 2 == 0)),
-                        ))),
-                    ),
-                    (
-                        5,
-                        col(Arc::new(StringArray::from_iter_values(
-                            (0..n).map(|i| format!("v{i}")),
-                        ))),
-                    ),
+                    (3, col(Arc::new(BooleanArray::from_iter((0..n).map(|i| Some(i % 2 == 0)))))),
+                    (5, col(Arc::new(StringArray::from_iter_values((0..n).map(|i| format!("v{i}")))))),
                 ],
             }
         })
@@ -80,12 +65,7 @@ fn a_flipped_data_byte_names_file_and_block_and_spares_other_blocks() {
     let r = try_open(&path).expect("data damage is found when the block is read, not at open");
     let s1 = r.get("s1").unwrap();
     match r.read(&s1, TimeRange::ALL, &[2]) {
-        Err(Error::Corrupt {
-            file,
-            block: b,
-            offset,
-            ..
-        }) => {
+        Err(Error::Corrupt { file, block: b, offset, .. }) => {
             assert_eq!(file, path);
             assert_eq!(b, block);
             assert_eq!(offset, handle.offset);
@@ -93,23 +73,11 @@ fn a_flipped_data_byte_names_file_and_block_and_spares_other_blocks() {
         other => panic!("expected Corrupt, got {other:?}"),
     }
     let msg = r.read(&s1, TimeRange::ALL, &[2]).unwrap_err().to_string();
-    assert!(
-        msg.contains("t.sst") && msg.contains("data block 10 (page 1, column 2)"),
-        "{msg}"
-    );
-    assert_eq!(
-        r.read(&s1, TimeRange::ALL, &[1, 3, 5])
-            .unwrap()
-            .unwrap()
-            .len(),
-        PAGE
-    );
+    assert!(msg.contains("t.sst") && msg.contains("data block 10 (page 1, column 2)"), "{msg}");
+    assert_eq!(r.read(&s1, TimeRange::ALL, &[1, 3, 5]).unwrap().unwrap().len(), PAGE);
     for key in ["s0", "s2"] {
         let e = r.get(key).unwrap();
-        assert_eq!(
-            r.read(&e, TimeRange::ALL, &IDS).unwrap().unwrap().len(),
-            PAGE
-        );
+        assert_eq!(r.read(&e, TimeRange::ALL, &IDS).unwrap().unwrap().len(), PAGE);
     }
     let report = r.verify();
     assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
@@ -146,11 +114,7 @@ fn truncated_files_fail_open() {
     let cut = dir.path().join("cut.sst");
     for len in (0..good.len()).step_by(5).chain([good.len() - 1]) {
         std::fs::write(&cut, &good[..len]).unwrap();
-        assert!(
-            try_open(&cut).is_err(),
-            "a file cut to {len} of {} bytes opened",
-            good.len()
-        );
+        assert!(try_open(&cut).is_err(), "a file cut to {len} of {} bytes opened", good.len());
     }
 }
 
@@ -161,18 +125,11 @@ fn an_unknown_version_is_reported_as_unsupported() {
     sample(&path);
     let mut bytes = std::fs::read(&path).unwrap();
     let at = bytes.len() - 64;
-    let footer = Footer {
-        version: FORMAT_VERSION + 1,
-        ..*open(&path).footer()
-    };
+    let footer = Footer { version: FORMAT_VERSION + 1, ..*open(&path).footer() };
     bytes[at..].copy_from_slice(&footer.encode());
     std::fs::write(&path, bytes).unwrap();
     match try_open(&path) {
-        Err(Error::UnsupportedVersion {
-            file,
-            found: 2,
-            supported: 1,
-        }) => assert_eq!(file, path),
+        Err(Error::UnsupportedVersion { file, found: 2, supported: 1 }) => assert_eq!(file, path),
         other => panic!("expected UnsupportedVersion, got {other:?}"),
     }
 }

@@ -35,27 +35,13 @@ fn synthetic(series: usize, rows: usize) -> Vec<Run> {
             let columns: Vec<(u32, ArrayRef)> = vec![
                 (1, Arc::new(Float64Array::from(temps))),
                 (2, Arc::new(Int64Array::from_iter_values(0..n))),
-                (
-                    3,
-                    Arc::new(BooleanArray::from_iter((0..n).map(|i| Some(i % 50 != 0)))),
-                ),
-                (
-                    5,
-                    Arc::new(StringArray::from_iter(
-                        (0..n).map(|i| (i % 100 == 0).then_some("ok")),
-                    )),
-                ),
+                (3, Arc::new(BooleanArray::from_iter((0..n).map(|i| Some(i % 50 != 0))))),
+                (5, Arc::new(StringArray::from_iter((0..n).map(|i| (i % 100 == 0).then_some("ok"))))),
             ];
             Run {
                 series: format!("station={s:05}").into(),
-                ts: (0..n)
-                    .map(|i| 1_700_000_000_000_000_000 + i * 10_000_000_000)
-                    .collect::<Vec<_>>()
-                    .into(),
-                seq: (0..rows as u64)
-                    .map(|i| 1000 + i / 64)
-                    .collect::<Vec<_>>()
-                    .into(),
+                ts: (0..n).map(|i| 1_700_000_000_000_000_000 + i * 10_000_000_000).collect::<Vec<_>>().into(),
+                seq: (0..rows as u64).map(|i| 1000 + i / 64).collect::<Vec<_>>().into(),
                 columns,
             }
         })
@@ -71,10 +57,7 @@ fn bytes_per_point_and_encode_timing() {
     let dir = tempfile::tempdir().unwrap();
     for parallel in [false, true, false, true] {
         let path = dir.path().join(format!("m{parallel}.sst"));
-        let opts = SstWriterOptions {
-            parallel_encode: parallel,
-            ..SstWriterOptions::default()
-        };
+        let opts = SstWriterOptions { parallel_encode: parallel, ..SstWriterOptions::default() };
         let start = Instant::now();
         let mut w = SstWriter::create(&path, 1, schema(), opts).unwrap();
         for r in &runs {
@@ -91,24 +74,12 @@ fn bytes_per_point_and_encode_timing() {
             rows as f64 / took.as_secs_f64() / 1e6
         );
     }
-    let r = SstReader::open(
-        &dir.path().join("mtrue.sst"),
-        1,
-        Arc::new(BlockCache::new(64 << 20)),
-    )
-    .unwrap();
+    let r = SstReader::open(&dir.path().join("mtrue.sst"), 1, Arc::new(BlockCache::new(64 << 20))).unwrap();
     let start = Instant::now();
     let mut read = 0;
     for e in r.series(&SeriesSelector::All) {
-        read += r
-            .read(&e, TimeRange::ALL, &[1, 2, 3, 5])
-            .unwrap()
-            .unwrap()
-            .len();
+        read += r.read(&e, TimeRange::ALL, &[1, 2, 3, 5]).unwrap().unwrap().len();
     }
     assert_eq!(read, rows);
-    println!(
-        "read all columns of all rows: {:?} (cold cache)",
-        start.elapsed()
-    );
+    println!("read all columns of all rows: {:?} (cold cache)", start.elapsed());
 }

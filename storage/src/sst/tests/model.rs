@@ -10,20 +10,13 @@ use proptest::prelude::*;
 
 use crate::run::Run;
 use crate::schema::{ColumnId, ColumnType};
-use crate::sst::{
-    BlockCache, ColumnSchema, ColumnStats, SstInfo, SstReader, SstWriter, SstWriterOptions,
-    ValueStats,
-};
+use crate::sst::{BlockCache, ColumnSchema, ColumnStats, SstInfo, SstReader, SstWriter, SstWriterOptions, ValueStats};
 
 /// Column ids of the test schema; 9 is in the schema but never written.
 pub const IDS: [ColumnId; 5] = [1, 2, 3, 5, 9];
 
 pub fn schema() -> Vec<ColumnSchema> {
-    let c = |id, name: &str, ty| ColumnSchema {
-        id,
-        name: name.into(),
-        ty,
-    };
+    let c = |id, name: &str, ty| ColumnSchema { id, name: name.into(), ty };
     vec![
         c(5, "note", ColumnType::String),
         c(1, "temp", ColumnType::F64),
@@ -34,39 +27,28 @@ pub fn schema() -> Vec<ColumnSchema> {
 }
 
 pub fn type_of(id: ColumnId) -> ColumnType {
-    schema()
-        .into_iter()
-        .find(|c| c.id == id)
-        .map_or(ColumnType::I64, |c| c.ty)
+    schema().into_iter().find(|c| c.id == id).map_or(ColumnType::I64, |c| c.ty)
 }
 
 /// A column of `n` random cells (about a quarter null) of type `ty`.
 fn column(ty: ColumnType, n: usize) -> BoxedStrategy<ArrayRef> {
-    let cells =
-        |s: BoxedStrategy<i64>| proptest::collection::vec(proptest::option::weighted(0.75, s), n);
+    let cells = |s: BoxedStrategy<i64>| proptest::collection::vec(proptest::option::weighted(0.75, s), n);
     match ty {
         ColumnType::F64 => cells((-4000i64..4000).boxed())
             .prop_map(|v| {
-                Arc::new(Float64Array::from_iter(
-                    v.into_iter().map(|x| x.map(|x| x as f64 / 4.0)),
-                )) as ArrayRef
+                Arc::new(Float64Array::from_iter(v.into_iter().map(|x| x.map(|x| x as f64 / 4.0)))) as ArrayRef
             })
             .boxed(),
         ColumnType::I64 => cells(prop_oneof![any::<i64>(), -100i64..100].boxed())
             .prop_map(|v| Arc::new(Int64Array::from(v)) as ArrayRef)
             .boxed(),
         ColumnType::Bool => cells((0i64..2).boxed())
-            .prop_map(|v| {
-                Arc::new(BooleanArray::from_iter(
-                    v.into_iter().map(|x| x.map(|x| x == 1)),
-                )) as ArrayRef
-            })
+            .prop_map(|v| Arc::new(BooleanArray::from_iter(v.into_iter().map(|x| x.map(|x| x == 1)))) as ArrayRef)
             .boxed(),
         ColumnType::String => cells((0i64..50).boxed())
             .prop_map(|v| {
                 Arc::new(StringArray::from_iter(
-                    v.into_iter()
-                        .map(|x| x.map(|x| "s".repeat(x as usize % 7) + &x.to_string())),
+                    v.into_iter().map(|x| x.map(|x| "s".repeat(x as usize % 7) + &x.to_string())),
                 )) as ArrayRef
             })
             .boxed(),
@@ -89,9 +71,7 @@ pub fn run(series: String, max_rows: usize) -> BoxedStrategy<Run> {
             let seq = proptest::collection::vec(prop_oneof![0u64..50, any::<u64>()], n);
             let cols: Vec<BoxedStrategy<Option<(ColumnId, ArrayRef)>>> = [1u32, 2, 3, 5]
                 .into_iter()
-                .map(|id| {
-                    proptest::option::of(column(type_of(id), n).prop_map(move |a| (id, a))).boxed()
-                })
+                .map(|id| proptest::option::of(column(type_of(id), n).prop_map(move |a| (id, a))).boxed())
                 .collect();
             (ts, seq, cols).prop_map(move |(ts, seq, cols)| Run {
                 series: series.as_str().into(),
@@ -105,19 +85,13 @@ pub fn run(series: String, max_rows: usize) -> BoxedStrategy<Run> {
 
 /// 1..8 runs of distinct series (keys from a tiny alphabet, so prefixes are shared), sorted.
 pub fn runs(max_rows: usize) -> impl Strategy<Value = Vec<Run>> {
-    proptest::collection::btree_set("[ab]{1,3}", 1..8).prop_flat_map(move |keys| {
-        keys.into_iter()
-            .map(|k| run(k, max_rows))
-            .collect::<Vec<_>>()
-    })
+    proptest::collection::btree_set("[ab]{1,3}", 1..8)
+        .prop_flat_map(move |keys| keys.into_iter().map(|k| run(k, max_rows)).collect::<Vec<_>>())
 }
 
 /// Writes `runs` (each split into `splits` appends) into a file at `path`.
 pub fn write(path: &Path, runs: &[Run], rows_per_page: usize, splits: usize) -> SstInfo {
-    let opts = SstWriterOptions {
-        rows_per_page,
-        ..SstWriterOptions::default()
-    };
+    let opts = SstWriterOptions { rows_per_page, ..SstWriterOptions::default() };
     let mut w = SstWriter::create(path, 3, schema(), opts).unwrap();
     for r in runs {
         let step = r.len().div_ceil(splits.max(1)).max(1);
@@ -140,13 +114,7 @@ pub fn expected(run: &Run, ids: &[ColumnId]) -> Run {
     let mut ids: Vec<ColumnId> = ids.iter().copied().filter(|id| IDS.contains(id)).collect();
     ids.sort_unstable();
     ids.dedup();
-    Run {
-        columns: ids
-            .iter()
-            .map(|id| (*id, run.column_or_null(*id, type_of(*id))))
-            .collect(),
-        ..run.clone()
-    }
+    Run { columns: ids.iter().map(|id| (*id, run.column_or_null(*id, type_of(*id)))).collect(), ..run.clone() }
 }
 
 /// Asserts two runs are equal row for row and column for column.
@@ -157,13 +125,7 @@ pub fn assert_same(got: &Run, want: &Run) -> Result<(), TestCaseError> {
     let ids = |r: &Run| r.columns.iter().map(|(id, _)| *id).collect::<Vec<_>>();
     prop_assert_eq!(ids(got), ids(want));
     for ((id, a), (_, b)) in got.columns.iter().zip(&want.columns) {
-        prop_assert!(
-            a.to_data() == b.to_data(),
-            "column {} differs: {:?} vs {:?}",
-            id,
-            a,
-            b
-        );
+        prop_assert!(a.to_data() == b.to_data(), "column {} differs: {:?} vs {:?}", id, a, b);
     }
     Ok(())
 }
@@ -177,10 +139,7 @@ pub fn brute_stats(a: &dyn Array) -> ColumnStats {
     } else {
         match a.data_type() {
             arrow_schema::DataType::Float64 => {
-                let v: Vec<f64> = valid
-                    .iter()
-                    .map(|i| a.as_primitive::<Float64Type>().value(*i))
-                    .collect();
+                let v: Vec<f64> = valid.iter().map(|i| a.as_primitive::<Float64Type>().value(*i)).collect();
                 let mut sum = 0.0;
                 for x in &v {
                     sum += x;
@@ -192,19 +151,16 @@ pub fn brute_stats(a: &dyn Array) -> ColumnStats {
                 }
             }
             arrow_schema::DataType::Int64 => {
-                let v: Vec<i64> = valid
-                    .iter()
-                    .map(|i| a.as_primitive::<Int64Type>().value(*i))
-                    .collect();
+                let v: Vec<i64> = valid.iter().map(|i| a.as_primitive::<Int64Type>().value(*i)).collect();
                 ValueStats::I64 {
                     min: *v.iter().min().unwrap(),
                     max: *v.iter().max().unwrap(),
                     sum: v.iter().map(|x| *x as i128).sum(),
                 }
             }
-            arrow_schema::DataType::Boolean => ValueStats::Bool {
-                trues: valid.iter().filter(|i| a.as_boolean().value(**i)).count() as u64,
-            },
+            arrow_schema::DataType::Boolean => {
+                ValueStats::Bool { trues: valid.iter().filter(|i| a.as_boolean().value(**i)).count() as u64 }
+            }
             _ => ValueStats::None,
         }
     };

@@ -8,10 +8,7 @@ use crate::schema::ColumnId;
 use crate::selector::{SeriesSelector, TimeRange};
 
 fn config() -> ProptestConfig {
-    ProptestConfig {
-        cases: 48,
-        ..ProptestConfig::default()
-    }
+    ProptestConfig { cases: 48, ..ProptestConfig::default() }
 }
 
 proptest! {
@@ -127,11 +124,8 @@ fn reading_twice_hits_the_cache_and_skipped_columns_are_not_read() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.sst");
     let runs = proptest::strategy::ValueTree::current(
-        &proptest::strategy::Strategy::new_tree(
-            &runs(30),
-            &mut proptest::test_runner::TestRunner::deterministic(),
-        )
-        .unwrap(),
+        &proptest::strategy::Strategy::new_tree(&runs(30), &mut proptest::test_runner::TestRunner::deterministic())
+            .unwrap(),
     );
     write(&path, &runs, 8, 1);
     let r = open(&path);
@@ -140,11 +134,7 @@ fn reading_twice_hits_the_cache_and_skipped_columns_are_not_read() {
     r.read(&entry, TimeRange::ALL, &only).unwrap().unwrap();
     let after_first = r.cache.stats();
     assert_eq!(after_first.hits, 0);
-    assert_eq!(
-        after_first.entries,
-        2 * r.chunks(&entry).len(),
-        "only ts and seq blocks are read"
-    );
+    assert_eq!(after_first.entries, 2 * r.chunks(&entry).len(), "only ts and seq blocks are read");
     r.read(&entry, TimeRange::ALL, &only).unwrap().unwrap();
     let after_second = r.cache.stats();
     assert_eq!(after_second.misses, after_first.misses);

@@ -3,18 +3,8 @@
 use super::super::{CorruptReason, Error};
 use super::*;
 
-fn replay_with(
-    dir: &Path,
-    recovery: WalRecovery,
-) -> (crate::Result<ReplayStats>, Vec<(u64, Vec<u8>)>) {
-    let wal = Wal::open(
-        dir,
-        WalOptions {
-            recovery,
-            ..opts(512, SyncPolicy::None)
-        },
-    )
-    .expect("open");
+fn replay_with(dir: &Path, recovery: WalRecovery) -> (crate::Result<ReplayStats>, Vec<(u64, Vec<u8>)>) {
+    let wal = Wal::open(dir, WalOptions { recovery, ..opts(512, SyncPolicy::None) }).expect("open");
     let mut got = Vec::new();
     let result = wal.replay(0, |seq, p| {
         got.push((seq, p.to_vec()));
@@ -42,21 +32,10 @@ fn fixture() -> (tempfile::TempDir, SegmentInfo, Vec<(u64, usize)>) {
 
 fn assert_corrupt_at(result: crate::Result<ReplayStats>, segment: &Path, offset: usize) {
     match result {
-        Err(crate::Error::Wal(Error::Corrupt {
-            segment: s,
-            offset: o,
-            reason,
-        })) => {
-            assert_eq!(
-                (s.as_path(), o),
-                (segment, offset as u64),
-                "reason: {reason}"
-            );
+        Err(crate::Error::Wal(Error::Corrupt { segment: s, offset: o, reason })) => {
+            assert_eq!((s.as_path(), o), (segment, offset as u64), "reason: {reason}");
         }
-        other => panic!(
-            "expected Corrupt at {} byte {offset}, got {other:?}",
-            segment.display()
-        ),
+        other => panic!("expected Corrupt at {} byte {offset}, got {other:?}", segment.display()),
     }
 }
 
@@ -70,19 +49,13 @@ fn flipped_payload_byte_in_a_middle_segment_is_reported_with_file_and_offset() {
     let (result, _) = replay_with(dir.path(), WalRecovery::Strict);
     assert_corrupt_at(result, &seg, at);
 
-    let ((result, got), warnings) =
-        capture_warnings(|| replay_with(dir.path(), WalRecovery::SkipCorrupt));
+    let ((result, got), warnings) = capture_warnings(|| replay_with(dir.path(), WalRecovery::SkipCorrupt));
     let stats = result.expect("skip_corrupt replays");
     assert_eq!(got, expected((1..=120).filter(|&s| s != bad_seq)));
     assert_eq!(stats.skipped_corruptions, 1);
     assert_eq!(stats.truncated_bytes, 0);
     let name = seg.file_name().and_then(|n| n.to_str()).expect("name");
-    assert!(
-        warnings
-            .iter()
-            .any(|w| w.contains(name) && w.contains(&format!("offset={at} "))),
-        "{warnings:?}"
-    );
+    assert!(warnings.iter().any(|w| w.contains(name) && w.contains(&format!("offset={at} "))), "{warnings:?}");
 }
 
 #[test]
@@ -96,10 +69,7 @@ fn flipped_length_byte_loses_framing_but_skip_corrupt_resyncs() {
     match result {
         Err(crate::Error::Wal(Error::Corrupt { offset, reason, .. })) => {
             assert_eq!(offset, at as u64);
-            assert!(
-                matches!(reason, CorruptReason::LengthTooLarge { .. }),
-                "{reason}"
-            );
+            assert!(matches!(reason, CorruptReason::LengthTooLarge { .. }), "{reason}");
         }
         other => panic!("expected Corrupt, got {other:?}"),
     }
@@ -134,11 +104,7 @@ fn corruption_in_the_last_segment_followed_by_valid_records_is_not_a_torn_tail()
     flip(&seg, at + 9, 0x04); // inside the seq
     let (result, _) = replay_with(dir.path(), WalRecovery::Strict);
     assert_corrupt_at(result, &seg, at);
-    assert_eq!(
-        std::fs::metadata(&seg).expect("stat").len(),
-        len_before,
-        "nothing may be truncated"
-    );
+    assert_eq!(std::fs::metadata(&seg).expect("stat").len(), len_before, "nothing may be truncated");
     let (result, got) = replay_with(dir.path(), WalRecovery::SkipCorrupt);
     result.expect("skip_corrupt replays");
     assert_eq!(got, expected((1..=120).filter(|&s| s != bad_seq)));
@@ -153,19 +119,9 @@ fn segment_renamed_to_another_number_is_corrupt() {
     std::fs::rename(path_in(dir.path(), first), &renamed).expect("rename");
     let (result, _) = replay_with(dir.path(), WalRecovery::Strict);
     match result {
-        Err(crate::Error::Wal(Error::Corrupt {
-            segment,
-            offset: 0,
-            reason,
-        })) => {
+        Err(crate::Error::Wal(Error::Corrupt { segment, offset: 0, reason })) => {
             assert_eq!(segment, renamed);
-            assert_eq!(
-                reason,
-                CorruptReason::SegmentNumberMismatch {
-                    expected: 0,
-                    got: first.number
-                }
-            );
+            assert_eq!(reason, CorruptReason::SegmentNumberMismatch { expected: 0, got: first.number });
         }
         other => panic!("expected Corrupt, got {other:?}"),
     }

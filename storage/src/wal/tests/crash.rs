@@ -36,12 +36,7 @@ fn every_acknowledged_record_survives_sigkill() {
     let mut acked_total = 0u64;
     for (round, kill_after) in [40u64, 137, 301].into_iter().enumerate() {
         let mut child = Command::new(&exe)
-            .args([
-                "--exact",
-                "wal::tests::crash::crash_child",
-                "--nocapture",
-                "--test-threads=1",
-            ])
+            .args(["--exact", "wal::tests::crash::crash_child", "--nocapture", "--test-threads=1"])
             .env(CHILD_ENV, dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -71,11 +66,7 @@ fn every_acknowledged_record_survives_sigkill() {
             "round {round}: recovered {} records, {last_acked} were acknowledged",
             seqs.len()
         );
-        assert_eq!(
-            got,
-            expected(1..=seqs.len() as u64),
-            "round {round}: gaps or damage"
-        );
+        assert_eq!(got, expected(1..=seqs.len() as u64), "round {round}: gaps or damage");
         drop(wal);
     }
     assert!(acked_total >= 40 + 137 + 301);

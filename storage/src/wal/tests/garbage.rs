@@ -8,14 +8,8 @@ use super::*;
 
 /// Replays `dir` under `recovery`; checks the callback saw exactly what the stats report.
 fn replay_garbage(dir: &Path, recovery: WalRecovery, after: u64) -> Result<(), TestCaseError> {
-    let wal = Wal::open(
-        dir,
-        WalOptions {
-            recovery,
-            ..opts(1 << 20, SyncPolicy::None)
-        },
-    )
-    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let wal = Wal::open(dir, WalOptions { recovery, ..opts(1 << 20, SyncPolicy::None) })
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
     let mut seen = 0u64;
     let mut below = 0u64;
     let result = wal.replay(after, |seq, _| {

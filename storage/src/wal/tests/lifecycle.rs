@@ -7,10 +7,7 @@ use super::super::{Error, FailedOp};
 use super::*;
 
 fn live_numbers(dir: &Path) -> BTreeSet<u64> {
-    super::super::segment::list_segments(dir)
-        .expect("list")
-        .into_iter()
-        .collect()
+    super::super::segment::list_segments(dir).expect("list").into_iter().collect()
 }
 
 #[test]
@@ -22,24 +19,15 @@ fn remove_obsolete_deletes_exactly_the_segments_fully_below_the_seq() {
     let before = wal.segments();
     assert!(before.len() >= 4);
     let third = &before[2];
-    let (first3, last3) = (
-        third.first_seq.expect("first"),
-        third.last_seq.expect("last"),
-    );
+    let (first3, last3) = (third.first_seq.expect("first"), third.last_seq.expect("last"));
 
     // A seq inside the third segment removes the first two only.
     assert_eq!(wal.remove_obsolete(last3 - 1).expect("remove"), 2);
-    assert_eq!(
-        live_numbers(dir.path()),
-        before[2..].iter().map(|s| s.number).collect()
-    );
+    assert_eq!(live_numbers(dir.path()), before[2..].iter().map(|s| s.number).collect());
     // Its last seq exactly removes the third as well; repeating is a no-op.
     assert_eq!(wal.remove_obsolete(last3).expect("remove"), 1);
     assert_eq!(wal.remove_obsolete(last3).expect("remove"), 0);
-    assert_eq!(
-        live_numbers(dir.path()),
-        before[3..].iter().map(|s| s.number).collect()
-    );
+    assert_eq!(live_numbers(dir.path()), before[3..].iter().map(|s| s.number).collect());
     assert!(first3 <= last3);
 
     // Live appends rotate through new segments; the active one is never deleted.
@@ -48,10 +36,7 @@ fn remove_obsolete_deletes_exactly_the_segments_fully_below_the_seq() {
     }
     wal.wait_durable(400).expect("durable");
     let live = wal.segments();
-    let closed_new = live
-        .iter()
-        .filter(|s| !s.active && s.first_seq >= Some(201))
-        .count();
+    let closed_new = live.iter().filter(|s| !s.active && s.first_seq >= Some(201)).count();
     assert!(closed_new >= 2, "the writer should have rotated: {live:?}");
     let removed = wal.remove_obsolete(300).expect("remove");
     let after = wal.segments();
@@ -62,10 +47,7 @@ fn remove_obsolete_deletes_exactly_the_segments_fully_below_the_seq() {
         assert_eq!(kept, !obsolete, "segment {info:?}");
         assert_eq!(info.path.exists(), kept);
     }
-    assert_eq!(
-        wal.remove_obsolete(u64::MAX).expect("remove"),
-        after.len() - 1
-    );
+    assert_eq!(wal.remove_obsolete(u64::MAX).expect("remove"), after.len() - 1);
     let only = wal.segments();
     assert_eq!(only.len(), 1);
     assert!(only[0].active);
@@ -96,10 +78,7 @@ fn concurrent_appenders_under_sync_always_get_durable_records() {
                     };
                     wal.wait_durable(seq).expect("durable");
                     assert!(wal.durable_seq() >= seq);
-                    assert!(
-                        wal.synced_seq() >= seq,
-                        "Always acknowledged before fdatasync"
-                    );
+                    assert!(wal.synced_seq() >= seq, "Always acknowledged before fdatasync");
                     mine.push(seq);
                 }
                 mine
@@ -112,10 +91,7 @@ fn concurrent_appenders_under_sync_always_get_durable_records() {
     }
     assert_eq!(acked.len(), 1200);
     wal.close().expect("close");
-    assert!(
-        wal.segments().len() > 1,
-        "16 KiB segments should have rotated"
-    );
+    assert!(wal.segments().len() > 1, "16 KiB segments should have rotated");
     drop(wal);
 
     let (_wal, got, stats) = open_and_replay(dir.path(), opts(16 << 10, SyncPolicy::Always));
@@ -133,10 +109,7 @@ fn append_after_close_fails_with_closed() {
     wal.wait_durable(1).expect("close wrote and synced seq 1");
     wal.sync().expect("sync after a clean close");
     wal.close().expect("second close");
-    assert!(matches!(
-        wal.replay(0, |_, _| Ok(())),
-        Err(crate::Error::Wal(Error::AlreadyReplayed))
-    ));
+    assert!(matches!(wal.replay(0, |_, _| Ok(())), Err(crate::Error::Wal(Error::AlreadyReplayed))));
 }
 
 #[test]
@@ -146,19 +119,10 @@ fn misuse_is_refused_with_a_typed_error() {
     assert!(matches!(wal.append(1, vec![]), Err(Error::NotReplayed)));
     wal.replay(0, |_, _| Ok(())).expect("replay");
     wal.append(5, vec![]).expect("append");
-    assert!(matches!(
-        wal.append(5, vec![]),
-        Err(Error::SeqNotIncreasing { last: 5, got: 5 })
-    ));
-    assert!(matches!(
-        wal.wait_durable(6),
-        Err(Error::SeqNotIncreasing { last: 5, got: 6 })
-    ));
+    assert!(matches!(wal.append(5, vec![]), Err(Error::SeqNotIncreasing { last: 5, got: 5 })));
+    assert!(matches!(wal.wait_durable(6), Err(Error::SeqNotIncreasing { last: 5, got: 6 })));
     let huge = vec![0u8; super::super::format::MAX_RECORD_LEN + 1];
-    assert!(matches!(
-        wal.append(6, huge),
-        Err(Error::RecordTooLarge { .. })
-    ));
+    assert!(matches!(wal.append(6, huge), Err(Error::RecordTooLarge { .. })));
     wal.wait_durable(5).expect("durable");
 }
 
@@ -170,35 +134,19 @@ fn a_failed_write_poisons_the_log_for_everyone() {
     std::fs::remove_dir_all(&wal_dir).expect("remove the WAL directory under the writer");
     wal.append(1, payload(1)).expect("append only queues");
     let first = wal.wait_durable(1).expect_err("segment creation must fail");
-    let Error::Failed {
-        op,
-        segment,
-        source,
-    } = &first
-    else {
-        panic!("expected Failed, got {first:?}")
-    };
+    let Error::Failed { op, segment, source } = &first else { panic!("expected Failed, got {first:?}") };
     assert_eq!(*op, FailedOp::Create);
     assert!(segment.starts_with(&wal_dir));
     assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
     // Recreating the directory does not help: the log stays poisoned with the original reason.
     std::fs::create_dir_all(&wal_dir).expect("mkdir");
-    for err in [
-        wal.append(2, payload(2)).expect_err("append"),
-        wal.sync().expect_err("sync"),
-    ] {
+    for err in [wal.append(2, payload(2)).expect_err("append"), wal.sync().expect_err("sync")] {
         assert!(
             matches!(&err, Error::Failed { op: FailedOp::Create, source: s, .. } if Arc::ptr_eq(s, source)),
             "{err:?}"
         );
     }
-    assert!(matches!(
-        wal.close(),
-        Err(Error::Failed {
-            op: FailedOp::Create,
-            ..
-        })
-    ));
+    assert!(matches!(wal.close(), Err(Error::Failed { op: FailedOp::Create, .. })));
     assert_eq!(wal.durable_seq(), 0);
     assert!(live_numbers(&wal_dir).is_empty());
 }
@@ -215,10 +163,7 @@ fn interval_policy_acks_on_write_and_syncs_on_a_timer_when_idle() {
     assert_eq!(wal.durable_seq(), 50);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while wal.synced_seq() < 50 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the idle timer never synced"
-        );
+        assert!(std::time::Instant::now() < deadline, "the idle timer never synced");
         thread::sleep(interval);
     }
     wal.close().expect("close");

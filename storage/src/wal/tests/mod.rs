@@ -20,18 +20,12 @@ use crate::options::{SyncPolicy, WalRecovery};
 
 /// Options with a small segment size.
 fn opts(segment_size: u64, sync: SyncPolicy) -> WalOptions {
-    WalOptions {
-        segment_size,
-        sync,
-        recovery: WalRecovery::Strict,
-    }
+    WalOptions { segment_size, sync, recovery: WalRecovery::Strict }
 }
 
 /// A deterministic payload whose length varies with the seq (1 to 40 bytes).
 fn payload(seq: u64) -> Vec<u8> {
-    (0..(seq % 40 + 1))
-        .map(|i| (seq.wrapping_mul(31).wrapping_add(i) % 251) as u8)
-        .collect()
+    (0..(seq % 40 + 1)).map(|i| (seq.wrapping_mul(31).wrapping_add(i) % 251) as u8).collect()
 }
 
 /// Opens `dir`, replays everything, returns the handle and the records.
@@ -48,11 +42,7 @@ fn open_and_replay(dir: &Path, o: WalOptions) -> (Wal, Vec<(u64, Vec<u8>)>, Repl
 }
 
 /// Writes `seqs` with [`payload`] into a fresh WAL in `dir` and closes it; returns its segments.
-fn write_log(
-    dir: &Path,
-    seqs: impl IntoIterator<Item = u64>,
-    segment_size: u64,
-) -> Vec<SegmentInfo> {
+fn write_log(dir: &Path, seqs: impl IntoIterator<Item = u64>, segment_size: u64) -> Vec<SegmentInfo> {
     let (wal, got, _) = open_and_replay(dir, opts(segment_size, SyncPolicy::None));
     assert!(got.is_empty(), "write_log expects an empty directory");
     for seq in seqs {

@@ -6,22 +6,13 @@ use super::*;
 fn records_round_trip_across_segments_and_reopen() {
     let dir = tempfile::tempdir().expect("tempdir");
     let segments = write_log(dir.path(), 1..=300, 1024);
-    assert!(
-        segments.len() >= 4,
-        "expected several segments, got {}",
-        segments.len()
-    );
+    assert!(segments.len() >= 4, "expected several segments, got {}", segments.len());
     for pair in segments.windows(2) {
         assert_eq!(pair[1].number, pair[0].number + 1);
         assert_eq!(pair[1].first_seq, pair[0].last_seq.map(|s| s + 1));
     }
     for info in &segments[..segments.len() - 1] {
-        assert!(
-            info.size >= 1024,
-            "closed segment {} is only {} bytes",
-            info.number,
-            info.size
-        );
+        assert!(info.size >= 1024, "closed segment {} is only {} bytes", info.number, info.size);
     }
 
     let (wal, got, stats) = open_and_replay(dir.path(), opts(1024, SyncPolicy::Always));
@@ -30,10 +21,7 @@ fn records_round_trip_across_segments_and_reopen() {
     assert_eq!(stats.last_seq, Some(300));
     assert_eq!(stats.truncated_bytes, 0);
     assert_eq!(stats.segments, segments.len());
-    assert_eq!(
-        stats.bytes,
-        (1..=300).map(|s| payload(s).len() as u64).sum::<u64>()
-    );
+    assert_eq!(stats.bytes, (1..=300).map(|s| payload(s).len() as u64).sum::<u64>());
 
     // A second session appends to a new segment; a third replay sees both sessions.
     for seq in 301..=320 {
@@ -68,18 +56,10 @@ fn replay_returns_only_records_after_the_given_seq() {
         let want = expected((10..=400).step_by(3).filter(|&s| s > after));
         assert_eq!(got, want, "after {after}");
         assert_eq!(stats.records, want.len() as u64);
-        assert_eq!(
-            stats.last_seq,
-            Some(400),
-            "last seq seen ignores the filter"
-        );
+        assert_eq!(stats.last_seq, Some(400), "last seq seen ignores the filter");
         // Appends must go above both the filter and what was seen.
-        let err = wal
-            .append(400, vec![1])
-            .expect_err("seq 400 was already seen");
-        assert!(
-            matches!(err, Error::SeqNotIncreasing { last, got: 400 } if last == after.max(400))
-        );
+        let err = wal.append(400, vec![1]).expect_err("seq 400 was already seen");
+        assert!(matches!(err, Error::SeqNotIncreasing { last, got: 400 } if last == after.max(400)));
         drop(wal);
         // Dropping the handle after a replay leaves no new segment behind.
         let (wal2, again, _) = open_and_replay(dir.path(), opts(2048, SyncPolicy::None));
@@ -97,11 +77,7 @@ fn a_callback_error_stops_replay_and_is_returned() {
     let err = wal
         .replay(0, |seq, _| {
             seen += 1;
-            if seq == 20 {
-                Err(crate::Error::Closed)
-            } else {
-                Ok(())
-            }
+            if seq == 20 { Err(crate::Error::Closed) } else { Ok(()) }
         })
         .expect_err("callback fails");
     assert!(matches!(err, crate::Error::Closed));

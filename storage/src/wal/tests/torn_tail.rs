@@ -4,47 +4,26 @@ use super::*;
 
 /// Replays `dir` (whose last segment was damaged), checks that `want` comes back with a warning
 /// naming the segment and offset, then appends one more record and checks a second replay.
-fn assert_recovers(
-    dir: &Path,
-    want: &[(u64, Vec<u8>)],
-    last_seg: &Path,
-    cut_at: usize,
-    what: &str,
-) {
-    let ((wal, got, stats), warnings) =
-        capture_warnings(|| open_and_replay(dir, opts(512, SyncPolicy::None)));
+fn assert_recovers(dir: &Path, want: &[(u64, Vec<u8>)], last_seg: &Path, cut_at: usize, what: &str) {
+    let ((wal, got, stats), warnings) = capture_warnings(|| open_and_replay(dir, opts(512, SyncPolicy::None)));
     assert_eq!(got, want, "{what}");
     assert!(stats.truncated_bytes > 0, "{what}: nothing truncated");
     let name = last_seg.file_name().and_then(|n| n.to_str()).expect("name");
     assert!(
-        warnings
-            .iter()
-            .any(|w| w.contains(name) && w.contains(&format!("offset={cut_at} "))),
+        warnings.iter().any(|w| w.contains(name) && w.contains(&format!("offset={cut_at} "))),
         "{what}: no warning naming {name} at {cut_at}: {warnings:?}"
     );
-    assert_eq!(
-        std::fs::metadata(last_seg).expect("stat").len(),
-        cut_at as u64,
-        "{what}"
-    );
+    assert_eq!(std::fs::metadata(last_seg).expect("stat").len(), cut_at as u64, "{what}");
 
     let next = want.last().map_or(1, |(s, _)| s + 1);
-    wal.append(next, payload(next))
-        .expect("append after torn tail");
+    wal.append(next, payload(next)).expect("append after torn tail");
     wal.close().expect("close");
-    let ((_wal, again, stats), warnings) =
-        capture_warnings(|| open_and_replay(dir, opts(512, SyncPolicy::None)));
+    let ((_wal, again, stats), warnings) = capture_warnings(|| open_and_replay(dir, opts(512, SyncPolicy::None)));
     let mut want = want.to_vec();
     want.push((next, payload(next)));
     assert_eq!(again, want, "{what}: second replay");
-    assert_eq!(
-        stats.truncated_bytes, 0,
-        "{what}: second replay truncated again"
-    );
-    assert!(
-        warnings.is_empty(),
-        "{what}: second replay warned: {warnings:?}"
-    );
+    assert_eq!(stats.truncated_bytes, 0, "{what}: second replay truncated again");
+    assert!(warnings.is_empty(), "{what}: second replay warned: {warnings:?}");
 }
 
 #[test]
@@ -63,19 +42,10 @@ fn torn_last_record_is_truncated_at_every_byte_offset() {
         for cut in start + 1..end {
             let dir = copy_dir(fixture.path());
             let seg = path_in(dir.path(), tail);
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .open(&seg)
-                .expect("open");
+            let file = std::fs::OpenOptions::new().write(true).open(&seg).expect("open");
             file.set_len(cut as u64).expect("truncate");
             drop(file);
-            assert_recovers(
-                dir.path(),
-                &expected(1..last),
-                &seg,
-                start,
-                &format!("last={last} cut={cut}"),
-            );
+            assert_recovers(dir.path(), &expected(1..last), &seg, start, &format!("last={last} cut={cut}"));
         }
     }
 }
@@ -99,13 +69,7 @@ fn checksum_failing_last_records_are_truncated() {
             bytes[at + RECORD_HEADER_LEN - 1] ^= 0x40;
         }
         std::fs::write(&seg, &bytes).expect("write");
-        assert_recovers(
-            dir.path(),
-            &expected(1..first_bad_seq),
-            &seg,
-            first_bad,
-            "flipped tail",
-        );
+        assert_recovers(dir.path(), &expected(1..first_bad_seq), &seg, first_bad, "flipped tail");
     }
     let dir = copy_dir(fixture.path());
     let seg = path_in(dir.path(), tail);
@@ -113,13 +77,7 @@ fn checksum_failing_last_records_are_truncated() {
     let good_end = bytes.len();
     bytes.extend_from_slice(&[0u8; 300]);
     std::fs::write(&seg, &bytes).expect("write");
-    assert_recovers(
-        dir.path(),
-        &expected(1..=60),
-        &seg,
-        good_end,
-        "zero-filled tail",
-    );
+    assert_recovers(dir.path(), &expected(1..=60), &seg, good_end, "zero-filled tail");
 }
 
 #[test]
@@ -135,10 +93,7 @@ fn torn_header_of_a_new_last_segment_is_removed() {
             capture_warnings(|| open_and_replay(dir.path(), opts(512, SyncPolicy::None)));
         assert_eq!(got, expected(1..=30));
         assert_eq!(stats.truncated_bytes, len as u64);
-        assert!(
-            !torn.exists(),
-            "torn segment of {len} bytes was not removed"
-        );
+        assert!(!torn.exists(), "torn segment of {len} bytes was not removed");
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         wal.append(31, payload(31)).expect("append");
         wal.close().expect("close");
