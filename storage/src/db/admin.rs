@@ -185,20 +185,21 @@ impl Db {
             ),
         };
         let seq = w.last_seq + 1;
-        let tombstone = {
+        {
+            // Installed under the manifest lock, so that a flush or compaction that reads the
+            // tombstone list and the tombstone id mark under that lock sees them agree.
             let mut cell = self.inner.manifest.lock();
             let ManifestCell { manifest, state } = &mut *cell;
-            let t =
-                Tombstone { id: state.allocate_tombstone_id(), table: def.id, family: family_id, selector, range, seq };
-            manifest.apply(state, vec![Edit::AddTombstone(t.clone()), Edit::LastSeq(seq)])?;
-            t
-        };
+            let id = state.next_tombstone_id;
+            let tombstone = Tombstone { id, table: def.id, family: family_id, selector, range, seq };
+            manifest.apply(state, vec![Edit::AddTombstone(tombstone.clone()), Edit::LastSeq(seq)])?;
+            self.install(|sv| {
+                let mut t = (*sv.tombstones).clone();
+                t.push(tombstone);
+                sv.tombstones = Arc::new(t);
+            });
+        }
         w.last_seq = seq;
-        self.install(|sv| {
-            let mut t = (*sv.tombstones).clone();
-            t.push(tombstone);
-            sv.tombstones = Arc::new(t);
-        });
         Ok(())
     }
 
