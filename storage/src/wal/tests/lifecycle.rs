@@ -241,11 +241,3 @@ fn none_policy_syncs_only_on_request_or_rotation() {
     assert_eq!(wal.synced_seq(), 20);
     wal.close().expect("close");
 }
-
-#[test]
-fn the_handle_is_send_and_sync() {
-    fn shareable<T: Send + Sync + 'static>() -> bool {
-        true
-    }
-    assert!(shareable::<Wal>() && shareable::<Error>());
-}
