@@ -172,6 +172,7 @@ impl Db {
             bytes_read: inputs.iter().map(|f| f.meta.size).sum(),
             bytes_written: outputs.iter().map(|m| m.size).sum(),
         };
+        self.inner.window_files.store(self.max_window_files(), Ordering::Relaxed);
         let c = &self.inner.counters;
         c.compactions.fetch_add(1, Ordering::Relaxed);
         c.compaction_bytes_read.fetch_add(outcome.bytes_read, Ordering::Relaxed);

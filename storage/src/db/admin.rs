@@ -25,6 +25,10 @@ pub(crate) struct Counters {
     pub stalls: AtomicU64,
     pub stall_nanos: AtomicU64,
     pub longest_stall_nanos: AtomicU64,
+    pub slowed_writes: AtomicU64,
+    pub compactions: AtomicU64,
+    pub compaction_bytes_read: AtomicU64,
+    pub compaction_bytes_written: AtomicU64,
 }
 
 impl Counters {
@@ -61,6 +65,23 @@ pub struct FamilyStats {
     pub memtable_bytes: usize,
     /// Frozen memtables waiting for flush.
     pub frozen_memtables: usize,
+    /// Time windows that hold files.
+    pub windows: usize,
+    /// Bytes compaction would still rewrite to bring the family in shape (estimate).
+    pub pending_compaction_bytes: u64,
+}
+
+/// Whether writes are held back, and why.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "state", content = "reason")]
+pub enum StallState {
+    /// Writes go at full speed.
+    #[default]
+    Normal,
+    /// Writes are delayed a little so that flushes and compaction can catch up.
+    Slowed(String),
+    /// Writes wait (and fail with `Overloaded` past the stall timeout).
+    Stopped(String),
 }
 
 /// Statistics of the whole database.
@@ -88,7 +109,17 @@ pub struct DbStats {
     pub last_seq: u64,
     /// Memory held by memtables.
     pub memtable_bytes: usize,
-    /// Block-cache hits and misses.
+    /// Merges run by compaction since open.
+    pub compactions: u64,
+    /// Bytes read by compaction since open.
+    pub compaction_bytes_read: u64,
+    /// Bytes written by compaction since open.
+    pub compaction_bytes_written: u64,
+    /// Writes that were slowed down since open.
+    pub slowed_writes: u64,
+    /// Whether writes are held back now.
+    pub stall: StallState,
+    /// Block-cache hits.
     pub cache_hits: u64,
     /// Block-cache misses.
     pub cache_misses: u64,
@@ -232,7 +263,9 @@ impl Db {
         for table in sv.tables.values() {
             for f in &table.families {
                 let Some(fv) = sv.families.get(&f.id) else { continue };
-                families.push(family_stats(&table.name, &f.name, fv));
+                let mut stats = family_stats(&table.name, &f.name, fv);
+                (stats.windows, stats.pending_compaction_bytes) = self.compaction_state(f.id);
+                families.push(stats);
             }
         }
         let cache = self.inner.cache.stats();
@@ -248,6 +281,11 @@ impl Db {
             longest_stall: Duration::from_nanos(c.longest_stall_nanos.load(Ordering::Relaxed)),
             last_seq: self.inner.write.lock().last_seq,
             memtable_bytes: sv.memtable_bytes(),
+            compactions: c.compactions.load(Ordering::Relaxed),
+            compaction_bytes_read: c.compaction_bytes_read.load(Ordering::Relaxed),
+            compaction_bytes_written: c.compaction_bytes_written.load(Ordering::Relaxed),
+            slowed_writes: c.slowed_writes.load(Ordering::Relaxed),
+            stall: self.stall_state(),
             cache_hits: cache.hits,
             cache_misses: cache.misses,
         }
@@ -295,6 +333,8 @@ fn family_stats(table: &str, family: &str, fv: &FamilyVersion) -> FamilyStats {
         memtable_series: fv.active.series_count(),
         memtable_bytes: fv.memtable_bytes(),
         frozen_memtables: fv.frozen.len(),
+        windows: 0,
+        pending_compaction_bytes: 0,
     }
 }
 

@@ -87,6 +87,7 @@ impl Db {
         });
         self.inner.counters.flushes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.remove_obsolete_wal();
+        self.inner.window_files.store(self.max_window_files(), std::sync::atomic::Ordering::Relaxed);
         self.wake_compaction();
         Ok(())
     }
