@@ -249,6 +249,8 @@ impl Db {
         loop {
             self.check_writable()?;
             if self.current().families.values().all(|f| f.frozen.is_empty()) {
+                drop(guard);
+                self.remove_obsolete_wal();
                 return Ok(());
             }
             cond.wait_for(&mut guard, Duration::from_millis(50));
