@@ -144,3 +144,38 @@ fn reads_and_writes_run_concurrently_with_compaction() {
     assert!(db.stats().compactions > 0, "compaction ran during the test");
     assert!(scans > 0);
 }
+
+#[test]
+fn window_width_is_set_per_family_and_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = || Options {
+        sync: SyncPolicy::None,
+        compaction: CompactionOptions { background: false, ..Default::default() },
+        ..Options::default()
+    };
+    let db = Db::open(dir.path(), opts()).unwrap();
+    common::create_tables(&db);
+    let change = isobar_storage::TableChange::SetCompactionWindow { family: Some("a".into()), window_ns: Some(100) };
+    db.alter_table("t0", change).unwrap();
+    let bad = isobar_storage::TableChange::SetCompactionWindow { family: None, window_ns: Some(0) };
+    assert!(db.alter_table("t0", bad).is_err());
+    let both = |db: &Db| {
+        db.write(f64_write("t0", "s", (0..300).collect(), "a", "x", vec![1.0; 300])).unwrap();
+        let b = isobar_storage::SeriesWrite::new("t0", "s", (0..300).collect())
+            .column("b", "z", isobar_storage::ColumnValues::Bool(vec![true; 300]));
+        db.write(b).unwrap();
+        db.flush().unwrap();
+    };
+    both(&db);
+    let files = |db: &Db, fam: &str| db.stats().families.iter().find(|f| f.table == "t0" && f.family == fam).unwrap().files;
+    assert_eq!(files(&db, "a"), 3, "family a splits at 100 ns windows");
+    assert_eq!(files(&db, "b"), 1, "family b keeps the default one-day window");
+    db.close().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    both(&db);
+    assert_eq!(files(&db, "a"), 6, "the width survived the reopen");
+    db.compact("t0", None, None).unwrap();
+    assert_eq!(files(&db, "a"), 3);
+    assert_eq!(files(&db, "b"), 1);
+    assert_eq!(scan_all(&db, "t0", &SeriesSelector::All, TimeRange::ALL).len(), 300);
+}

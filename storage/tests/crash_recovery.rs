@@ -106,7 +106,12 @@ fn kill_loop(test_name: &str, compacting: bool) {
         // Acks the child printed after we stopped reading may exist; they are covered by the
         // "present" scan below, which only demands what we saw acknowledged.
         let acked = acked.expect("the child acknowledged at least one write");
-        let db = Db::open(dir.path(), options()).expect("reopen after SIGKILL");
+        // Reopen with background compaction off and wait for the flushes recovery may start, so
+        // that the file listing below sees no work in progress.
+        let mut quiet = options();
+        quiet.compaction.background = false;
+        let db = Db::open(dir.path(), quiet).expect("reopen after SIGKILL");
+        db.flush().expect("flush after reopen");
         let batches = db.scan(&ScanRequest::new("t0")).expect("scan after SIGKILL");
         let mut present = std::collections::BTreeMap::new();
         for b in &batches {

@@ -84,7 +84,7 @@ impl Db {
             fam.columns.iter().map(|c| ColumnSchema { id: c.id, name: c.name.clone(), ty: c.ty }).collect();
         let allocate = || self.inner.manifest.lock().state.allocate_file_id();
         let path_of = |id| crate::db::sst_path(&self.inner.dir, id);
-        let copts = &self.inner.opts.compaction;
+        let copts = &self.compaction_options(family);
         let mut out = WindowedWriter::new(
             family,
             columns,

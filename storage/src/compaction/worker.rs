@@ -107,7 +107,7 @@ impl Db {
 
     fn pick_task(&self, family: FamilyId) -> Option<Task> {
         let (files, ctx) = self.family_files(family)?;
-        policy::pick(&files, ctx, &self.inner.opts.compaction)
+        policy::pick(&files, ctx, &self.compaction_options(family))
     }
 
     /// The manifest entries of a family's files and the policy context.
@@ -159,18 +159,19 @@ impl Db {
         let mut report = CompactionReport { families: families.len(), ..CompactionReport::default() };
         for family in families {
             let Some((files, ctx)) = self.family_files(family) else { continue };
-            if let Some(Task::DropExpired { files }) = policy::pick(&files, ctx, &self.inner.opts.compaction) {
+            let copts = self.compaction_options(family);
+            if let Some(Task::DropExpired { files }) = policy::pick(&files, ctx, &copts) {
                 report.expired_files += files.len();
                 self.run_task(family, &Task::DropExpired { files })?;
             }
             let Some((files, _)) = self.family_files(family) else { continue };
             let files: Vec<FileMeta> = files.into_iter().filter(|f| range.overlaps(f.min_ts, f.max_ts)).collect();
-            for group in policy::windows(&files, &self.inner.opts.compaction).values() {
+            for group in policy::windows(&files, &copts).values() {
                 let needs_rewrite = group.len() > 1 || group.iter().any(|f| self.has_unapplied_tombstones(f));
                 if !needs_rewrite {
                     continue;
                 }
-                for chunk in group.chunks(self.inner.opts.compaction.max_merge.max(2)) {
+                for chunk in group.chunks(copts.max_merge.max(2)) {
                     let ids: Vec<_> = chunk.iter().map(|f| f.id).collect();
                     report.add(&self.merge_files(family, &ids)?);
                 }
@@ -227,19 +228,18 @@ impl Db {
     /// Windows and bytes still to compact, per family (for stats).
     pub(crate) fn compaction_state(&self, family: FamilyId) -> (usize, u64) {
         let Some((files, ctx)) = self.family_files(family) else { return (0, 0) };
-        let opts = &self.inner.opts.compaction;
+        let opts = &self.compaction_options(family);
         (policy::windows(&files, opts).len(), policy::pending_bytes(&files, ctx, opts))
     }
 
     /// The most files any window of any family holds (drives write throttling).
     pub(crate) fn max_window_files(&self) -> usize {
         let sv = self.current();
-        let opts = &self.inner.opts.compaction;
         sv.families
-            .values()
-            .map(|fv| {
+            .iter()
+            .map(|(id, fv)| {
                 let files: Vec<FileMeta> = fv.files.iter().map(|f| f.meta.clone()).collect();
-                policy::windows(&files, opts).values().map(Vec::len).max().unwrap_or(0)
+                policy::windows(&files, &self.compaction_options(*id)).values().map(Vec::len).max().unwrap_or(0)
             })
             .max()
             .unwrap_or(0)

@@ -150,7 +150,18 @@ impl Db {
             let ManifestCell { manifest, state } = &mut *cell;
             let current = state.table_by_name(table).ok_or_else(|| unknown_table(table))?;
             let def = apply_change(current, &change, state.next_family_id)?;
-            manifest.apply(state, vec![Edit::ReplaceTable(def.clone())])?;
+            let edits = match &change {
+                TableChange::SetCompactionWindow { family, window_ns } => def
+                    .families
+                    .iter()
+                    .filter(|f| family.as_ref().is_none_or(|name| *name == f.name))
+                    .map(|f| Edit::SetCompactionWindow { family: f.id, window_ns: *window_ns })
+                    .collect(),
+                _ => vec![Edit::ReplaceTable(def.clone())],
+            };
+            manifest.apply(state, edits)?;
+            let windows = Arc::new(state.compaction_windows.clone());
+            self.install(|sv| sv.windows = windows);
             def
         };
         self.install_table(&def);

@@ -121,7 +121,16 @@ impl Db {
             .collect()
     }
 
-    /// A writer that splits output at the family's compaction windows.
+    /// The compaction options in force for `family` (its own window width, if set).
+    pub(crate) fn compaction_options(&self, family: FamilyId) -> crate::compaction::CompactionOptions {
+        let mut opts = self.inner.opts.compaction.clone();
+        if let Some(w) = self.current().windows.get(&family) {
+            opts.window = std::time::Duration::from_nanos(u64::try_from(*w).unwrap_or(1));
+        }
+        opts
+    }
+
+    /// Options for new SSTables.
     pub(crate) fn sst_options(&self) -> SstWriterOptions {
         SstWriterOptions {
             rows_per_page: self.inner.opts.rows_per_page,
@@ -146,7 +155,7 @@ impl Db {
         let runs = mem.runs(&SeriesSelector::All, TimeRange::ALL, u64::MAX, None, &keep);
         let allocate = || self.inner.manifest.lock().state.allocate_file_id();
         let path_of = |id| sst_path(&self.inner.dir, id);
-        let copts = &self.inner.opts.compaction;
+        let copts = self.compaction_options(family);
         let mut out = WindowedWriter::new(
             family,
             columns,

@@ -148,5 +148,6 @@ fn build_version(dir: &Path, state: &ManifestState, cache: &Arc<BlockCache>) -> 
         tables: Arc::new(tables),
         families,
         tombstones: Arc::new(state.tombstones.values().cloned().collect()),
+        windows: Arc::new(state.compaction_windows.clone()),
     })
 }

@@ -103,6 +103,8 @@ pub struct SuperVersion {
     pub families: HashMap<FamilyId, FamilyVersion>,
     /// Range tombstones in force.
     pub tombstones: Arc<Vec<Tombstone>>,
+    /// Compaction window widths of families that do not use the database default.
+    pub windows: Arc<BTreeMap<FamilyId, i64>>,
 }
 
 impl SuperVersion {

@@ -36,6 +36,7 @@ impl ManifestState {
         for family in &dropped {
             self.files.remove(family);
             self.flushed_seq.remove(family);
+            self.compaction_windows.remove(family);
         }
         self.tombstones.retain(|_, t| t.family.is_none_or(|f| !dropped.contains(&f)));
         for family in &def.families {
@@ -51,6 +52,7 @@ impl ManifestState {
         for family in &def.families {
             self.files.remove(&family.id);
             self.flushed_seq.remove(&family.id);
+            self.compaction_windows.remove(&family.id);
         }
         self.tombstones.retain(|_, t| t.table != table);
         Ok(())

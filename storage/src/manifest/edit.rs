@@ -127,6 +127,13 @@ pub enum Edit {
         /// Lowest tombstone id not yet used.
         tombstone: u64,
     },
+    /// Sets (or clears with `None`) a family's compaction window width in nanoseconds.
+    SetCompactionWindow {
+        /// The family.
+        family: FamilyId,
+        /// Window width; `None` means the database default.
+        window_ns: Option<i64>,
+    },
 }
 
 impl Edit {
@@ -144,6 +151,7 @@ impl Edit {
             Edit::RemoveTombstone(_) => "RemoveTombstone",
             Edit::LastSeq(_) => "LastSeq",
             Edit::NextIds { .. } => "NextIds",
+            Edit::SetCompactionWindow { .. } => "SetCompactionWindow",
         }
     }
 }
