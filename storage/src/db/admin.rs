@@ -249,17 +249,20 @@ impl Db {
     /// that is not also in an SSTable.
     pub fn flush(&self) -> Result<()> {
         self.check_writable()?;
-        {
+        let target = {
             let w = self.inner.write.lock();
             let sv = self.current();
             let ids: Vec<FamilyId> = sv.families.keys().copied().collect();
             self.freeze(&ids, w.last_seq);
-        }
+            w.last_seq
+        };
+        // Wait for the memtables frozen up to now; later ones (writes go on) are not waited for.
         let (lock, cond) = &self.inner.progress;
         let mut guard = lock.lock();
         loop {
             self.check_writable()?;
-            if self.current().families.values().all(|f| f.frozen.is_empty()) {
+            let pending = self.current().families.values().any(|f| f.frozen.iter().any(|m| m.switch_seq <= target));
+            if !pending {
                 drop(guard);
                 self.remove_obsolete_wal();
                 return Ok(());

@@ -15,6 +15,7 @@
 //! then manifest, then the version slot.
 
 mod admin;
+pub mod checkpoint;
 mod flush;
 mod open;
 pub(crate) mod record;
@@ -39,6 +40,7 @@ use version::SuperVersion;
 pub(crate) use admin::unknown_table as unknown_table_error;
 pub(crate) use flush::sst_path;
 pub use admin::{DbStats, FamilyStats, StallState};
+pub use checkpoint::{CheckpointInfo, restore_checkpoint, verify_checkpoint};
 pub use write::WriteReceipt;
 
 /// An open database. Cheap to clone; all clones share the same engine. Dropping the last clone
