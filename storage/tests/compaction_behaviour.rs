@@ -103,16 +103,19 @@ fn reads_and_writes_run_concurrently_with_compaction() {
                     model.lock().unwrap().write(&w);
                 }
                 acked.store(k as u64 + 1, Ordering::Release);
+                if k % 40 == 39 {
+                    db.flush().unwrap();
+                }
             }
         })
     };
     let compactor = {
         let (db, done) = (db.clone(), done.clone());
         std::thread::spawn(move || {
-            let mut n = 0;
-            while !done.load(Ordering::Acquire) && n < 200 {
+            let started = std::time::Instant::now();
+            while !done.load(Ordering::Acquire) && started.elapsed() < Duration::from_secs(60) {
                 db.compact("t1", None, None).unwrap();
-                n += 1;
+                std::thread::sleep(Duration::from_millis(1));
             }
         })
     };
