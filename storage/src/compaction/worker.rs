@@ -116,7 +116,21 @@ impl Db {
         let fv = sv.families.get(&family)?;
         let table = sv.table_by_id(fv.table)?;
         let fam = table.family_by_id(family)?;
-        let files = fv.files.iter().map(|f| f.meta.clone()).collect();
+        // Bad files stay out of compaction (and so do the other files of their windows, which
+        // could hold the same rows): rewriting them would spread or hide the damage.
+        let w = self.compaction_options(family).window_ns();
+        let bad_windows: BTreeSet<i64> = fv
+            .files
+            .iter()
+            .filter(|f| f.bad_reason().is_some())
+            .map(|f| super::window_start(f.meta.max_ts, w))
+            .collect();
+        let files = fv
+            .files
+            .iter()
+            .filter(|f| !bad_windows.contains(&super::window_start(f.meta.max_ts, w)))
+            .map(|f| f.meta.clone())
+            .collect();
         Some((files, Context { now_ns: now_ns(), ttl_ns: table.ttl_of(fam) }))
     }
 

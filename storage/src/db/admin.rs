@@ -67,6 +67,8 @@ pub struct FamilyStats {
     pub frozen_memtables: usize,
     /// Time windows that hold files.
     pub windows: usize,
+    /// Files marked bad after a checksum failure.
+    pub bad_files: usize,
     /// Bytes compaction would still rewrite to bring the family in shape (estimate).
     pub pending_compaction_bytes: u64,
 }
@@ -351,6 +353,7 @@ fn family_stats(table: &str, family: &str, fv: &FamilyVersion) -> FamilyStats {
         frozen_memtables: fv.frozen.len(),
         windows: 0,
         pending_compaction_bytes: 0,
+        bad_files: fv.files.iter().filter(|f| f.bad_reason().is_some()).count(),
     }
 }
 

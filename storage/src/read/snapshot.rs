@@ -123,7 +123,12 @@ impl Snapshot {
                 continue;
             }
             let Some(entry) = file.reader.series(&selector).next() else { continue };
-            if let Some(run) = file.reader.read(&entry, range, columns)? {
+            let read = file.reader.read(&entry, range, columns).inspect_err(|e| {
+                if matches!(e, crate::sst::Error::Corrupt { .. }) {
+                    file.mark_bad(e.to_string());
+                }
+            });
+            if let Some(run) = read? {
                 let run = if tombstones.is_empty() { run } else { filter_rows(run, |ts, seq| keep(series, ts, seq)) };
                 runs.push(run);
             }
