@@ -83,6 +83,7 @@ fn compress(data: &[u8], level: i32) -> Option<Vec<u8>> {
             let mut c = Compressor::new(level).ok()?;
             c.set_parameter(CParameter::ContentSizeFlag(false)).ok()?;
             c.set_parameter(CParameter::ChecksumFlag(false)).ok()?;
+            c.set_parameter(CParameter::MinMatch(7)).ok()?;
             *slot = Some((level, c));
         }
         let (_, c) = slot.as_mut()?;
