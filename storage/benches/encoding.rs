@@ -10,7 +10,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput};
 use isobar_storage::ColumnType;
 use isobar_storage::encoding::{IntKind, decode_array, decode_ints, encode_array, encode_ints};
 use workload::{IOT_FLOATS, PAGE_ROWS, Rng};
@@ -106,5 +106,8 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    bench(&mut c);
+    c.final_summary();
+}

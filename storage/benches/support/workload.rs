@@ -167,7 +167,9 @@ pub fn timestamps(rows: usize, series_len: usize, interval_s: i64) -> Vec<i64> {
 /// The six weather columns (one minute apart), rounded to 0.1 like gen.py.
 pub fn weather(seed: u64, rows: usize, series_len: usize) -> Vec<Vec<f64>> {
     let mut rng = Rng::new(seed);
-    let mut cols = vec![Vec::with_capacity(rows + series_len); 6];
+    let mut cols: Vec<Vec<f64>> = (0..6)
+        .map(|_| Vec::with_capacity(rows + series_len))
+        .collect();
     while cols[0].len() < rows {
         let len = series_len;
         let base = rng.uniform(-5.0, 30.0);
