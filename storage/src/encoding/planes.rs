@@ -3,11 +3,14 @@
 //!
 //! ```text
 //! words of n values (n is known to the reader):
-//! +-----+------------------+------------------+-----+-----------+---------------------------+
-//! | w   | plane 0          | plane 1          | ... | x         | patches (only if x > 0)   |
-//! | u8  | block of n bytes | block of n bytes |     | varint    | varint m, block of m bytes|
-//! +-----+------------------+------------------+-----+-----------+---------------------------+
-//! w        number of planes, 0..=8; plane k holds byte k (little-endian order) of every word
+//! +-----+------------------+-----+------------------+-----+--------+---------------------------+
+//! | b   | low plane        | w   | plane 0          | ... | x      | patches (only if x > 0)   |
+//! | u8  | block of n bytes | u8  | block of n bytes |     | varint | varint m, block of m bytes|
+//! |     | (only if b > 0)  |     |                  |     |        |                           |
+//! +-----+------------------+-----+------------------+-----+--------+---------------------------+
+//! b        low bits split off, 0..=7; the low plane holds `word & (2^b - 1)` of every word, and
+//!          the planes and patches below describe `high = word >> b`
+//! w        number of planes, 0..=8; plane k holds byte k (little-endian order) of every high
 //! x        number of patched words, 0..=n (0 when w = 8)
 //! patches  x pairs (varint gap, varint high): the word at position p gets `high << 8w` added
 //!          (ORed), where p = gap for the first pair and previous p + 1 + gap after it; positions
@@ -19,13 +22,62 @@
 //! narrower `w` compares the remaining planes' size with the size of the patch list that replaces
 //! them. A page holding several series has a handful of large deltas at series boundaries; they
 //! become patches instead of forcing mostly-zero high planes.
+//!
+//! Splitting off `b` low bits matters when typical words need a little more than a byte: their
+//! low bits are nearly uniform (stored at exactly `b` bits by zstd's Huffman stage), and the high
+//! part becomes one peaked byte that Huffman codes close to its entropy, where plain byte planes
+//! would leave a near-uniform low byte and a very skewed second byte Huffman codes poorly. The
+//! writer tries no split and, when the words' 98th-percentile width t is at least 7 bits, splits of
+//! t - 6, t - 5 and t - 4 bits (at most 7), and keeps the smallest result.
 
 use super::EncodingError;
 use super::block::{Block, put_block, read_block, read_block_vec};
 use crate::codec::{ByteReader, put_varint};
 
-/// Appends `words` as byte planes.
+/// Appends `words` as byte planes, with the low-bit split that gives the smallest result.
 pub(super) fn put_words(out: &mut Vec<u8>, words: &[u64], zstd_level: i32) {
+    let n = words.len();
+    // Bit width that all but ~2% of the words fit in.
+    let mut bit_widths = [0usize; 65];
+    for &v in words {
+        bit_widths[64 - v.leading_zeros() as usize] += 1;
+    }
+    let mut wider = 0;
+    let mut typical = 64;
+    while typical > 0 && wider + bit_widths[typical] <= n / 50 {
+        wider += bit_widths[typical];
+        typical -= 1;
+    }
+    let mut best = Vec::new();
+    put_split(&mut best, words, 0, zstd_level);
+    if typical >= 7 {
+        for b in [typical - 6, typical - 5, typical - 4] {
+            let b = b.min(7);
+            let mut enc = Vec::new();
+            put_split(&mut enc, words, b, zstd_level);
+            if enc.len() < best.len() {
+                best = enc;
+            }
+        }
+    }
+    out.extend_from_slice(&best);
+}
+
+/// Appends `words` with `b` low bits split off.
+fn put_split(out: &mut Vec<u8>, words: &[u64], b: usize, zstd_level: i32) {
+    out.push(b as u8);
+    if b == 0 {
+        return put_planes(out, words, zstd_level);
+    }
+    let mask = (1u64 << b) - 1;
+    let low: Vec<u8> = words.iter().map(|&v| (v & mask) as u8).collect();
+    put_block(out, &low, zstd_level);
+    let high: Vec<u64> = words.iter().map(|&v| v >> b).collect();
+    put_planes(out, &high, zstd_level);
+}
+
+/// Appends `words` as planes and patches (from `w` on, in the layout above).
+fn put_planes(out: &mut Vec<u8>, words: &[u64], zstd_level: i32) {
     let n = words.len();
     // widths[b] = number of words needing exactly b bytes.
     let mut widths = [0usize; 9];
@@ -98,6 +150,40 @@ fn encode_patches(words: &[u64], w: usize, count: usize, zstd_level: i32) -> Vec
 
 /// Reads `n` words written by [`put_words`]; each `i64` holds the word's bits.
 pub(super) fn read_words(
+    r: &mut ByteReader<'_>,
+    n: usize,
+    what: &'static str,
+) -> Result<Vec<i64>, EncodingError> {
+    let b = r.u8(what)?;
+    if b == 0 {
+        return read_planes(r, n, what);
+    }
+    if b > 7 {
+        return Err(EncodingError::OutOfRange {
+            what: "low bits",
+            got: u64::from(b),
+            max: 7,
+        });
+    }
+    let mut scratch = Vec::new();
+    let low = read_block(r, n, what, &mut scratch)?;
+    let mut out = read_planes(r, n, what)?;
+    let mask = (1i64 << b) - 1;
+    match low {
+        Block::Fill(l) => out
+            .iter_mut()
+            .for_each(|o| *o = (*o << b) | (i64::from(l) & mask)),
+        Block::Bytes(low) => {
+            for (o, &l) in out.iter_mut().zip(low) {
+                *o = (*o << b) | (i64::from(l) & mask);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Reads the planes and patches of `n` words.
+fn read_planes(
     r: &mut ByteReader<'_>,
     n: usize,
     what: &'static str,

@@ -157,6 +157,16 @@ fn decimal_walks_use_decimal_encoding_and_compress() {
 }
 
 #[test]
+fn wide_walks_split_low_bits_and_stay_near_entropy() {
+    // sd 100 units: about 8.7 bits of entropy per value.
+    let v = walks(8, 1024, 10.0, 1);
+    let a = Float64Array::from(v);
+    round_trip(&a);
+    let per_value = encoded_len(&a) as f64 / a.len() as f64;
+    assert!(per_value < 1.14, "{per_value} bytes per value");
+}
+
+#[test]
 fn special_floats_become_exceptions() {
     let mut v = walks(1, 1000, 0.5, 1);
     v[3] = -0.0;
@@ -259,8 +269,9 @@ fn wrong_type_unknown_tag_and_trailing_bytes_are_errors() {
 
 #[test]
 fn zstd_blocks_claiming_huge_output_are_rejected_before_allocating() {
-    // tag STRING_PLAIN, no nulls, lengths: 1 plane FILL 0xff... then a ZSTD block of a 2-byte frame.
-    let mut bytes = vec![tag::STRING_PLAIN, 1, 0, 3, 0, 0xff, 0, 0xff, 0, 0x7f, 0];
+    // tag STRING_PLAIN, 1 row, no nulls, lengths: no low bits, 3 FILL planes (0x7fffff), no
+    // patches; then the bytes as a ZSTD block of a 2-byte frame claiming 8 MiB.
+    let mut bytes = vec![tag::STRING_PLAIN, 1, 0, 0, 3, 0, 0xff, 0, 0xff, 0, 0x7f, 0];
     bytes.extend_from_slice(&[2, 2, 0x28, 0xb5]);
     let err = decode_array(&bytes, ColumnType::String, 1).unwrap_err();
     assert!(matches!(err, EncodingError::OutOfRange { .. }), "{err}");
@@ -332,6 +343,16 @@ proptest! {
         let mut s = start;
         let v: Vec<f64> = steps.iter().map(|d| { s += d; s as f64 / p }).collect();
         round_trip(&Float64Array::from(v));
+    }
+
+    #[test]
+    fn wide_int_walks_round_trip(start in any::<i64>(), steps in prop::collection::vec(-3000i64..3000, 1..3000)) {
+        let mut s = start;
+        let v: Vec<i64> = steps.iter().map(|d| { s = s.wrapping_add(*d); s }).collect();
+        round_trip(&Int64Array::from(v.clone()));
+        let mut out = Vec::new();
+        encode_ints(&v, IntKind::Sequence, &mut out, LEVEL);
+        prop_assert_eq!(decode_ints(&out, v.len()).unwrap(), v);
     }
 
     #[test]
