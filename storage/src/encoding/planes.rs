@@ -12,9 +12,9 @@
 //!          the planes and patches below describe `high = word >> b`
 //! w        number of planes, 0..=8; plane k holds byte k (little-endian order) of every high
 //! x        number of patched words, 0..=n (0 when w = 8)
-//! patches  x pairs (varint gap, varint high): the word at position p gets `high << 8w` added
+//! patches  x pairs (varint gap, varint high): the word at position p gets `high << (b + 8w)`
 //!          (ORed), where p = gap for the first pair and previous p + 1 + gap after it; positions
-//!          are strictly increasing and below n, high is non-zero and fits in 64 - 8w bits.
+//!          are strictly increasing and below n, high is non-zero and fits in 64 - b - 8w bits.
 //!          m <= 20 x.
 //! ```
 //!
@@ -154,40 +154,20 @@ pub(super) fn read_words(
     n: usize,
     what: &'static str,
 ) -> Result<Vec<i64>, EncodingError> {
-    let b = r.u8(what)?;
-    if b == 0 {
-        return read_planes(r, n, what);
-    }
+    let b = u32::from(r.u8(what)?);
     if b > 7 {
+        let got = u64::from(b);
         return Err(EncodingError::OutOfRange {
             what: "low bits",
-            got: u64::from(b),
+            got,
             max: 7,
         });
     }
+    let mut out = vec![0i64; n];
     let mut scratch = Vec::new();
-    let low = read_block(r, n, what, &mut scratch)?;
-    let mut out = read_planes(r, n, what)?;
-    let mask = (1i64 << b) - 1;
-    match low {
-        Block::Fill(l) => out
-            .iter_mut()
-            .for_each(|o| *o = (*o << b) | (i64::from(l) & mask)),
-        Block::Bytes(low) => {
-            for (o, &l) in out.iter_mut().zip(low) {
-                *o = (*o << b) | (i64::from(l) & mask);
-            }
-        }
+    if b > 0 {
+        or_block(r, &mut out, 0, (1 << b) - 1, what, &mut scratch)?;
     }
-    Ok(out)
-}
-
-/// Reads the planes and patches of `n` words.
-fn read_planes(
-    r: &mut ByteReader<'_>,
-    n: usize,
-    what: &'static str,
-) -> Result<Vec<i64>, EncodingError> {
     let w = usize::from(r.u8(what)?);
     if w > 8 {
         return Err(EncodingError::OutOfRange {
@@ -196,38 +176,48 @@ fn read_planes(
             max: 8,
         });
     }
-    let mut out = vec![0i64; n];
-    let mut scratch = Vec::new();
     for k in 0..w {
-        let shift = 8 * k as u32;
-        match read_block(r, n, what, &mut scratch)? {
-            Block::Fill(0) => {}
-            Block::Fill(b) => {
-                let add = i64::from(b) << shift;
-                out.iter_mut().for_each(|o| *o |= add);
-            }
-            Block::Bytes(bytes) => {
-                for (o, &b) in out.iter_mut().zip(bytes) {
-                    *o |= i64::from(b) << shift;
-                }
-            }
-        }
+        or_block(r, &mut out, b + 8 * k as u32, 0xff, what, &mut scratch)?;
     }
     let x = r.len(if w == 8 { 0 } else { n }, "patch count")?;
     if x > 0 {
         let m = r.len(x.saturating_mul(20), "patch list length")?;
         let list = read_block_vec(r, m, "patch list")?;
-        apply_patches(&list, x, w, &mut out)?;
+        apply_patches(&list, x, b + 8 * w as u32, &mut out)?;
     }
     Ok(out)
 }
 
-/// ORs the `x` patches of `list` into `out`.
-fn apply_patches(list: &[u8], x: usize, w: usize, out: &mut [i64]) -> Result<(), EncodingError> {
+/// Reads a block of `out.len()` bytes and ORs `(byte & mask) << shift` into `out`.
+fn or_block(
+    r: &mut ByteReader<'_>,
+    out: &mut [i64],
+    shift: u32,
+    mask: u8,
+    what: &'static str,
+    scratch: &mut Vec<u8>,
+) -> Result<(), EncodingError> {
+    match read_block(r, out.len(), what, scratch)? {
+        Block::Fill(byte) => {
+            let add = i64::from(byte & mask) << shift;
+            if add != 0 {
+                out.iter_mut().for_each(|o| *o |= add);
+            }
+        }
+        Block::Bytes(bytes) => {
+            for (o, &byte) in out.iter_mut().zip(bytes) {
+                *o |= i64::from(byte & mask) << shift;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// ORs the `x` patches of `list`, shifted left by `shift`, into `out`.
+fn apply_patches(list: &[u8], x: usize, shift: u32, out: &mut [i64]) -> Result<(), EncodingError> {
     let mut pr = ByteReader::new(list);
     let mut next = 0u64;
     let n = out.len() as u64;
-    let shift = 8 * w as u32;
     for _ in 0..x {
         let gap = pr.varint("patch gap")?;
         let pos = next.saturating_add(gap);

@@ -148,26 +148,33 @@ pub(super) fn read_strings(
             (bytes, ends.last().copied().unwrap_or(0))
         }
         Some(indices) => {
+            // Check every index and the output size before allocating anything.
             let d = ends.len() as u64;
-            let mut out = Vec::new();
+            let mut size = 0u64;
+            for &idx in indices {
+                let idx = idx as u64;
+                if idx >= d {
+                    let max = d.saturating_sub(1);
+                    return Err(EncodingError::OutOfRange {
+                        what: "dictionary index",
+                        got: idx,
+                        max,
+                    });
+                }
+                size += span(idx as usize).len() as u64;
+            }
+            if size > i32::MAX as u64 {
+                return Err(EncodingError::StringsTooLarge {
+                    bytes: size as usize,
+                });
+            }
+            let mut out = Vec::with_capacity(size as usize);
             let mut it = indices.iter();
             for i in 0..n {
-                if valid(i) {
-                    let idx = it.next().map_or(u64::MAX, |&x| x as u64);
-                    if idx >= d {
-                        return Err(EncodingError::OutOfRange {
-                            what: "dictionary index",
-                            got: idx,
-                            max: d.saturating_sub(1),
-                        });
-                    }
-                    let s = bytes.get(span(idx as usize)).unwrap_or_default();
-                    if out.len() + s.len() > i32::MAX as usize {
-                        return Err(EncodingError::StringsTooLarge {
-                            bytes: out.len() + s.len(),
-                        });
-                    }
-                    out.extend_from_slice(s);
+                if valid(i)
+                    && let Some(&idx) = it.next()
+                {
+                    out.extend_from_slice(bytes.get(span(idx as usize)).unwrap_or_default());
                 }
                 offsets.push(out.len() as i32);
             }
