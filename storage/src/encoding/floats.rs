@@ -26,8 +26,8 @@
 //! instead of a scalar integer conversion, so the decode loop vectorizes.
 
 use super::planes::{put_words, read_words};
-use super::{EncodingError, ints, tag};
-use crate::codec::{ByteReader, put_varint, zigzag};
+use super::{EncodingError, tag};
+use crate::codec::{ByteReader, put_varint, unzigzag, zigzag};
 
 /// Largest decimal exponent tried (10^18 is exact in an f64).
 const MAX_E: usize = 18;
@@ -161,9 +161,16 @@ pub(super) fn read_floats(
         Vec::new()
     };
     let mut v = read_words(r, k, "decimal planes")?;
-    ints::prefix_sum_zigzag(&mut v);
-    for s in &mut v {
-        *s = unscale(*s, p).to_bits() as i64;
+    // Chunked so each chunk is still in L1 for the (vectorized) second loop.
+    let mut acc = 0i64;
+    for chunk in v.chunks_mut(512) {
+        for s in chunk.iter_mut() {
+            acc = acc.wrapping_add(unzigzag(*s as u64));
+            *s = acc;
+        }
+        for s in chunk.iter_mut() {
+            *s = unscale(*s, p).to_bits() as i64;
+        }
     }
     let mut er = ByteReader::new(&exceptions);
     let mut next = 0u64;

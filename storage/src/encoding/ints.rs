@@ -102,7 +102,7 @@ pub(super) fn read_int_body(
 }
 
 /// Replaces zigzagged deltas by their running sum.
-pub(super) fn prefix_sum_zigzag(v: &mut [i64]) {
+fn prefix_sum_zigzag(v: &mut [i64]) {
     let mut acc = 0i64;
     for x in v {
         acc = acc.wrapping_add(unzigzag(*x as u64));

@@ -167,6 +167,17 @@ fn wide_walks_split_low_bits_and_stay_near_entropy() {
 }
 
 #[test]
+fn slowly_changing_values_pack_small_symbols() {
+    // Steps of 0.2 units: deltas are mostly 0 and sometimes +-1 (about 0.8 bits of entropy),
+    // below the 1 bit per value that byte-wise Huffman cannot go under.
+    let v = walks(8, 1024, 0.002, 2);
+    let a = Float64Array::from(v);
+    round_trip(&a);
+    let per_value = encoded_len(&a) as f64 / a.len() as f64;
+    assert!(per_value < 0.125, "{per_value} bytes per value");
+}
+
+#[test]
 fn special_floats_become_exceptions() {
     let mut v = walks(1, 1000, 0.5, 1);
     v[3] = -0.0;
@@ -269,12 +280,22 @@ fn wrong_type_unknown_tag_and_trailing_bytes_are_errors() {
 
 #[test]
 fn zstd_blocks_claiming_huge_output_are_rejected_before_allocating() {
-    // tag STRING_PLAIN, 1 row, no nulls, lengths: no low bits, 3 FILL planes (0x7fffff), no
+    // tag STRING_PLAIN, 1 row, no nulls, lengths: no low bits, 3 FILL byte planes (0x7fffff), no
     // patches; then the bytes as a ZSTD block of a 2-byte frame claiming 8 MiB.
-    let mut bytes = vec![tag::STRING_PLAIN, 1, 0, 0, 3, 0, 0xff, 0, 0xff, 0, 0x7f, 0];
+    let mut bytes = vec![tag::STRING_PLAIN, 1, 0, 0, 24, 0, 0xff, 0, 0xff, 0, 0x7f, 0];
     bytes.extend_from_slice(&[2, 2, 0x28, 0xb5]);
     let err = decode_array(&bytes, ColumnType::String, 1).unwrap_err();
-    assert!(matches!(err, EncodingError::OutOfRange { .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            EncodingError::OutOfRange {
+                what: "string bytes",
+                got: 0x7f_ffff,
+                max: 65536
+            }
+        ),
+        "{err}"
+    );
 }
 
 fn float_strategy() -> impl Strategy<Value = f64> + Clone {
