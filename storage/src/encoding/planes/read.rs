@@ -126,13 +126,32 @@ impl Plane {
             }
             Block::Bytes(bytes) => bytes,
         };
-        let per = (8 / self.bits) as usize;
-        for (chunk, &byte) in out.chunks_mut(per).zip(bytes) {
-            for (t, o) in chunk.iter_mut().enumerate() {
-                *o |= i64::from((byte >> (t as u32 * self.bits)) & mask) << shift;
-            }
+        match self.bits {
+            1 => unpack::<1, 8>(out, bytes, mask, shift),
+            2 => unpack::<2, 4>(out, bytes, mask, shift),
+            _ => unpack::<4, 2>(out, bytes, mask, shift),
         }
         Ok(())
+    }
+}
+
+/// ORs `PER` symbols of `S` bits from each byte into `out` (fixed sizes so the loop unrolls).
+#[inline(always)]
+fn unpack<const S: u32, const PER: usize>(out: &mut [i64], bytes: &[u8], mask: u8, shift: u32) {
+    let full = out.len() / PER;
+    let mut chunks = out.chunks_exact_mut(PER);
+    for (chunk, &byte) in (&mut chunks).zip(bytes) {
+        if let Ok(chunk) = <&mut [i64; PER]>::try_from(chunk) {
+            for (t, o) in chunk.iter_mut().enumerate() {
+                *o |= i64::from((byte >> (t as u32 * S)) & mask) << shift;
+            }
+        }
+    }
+    let rest = chunks.into_remainder();
+    if let Some(&byte) = bytes.get(full) {
+        for (t, o) in rest.iter_mut().enumerate() {
+            *o |= i64::from((byte >> (t as u32 * S)) & mask) << shift;
+        }
     }
 }
 

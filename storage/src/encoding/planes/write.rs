@@ -78,47 +78,48 @@ fn put_planes(out: &mut Vec<u8>, words: &[u64], zstd_level: i32) {
     let n = words.len();
     let widths = bit_widths(words);
     let max_bits = (0..=64).rev().find(|&k| widths[k] > 0).unwrap_or(0);
-    let byte_planes: Vec<Vec<u8>> = (0..max_bits.div_ceil(8))
-        .map(|k| {
-            let mut enc = Vec::new();
-            put_block(
-                &mut enc,
-                &pack(words.iter().map(|&v| (v >> (8 * k)) as u8), n, 8),
-                zstd_level,
-            );
-            enc
-        })
-        .collect();
-    let mut best: Option<(usize, u32, Vec<u8>)> = None;
-    let candidates = [0u32, 1, 2, 4]
-        .into_iter()
-        .chain((1..=byte_planes.len() as u32).map(|k| 8 * k));
-    for q in candidates {
-        let wider: usize = widths.iter().skip(q as usize + 1).sum();
-        if wider > n / 8 + 1 {
-            continue;
-        }
+    let wider = |q: u32| widths.iter().skip(q as usize + 1).sum::<usize>();
+    let eligible = |q: u32| wider(q) <= n / 8 + 1;
+    let mut best: Option<Vec<u8>> = None;
+    for q in [0u32, 1, 2, 4].into_iter().filter(|&q| eligible(q)) {
         let mut enc = vec![q as u8];
-        if (1..8).contains(&q) {
+        if q > 0 {
             let mask = (1u64 << q) - 1;
-            put_block(
-                &mut enc,
-                &pack(words.iter().map(|&v| (v & mask) as u8), n, q),
-                zstd_level,
-            );
-        } else {
-            byte_planes
-                .iter()
-                .take(q as usize / 8)
-                .for_each(|p| enc.extend_from_slice(p));
+            let packed = pack(words.iter().map(|&v| (v & mask) as u8), n, q);
+            put_block(&mut enc, &packed, zstd_level);
         }
-        put_patches(&mut enc, words, q, wider, zstd_level);
-        if best.as_ref().is_none_or(|(len, _, _)| enc.len() < *len) {
-            best = Some((enc.len(), q, enc));
+        put_patches(&mut enc, words, q, wider(q), zstd_level);
+        keep(&mut best, enc);
+    }
+    // Byte planes, one more per candidate; stop once the planes alone cost more than the best.
+    let mut planes = Vec::new();
+    for k in 0..max_bits.div_ceil(8) {
+        let q = 8 * (k as u32 + 1);
+        put_block(
+            &mut planes,
+            &pack(words.iter().map(|&v| (v >> (8 * k)) as u8), n, 8),
+            zstd_level,
+        );
+        if best.as_ref().is_some_and(|b| planes.len() + 2 >= b.len()) {
+            break;
+        }
+        if eligible(q) {
+            let mut enc = Vec::with_capacity(planes.len() + 16);
+            enc.push(q as u8);
+            enc.extend_from_slice(&planes);
+            put_patches(&mut enc, words, q, wider(q), zstd_level);
+            keep(&mut best, enc);
         }
     }
-    if let Some((_, _, enc)) = best {
+    if let Some(enc) = best {
         out.extend_from_slice(&enc);
+    }
+}
+
+/// Keeps `enc` if it is shorter than the best so far.
+fn keep(best: &mut Option<Vec<u8>>, enc: Vec<u8>) {
+    if best.as_ref().is_none_or(|b| enc.len() < b.len()) {
+        *best = Some(enc);
     }
 }
 
