@@ -2,15 +2,16 @@
 //!
 //! ```text
 //! FLOAT_DECIMAL body (k values):
-//! +-----+--------+---------------------------------------+----------+
-//! | e   | x      | exceptions (only if x > 0)            | words(k) |
-//! | u8  | varint | varint m, block of m bytes            |          |
-//! +-----+--------+---------------------------------------+----------+
+//! +-----+--------+----------------------------+-----+-----------------------------+
+//! | e   | x      | exceptions (only if x > 0) | t   | integers                    |
+//! | u8  | varint | varint m, block of m bytes | u8  | INT_DELTA or INT_FOR body   |
+//! +-----+--------+----------------------------+-----+-----------------------------+
 //! e           decimal exponent, 0..=18
 //! exceptions  x pairs (varint gap, u64 LE raw bits); positions as in the plane patches
 //!             (first = gap, then previous + 1 + gap), strictly increasing, below k; m <= 18 x
-//! words       zigzag(s[i] - s[i-1]) with s[-1] = 0; s[i] is the scaled integer of value i
-//!             (an exception's slot repeats s[i-1])
+//! t           integer encoding tag of the scaled integers s (see ints): INT_DELTA for walks,
+//!             INT_FOR when values return to a base (a mostly-zero rain gauge); s[i] is the
+//!             scaled integer of value i (an exception's slot repeats s[i-1])
 //! value i     = exact_f64(s[i]) / 10^e, or the exception's raw bits
 //!
 //! FLOAT_XOR body (k values):  words(k), word i = bits(v[i]) XOR bits(v[i-1]), bits(v[-1]) = 0
@@ -26,8 +27,8 @@
 //! instead of a scalar integer conversion, so the decode loop vectorizes.
 
 use super::planes::{put_words, read_words};
-use super::{EncodingError, tag};
-use crate::codec::{ByteReader, put_varint, unzigzag, zigzag};
+use super::{EncodingError, ints, tag};
+use crate::codec::{ByteReader, put_varint, unzigzag};
 
 /// Largest decimal exponent tried (10^18 is exact in an f64).
 const MAX_E: usize = 18;
@@ -119,16 +120,15 @@ pub(super) fn put_floats(out: &mut Vec<u8>, values: &[f64], zstd_level: i32) -> 
         put_varint(out, exceptions.len() as u64);
         super::block::put_block(out, &exceptions, zstd_level);
     }
-    let mut prev = 0i64;
-    let words: Vec<u64> = scaled
-        .iter()
-        .map(|&d| {
-            let z = zigzag(d.wrapping_sub(prev));
-            prev = d;
-            z
-        })
-        .collect();
-    put_words(out, &words, zstd_level);
+    let mut ints = Vec::new();
+    let t = ints::put_best_ints(
+        &mut ints,
+        &scaled,
+        &[tag::INT_DELTA, tag::INT_FOR],
+        zstd_level,
+    );
+    out.push(t);
+    out.extend_from_slice(&ints);
     tag::FLOAT_DECIMAL
 }
 
@@ -160,18 +160,35 @@ pub(super) fn read_floats(
     } else {
         Vec::new()
     };
-    let mut v = read_words(r, k, "decimal planes")?;
-    // Chunked so each chunk is still in L1 for the (vectorized) second loop.
-    let mut acc = 0i64;
-    for chunk in v.chunks_mut(512) {
-        for s in chunk.iter_mut() {
-            acc = acc.wrapping_add(unzigzag(*s as u64));
-            *s = acc;
+    let mut v = match r.u8("scaled integer encoding")? {
+        tag::INT_DELTA => {
+            let mut v = read_words(r, k, "decimal planes")?;
+            // Chunked so each chunk is still in L1 for the (vectorized) second loop.
+            let mut acc = 0i64;
+            for chunk in v.chunks_mut(512) {
+                for s in chunk.iter_mut() {
+                    acc = acc.wrapping_add(unzigzag(*s as u64));
+                    *s = acc;
+                }
+                for s in chunk.iter_mut() {
+                    *s = unscale(*s, p).to_bits() as i64;
+                }
+            }
+            v
         }
-        for s in chunk.iter_mut() {
-            *s = unscale(*s, p).to_bits() as i64;
+        tag::INT_FOR => {
+            let mut v = ints::read_int_body(r, tag::INT_FOR, k)?;
+            v.iter_mut()
+                .for_each(|s| *s = unscale(*s, p).to_bits() as i64);
+            v
         }
-    }
+        t => {
+            return Err(EncodingError::UnknownTag {
+                what: "scaled integer encoding",
+                tag: t,
+            });
+        }
+    };
     let mut er = ByteReader::new(&exceptions);
     let mut next = 0u64;
     for _ in 0..x {

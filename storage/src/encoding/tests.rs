@@ -9,6 +9,7 @@ use arrow_array::{Array, ArrayRef, BooleanArray, Float64Array, Int64Array, Strin
 use proptest::prelude::*;
 
 use super::*;
+use crate::codec::{ByteReader, zigzag};
 
 const LEVEL: i32 = 3;
 
@@ -298,6 +299,45 @@ fn zstd_blocks_claiming_huge_output_are_rejected_before_allocating() {
     );
 }
 
+fn words_round_trip(words: &[u64]) -> Vec<u8> {
+    let mut out = Vec::new();
+    planes::put_words(&mut out, words, LEVEL);
+    let mut r = ByteReader::new(&out);
+    let back = planes::read_words(&mut r, words.len(), "test").unwrap();
+    assert!(r.is_empty(), "{} bytes left", r.remaining());
+    assert_eq!(back.iter().map(|&x| x as u64).collect::<Vec<_>>(), words);
+    out
+}
+
+#[test]
+fn planes_pick_packed_symbols_split_bits_and_patches() {
+    let mut rng = SplitMix(3);
+    // Mostly 0..4 with a few huge outliers: one 2-bit plane plus patches.
+    let small: Vec<u64> = (0..8192)
+        .map(|i| {
+            if i % 1000 == 7 {
+                rng.next()
+            } else {
+                rng.next() % 3
+            }
+        })
+        .collect();
+    let enc = words_round_trip(&small);
+    assert_eq!((enc[0], enc[1]), (0, 2), "b and q");
+    // Zigzagged deltas of sd ~100: low bits split off.
+    let wide: Vec<u64> = (0..8192)
+        .map(|_| zigzag((rng.normal() * 100.0) as i64))
+        .collect();
+    let enc = words_round_trip(&wide);
+    assert!(enc[0] > 0, "b = {}", enc[0]);
+    // Full-width words: all eight byte planes, no patches.
+    let full: Vec<u64> = (0..100).map(|_| rng.next() | (1 << 63)).collect();
+    let enc = words_round_trip(&full);
+    assert_eq!((enc[0], enc[1]), (0, 64));
+    assert_eq!(words_round_trip(&[]).len(), 3);
+    assert_eq!(words_round_trip(&[0; 5000]), vec![0, 0, 0]);
+}
+
 fn float_strategy() -> impl Strategy<Value = f64> + Clone {
     prop_oneof![
         4 => (-1_000_000i64..1_000_000, 0u32..6).prop_map(|(m, e)| m as f64 / 10f64.powi(e as i32)),
@@ -374,6 +414,12 @@ proptest! {
         let mut out = Vec::new();
         encode_ints(&v, IntKind::Sequence, &mut out, LEVEL);
         prop_assert_eq!(decode_ints(&out, v.len()).unwrap(), v);
+    }
+
+    #[test]
+    fn planes_round_trip(words in prop::collection::vec(prop_oneof![
+        4 => 0u64..4, 2 => 0u64..300, 1 => 0u64..100_000, 1 => any::<u64>()], 0..3000)) {
+        words_round_trip(&words);
     }
 
     #[test]
