@@ -30,11 +30,18 @@
 //!  8   STRING_PLAIN        string        strings
 //! ```
 //!
-//! Below the tags, integer-like data goes through `planes` (one block per byte position of
-//! zigzagged deltas, wide outliers as patches) and every run of bytes is a `block` (a fill byte,
-//! raw, or its own zstd frame). All multi-byte integers are little-endian; varints are LEB128.
-//! Decoders never panic on any input and never allocate more than the row count (given by the
-//! caller) or a bounded multiple of the input length allows.
+//! Below the tags, integer-like data (deltas, scaled decimals, lengths, dictionary indices) goes
+//! through `planes`: optional low bits split off, then one plane of packed 1/2/4-bit symbols or
+//! byte planes, each its own block, with the few wide outliers (series boundaries) as patches.
+//! Every run of bytes is a `block`: a fill byte, raw, or its own zstd frame, whichever is
+//! smallest. All multi-byte integers are little-endian; varints are LEB128. Decoders never panic
+//! on any input and never allocate more than the row count (given by the caller) or a bounded
+//! multiple of the input length allows.
+//!
+//! Sizes on the shared workloads (`cargo run --release -p isobar-storage --example
+//! encoding_sizes`, 8192-row pages of 1000-row series, zstd level 3): the ten IoT columns average
+//! 0.616 bytes per value and their timestamps 0.008 bytes per row (the generator's entropy is
+//! about 0.60); the six weather columns average 0.378.
 
 mod block;
 mod bools;
