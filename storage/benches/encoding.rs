@@ -22,6 +22,7 @@ fn columns() -> Vec<(&'static str, ColumnType, ArrayRef)> {
     let rows = PAGE_ROWS;
     let lat = workload::iot_float(&IOT_FLOATS[0].1, 1, rows, SERIES_LEN);
     let load = workload::iot_float(&IOT_FLOATS[7].1, 2, rows, SERIES_LEN);
+    let elevation = workload::iot_float(&IOT_FLOATS[2].1, 6, rows, SERIES_LEN);
     let weather = workload::weather(3, rows, SERIES_LEN);
     let status = workload::iot_status(4, rows, SERIES_LEN);
     let mut rng = Rng::new(5);
@@ -42,6 +43,11 @@ fn columns() -> Vec<(&'static str, ColumnType, ArrayRef)> {
             "iot_load",
             ColumnType::F64,
             Arc::new(Float64Array::from(load)),
+        ),
+        (
+            "iot_elevation",
+            ColumnType::F64,
+            Arc::new(Float64Array::from(elevation)),
         ),
         (
             "weather_temperature",

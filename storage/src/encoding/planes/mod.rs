@@ -18,8 +18,9 @@
 //!            are strictly increasing and below n, v is non-zero and fits in 64 - b - q bits;
 //!            m <= 20 x
 //!
-//! a plane of s-bit symbols (s = 1, 2, 4 or 8) is one block of ceil(n * s / 8) bytes; symbol i
-//! is bits (i mod 8/s) * s .. + s of byte i / (8/s)        s(b) = 1, 2, 4, 4, 8, 8, 8 for b = 1..7
+//! a plane of s-bit symbols (s = 1, 2, 4 or 8) is one block of L = ceil(n * s / 8) bytes; symbol
+//! i is bits (i / L) * s .. + s of byte i mod L (so each bit slot holds a contiguous run of rows
+//! and unpacks in one vectorizable loop)     s(b) = 1, 2, 4, 4, 8, 8, 8 for b = 1..7
 //! ```
 //!
 //! Every plane is its own block, so zstd's Huffman stage sees one field's distribution. The writer

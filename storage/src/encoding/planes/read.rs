@@ -115,9 +115,6 @@ impl Plane {
             }
             return Ok(());
         }
-        if out.is_empty() {
-            out.resize(self.n, 0);
-        }
         let filled;
         let bytes = match block {
             Block::Fill(byte) => {
@@ -126,32 +123,31 @@ impl Plane {
             }
             Block::Bytes(bytes) => bytes,
         };
-        match self.bits {
-            1 => unpack::<1, 8>(out, bytes, mask, shift),
-            2 => unpack::<2, 4>(out, bytes, mask, shift),
-            _ => unpack::<4, 2>(out, bytes, mask, shift),
+        // Symbol i is in byte i % len at slot i / len: slot t fills rows t * len .. (t + 1) * len,
+        // one contiguous (vectorizable) loop per slot.
+        if len == 0 {
+            return Ok(());
         }
-        Ok(())
-    }
-}
-
-/// ORs `PER` symbols of `S` bits from each byte into `out` (fixed sizes so the loop unrolls).
-#[inline(always)]
-fn unpack<const S: u32, const PER: usize>(out: &mut [i64], bytes: &[u8], mask: u8, shift: u32) {
-    let full = out.len() / PER;
-    let mut chunks = out.chunks_exact_mut(PER);
-    for (chunk, &byte) in (&mut chunks).zip(bytes) {
-        if let Ok(chunk) = <&mut [i64; PER]>::try_from(chunk) {
-            for (t, o) in chunk.iter_mut().enumerate() {
-                *o |= i64::from((byte >> (t as u32 * S)) & mask) << shift;
+        if out.is_empty() {
+            for t in 0..8 / self.bits {
+                let take = self.n.saturating_sub(out.len()).min(len);
+                let slot = t * self.bits;
+                out.extend(
+                    bytes
+                        .iter()
+                        .take(take)
+                        .map(|&byte| i64::from((byte >> slot) & mask) << shift),
+                );
+            }
+        } else {
+            for (t, rows) in out.chunks_mut(len).enumerate() {
+                let slot = t as u32 * self.bits;
+                for (o, &byte) in rows.iter_mut().zip(bytes) {
+                    *o |= i64::from((byte >> slot) & mask) << shift;
+                }
             }
         }
-    }
-    let rest = chunks.into_remainder();
-    if let Some(&byte) = bytes.get(full) {
-        for (t, o) in rest.iter_mut().enumerate() {
-            *o |= i64::from((byte >> (t as u32 * S)) & mask) << shift;
-        }
+        Ok(())
     }
 }
 

@@ -58,16 +58,17 @@ fn put_split(out: &mut Vec<u8>, words: &[u64], b: u32, zstd_level: i32) {
     put_planes(out, &high, zstd_level);
 }
 
-/// Packs `n` symbols of `s` bits (1, 2, 4 or 8), lowest bits first.
+/// Packs `n` symbols of `s` bits (1, 2, 4 or 8) into `len = ceil(n * s / 8)` bytes: symbol i
+/// goes to byte `i % len`, bits `(i / len) * s ..`.
 fn pack(symbols: impl Iterator<Item = u8>, n: usize, s: u32) -> Vec<u8> {
     if s == 8 {
         return symbols.collect();
     }
-    let per = 8 / s as usize;
-    let mut bytes = vec![0u8; plane_len(n, s)];
+    let len = plane_len(n, s);
+    let mut bytes = vec![0u8; len];
     for (i, sym) in symbols.enumerate() {
-        if let Some(b) = bytes.get_mut(i / per) {
-            *b |= sym << ((i % per) as u32 * s);
+        if let Some(b) = bytes.get_mut(i % len) {
+            *b |= sym << ((i / len) as u32 * s);
         }
     }
     bytes
