@@ -47,27 +47,30 @@ fn ts_cost(ts: &[i64], level: i32) -> f64 {
     total as f64 / ts.len() as f64
 }
 
-/// Millions of values per second decoding the first page of `values`: the fastest of 300 runs.
-fn decode_rate(values: &ArrayRef, ty: ColumnType, level: i32) -> f64 {
+/// Millions of values per second encoding and decoding the first page of `values`: the fastest
+/// of 300 runs each.
+fn rates(values: &ArrayRef, ty: ColumnType, level: i32) -> [f64; 2] {
     let page = values.slice(0, PAGE_ROWS);
     let mut bytes = Vec::new();
-    if let Err(e) = encode_array(page.as_ref(), &mut bytes, level) {
-        panic!("encoding failed: {e}");
-    }
-    fastest(|| {
+    let encode = fastest(|| {
+        bytes.clear();
+        encode_array(page.as_ref(), &mut bytes, level).map_or(0, |()| page.len())
+    });
+    let decode = fastest(|| {
         decode_array(&bytes, ty, PAGE_ROWS)
             .map(|a| a.len())
             .unwrap_or(0)
-    })
+    });
+    [encode, decode]
 }
 
-/// Millions of values per second of `decode` (which returns the number of values): the fastest
-/// of 300 runs.
-fn fastest(mut decode: impl FnMut() -> usize) -> f64 {
+/// Millions of values per second of `run` (which returns the number of values it handled): the
+/// fastest of 300 runs.
+fn fastest(mut run: impl FnMut() -> usize) -> f64 {
     let mut best = f64::MAX;
     for i in 0..320 {
         let start = std::time::Instant::now();
-        let n = std::hint::black_box(decode());
+        let n = std::hint::black_box(run());
         let secs = start.elapsed().as_secs_f64();
         assert_eq!(n, PAGE_ROWS);
         if i >= 20 {
@@ -82,7 +85,7 @@ fn floats(v: Vec<f64>) -> ArrayRef {
 }
 
 fn row(name: &str, costs: &[f64]) {
-    let cells: Vec<String> = costs.iter().map(|c| format!("{c:>9.4}")).collect();
+    let cells: Vec<String> = costs.iter().map(|c| format!("{c:>10.4}")).collect();
     println!("{name:<28}{}", cells.join(""));
 }
 
@@ -95,7 +98,7 @@ fn main() {
     println!("bytes per value, {PAGES} pages of {PAGE_ROWS} rows, zstd level {level}");
     let header: Vec<String> = SERIES_LENS
         .iter()
-        .map(|l| format!("{:>9}", format!("len {l}")))
+        .map(|l| format!("{:>10}", format!("len {l}")))
         .collect();
     println!("{:<28}{}", "column \\ rows per series", header.join(""));
 
@@ -152,24 +155,24 @@ fn main() {
     let with_ts: Vec<f64> = idx.map(|j| mean(&weather, j) + wts[j] / 6.0).collect();
     row("weather incl. ts column", &with_ts);
 
-    println!("-- decode rate, million values/s (fastest of 300 single-page decodes, len 1000)");
+    println!("-- million values/s, fastest of 300 runs on one page (len 1000)    encode    decode");
     let len = 1000;
     for (i, (name, walk)) in IOT_FLOATS.iter().enumerate() {
         let a = floats(workload::iot_float(walk, 100 + i as u64, PAGE_ROWS, len));
-        row(name, &[decode_rate(&a, ColumnType::F64, level)]);
+        row(name, &rates(&a, ColumnType::F64, level));
     }
     let status: ArrayRef = Arc::new(Int64Array::from(workload::iot_status(99, PAGE_ROWS, len)));
-    row("status", &[decode_rate(&status, ColumnType::I64, level)]);
+    row("status", &rates(&status, ColumnType::I64, level));
     for (name, col) in WEATHER.iter().zip(workload::weather(7, PAGE_ROWS, len)) {
-        row(name, &[decode_rate(&floats(col), ColumnType::F64, level)]);
+        row(name, &rates(&floats(col), ColumnType::F64, level));
     }
     let ts = workload::timestamps(PAGE_ROWS, len, 10);
     let mut bytes = Vec::new();
-    encode_ints(&ts, IntKind::Timestamp, &mut bytes, level);
-    row(
-        "ts",
-        &[fastest(|| {
-            decode_ints(&bytes, PAGE_ROWS).map(|v| v.len()).unwrap_or(0)
-        })],
-    );
+    let encode = fastest(|| {
+        bytes.clear();
+        encode_ints(&ts, IntKind::Timestamp, &mut bytes, level);
+        ts.len()
+    });
+    let decode = fastest(|| decode_ints(&bytes, PAGE_ROWS).map(|v| v.len()).unwrap_or(0));
+    row("ts", &[encode, decode]);
 }
