@@ -24,46 +24,69 @@ fn deltas(values: impl Iterator<Item = i64>) -> impl Iterator<Item = i64> {
     })
 }
 
-/// Appends the body for the integer encoding `t` (one of the `INT_*` tags).
-pub(super) fn put_int_body(out: &mut Vec<u8>, values: &[i64], t: u8, zstd_level: i32) {
-    let words: Vec<u64> = match t {
-        tag::INT_DELTA_OF_DELTA => deltas(deltas(values.iter().copied())).map(zigzag).collect(),
-        tag::INT_DELTA => deltas(values.iter().copied()).map(zigzag).collect(),
+/// The words of integer encoding `t` (one of the `INT_*` tags) and, for `INT_FOR`, the minimum.
+fn transform(values: &[i64], t: u8) -> (Vec<u64>, Option<i64>) {
+    match t {
+        tag::INT_DELTA_OF_DELTA => (
+            deltas(deltas(values.iter().copied())).map(zigzag).collect(),
+            None,
+        ),
+        tag::INT_DELTA => (deltas(values.iter().copied()).map(zigzag).collect(), None),
         _ => {
             let min = values.iter().copied().min().unwrap_or(0);
-            out.extend_from_slice(&min.to_le_bytes());
-            values.iter().map(|&v| v.wrapping_sub(min) as u64).collect()
+            (
+                values.iter().map(|&v| v.wrapping_sub(min) as u64).collect(),
+                Some(min),
+            )
         }
-    };
-    put_words(out, &words, zstd_level);
+    }
 }
 
-/// Appends the body of whichever of the `candidates` integer encodings is smallest (at least one
-/// candidate must be given) and returns its tag.
+/// A cheap size proxy: total significant bits of the words.
+fn rough_bits(words: &[u64]) -> u64 {
+    words
+        .iter()
+        .map(|w| u64::from(64 - w.leading_zeros()))
+        .sum()
+}
+
+/// Appends the body of whichever of the `candidates` integer encodings is smallest and returns
+/// its tag (`INT_DELTA` when `candidates` is empty). Only candidates whose words have at most
+/// 1.5 times the significant bits of the leanest one are compressed and compared.
 pub(super) fn put_best_ints(
     out: &mut Vec<u8>,
     values: &[i64],
     candidates: &[u8],
     zstd_level: i32,
 ) -> u8 {
+    let mut options: Vec<(u8, Vec<u64>, Option<i64>, u64)> = candidates
+        .iter()
+        .map(|&t| {
+            let (words, min) = transform(values, t);
+            let bits = rough_bits(&words);
+            (t, words, min, bits)
+        })
+        .collect();
+    let leanest = options.iter().map(|o| o.3).min().unwrap_or(0);
+    options.retain(|o| o.3 <= leanest + leanest / 2);
     let mut best: Option<(u8, Vec<u8>)> = None;
-    for &t in candidates {
+    for (t, words, min, _) in options {
         let mut enc = Vec::new();
-        put_int_body(&mut enc, values, t, zstd_level);
+        if let Some(min) = min {
+            enc.extend_from_slice(&min.to_le_bytes());
+        }
+        put_words(&mut enc, &words, zstd_level);
         if best.as_ref().is_none_or(|(_, b)| enc.len() < b.len()) {
             best = Some((t, enc));
         }
     }
-    match best {
-        Some((t, b)) => {
-            out.extend_from_slice(&b);
-            t
-        }
-        None => {
-            put_int_body(out, values, tag::INT_DELTA, zstd_level);
-            tag::INT_DELTA
-        }
+    if let Some((t, b)) = best {
+        out.extend_from_slice(&b);
+        return t;
     }
+    let (words, _) = transform(values, tag::INT_DELTA);
+    put_words(out, &words, zstd_level);
+    tag::INT_DELTA
 }
 
 /// Reads the body of integer encoding `t` holding `n` values.
