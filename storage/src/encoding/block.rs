@@ -39,8 +39,19 @@ const MAX_FILL_LEN: usize = 1 << 16;
 /// a ZSTD block claiming more than this is rejected before anything is allocated.
 const MAX_ZSTD_RATIO: usize = 1 << 15;
 
+/// What a block holds, which tunes zstd's match finder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Content {
+    /// A plane of small numeric symbols: mostly independent values, for which short LZ matches
+    /// are coincidences that cost more than Huffman-coded literals, so matches start at 7 bytes.
+    Plane,
+    /// Anything else (strings, bitmaps, patch lists): zstd's defaults for the level.
+    Bytes,
+}
+
 thread_local! {
-    static COMPRESSOR: RefCell<Option<(i32, Compressor<'static>)>> = const { RefCell::new(None) };
+    static COMPRESSORS: RefCell<Vec<(i32, Content, Compressor<'static>)>> =
+        const { RefCell::new(Vec::new()) };
     static DECOMPRESSOR: RefCell<Option<Decompressor<'static>>> = const { RefCell::new(None) };
 }
 
@@ -55,6 +66,15 @@ pub(super) enum Block<'a> {
 
 /// Appends `data` as a block (the reader must know `data.len()`).
 pub(super) fn put_block(out: &mut Vec<u8>, data: &[u8], zstd_level: i32) {
+    put_block_of(out, data, Content::Bytes, zstd_level);
+}
+
+/// Appends `data`, a plane of numeric symbols, as a block.
+pub(super) fn put_plane_block(out: &mut Vec<u8>, data: &[u8], zstd_level: i32) {
+    put_block_of(out, data, Content::Plane, zstd_level);
+}
+
+fn put_block_of(out: &mut Vec<u8>, data: &[u8], content: Content, zstd_level: i32) {
     if let Some((&first, rest)) = data.split_first()
         && data.len() <= MAX_FILL_LEN
         && rest.iter().all(|&b| b == first)
@@ -63,7 +83,7 @@ pub(super) fn put_block(out: &mut Vec<u8>, data: &[u8], zstd_level: i32) {
         return;
     }
     if data.len() >= MIN_ZSTD_LEN
-        && let Some(frame) = compress(data, zstd_level)
+        && let Some(frame) = compress(data, content, zstd_level)
         && frame.len() + 5 < data.len()
     {
         out.push(ZSTD);
@@ -76,18 +96,26 @@ pub(super) fn put_block(out: &mut Vec<u8>, data: &[u8], zstd_level: i32) {
 }
 
 /// One zstd frame holding `data`, or `None` if zstd fails (the caller then stores it raw).
-fn compress(data: &[u8], level: i32) -> Option<Vec<u8>> {
-    COMPRESSOR.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        if slot.as_ref().is_none_or(|(l, _)| *l != level) {
-            let mut c = Compressor::new(level).ok()?;
-            c.set_parameter(CParameter::ContentSizeFlag(false)).ok()?;
-            c.set_parameter(CParameter::ChecksumFlag(false)).ok()?;
-            c.set_parameter(CParameter::MinMatch(7)).ok()?;
-            *slot = Some((level, c));
-        }
-        let (_, c) = slot.as_mut()?;
-        c.compress(data).ok()
+fn compress(data: &[u8], content: Content, level: i32) -> Option<Vec<u8>> {
+    COMPRESSORS.with(|cell| {
+        let mut all = cell.borrow_mut();
+        let at = match all
+            .iter()
+            .position(|(l, c, _)| *l == level && *c == content)
+        {
+            Some(at) => at,
+            None => {
+                let mut c = Compressor::new(level).ok()?;
+                c.set_parameter(CParameter::ContentSizeFlag(false)).ok()?;
+                c.set_parameter(CParameter::ChecksumFlag(false)).ok()?;
+                if content == Content::Plane {
+                    c.set_parameter(CParameter::MinMatch(7)).ok()?;
+                }
+                all.push((level, content, c));
+                all.len() - 1
+            }
+        };
+        all.get_mut(at)?.2.compress(data).ok()
     })
 }
 

@@ -1,6 +1,6 @@
 //! Writing words as planes (layout in the parent module).
 
-use super::super::block::put_block;
+use super::super::block::{put_block, put_plane_block};
 use super::{plane_len, symbol_bits};
 use crate::codec::put_varint;
 
@@ -45,7 +45,7 @@ fn put_split(out: &mut Vec<u8>, words: &[u64], b: u32, zstd_level: i32) {
         return put_planes(out, words, zstd_level);
     }
     let mask = (1u64 << b) - 1;
-    put_block(
+    put_plane_block(
         out,
         &pack(
             words.iter().map(|&v| (v & mask) as u8),
@@ -87,7 +87,7 @@ fn put_planes(out: &mut Vec<u8>, words: &[u64], zstd_level: i32) {
         if q > 0 {
             let mask = (1u64 << q) - 1;
             let packed = pack(words.iter().map(|&v| (v & mask) as u8), n, q);
-            put_block(&mut enc, &packed, zstd_level);
+            put_plane_block(&mut enc, &packed, zstd_level);
         }
         put_patches(&mut enc, words, q, wider(q), zstd_level);
         keep(&mut best, enc);
@@ -96,7 +96,7 @@ fn put_planes(out: &mut Vec<u8>, words: &[u64], zstd_level: i32) {
     let mut planes = Vec::new();
     for k in 0..max_bits.div_ceil(8) {
         let q = 8 * (k as u32 + 1);
-        put_block(
+        put_plane_block(
             &mut planes,
             &pack(words.iter().map(|&v| (v >> (8 * k)) as u8), n, 8),
             zstd_level,

@@ -152,3 +152,19 @@ fn planes_pick_packed_symbols_split_bits_and_patches() {
     assert_eq!(words_round_trip(&[]).len(), 3);
     assert_eq!(words_round_trip(&[0; 5000]), vec![0, 0, 0]);
 }
+
+#[test]
+fn high_cardinality_strings_are_plain_and_compressed() {
+    let v: Vec<String> = (0..4096)
+        .map(|i| format!("device-{i:05}.eu-west-1.fleet.example"))
+        .collect();
+    let raw: usize = v.iter().map(String::len).sum();
+    let a = StringArray::from(v);
+    assert_eq!(tag_of(&a), tag::STRING_PLAIN);
+    round_trip(&a);
+    assert!(
+        encoded_len(&a) * 5 < raw,
+        "{} of {raw} bytes",
+        encoded_len(&a)
+    );
+}
