@@ -63,7 +63,9 @@ pub mod wal;
 pub use batch::{ColumnValues, ColumnWrite, SeriesWrite, WriteBatch};
 pub use catalog::TableChange;
 pub use compaction::{CompactionOptions, CompactionReport};
-pub use db::{CheckpointInfo, Db, DbStats, FamilyStats, StallState, WriteReceipt, restore_checkpoint, verify_checkpoint};
+pub use db::{
+    CheckpointInfo, Db, DbStats, FamilyStats, StallState, WriteReceipt, restore_checkpoint, verify_checkpoint,
+};
 pub use error::{Error, InvalidInput, Result};
 pub use options::{Limits, Options, SyncPolicy, WalRecovery};
 pub use read::{Order, Projection, Scan, ScanRequest, Snapshot};

@@ -22,15 +22,21 @@ fn every_rejected_write_is_typed_and_applies_nothing() {
     let db = open(dir.path());
     let good = f64_write("t0", "s", vec![1], "a", "x", vec![1.0]);
     let cases: Vec<(&str, SeriesWrite, fn(&InvalidInput) -> bool)> = vec![
-        ("unknown table", f64_write("nope", "s", vec![1], "a", "x", vec![1.0]), |e| matches!(e, InvalidInput::UnknownTable { .. })),
-        ("unknown family", f64_write("t0", "s", vec![1], "zz", "x", vec![1.0]), |e| matches!(e, InvalidInput::UnknownFamily { .. })),
-        ("unknown column", f64_write("t0", "s", vec![1], "a", "nope", vec![1.0]), |e| matches!(e, InvalidInput::UnknownColumn { .. })),
-        (
-            "type mismatch",
-            SeriesWrite::new("t0", "s", vec![1]).column("a", "y", ColumnValues::F64(vec![1.0])),
-            |e| matches!(e, InvalidInput::TypeMismatch { expected: ColumnType::I64, got: ColumnType::F64, .. }),
-        ),
-        ("invalid name", f64_write("t0", "s", vec![1], "../a", "x", vec![1.0]), |e| matches!(e, InvalidInput::InvalidName { .. })),
+        ("unknown table", f64_write("nope", "s", vec![1], "a", "x", vec![1.0]), |e| {
+            matches!(e, InvalidInput::UnknownTable { .. })
+        }),
+        ("unknown family", f64_write("t0", "s", vec![1], "zz", "x", vec![1.0]), |e| {
+            matches!(e, InvalidInput::UnknownFamily { .. })
+        }),
+        ("unknown column", f64_write("t0", "s", vec![1], "a", "nope", vec![1.0]), |e| {
+            matches!(e, InvalidInput::UnknownColumn { .. })
+        }),
+        ("type mismatch", SeriesWrite::new("t0", "s", vec![1]).column("a", "y", ColumnValues::F64(vec![1.0])), |e| {
+            matches!(e, InvalidInput::TypeMismatch { expected: ColumnType::I64, got: ColumnType::F64, .. })
+        }),
+        ("invalid name", f64_write("t0", "s", vec![1], "../a", "x", vec![1.0]), |e| {
+            matches!(e, InvalidInput::InvalidName { .. })
+        }),
         ("ts out of range", f64_write("t0", "s", vec![i64::MAX], "a", "x", vec![1.0]), |e| {
             matches!(e, InvalidInput::TimestampOutOfRange { row: 0, .. })
         }),

@@ -84,7 +84,8 @@ fn reads_and_writes_run_concurrently_with_compaction() {
         interval: Duration::from_millis(2),
         ..Default::default()
     };
-    let opts = Options { sync: SyncPolicy::None, memtable_size: 4096, rows_per_page: 16, compaction, ..Options::default() };
+    let opts =
+        Options { sync: SyncPolicy::None, memtable_size: 4096, rows_per_page: 16, compaction, ..Options::default() };
     let db = Db::open(dir.path(), opts).unwrap();
     common::create_tables(&db);
     let model = Arc::new(Mutex::new(Model::default()));
@@ -164,13 +165,17 @@ fn window_width_is_set_per_family_and_survives_reopen() {
     assert!(db.alter_table("t0", bad).is_err());
     let both = |db: &Db| {
         db.write(f64_write("t0", "s", (0..300).collect(), "a", "x", vec![1.0; 300])).unwrap();
-        let b = isobar_storage::SeriesWrite::new("t0", "s", (0..300).collect())
-            .column("b", "z", isobar_storage::ColumnValues::Bool(vec![true; 300]));
+        let b = isobar_storage::SeriesWrite::new("t0", "s", (0..300).collect()).column(
+            "b",
+            "z",
+            isobar_storage::ColumnValues::Bool(vec![true; 300]),
+        );
         db.write(b).unwrap();
         db.flush().unwrap();
     };
     both(&db);
-    let files = |db: &Db, fam: &str| db.stats().families.iter().find(|f| f.table == "t0" && f.family == fam).unwrap().files;
+    let files =
+        |db: &Db, fam: &str| db.stats().families.iter().find(|f| f.table == "t0" && f.family == fam).unwrap().files;
     assert_eq!(files(&db, "a"), 3, "family a splits at 100 ns windows");
     assert_eq!(files(&db, "b"), 1, "family b keeps the default one-day window");
     db.close().unwrap();

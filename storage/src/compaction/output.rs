@@ -96,7 +96,8 @@ impl<'a> WindowedWriter<'a> {
         if let std::collections::btree_map::Entry::Vacant(slot) = self.open.entry(window) {
             let id = (self.allocate)();
             let final_path = (self.path_of)(id);
-            let writer = SstWriter::create(&tmp_path(&final_path), self.family, self.columns.clone(), self.opts.clone())?;
+            let writer =
+                SstWriter::create(&tmp_path(&final_path), self.family, self.columns.clone(), self.opts.clone())?;
             slot.insert(Open { id, final_path, writer });
         }
         self.open.get_mut(&window).map(|o| &mut o.writer).ok_or(Error::Closed)

@@ -217,7 +217,9 @@ impl Db {
             let still_needed = table.families.iter().filter(|f| t.family.is_none_or(|id| id == f.id)).any(|f| {
                 let Some(fv) = sv.families.get(&f.id) else { return false };
                 let old_file = fv.files.iter().any(|file| {
-                    file.meta.tombstone_mark <= t.id && file.meta.min_seq < t.seq && t.range.overlaps(file.meta.min_ts, file.meta.max_ts)
+                    file.meta.tombstone_mark <= t.id
+                        && file.meta.min_seq < t.seq
+                        && t.range.overlaps(file.meta.min_ts, file.meta.max_ts)
                 });
                 let old_memory = fv.oldest_unflushed_seq().is_some_and(|s| s < t.seq);
                 old_file || old_memory
@@ -233,7 +235,8 @@ impl Db {
         let crate::db::ManifestCell { manifest, state } = &mut *cell;
         manifest.apply(state, dead.iter().map(|id| Edit::RemoveTombstone(*id)).collect())?;
         self.install(|sv| {
-            sv.tombstones = std::sync::Arc::new(sv.tombstones.iter().filter(|t| !dead.contains(&t.id)).cloned().collect());
+            sv.tombstones =
+                std::sync::Arc::new(sv.tombstones.iter().filter(|t| !dead.contains(&t.id)).cloned().collect());
         });
         tracing::debug!(count = dead.len(), "dropped tombstones that cover no data any more");
         Ok(dead.len())

@@ -108,7 +108,10 @@ pub fn verify_checkpoint(dir: &Path) -> Result<CheckpointInfo> {
         .map_err(|e| Error::io(&listing, std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
     for f in &info.files {
         if f.name.contains("..") || f.name.starts_with('/') {
-            return Err(Error::io(&listing, std::io::Error::new(std::io::ErrorKind::InvalidData, "path escapes the checkpoint")));
+            return Err(Error::io(
+                &listing,
+                std::io::Error::new(std::io::ErrorKind::InvalidData, "path escapes the checkpoint"),
+            ));
         }
         let path = dir.join(&f.name);
         let (size, crc) = checksum(&path)?;
@@ -117,7 +120,10 @@ pub fn verify_checkpoint(dir: &Path) -> Result<CheckpointInfo> {
                 &path,
                 std::io::Error::new(
                     std::io::ErrorKind::InvalidData,
-                    format!("checksum mismatch: listed {} bytes crc {:08x}, found {size} bytes crc {crc:08x}", f.size, f.crc32c),
+                    format!(
+                        "checksum mismatch: listed {} bytes crc {:08x}, found {size} bytes crc {crc:08x}",
+                        f.size, f.crc32c
+                    ),
                 ),
             ));
         }
@@ -129,7 +135,11 @@ pub fn verify_checkpoint(dir: &Path) -> Result<CheckpointInfo> {
 pub fn restore_checkpoint(checkpoint: &Path, data_dir: &Path) -> Result<CheckpointInfo> {
     let info = verify_checkpoint(checkpoint)?;
     if data_dir.exists() && fs::read_dir(data_dir).map_err(|e| Error::io(data_dir, e))?.next().is_some() {
-        return Err(InvalidInput::Impossible(format!("{} is not empty; restore into a new directory", data_dir.display())).into());
+        return Err(InvalidInput::Impossible(format!(
+            "{} is not empty; restore into a new directory",
+            data_dir.display()
+        ))
+        .into());
     }
     copy_tree(checkpoint, data_dir)?;
     crate::fs::sync_dir(data_dir)?;

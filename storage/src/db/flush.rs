@@ -97,7 +97,12 @@ impl Db {
     pub(crate) fn tombstones_for(&self, table: TableId, family: FamilyId) -> (Vec<Tombstone>, u64) {
         let cell = self.inner.manifest.lock();
         let sv = self.current();
-        let list = sv.tombstones.iter().filter(|t| t.table == table && t.family.is_none_or(|f| f == family)).cloned().collect();
+        let list = sv
+            .tombstones
+            .iter()
+            .filter(|t| t.table == table && t.family.is_none_or(|f| f == family))
+            .cloned()
+            .collect();
         (list, cell.state.next_tombstone_id)
     }
 

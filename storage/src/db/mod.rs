@@ -38,9 +38,9 @@ use crate::wal::Wal;
 use version::SuperVersion;
 
 pub(crate) use admin::unknown_table as unknown_table_error;
-pub(crate) use flush::sst_path;
 pub use admin::{DbStats, FamilyStats, StallState};
 pub use checkpoint::{CheckpointInfo, restore_checkpoint, verify_checkpoint};
+pub(crate) use flush::sst_path;
 pub use write::WriteReceipt;
 
 /// An open database. Cheap to clone; all clones share the same engine. Dropping the last clone

@@ -3,8 +3,8 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::version::{Frozen, SuperVersion};
 use super::admin::StallState;
+use super::version::{Frozen, SuperVersion};
 use super::{Db, WriteState, flush, record};
 use crate::batch::WriteBatch;
 use crate::catalog::{LoggedSeries, validate_batch};
@@ -105,9 +105,16 @@ impl Db {
         let files = self.inner.window_files.load(Ordering::Relaxed);
         let c = &self.inner.opts.compaction;
         if held >= budget {
-            StallState::Stopped(format!("memtables hold {} MiB of a {} MiB budget; waiting for flushes", held >> 20, budget >> 20))
+            StallState::Stopped(format!(
+                "memtables hold {} MiB of a {} MiB budget; waiting for flushes",
+                held >> 20,
+                budget >> 20
+            ))
         } else if files >= c.stop_files {
-            StallState::Stopped(format!("a time window holds {files} SSTables (stop at {}); waiting for compaction", c.stop_files))
+            StallState::Stopped(format!(
+                "a time window holds {files} SSTables (stop at {}); waiting for compaction",
+                c.stop_files
+            ))
         } else if held >= budget / 10 * 8 {
             StallState::Slowed(format!("memtables hold {} MiB, 80% of the {} MiB budget", held >> 20, budget >> 20))
         } else if files >= c.slowdown_files {
