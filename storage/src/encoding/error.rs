@@ -50,6 +50,12 @@ pub enum EncodingError {
         /// The length found.
         got: usize,
     },
+    /// The pieces of a page column could not be joined into one array before encoding.
+    #[error("could not assemble a page column: {reason}")]
+    Assemble {
+        /// Arrow's message.
+        reason: String,
+    },
     /// A zstd frame failed to decompress (or, when encoding, to compress).
     #[error("bad encoded column: zstd failed on {what} ({expected_len} bytes expected): {reason}")]
     Zstd {
