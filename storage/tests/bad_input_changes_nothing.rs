@@ -21,7 +21,8 @@ fn every_rejected_write_is_typed_and_applies_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = open(dir.path());
     let good = f64_write("t0", "s", vec![1], "a", "x", vec![1.0]);
-    let cases: Vec<(&str, SeriesWrite, fn(&InvalidInput) -> bool)> = vec![
+    type Check = fn(&InvalidInput) -> bool;
+    let cases: Vec<(&str, SeriesWrite, Check)> = vec![
         ("unknown table", f64_write("nope", "s", vec![1], "a", "x", vec![1.0]), |e| {
             matches!(e, InvalidInput::UnknownTable { .. })
         }),

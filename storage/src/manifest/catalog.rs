@@ -103,15 +103,15 @@ fn check_columns(table: TableId, family: &FamilyDef, old: Option<&FamilyDef>) ->
             let (column, name) = (column.id, column.name.clone());
             return Err(EditError::DuplicateColumn { family: family.id, column, name });
         }
-        if let Some(before) = old.and_then(|o| o.column_by_id(column.id)) {
-            if before.ty != column.ty {
-                return Err(EditError::ColumnTypeChanged {
-                    family: family.id,
-                    column: column.id,
-                    old: before.ty,
-                    new: column.ty,
-                });
-            }
+        if let Some(before) = old.and_then(|o| o.column_by_id(column.id))
+            && before.ty != column.ty
+        {
+            return Err(EditError::ColumnTypeChanged {
+                family: family.id,
+                column: column.id,
+                old: before.ty,
+                new: column.ty,
+            });
         }
     }
     Ok(())

@@ -195,10 +195,10 @@ impl ManifestState {
 
     fn add_tombstone(&mut self, t: &Tombstone) -> Result<(), EditError> {
         let def = self.tables.get(&t.table).ok_or(EditError::UnknownTable { table: t.table })?;
-        if let Some(family) = t.family {
-            if def.family_by_id(family).is_none() {
-                return Err(EditError::FamilyNotInTable { table: t.table, family });
-            }
+        if let Some(family) = t.family
+            && def.family_by_id(family).is_none()
+        {
+            return Err(EditError::FamilyNotInTable { table: t.table, family });
         }
         if self.tombstones.contains_key(&t.id) {
             return Err(EditError::TombstoneIdInUse { id: t.id });

@@ -54,5 +54,5 @@ fn symbol_bits(bits: u32) -> u32 {
 
 /// Bytes of a plane of `n` symbols of `s` bits.
 fn plane_len(n: usize, s: u32) -> usize {
-    (n / (8 / s as usize)) + usize::from(n % (8 / s as usize) != 0)
+    (n / (8 / s as usize)) + usize::from(!n.is_multiple_of(8 / s as usize))
 }

@@ -71,7 +71,7 @@ proptest! {
             0 => (Arc::new(Float64Array::from(walks(2, n / 2, 0.5, 2))), ColumnType::F64),
             1 => (Arc::new(Float64Array::from((0..n).map(|_| rng.normal()).collect::<Vec<_>>())), ColumnType::F64),
             2 => (Arc::new(Int64Array::from((0..n).map(|i| if i % 7 == 0 { None } else { Some(rng.next() as i64 % 50) }).collect::<Vec<_>>())), ColumnType::I64),
-            3 => (Arc::new(BooleanArray::from((0..n).map(|_| rng.next() % 3 == 0).collect::<Vec<_>>())), ColumnType::Bool),
+            3 => (Arc::new(BooleanArray::from((0..n).map(|_| rng.next().is_multiple_of(3)).collect::<Vec<_>>())), ColumnType::Bool),
             _ => (Arc::new(StringArray::from((0..n).map(|_| format!("s{}", rng.next() % 40)).collect::<Vec<_>>())), ColumnType::String),
         };
         let mut out = Vec::new();

@@ -22,7 +22,7 @@ fn group(i: u64) -> Vec<Edit> {
     let table_id = (i / 20) as u32;
     let family = table_id;
     let mut edits = Vec::new();
-    if i % 20 == 0 {
+    if i.is_multiple_of(20) {
         edits.push(Edit::CreateTable(table(table_id, &format!("t{table_id}"), &[(family, "f")])));
     }
     edits.push(Edit::AddFile(file(i, family)));
