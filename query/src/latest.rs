@@ -1,0 +1,225 @@
+//! The newest data of every matched series: [`latest`].
+//!
+//! Answered without reading history: per family and source (each memtable, each SSTable holding
+//! the series), only the newest chunks are read, walking backwards just as far as tombstones and
+//! (per column) nulls require. Chunk statistics tell which chunks hold no value of a column, so
+//! those are skipped without decoding.
+//!
+//! - [`LatestMode::Row`]: the newest row: the greatest `ts` at which any requested family has a
+//!   row, with every requested column's cell at that `ts` (null where absent).
+//! - [`LatestMode::PerColumn`]: for each requested column its newest non-null value; `ts` is the
+//!   newest of those values' times.
+
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, TimestampNanosecondArray, new_null_array};
+use arrow_schema::SchemaRef;
+use isobar_storage::read::merge::merge_runs;
+use isobar_storage::{ColumnId, FamilyDef, Run, SeriesSources, Snapshot, TableDef, TimeRange};
+use rayon::prelude::*;
+
+use crate::column_ref::ColumnRef;
+use crate::error::{Error, Result};
+use crate::projection::{Projection, resolve};
+use crate::queries::LatestQuery;
+use crate::request::LatestMode;
+
+/// Answers `q` over `snapshot`: one row per series that has data, in key order, with the
+/// columns of a scan (`series`, `ts`, then `family.column` in the order asked for).
+pub fn latest(snapshot: &Snapshot, q: &LatestQuery) -> Result<RecordBatch> {
+    if q.range.is_empty() {
+        return Err(Error::EmptyRange { from: q.range.from, to: q.range.to });
+    }
+    let table = snapshot.table(&q.table)?.clone();
+    let refs = q
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(index, c)| ColumnRef::parse(c).map_err(|source| Error::Column { field: "columns", index, source }))
+        .collect::<Result<Vec<_>>>()?;
+    let projection = resolve(&table, &refs)?;
+    let schema = projection.scan_schema();
+    let families: Vec<(FamilyDef, Vec<ColumnId>)> = projection
+        .families
+        .iter()
+        .filter_map(|f| {
+            let mut ids: Vec<ColumnId> = f.columns.iter().map(|c| c.id).collect();
+            ids.sort_unstable();
+            Some((table.family_by_id(f.family)?.clone(), ids))
+        })
+        .collect();
+    let mut series: Vec<Arc<str>> =
+        families.iter().flat_map(|(f, _)| snapshot.series_keys(f, &q.selector)).collect();
+    series.sort_unstable();
+    series.dedup();
+    let ctx = Ctx { snapshot, table: &table, families: &families, projection: &projection, range: q.range };
+    let rows: Vec<Option<RecordBatch>> = series
+        .par_iter()
+        .map(|s| match q.mode {
+            LatestMode::Row => ctx.newest_row(s, &schema),
+            LatestMode::PerColumn => ctx.newest_values(s, &schema),
+        })
+        .collect::<Result<_>>()?;
+    let rows: Vec<RecordBatch> = rows.into_iter().flatten().collect();
+    if rows.is_empty() {
+        return Ok(RecordBatch::new_empty(schema));
+    }
+    Ok(arrow_select::concat::concat_batches(&schema, &rows)?)
+}
+
+struct Ctx<'a> {
+    snapshot: &'a Snapshot,
+    table: &'a TableDef,
+    families: &'a [(FamilyDef, Vec<ColumnId>)],
+    projection: &'a Projection,
+    range: TimeRange,
+}
+
+impl Ctx<'_> {
+    fn sources(&self, family: &FamilyDef, ids: &[ColumnId], series: &str) -> Result<Option<SeriesSources>> {
+        Ok(self.snapshot.series_sources(self.table, family, series, self.range, ids)?)
+    }
+
+    /// One output row: `cell(family index, column id)` gives each cell as a 1-slot array.
+    fn row(
+        &self,
+        schema: &SchemaRef,
+        series: &str,
+        ts: i64,
+        cell: impl Fn(usize, ColumnId) -> Option<ArrayRef>,
+    ) -> Result<RecordBatch> {
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(vec![series])),
+            Arc::new(TimestampNanosecondArray::from(vec![ts]).with_timezone("UTC")),
+        ];
+        for &(fi, ci) in &self.projection.order {
+            let fam = &self.projection.families[fi];
+            let col = &fam.columns[ci];
+            let at = self.families.iter().position(|(f, _)| f.id == fam.family);
+            let value = at.and_then(|i| cell(i, col.id));
+            columns.push(value.unwrap_or_else(|| new_null_array(&col.ty.arrow_type(), 1)));
+        }
+        Ok(RecordBatch::try_new(schema.clone(), columns)?)
+    }
+
+    fn newest_row(&self, series: &str, schema: &SchemaRef) -> Result<Option<RecordBatch>> {
+        let mut per_family: Vec<Option<Run>> = Vec::with_capacity(self.families.len());
+        for (family, ids) in self.families {
+            let newest = match self.sources(family, ids, series)? {
+                Some(src) => newest_row_of(&src, family, ids)?,
+                None => None,
+            };
+            per_family.push(newest);
+        }
+        let Some(ts) = per_family.iter().flatten().filter_map(|r| r.ts.last().copied()).max() else {
+            return Ok(None);
+        };
+        // Families whose newest row is older: their cells at `ts` (none, by construction).
+        let cells: Vec<Option<Run>> =
+            per_family.into_iter().map(|r| r.filter(|r| r.ts.last() == Some(&ts))).collect();
+        let batch = self.row(schema, series, ts, |fi, id| {
+            cells.get(fi)?.as_ref().and_then(|r| r.column(id).map(|a| a.slice(r.len() - 1, 1)))
+        })?;
+        Ok(Some(batch))
+    }
+
+    fn newest_values(&self, series: &str, schema: &SchemaRef) -> Result<Option<RecordBatch>> {
+        let mut found: Vec<Vec<(ColumnId, Newest)>> = Vec::with_capacity(self.families.len());
+        for (family, ids) in self.families {
+            let values = match self.sources(family, ids, series)? {
+                Some(src) => newest_values_of(&src, ids)?,
+                None => Vec::new(),
+            };
+            found.push(values);
+        }
+        let Some(ts) = found.iter().flatten().map(|(_, n)| n.ts).max() else { return Ok(None) };
+        let batch = self.row(schema, series, ts, |fi, id| {
+            found.get(fi)?.iter().find(|(c, _)| *c == id).map(|(_, n)| n.value.clone())
+        })?;
+        Ok(Some(batch))
+    }
+}
+
+/// The newest visible row of a family (a one-row run), merged across the sources holding it.
+fn newest_row_of(src: &SeriesSources, family: &FamilyDef, ids: &[ColumnId]) -> Result<Option<Run>> {
+    let mut candidates: Vec<Run> = src.memtables.iter().filter(|r| !r.is_empty()).map(|r| r.slice(r.len() - 1, 1)).collect();
+    for (fi, file) in src.files.iter().enumerate() {
+        for chunk in file.chunks().iter().rev().filter(|c| src.range.overlaps(c.min_ts, c.max_ts)) {
+            if let Some(run) = src.read_chunk(fi, chunk, ids)? {
+                candidates.push(run.slice(run.len() - 1, 1));
+                break;
+            }
+        }
+    }
+    let Some(newest) = candidates.iter().filter_map(|r| r.ts.last().copied()).max() else { return Ok(None) };
+    candidates.retain(|r| r.ts.last() == Some(&newest));
+    let types = |id| family.column_by_id(id).map(|c| c.ty);
+    Ok(merge_runs(candidates, &types))
+}
+
+/// The newest non-null value of a column: its time, sequence number and a 1-slot array.
+#[derive(Clone, Debug)]
+struct Newest {
+    ts: i64,
+    seq: u64,
+    value: ArrayRef,
+}
+
+impl Newest {
+    fn better_than(&self, other: Option<&Newest>) -> bool {
+        other.is_none_or(|o| (self.ts, self.seq) > (o.ts, o.seq))
+    }
+}
+
+/// The newest non-null value of each column in `ids` within one run.
+fn scan_run(run: &Run, ids: &[ColumnId], best: &mut [Option<Newest>], pending: &mut [bool]) {
+    for (k, id) in ids.iter().enumerate() {
+        if !pending[k] {
+            continue;
+        }
+        let Some(array) = run.column(*id) else { continue };
+        if array.null_count() == array.len() {
+            continue;
+        }
+        if let Some(i) = (0..array.len()).rev().find(|i| array.is_valid(*i)) {
+            let cand = Newest { ts: run.ts[i], seq: run.seq[i], value: array.slice(i, 1) };
+            if cand.better_than(best[k].as_ref()) {
+                best[k] = Some(cand);
+            }
+            pending[k] = false;
+        }
+    }
+}
+
+/// The newest non-null value of every column in `ids` over all sources.
+fn newest_values_of(src: &SeriesSources, ids: &[ColumnId]) -> Result<Vec<(ColumnId, Newest)>> {
+    let mut best: Vec<Option<Newest>> = vec![None; ids.len()];
+    for run in &src.memtables {
+        scan_run(run, ids, &mut best, &mut vec![true; ids.len()]);
+    }
+    for (fi, file) in src.files.iter().enumerate() {
+        let mut pending = vec![true; ids.len()];
+        for chunk in file.chunks().iter().rev().filter(|c| src.range.overlaps(c.min_ts, c.max_ts)) {
+            if !pending.iter().any(|p| *p) {
+                break;
+            }
+            let useful = ids.iter().zip(&pending).any(|(id, p)| {
+                *p && file.reader().chunk_stats(chunk, *id).is_some_and(|s| s.non_null > 0)
+            });
+            // Every value a later chunk could still give is older than what was found already?
+            let stale = ids.iter().zip(&pending).zip(&best).all(|((_, p), b)| {
+                !*p || b.as_ref().is_some_and(|b| b.ts > chunk.max_ts)
+            });
+            if !useful || stale {
+                if stale {
+                    break;
+                }
+                continue;
+            }
+            if let Some(run) = src.read_chunk(fi, chunk, ids)? {
+                scan_run(&run, ids, &mut best, &mut pending);
+            }
+        }
+    }
+    Ok(ids.iter().zip(best).filter_map(|(id, b)| b.map(|b| (*id, b))).collect())
+}
