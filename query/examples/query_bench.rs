@@ -95,14 +95,21 @@ fn decode_throughput(snap: &Snapshot, spec: &Spec, runs: usize) {
         .collect();
     let points = spec.rows() * numeric.len() as u64;
     for push_down in [false, true] {
-        let q = AggregateQuery { bucket: Some(Bucket::new(HOUR)), push_down, ..AggregateQuery::new(table, numeric.clone()) };
+        let q = AggregateQuery {
+            bucket: Some(Bucket::new(HOUR)),
+            push_down,
+            ..AggregateQuery::new(table, numeric.clone())
+        };
         let (median, min, (_, stats)) = time(runs.min(5), || aggregate_with_stats(snap, &q).expect("aggregate"));
         let rate = points as f64 / median.as_secs_f64() / 1e6;
         let name = format!("{table}: hourly sum of all numeric, push-down {}", if push_down { "on" } else { "off" });
         report(
             &name,
             (median, min),
-            &format!("{rate:.0} M points/s ({} chunks from stats, {} rows decoded)", stats.chunks_from_stats, stats.rows_decoded),
+            &format!(
+                "{rate:.0} M points/s ({} chunks from stats, {} rows decoded)",
+                stats.chunks_from_stats, stats.rows_decoded
+            ),
         );
     }
 }
@@ -132,7 +139,10 @@ fn iot(scale: f64, runs: usize, dir: &Path) {
     let db = load(&spec, &dir.join("iot"));
     let snap = db.snapshot();
     let one = SeriesSelector::Exact(spec.series_name(spec.series / 2));
-    let q1 = ScanRequest::new("iot").selector(one.clone()).range(TimeRange::new(T0_NS + 5 * HOUR, T0_NS + 6 * HOUR)).columns(["readings.*"]);
+    let q1 = ScanRequest::new("iot")
+        .selector(one.clone())
+        .range(TimeRange::new(T0_NS + 5 * HOUR, T0_NS + 6 * HOUR))
+        .columns(["readings.*"]);
     let (m, n, rows) = time(runs, || scan(&snap, &q1));
     report("Q1 iot: one series, readings, 1 h (scan)", (m, n), &format!("{rows} rows"));
     let q2 = ScanRequest::new("iot").selector(one).range(TimeRange::new(T0_NS, T0_NS + 12 * HOUR));

@@ -69,7 +69,9 @@ pub enum Error {
         fill: &'static str,
     },
     /// Filling would produce more buckets per group than allowed.
-    #[error("fill would produce {buckets} buckets per group, more than the limit of {limit}; widen the bucket or narrow the range")]
+    #[error(
+        "fill would produce {buckets} buckets per group, more than the limit of {limit}; widen the bucket or narrow the range"
+    )]
     TooManyBuckets {
         /// Buckets the range holds.
         buckets: u128,

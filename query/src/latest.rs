@@ -48,8 +48,7 @@ pub fn latest(snapshot: &Snapshot, q: &LatestQuery) -> Result<RecordBatch> {
             Some((table.family_by_id(f.family)?.clone(), ids))
         })
         .collect();
-    let mut series: Vec<Arc<str>> =
-        families.iter().flat_map(|(f, _)| snapshot.series_keys(f, &q.selector)).collect();
+    let mut series: Vec<Arc<str>> = families.iter().flat_map(|(f, _)| snapshot.series_keys(f, &q.selector)).collect();
     series.sort_unstable();
     series.dedup();
     let ctx = Ctx { snapshot, table: &table, families: &families, projection: &projection, range: q.range };
@@ -115,8 +114,7 @@ impl Ctx<'_> {
             return Ok(None);
         };
         // Families whose newest row is older: their cells at `ts` (none, by construction).
-        let cells: Vec<Option<Run>> =
-            per_family.into_iter().map(|r| r.filter(|r| r.ts.last() == Some(&ts))).collect();
+        let cells: Vec<Option<Run>> = per_family.into_iter().map(|r| r.filter(|r| r.ts.last() == Some(&ts))).collect();
         let batch = self.row(schema, series, ts, |fi, id| {
             cells.get(fi)?.as_ref().and_then(|r| r.column(id).map(|a| a.slice(r.len() - 1, 1)))
         })?;
@@ -142,7 +140,8 @@ impl Ctx<'_> {
 
 /// The newest visible row of a family (a one-row run), merged across the sources holding it.
 fn newest_row_of(src: &SeriesSources, family: &FamilyDef, ids: &[ColumnId]) -> Result<Option<Run>> {
-    let mut candidates: Vec<Run> = src.memtables.iter().filter(|r| !r.is_empty()).map(|r| r.slice(r.len() - 1, 1)).collect();
+    let mut candidates: Vec<Run> =
+        src.memtables.iter().filter(|r| !r.is_empty()).map(|r| r.slice(r.len() - 1, 1)).collect();
     for (fi, file) in src.files.iter().enumerate() {
         for chunk in file.chunks().iter().rev().filter(|c| src.range.overlaps(c.min_ts, c.max_ts)) {
             if let Some(run) = src.read_chunk(fi, chunk, ids)? {
@@ -203,13 +202,16 @@ fn newest_values_of(src: &SeriesSources, ids: &[ColumnId]) -> Result<Vec<(Column
             if !pending.iter().any(|p| *p) {
                 break;
             }
-            let useful = ids.iter().zip(&pending).any(|(id, p)| {
-                *p && file.reader().chunk_stats(chunk, *id).is_some_and(|s| s.non_null > 0)
-            });
+            let useful = ids
+                .iter()
+                .zip(&pending)
+                .any(|(id, p)| *p && file.reader().chunk_stats(chunk, *id).is_some_and(|s| s.non_null > 0));
             // Every value a later chunk could still give is older than what was found already?
-            let stale = ids.iter().zip(&pending).zip(&best).all(|((_, p), b)| {
-                !*p || b.as_ref().is_some_and(|b| b.ts > chunk.max_ts)
-            });
+            let stale = ids
+                .iter()
+                .zip(&pending)
+                .zip(&best)
+                .all(|((_, p), b)| !*p || b.as_ref().is_some_and(|b| b.ts > chunk.max_ts));
             if !useful || stale {
                 if stale {
                     break;

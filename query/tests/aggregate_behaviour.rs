@@ -7,7 +7,9 @@ use common::{V, rows};
 use isobar_query::{
     AggregateFunction as F, AggregateQuery, Aggregation, Bucket, Fill, GroupBy, aggregate, aggregate_with_stats,
 };
-use isobar_storage::{ColumnType, ColumnValues, Db, Options, SeriesSelector, SeriesWrite, SyncPolicy, TableSpec, TimeRange};
+use isobar_storage::{
+    ColumnType, ColumnValues, Db, Options, SeriesSelector, SeriesWrite, SyncPolicy, TableSpec, TimeRange,
+};
 
 const MIN: i64 = 60_000_000_000;
 
@@ -36,7 +38,10 @@ fn impossible_queries_say_what_is_wrong() {
         "table \"w\" family \"obs\" has no column \"tmp\" (it has: temp, n, note)"
     );
     assert_eq!(msg(q(vec![Aggregation::new(F::Sum, "obs.note")])), "sum needs a numeric column but obs.note is string");
-    let bucket = |width_ns| AggregateQuery { bucket: Some(Bucket::new(width_ns)), ..q(vec![Aggregation::new(F::Count, "obs.n")]) };
+    let bucket = |width_ns| AggregateQuery {
+        bucket: Some(Bucket::new(width_ns)),
+        ..q(vec![Aggregation::new(F::Count, "obs.n")])
+    };
     assert_eq!(msg(bucket(0)), "bucket width must be positive, got 0 ns");
     assert_eq!(msg(bucket(-5)), "bucket width must be positive, got -5 ns");
     let inverted = AggregateQuery { range: TimeRange::new(10, 10), ..q(vec![Aggregation::new(F::Count, "obs.n")]) };
@@ -45,7 +50,9 @@ fn impossible_queries_say_what_is_wrong() {
     assert!(msg(unbounded).starts_with("fill linear needs a time range with both from and to set"));
     assert!(msg(q(vec![])).starts_with("the query has no aggregations"));
     assert!(msg(q(vec![Aggregation::new(F::Avg, "obs.*")])).contains("names a whole family"));
-    assert!(msg(AggregateQuery { table: "nope".into(), ..q(vec![Aggregation::new(F::Avg, "obs.n")]) }).contains("nope"));
+    assert!(
+        msg(AggregateQuery { table: "nope".into(), ..q(vec![Aggregation::new(F::Avg, "obs.n")]) }).contains("nope")
+    );
     let twice = q(vec![Aggregation::new(F::Avg, "obs.n"), Aggregation::new(F::Avg, "obs.n")]);
     assert_eq!(msg(twice), "two aggregations are named \"avg(obs.n)\"; give one an alias");
 }
@@ -64,7 +71,10 @@ fn empty_buckets_are_filled_as_asked() {
             fill,
             ..q(vec![Aggregation::new(F::Max, "obs.temp"), Aggregation::new(F::Count, "obs.temp")])
         };
-        rows(&aggregate(&db.snapshot(), &query).unwrap()).into_iter().map(|r| (r[2].clone(), r[3].clone())).collect::<Vec<_>>()
+        rows(&aggregate(&db.snapshot(), &query).unwrap())
+            .into_iter()
+            .map(|r| (r[2].clone(), r[3].clone()))
+            .collect::<Vec<_>>()
     };
     let (f, i) = (V::f, V::I);
     assert_eq!(run(Fill::None), [(f(1.0), i(1)), (f(4.0), i(1))]);
@@ -81,11 +91,11 @@ fn push_down_answers_flushed_chunks_from_statistics() {
         let ts: Vec<i64> = (0..600).map(|i| i * MIN / 10).collect(); // every 6 s for an hour
         let temp: Vec<f64> = (0..600).map(|i| f64::from(i % 17) * 0.5 - f64::from(s)).collect();
         let n: Vec<i64> = (0..600).map(|i| i * 1_000_003 - 7).collect();
-        db.write(
-            SeriesWrite::new("w", format!("s{s}"), ts)
-                .column("obs", "temp", ColumnValues::F64(temp))
-                .column("obs", "n", ColumnValues::I64(n)),
-        )
+        db.write(SeriesWrite::new("w", format!("s{s}"), ts).column("obs", "temp", ColumnValues::F64(temp)).column(
+            "obs",
+            "n",
+            ColumnValues::I64(n),
+        ))
         .unwrap();
     }
     db.flush().unwrap();
@@ -102,7 +112,8 @@ fn push_down_answers_flushed_chunks_from_statistics() {
                 .collect())
         };
         let (pushed, stats) = aggregate_with_stats(&db.snapshot(), &query).unwrap();
-        let (decoded, none) = aggregate_with_stats(&db.snapshot(), &AggregateQuery { push_down: false, ..query.clone() }).unwrap();
+        let (decoded, none) =
+            aggregate_with_stats(&db.snapshot(), &AggregateQuery { push_down: false, ..query.clone() }).unwrap();
         assert!(stats.chunks_from_stats > 10, "{stats:?}");
         assert!(stats.rows_decoded > 0, "the overwritten and deleted spans are decoded: {stats:?}");
         assert_eq!(none.chunks_from_stats, 0);

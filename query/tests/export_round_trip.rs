@@ -54,7 +54,12 @@ fn sample_db(dir: &Path) -> Db {
         db.write(
             SeriesWrite::new("trucks", format!("truck_{s}"), ts.clone())
                 .column("gps", "lat", ColumnValues::F64((0..n).map(|i| 47.0 + i as f64 * 0.001).collect()))
-                .sparse_column("gps", "moving", ColumnValues::Bool((0..n).map(|i| i % 3 == 0).collect()), (0..n).map(|i| i % 5 != 0).collect()),
+                .sparse_column(
+                    "gps",
+                    "moving",
+                    ColumnValues::Bool((0..n).map(|i| i % 3 == 0).collect()),
+                    (0..n).map(|i| i % 5 != 0).collect(),
+                ),
         )
         .unwrap();
         let every_other: Vec<i64> = ts.iter().step_by(2).copied().collect();
@@ -86,8 +91,7 @@ fn export_reads_back_equal_to_a_scan() {
     assert_eq!(reports.last().unwrap().files, summary.files.len() as u64);
 
     let files = parquet_files(&dest);
-    let names: Vec<String> =
-        files.iter().map(|f| f.strip_prefix(&dest).unwrap().display().to_string()).collect();
+    let names: Vec<String> = files.iter().map(|f| f.strip_prefix(&dest).unwrap().display().to_string()).collect();
     assert_eq!(
         names,
         [

@@ -20,7 +20,8 @@ enum Op {
 }
 
 fn op() -> impl Strategy<Value = Op> {
-    let row = (0i64..500, proptest::option::weighted(0.6, any::<i32>()), proptest::option::weighted(0.5, any::<bool>()));
+    let row =
+        (0i64..500, proptest::option::weighted(0.6, any::<i32>()), proptest::option::weighted(0.5, any::<bool>()));
     prop_oneof![
         5 => (0u8..3, any::<bool>(), proptest::collection::vec(row, 1..30))
             .prop_map(|(series, family, rows)| Op::Write { series, family, rows }),

@@ -23,6 +23,9 @@ const COLS: [(&str, &str); 3] = [("f", "a"), ("f", "b"), ("g", "c")];
 const FAMILY_OF: [usize; 3] = [0, 0, 1];
 const FAMILIES: [&str; 2] = ["f", "g"];
 
+/// Per bucket, per column: the values with their timestamps.
+type Groups = BTreeMap<i64, BTreeMap<usize, Vec<(i64, V)>>>;
+
 #[derive(Clone, Debug)]
 enum Op {
     Write { series: usize, family: usize, rows: Vec<(i64, Option<i16>, Option<i16>)> },
@@ -131,10 +134,11 @@ impl Model {
     fn aggregate(&self, snap: &Snapshot, q: &AggregateQuery) -> Vec<Vec<V>> {
         let width = q.bucket.map(|b| b.width_ns).unwrap_or(i64::MAX);
         let origin = q.bucket.map(|b| b.origin_ns).unwrap_or(0);
-        let bucket = |t: i64| if q.bucket.is_some() { origin + (t - origin).div_euclid(width) * width } else { q.range.from };
+        let bucket =
+            |t: i64| if q.bucket.is_some() { origin + (t - origin).div_euclid(width) * width } else { q.range.from };
         let col_of = |name: &str| COLS.iter().position(|(f, c)| format!("{f}.{c}") == name).unwrap();
         // group -> bucket -> column -> values in (ts, series) order
-        let mut groups: BTreeMap<String, BTreeMap<i64, BTreeMap<usize, Vec<(i64, V)>>>> = BTreeMap::new();
+        let mut groups: BTreeMap<String, Groups> = BTreeMap::new();
         for ((c, s, t), v) in &self.cells {
             if !Self::visible(snap, q.range, *t) || !q.selector.matches(s) {
                 continue;
@@ -174,7 +178,13 @@ fn fold(f: F, vals: &[(i64, V)]) -> V {
         return V::N;
     }
     let ints: Option<Vec<i64>> = vals.iter().map(|(_, v)| if let V::I(x) = v { Some(*x) } else { None }).collect();
-    let floats: Vec<f64> = vals.iter().map(|(_, v)| v.as_f64().unwrap_or_else(|| if let V::I(x) = v { *x as f64 } else { 0.0 })).collect();
+    let floats: Vec<f64> = vals
+        .iter()
+        .map(|(_, v)| match v {
+            V::I(x) => *x as f64,
+            other => other.as_f64().unwrap_or(0.0),
+        })
+        .collect();
     let n = vals.len() as f64;
     match (f, &ints) {
         (F::Sum, Some(i)) => V::I(i.iter().sum()),
@@ -185,14 +195,24 @@ fn fold(f: F, vals: &[(i64, V)]) -> V {
         (F::Min, None) => V::f(floats.iter().copied().fold(f64::INFINITY, f64::min)),
         (F::Max, None) => V::f(floats.iter().copied().fold(f64::NEG_INFINITY, f64::max)),
         (F::Avg, None) => V::f(floats.iter().sum::<f64>() / n),
-        (F::First, _) => vals.iter().fold(None, |best: Option<&(i64, V)>, x| match best {
-            Some(b) if b.0 <= x.0 => Some(b),
-            _ => Some(x),
-        }).unwrap().1.clone(),
-        (F::Last, _) => vals.iter().fold(None, |best: Option<&(i64, V)>, x| match best {
-            Some(b) if b.0 > x.0 => Some(b),
-            _ => Some(x),
-        }).unwrap().1.clone(),
+        (F::First, _) => vals
+            .iter()
+            .fold(None, |best: Option<&(i64, V)>, x| match best {
+                Some(b) if b.0 <= x.0 => Some(b),
+                _ => Some(x),
+            })
+            .unwrap()
+            .1
+            .clone(),
+        (F::Last, _) => vals
+            .iter()
+            .fold(None, |best: Option<&(i64, V)>, x| match best {
+                Some(b) if b.0 > x.0 => Some(b),
+                _ => Some(x),
+            })
+            .unwrap()
+            .1
+            .clone(),
         (F::Stddev, _) if vals.len() >= 2 => {
             let mean = floats.iter().sum::<f64>() / n;
             V::f((floats.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1.0)).sqrt())
@@ -206,8 +226,13 @@ fn assert_close(got: &[Vec<V>], want: &[Vec<V>], loose: &[usize], what: &str) {
     assert_eq!(got.len(), want.len(), "{what}: row count\n got {got:?}\nwant {want:?}");
     for (g, w) in got.iter().zip(want) {
         for (i, (x, y)) in g.iter().zip(w).enumerate() {
-            if loose.contains(&i) && let (Some(a), Some(b)) = (x.as_f64(), y.as_f64()) {
-                assert!((a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0), "{what}: {a} vs {b}\n got {g:?}\nwant {w:?}");
+            if loose.contains(&i)
+                && let (Some(a), Some(b)) = (x.as_f64(), y.as_f64())
+            {
+                assert!(
+                    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0),
+                    "{what}: {a} vs {b}\n got {g:?}\nwant {w:?}"
+                );
             } else {
                 assert_eq!(x, y, "{what}: column {i}\n got {g:?}\nwant {w:?}");
             }
@@ -234,7 +259,23 @@ fn full_query(bucket: Option<Bucket>, range: TimeRange, group_by: GroupBy, selec
     AggregateQuery { bucket, range, group_by, selector, ..AggregateQuery::new("t", aggs) }
 }
 
-fn check(db: &Db, model: &Model, base: i64, r: (i64, i64), width: i64, origin: i64, group: bool, prefix: bool) {
+/// One query shape of a test case.
+#[derive(Clone, Copy)]
+struct Case {
+    /// Range in seconds after the base.
+    r: (i64, i64),
+    /// Bucket width in seconds (7 also means "no buckets" for the all-functions query).
+    width: i64,
+    /// Bucket origin in seconds after the base.
+    origin: i64,
+    /// Group per series (else across series).
+    group: bool,
+    /// Select by prefix `s` (else all series).
+    prefix: bool,
+}
+
+fn check(db: &Db, model: &Model, base: i64, case: &Case) {
+    let Case { r, width, origin, group, prefix } = *case;
     let snap = db.snapshot();
     let range = TimeRange::new(base + r.0 * SEC, base + r.1 * SEC);
     let scan = rows(&snap.scan(&ScanRequest::new("t").range(range)).unwrap().collect::<Result<Vec<_>, _>>().unwrap());
@@ -284,9 +325,10 @@ proptest! {
             model.apply(&db, base, op);
         }
         let range = (r.0, (r.0 + r.1).min(320));
-        check(&db, &model, base, range, width, origin, group, prefix);
+        let case = Case { r: range, width, origin, group, prefix };
+        check(&db, &model, base, &case);
         db.flush().unwrap();
-        check(&db, &model, base, range, width, origin, group, prefix);
+        check(&db, &model, base, &case);
         db.close().unwrap();
     }
 }

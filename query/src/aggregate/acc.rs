@@ -46,7 +46,7 @@ impl Needs {
     }
 
     /// True when chunk statistics hold everything needed.
-    pub(crate) fn from_stats_only(self) -> bool {
+    pub(crate) fn answerable_from_stats(self) -> bool {
         !(self.first || self.last || self.var)
     }
 }
@@ -215,7 +215,7 @@ impl Acc {
         }
     }
 
-    /// Adds a whole chunk through its statistics (only valid when `needs.from_stats_only()`).
+    /// Adds a whole chunk through its statistics (only valid when `needs.answerable_from_stats()`).
     pub(crate) fn merge_stats(&mut self, stats: &ColumnStats) {
         self.count += stats.non_null;
         let num = match stats.values {

@@ -40,7 +40,7 @@ pub(crate) struct FamilyInputs {
 impl FamilyInputs {
     /// True when chunk statistics can answer every function over this family.
     pub(crate) fn stats_suffice(&self) -> bool {
-        self.inputs.iter().all(|i| i.needs.from_stats_only())
+        self.inputs.iter().all(|i| i.needs.answerable_from_stats())
     }
 }
 

@@ -52,7 +52,8 @@ mod tests {
         for d in -799_999..800_000 {
             let cur = civil(d);
             let next_in_month = cur.0 == prev.0 && cur.1 == prev.1 && cur.2 == prev.2 + 1;
-            let new_month = cur.2 == 1 && ((cur.0 == prev.0 && cur.1 == prev.1 + 1) || (cur.0 == prev.0 + 1 && cur.1 == 1 && prev.1 == 12));
+            let new_month = cur.2 == 1
+                && ((cur.0 == prev.0 && cur.1 == prev.1 + 1) || (cur.0 == prev.0 + 1 && cur.1 == 1 && prev.1 == 12));
             assert!(next_in_month || new_month, "{prev:?} -> {cur:?}");
             prev = cur;
         }

@@ -181,8 +181,7 @@ impl State<'_> {
             start += len;
         }
         self.summary.rows += batch.num_rows() as u64;
-        self.summary.points +=
-            batch.columns().iter().skip(2).map(|c| (c.len() - c.null_count()) as u64).sum::<u64>();
+        self.summary.points += batch.columns().iter().skip(2).map(|c| (c.len() - c.null_count()) as u64).sum::<u64>();
         self.bound_memory()
     }
 

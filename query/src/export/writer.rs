@@ -46,12 +46,12 @@ pub(crate) fn properties(schema: &Schema, row_group_rows: usize) -> Result<Write
     for field in schema.fields() {
         let path = ColumnPath::new(vec![field.name().clone()]);
         b = match field.data_type() {
-            DataType::Timestamp(..) => {
-                b.set_column_dictionary_enabled(path.clone(), false).set_column_encoding(path, Encoding::DELTA_BINARY_PACKED)
-            }
-            DataType::Float64 => {
-                b.set_column_dictionary_enabled(path.clone(), false).set_column_encoding(path, Encoding::BYTE_STREAM_SPLIT)
-            }
+            DataType::Timestamp(..) => b
+                .set_column_dictionary_enabled(path.clone(), false)
+                .set_column_encoding(path, Encoding::DELTA_BINARY_PACKED),
+            DataType::Float64 => b
+                .set_column_dictionary_enabled(path.clone(), false)
+                .set_column_encoding(path, Encoding::BYTE_STREAM_SPLIT),
             DataType::Int64 => b.set_column_encoding(path, Encoding::DELTA_BINARY_PACKED),
             _ => b.set_column_dictionary_enabled(path, true),
         };
