@@ -105,6 +105,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// An export worker thread panicked (a bug; the export's files are incomplete).
+    #[error("an export worker panicked; the destination holds an incomplete export")]
+    WorkerPanicked,
     /// The storage engine failed (unknown table, corrupt file, ...).
     #[error(transparent)]
     Storage(#[from] isobar_storage::Error),

@@ -1,39 +1,41 @@
 //! Parquet export: [`export`].
 //!
 //! Reads one [`Snapshot`] (taken when the export starts, so rows acknowledged before the start
-//! are all there and nothing written later is, whatever ingest does meanwhile) with a scan
-//! running in parallel on the rayon pool, and writes Hive-style partitions by UTC day:
-//! `dest/date=YYYY-MM-DD/part-N.parquet`, which DuckDB (`hive_partitioning`), Spark, Polars and
-//! pyarrow datasets discover as a `date` column. Columns: `series` (string, dictionary-encoded),
-//! `ts` (timestamp ns UTC), then `family.column` (typed, nullable). Within a file rows are in
-//! series-key then time order. File layout and encodings: [`writer`].
+//! are all there and nothing written later is, whatever ingest does meanwhile) and writes
+//! Hive-style partitions by UTC day: `dest/date=YYYY-MM-DD/part-N.parquet`, which DuckDB
+//! (`hive_partitioning`), Spark, Polars and pyarrow datasets discover as a `date` column.
+//! Columns: `series` (string, dictionary-encoded), `ts` (timestamp ns UTC), then
+//! `family.column` (typed, nullable). Within a file rows are in series-key then time order;
+//! `N` is unique within the export. File layout and encodings: [`writer`].
 //!
-//! Scanning and writing overlap: the scan produces batches on a helper thread into a bounded
-//! queue, the calling thread splits them by day and encodes. Memory stays bounded: a few scan
-//! batches, plus the row group in progress of each open partition (flushed early when they
-//! add up to more than 256 MiB).
+//! Parallelism: the selected series are cut into contiguous key ranges, one per worker thread
+//! (as many as the rayon pool has threads); each worker scans its range (the scan itself reads
+//! series in parallel) and encodes its own part files, so decoding and Parquet encoding use
+//! every core. Workers report to the calling thread, which calls `progress`. Memory stays
+//! bounded: per worker a scan batch and the row groups in progress of its open partitions
+//! (flushed early past a budget).
 
 mod date;
+mod partitions;
 mod writer;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU32;
+use std::sync::mpsc;
 use std::time::Instant;
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::TimestampNanosecondType;
-use arrow_array::{Array, RecordBatch};
-use isobar_storage::{Db, ScanRequest, Snapshot};
+use isobar_storage::{Db, Projection, ScanRequest, SeriesSelector, Snapshot};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::queries::ExportQuery;
+use partitions::Partitions;
 pub use writer::ExportedFile;
-use writer::{PartWriter, properties};
+use writer::properties;
 
-/// Bytes of row groups in progress, over all open partitions, before the largest is flushed.
-const BUFFER_BUDGET: usize = 256 << 20;
+/// Bytes of row groups in progress, over all workers, before a worker flushes its largest.
+const BUFFER_BUDGET: usize = 512 << 20;
 
 /// Rows per scan batch.
 const SCAN_BATCH_ROWS: usize = 65_536;
@@ -80,6 +82,12 @@ pub fn export(
     export_snapshot(&db.snapshot(), q, dest_dir, progress)
 }
 
+/// A worker's report.
+enum Event {
+    Batch { rows: u64, points: u64 },
+    File(ExportedFile),
+}
+
 /// [`export`] of an existing snapshot.
 pub fn export_snapshot(
     snapshot: &Snapshot,
@@ -91,43 +99,84 @@ pub fn export_snapshot(
     if q.range.is_empty() {
         return Err(Error::EmptyRange { from: q.range.from, to: q.range.to });
     }
+    let table = snapshot.table(&q.table)?;
+    let projection = Projection::resolve(table, &q.columns).map_err(isobar_storage::Error::from)?;
     check_destination(dest_dir)?;
-    let mut req = ScanRequest::new(&q.table).selector(q.selector.clone()).range(q.range).columns(q.columns.clone());
-    req.batch_rows = SCAN_BATCH_ROWS;
-    let scan = snapshot.scan(&req)?;
-    let schema = scan.schema();
+    let mut keys: Vec<Arc<str>> =
+        projection.families.iter().flat_map(|(f, _)| snapshot.series_keys(f, &q.selector)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let workers = rayon::current_num_threads().clamp(1, 8).min(keys.len().max(1));
+    let schema = projection.schema();
     let props = properties(&schema, q.row_group_rows)?;
-    let mut state = State {
-        dest: dest_dir,
-        schema: Arc::clone(&schema),
-        props,
-        file_rows: q.file_rows.max(1),
-        open: BTreeMap::new(),
-        next_part: BTreeMap::new(),
-        summary: ExportSummary { snapshot_seq: snapshot.seq(), ..ExportSummary::default() },
-    };
+    let next_part = AtomicU32::new(0);
+    let mut summary = ExportSummary { snapshot_seq: snapshot.seq(), ..ExportSummary::default() };
+    let (tx, rx) = mpsc::sync_channel::<Event>(64);
     std::thread::scope(|scope| -> Result<()> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<RecordBatch>>(4);
-        scope.spawn(move || {
-            for batch in scan {
-                let stop = batch.is_err();
-                if tx.send(batch.map_err(Error::from)).is_err() || stop {
-                    return;
+        let mut handles = Vec::with_capacity(workers);
+        for w in 0..workers {
+            let (lo, hi) = (keys.len() * w / workers, keys.len() * (w + 1) / workers);
+            let Some(selector) = key_range(&keys, lo, hi) else { continue };
+            let mut req = ScanRequest::new(&q.table).selector(selector).range(q.range).columns(q.columns.clone());
+            req.batch_rows = SCAN_BATCH_ROWS;
+            let mut parts = Partitions::new(
+                dest_dir,
+                Arc::clone(&schema),
+                props.clone(),
+                q.file_rows.max(1),
+                BUFFER_BUDGET / workers,
+                &next_part,
+            );
+            let tx = tx.clone();
+            handles.push(scope.spawn(move || -> Result<()> {
+                let mut send_file = |f: ExportedFile| {
+                    // The receiver lives until every worker is joined.
+                    let _ = tx.send(Event::File(f));
+                };
+                for batch in snapshot.scan(&req)? {
+                    let added = parts.write(&batch?, &mut send_file)?;
+                    let _ = tx.send(Event::Batch { rows: added.rows, points: added.points });
+                }
+                parts.finish(&mut send_file)
+            }));
+        }
+        drop(tx);
+        for event in rx {
+            match event {
+                Event::Batch { rows, points } => {
+                    summary.rows += rows;
+                    summary.points += points;
+                }
+                Event::File(f) => {
+                    summary.bytes += f.bytes;
+                    summary.files.push(f);
                 }
             }
-        });
-        for batch in rx {
-            state.write(&batch?)?;
-            progress(state.progress());
+            progress(ExportProgress {
+                rows: summary.rows,
+                points: summary.points,
+                files: summary.files.len() as u64,
+                bytes: summary.bytes,
+            });
+        }
+        for h in handles {
+            h.join().map_err(|_| Error::WorkerPanicked)??;
         }
         Ok(())
     })?;
-    for (_, part) in std::mem::take(&mut state.open) {
-        state.finished(part.finish()?);
+    summary.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    Ok(summary)
+}
+
+/// The selector of `keys[lo..hi]` (contiguous in key order, so a key range selects exactly
+/// them among the keys the original selector matched).
+fn key_range(keys: &[Arc<str>], lo: usize, hi: usize) -> Option<SeriesSelector> {
+    let first = keys.get(lo)?;
+    let last = keys.get(hi.checked_sub(1)?)?;
+    if hi <= lo {
+        return None;
     }
-    progress(state.progress());
-    state.summary.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    Ok(state.summary)
+    Some(SeriesSelector::Range { start: Some(first.to_string()), end: Some(format!("{last}\0")) })
 }
 
 fn check_destination(dest: &Path) -> Result<()> {
@@ -142,76 +191,5 @@ fn check_destination(dest: &Path) -> Result<()> {
             std::fs::create_dir_all(dest).map_err(Error::io("create directory", dest))
         }
         Err(e) => Err(Error::Io { op: "read directory", path: dest.to_path_buf(), source: e }),
-    }
-}
-
-struct State<'a> {
-    dest: &'a Path,
-    schema: arrow_schema::SchemaRef,
-    props: parquet::file::properties::WriterProperties,
-    file_rows: u64,
-    open: BTreeMap<i64, PartWriter>,
-    next_part: BTreeMap<i64, u32>,
-    summary: ExportSummary,
-}
-
-impl State<'_> {
-    fn progress(&self) -> ExportProgress {
-        ExportProgress {
-            rows: self.summary.rows,
-            points: self.summary.points,
-            files: self.summary.files.len() as u64,
-            bytes: self.summary.bytes,
-        }
-    }
-
-    fn finished(&mut self, file: ExportedFile) {
-        self.summary.bytes += file.bytes;
-        self.summary.files.push(file);
-    }
-
-    /// Splits `batch` into runs of rows of one day and appends each to its partition.
-    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        let ts = batch.column(1).as_primitive::<TimestampNanosecondType>().values();
-        let mut start = 0;
-        while start < ts.len() {
-            let day = date::day_of(ts[start]);
-            let len = ts[start..].iter().take_while(|t| date::day_of(**t) == day).count();
-            self.append(day, &batch.slice(start, len))?;
-            start += len;
-        }
-        self.summary.rows += batch.num_rows() as u64;
-        self.summary.points += batch.columns().iter().skip(2).map(|c| (c.len() - c.null_count()) as u64).sum::<u64>();
-        self.bound_memory()
-    }
-
-    fn append(&mut self, day: i64, rows: &RecordBatch) -> Result<()> {
-        let full = self.open.get(&day).is_some_and(|p| p.rows >= self.file_rows);
-        if full && let Some(part) = self.open.remove(&day) {
-            let done = part.finish()?;
-            self.finished(done);
-        }
-        if !self.open.contains_key(&day) {
-            let n = self.next_part.entry(day).or_insert(0);
-            let date = date::date_string(day);
-            let dir = self.dest.join(format!("date={date}"));
-            let part = PartWriter::create(&dir, &date, *n, Arc::clone(&self.schema), self.props.clone())?;
-            *n += 1;
-            self.open.insert(day, part);
-        }
-        match self.open.get_mut(&day) {
-            Some(part) => part.write(rows),
-            None => Ok(()),
-        }
-    }
-
-    fn bound_memory(&mut self) -> Result<()> {
-        let total: usize = self.open.values().map(PartWriter::buffered).sum();
-        if total > BUFFER_BUDGET
-            && let Some(largest) = self.open.values_mut().max_by_key(|p| p.buffered())
-        {
-            largest.flush()?;
-        }
-        Ok(())
     }
 }
