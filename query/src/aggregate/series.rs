@@ -1,7 +1,8 @@
 //! The buckets of one series: every family of the plan read either by decoding (the merged run
 //! of [`Snapshot::read_series`]) or with push-down: chunks that are exclusive (inside the range,
 //! no tombstone, no other source overlapping) and inside one bucket contribute their statistics;
-//! everything else (memtables, other chunks) is decoded and merged as usual.
+//! other exclusive chunks are decoded and folded as they are; everything else (memtables,
+//! overlapping or tombstoned chunks) is decoded and merged as usual.
 
 use std::collections::BTreeMap;
 
@@ -93,7 +94,8 @@ fn push_down(
     for (fi, file) in sources.files.iter().enumerate() {
         for chunk in file.chunks().iter().filter(|c| sources.range.overlaps(c.min_ts, c.max_ts)) {
             let bucket = plan.bucket_of(chunk.min_ts);
-            if bucket == plan.bucket_of(chunk.max_ts) && sources.chunk_is_exclusive(fi, chunk) {
+            let exclusive = sources.chunk_is_exclusive(fi, chunk);
+            if exclusive && bucket == plan.bucket_of(chunk.max_ts) {
                 let state = buckets.entry(bucket).or_insert_with(|| BucketState::new(plan.slots));
                 state.min_ts = state.min_ts.min(chunk.min_ts);
                 for input in &fam.inputs {
@@ -104,7 +106,13 @@ fn push_down(
                 stats.chunks_from_stats += 1;
                 stats.rows_from_stats += u64::from(chunk.rows);
             } else if let Some(run) = sources.read_chunk(fi, chunk, &fam.ids)? {
-                pieces.push(run);
+                if exclusive {
+                    // Its rows are final: fold them without merging.
+                    stats.rows_decoded += run.len() as u64;
+                    fold_run(plan, fam, &run, buckets);
+                } else {
+                    pieces.push(run);
+                }
             }
         }
     }
