@@ -1,9 +1,9 @@
 //! Time-bucket aggregates: [`aggregate`].
 //!
-//! The plan ([`plan`]) resolves the query against the catalog; every selected series is
-//! answered in parallel on the rayon pool ([`series`]), each family of a series either from
-//! chunk statistics where they are exact (push-down) or by decoding; accumulators ([`acc`]) are
-//! merged across series in key order when grouping across series, and [`output`] chooses the
+//! The plan (`plan.rs`) resolves the query against the catalog; every selected series is
+//! answered in parallel on the rayon pool (`series.rs`), each family of a series either from
+//! chunk statistics where they are exact (push-down) or by decoding; accumulators (`acc.rs`) are
+//! merged across series in key order when grouping across series, and `output.rs` chooses the
 //! rows, fills empty buckets and builds the record batches.
 
 pub(crate) mod acc;

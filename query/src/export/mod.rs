@@ -6,7 +6,7 @@
 //! (`hive_partitioning`), Spark, Polars and pyarrow datasets discover as a `date` column.
 //! Columns: `series` (string, dictionary-encoded), `ts` (timestamp ns UTC), then
 //! `family.column` (typed, nullable). Within a file rows are in series-key then time order;
-//! `N` is unique within the export. File layout and encodings: [`writer`].
+//! `N` is unique within the export. File layout and encodings: `writer.rs`.
 //!
 //! Parallelism: the selected series are cut into contiguous key ranges, one per worker thread
 //! (as many as the rayon pool has threads); each worker scans its range (the scan itself reads
