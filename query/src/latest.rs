@@ -1,9 +1,10 @@
 //! The newest data of every matched series: [`latest`].
 //!
-//! Answered without reading history: per family and source (each memtable, each SSTable holding
-//! the series), only the newest chunks are read, walking backwards just as far as tombstones and
-//! (per column) nulls require. Chunk statistics tell which chunks hold no value of a column, so
-//! those are skipped without decoding.
+//! Answered without reading history: per family, the memtables and then the SSTables holding the
+//! series, newest first (by the series' largest timestamp in each file), stopping at the first
+//! file that cannot hold anything newer than what was found. In each file only the newest chunks
+//! are read, walking backwards just as far as tombstones and (per column) nulls require; chunk
+//! statistics tell which chunks hold no value of a column, so those are skipped undecoded.
 //!
 //! - [`LatestMode::Row`]: the newest row: the greatest `ts` at which any requested family has a
 //!   row, with every requested column's cell at that `ts` (null where absent).
@@ -142,9 +143,16 @@ impl Ctx<'_> {
 fn newest_row_of(src: &SeriesSources, family: &FamilyDef, ids: &[ColumnId]) -> Result<Option<Run>> {
     let mut candidates: Vec<Run> =
         src.memtables.iter().filter(|r| !r.is_empty()).map(|r| r.slice(r.len() - 1, 1)).collect();
-    for (fi, file) in src.files.iter().enumerate() {
+    let mut newest = candidates.iter().filter_map(|r| r.ts.last().copied()).max();
+    for fi in newest_first(src) {
+        let file = &src.files[fi];
+        if newest.is_some_and(|n| file.entry.max_ts < n) {
+            break; // this file and every later one only hold older rows
+        }
         for chunk in file.chunks().iter().rev().filter(|c| src.range.overlaps(c.min_ts, c.max_ts)) {
             if let Some(run) = src.read_chunk(fi, chunk, ids)? {
+                let last = run.ts[run.len() - 1];
+                newest = Some(newest.map_or(last, |n| n.max(last)));
                 candidates.push(run.slice(run.len() - 1, 1));
                 break;
             }
@@ -154,6 +162,13 @@ fn newest_row_of(src: &SeriesSources, family: &FamilyDef, ids: &[ColumnId]) -> R
     candidates.retain(|r| r.ts.last() == Some(&newest));
     let types = |id| family.column_by_id(id).map(|c| c.ty);
     Ok(merge_runs(candidates, &types))
+}
+
+/// Indexes of the files, newest data first (by the series' largest timestamp in each).
+fn newest_first(src: &SeriesSources) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..src.files.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(src.files[i].entry.max_ts));
+    order
 }
 
 /// The newest non-null value of a column: its time, sequence number and a 1-slot array.
@@ -196,7 +211,11 @@ fn newest_values_of(src: &SeriesSources, ids: &[ColumnId]) -> Result<Vec<(Column
     for run in &src.memtables {
         scan_run(run, ids, &mut best, &mut vec![true; ids.len()]);
     }
-    for (fi, file) in src.files.iter().enumerate() {
+    for fi in newest_first(src) {
+        let file = &src.files[fi];
+        if best.iter().all(|b| b.as_ref().is_some_and(|b| b.ts > file.entry.max_ts)) {
+            break; // every column has a value newer than anything this file or a later one holds
+        }
         let mut pending = vec![true; ids.len()];
         for chunk in file.chunks().iter().rev().filter(|c| src.range.overlaps(c.min_ts, c.max_ts)) {
             if !pending.iter().any(|p| *p) {
