@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, TimestampNanosecondArray, new_null_array};
 use arrow_schema::SchemaRef;
+use arrow_select::concat::concat;
 use isobar_storage::read::merge::merge_runs;
 use isobar_storage::{ColumnId, FamilyDef, Run, SeriesSources, Snapshot, TableDef, TimeRange};
 use rayon::prelude::*;
@@ -53,18 +54,38 @@ pub fn latest(snapshot: &Snapshot, q: &LatestQuery) -> Result<RecordBatch> {
     series.sort_unstable();
     series.dedup();
     let ctx = Ctx { snapshot, table: &table, families: &families, projection: &projection, range: q.range };
-    let rows: Vec<Option<RecordBatch>> = series
+    let rows: Vec<Option<Row>> = series
         .par_iter()
         .map(|s| match q.mode {
-            LatestMode::Row => ctx.newest_row(s, &schema),
-            LatestMode::PerColumn => ctx.newest_values(s, &schema),
+            LatestMode::Row => ctx.newest_row(s),
+            LatestMode::PerColumn => ctx.newest_values(s),
         })
         .collect::<Result<_>>()?;
-    let rows: Vec<RecordBatch> = rows.into_iter().flatten().collect();
+    let rows: Vec<Row> = rows.into_iter().flatten().collect();
+    build(&schema, &rows)
+}
+
+/// One answer row: each cell a 1-slot array (null where absent).
+struct Row {
+    series: Arc<str>,
+    ts: i64,
+    cells: Vec<ArrayRef>,
+}
+
+/// Joins the rows into one batch, one concatenation per column.
+fn build(schema: &SchemaRef, rows: &[Row]) -> Result<RecordBatch> {
     if rows.is_empty() {
-        return Ok(RecordBatch::new_empty(schema));
+        return Ok(RecordBatch::new_empty(schema.clone()));
     }
-    Ok(arrow_select::concat::concat_batches(&schema, &rows)?)
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.series.as_ref()))),
+        Arc::new(TimestampNanosecondArray::from_iter_values(rows.iter().map(|r| r.ts)).with_timezone("UTC")),
+    ];
+    for c in 0..schema.fields().len().saturating_sub(2) {
+        let cells: Vec<&dyn Array> = rows.iter().filter_map(|r| r.cells.get(c).map(|a| a.as_ref())).collect();
+        columns.push(concat(&cells)?);
+    }
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
 
 struct Ctx<'a> {
@@ -80,29 +101,23 @@ impl Ctx<'_> {
         Ok(self.snapshot.series_sources(self.table, family, series, self.range, ids)?)
     }
 
-    /// One output row: `cell(family index, column id)` gives each cell as a 1-slot array.
-    fn row(
-        &self,
-        schema: &SchemaRef,
-        series: &str,
-        ts: i64,
-        cell: impl Fn(usize, ColumnId) -> Option<ArrayRef>,
-    ) -> Result<RecordBatch> {
-        let mut columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from(vec![series])),
-            Arc::new(TimestampNanosecondArray::from(vec![ts]).with_timezone("UTC")),
-        ];
-        for &(fi, ci) in &self.projection.order {
-            let fam = &self.projection.families[fi];
-            let col = &fam.columns[ci];
-            let at = self.families.iter().position(|(f, _)| f.id == fam.family);
-            let value = at.and_then(|i| cell(i, col.id));
-            columns.push(value.unwrap_or_else(|| new_null_array(&col.ty.arrow_type(), 1)));
-        }
-        Ok(RecordBatch::try_new(schema.clone(), columns)?)
+    /// One answer row: `cell(family index, column id)` gives each cell as a 1-slot array.
+    fn row(&self, series: &str, ts: i64, cell: impl Fn(usize, ColumnId) -> Option<ArrayRef>) -> Row {
+        let cells = self
+            .projection
+            .order
+            .iter()
+            .map(|&(fi, ci)| {
+                let fam = &self.projection.families[fi];
+                let col = &fam.columns[ci];
+                let at = self.families.iter().position(|(f, _)| f.id == fam.family);
+                at.and_then(|i| cell(i, col.id)).unwrap_or_else(|| new_null_array(&col.ty.arrow_type(), 1))
+            })
+            .collect();
+        Row { series: Arc::from(series), ts, cells }
     }
 
-    fn newest_row(&self, series: &str, schema: &SchemaRef) -> Result<Option<RecordBatch>> {
+    fn newest_row(&self, series: &str) -> Result<Option<Row>> {
         let mut per_family: Vec<Option<Run>> = Vec::with_capacity(self.families.len());
         for (family, ids) in self.families {
             let newest = match self.sources(family, ids, series)? {
@@ -116,13 +131,13 @@ impl Ctx<'_> {
         };
         // Families whose newest row is older: their cells at `ts` (none, by construction).
         let cells: Vec<Option<Run>> = per_family.into_iter().map(|r| r.filter(|r| r.ts.last() == Some(&ts))).collect();
-        let batch = self.row(schema, series, ts, |fi, id| {
+        let row = self.row(series, ts, |fi, id| {
             cells.get(fi)?.as_ref().and_then(|r| r.column(id).map(|a| a.slice(r.len() - 1, 1)))
-        })?;
-        Ok(Some(batch))
+        });
+        Ok(Some(row))
     }
 
-    fn newest_values(&self, series: &str, schema: &SchemaRef) -> Result<Option<RecordBatch>> {
+    fn newest_values(&self, series: &str) -> Result<Option<Row>> {
         let mut found: Vec<Vec<(ColumnId, Newest)>> = Vec::with_capacity(self.families.len());
         for (family, ids) in self.families {
             let values = match self.sources(family, ids, series)? {
@@ -132,10 +147,9 @@ impl Ctx<'_> {
             found.push(values);
         }
         let Some(ts) = found.iter().flatten().map(|(_, n)| n.ts).max() else { return Ok(None) };
-        let batch = self.row(schema, series, ts, |fi, id| {
-            found.get(fi)?.iter().find(|(c, _)| *c == id).map(|(_, n)| n.value.clone())
-        })?;
-        Ok(Some(batch))
+        let row =
+            self.row(series, ts, |fi, id| found.get(fi)?.iter().find(|(c, _)| *c == id).map(|(_, n)| n.value.clone()));
+        Ok(Some(row))
     }
 }
 
