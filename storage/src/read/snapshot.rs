@@ -50,6 +50,11 @@ impl Snapshot {
         self.now_ns
     }
 
+    /// The state of `family` in this snapshot's version: memtables and SSTables.
+    pub(crate) fn family_version(&self, family: crate::schema::FamilyId) -> Option<&crate::db::version::FamilyVersion> {
+        self.sv.families.get(&family)
+    }
+
     /// The table named `name`.
     pub fn table(&self, name: &str) -> Result<&TableDef> {
         self.sv.table(name).ok_or_else(|| crate::db::unknown_table_error(name))
