@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use crossbeam_skiplist::SkipMap;
 use parking_lot::Mutex;
 
-pub(crate) use series::ColumnInput;
+pub use series::ColumnInput;
 use series::SeriesBuffer;
 
 use crate::run::Run;
@@ -58,8 +58,9 @@ impl Memtable {
         self.family
     }
 
-    /// Appends rows of `series` written with sequence number `seq`.
-    pub(crate) fn insert(&self, series: &str, ts: &[i64], seq: u64, columns: &[ColumnInput<'_>]) {
+    /// Appends rows of `series` written with sequence number `seq`. The caller has validated the
+    /// write: every column has `ts.len()` values of its declared type, ids ascend.
+    pub fn insert(&self, series: &str, ts: &[i64], seq: u64, columns: &[ColumnInput<'_>]) {
         let entry = match self.series.get(series) {
             Some(e) => e,
             None => {

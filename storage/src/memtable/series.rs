@@ -26,10 +26,15 @@ pub(crate) struct SeriesBuffer {
 }
 
 /// A column of a write: id, type, values and optional validity.
-pub(crate) struct ColumnInput<'a> {
+#[derive(Clone, Copy, Debug)]
+pub struct ColumnInput<'a> {
+    /// Column id within the family.
     pub id: ColumnId,
+    /// Its type (matches `values`).
     pub ty: ColumnType,
+    /// One value per row.
     pub values: &'a ColumnValues,
+    /// Validity per row; `None` = every row has a value.
     pub validity: Option<&'a [bool]>,
 }
 
