@@ -13,8 +13,9 @@ fn insert(c: &mut Criterion) {
     let keys: Vec<String> = (0..SERIES).map(|i| format!("truck_{i}")).collect();
     for rows in [1usize, 10, 100] {
         let ts: Vec<i64> = (0..rows as i64).map(|i| i * 10_000_000_000).collect();
-        let values: Vec<ColumnValues> =
-            (0..COLUMNS).map(|c| ColumnValues::F64((0..rows).map(|i| f64::from(c) + i as f64 * 0.1).collect())).collect();
+        let values: Vec<ColumnValues> = (0..COLUMNS)
+            .map(|c| ColumnValues::F64((0..rows).map(|i| f64::from(c) + i as f64 * 0.1).collect()))
+            .collect();
         let inputs: Vec<ColumnInput<'_>> = values
             .iter()
             .enumerate()

@@ -59,7 +59,12 @@ pub fn measure(db: &Db, data_dir: &Path, spec: &Spec) -> std::io::Result<Footpri
         .filter(|f| f.table == table)
         .map(|f: &FamilyStats| {
             let columns = spec.columns().iter().filter(|c| c.family == f.family).count() as u64;
-            FamilyFootprint { family: f.family.clone(), files: f.files, bytes: f.file_bytes, points: spec.rows() * columns }
+            FamilyFootprint {
+                family: f.family.clone(),
+                files: f.files,
+                bytes: f.file_bytes,
+                points: spec.rows() * columns,
+            }
         })
         .collect();
     Ok(Footprint { families, sst_bytes_on_disk: sst_bytes(data_dir)?, points: spec.points() })

@@ -137,10 +137,8 @@ fn bench_workload(args: &Args, spec: &Spec, dir: &Path) -> Result<(), Box<dyn st
     let _ = std::fs::remove_dir_all(dir);
 
     // 1. Ingest.
-    let shape = BatchShape {
-        ts_per_batch: args.ts_per_batch,
-        series_per_batch: args.series_per_batch.unwrap_or(spec.series),
-    };
+    let shape =
+        BatchShape { ts_per_batch: args.ts_per_batch, series_per_batch: args.series_per_batch.unwrap_or(spec.series) };
     let batches = ingest::pregenerate(spec, shape);
     let batch_points = batches.points / batches.batches.len().max(1) as u64;
     println!(
@@ -181,12 +179,8 @@ fn bench_workload(args: &Args, spec: &Spec, dir: &Path) -> Result<(), Box<dyn st
 
     // 2. Bulk layout: every series whole, one flush, one file per family.
     let bulk_dir = dir.join("bulk");
-    let bulk_opts = Options {
-        sync: SyncPolicy::None,
-        memtable_size: 8 << 30,
-        memtable_budget: 16 << 30,
-        ..Options::default()
-    };
+    let bulk_opts =
+        Options { sync: SyncPolicy::None, memtable_size: 8 << 30, memtable_budget: 16 << 30, ..Options::default() };
     let db = Db::open(&bulk_dir, bulk_opts)?;
     db.create_table(spec.table_spec())?;
     for i in 0..spec.series {
@@ -239,11 +233,7 @@ fn bench_workload(args: &Args, spec: &Spec, dir: &Path) -> Result<(), Box<dyn st
 }
 
 fn print_footprint(title: &str, fp: &Footprint) {
-    println!(
-        "{title}: {} in .sst files = {:.3} B/point",
-        mib(fp.sst_bytes_on_disk),
-        fp.bytes_per_point()
-    );
+    println!("{title}: {} in .sst files = {:.3} B/point", mib(fp.sst_bytes_on_disk), fp.bytes_per_point());
     for f in &fp.families {
         println!(
             "    {:<12} {:>3} file(s) {:>10} = {:.3} B/point over {} points",
