@@ -1,5 +1,6 @@
 //! Memtable insert throughput (rows/s): the IoT `readings` family (7 f64 columns), appended in
 //! batches of `rows` rows per series, in time order as a fleet sends them, over 1,000 series.
+#![allow(missing_docs)] // criterion_group! generates undocumented functions
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use isobar_storage::ColumnValues;

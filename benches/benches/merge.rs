@@ -1,5 +1,6 @@
 //! Last-write-wins merge of runs of one series (rows/s of output): disjoint runs (the common
 //! case, concatenation) and overlapping runs where every row is rewritten (the slow path).
+#![allow(missing_docs)] // criterion_group! generates undocumented functions
 
 use std::sync::Arc;
 

@@ -1,5 +1,6 @@
 //! WAL record framing (length, CRC-32C, seq, payload) encode and decode throughput (bytes/s),
 //! for payloads the size of small and large ingest batches.
+#![allow(missing_docs)] // criterion_group! generates undocumented functions
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use isobar_storage::wal::format::{decode_record, encode_record};

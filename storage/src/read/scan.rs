@@ -87,6 +87,9 @@ impl ScanRequest {
     }
 }
 
+/// Series one parallel task reads in a row.
+const SERIES_PER_TASK: usize = 16;
+
 /// An iterator of record batches; see the module docs.
 ///
 /// Series are read a few at a time in parallel and queued; a batch takes queued series until it
@@ -188,14 +191,28 @@ impl Scan {
     }
 
     /// Reads the next group of series (in parallel) into `pending`; false when none is left.
+    ///
+    /// Each task reads a run of consecutive series: neighbours share SSTable pages, so one task
+    /// decodes a shared page once and the next series finds it in the block cache, where tasks
+    /// of one series each would decode it concurrently.
     fn read_more(&mut self) -> Result<bool> {
         if self.next >= self.series.len() {
             return Ok(false);
         }
-        let group = rayon::current_num_threads().max(1) * 4;
-        let end = (self.next + group).min(self.series.len());
+        let threads = rayon::current_num_threads().max(1);
+        let end = (self.next + threads * SERIES_PER_TASK).min(self.series.len());
         let keys = &self.series[self.next..end];
-        let read: Vec<Option<Part>> = keys.par_iter().map(|k| self.read_one(k)).collect::<Result<_>>()?;
+        let per_task = keys.len().div_ceil(threads).max(1);
+        let read: Vec<Vec<Part>> = keys
+            .par_chunks(per_task)
+            .map(|chunk| {
+                let mut parts = Vec::with_capacity(chunk.len());
+                for key in chunk {
+                    parts.extend(self.read_one(key)?);
+                }
+                Ok(parts)
+            })
+            .collect::<Result<_>>()?;
         self.next = end;
         self.pending.extend(read.into_iter().flatten());
         Ok(true)
