@@ -2,8 +2,9 @@
 //! (`corpus/<target>/`), every regression input (`regressions/<target>/`), the seeds freshly
 //! built by `isobar_fuzz::seeds`, then `ISOBAR_FUZZ_ITERS` deterministic mutations of them
 //! (default 2,000 per target; 20,000 for the cheap `encoding` and `grpc_write`; 500 and 1,000
-//! for the WAL targets, which open a log or a database per input) (`ISOBAR_FUZZ_SEED` picks another stream). A panic on any thread, or a
-//! violated property, fails the test and saves the input under
+//! for the WAL targets, which open a log or a database per input); `ISOBAR_FUZZ_SEED` picks
+//! another stream. A panic on any thread, or a violated property, fails the test and saves the
+//! input under
 //! `$CARGO_TARGET_TMPDIR/fuzz-failures/<target>/` for `regressions/<target>/`.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
