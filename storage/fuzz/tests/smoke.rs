@@ -150,10 +150,9 @@ fn wal_payload_smoke() {
     smoke("wal_payload", 1_000);
 }
 
-/// Out of CI until the finding in README.md ("Findings") is fixed: a replayed record whose column
-/// types contradict the catalog makes `Db::flush` wait forever. Run with `-- --ignored`.
+/// Regression for the finding in README.md ("Findings"): a replayed record whose column types
+/// contradicted the catalog made `Db::flush` wait forever. Replay now refuses such records.
 #[test]
-#[ignore = "finding: Db::flush waits forever after replaying a record with mismatched column types"]
 fn wal_payload_flush_smoke() {
     smoke("wal_payload_flush", 1_000);
 }
