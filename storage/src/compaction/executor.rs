@@ -149,7 +149,7 @@ impl Db {
     ) -> Result<MergeOutcome> {
         let mut edits: Vec<Edit> = inputs.iter().map(|f| Edit::RemoveFile { family, id: f.meta.id }).collect();
         edits.extend(outputs.iter().cloned().map(Edit::AddFile));
-        if let Err(e) = self.commit(edits) {
+        if let Err(e) = self.commit_edits(edits) {
             for meta in &outputs {
                 let _ = std::fs::remove_file(crate::db::sst_path(&self.inner.dir, meta.id));
             }

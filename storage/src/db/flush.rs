@@ -74,7 +74,7 @@ impl Db {
         let written = self.write_ssts(family, &table, &frozen.mem, &tombstones, mark)?;
         let mut edits: Vec<Edit> = written.iter().cloned().map(Edit::AddFile).collect();
         edits.push(Edit::FlushedSeq { family, seq: frozen.switch_seq });
-        if let Err(e) = self.commit(edits) {
+        if let Err(e) = self.commit_edits(edits) {
             for meta in &written {
                 let _ = std::fs::remove_file(sst_path(&self.inner.dir, meta.id));
             }
@@ -111,7 +111,7 @@ impl Db {
     }
 
     /// Applies `edits` to the manifest.
-    pub(crate) fn commit(&self, edits: Vec<Edit>) -> Result<()> {
+    pub(crate) fn commit_edits(&self, edits: Vec<Edit>) -> Result<()> {
         let mut cell = self.inner.manifest.lock();
         let ManifestCell { manifest, state } = &mut *cell;
         manifest.apply(state, edits)?;

@@ -1,14 +1,17 @@
 //! The write path: validate, log, insert, and keep memory bounded.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+
+use parking_lot::MutexGuard;
 
 use super::admin::StallState;
 use super::version::{Frozen, SuperVersion};
 use super::{Db, WriteState, flush, record};
 use crate::batch::WriteBatch;
-use crate::catalog::{LoggedSeries, validate_batch};
-use crate::error::{Error, Result};
+use crate::catalog::{LoggedSeries, Validated, validate_batch};
+use crate::error::{Error, InvalidInput, Result};
 use crate::manifest::Edit;
 use crate::memtable::{ColumnInput, Memtable};
 use crate::schema::FamilyId;
@@ -34,24 +37,57 @@ impl Db {
         self.check_writable()?;
         self.throttle()?;
         let start = Instant::now();
-        let mut w = self.inner.write.lock();
+        let batch = batch.into();
+        let seen = self.current();
+        if touches_dynamic_table(&seen, &batch) {
+            return self.write_dynamic(batch, start);
+        }
+        // Validation and encoding read an immutable catalog version and need no lock, so
+        // concurrent writers do them in parallel; the lock covers seq, WAL hand-off and inserts.
+        let validated = validate_batch(&seen.tables, batch, &self.inner.opts.limits)?;
+        let payload = encode_payload(&validated);
+        let w = self.inner.write.lock();
+        self.check_writable()?;
+        let sv = self.current();
+        if !Arc::ptr_eq(&sv.tables, &seen.tables) {
+            still_valid(&seen, &sv, &validated.series)?;
+        }
+        self.commit_write(w, &sv, &validated, payload, start)
+    }
+
+    /// The write path of batches that may add columns: validated under the write lock, because
+    /// the new columns must be persisted before the write and get ids nobody else hands out.
+    fn write_dynamic(&self, batch: WriteBatch, start: Instant) -> Result<WriteReceipt> {
+        let w = self.inner.write.lock();
         self.check_writable()?;
         let mut sv = self.current();
-        let validated = validate_batch(&sv.tables, batch.into(), &self.inner.opts.limits)?;
+        let validated = validate_batch(&sv.tables, batch, &self.inner.opts.limits)?;
         if !validated.changed_tables.is_empty() {
             let edits = validated.changed_tables.iter().cloned().map(Edit::ReplaceTable).collect();
             self.commit_tables(edits)?;
             sv = self.current();
         }
+        let payload = encode_payload(&validated);
+        self.commit_write(w, &sv, &validated, payload, start)
+    }
+
+    /// Logs and applies a validated write under the write lock `w`, then waits for durability
+    /// outside it.
+    fn commit_write(
+        &self,
+        mut w: MutexGuard<'_, WriteState>,
+        sv: &SuperVersion,
+        validated: &Validated,
+        payload: Vec<u8>,
+        start: Instant,
+    ) -> Result<WriteReceipt> {
         let seq = w.last_seq + 1;
-        let mut payload = Vec::with_capacity(64 + validated.points * 9);
-        record::encode(&validated.series, &mut payload);
         let bytes = payload.len();
         self.inner.wal.append(seq, payload)?;
         w.last_seq = seq;
-        apply(&sv, &validated.series, seq, |_| true);
+        apply(sv, &validated.series, seq, |_| true);
         self.inner.applied_seq.store(seq, Ordering::Release);
-        self.freeze_full(&w, &sv);
+        self.freeze_full(&w, sv);
         drop(w);
         if let Err(e) = self.inner.wal.wait_durable(seq) {
             self.poison(format!("WAL write or sync failed: {e}"));
@@ -85,7 +121,7 @@ impl Db {
                 if let Some(f) = sv.families.get_mut(id)
                     && !f.active.is_empty()
                 {
-                    let old = std::mem::replace(&mut f.active, std::sync::Arc::new(Memtable::new(*id)));
+                    let old = std::mem::replace(&mut f.active, Arc::new(Memtable::new(*id)));
                     f.frozen.push(Frozen { mem: old, switch_seq });
                     queued.push(*id);
                 }
@@ -162,6 +198,53 @@ impl Db {
             cond.wait_until(&mut guard, deadline.min(now + Duration::from_millis(50)));
         }
     }
+}
+
+/// The WAL payload of a validated write.
+fn encode_payload(validated: &Validated) -> Vec<u8> {
+    let mut payload = Vec::with_capacity(64 + validated.points * 9);
+    record::encode(&validated.series, &mut payload);
+    payload
+}
+
+/// True when a table the batch writes to allows new columns on write (in `sv`).
+fn touches_dynamic_table(sv: &SuperVersion, batch: &WriteBatch) -> bool {
+    let mut last: Option<&str> = None;
+    for s in &batch.series {
+        if last == Some(s.table.as_str()) {
+            continue;
+        }
+        last = Some(&s.table);
+        if sv.tables.get(&s.table).is_some_and(|t| t.dynamic_columns) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Checks that a write validated against the catalog of `seen` still resolves in `now` (a
+/// schema change landed in between). Ids are never reused and columns and families are never
+/// removed from a live table, so a table, family and column found by id with the same type are
+/// the ones the write named.
+fn still_valid(seen: &SuperVersion, now: &SuperVersion, series: &[LoggedSeries]) -> Result<(), InvalidInput> {
+    let name = |id| seen.table_by_id(id).map_or_else(String::new, |t| t.name.clone());
+    for s in series {
+        let Some(table) = now.table_by_id(s.table) else {
+            return Err(InvalidInput::UnknownTable { table: name(s.table) });
+        };
+        for c in &s.columns {
+            let def = table.family_by_id(c.family).and_then(|f| f.column_by_id(c.column));
+            if def.is_none_or(|d| d.ty != c.values.column_type()) {
+                let old = seen.table_by_id(s.table).and_then(|t| t.family_by_id(c.family));
+                return Err(InvalidInput::UnknownColumn {
+                    table: table.name.clone(),
+                    family: old.map_or_else(String::new, |f| f.name.clone()),
+                    column: old.and_then(|f| f.column_by_id(c.column)).map_or_else(String::new, |d| d.name.clone()),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Inserts validated series into the active memtables of `sv`, for the families `wanted` accepts
