@@ -7,4 +7,6 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod cli;
+pub mod client;
 pub mod config;
+pub mod server;
