@@ -28,6 +28,8 @@ impl<W: Write> Printer<W> {
 
     /// Prints one batch.
     pub fn batch(&mut self, batch: &RecordBatch) -> Result<(), ArrowError> {
+        let utc = utc_as_offset(batch)?;
+        let batch = &utc;
         self.rows += batch.num_rows() as u64;
         match self.format {
             OutputFormat::Table => {
@@ -113,6 +115,32 @@ pub fn listing(columns: &[&str], rows: &[Vec<Cell>]) -> Result<RecordBatch, Arro
         arrays.push(array);
     }
     RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+}
+
+/// `batch` with `Timestamp(_, "UTC")` columns relabelled `"+00:00"` (the same instants): Arrow's
+/// formatter resolves named zones only with the `chrono-tz` database, offsets without it.
+fn utc_as_offset(batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
+    let is_utc = |t: &DataType| matches!(t, DataType::Timestamp(_, Some(tz)) if tz.as_ref() == "UTC");
+    if !batch.schema().fields().iter().any(|f| is_utc(f.data_type())) {
+        return Ok(batch.clone());
+    }
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    let mut columns = Vec::with_capacity(batch.num_columns());
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        match field.data_type() {
+            DataType::Timestamp(unit, Some(_)) if is_utc(field.data_type()) => {
+                let to = DataType::Timestamp(*unit, Some("+00:00".into()));
+                let data = column.to_data().into_builder().data_type(to.clone()).build()?;
+                columns.push(arrow_array::make_array(data));
+                fields.push(field.as_ref().clone().with_data_type(to));
+            }
+            _ => {
+                columns.push(column.clone());
+                fields.push(field.as_ref().clone());
+            }
+        }
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
 }
 
 fn options() -> FormatOptions<'static> {
@@ -211,6 +239,17 @@ mod tests {
             render(OutputFormat::Json),
             "{\"files\":3,\"name\":\"a,b\",\"ttl\":null}\n{\"files\":0,\"name\":\"c\",\"ttl\":-5}\n"
         );
+    }
+
+    #[test]
+    fn utc_timestamps_print_with_an_offset() {
+        let ts = arrow_array::TimestampNanosecondArray::from(vec![1_714_521_600_000_000_000]).with_timezone("UTC");
+        let schema = Schema::new(vec![Field::new("ts", ts.data_type().clone(), false)]);
+        let batch = RecordBatch::try_new(Arc::new(schema), vec![Arc::new(ts)]).expect("batch");
+        let mut out = Vec::new();
+        let mut p = Printer::new(&mut out, OutputFormat::Csv);
+        p.batch(&batch).expect("prints");
+        assert_eq!(String::from_utf8(out).expect("utf8"), "ts\n2024-05-01T00:00:00Z\n");
     }
 
     #[test]
