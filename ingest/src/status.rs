@@ -135,14 +135,10 @@ pub fn classify_storage(error: &Error) -> Classified {
         Error::Poisoned(_) => Classified::fatal(Code::Unavailable),
         Error::Locked { .. } => Classified::fatal(Code::Unavailable),
         Error::WalPayload { .. } => Classified::fatal(Code::DataLoss),
-        Error::Wal(e) if matches!(e, isobar_storage::wal::Error::Corrupt { .. }) => Classified::fatal(Code::DataLoss),
-        Error::Wal(e) if matches!(e, isobar_storage::wal::Error::Closed) => {
-            Classified::retry(Code::Unavailable, Duration::from_secs(1))
-        }
-        Error::Sst(e) if matches!(e, isobar_storage::sst::Error::Corrupt { .. }) => Classified::fatal(Code::DataLoss),
-        Error::Manifest(e) if matches!(e, isobar_storage::manifest::Error::Corrupt { .. }) => {
-            Classified::fatal(Code::DataLoss)
-        }
+        Error::Wal(isobar_storage::wal::Error::Corrupt { .. }) => Classified::fatal(Code::DataLoss),
+        Error::Wal(isobar_storage::wal::Error::Closed) => Classified::retry(Code::Unavailable, Duration::from_secs(1)),
+        Error::Sst(isobar_storage::sst::Error::Corrupt { .. }) => Classified::fatal(Code::DataLoss),
+        Error::Manifest(isobar_storage::manifest::Error::Corrupt { .. }) => Classified::fatal(Code::DataLoss),
         Error::Wal(_) | Error::Sst(_) | Error::Manifest(_) | Error::Arrow(_) | Error::Io { .. } => {
             Classified::fatal(Code::Internal)
         }

@@ -130,10 +130,10 @@ pub enum CliError {
     },
     /// The server failed.
     #[error(transparent)]
-    Server(#[from] crate::server::ServerError),
+    Server(Box<crate::server::ServerError>),
     /// A call to the server failed.
     #[error(transparent)]
-    Client(#[from] crate::client::ClientError),
+    Client(Box<crate::client::ClientError>),
     /// An answer could not be printed.
     #[error("cannot print the answer: {0}")]
     Output(#[from] arrow_schema::ArrowError),
@@ -167,7 +167,19 @@ pub enum CliError {
 
 impl From<tonic::Status> for CliError {
     fn from(status: tonic::Status) -> Self {
-        CliError::Client(status.into())
+        CliError::Client(Box::new(status.into()))
+    }
+}
+
+impl From<crate::client::ClientError> for CliError {
+    fn from(e: crate::client::ClientError) -> Self {
+        CliError::Client(Box::new(e))
+    }
+}
+
+impl From<crate::server::ServerError> for CliError {
+    fn from(e: crate::server::ServerError) -> Self {
+        CliError::Server(Box::new(e))
     }
 }
 

@@ -85,8 +85,8 @@ impl Sender {
 
     async fn reap_one(&mut self, progress: &mut Progress) -> Result<(), CliError> {
         let Some(joined) = self.running.join_next().await else { return Ok(()) };
-        let response = joined
-            .map_err(|e| CliError::Client(tonic::Status::internal(format!("write task failed: {e}")).into()))??;
+        let response =
+            joined.map_err(|e| CliError::from(tonic::Status::internal(format!("write task failed: {e}"))))??;
         self.totals.requests += 1;
         self.totals.rows += response.rows;
         self.totals.points += response.points;
