@@ -194,6 +194,7 @@ impl StorageConfig {
                 min_ts: self.min_ts,
                 max_ts: self.max_ts,
             },
+            compaction: isobar_storage::CompactionOptions::default(),
         }
     }
 }

@@ -44,7 +44,8 @@ pub struct ScanPlan {
 }
 
 /// An aggregate function.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum AggregateFunction {
     /// Number of non-null values.
     Count,
@@ -92,18 +93,22 @@ pub struct AggregationPlan {
 }
 
 /// Grouping besides the time bucket.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum GroupBy {
-    /// Per series.
+    /// Per series (the default).
+    #[default]
     Series,
     /// Across all selected series.
     None,
 }
 
 /// What an empty bucket produces.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Fill {
-    /// Nothing.
+    /// Nothing: empty buckets are left out (the default).
+    #[default]
     None,
     /// Nulls.
     Null,
@@ -135,9 +140,11 @@ pub struct AggregatePlan {
 }
 
 /// What "latest" means.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum LatestMode {
-    /// The row with the greatest ts.
+    /// The row with the greatest ts (the default).
+    #[default]
     Row,
     /// The most recent non-null value of each column.
     PerColumn,

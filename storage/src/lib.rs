@@ -31,6 +31,7 @@
 //! | [`memtable`] | per-family in-memory rows, merge-on-read |
 //! | [`sst`] | the SSTable format: writer, reader, index, filter, block cache |
 //! | [`encoding`] | column encodings inside SSTable pages |
+//! | [`compaction`] | time-window compaction: policy, executor, background worker |
 //! | [`manifest`] | the crash-safe log of catalog and file-set changes |
 //! | [`read`] | snapshots, last-write-wins merge, scans to Arrow |
 //! | [`batch`], [`schema`], [`selector`], [`run`] | the data model's types |
@@ -43,6 +44,7 @@
 pub mod batch;
 pub mod catalog;
 pub mod codec;
+pub mod compaction;
 pub mod db;
 pub mod encoding;
 pub mod error;
@@ -60,10 +62,13 @@ pub mod wal;
 
 pub use batch::{ColumnValues, ColumnWrite, SeriesWrite, WriteBatch};
 pub use catalog::TableChange;
-pub use db::{Db, DbStats, FamilyStats, WriteReceipt};
+pub use compaction::{CompactionOptions, CompactionReport};
+pub use db::{
+    CheckpointInfo, Db, DbStats, FamilyStats, StallState, WriteReceipt, restore_checkpoint, verify_checkpoint,
+};
 pub use error::{Error, InvalidInput, Result};
 pub use options::{Limits, Options, SyncPolicy, WalRecovery};
-pub use read::{Order, Projection, Scan, ScanRequest, Snapshot};
+pub use read::{FileSource, Order, Projection, Scan, ScanRequest, SeriesSources, Snapshot};
 pub use run::Run;
 pub use schema::{ColumnDef, ColumnId, ColumnType, FamilyDef, FamilyId, FamilySpec, TableDef, TableId, TableSpec};
 pub use selector::{SeriesSelector, TimeRange};

@@ -85,6 +85,8 @@ pub struct Options {
     pub rows_per_page: usize,
     /// Write limits.
     pub limits: Limits,
+    /// Compaction settings.
+    pub compaction: crate::compaction::CompactionOptions,
 }
 
 impl Default for Options {
@@ -100,6 +102,7 @@ impl Default for Options {
             zstd_level: 3,
             rows_per_page: 8192,
             limits: Limits::default(),
+            compaction: crate::compaction::CompactionOptions::default(),
         }
     }
 }

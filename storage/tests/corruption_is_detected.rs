@@ -50,7 +50,7 @@ fn torn_wal_tail_is_truncated_and_earlier_writes_kept() {
 fn flipped_byte_in_an_sstable_block_is_reported_by_file() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let db = Db::open(dir.path(), options()).unwrap();
+        let db = Db::open(dir.path(), Options { rows_per_page: 256, ..options() }).unwrap();
         create_tables(&db);
         let ts: Vec<i64> = (0..2000).collect();
         let values: Vec<f64> = ts.iter().map(|t| *t as f64 * 0.5).collect();
@@ -63,10 +63,19 @@ fn flipped_byte_in_an_sstable_block_is_reported_by_file() {
     f.seek(SeekFrom::Start(20)).unwrap();
     f.write_all(&[0xA5]).unwrap();
     drop(f);
-    let db = Db::open(dir.path(), options()).expect("open reads only footer and index");
+    let opts = Options { rows_per_page: 256, ..options() };
+    let db = Db::open(dir.path(), opts).expect("open reads only footer and index");
     let err = db.scan(&ScanRequest::new("t1")).expect_err("a corrupt block is never data");
     assert!(matches!(err, Error::Sst(_)), "{err:?}");
     let msg = err.to_string();
     let name = sst.file_name().unwrap().to_string_lossy().to_string();
     assert!(msg.contains(&name), "error names the file: {msg}");
+    assert!(msg.contains("block"), "error names the block: {msg}");
+    assert_eq!(db.stats().families.iter().map(|f| f.bad_files).sum::<usize>(), 1, "the file is marked bad");
+    // Reads of other data go on: the last page of the same file is intact.
+    let tail = scan_all(&db, "t1", &SeriesSelector::All, TimeRange::new(1990, 2000));
+    assert_eq!(tail.len(), 10);
+    // Compaction leaves the bad file alone instead of failing or copying the damage.
+    let report = db.compact("t1", None, None).unwrap();
+    assert_eq!(report.merges, 0);
 }

@@ -29,8 +29,15 @@ fn write_for(i: u64) -> SeriesWrite {
 }
 
 /// The child: write forever (until killed), printing `ack <i>` after each acknowledged write.
-fn child(dir: &str, start: u64) {
-    let db = Db::open(dir, options()).expect("child open");
+/// In compaction mode it also flushes and compacts all the time, so kills land mid-compaction.
+fn child(dir: &str, start: u64, compacting: bool) {
+    let mut opts = options();
+    if compacting {
+        opts.compaction.window = Duration::from_nanos(400);
+        opts.compaction.min_merge = 2;
+        opts.compaction.interval = Duration::from_millis(1);
+    }
+    let db = Db::open(dir, opts).expect("child open");
     if db.table_def("t0").is_err() {
         common::create_tables(&db);
     }
@@ -40,14 +47,27 @@ fn child(dir: &str, start: u64) {
         db.write(write_for(i)).expect("child write");
         writeln!(out, "ack {i}").expect("stdout");
         out.flush().expect("stdout");
+        if compacting && i % 7 == 0 {
+            db.flush().expect("child flush");
+            db.compact("t0", None, None).expect("child compact");
+        }
     }
 }
 
 #[test]
 fn acknowledged_writes_survive_sigkill() {
+    kill_loop("acknowledged_writes_survive_sigkill", false);
+}
+
+#[test]
+fn a_compaction_killed_midway_leaves_the_store_as_it_was() {
+    kill_loop("a_compaction_killed_midway_leaves_the_store_as_it_was", true);
+}
+
+fn kill_loop(test_name: &str, compacting: bool) {
     if let Ok(dir) = std::env::var(CHILD_ENV) {
         let start = std::env::var("ISOBAR_CRASH_START").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
-        child(&dir, start);
+        child(&dir, start, compacting);
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -61,7 +81,7 @@ fn acknowledged_writes_survive_sigkill() {
         seed ^= seed << 17;
         let wanted_acks = 20 + seed % 200;
         let mut child = Command::new(&exe)
-            .args(["acknowledged_writes_survive_sigkill", "--exact", "--nocapture", "--test-threads=1"])
+            .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
             .env(CHILD_ENV, dir.path())
             .env("ISOBAR_CRASH_START", next.to_string())
             .stdout(Stdio::piped())
@@ -86,7 +106,12 @@ fn acknowledged_writes_survive_sigkill() {
         // Acks the child printed after we stopped reading may exist; they are covered by the
         // "present" scan below, which only demands what we saw acknowledged.
         let acked = acked.expect("the child acknowledged at least one write");
-        let db = Db::open(dir.path(), options()).expect("reopen after SIGKILL");
+        // Reopen with background compaction off and wait for the flushes recovery may start, so
+        // that the file listing below sees no work in progress.
+        let mut quiet = options();
+        quiet.compaction.background = false;
+        let db = Db::open(dir.path(), quiet).expect("reopen after SIGKILL");
+        db.flush().expect("flush after reopen");
         let batches = db.scan(&ScanRequest::new("t0")).expect("scan after SIGKILL");
         let mut present = std::collections::BTreeMap::new();
         for b in &batches {
@@ -108,10 +133,19 @@ fn acknowledged_writes_survive_sigkill() {
         for (i, rows) in &present {
             assert_eq!(*rows, 2, "write {i} is half-visible");
         }
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("sst"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .filter(|n| !n.ends_with(".sst"))
+            .collect();
+        assert!(leftovers.is_empty(), "cycle {cycle}: temporary files left after reopen: {leftovers:?}");
+        let on_disk = std::fs::read_dir(dir.path().join("sst")).unwrap().count();
+        let listed: usize = db.stats().families.iter().map(|f| f.files).sum();
+        assert_eq!(on_disk, listed, "cycle {cycle}: files on disk that the manifest does not list");
         total_acked += acked + 1 - next;
         next = present.keys().next_back().map_or(0, |m| m + 1).max(acked + 1);
         db.close().unwrap();
     }
-    println!("crash test: {CYCLES} SIGKILL cycles, {total_acked} acknowledged writes verified, 0 lost");
+    println!("crash test ({test_name}): {CYCLES} SIGKILL cycles, {total_acked} acknowledged writes verified, 0 lost");
     assert!(total_acked >= CYCLES as u64 * 20);
 }

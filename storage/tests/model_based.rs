@@ -1,12 +1,16 @@
 //! Model-based test: random writes (overwrites, out-of-order, sparse columns, several families
-//! and tables), range deletes, flushes and reopens, compared after every step with a plain
+//! and tables), range deletes, flushes, compactions (manual, and background at random points)
+//! and reopens, compared after every step with a plain
 //! in-memory model of what the store must contain.
 
 mod common;
 
 use common::{Model, create_tables, families, family_columns, scan_all};
+use std::time::Duration;
+
 use isobar_storage::{
-    ColumnType, ColumnValues, ColumnWrite, Db, Options, SeriesSelector, SeriesWrite, SyncPolicy, TimeRange,
+    ColumnType, ColumnValues, ColumnWrite, CompactionOptions, Db, Options, SeriesSelector, SeriesWrite, SyncPolicy,
+    TimeRange,
 };
 use proptest::prelude::*;
 
@@ -16,6 +20,7 @@ enum Op {
     Delete { table: usize, family: Option<usize>, selector: u8, key: usize, from: i64, len: i64 },
     Flush,
     Reopen,
+    Compact { table: usize, family: Option<usize>, from: i64, len: i64 },
 }
 
 const TABLES: [&str; 2] = ["t0", "t1"];
@@ -30,6 +35,8 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(table, family, selector, key, from, len)| Op::Delete { table, family, selector, key, from, len }),
         1 => Just(Op::Flush),
         1 => Just(Op::Reopen),
+        1 => (0..2usize, prop::option::of(0..2usize), 0..24i64, 1..30i64)
+            .prop_map(|(table, family, from, len)| Op::Compact { table, family, from, len }),
     ]
 }
 
@@ -79,7 +86,15 @@ fn selector(kind: u8, key: usize) -> SeriesSelector {
 }
 
 fn options() -> Options {
-    Options { sync: SyncPolicy::None, memtable_size: 2048, rows_per_page: 7, ..Options::default() }
+    // Tiny memtables, pages and windows (8 ns) so that flushes split output across windows and
+    // the background worker merges eagerly while the test runs.
+    let compaction = CompactionOptions {
+        window: Duration::from_nanos(8),
+        min_merge: 2,
+        interval: Duration::from_millis(5),
+        ..CompactionOptions::default()
+    };
+    Options { sync: SyncPolicy::None, memtable_size: 2048, rows_per_page: 7, compaction, ..Options::default() }
 }
 
 fn check(db: &Db, model: &Model, step: usize) -> Result<(), TestCaseError> {
@@ -126,6 +141,12 @@ proptest! {
                     model.delete(TABLES[*table], family, &sel, range);
                 }
                 Op::Flush => db.flush().unwrap(),
+                Op::Compact { table, family, from, len } => {
+                    let fams = families(TABLES[*table]);
+                    let family = family.map(|f| fams[f % fams.len()]);
+                    let range = (*from % 3 != 0).then(|| TimeRange::new(*from, from + len));
+                    db.compact(TABLES[*table], family, range).unwrap();
+                }
                 Op::Reopen => {
                     db.close().unwrap();
                     drop(db);

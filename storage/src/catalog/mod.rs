@@ -38,6 +38,15 @@ pub enum TableChange {
     },
     /// Allows or forbids new columns on write.
     SetDynamicColumns(bool),
+    /// Sets (or resets to the database default with `None`) the compaction time-window width of
+    /// one family, or of every family of the table. Files already written keep their windows;
+    /// new flushes and merges use the new width.
+    SetCompactionWindow {
+        /// `None` for every family of the table.
+        family: Option<String>,
+        /// Window width in nanoseconds.
+        window_ns: Option<i64>,
+    },
 }
 
 /// Builds the definition of a new table; `next_family` is the first free family id.
@@ -89,6 +98,14 @@ pub fn apply_change(def: &TableDef, change: &TableChange, next_family: FamilyId)
             family_mut(&mut def, family)?.ttl_ns = *ttl_ns;
         }
         TableChange::SetDynamicColumns(on) => def.dynamic_columns = *on,
+        TableChange::SetCompactionWindow { family, window_ns } => {
+            if let Some(w) = window_ns.filter(|w| *w <= 0) {
+                return Err(InvalidInput::Impossible(format!("a compaction window must be positive, got {w} ns")));
+            }
+            if let Some(name) = family {
+                family_mut(&mut def, name)?;
+            }
+        }
     }
     Ok(def)
 }

@@ -25,6 +25,10 @@ pub(crate) struct Counters {
     pub stalls: AtomicU64,
     pub stall_nanos: AtomicU64,
     pub longest_stall_nanos: AtomicU64,
+    pub slowed_writes: AtomicU64,
+    pub compactions: AtomicU64,
+    pub compaction_bytes_read: AtomicU64,
+    pub compaction_bytes_written: AtomicU64,
 }
 
 impl Counters {
@@ -61,6 +65,25 @@ pub struct FamilyStats {
     pub memtable_bytes: usize,
     /// Frozen memtables waiting for flush.
     pub frozen_memtables: usize,
+    /// Time windows that hold files.
+    pub windows: usize,
+    /// Files marked bad after a checksum failure.
+    pub bad_files: usize,
+    /// Bytes compaction would still rewrite to bring the family in shape (estimate).
+    pub pending_compaction_bytes: u64,
+}
+
+/// Whether writes are held back, and why.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "state", content = "reason")]
+pub enum StallState {
+    /// Writes go at full speed.
+    #[default]
+    Normal,
+    /// Writes are delayed a little so that flushes and compaction can catch up.
+    Slowed(String),
+    /// Writes wait (and fail with `Overloaded` past the stall timeout).
+    Stopped(String),
 }
 
 /// Statistics of the whole database.
@@ -88,7 +111,17 @@ pub struct DbStats {
     pub last_seq: u64,
     /// Memory held by memtables.
     pub memtable_bytes: usize,
-    /// Block-cache hits and misses.
+    /// Merges run by compaction since open.
+    pub compactions: u64,
+    /// Bytes read by compaction since open.
+    pub compaction_bytes_read: u64,
+    /// Bytes written by compaction since open.
+    pub compaction_bytes_written: u64,
+    /// Writes that were slowed down since open.
+    pub slowed_writes: u64,
+    /// Whether writes are held back now.
+    pub stall: StallState,
+    /// Block-cache hits.
     pub cache_hits: u64,
     /// Block-cache misses.
     pub cache_misses: u64,
@@ -119,7 +152,18 @@ impl Db {
             let ManifestCell { manifest, state } = &mut *cell;
             let current = state.table_by_name(table).ok_or_else(|| unknown_table(table))?;
             let def = apply_change(current, &change, state.next_family_id)?;
-            manifest.apply(state, vec![Edit::ReplaceTable(def.clone())])?;
+            let edits = match &change {
+                TableChange::SetCompactionWindow { family, window_ns } => def
+                    .families
+                    .iter()
+                    .filter(|f| family.as_ref().is_none_or(|name| *name == f.name))
+                    .map(|f| Edit::SetCompactionWindow { family: f.id, window_ns: *window_ns })
+                    .collect(),
+                _ => vec![Edit::ReplaceTable(def.clone())],
+            };
+            manifest.apply(state, edits)?;
+            let windows = Arc::new(state.compaction_windows.clone());
+            self.install(|sv| sv.windows = windows);
             def
         };
         self.install_table(&def);
@@ -185,20 +229,21 @@ impl Db {
             ),
         };
         let seq = w.last_seq + 1;
-        let tombstone = {
+        {
+            // Installed under the manifest lock, so that a flush or compaction that reads the
+            // tombstone list and the tombstone id mark under that lock sees them agree.
             let mut cell = self.inner.manifest.lock();
             let ManifestCell { manifest, state } = &mut *cell;
-            let t =
-                Tombstone { id: state.allocate_tombstone_id(), table: def.id, family: family_id, selector, range, seq };
-            manifest.apply(state, vec![Edit::AddTombstone(t.clone()), Edit::LastSeq(seq)])?;
-            t
-        };
+            let id = state.next_tombstone_id;
+            let tombstone = Tombstone { id, table: def.id, family: family_id, selector, range, seq };
+            manifest.apply(state, vec![Edit::AddTombstone(tombstone.clone()), Edit::LastSeq(seq)])?;
+            self.install(|sv| {
+                let mut t = (*sv.tombstones).clone();
+                t.push(tombstone);
+                sv.tombstones = Arc::new(t);
+            });
+        }
         w.last_seq = seq;
-        self.install(|sv| {
-            let mut t = (*sv.tombstones).clone();
-            t.push(tombstone);
-            sv.tombstones = Arc::new(t);
-        });
         Ok(())
     }
 
@@ -206,17 +251,22 @@ impl Db {
     /// that is not also in an SSTable.
     pub fn flush(&self) -> Result<()> {
         self.check_writable()?;
-        {
+        let target = {
             let w = self.inner.write.lock();
             let sv = self.current();
             let ids: Vec<FamilyId> = sv.families.keys().copied().collect();
             self.freeze(&ids, w.last_seq);
-        }
+            w.last_seq
+        };
+        // Wait for the memtables frozen up to now; later ones (writes go on) are not waited for.
         let (lock, cond) = &self.inner.progress;
         let mut guard = lock.lock();
         loop {
             self.check_writable()?;
-            if self.current().families.values().all(|f| f.frozen.is_empty()) {
+            let pending = self.current().families.values().any(|f| f.frozen.iter().any(|m| m.switch_seq <= target));
+            if !pending {
+                drop(guard);
+                self.remove_obsolete_wal();
                 return Ok(());
             }
             cond.wait_for(&mut guard, Duration::from_millis(50));
@@ -231,7 +281,9 @@ impl Db {
         for table in sv.tables.values() {
             for f in &table.families {
                 let Some(fv) = sv.families.get(&f.id) else { continue };
-                families.push(family_stats(&table.name, &f.name, fv));
+                let mut stats = family_stats(&table.name, &f.name, fv);
+                (stats.windows, stats.pending_compaction_bytes) = self.compaction_state(f.id);
+                families.push(stats);
             }
         }
         let cache = self.inner.cache.stats();
@@ -247,6 +299,11 @@ impl Db {
             longest_stall: Duration::from_nanos(c.longest_stall_nanos.load(Ordering::Relaxed)),
             last_seq: self.inner.write.lock().last_seq,
             memtable_bytes: sv.memtable_bytes(),
+            compactions: c.compactions.load(Ordering::Relaxed),
+            compaction_bytes_read: c.compaction_bytes_read.load(Ordering::Relaxed),
+            compaction_bytes_written: c.compaction_bytes_written.load(Ordering::Relaxed),
+            slowed_writes: c.slowed_writes.load(Ordering::Relaxed),
+            stall: self.stall_state(),
             cache_hits: cache.hits,
             cache_misses: cache.misses,
         }
@@ -294,6 +351,9 @@ fn family_stats(table: &str, family: &str, fv: &FamilyVersion) -> FamilyStats {
         memtable_series: fv.active.series_count(),
         memtable_bytes: fv.memtable_bytes(),
         frozen_memtables: fv.frozen.len(),
+        windows: 0,
+        pending_compaction_bytes: 0,
+        bad_files: fv.files.iter().filter(|f| f.bad_reason().is_some()).count(),
     }
 }
 

@@ -1,7 +1,8 @@
 //! The flush worker: writes frozen memtables to SSTables, oldest first, one family at a time.
 //!
-//! A flush writes `sst/<id>.sst.tmp`, fsyncs it, renames it into place and fsyncs the directory,
-//! then records `AddFile` and the family's flushed sequence number in one manifest edit, then
+//! A flush writes one `sst/<id>.sst.tmp` per time window its rows touch (see
+//! [`crate::compaction`]), fsyncs them, renames them into place and fsyncs the directory, then
+//! records the `AddFile`s and the family's flushed sequence number in one manifest edit, then
 //! swaps in a version without the frozen memtable. A crash at any point leaves either no trace
 //! (the temporary file is deleted at the next open, the WAL still has the rows) or a complete,
 //! recorded file. A failed flush is retried with back-off: the rows stay in memory and in the
@@ -13,11 +14,12 @@ use std::time::Duration;
 
 use super::version::SstFile;
 use super::{Db, DbInner, ManifestCell};
-use crate::error::{Error, Result};
+use crate::compaction::output::WindowedWriter;
+use crate::error::Result;
 use crate::manifest::{Edit, FileMeta, Tombstone};
-use crate::schema::{FamilyId, TableDef};
+use crate::schema::{FamilyId, TableDef, TableId};
 use crate::selector::{SeriesSelector, TimeRange};
-use crate::sst::{ColumnSchema, SstReader, SstWriter, SstWriterOptions};
+use crate::sst::{ColumnSchema, SstReader, SstWriterOptions};
 
 /// Work for the flush thread.
 #[derive(Debug)]
@@ -64,90 +66,118 @@ impl Db {
         let Some(fv) = sv.families.get(&family) else { return Ok(()) };
         let Some(frozen) = fv.frozen.first().cloned() else { return Ok(()) };
         let Some(table) = sv.table_by_id(fv.table).cloned() else { return Ok(()) };
-        let tombstones: Vec<Tombstone> = sv
-            .tombstones
-            .iter()
-            .filter(|t| t.table == table.id && t.family.is_none_or(|f| f == family))
-            .cloned()
-            .collect();
-        let id = { self.inner.manifest.lock().state.allocate_file_id() };
-        let path = sst_path(&self.inner.dir, id);
-        let written = self.write_sst(&path, id, family, &table, &frozen.mem, &tombstones)?;
-        let mut edits = Vec::new();
-        if let Some(meta) = &written {
-            edits.push(Edit::AddFile(meta.clone()));
-        }
+        let (tombstones, mark) = self.tombstones_for(table.id, family);
+        let written = self.write_ssts(family, &table, &frozen.mem, &tombstones, mark)?;
+        let mut edits: Vec<Edit> = written.iter().cloned().map(Edit::AddFile).collect();
         edits.push(Edit::FlushedSeq { family, seq: frozen.switch_seq });
-        {
-            let mut cell = self.inner.manifest.lock();
-            let ManifestCell { manifest, state } = &mut *cell;
-            if let Err(e) = manifest.apply(state, edits) {
-                let _ = std::fs::remove_file(&path);
-                return Err(e.into());
+        if let Err(e) = self.commit(edits) {
+            for meta in &written {
+                let _ = std::fs::remove_file(sst_path(&self.inner.dir, meta.id));
             }
+            return Err(e);
         }
-        let file = match written {
-            Some(meta) => {
-                let reader = SstReader::open(&path, meta.id, self.inner.cache.clone())?;
-                self.inner.counters.flush_bytes.fetch_add(meta.size, std::sync::atomic::Ordering::Relaxed);
-                Some(Arc::new(SstFile::new(meta, reader, path)))
-            }
-            None => None,
-        };
+        let files = self.open_files(&written)?;
+        let bytes: u64 = written.iter().map(|m| m.size).sum();
+        self.inner.counters.flush_bytes.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
         self.install(|sv| {
             if let Some(f) = sv.families.get_mut(&family) {
                 f.frozen.retain(|x| !Arc::ptr_eq(&x.mem, &frozen.mem));
-                f.files.extend(file);
+                f.files.extend(files);
             }
         });
         self.inner.counters.flushes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.remove_obsolete_wal();
+        self.inner.window_files.store(self.max_window_files(), std::sync::atomic::Ordering::Relaxed);
+        self.wake_compaction();
         Ok(())
     }
 
-    /// Writes the memtable's rows (tombstones applied) to `path`; `None` when nothing is left.
-    fn write_sst(
+    /// The tombstones of `family` in force now, and the tombstone id mark that goes with them
+    /// (read under the manifest lock, where tombstones are installed, so the two agree).
+    pub(crate) fn tombstones_for(&self, table: TableId, family: FamilyId) -> (Vec<Tombstone>, u64) {
+        let cell = self.inner.manifest.lock();
+        let sv = self.current();
+        let list = sv
+            .tombstones
+            .iter()
+            .filter(|t| t.table == table && t.family.is_none_or(|f| f == family))
+            .cloned()
+            .collect();
+        (list, cell.state.next_tombstone_id)
+    }
+
+    /// Applies `edits` to the manifest.
+    pub(crate) fn commit(&self, edits: Vec<Edit>) -> Result<()> {
+        let mut cell = self.inner.manifest.lock();
+        let ManifestCell { manifest, state } = &mut *cell;
+        manifest.apply(state, edits)?;
+        Ok(())
+    }
+
+    /// Opens readers for newly written files.
+    pub(crate) fn open_files(&self, metas: &[FileMeta]) -> Result<Vec<Arc<SstFile>>> {
+        metas
+            .iter()
+            .map(|meta| {
+                let path = sst_path(&self.inner.dir, meta.id);
+                let reader = SstReader::open(&path, meta.id, self.inner.cache.clone())?;
+                Ok(Arc::new(SstFile::new(meta.clone(), reader, path)))
+            })
+            .collect()
+    }
+
+    /// The compaction options in force for `family` (its own window width, if set).
+    pub(crate) fn compaction_options(&self, family: FamilyId) -> crate::compaction::CompactionOptions {
+        let mut opts = self.inner.opts.compaction.clone();
+        if let Some(w) = self.current().windows.get(&family) {
+            opts.window = std::time::Duration::from_nanos(u64::try_from(*w).unwrap_or(1));
+        }
+        opts
+    }
+
+    /// Options for new SSTables.
+    pub(crate) fn sst_options(&self) -> SstWriterOptions {
+        SstWriterOptions {
+            rows_per_page: self.inner.opts.rows_per_page,
+            zstd_level: self.inner.opts.zstd_level,
+            ..SstWriterOptions::default()
+        }
+    }
+
+    /// Writes the memtable's rows (tombstones applied) to one SSTable per time window.
+    fn write_ssts(
         &self,
-        path: &Path,
-        id: u64,
         family: FamilyId,
         table: &TableDef,
         mem: &crate::memtable::Memtable,
         tombstones: &[Tombstone],
-    ) -> Result<Option<FileMeta>> {
-        let Some(fam) = table.family_by_id(family) else { return Ok(None) };
+        mark: u64,
+    ) -> Result<Vec<FileMeta>> {
+        let Some(fam) = table.family_by_id(family) else { return Ok(Vec::new()) };
         let columns: Vec<ColumnSchema> =
             fam.columns.iter().map(|c| ColumnSchema { id: c.id, name: c.name.clone(), ty: c.ty }).collect();
         let keep = |series: &str, ts: i64, seq: u64| !tombstones.iter().any(|t| t.covers(series, ts, seq));
         let runs = mem.runs(&SeriesSelector::All, TimeRange::ALL, u64::MAX, None, &keep);
-        if runs.is_empty() {
-            return Ok(None);
-        }
-        let tmp = path.with_extension("sst.tmp");
-        let opts = SstWriterOptions {
-            rows_per_page: self.inner.opts.rows_per_page,
-            zstd_level: self.inner.opts.zstd_level,
-            ..SstWriterOptions::default()
-        };
-        let mut writer = SstWriter::create(&tmp, family, columns, opts)?;
-        for run in &runs {
-            writer.append(run)?;
-        }
-        let info = writer.finish()?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
-        crate::fs::sync_dir(path.parent().unwrap_or(Path::new(".")))?;
-        Ok(Some(FileMeta {
-            id,
+        let allocate = || self.inner.manifest.lock().state.allocate_file_id();
+        let path_of = |id| sst_path(&self.inner.dir, id);
+        let copts = self.compaction_options(family);
+        let mut out = WindowedWriter::new(
             family,
-            size: info.size,
-            rows: info.rows,
-            series: info.series,
-            min_ts: info.min_ts,
-            max_ts: info.max_ts,
-            min_seq: info.min_seq,
-            max_seq: info.max_seq,
-            level: 0,
-        }))
+            columns,
+            self.sst_options(),
+            copts.window_ns(),
+            copts.max_file_bytes,
+            &allocate,
+            &path_of,
+        )
+        .with_tombstone_mark(mark);
+        for run in &runs {
+            if let Err(e) = out.append(run) {
+                out.abandon();
+                return Err(e);
+            }
+        }
+        out.finish()
     }
 
     /// Deletes WAL segments whose every record is in SSTables of every family it touched.

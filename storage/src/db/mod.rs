@@ -15,6 +15,7 @@
 //! then manifest, then the version slot.
 
 mod admin;
+pub mod checkpoint;
 mod flush;
 mod open;
 pub(crate) mod record;
@@ -37,7 +38,9 @@ use crate::wal::Wal;
 use version::SuperVersion;
 
 pub(crate) use admin::unknown_table as unknown_table_error;
-pub use admin::{DbStats, FamilyStats};
+pub use admin::{DbStats, FamilyStats, StallState};
+pub use checkpoint::{CheckpointInfo, restore_checkpoint, verify_checkpoint};
+pub(crate) use flush::sst_path;
 pub use write::WriteReceipt;
 
 /// An open database. Cheap to clone; all clones share the same engine. Dropping the last clone
@@ -79,6 +82,12 @@ pub(crate) struct DbInner {
     pub closed: AtomicBool,
     pub workers: Mutex<Vec<JoinHandle<()>>>,
     pub counters: admin::Counters,
+    /// Wakes or stops the background compaction worker (`None` when it is disabled).
+    pub compaction_tx: Option<crossbeam_channel::Sender<crate::compaction::worker::Signal>>,
+    /// Held by whoever compacts, so background and manual compactions never overlap.
+    pub compaction_lock: Mutex<()>,
+    /// The most SSTables any window of any family holds (updated after flushes and merges).
+    pub window_files: std::sync::atomic::AtomicUsize,
     /// The directory lock, released by `close`.
     pub lock: Mutex<Option<File>>,
 }
@@ -142,6 +151,9 @@ impl Db {
             return Ok(());
         }
         let _ = self.inner.flush_tx.send(flush::Job::Stop);
+        if let Some(tx) = &self.inner.compaction_tx {
+            let _ = tx.send(crate::compaction::worker::Signal::Stop);
+        }
         let workers: Vec<_> = self.inner.workers.lock().drain(..).collect();
         for w in workers {
             let _ = w.join();
@@ -164,6 +176,9 @@ impl Drop for DbInner {
     fn drop(&mut self) {
         if !self.closed.swap(true, Ordering::AcqRel) {
             let _ = self.flush_tx.send(flush::Job::Stop);
+            if let Some(tx) = &self.compaction_tx {
+                let _ = tx.send(crate::compaction::worker::Signal::Stop);
+            }
             for w in self.workers.get_mut().drain(..) {
                 let _ = w.join();
             }

@@ -45,6 +45,12 @@ pub(crate) fn open(dir: &Path, opts: crate::Options) -> Result<Db> {
         tracing::info!(records = replayed, last_seq, ?stats, "replayed the WAL into memtables");
     }
     let (flush_tx, flush_rx) = crossbeam_channel::unbounded();
+    let (compaction_tx, compaction_rx) = if opts.compaction.background {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        (Some(tx), Some(rx))
+    } else {
+        (None, None)
+    };
     let inner = Arc::new(DbInner {
         dir: dir.to_path_buf(),
         opts,
@@ -60,6 +66,9 @@ pub(crate) fn open(dir: &Path, opts: crate::Options) -> Result<Db> {
         closed: AtomicBool::new(false),
         workers: Mutex::new(Vec::new()),
         counters: Default::default(),
+        compaction_tx,
+        compaction_lock: Mutex::new(()),
+        window_files: std::sync::atomic::AtomicUsize::new(0),
         lock: Mutex::new(Some(lock)),
     });
     let weak = Arc::downgrade(&inner);
@@ -68,7 +77,17 @@ pub(crate) fn open(dir: &Path, opts: crate::Options) -> Result<Db> {
         .spawn(move || flush::run(weak, flush_rx))
         .map_err(|e| Error::io(dir, e))?;
     inner.workers.lock().push(handle);
+    if let Some(rx) = compaction_rx {
+        let weak = Arc::downgrade(&inner);
+        let interval = inner.opts.compaction.interval;
+        let handle = std::thread::Builder::new()
+            .name("isobar-compact".into())
+            .spawn(move || crate::compaction::worker::run(weak, rx, interval))
+            .map_err(|e| Error::io(dir, e))?;
+        inner.workers.lock().push(handle);
+    }
     let db = Db { inner };
+    db.inner.window_files.store(db.max_window_files(), std::sync::atomic::Ordering::Relaxed);
     {
         let w = db.inner.write.lock();
         db.freeze_full(&w, &db.current());
@@ -129,5 +148,6 @@ fn build_version(dir: &Path, state: &ManifestState, cache: &Arc<BlockCache>) -> 
         tables: Arc::new(tables),
         families,
         tombstones: Arc::new(state.tombstones.values().cloned().collect()),
+        windows: Arc::new(state.compaction_windows.clone()),
     })
 }

@@ -27,12 +27,28 @@ pub struct SstFile {
     /// Where the file lives.
     pub path: PathBuf,
     obsolete: AtomicBool,
+    bad: parking_lot::Mutex<Option<String>>,
 }
 
 impl SstFile {
     /// Wraps an open reader.
     pub fn new(meta: FileMeta, reader: SstReader, path: PathBuf) -> Self {
-        Self { meta, reader, path, obsolete: AtomicBool::new(false) }
+        Self { meta, reader, path, obsolete: AtomicBool::new(false), bad: parking_lot::Mutex::new(None) }
+    }
+
+    /// Marks the file bad after a checksum failure: reads of its other blocks go on, compaction
+    /// leaves it alone (so the damage is not copied or hidden), and stats report it.
+    pub fn mark_bad(&self, reason: String) {
+        let mut bad = self.bad.lock();
+        if bad.is_none() {
+            tracing::error!(file = %self.path.display(), %reason, "SSTable marked bad; run `isobar admin verify` and restore from a checkpoint");
+            *bad = Some(reason);
+        }
+    }
+
+    /// Why the file was marked bad, if it was.
+    pub fn bad_reason(&self) -> Option<String> {
+        self.bad.lock().clone()
     }
 
     /// Marks the file for deletion once no version references it.
@@ -103,6 +119,8 @@ pub struct SuperVersion {
     pub families: HashMap<FamilyId, FamilyVersion>,
     /// Range tombstones in force.
     pub tombstones: Arc<Vec<Tombstone>>,
+    /// Compaction window widths of families that do not use the database default.
+    pub windows: Arc<BTreeMap<FamilyId, i64>>,
 }
 
 impl SuperVersion {

@@ -3,6 +3,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use super::admin::StallState;
 use super::version::{Frozen, SuperVersion};
 use super::{Db, WriteState, flush, record};
 use crate::batch::WriteBatch;
@@ -31,7 +32,7 @@ impl Db {
     /// `write_stall_timeout`.
     pub fn write(&self, batch: impl Into<WriteBatch>) -> Result<WriteReceipt> {
         self.check_writable()?;
-        self.wait_for_memory()?;
+        self.throttle()?;
         let start = Instant::now();
         let mut w = self.inner.write.lock();
         self.check_writable()?;
@@ -95,12 +96,49 @@ impl Db {
         }
     }
 
-    /// Waits while memtables hold more than the budget; fails past the stall timeout.
-    fn wait_for_memory(&self) -> Result<()> {
+    /// Whether writes should be held back now: stopped past the memory budget or the
+    /// per-window file limit, slowed when close to them (RocksDB's delayed-write / stopped-write
+    /// states, as one ladder).
+    pub(crate) fn stall_state(&self) -> StallState {
+        let held = self.current().memtable_bytes();
         let budget = self.inner.opts.memtable_budget;
-        if self.current().memtable_bytes() < budget {
-            return Ok(());
+        let files = self.inner.window_files.load(Ordering::Relaxed);
+        let c = &self.inner.opts.compaction;
+        if held >= budget {
+            StallState::Stopped(format!(
+                "memtables hold {} MiB of a {} MiB budget; waiting for flushes",
+                held >> 20,
+                budget >> 20
+            ))
+        } else if files >= c.stop_files {
+            StallState::Stopped(format!(
+                "a time window holds {files} SSTables (stop at {}); waiting for compaction",
+                c.stop_files
+            ))
+        } else if held >= budget / 10 * 8 {
+            StallState::Slowed(format!("memtables hold {} MiB, 80% of the {} MiB budget", held >> 20, budget >> 20))
+        } else if files >= c.slowdown_files {
+            StallState::Slowed(format!("a time window holds {files} SSTables (slow down at {})", c.slowdown_files))
+        } else {
+            StallState::Normal
         }
+    }
+
+    /// Delays or holds a write according to [`Db::stall_state`].
+    fn throttle(&self) -> Result<()> {
+        match self.stall_state() {
+            StallState::Normal => Ok(()),
+            StallState::Slowed(_) => {
+                self.inner.counters.slowed_writes.fetch_add(1, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(1));
+                Ok(())
+            }
+            StallState::Stopped(_) => self.wait_for_progress(),
+        }
+    }
+
+    /// Waits while writes are stopped; fails past the stall timeout.
+    fn wait_for_progress(&self) -> Result<()> {
         let started = Instant::now();
         let deadline = started + self.inner.opts.write_stall_timeout;
         self.inner.counters.stalls.fetch_add(1, Ordering::Relaxed);
@@ -108,21 +146,16 @@ impl Db {
         let mut guard = lock.lock();
         loop {
             self.check_writable()?;
-            let held = self.current().memtable_bytes();
-            if held < budget {
+            let state = self.stall_state();
+            let StallState::Stopped(reason) = state else {
                 self.inner.counters.record_stall(started.elapsed());
                 return Ok(());
-            }
+            };
             let now = Instant::now();
             if now >= deadline {
                 self.inner.counters.record_stall(started.elapsed());
                 return Err(Error::Overloaded {
-                    reason: format!(
-                        "memtables hold {} MiB, over the budget of {} MiB, and flushes have not caught up in {:?}",
-                        held >> 20,
-                        budget >> 20,
-                        self.inner.opts.write_stall_timeout
-                    ),
+                    reason: format!("{reason}, for longer than {:?}", self.inner.opts.write_stall_timeout),
                     retry_after: Duration::from_secs(1),
                 });
             }

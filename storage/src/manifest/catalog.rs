@@ -36,6 +36,7 @@ impl ManifestState {
         for family in &dropped {
             self.files.remove(family);
             self.flushed_seq.remove(family);
+            self.compaction_windows.remove(family);
         }
         self.tombstones.retain(|_, t| t.family.is_none_or(|f| !dropped.contains(&f)));
         for family in &def.families {
@@ -51,6 +52,7 @@ impl ManifestState {
         for family in &def.families {
             self.files.remove(&family.id);
             self.flushed_seq.remove(&family.id);
+            self.compaction_windows.remove(&family.id);
         }
         self.tombstones.retain(|_, t| t.table != table);
         Ok(())
@@ -101,15 +103,15 @@ fn check_columns(table: TableId, family: &FamilyDef, old: Option<&FamilyDef>) ->
             let (column, name) = (column.id, column.name.clone());
             return Err(EditError::DuplicateColumn { family: family.id, column, name });
         }
-        if let Some(before) = old.and_then(|o| o.column_by_id(column.id)) {
-            if before.ty != column.ty {
-                return Err(EditError::ColumnTypeChanged {
-                    family: family.id,
-                    column: column.id,
-                    old: before.ty,
-                    new: column.ty,
-                });
-            }
+        if let Some(before) = old.and_then(|o| o.column_by_id(column.id))
+            && before.ty != column.ty
+        {
+            return Err(EditError::ColumnTypeChanged {
+                family: family.id,
+                column: column.id,
+                old: before.ty,
+                new: column.ty,
+            });
         }
     }
     Ok(())

@@ -36,6 +36,11 @@ pub struct FileMeta {
     /// Compaction level or tier (0 for flushed files).
     #[serde(default)]
     pub level: u32,
+    /// Every tombstone with an id below this was applied when the file was written (its rows
+    /// are already gone from the file); compaction drops a tombstone once every file of its
+    /// families has applied it.
+    #[serde(default)]
+    pub tombstone_mark: u64,
 }
 
 /// A range delete: every cell of `table` (only `family` when set) whose series matches
@@ -122,6 +127,13 @@ pub enum Edit {
         /// Lowest tombstone id not yet used.
         tombstone: u64,
     },
+    /// Sets (or clears with `None`) a family's compaction window width in nanoseconds.
+    SetCompactionWindow {
+        /// The family.
+        family: FamilyId,
+        /// Window width; `None` means the database default.
+        window_ns: Option<i64>,
+    },
 }
 
 impl Edit {
@@ -139,6 +151,7 @@ impl Edit {
             Edit::RemoveTombstone(_) => "RemoveTombstone",
             Edit::LastSeq(_) => "LastSeq",
             Edit::NextIds { .. } => "NextIds",
+            Edit::SetCompactionWindow { .. } => "SetCompactionWindow",
         }
     }
 }

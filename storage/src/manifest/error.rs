@@ -200,6 +200,14 @@ pub enum IdKind {
 /// Why the state refuses an edit.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum EditError {
+    /// A compaction window must be a positive number of nanoseconds.
+    #[error("family {family}: compaction window {window_ns} ns is not positive")]
+    BadWindow {
+        /// The family.
+        family: FamilyId,
+        /// The rejected width.
+        window_ns: i64,
+    },
     /// Header edits belong to the manifest file's first record only.
     #[error("a header edit cannot be applied to the state")]
     HeaderNotAllowed,

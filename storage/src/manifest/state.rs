@@ -34,6 +34,8 @@ pub struct ManifestState {
     pub next_tombstone_id: u64,
     /// Highest sequence number ever assigned, as last recorded.
     pub last_seq: u64,
+    /// Compaction window widths (ns) of families that do not use the database default.
+    pub compaction_windows: BTreeMap<FamilyId, i64>,
 }
 
 impl ManifestState {
@@ -48,6 +50,11 @@ impl ManifestState {
         edits.extend(self.files.values().flat_map(|f| f.values().cloned().map(Edit::AddFile)));
         edits.extend(self.flushed_seq.iter().map(|(&family, &seq)| Edit::FlushedSeq { family, seq }));
         edits.extend(self.tombstones.values().cloned().map(Edit::AddTombstone));
+        edits.extend(
+            self.compaction_windows
+                .iter()
+                .map(|(&family, &w)| Edit::SetCompactionWindow { family, window_ns: Some(w) }),
+        );
         edits.push(Edit::LastSeq(self.last_seq));
         edits.push(Edit::NextIds {
             table: self.next_table_id,
@@ -136,6 +143,22 @@ impl ManifestState {
                 self.last_seq = *seq;
                 Ok(())
             }
+            Edit::SetCompactionWindow { family, window_ns } => {
+                if !self.files.contains_key(family) {
+                    return Err(EditError::UnknownFamily { family: *family });
+                }
+                match window_ns {
+                    Some(w) if *w <= 0 => Err(EditError::BadWindow { family: *family, window_ns: *w }),
+                    Some(w) => {
+                        self.compaction_windows.insert(*family, *w);
+                        Ok(())
+                    }
+                    None => {
+                        self.compaction_windows.remove(family);
+                        Ok(())
+                    }
+                }
+            }
             Edit::NextIds { table, family, file, tombstone } => {
                 self.next_table_id = self.next_table_id.max(*table);
                 self.next_family_id = self.next_family_id.max(*family);
@@ -172,10 +195,10 @@ impl ManifestState {
 
     fn add_tombstone(&mut self, t: &Tombstone) -> Result<(), EditError> {
         let def = self.tables.get(&t.table).ok_or(EditError::UnknownTable { table: t.table })?;
-        if let Some(family) = t.family {
-            if def.family_by_id(family).is_none() {
-                return Err(EditError::FamilyNotInTable { table: t.table, family });
-            }
+        if let Some(family) = t.family
+            && def.family_by_id(family).is_none()
+        {
+            return Err(EditError::FamilyNotInTable { table: t.table, family });
         }
         if self.tombstones.contains_key(&t.id) {
             return Err(EditError::TombstoneIdInUse { id: t.id });

@@ -45,6 +45,7 @@ pub(super) fn file(id: u64, family: u32) -> FileMeta {
         min_seq: 1,
         max_seq: 50,
         level: 0,
+        tombstone_mark: 0,
     }
 }
 

@@ -146,10 +146,10 @@ impl Manifest {
         self.append(&record)?;
         *state = next;
         self.appended_records += 1;
-        if self.should_rotate() {
-            if let Err(e) = self.rotate(state) {
-                tracing::warn!(file = %self.path.display(), error = %e, "manifest rotation failed");
-            }
+        if self.should_rotate()
+            && let Err(e) = self.rotate(state)
+        {
+            tracing::warn!(file = %self.path.display(), error = %e, "manifest rotation failed");
         }
         Ok(())
     }

@@ -85,7 +85,7 @@ impl SeriesBuffer {
         ids: Option<&[ColumnId]>,
         keep: &dyn Fn(i64, u64) -> bool,
     ) -> Option<Run> {
-        let selected = |&(id, _): &&(ColumnId, ColumnBuffer)| ids.is_none_or(|ids| ids.binary_search(&id).is_ok());
+        let selected = |&(id, _): &&(ColumnId, ColumnBuffer)| ids.is_none_or(|ids| ids.binary_search(id).is_ok());
         let all_visible = self.seq.last().is_none_or(|s| *s <= max_seq);
         if self.sorted && all_visible {
             let start = self.ts.partition_point(|t| *t < range.from);

@@ -3,6 +3,8 @@
 pub mod merge;
 pub mod scan;
 pub mod snapshot;
+pub mod sources;
 
 pub use scan::{Order, Projection, Scan, ScanRequest};
 pub use snapshot::Snapshot;
+pub use sources::{FileSource, SeriesSources};

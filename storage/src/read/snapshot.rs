@@ -50,6 +50,11 @@ impl Snapshot {
         self.now_ns
     }
 
+    /// The state of `family` in this snapshot's version: memtables and SSTables.
+    pub(crate) fn family_version(&self, family: crate::schema::FamilyId) -> Option<&crate::db::version::FamilyVersion> {
+        self.sv.families.get(&family)
+    }
+
     /// The table named `name`.
     pub fn table(&self, name: &str) -> Result<&TableDef> {
         self.sv.table(name).ok_or_else(|| crate::db::unknown_table_error(name))
@@ -123,7 +128,12 @@ impl Snapshot {
                 continue;
             }
             let Some(entry) = file.reader.series(&selector).next() else { continue };
-            if let Some(run) = file.reader.read(&entry, range, columns)? {
+            let read = file.reader.read(&entry, range, columns).inspect_err(|e| {
+                if matches!(e, crate::sst::Error::Corrupt { .. }) {
+                    file.mark_bad(e.to_string());
+                }
+            });
+            if let Some(run) = read? {
                 let run = if tombstones.is_empty() { run } else { filter_rows(run, |ts, seq| keep(series, ts, seq)) };
                 runs.push(run);
             }

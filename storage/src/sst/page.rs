@@ -69,7 +69,8 @@ impl PageBuffer {
         let mut columns = Vec::with_capacity(self.columns.len());
         for (i, pieces) in self.columns.iter_mut().enumerate() {
             let refs: Vec<&dyn Array> = pieces.iter().map(|a| a.as_ref()).collect();
-            let array = arrow_select::concat::concat(&refs).map_err(|e| (i, EncodingError(e.to_string())))?;
+            let array = arrow_select::concat::concat(&refs)
+                .map_err(|e| (i, EncodingError::Assemble { reason: e.to_string() }))?;
             columns.push(array);
             pieces.clear();
         }

@@ -102,6 +102,11 @@ impl SstWriter {
         })
     }
 
+    /// Bytes written to the file so far (data blocks; the index and footer come at `finish`).
+    pub fn bytes_written(&self) -> u64 {
+        self.offset
+    }
+
     /// The file being written.
     pub fn path(&self) -> &Path {
         &self.path

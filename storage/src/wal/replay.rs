@@ -14,6 +14,13 @@
 //! warning, and the scan resumes at the next valid record (or skips the rest of the segment, or
 //! the whole segment for a bad header).
 //!
+//! Each segment is read whole into memory (one at a time) and records are handed to the
+//! callback as slices of it; nothing is allocated from a length field.
+//!
+//! Resync is a heuristic: a payload that embeds a well-formed record with a plausible seq can be
+//! mistaken for one if the record around it is damaged. Under Strict that can only turn a torn
+//! tail into a refusal to open; under SkipCorrupt such an embedded record could be replayed.
+//!
 //! Power loss with `SyncPolicy::None`/`Interval` may persist later pages of an unsynced write and
 //! not earlier ones; then valid records follow garbage and Strict recovery refuses to open.
 //! Such records were never acknowledged as durable; `SkipCorrupt` recovers what is readable.

@@ -1,7 +1,6 @@
 //! Tests of the SSTable writer and reader against in-memory models of the rows they were given.
 
 mod corruption;
-mod measure;
 pub(super) mod model;
 mod roundtrip;
 mod writer_rules;

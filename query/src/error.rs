@@ -1,0 +1,128 @@
+//! [`Error`]: why a query could not be answered, with the facts a person needs to fix it.
+
+use std::path::PathBuf;
+
+use crate::column_ref::ColumnRefError;
+use crate::projection::ProjectionError;
+
+/// Result of a query operation.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A query that cannot be executed, or that failed while executing.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `from >= to`.
+    #[error("empty time range: from {from} must be before to {to} (nanoseconds since the epoch)")]
+    EmptyRange {
+        /// Inclusive start sent.
+        from: i64,
+        /// Exclusive end sent.
+        to: i64,
+    },
+    /// A bucket width of zero or less.
+    #[error("bucket width must be positive, got {width_ns} ns")]
+    BucketWidth {
+        /// The width sent.
+        width_ns: i64,
+    },
+    /// An aggregate query without aggregations.
+    #[error("the query has no aggregations; add at least one, e.g. avg of env.temp")]
+    NoAggregations,
+    /// A malformed `family.column` reference.
+    #[error("{field}[{index}]: {source}")]
+    Column {
+        /// Which list: `columns` or `aggregations`.
+        field: &'static str,
+        /// Position in that list.
+        index: usize,
+        /// What is wrong.
+        #[source]
+        source: ColumnRefError,
+    },
+    /// An aggregation over `family.*`.
+    #[error("aggregations[{index}]: {column} names a whole family; aggregate one column")]
+    WildcardAggregation {
+        /// Position in the aggregation list.
+        index: usize,
+        /// The reference.
+        column: String,
+    },
+    /// Unknown family or column, or a function that needs a numeric column.
+    #[error(transparent)]
+    Projection(#[from] ProjectionError),
+    /// Two aggregations with the same output name.
+    #[error("two aggregations are named \"{name}\"; give one an alias")]
+    DuplicateOutput {
+        /// The repeated name.
+        name: String,
+    },
+    /// Filling empty buckets without buckets.
+    #[error("fill {fill} needs a bucket width (without buckets there is nothing to fill)")]
+    FillNeedsBucket {
+        /// The fill asked for.
+        fill: &'static str,
+    },
+    /// Filling empty buckets over a range without both ends.
+    #[error("fill {fill} needs a time range with both from and to set (which buckets are empty otherwise?)")]
+    FillNeedsBoundedRange {
+        /// The fill asked for.
+        fill: &'static str,
+    },
+    /// Filling would produce more buckets per group than allowed.
+    #[error(
+        "fill would produce {buckets} buckets per group, more than the limit of {limit}; widen the bucket or narrow the range"
+    )]
+    TooManyBuckets {
+        /// Buckets the range holds.
+        buckets: u128,
+        /// The limit.
+        limit: u128,
+    },
+    /// An integer sum that does not fit an i64.
+    #[error("sum of {column} overflows a 64-bit integer in the bucket starting at {bucket_ns} (series {series})")]
+    SumOverflow {
+        /// `family.column`.
+        column: String,
+        /// Start of the bucket.
+        bucket_ns: i64,
+        /// The series, or `*` across series.
+        series: String,
+    },
+    /// The export destination already holds files.
+    #[error("export destination {path} is not empty; choose an empty or new directory")]
+    DestinationNotEmpty {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// A file system operation failed.
+    #[error("{op} {path}: {source}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// On which path.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An export worker thread panicked (a bug; the export's files are incomplete).
+    #[error("an export worker panicked; the destination holds an incomplete export")]
+    WorkerPanicked,
+    /// The storage engine failed (unknown table, corrupt file, ...).
+    #[error(transparent)]
+    Storage(#[from] isobar_storage::Error),
+    /// Building an Arrow array or batch failed.
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+    /// Writing Parquet failed.
+    #[error("parquet: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+}
+
+impl Error {
+    /// An I/O error on `path`.
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { op, path, source }
+    }
+}

@@ -1,0 +1,103 @@
+//! [`Partitions`]: the open part files of one export worker, one per day, fed with scan
+//! batches that it splits by UTC day.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::TimestampNanosecondType;
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::SchemaRef;
+use parquet::file::properties::WriterProperties;
+
+use super::date;
+use super::writer::{ExportedFile, PartWriter};
+use crate::error::Result;
+
+/// What a batch added.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Added {
+    /// Rows.
+    pub rows: u64,
+    /// Non-null cells.
+    pub points: u64,
+}
+
+/// The part files one worker has open.
+pub(crate) struct Partitions<'a> {
+    dest: &'a Path,
+    schema: SchemaRef,
+    props: WriterProperties,
+    file_rows: u64,
+    buffer_budget: usize,
+    next_part: &'a AtomicU32,
+    open: BTreeMap<i64, PartWriter>,
+}
+
+impl<'a> Partitions<'a> {
+    /// No file open yet; part numbers come from `next_part` (shared by all workers).
+    pub(crate) fn new(
+        dest: &'a Path,
+        schema: SchemaRef,
+        props: WriterProperties,
+        file_rows: u64,
+        buffer_budget: usize,
+        next_part: &'a AtomicU32,
+    ) -> Self {
+        Self { dest, schema, props, file_rows, buffer_budget, next_part, open: BTreeMap::new() }
+    }
+
+    /// Splits `batch` into runs of rows of one day and appends each to its partition; files
+    /// that reach their row limit are finished and passed to `done`.
+    pub(crate) fn write(&mut self, batch: &RecordBatch, done: &mut dyn FnMut(ExportedFile)) -> Result<Added> {
+        let ts = batch.column(1).as_primitive::<TimestampNanosecondType>().values();
+        let mut start = 0;
+        while start < ts.len() {
+            let day = date::day_of(ts[start]);
+            let len = ts[start..].iter().take_while(|t| date::day_of(**t) == day).count();
+            self.append(day, &batch.slice(start, len), done)?;
+            start += len;
+        }
+        self.bound_memory()?;
+        let points = batch.columns().iter().skip(2).map(|c| (c.len() - c.null_count()) as u64).sum();
+        Ok(Added { rows: batch.num_rows() as u64, points })
+    }
+
+    /// Finishes every open file.
+    pub(crate) fn finish(self, done: &mut dyn FnMut(ExportedFile)) -> Result<()> {
+        for (_, part) in self.open {
+            done(part.finish()?);
+        }
+        Ok(())
+    }
+
+    fn append(&mut self, day: i64, rows: &RecordBatch, done: &mut dyn FnMut(ExportedFile)) -> Result<()> {
+        let full = self.open.get(&day).is_some_and(|p| p.rows >= self.file_rows);
+        if full && let Some(part) = self.open.remove(&day) {
+            done(part.finish()?);
+        }
+        if !self.open.contains_key(&day) {
+            let n = self.next_part.fetch_add(1, Ordering::Relaxed);
+            let date = date::date_string(day);
+            let dir = self.dest.join(format!("date={date}"));
+            let part = PartWriter::create(&dir, &date, n, Arc::clone(&self.schema), self.props.clone())?;
+            self.open.insert(day, part);
+        }
+        match self.open.get_mut(&day) {
+            Some(part) => part.write(rows),
+            None => Ok(()),
+        }
+    }
+
+    fn bound_memory(&mut self) -> Result<()> {
+        let total: usize = self.open.values().map(PartWriter::buffered).sum();
+        if total > self.buffer_budget
+            && let Some(largest) = self.open.values_mut().max_by_key(|p| p.buffered())
+        {
+            largest.flush()?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,99 @@
+//! `latest` equals the newest row (or newest non-null value per column) found by scanning the
+//! whole history, for random sparse writes, overwrites, deletes of recent data and flushes.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{V, rows};
+use isobar_query::{LatestMode, LatestQuery, latest};
+use isobar_storage::{
+    ColumnType, ColumnValues, Db, Options, ScanRequest, SeriesSelector, SeriesWrite, SyncPolicy, TableSpec, TimeRange,
+};
+use proptest::prelude::*;
+
+#[derive(Clone, Debug)]
+enum Op {
+    Write { series: u8, family: bool, rows: Vec<(i64, Option<i32>, Option<bool>)> },
+    Delete { series: u8, from: i64, len: i64 },
+    Flush,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let row =
+        (0i64..500, proptest::option::weighted(0.6, any::<i32>()), proptest::option::weighted(0.5, any::<bool>()));
+    prop_oneof![
+        5 => (0u8..3, any::<bool>(), proptest::collection::vec(row, 1..30))
+            .prop_map(|(series, family, rows)| Op::Write { series, family, rows }),
+        1 => (0u8..3, 0i64..500, 1i64..200).prop_map(|(series, from, len)| Op::Delete { series, from, len }),
+        1 => Just(Op::Flush),
+    ]
+}
+
+/// Per series: the last scan row, and per column the last non-null value with its ts.
+fn expected(scan: &[Vec<V>], per_column: bool) -> Vec<Vec<V>> {
+    let mut by_series: BTreeMap<V, Vec<&Vec<V>>> = BTreeMap::new();
+    for r in scan {
+        by_series.entry(r[0].clone()).or_default().push(r);
+    }
+    let mut out = Vec::new();
+    for (s, rs) in by_series {
+        if !per_column {
+            out.push(rs.last().map(|r| (*r).clone()).unwrap());
+            continue;
+        }
+        let ncols = rs[0].len() - 2;
+        let newest: Vec<Option<(V, V)>> = (0..ncols)
+            .map(|c| rs.iter().rev().find(|r| r[c + 2] != V::N).map(|r| (r[1].clone(), r[c + 2].clone())))
+            .collect();
+        let Some(ts) = newest.iter().flatten().map(|(t, _)| t.clone()).max() else { continue };
+        let mut row = vec![s, ts];
+        row.extend(newest.into_iter().map(|n| n.map_or(V::N, |(_, v)| v)));
+        out.push(row);
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn latest_equals_the_end_of_a_scan(ops in proptest::collection::vec(op(), 1..30), lo in 0i64..100, hi in 300i64..600) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), Options { sync: SyncPolicy::None, rows_per_page: 8, ..Options::default() }).unwrap();
+        db.create_table(TableSpec::new("t").family("n", &[("x", ColumnType::I64), ("on", ColumnType::Bool)])
+            .family("m", &[("y", ColumnType::I64)])).unwrap();
+        for op in &ops {
+            match op {
+                Op::Write { series, family, rows } => {
+                    let mut seen = std::collections::BTreeSet::new();
+                    let rows: Vec<_> = rows.iter().filter(|r| seen.insert(r.0)).collect();
+                    let ts: Vec<i64> = rows.iter().map(|r| r.0).collect();
+                    let xs = ColumnValues::I64(rows.iter().map(|r| i64::from(r.1.unwrap_or(0))).collect());
+                    let xv: Vec<bool> = rows.iter().map(|r| r.1.is_some()).collect();
+                    let mut w = SeriesWrite::new("t", format!("s{series}"), ts);
+                    w = if *family {
+                        let ons = ColumnValues::Bool(rows.iter().map(|r| r.2.unwrap_or(false)).collect());
+                        w.sparse_column("n", "x", xs, xv).sparse_column("n", "on", ons, rows.iter().map(|r| r.2.is_some()).collect())
+                    } else {
+                        w.sparse_column("m", "y", xs, xv)
+                    };
+                    db.write(w).unwrap();
+                }
+                Op::Delete { series, from, len } => {
+                    db.delete("t", None, SeriesSelector::Exact(format!("s{series}")), TimeRange::new(*from, from + len)).unwrap();
+                }
+                Op::Flush => db.flush().unwrap(),
+            }
+        }
+        let range = TimeRange::new(lo, hi);
+        for columns in [vec![], vec!["m.y".to_string(), "n.x".to_string()]] {
+            let scan = rows(&db.scan(&ScanRequest::new("t").range(range).columns(columns.clone())).unwrap());
+            for (mode, per_column) in [(LatestMode::Row, false), (LatestMode::PerColumn, true)] {
+                let q = LatestQuery { range, columns: columns.clone(), mode, ..LatestQuery::new("t") };
+                let got = rows(&[latest(&db.snapshot(), &q).unwrap()]);
+                prop_assert_eq!(got, expected(&scan, per_column), "{:?} {:?}", mode, columns);
+            }
+        }
+    }
+}
