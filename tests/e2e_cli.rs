@@ -90,10 +90,32 @@ fn serve_import_scan_admin_sigterm_then_offline_tools() {
     let list = ok(&addr, &["--format", "csv", "table", "list"]);
     assert!(list.starts_with("table,id,families,columns,dynamic_columns,ttl\nweather,"), "{list}");
     assert!(list.ends_with(",\"env,meta\",3,false,\n"), "{list}");
+    let agg = ok(
+        &addr,
+        &[
+            "--format",
+            "csv",
+            "agg",
+            "weather",
+            "--all",
+            "--bucket",
+            "1h",
+            "--fn",
+            "avg:env.temp",
+            "--fn",
+            "count:env.ok:n",
+        ],
+    );
+    assert_eq!(agg, "series,bucket,avg(env.temp),n\ns1,2024-05-01T00:00:00Z,1.5,2\ns2,2024-05-01T00:00:00Z,-2.0,0\n");
+    let latest = ok(&addr, &["--format", "csv", "latest", "weather", "--all", "-c", "env.temp"]);
+    assert_eq!(latest, "series,ts,env.temp\ns1,2024-05-01T00:00:01Z,\ns2,2024-05-01T00:00:00Z,-2.0\n");
+    let exported = isobar(&addr, &["--format", "csv", "export", "weather", "--all", "--dest", "x", "--progress"]);
+    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+    assert!(String::from_utf8_lossy(&exported.stderr).contains("exported 3 rows"));
     ok(&addr, &["admin", "flush"]);
     let stats = ok(&addr, &["--format", "csv", "admin", "stats"]);
     assert!(
-        stats.starts_with("table,family,series,file_rows,files,file_bytes,memtable_bytes\nweather,env,2,3,1,"),
+        stats.starts_with("table,family,series,file_rows,files,file_bytes,memtable_bytes,windows,pending_compaction_bytes\nweather,env,2,3,1,"),
         "{stats}"
     );
 

@@ -101,11 +101,23 @@ pub async fn run(command: &AdminCommand, client: &mut Client, format: OutputForm
                             Cell::Count(f.files),
                             Cell::Count(f.bytes),
                             Cell::Count(f.memtable_bytes),
+                            Cell::Count(f.windows),
+                            Cell::Count(f.pending_compaction_bytes),
                         ]
                     })
                 })
                 .collect();
-            let columns = ["table", "family", "series", "file_rows", "files", "file_bytes", "memtable_bytes"];
+            let columns = [
+                "table",
+                "family",
+                "series",
+                "file_rows",
+                "files",
+                "file_bytes",
+                "memtable_bytes",
+                "windows",
+                "pending_compaction_bytes",
+            ];
             let batch = listing(&columns, &rows)?;
             print_all(format, &batch.schema(), &[batch])?;
             if format == OutputFormat::Table {

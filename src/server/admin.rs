@@ -100,8 +100,8 @@ fn stats(db: &Db, table: &str) -> Result<pb::StatsResponse, ApiError> {
                     files: s.map_or(0, |s| s.files as u64),
                     bytes: s.map_or(0, |s| s.file_bytes),
                     memtable_bytes: s.map_or(0, |s| s.memtable_bytes as u64),
-                    pending_compaction_bytes: 0,
-                    windows: 0,
+                    pending_compaction_bytes: s.map_or(0, |s| s.pending_compaction_bytes),
+                    windows: s.map_or(0, |s| s.windows as u64),
                     min_ts: None,
                     max_ts: None,
                 }
@@ -232,12 +232,19 @@ impl Admin for AdminService {
         Ok(Response::new(response))
     }
 
-    async fn compact(&self, _request: Request<pb::CompactRequest>) -> Result<Response<pb::CompactResponse>, Status> {
-        Err(ApiError::Unimplemented {
-            method: "Admin/Compact",
-            reason: "the storage engine in this build has no compaction yet; files stay as flushed",
-        }
-        .into())
+    async fn compact(&self, request: Request<pb::CompactRequest>) -> Result<Response<pb::CompactResponse>, Status> {
+        let request = request.into_inner();
+        let range = match request.range {
+            None => None,
+            Some(r) => Some(time_range_from_proto(Some(r)).map_err(ApiError::from)?),
+        };
+        let report = self.blocking(move |db| Ok(db.compact(&request.table, request.family.as_deref(), range)?)).await?;
+        Ok(Response::new(pb::CompactResponse {
+            files_in: report.files_in as u64,
+            files_out: report.files_out as u64,
+            bytes_in: report.bytes_read,
+            bytes_out: report.bytes_written,
+        }))
     }
 
     async fn stats(&self, request: Request<pb::StatsRequest>) -> Result<Response<pb::StatsResponse>, Status> {

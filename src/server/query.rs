@@ -7,10 +7,14 @@
 //! message (unknown table, bad column) are the call's status; later ones end the stream.
 
 use std::pin::Pin;
+use std::sync::Arc;
 
+use arrow_array::RecordBatch;
+use arrow_schema::{Field, Schema};
 use isobar_proto::v1 as pb;
 use isobar_proto::v1::query_server::Query;
-use isobar_query::request::{Order as PlanOrder, scan_plan};
+use isobar_query::request::{Order as PlanOrder, aggregate_plan, latest_plan, scan_plan};
+use isobar_query::{AggregateQuery, LatestQuery};
 use isobar_storage::{Db, Order, ScanRequest};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -53,6 +57,20 @@ async fn stream_from(work: impl FnOnce(&Sink) + Send + 'static) -> Result<Respon
     };
     let stream = tokio_stream::once(Ok(first)).chain(ReceiverStream::new(rx));
     Ok(Response::new(Box::pin(stream)))
+}
+
+/// Aggregate answers with their time column named `bucket`, as the API documents (the engine
+/// calls it `ts`).
+fn bucket_named(batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, arrow_schema::ArrowError> {
+    let Some(first) = batches.first() else { return Ok(batches) };
+    let schema = first.schema();
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| if f.name() == "ts" { f.as_ref().clone().with_name("bucket") } else { f.as_ref().clone() })
+        .collect();
+    let renamed = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    batches.into_iter().map(|b| RecordBatch::try_new(renamed.clone(), b.columns().to_vec())).collect()
 }
 
 /// The engine scan and the row limits of a wire scan request.
@@ -101,20 +119,36 @@ impl Query for QueryService {
         .await
     }
 
-    async fn aggregate(&self, _request: Request<pb::AggregateRequest>) -> Result<Response<ArrowStream>, Status> {
-        Err(not_yet("Query/Aggregate"))
+    async fn aggregate(&self, request: Request<pb::AggregateRequest>) -> Result<Response<ArrowStream>, Status> {
+        let query = AggregateQuery::from(aggregate_plan(request.into_inner()).map_err(QueryError::from)?);
+        let db = self.db.clone();
+        let answer = move |db: &Db| -> Result<Vec<RecordBatch>, QueryError> {
+            Ok(bucket_named(isobar_query::aggregate(&db.snapshot(), &query)?)?)
+        };
+        stream_from(move |sink| match answer(&db) {
+            Ok(batches) => {
+                let Some(schema) = batches.first().map(RecordBatch::schema) else {
+                    let _ = sink.blocking_send(Err(Status::internal("the aggregate produced no schema")));
+                    return;
+                };
+                produce(sink, &schema, batches.into_iter().map(Ok), RowLimit::default());
+            }
+            Err(e) => {
+                let _ = sink.blocking_send(Err(e.into()));
+            }
+        })
+        .await
     }
 
-    async fn latest(&self, _request: Request<pb::LatestRequest>) -> Result<Response<ArrowStream>, Status> {
-        Err(not_yet("Query/Latest"))
+    async fn latest(&self, request: Request<pb::LatestRequest>) -> Result<Response<ArrowStream>, Status> {
+        let query = LatestQuery::from(latest_plan(request.into_inner()).map_err(QueryError::from)?);
+        let db = self.db.clone();
+        stream_from(move |sink| match isobar_query::latest(&db.snapshot(), &query) {
+            Ok(batch) => produce(sink, &batch.schema(), std::iter::once(Ok(batch)), RowLimit::default()),
+            Err(e) => {
+                let _ = sink.blocking_send(Err(QueryError::from(e).into()));
+            }
+        })
+        .await
     }
-}
-
-/// The status of a read method whose engine is not in this build.
-fn not_yet(method: &'static str) -> Status {
-    isobar_ingest::status::ApiError::Unimplemented {
-        method,
-        reason: "the query engine (isobar-query aggregates and latest points) is not part of this build yet; use Scan",
-    }
-    .into()
 }
