@@ -191,3 +191,33 @@ async fn health_reports_serving_and_reflection_lists_the_services() {
     }
     running.stop().await.expect("clean stop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_stream_cut_by_the_client_keeps_only_whole_messages() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (running, mut client) = serve(&config(dir.path())).await;
+    create_weather(&mut client).await;
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let mut ingest = client.ingest.clone();
+    let call = tokio::spawn(async move { ingest.write_stream(tokio_stream::wrappers::ReceiverStream::new(rx)).await });
+    tx.send(one_batch("weather", "station=S", vec![T0], vec![f64_column("temp", vec![1.0])])).await.expect("send");
+    // Wait until the first message is applied, then cut the call.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while row_count(&scan_all(&mut client, "weather", &["env.temp"]).await) == 0 {
+        assert!(std::time::Instant::now() < deadline, "first message never applied");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    call.abort();
+    let _ = call.await;
+    drop(tx);
+    let rows = rows_f64(&scan_all(&mut client, "weather", &["env.temp"]).await, "env.temp");
+    assert_eq!(rows, [("station=S".to_owned(), T0, Some(1.0))]);
+    // The server is still fine.
+    let ack = client
+        .ingest
+        .write(one_batch("weather", "station=S", vec![T0 + S], vec![f64_column("temp", vec![2.0])]))
+        .await
+        .expect("write after a cut stream");
+    assert_eq!(ack.get_ref().rows, 1);
+    running.stop().await.expect("clean stop");
+}

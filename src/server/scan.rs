@@ -145,6 +145,40 @@ mod tests {
     }
 
     #[test]
+    fn a_gone_client_stops_the_producer() {
+        let (sink, rx) = mpsc::channel(CHANNEL_BATCHES);
+        let pulled = std::sync::atomic::AtomicUsize::new(0);
+        let source = (0..1000).map(|_| {
+            pulled.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(batch(&["a", "b"]))
+        });
+        drop(rx);
+        produce(&sink, &batch(&[]).schema(), source, RowLimit::default());
+        assert_eq!(
+            pulled.load(std::sync::atomic::Ordering::Relaxed),
+            0,
+            "nothing is read once the schema cannot be sent"
+        );
+
+        let (sink, mut rx) = mpsc::channel::<Result<ArrowBatch, Status>>(CHANNEL_BATCHES);
+        let pulled = std::sync::atomic::AtomicUsize::new(0);
+        let reader = std::thread::spawn(move || {
+            // Read the schema and two batches, then go away.
+            for _ in 0..3 {
+                rx.blocking_recv().expect("message").expect("ok");
+            }
+        });
+        let source = (0..1000).map(|_| {
+            pulled.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(batch(&["a", "b"]))
+        });
+        produce(&sink, &batch(&[]).schema(), source, RowLimit::default());
+        reader.join().expect("reader");
+        let n = pulled.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(n <= 2 + CHANNEL_BATCHES + 1, "the producer read {n} batches for a client that took 2");
+    }
+
+    #[test]
     fn per_series_limit_spans_batches() {
         let mut limit = RowLimit::new(None, Some(2));
         let a = limit.apply(&batch(&["a", "a", "a", "b"])).expect("ok").expect("rows");
