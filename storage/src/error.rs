@@ -32,6 +32,22 @@ pub enum Error {
         #[source]
         source: crate::codec::DecodeError,
     },
+    /// A WAL record decodes but does not fit the catalog (a column the table lacks, or values of
+    /// another type): the log and the manifest disagree, which only damage or a bug can cause.
+    #[error("WAL record {seq} does not fit the catalog: {reason}")]
+    WalMismatch {
+        /// Sequence number of the record.
+        seq: u64,
+        /// What does not fit.
+        reason: String,
+    },
+    /// Memtables cannot be flushed; the rows stay in memory and in the WAL while the flush
+    /// worker keeps retrying.
+    #[error("flushing memtables fails: {reason} (rows stay in memory and in the WAL; the flush is retried)")]
+    FlushFailing {
+        /// The last flush error.
+        reason: String,
+    },
     /// An SSTable could not be written or read.
     #[error(transparent)]
     Sst(#[from] crate::sst::Error),

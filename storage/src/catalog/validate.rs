@@ -6,11 +6,11 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use crate::batch::{ColumnValues, WriteBatch};
+use crate::batch::{ColumnValues, ColumnWrite, WriteBatch};
 use crate::error::InvalidInput;
 use crate::names::{NameKind, printable, validate_name};
 use crate::options::Limits;
-use crate::schema::{ColumnDef, ColumnId, FamilyId, TableDef, TableId};
+use crate::schema::{ColumnDef, ColumnId, ColumnType, FamilyId, TableDef, TableId};
 
 /// One column of a validated series write.
 #[derive(Clone, Debug, PartialEq)]
@@ -67,11 +67,15 @@ pub fn validate_batch(
     }
     let mut changed: BTreeMap<TableId, TableDef> = BTreeMap::new();
     let mut out = Validated { rows, ..Validated::default() };
+    // Where the column at each position of the previous series write was found: batches repeat
+    // the same layout for every series, so this usually saves the searches by name.
+    let mut hints: Vec<Hint> = Vec::new();
     for write in batch.series {
-        let Some(tname) = tables.get(&write.table).map(|t| t.name.clone()) else {
+        let Some(base) = tables.get(&write.table) else {
             validate_name(NameKind::Table, &write.table)?;
             return Err(InvalidInput::UnknownTable { table: write.table });
         };
+        let (tid, tname) = (base.id, write.table);
         if write.series.is_empty() || write.series.len() > limits.max_series_key_len {
             return Err(InvalidInput::BadSeriesKey {
                 table: tname,
@@ -93,33 +97,40 @@ pub fn validate_batch(
             return Err(InvalidInput::Empty("a series write has rows but no columns"));
         }
         let n = write.ts.len();
-        let mut seen: HashSet<(FamilyId, ColumnId)> = HashSet::new();
+        let mut seen = Seen::with_capacity(write.columns.len());
         let mut columns = Vec::with_capacity(write.columns.len());
-        for col in write.columns {
+        for (j, col) in write.columns.into_iter().enumerate() {
             let series = || printable(&write.series);
-            let tid = table_id(tables, &tname);
             let got = col.values.column_type();
-            let (family_id, existing, dynamic) = {
-                let Some(table) = changed.get(&tid).or_else(|| tables.get(&tname)) else {
-                    return Err(InvalidInput::UnknownTable { table: tname });
-                };
-                let Some(family) = table.family(&col.family) else {
-                    validate_name(NameKind::Family, &col.family)?;
-                    return Err(InvalidInput::UnknownFamily {
-                        table: tname,
-                        family: col.family,
-                        known: super::known_families(table),
-                    });
-                };
-                (family.id, family.column(&col.column).cloned(), table.dynamic_columns)
+            // A table that gained columns earlier in this batch is read in its new form.
+            let table = if changed.is_empty() { base } else { changed.get(&tid).unwrap_or(base) };
+            let hinted = hints.get(j).filter(|_| changed.is_empty()).and_then(|h| h.check(table, &col));
+            let (family_id, existing) = match hinted {
+                Some((family, column, ty)) => (family, Some((column, ty))),
+                None => {
+                    let Some(fi) = table.families.iter().position(|f| f.name == col.family) else {
+                        validate_name(NameKind::Family, &col.family)?;
+                        return Err(InvalidInput::UnknownFamily {
+                            table: tname,
+                            family: col.family,
+                            known: super::known_families(table),
+                        });
+                    };
+                    let family = &table.families[fi];
+                    let ci = family.columns.iter().position(|c| c.name == col.column);
+                    if let Some(ci) = ci {
+                        hints.resize(hints.len().max(j + 1), Hint::NONE);
+                        hints[j] = Hint { table: tid, family: fi, column: ci };
+                    }
+                    (family.id, ci.map(|ci| (family.columns[ci].id, family.columns[ci].ty)))
+                }
             };
-            let def: ColumnDef = match existing {
-                Some(def) => def,
+            let dynamic = table.dynamic_columns;
+            let (def_id, def_ty) = match existing {
+                Some(found) => found,
                 None if dynamic => {
                     validate_name(NameKind::Column, &col.column)?;
-                    let Some(mut t) = changed.get(&tid).or_else(|| tables.get(&tname)).cloned() else {
-                        return Err(InvalidInput::UnknownTable { table: tname });
-                    };
+                    let mut t = changed.get(&tid).unwrap_or(base).clone();
                     let def = match t.families.iter_mut().find(|f| f.id == family_id) {
                         Some(fam) => {
                             let def = ColumnDef { id: fam.next_column_id(), name: col.column.clone(), ty: got };
@@ -129,20 +140,20 @@ pub fn validate_batch(
                         None => return Err(InvalidInput::UnknownTable { table: tname }),
                     };
                     changed.insert(t.id, t);
-                    def
+                    (def.id, def.ty)
                 }
                 None => {
                     validate_name(NameKind::Column, &col.column)?;
                     return Err(InvalidInput::UnknownColumn { table: tname, family: col.family, column: col.column });
                 }
             };
-            if def.ty != got {
+            if def_ty != got {
                 return Err(InvalidInput::TypeMismatch {
                     table: tname,
                     series: series(),
                     family: col.family,
                     column: col.column,
-                    expected: def.ty,
+                    expected: def_ty,
                     got,
                 });
             }
@@ -166,7 +177,7 @@ pub fn validate_batch(
                     got: v.len(),
                 });
             }
-            if !seen.insert((family_id, def.id)) {
+            if !seen.insert((family_id, def_id)) {
                 return Err(InvalidInput::DuplicateColumn {
                     table: tname,
                     series: series(),
@@ -191,18 +202,66 @@ pub fn validate_batch(
             out.points += col.validity.as_ref().map_or(n, |v| v.iter().filter(|b| **b).count());
             columns.push(LoggedColumn {
                 family: family_id,
-                column: def.id,
+                column: def_id,
                 values: col.values,
                 validity: col.validity,
             });
         }
-        columns.sort_by_key(|c| (c.family, c.column));
-        out.series.push(LoggedSeries { table: table_id(tables, &tname), series: write.series, ts: write.ts, columns });
+        if !columns.is_sorted_by_key(|c| (c.family, c.column)) {
+            columns.sort_by_key(|c| (c.family, c.column));
+        }
+        out.series.push(LoggedSeries { table: tid, series: write.series, ts: write.ts, columns });
     }
     out.changed_tables = changed.into_values().collect();
     Ok(out)
 }
 
-fn table_id(tables: &BTreeMap<String, TableDef>, name: &str) -> TableId {
-    tables.get(name).map_or(TableId::MAX, |t| t.id)
+/// Where a column was found in a table: indexes into `families` and that family's `columns`.
+#[derive(Clone, Copy)]
+struct Hint {
+    table: TableId,
+    family: usize,
+    column: usize,
+}
+
+impl Hint {
+    const NONE: Hint = Hint { table: TableId::MAX, family: usize::MAX, column: usize::MAX };
+
+    /// `(family id, column id, type)` when `col` names the hinted column of `table`.
+    fn check(&self, table: &TableDef, col: &ColumnWrite) -> Option<(FamilyId, ColumnId, ColumnType)> {
+        if self.table != table.id {
+            return None;
+        }
+        let family = table.families.get(self.family)?;
+        let column = family.columns.get(self.column)?;
+        (family.name == col.family && column.name == col.column).then_some((family.id, column.id, column.ty))
+    }
+}
+
+/// The `(family, column)` pairs of one series write seen so far. Writes carry a handful of
+/// columns, for which a linear scan beats hashing; wide writes switch to a hash set.
+enum Seen {
+    Few(Vec<(FamilyId, ColumnId)>),
+    Many(HashSet<(FamilyId, ColumnId)>),
+}
+
+impl Seen {
+    /// Columns up to which the linear scan is used.
+    const LINEAR: usize = 32;
+
+    fn with_capacity(n: usize) -> Self {
+        if n <= Self::LINEAR { Seen::Few(Vec::with_capacity(n)) } else { Seen::Many(HashSet::with_capacity(n)) }
+    }
+
+    /// Adds `key`; false when it was already there.
+    fn insert(&mut self, key: (FamilyId, ColumnId)) -> bool {
+        match self {
+            Seen::Few(v) if v.contains(&key) => false,
+            Seen::Few(v) => {
+                v.push(key);
+                true
+            }
+            Seen::Many(set) => set.insert(key),
+        }
+    }
 }

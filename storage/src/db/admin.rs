@@ -263,6 +263,9 @@ impl Db {
         let mut guard = lock.lock();
         loop {
             self.check_writable()?;
+            if let Some(reason) = self.inner.flush_error.lock().clone() {
+                return Err(Error::FlushFailing { reason });
+            }
             let pending = self.current().families.values().any(|f| f.frozen.iter().any(|m| m.switch_seq <= target));
             if !pending {
                 drop(guard);

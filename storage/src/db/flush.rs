@@ -39,8 +39,12 @@ pub(crate) fn run(inner: Weak<DbInner>, jobs: crossbeam_channel::Receiver<Job>) 
         let mut backoff = Duration::from_millis(100);
         loop {
             match db.flush_oldest(family) {
-                Ok(()) => break,
+                Ok(()) => {
+                    db.inner.flush_error.lock().take();
+                    break;
+                }
                 Err(e) => {
+                    *db.inner.flush_error.lock() = Some(e.to_string());
                     tracing::error!(family, error = %e, retry_in = ?backoff, "flush failed; rows stay in memory and in the WAL");
                     db.inner.progress.1.notify_all();
                     if db.inner.closed.load(std::sync::atomic::Ordering::Acquire) {

@@ -79,6 +79,8 @@ pub(crate) struct DbInner {
     /// Signalled whenever a flush frees memory or fails.
     pub progress: (Mutex<()>, Condvar),
     pub poison: Mutex<Option<String>>,
+    /// The error of the last flush attempt, while flushes fail (cleared by a success).
+    pub flush_error: Mutex<Option<String>>,
     pub closed: AtomicBool,
     pub workers: Mutex<Vec<JoinHandle<()>>>,
     pub counters: admin::Counters,

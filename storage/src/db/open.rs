@@ -36,6 +36,7 @@ pub(crate) fn open(dir: &Path, opts: crate::Options) -> Result<Db> {
     let mut replayed = 0u64;
     let stats = wal.replay(replay_from, |seq, payload| {
         let series = record::decode(payload).map_err(|source| Error::WalPayload { seq, source })?;
+        check_record(&sv, &series).map_err(|reason| Error::WalMismatch { seq, reason })?;
         write::apply(&sv, &series, seq, |family| seq > flushed(family));
         last_seq = last_seq.max(seq);
         replayed += 1;
@@ -63,6 +64,7 @@ pub(crate) fn open(dir: &Path, opts: crate::Options) -> Result<Db> {
         flush_tx,
         progress: (Mutex::new(()), Condvar::new()),
         poison: Mutex::new(None),
+        flush_error: Mutex::new(None),
         closed: AtomicBool::new(false),
         workers: Mutex::new(Vec::new()),
         counters: Default::default(),
@@ -93,6 +95,41 @@ pub(crate) fn open(dir: &Path, opts: crate::Options) -> Result<Db> {
         db.freeze_full(&w, &db.current());
     }
     Ok(db)
+}
+
+/// Checks a replayed record against the catalog: every column of a live table and family must
+/// exist with the type of its values. (Records of dropped tables or families are skipped by
+/// `apply`; they are legitimate leftovers.)
+fn check_record(sv: &SuperVersion, series: &[crate::catalog::LoggedSeries]) -> Result<(), String> {
+    for s in series {
+        let Some(table) = sv.table_by_id(s.table) else { continue };
+        for c in &s.columns {
+            let Some(family) = table.family_by_id(c.family) else { continue };
+            match family.column_by_id(c.column) {
+                None => {
+                    return Err(format!(
+                        "table {} family {} has no column with id {} (series {:?})",
+                        table.name, family.name, c.column, s.series
+                    ));
+                }
+                Some(def) if def.ty != c.values.column_type() => {
+                    return Err(format!(
+                        "column {}.{}.{} has type {}, the record holds {} values",
+                        table.name,
+                        family.name,
+                        def.name,
+                        def.ty,
+                        c.values.column_type()
+                    ));
+                }
+                Some(_) => {}
+            }
+            if c.values.len() != s.ts.len() || c.validity.as_ref().is_some_and(|v| v.len() != s.ts.len()) {
+                return Err(format!("column {} of series {:?} has another length than its timestamps", c.column, s.series));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn lock_dir(dir: &Path) -> Result<File> {

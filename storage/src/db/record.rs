@@ -33,9 +33,7 @@ pub(crate) fn encode(series: &[LoggedSeries], out: &mut Vec<u8>) {
         put_str(out, &s.series);
         put_varint(out, s.ts.len() as u64);
         out.reserve(s.ts.len() * 8 * (1 + s.columns.len()));
-        for t in &s.ts {
-            out.extend_from_slice(&t.to_le_bytes());
-        }
+        put_words(out, s.ts.iter().map(|t| t.to_le_bytes()));
         put_varint(out, s.columns.len() as u64);
         for c in &s.columns {
             put_varint(out, u64::from(c.family));
@@ -49,8 +47,8 @@ pub(crate) fn encode(series: &[LoggedSeries], out: &mut Vec<u8>) {
                 }
             }
             match &c.values {
-                ColumnValues::F64(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-                ColumnValues::I64(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+                ColumnValues::F64(v) => put_words(out, v.iter().map(|x| x.to_le_bytes())),
+                ColumnValues::I64(v) => put_words(out, v.iter().map(|x| x.to_le_bytes())),
                 ColumnValues::Bool(v) => put_bitmap(out, v),
                 ColumnValues::String(v) => v.iter().for_each(|x| put_str(out, x)),
             }
@@ -119,6 +117,16 @@ fn le_i64(c: &[u8]) -> i64 {
 fn u32_of(r: &mut ByteReader<'_>, what: &str) -> Result<u32, DecodeError> {
     let v = r.varint(what)?;
     u32::try_from(v).map_err(|_| r.error(format!("{what} {v} does not fit 32 bits")))
+}
+
+/// Appends 8-byte words: grows `out` once and fills it, which compiles to a tight copy loop
+/// (pushing word by word re-checks the capacity every time).
+fn put_words(out: &mut Vec<u8>, words: impl ExactSizeIterator<Item = [u8; 8]>) {
+    let start = out.len();
+    out.resize(start + words.len() * 8, 0);
+    for (dst, w) in out[start..].chunks_exact_mut(8).zip(words) {
+        dst.copy_from_slice(&w);
+    }
 }
 
 fn put_bitmap(out: &mut Vec<u8>, bits: &[bool]) {

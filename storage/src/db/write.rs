@@ -167,6 +167,8 @@ impl Db {
 /// Inserts validated series into the active memtables of `sv`, for the families `wanted` accepts
 /// (recovery skips families that already flushed past this record).
 pub(crate) fn apply(sv: &SuperVersion, series: &[LoggedSeries], seq: u64, wanted: impl Fn(FamilyId) -> bool) {
+    // One buffer for the column views of every group, instead of an allocation per group.
+    let mut inputs: Vec<ColumnInput<'_>> = Vec::new();
     for s in series {
         for group in s.columns.chunk_by(|a, b| a.family == b.family) {
             let Some(first) = group.first() else { continue };
@@ -174,15 +176,13 @@ pub(crate) fn apply(sv: &SuperVersion, series: &[LoggedSeries], seq: u64, wanted
                 continue;
             }
             let Some(family) = sv.families.get(&first.family) else { continue };
-            let inputs: Vec<ColumnInput<'_>> = group
-                .iter()
-                .map(|c| ColumnInput {
-                    id: c.column,
-                    ty: c.values.column_type(),
-                    values: &c.values,
-                    validity: c.validity.as_deref(),
-                })
-                .collect();
+            inputs.clear();
+            inputs.extend(group.iter().map(|c| ColumnInput {
+                id: c.column,
+                ty: c.values.column_type(),
+                values: &c.values,
+                validity: c.validity.as_deref(),
+            }));
             family.active.insert(&s.series, &s.ts, seq, &inputs);
         }
     }

@@ -8,11 +8,13 @@ use arrow_buffer::{BooleanBuffer, BooleanBufferBuilder, NullBuffer};
 use crate::batch::ColumnValues;
 use crate::schema::ColumnType;
 
-/// One column of one series in a memtable: a value per row and a validity bit per row.
+/// One column of one series in a memtable: a value per row and, once some row is null, a
+/// validity bit per row. Dense columns (the common case for sensor data) never build a bitmap.
 #[derive(Debug)]
 pub(crate) struct ColumnBuffer {
     values: Values,
-    validity: BooleanBufferBuilder,
+    /// `None` while every row has a value.
+    validity: Option<BooleanBufferBuilder>,
 }
 
 #[derive(Debug)]
@@ -21,6 +23,17 @@ enum Values {
     I64(Vec<i64>),
     Bool(Vec<bool>),
     String(Vec<String>),
+}
+
+impl Values {
+    fn len(&self) -> usize {
+        match self {
+            Values::F64(v) => v.len(),
+            Values::I64(v) => v.len(),
+            Values::Bool(v) => v.len(),
+            Values::String(v) => v.len(),
+        }
+    }
 }
 
 impl ColumnBuffer {
@@ -32,25 +45,41 @@ impl ColumnBuffer {
             ColumnType::Bool => Values::Bool(vec![false; rows]),
             ColumnType::String => Values::String(vec![String::new(); rows]),
         };
-        let mut validity = BooleanBufferBuilder::new(rows.max(16));
-        validity.append_n(rows, false);
-        Self { values, validity }
+        let mut buffer = Self { values, validity: None };
+        if rows > 0 {
+            buffer.bitmap(0).append_n(rows, false);
+        }
+        buffer
+    }
+
+    /// The validity bitmap, built on first use with the `valid_rows` rows before it all valid.
+    fn bitmap(&mut self, valid_rows: usize) -> &mut BooleanBufferBuilder {
+        self.validity.get_or_insert_with(|| {
+            let mut b = BooleanBufferBuilder::new(valid_rows.max(64));
+            b.append_n(valid_rows, true);
+            b
+        })
     }
 
     /// Appends `n` null rows.
     pub(crate) fn push_nulls(&mut self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let before = self.len();
         match &mut self.values {
             Values::F64(v) => v.resize(v.len() + n, 0.0),
             Values::I64(v) => v.resize(v.len() + n, 0),
             Values::Bool(v) => v.resize(v.len() + n, false),
             Values::String(v) => v.resize(v.len() + n, String::new()),
         }
-        self.validity.append_n(n, false);
+        self.bitmap(before).append_n(n, false);
     }
 
     /// Appends the values of a validated write (types already checked). Returns bytes added.
     pub(crate) fn push(&mut self, values: &ColumnValues, validity: Option<&[bool]>) -> usize {
         let n = values.len();
+        let before = self.len();
         let mut bytes = n / 8 + 1;
         match (&mut self.values, values) {
             (Values::F64(dst), ColumnValues::F64(src)) => {
@@ -80,11 +109,16 @@ impl ColumnBuffer {
                 return bytes;
             }
         }
-        match validity {
-            None => self.validity.append_n(n, true),
+        match validity.filter(|v| !v.iter().take(n).all(|b| *b) || v.len() < n) {
+            None => {
+                if let Some(b) = &mut self.validity {
+                    b.append_n(n, true);
+                }
+            }
             Some(v) => {
+                let bits = self.bitmap(before);
                 for i in 0..n {
-                    self.validity.append(v.get(i).copied().unwrap_or(false));
+                    bits.append(v.get(i).copied().unwrap_or(false));
                 }
             }
         }
@@ -93,12 +127,12 @@ impl ColumnBuffer {
 
     /// Number of rows.
     pub(crate) fn len(&self) -> usize {
-        self.validity.len()
+        self.values.len()
     }
 
     /// True when row `i` has a value.
     pub(crate) fn is_valid(&self, i: usize) -> bool {
-        self.validity.get_bit(i)
+        self.validity.as_ref().is_none_or(|b| b.get_bit(i))
     }
 
     /// The rows `start..end` in order, as an Arrow array.
@@ -129,10 +163,11 @@ impl ColumnBuffer {
     }
 
     fn nulls(&self, range: std::ops::Range<usize>) -> Option<NullBuffer> {
+        let validity = self.validity.as_ref()?;
         let len = range.len();
         let first_byte = range.start / 8;
-        let last_byte = range.end.div_ceil(8).min(self.validity.as_slice().len());
-        let bytes = self.validity.as_slice()[first_byte..last_byte.max(first_byte)].to_vec();
+        let last_byte = range.end.div_ceil(8).min(validity.as_slice().len());
+        let bytes = validity.as_slice()[first_byte..last_byte.max(first_byte)].to_vec();
         let bits = BooleanBuffer::new(bytes.into(), range.start % 8, len);
         Some(NullBuffer::new(bits)).filter(|n| n.null_count() > 0)
     }

@@ -5,21 +5,26 @@
 //! SSTable; a fresh active memtable takes its place at once, so writers keep going.
 //!
 //! Layout: a concurrent ordered map (crossbeam skiplist) from series key to a per-series buffer
-//! behind its own mutex. Series are few and long-lived, so the map is written rarely; rows are
-//! appended to their series buffer in arrival order (see [`series`]). Reads copy what they need
-//! under the series lock and sort/merge there, so a reader never blocks writers of other series.
+//! behind its own mutex, plus a hash index over the same buffers for the write path. Series are
+//! few and long-lived, so both maps are written rarely (under the index's write lock, so they
+//! always agree); rows are appended to their series buffer in arrival order (see [`series`]).
+//! Writers find their series through the hash index (one hash of the key instead of a skiplist
+//! descent comparing keys that mostly share a prefix, like `truck_0042`); ordered reads walk the
+//! skiplist. Reads copy what they need under the series lock and sort/merge there, so a reader
+//! never blocks writers of other series.
 
 mod column;
 mod series;
 
+use std::collections::HashMap;
 use std::ops::Bound;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crossbeam_skiplist::SkipMap;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
-pub(crate) use series::ColumnInput;
+pub use series::ColumnInput;
 use series::SeriesBuffer;
 
 use crate::run::Run;
@@ -33,7 +38,9 @@ pub type KeepFn<'a> = &'a (dyn Fn(&str, i64, u64) -> bool + Sync);
 #[derive(Debug)]
 pub struct Memtable {
     family: FamilyId,
-    series: SkipMap<Arc<str>, Mutex<SeriesBuffer>>,
+    series: SkipMap<Arc<str>, Arc<Mutex<SeriesBuffer>>>,
+    /// The same buffers by key, for writers.
+    index: RwLock<HashMap<Arc<str>, Arc<Mutex<SeriesBuffer>>>>,
     bytes: AtomicUsize,
     rows: AtomicUsize,
     min_seq: AtomicU64,
@@ -46,6 +53,7 @@ impl Memtable {
         Self {
             family,
             series: SkipMap::new(),
+            index: RwLock::new(HashMap::new()),
             bytes: AtomicUsize::new(0),
             rows: AtomicUsize::new(0),
             min_seq: AtomicU64::new(u64::MAX),
@@ -58,16 +66,26 @@ impl Memtable {
         self.family
     }
 
-    /// Appends rows of `series` written with sequence number `seq`.
-    pub(crate) fn insert(&self, series: &str, ts: &[i64], seq: u64, columns: &[ColumnInput<'_>]) {
-        let entry = match self.series.get(series) {
-            Some(e) => e,
+    /// Appends rows of `series` written with sequence number `seq`. The caller has validated the
+    /// write: every column has `ts.len()` values of its declared type, ids ascend.
+    pub fn insert(&self, series: &str, ts: &[i64], seq: u64, columns: &[ColumnInput<'_>]) {
+        let index = self.index.read();
+        let added = match index.get(series) {
+            Some(buf) => buf.lock().append(ts, seq, columns),
             None => {
-                self.bytes.fetch_add(series.len() + 96, Ordering::Relaxed);
-                self.series.get_or_insert(Arc::from(series), Mutex::new(SeriesBuffer::new()))
+                drop(index);
+                let mut index = self.index.write();
+                let buf = index.entry(Arc::from(series)).or_insert_with_key(|key| {
+                    self.bytes.fetch_add(key.len() + 96, Ordering::Relaxed);
+                    let buf = Arc::new(Mutex::new(SeriesBuffer::new()));
+                    self.series.insert(key.clone(), buf.clone());
+                    buf
+                });
+                let buf = buf.clone();
+                drop(index);
+                buf.lock().append(ts, seq, columns)
             }
         };
-        let added = entry.value().lock().append(ts, seq, columns);
         self.bytes.fetch_add(added, Ordering::Relaxed);
         self.rows.fetch_add(ts.len(), Ordering::Relaxed);
         self.min_seq.fetch_min(seq, Ordering::Relaxed);
@@ -111,9 +129,10 @@ impl Memtable {
     ) -> Vec<Run> {
         let mut out = Vec::new();
         if let Some(key) = selector.exact() {
-            if let Some(e) = self.series.get(key) {
-                let buf = e.value().lock();
-                out.extend(buf.snapshot(e.key(), range, max_seq, ids, &|t, s| keep(key, t, s)));
+            let index = self.index.read();
+            if let Some((key, buf)) = index.get_key_value(key) {
+                let buf = buf.lock();
+                out.extend(buf.snapshot(key, range, max_seq, ids, &|t, s| keep(key, t, s)));
             }
             return out;
         }
@@ -140,7 +159,7 @@ impl Memtable {
 
     /// Number of buffered rows of `series` (0 when absent).
     pub fn series_len(&self, series: &str) -> usize {
-        self.series.get(series).map_or(0, |e| e.value().lock().len())
+        self.index.read().get(series).map_or(0, |b| b.lock().len())
     }
 }
 

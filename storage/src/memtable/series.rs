@@ -26,10 +26,15 @@ pub(crate) struct SeriesBuffer {
 }
 
 /// A column of a write: id, type, values and optional validity.
-pub(crate) struct ColumnInput<'a> {
+#[derive(Clone, Copy, Debug)]
+pub struct ColumnInput<'a> {
+    /// Column id within the family.
     pub id: ColumnId,
+    /// Its type (matches `values`).
     pub ty: ColumnType,
+    /// One value per row.
     pub values: &'a ColumnValues,
+    /// Validity per row; `None` = every row has a value.
     pub validity: Option<&'a [bool]>,
 }
 
@@ -50,6 +55,15 @@ impl SeriesBuffer {
         self.ts.extend_from_slice(ts);
         self.seq.resize(before + n, seq);
         let mut bytes = 16 * n;
+        // Fast path: the same columns as every earlier write of this series (the usual case).
+        let same_columns = self.columns.len() == columns.len()
+            && self.columns.iter().zip(columns).all(|((id, _), input)| *id == input.id);
+        if same_columns {
+            for ((_, col), input) in self.columns.iter_mut().zip(columns) {
+                bytes += col.push(input.values, input.validity);
+            }
+            return bytes;
+        }
         for input in columns {
             let pos = match self.columns.binary_search_by_key(&input.id, |(id, _)| *id) {
                 Ok(pos) => pos,

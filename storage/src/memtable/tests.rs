@@ -111,3 +111,39 @@ fn columns_added_later_are_null_in_earlier_rows() {
     assert_eq!(ColumnType::Bool.arrow_type(), run.column(3).unwrap().data_type().clone());
     assert!(m.approximate_bytes() > 0);
 }
+
+#[test]
+fn dense_rows_then_sparse_rows_keep_every_validity_bit() {
+    // A column stays without a bitmap while dense; the first null must not shift earlier rows.
+    let m = Memtable::new(1);
+    m.insert("s", &[1, 2, 3], 1, &[col(0, &f64s(&[1.0, 2.0, 3.0]), None)]);
+    m.insert("s", &[4, 5], 2, &[col(0, &f64s(&[4.0, 0.0]), Some(&[true, false]))]);
+    m.insert("s", &[6], 3, &[col(0, &f64s(&[6.0]), Some(&[true]))]);
+    m.insert("s", &[7], 4, &[col(1, &f64s(&[7.0]), None)]);
+    let run = all(&m, u64::MAX).remove(0);
+    run.check_invariants().unwrap();
+    let c0 = run.column(0).unwrap().as_primitive::<Float64Type>();
+    let got: Vec<Option<f64>> = c0.iter().collect();
+    assert_eq!(got, [Some(1.0), Some(2.0), Some(3.0), Some(4.0), None, Some(6.0), None]);
+    let c1 = run.column(1).unwrap();
+    assert_eq!(c1.null_count(), 6);
+    assert!(c1.is_valid(6));
+}
+
+#[test]
+fn series_are_found_by_key_for_writes_and_exact_reads() {
+    let m = Memtable::new(1);
+    for round in 0..3i64 {
+        for key in ["truck_1", "truck_10", "truck_2"] {
+            m.insert(key, &[round], round as u64 + 1, &[col(0, &f64s(&[round as f64]), None)]);
+        }
+    }
+    assert_eq!(m.series_count(), 3);
+    assert_eq!(m.series_len("truck_10"), 3);
+    assert_eq!(m.series_len("truck_3"), 0);
+    let exact = m.runs(&SeriesSelector::Exact("truck_10".into()), TimeRange::ALL, u64::MAX, None, &|_, _, _| true);
+    assert_eq!(exact.len(), 1);
+    assert_eq!(exact[0].ts.as_ref(), &[0, 1, 2]);
+    let keys: Vec<String> = all(&m, u64::MAX).iter().map(|r| r.series.to_string()).collect();
+    assert_eq!(keys, ["truck_1", "truck_10", "truck_2"]);
+}

@@ -2,21 +2,26 @@
 //!
 //! A scan resolves its projection against the table, lists the selected series of every projected
 //! family, then reads series in groups (in parallel on the rayon pool), joins the families of a
-//! series on `ts`, and yields record batches of about `batch_rows` rows: `series` (utf8),
-//! `ts` (timestamp ns UTC), then one nullable column per `family.column` in the order asked for.
+//! series on `ts`, and yields record batches of `batch_rows / 2 ..= batch_rows` rows (fewer at the
+//! end): `series` (utf8), `ts` (timestamp ns UTC), then one nullable column per `family.column`
+//! in the order asked for.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, TimestampNanosecondArray, UInt32Array};
-use arrow_schema::{Field, Schema, SchemaRef};
+use arrow_array::builder::StringBuilder;
+use arrow_array::{Array, ArrayRef, RecordBatch, TimestampNanosecondArray, UInt32Array};
+use arrow_buffer::ScalarBuffer;
+use arrow_schema::SchemaRef;
 use arrow_select::concat::concat;
 use arrow_select::take::take;
 use rayon::prelude::*;
 
-use super::snapshot::{Snapshot, unknown_column};
+use super::projection::Projection;
+use super::snapshot::Snapshot;
 use crate::error::{InvalidInput, Result};
 use crate::run::Run;
-use crate::schema::{ColumnDef, FamilyDef, TableDef, ts_arrow_type};
+use crate::schema::TableDef;
 use crate::selector::{SeriesSelector, TimeRange};
 
 /// Time order of a scan's rows within each series.
@@ -82,78 +87,15 @@ impl ScanRequest {
     }
 }
 
-/// A resolved projection: for each family read, its columns; and the output order.
-#[derive(Clone, Debug)]
-pub struct Projection {
-    /// Families to read with the ids of their columns (ascending).
-    pub families: Vec<(FamilyDef, Vec<ColumnDef>)>,
-    /// Output columns in order: (index into `families`, column).
-    pub output: Vec<(usize, ColumnDef)>,
-}
-
-impl Projection {
-    /// Resolves `columns` (`family.column`, `family.*`; empty = all) against `table`.
-    pub fn resolve(table: &TableDef, columns: &[String]) -> Result<Projection, InvalidInput> {
-        let mut wanted: Vec<(&FamilyDef, ColumnDef)> = Vec::new();
-        if columns.is_empty() {
-            for f in &table.families {
-                wanted.extend(f.columns.iter().map(|c| (f, c.clone())));
-            }
-        }
-        for spec in columns {
-            let Some((fam, col)) = spec.split_once('.') else {
-                return Err(InvalidInput::Impossible(format!(
-                    "column \"{spec}\" must be written family.column or family.* (table \"{}\" has families: {})",
-                    table.name,
-                    crate::catalog::known_families(table)
-                )));
-            };
-            let family = table.family(fam).ok_or_else(|| InvalidInput::UnknownFamily {
-                table: table.name.clone(),
-                family: fam.to_string(),
-                known: crate::catalog::known_families(table),
-            })?;
-            if col == "*" {
-                wanted.extend(family.columns.iter().map(|c| (family, c.clone())));
-            } else {
-                let c = family.column(col).ok_or_else(|| unknown_column(table, family, col))?;
-                wanted.push((family, c.clone()));
-            }
-        }
-        let mut out = Projection { families: Vec::new(), output: Vec::new() };
-        for (family, column) in wanted {
-            let idx = match out.families.iter().position(|(f, _)| f.id == family.id) {
-                Some(i) => i,
-                None => {
-                    out.families.push((family.clone(), Vec::new()));
-                    out.families.len() - 1
-                }
-            };
-            if out.output.iter().any(|(i, c)| *i == idx && c.id == column.id) {
-                continue;
-            }
-            out.families[idx].1.push(column.clone());
-            out.output.push((idx, column));
-        }
-        for (_, cols) in &mut out.families {
-            cols.sort_by_key(|c| c.id);
-        }
-        Ok(out)
-    }
-
-    /// The Arrow schema of the scan output.
-    pub fn schema(&self) -> SchemaRef {
-        let mut fields =
-            vec![Field::new("series", arrow_schema::DataType::Utf8, false), Field::new("ts", ts_arrow_type(), false)];
-        for (idx, col) in &self.output {
-            let family = &self.families[*idx].0;
-            fields.push(Field::new(format!("{}.{}", family.name, col.name), col.ty.arrow_type(), true));
-        }
-        Arc::new(Schema::new(fields))
-    }
-}
+/// Series one parallel task reads in a row.
+const SERIES_PER_TASK: usize = 16;
 
 /// An iterator of record batches; see the module docs.
+///
+/// Series are read a few at a time in parallel and queued; a batch takes queued series until it
+/// holds at least half of `batch_rows`, cutting a series that would take it past `batch_rows`
+/// (the rest opens the next batch). A series of at least half a batch thus goes out as it was
+/// read, without copying; smaller ones are concatenated.
 pub struct Scan {
     snapshot: Snapshot,
     table: TableDef,
@@ -161,6 +103,8 @@ pub struct Scan {
     schema: SchemaRef,
     series: Vec<Arc<str>>,
     next: usize,
+    /// Series read but not yet output, in key order.
+    pending: VecDeque<Part>,
     remaining: Option<usize>,
     range: TimeRange,
     order: Order,
@@ -190,6 +134,7 @@ impl Snapshot {
             projection,
             series,
             next: 0,
+            pending: VecDeque::new(),
             remaining: req.limit,
             range: req.range,
             order: req.order,
@@ -212,8 +157,9 @@ impl Scan {
         self.schema.clone()
     }
 
-    /// Reads one series: each projected family merged, then joined on `ts`.
-    fn read_one(&self, series: &str) -> Result<Option<RecordBatch>> {
+    /// Reads one series: each projected family merged, then joined on `ts`. Returns the `ts`
+    /// column and the projected columns (the `series` column is added per output batch).
+    fn read_one(&self, series: &Arc<str>) -> Result<Option<Part>> {
         let mut runs: Vec<Option<Run>> = Vec::with_capacity(self.projection.families.len());
         for (family, cols) in &self.projection.families {
             let ids: Vec<_> = cols.iter().map(|c| c.id).collect();
@@ -221,42 +167,144 @@ impl Scan {
         }
         let Some(ts) = union_ts(&runs) else { return Ok(None) };
         let n = ts.len();
-        let mut columns: Vec<ArrayRef> = Vec::with_capacity(2 + self.projection.output.len());
-        columns.push(Arc::new(StringArray::from_iter_values(std::iter::repeat_n(series, n))));
-        columns.push(Arc::new(TimestampNanosecondArray::new(ts.clone().into(), None).with_timezone("UTC")));
-        let indices: Vec<Option<UInt32Array>> =
-            runs.iter().map(|r| r.as_ref().map(|r| positions(&ts, &r.ts))).collect();
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(1 + self.projection.output.len());
+        // Where a family's rows are exactly the union (always with one family), its columns are
+        // used as they are; otherwise they are spread out with `take`.
+        let indices: Vec<Option<Option<UInt32Array>>> = runs
+            .iter()
+            .map(|r| r.as_ref().map(|r| (r.ts.as_ref() != ts.as_ref()).then(|| positions(&ts, &r.ts))))
+            .collect();
+        columns.push(Arc::new(TimestampNanosecondArray::new(ts, None).with_timezone("UTC")));
         for (idx, col) in &self.projection.output {
             let array = match (&runs[*idx], &indices[*idx]) {
-                (Some(run), Some(pos)) => {
-                    let a = run.column_or_null(col.id, col.ty);
-                    if pos.null_count() == 0 && a.len() == n { a } else { take(a.as_ref(), pos, None)? }
-                }
+                (Some(run), Some(None)) => run.column_or_null(col.id, col.ty),
+                (Some(run), Some(Some(pos))) => take(run.column_or_null(col.id, col.ty).as_ref(), pos, None)?,
                 _ => arrow_array::new_null_array(&col.ty.arrow_type(), n),
             };
             columns.push(array);
         }
-        let mut batch = RecordBatch::try_new(self.schema.clone(), columns)?;
         if self.order == Order::Desc {
             let rev = UInt32Array::from_iter_values((0..n as u32).rev());
-            let cols = batch.columns().iter().map(|c| take(c.as_ref(), &rev, None)).collect::<Result<Vec<_>, _>>()?;
-            batch = RecordBatch::try_new(self.schema.clone(), cols)?;
+            columns = columns.iter().map(|c| take(c.as_ref(), &rev, None)).collect::<Result<Vec<_>, _>>()?;
         }
-        Ok(Some(batch))
+        Ok(Some(Part { series: series.clone(), rows: n, columns }))
+    }
+
+    /// Reads the next group of series (in parallel) into `pending`; false when none is left.
+    ///
+    /// Each task reads a run of consecutive series: neighbours share SSTable pages, so one task
+    /// decodes a shared page once and the next series finds it in the block cache, where tasks
+    /// of one series each would decode it concurrently.
+    fn read_more(&mut self) -> Result<bool> {
+        if self.next >= self.series.len() {
+            return Ok(false);
+        }
+        let threads = rayon::current_num_threads().max(1);
+        let end = (self.next + threads * SERIES_PER_TASK).min(self.series.len());
+        let keys = &self.series[self.next..end];
+        let per_task = keys.len().div_ceil(threads).max(1);
+        let read: Vec<Vec<Part>> = keys
+            .par_chunks(per_task)
+            .map(|chunk| {
+                let mut parts = Vec::with_capacity(chunk.len());
+                for key in chunk {
+                    parts.extend(self.read_one(key)?);
+                }
+                Ok(parts)
+            })
+            .collect::<Result<_>>()?;
+        self.next = end;
+        self.pending.extend(read.into_iter().flatten());
+        Ok(true)
+    }
+
+    /// The next output batch, or `None` at the end; see [`Scan`] for how parts are combined.
+    fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+        let mut parts: Vec<Part> = Vec::new();
+        let mut rows = 0;
+        let half = self.batch_rows.div_ceil(2);
+        while rows < half && self.remaining != Some(0) {
+            let Some(mut part) = self.pending.pop_front() else {
+                if self.read_more()? {
+                    continue;
+                }
+                break;
+            };
+            // Cut what exceeds the batch (and the limit); the rest stays first in line.
+            let mut want = self.batch_rows - rows;
+            if let Some(left) = self.remaining {
+                want = want.min(left);
+            }
+            if part.rows > want {
+                self.pending.push_front(part.slice(want, part.rows - want));
+                part = part.slice(0, want);
+            }
+            if let Some(left) = &mut self.remaining {
+                *left -= part.rows;
+            }
+            rows += part.rows;
+            parts.push(part);
+        }
+        if parts.is_empty() {
+            return Ok(None);
+        }
+        assemble(&self.schema, &parts).map(Some)
     }
 }
 
-/// Sorted union of the timestamps of the runs present.
-fn union_ts(runs: &[Option<Run>]) -> Option<Vec<i64>> {
+/// The rows of one series, ready for output: `ts` then the projected columns.
+struct Part {
+    series: Arc<str>,
+    rows: usize,
+    columns: Vec<ArrayRef>,
+}
+
+impl Part {
+    /// Rows `offset..offset + len` (zero-copy).
+    fn slice(&self, offset: usize, len: usize) -> Part {
+        let columns = self.columns.iter().map(|c| c.slice(offset, len)).collect();
+        Part { series: self.series.clone(), rows: len, columns }
+    }
+}
+
+/// One record batch from consecutive parts: the `series` column is built once for the whole
+/// batch; the other columns are used as they are when there is one part, concatenated otherwise.
+fn assemble(schema: &SchemaRef, parts: &[Part]) -> Result<RecordBatch> {
+    let rows = parts.iter().map(|p| p.rows).sum();
+    let bytes = parts.iter().map(|p| p.rows * p.series.len()).sum();
+    let mut keys = StringBuilder::with_capacity(rows, bytes);
+    for p in parts {
+        for _ in 0..p.rows {
+            keys.append_value(p.series.as_ref());
+        }
+    }
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+    columns.push(Arc::new(keys.finish()));
+    match parts {
+        [one] => columns.extend(one.columns.iter().cloned()),
+        _ => {
+            for i in 0..schema.fields().len() - 1 {
+                let arrays: Vec<&dyn Array> =
+                    parts.iter().filter_map(|p| p.columns.get(i)).map(|a| a.as_ref()).collect();
+                columns.push(concat(&arrays)?);
+            }
+        }
+    }
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
+/// Sorted union of the timestamps of the runs present (zero-copy when only one is).
+fn union_ts(runs: &[Option<Run>]) -> Option<ScalarBuffer<i64>> {
     let present: Vec<&Run> = runs.iter().flatten().collect();
     match present.as_slice() {
         [] => None,
-        [one] => Some(one.ts.to_vec()),
+        [one] => Some(one.ts.clone()),
+        many if many.windows(2).all(|w| w[0].ts == w[1].ts) => Some(many[0].ts.clone()),
         many => {
             let mut ts: Vec<i64> = many.iter().flat_map(|r| r.ts.iter().copied()).collect();
             ts.sort_unstable();
             ts.dedup();
-            Some(ts)
+            Some(ts.into())
         }
     }
 }
@@ -278,47 +326,6 @@ impl Iterator for Scan {
     type Item = Result<RecordBatch>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let mut parts: Vec<RecordBatch> = Vec::new();
-        let mut rows = 0;
-        let group = rayon::current_num_threads().max(1) * 4;
-        while rows < self.batch_rows && self.next < self.series.len() && self.remaining != Some(0) {
-            let end = (self.next + group).min(self.series.len());
-            let keys = &self.series[self.next..end];
-            self.next = end;
-            let read: Result<Vec<Option<RecordBatch>>> = keys.par_iter().map(|k| self.read_one(k)).collect();
-            let read = match read {
-                Ok(r) => r,
-                Err(e) => return Some(Err(e)),
-            };
-            for batch in read.into_iter().flatten() {
-                let batch = match &mut self.remaining {
-                    Some(0) => break,
-                    Some(left) => {
-                        let take = batch.num_rows().min(*left);
-                        *left -= take;
-                        batch.slice(0, take)
-                    }
-                    None => batch,
-                };
-                rows += batch.num_rows();
-                parts.push(batch);
-            }
-        }
-        if parts.is_empty() {
-            return None;
-        }
-        Some(concat_batches(&self.schema, &parts))
+        self.next_batch().transpose()
     }
-}
-
-fn concat_batches(schema: &SchemaRef, parts: &[RecordBatch]) -> Result<RecordBatch> {
-    if let [one] = parts {
-        return Ok(one.clone());
-    }
-    let mut columns = Vec::with_capacity(schema.fields().len());
-    for i in 0..schema.fields().len() {
-        let arrays: Vec<&dyn Array> = parts.iter().map(|b| b.column(i).as_ref()).collect();
-        columns.push(concat(&arrays)?);
-    }
-    Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }

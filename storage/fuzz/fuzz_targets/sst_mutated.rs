@@ -1,0 +1,3 @@
+//! libFuzzer entry point: see [`isobar_fuzz::sst_mutated`].
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| isobar_fuzz::sst_mutated(data));

@@ -1,0 +1,3 @@
+//! libFuzzer entry point: see [`isobar_fuzz::wal_payload`].
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| isobar_fuzz::wal_payload(data));
