@@ -7,7 +7,7 @@
 //! | unknown table, family or column | `NOT_FOUND` | no |
 //! | table, family or column exists | `ALREADY_EXISTS` | no |
 //! | engine behind ([`Error::Overloaded`]), too many bytes in flight ([`ApiError::Busy`]) | `RESOURCE_EXHAUSTED` | yes |
-//! | database closing, or read-only after a background failure | `UNAVAILABLE` | closing: yes |
+//! | database closing, flushes failing (retried), or read-only after a background failure | `UNAVAILABLE` | closing, flushing: yes |
 //! | corrupt file or WAL record | `DATA_LOSS` | no |
 //! | a feature this build does not have | `UNIMPLEMENTED` | no |
 //! | disk errors, bugs | `INTERNAL` | no |
@@ -134,7 +134,8 @@ pub fn classify_storage(error: &Error) -> Classified {
         Error::Closed => Classified::retry(Code::Unavailable, Duration::from_secs(1)),
         Error::Poisoned(_) => Classified::fatal(Code::Unavailable),
         Error::Locked { .. } => Classified::fatal(Code::Unavailable),
-        Error::WalPayload { .. } => Classified::fatal(Code::DataLoss),
+        Error::WalPayload { .. } | Error::WalMismatch { .. } => Classified::fatal(Code::DataLoss),
+        Error::FlushFailing { .. } => Classified::retry(Code::Unavailable, Duration::from_secs(1)),
         Error::Wal(isobar_storage::wal::Error::Corrupt { .. }) => Classified::fatal(Code::DataLoss),
         Error::Wal(isobar_storage::wal::Error::Closed) => Classified::retry(Code::Unavailable, Duration::from_secs(1)),
         Error::Sst(isobar_storage::sst::Error::Corrupt { .. }) => Classified::fatal(Code::DataLoss),

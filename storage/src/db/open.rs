@@ -125,7 +125,10 @@ fn check_record(sv: &SuperVersion, series: &[crate::catalog::LoggedSeries]) -> R
                 Some(_) => {}
             }
             if c.values.len() != s.ts.len() || c.validity.as_ref().is_some_and(|v| v.len() != s.ts.len()) {
-                return Err(format!("column {} of series {:?} has another length than its timestamps", c.column, s.series));
+                return Err(format!(
+                    "column {} of series {:?} has another length than its timestamps",
+                    c.column, s.series
+                ));
             }
         }
     }
