@@ -1,10 +1,19 @@
 //! # isobar
 //!
-//! The `isobar` binary's library: the server's configuration ([`config`]) and the command tree
-//! ([`cli`]) of `isobar serve` and the client commands (tables, CSV import, scans, aggregates,
-//! latest points, export, admin) plus `inspect` for SSTable files. `src/main.rs` only parses
-//! the command line and runs [`cli::run`].
+//! The `isobar` binary's library:
+//!
+//! - [`server`]: the gRPC server (`Ingest` from `isobar-ingest`, `Query`, `Admin`, health,
+//!   reflection) over one database, with graceful shutdown; [`server::start`] is what
+//!   `isobar serve` and the end-to-end tests run.
+//! - [`client`]: a thin client over the generated stubs, with Arrow IPC decoding of answers.
+//! - [`config`]: the TOML file plus `ISOBAR_*` environment variables.
+//! - [`cli`]: the command tree of `isobar serve` and the client commands (tables, CSV import and
+//!   generated load, scans, aggregates, latest points, export, admin) plus the offline
+//!   `inspect` and `admin verify`. `src/main.rs` only parses the command line and runs
+//!   [`cli::run`].
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod cli;
+pub mod client;
 pub mod config;
+pub mod server;

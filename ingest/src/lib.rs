@@ -15,18 +15,15 @@
 //! - [`selector`]: `SeriesSelector`/`TimeRange` <-> the engine's, shared with deletes and the
 //!   query crate.
 //!
-//! Still to come once the engine's `Db` handle exists (each in its own module):
-//!
-//! - `service`: the tonic `Ingest` service. `Write` decodes with [`convert::request_to_batch`]
-//!   and hands the batch to `Db::write` on a blocking thread (never on a tokio worker);
-//!   `WriteStream` does the same per message, in order, and answers with the totals.
-//! - `status`: one exhaustive `match` from [`convert::ConvertError`] and the engine's errors to
-//!   a gRPC `Status` (`INVALID_ARGUMENT`, `NOT_FOUND`, `RESOURCE_EXHAUSTED` with a retry hint).
-//! - `admission`: back-pressure. A semaphore bounds the bytes of requests being decoded and
-//!   written; when it is exhausted, or the engine answers `Overloaded`, the call fails fast with
-//!   `RESOURCE_EXHAUSTED` instead of queueing without bound.
-//! - `batching`: coalescing of small concurrent requests into one engine write (one WAL record,
-//!   one group commit) while keeping each request's all-or-nothing answer.
+//! - [`service`]: the tonic `Ingest` service. `Write` converts with
+//!   [`convert::request_to_batch`] and hands the batch to `Db::write` on a blocking thread
+//!   (never on a tokio worker); `WriteStream` does the same per message, in order.
+//! - [`admission`]: back-pressure. A byte budget bounds the requests being converted and
+//!   written; past it, calls fail fast with `RESOURCE_EXHAUSTED` and a retry hint, as they do
+//!   when the engine answers `Overloaded`.
+//! - [`status`]: one exhaustive `match` from every engine and conversion error to a gRPC
+//!   `Status` (code, message, retryable flag and retry hint).
+//! - [`ack`]: the counts a write acknowledges.
 //!
 //! ```
 //! use isobar_ingest::convert::request_to_batch;
@@ -51,7 +48,13 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod ack;
+pub mod admission;
 pub mod bitmap;
 pub mod convert;
 pub mod selector;
+pub mod service;
+pub mod status;
 pub mod table;
+
+pub use service::{IngestLimits, IngestService};

@@ -6,7 +6,10 @@ use clap::Args;
 use isobar_proto::v1 as pb;
 
 use super::CliError;
-use super::args::{ColumnsArgs, RangeArgs, SelectorArgs};
+use super::args::{ColumnsArgs, OutputFormat, RangeArgs, SelectorArgs};
+use super::output::{Cell, listing, print_all};
+use super::progress::Progress;
+use crate::client::Client;
 
 /// Arguments of `isobar export`.
 #[derive(Args, Clone, Debug, PartialEq)]
@@ -62,7 +65,32 @@ impl ExportArgs {
 }
 
 /// Runs `isobar export`.
-pub fn run(args: &ExportArgs) -> Result<(), CliError> {
-    args.request()?;
-    Err(CliError::NotWired { command: "export", waiting_for: "the Admin service" })
+pub async fn run(args: &ExportArgs, client: &mut Client, format: OutputFormat) -> Result<(), CliError> {
+    let request = args.request()?;
+    let response = if args.progress {
+        let mut stream = client.admin.export_with_progress(request).await?.into_inner();
+        let mut progress = Progress::new(format!("export {}", args.table), "rows", None);
+        let mut done = None;
+        while let Some(event) = stream.message().await? {
+            match event.event {
+                Some(pb::export_event::Event::Progress(p)) => progress.set(p.rows),
+                Some(pb::export_event::Event::Done(r)) => done = Some(r),
+                None => {}
+            }
+        }
+        let done = done.ok_or(CliError::Argument { arg: "--progress", reason: "the server ended without a result" })?;
+        progress.finish(done.rows);
+        done
+    } else {
+        client.admin.export(request).await?.into_inner()
+    };
+    let rows: Vec<Vec<Cell>> = response
+        .files
+        .iter()
+        .map(|f| vec![Cell::Text(f.path.clone()), Cell::Count(f.rows), Cell::Count(f.bytes)])
+        .collect();
+    let batch = listing(&["file", "rows", "bytes"], &rows)?;
+    print_all(format, &batch.schema(), &[batch])?;
+    eprintln!("exported {} rows in {} files, {} bytes", response.rows, response.files.len(), response.bytes);
+    Ok(())
 }

@@ -1,13 +1,18 @@
 //! The command line: `isobar <command>`. Parsing lives in one module per command group; each
 //! command body is a small `run` function. Client commands build their wire request from the
-//! arguments (`request()` methods, tested here) and will send it to `--addr`.
+//! arguments (`request()` methods, tested here), send it to `--addr` with
+//! [`crate::client::Client`] and print the answer through [`output`]. `serve`, `inspect`,
+//! `admin verify` and `write --dry-run` need no server.
 
 pub mod admin;
 pub mod args;
 pub mod csv;
 pub mod export;
 pub mod inspect;
+pub mod output;
+pub mod progress;
 pub mod read;
+pub mod sender;
 pub mod serve;
 pub mod table;
 pub mod time;
@@ -107,27 +112,107 @@ pub enum CliError {
         #[source]
         source: csv::CsvError,
     },
-    /// The command's arguments are fine but its body is not connected yet.
-    #[error("`isobar {command}` is not available in this build yet: it waits for {waiting_for}")]
-    NotWired {
-        /// The command.
-        command: &'static str,
-        /// The component it needs.
-        waiting_for: &'static str,
+    /// `serve` on an address reachable from other hosts without `--insecure`.
+    #[error(
+        "refusing to listen on {addr}: it is not a loopback address and the server has no authentication yet; \
+         pass --insecure to do it anyway, or listen on 127.0.0.1"
+    )]
+    Insecure {
+        /// The listen address.
+        addr: std::net::SocketAddr,
     },
+    /// The async runtime could not start.
+    #[error("cannot start the async runtime: {source}")]
+    Runtime {
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server failed.
+    #[error(transparent)]
+    Server(Box<crate::server::ServerError>),
+    /// A call to the server failed.
+    #[error(transparent)]
+    Client(Box<crate::client::ClientError>),
+    /// An answer could not be printed.
+    #[error("cannot print the answer: {0}")]
+    Output(#[from] arrow_schema::ArrowError),
+    /// An SSTable could not be opened or read.
+    #[error("{path}: {source}")]
+    Sst {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The reader's error.
+        #[source]
+        source: isobar_storage::sst::Error,
+    },
+    /// A file or directory could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `admin verify` or `inspect --verify` found damage.
+    #[error("{files} of {checked} SSTables have problems (listed above)")]
+    Damaged {
+        /// Damaged files.
+        files: usize,
+        /// Files checked.
+        checked: usize,
+    },
+}
+
+impl From<tonic::Status> for CliError {
+    fn from(status: tonic::Status) -> Self {
+        CliError::Client(Box::new(status.into()))
+    }
+}
+
+impl From<crate::client::ClientError> for CliError {
+    fn from(e: crate::client::ClientError) -> Self {
+        CliError::Client(Box::new(e))
+    }
+}
+
+impl From<crate::server::ServerError> for CliError {
+    fn from(e: crate::server::ServerError) -> Self {
+        CliError::Server(Box::new(e))
+    }
 }
 
 /// Runs the parsed command line.
 pub fn run(cli: &Cli) -> Result<(), CliError> {
     match &cli.command {
         Command::Serve(args) => serve::run(args),
-        Command::Table(command) => table::run(command),
-        Command::Write(args) => write::run(args),
-        Command::Scan(args) => read::run_scan(args),
-        Command::Agg(args) => read::run_agg(args),
-        Command::Latest(args) => read::run_latest(args),
-        Command::Export(args) => export::run(args),
-        Command::Admin(command) => admin::run(command),
-        Command::Inspect(args) => inspect::run(args),
+        Command::Inspect(args) => inspect::run(args, cli.format),
+        Command::Admin(admin::AdminCommand::Verify { data_dir }) => admin::verify(data_dir, cli.format),
+        Command::Write(args) if args.dry_run => write::dry_run(args),
+        _ => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .map_err(|source| CliError::Runtime { source })?;
+            runtime.block_on(run_client(cli))
+        }
+    }
+}
+
+/// Runs a command that talks to the server at `--addr`.
+async fn run_client(cli: &Cli) -> Result<(), CliError> {
+    let mut client = crate::client::Client::connect(&cli.addr).await?;
+    let format = cli.format;
+    match &cli.command {
+        Command::Table(command) => table::run(command, &mut client, format).await,
+        Command::Write(args) => write::run(args, &client).await,
+        Command::Scan(args) => read::run_scan(args, &mut client, format).await,
+        Command::Agg(args) => read::run_agg(args, &mut client, format).await,
+        Command::Latest(args) => read::run_latest(args, &mut client, format).await,
+        Command::Export(args) => export::run(args, &mut client, format).await,
+        Command::Admin(command) => admin::run(command, &mut client, format).await,
+        Command::Serve(_) | Command::Inspect(_) => Ok(()),
     }
 }

@@ -4,8 +4,9 @@ use clap::{Args, ValueEnum};
 use isobar_proto::v1 as pb;
 
 use super::CliError;
-use super::args::{ColumnsArgs, RangeArgs, SelectorArgs};
+use super::args::{ColumnsArgs, OutputFormat, RangeArgs, SelectorArgs};
 use super::time::parse_time;
+use crate::client::Client;
 use crate::config::DurationValue;
 
 /// Arguments of `isobar scan`.
@@ -222,18 +223,36 @@ impl LatestArgs {
     }
 }
 
+/// Prints a read answer as it streams in.
+pub async fn print_stream(
+    mut stream: tonic::Streaming<pb::ArrowBatch>,
+    format: super::args::OutputFormat,
+) -> Result<u64, CliError> {
+    let mut reader = crate::client::ArrowReader::new();
+    let mut printer = super::output::Printer::new(std::io::stdout().lock(), format);
+    while let Some(message) = stream.message().await? {
+        for batch in reader.push(message)? {
+            printer.batch(&batch)?;
+        }
+    }
+    let schema = reader.finish()?;
+    Ok(printer.finish(&schema)?)
+}
+
 /// Runs `isobar scan`.
-pub fn run_scan(_args: &ScanArgs) -> Result<(), CliError> {
-    Err(CliError::NotWired { command: "scan", waiting_for: "the Query service" })
+pub async fn run_scan(args: &ScanArgs, client: &mut Client, format: OutputFormat) -> Result<(), CliError> {
+    let stream = client.query.scan(args.request()).await?.into_inner();
+    print_stream(stream, format).await.map(drop)
 }
 
 /// Runs `isobar agg`.
-pub fn run_agg(args: &AggArgs) -> Result<(), CliError> {
-    args.request()?;
-    Err(CliError::NotWired { command: "agg", waiting_for: "the Query service" })
+pub async fn run_agg(args: &AggArgs, client: &mut Client, format: OutputFormat) -> Result<(), CliError> {
+    let stream = client.query.aggregate(args.request()?).await?.into_inner();
+    print_stream(stream, format).await.map(drop)
 }
 
 /// Runs `isobar latest`.
-pub fn run_latest(_args: &LatestArgs) -> Result<(), CliError> {
-    Err(CliError::NotWired { command: "latest", waiting_for: "the Query service" })
+pub async fn run_latest(args: &LatestArgs, client: &mut Client, format: OutputFormat) -> Result<(), CliError> {
+    let stream = client.query.latest(args.request()).await?.into_inner();
+    print_stream(stream, format).await.map(drop)
 }

@@ -15,7 +15,11 @@ Examples:
   isobar serve                                   # ./isobar-data, gRPC on 127.0.0.1:50051
   isobar serve --config /etc/isobar/isobar.toml
   ISOBAR_STORAGE_SYNC=interval:100ms isobar serve --listen 0.0.0.0:50051
-  isobar serve --config isobar.toml --print-config  # show the effective configuration")]
+  isobar serve --config isobar.toml --print-config  # show the effective configuration
+  isobar serve --listen 0.0.0.0:50051 --insecure   # reachable from other hosts, NO authentication
+
+SIGINT (Ctrl-C) or SIGTERM stop the server gracefully: it stops accepting calls, lets running
+calls finish (up to server.shutdown_timeout), syncs the WAL and exits 0.")]
 pub struct ServeArgs {
     /// Configuration file (TOML); default: $ISOBAR_CONFIG if set, else built-in defaults.
     #[arg(long, value_name = "FILE")]
@@ -29,6 +33,10 @@ pub struct ServeArgs {
     /// Print the effective configuration as TOML and exit.
     #[arg(long)]
     pub print_config: bool,
+    /// Allow a listen address other than loopback. The server has no authentication or TLS yet:
+    /// anyone who can reach the port can read, write and drop every table.
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 impl ServeArgs {
@@ -47,19 +55,77 @@ impl ServeArgs {
     }
 }
 
-/// Runs `isobar serve`.
+/// Runs `isobar serve` until SIGINT or SIGTERM.
 pub fn run(args: &ServeArgs) -> Result<(), CliError> {
     let (config, warnings) = args.config()?;
     if args.print_config {
         print!("{}", config.to_toml());
         return Ok(());
     }
+    let listen = config.server.listen;
+    if !listen.ip().is_loopback() && !args.insecure {
+        return Err(CliError::Insecure { addr: listen });
+    }
     init_logging(&config)?;
     for warning in &warnings {
         tracing::warn!("{warning}");
     }
-    tracing::info!(listen = %config.server.listen, data_dir = %config.server.data_dir.display(), "configuration loaded");
-    Err(CliError::NotWired { command: "serve", waiting_for: "the storage engine's Db handle" })
+    if !listen.ip().is_loopback() {
+        tracing::warn!(
+            "INSECURE: listening on {listen}, which is reachable from other hosts, without authentication or TLS; \
+             anyone who can connect can read, write and drop every table"
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("isobar-rpc")
+        .build()
+        .map_err(|source| CliError::Runtime { source })?;
+    runtime.block_on(async {
+        let mut running = crate::server::start(&config).await?;
+        tracing::info!(
+            listen = %running.addr(),
+            data_dir = %config.server.data_dir.display(),
+            sync = %config.storage.sync,
+            "isobar is serving gRPC (Ingest, Query, Admin, health, reflection)"
+        );
+        if let Some(stop) = running.take_stop() {
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                let _ = stop.send(());
+            });
+        }
+        running.wait().await?;
+        Ok(())
+    })
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!("cannot listen for SIGINT: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT received"),
+        () = terminate => tracing::info!("SIGTERM received"),
+    }
 }
 
 /// Installs the global `tracing` subscriber described by `[log]`.

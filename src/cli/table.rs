@@ -6,6 +6,9 @@ use isobar_storage::ColumnType;
 use isobar_storage::schema::{ColumnSpec, FamilySpec, TableSpec};
 
 use super::CliError;
+use super::args::OutputFormat;
+use super::output::{Cell, listing, print_all};
+use crate::client::Client;
 use crate::config::DurationValue;
 
 /// `isobar table ...`.
@@ -96,14 +99,99 @@ pub fn parse_family(s: &str) -> Result<FamilySpec, String> {
 }
 
 /// Runs `isobar table ...`.
-pub fn run(command: &TableCommand) -> Result<(), CliError> {
-    let name = match command {
-        TableCommand::Create(_) => "table create",
-        TableCommand::List => "table list",
-        TableCommand::Describe { .. } => "table describe",
-        TableCommand::Drop { .. } => "table drop",
-    };
-    Err(CliError::NotWired { command: name, waiting_for: "the Admin service" })
+pub async fn run(command: &TableCommand, client: &mut Client, format: OutputFormat) -> Result<(), CliError> {
+    match command {
+        TableCommand::Create(args) => {
+            let response = client.admin.create_table(args.request()).await?.into_inner();
+            let verb = if response.created { "created" } else { "exists already" };
+            eprintln!("table {} {verb}", args.table);
+            describe(response.table.as_ref(), format)
+        }
+        TableCommand::List => {
+            let tables = client.admin.list_tables(pb::ListTablesRequest {}).await?.into_inner().tables;
+            let rows: Vec<Vec<Cell>> = tables
+                .iter()
+                .map(|t| {
+                    let columns: usize = t.families.iter().map(|f| f.columns.len()).sum();
+                    let families: Vec<&str> = t.families.iter().map(|f| f.name.as_str()).collect();
+                    vec![
+                        Cell::Text(t.name.clone()),
+                        Cell::Count(u64::from(t.id)),
+                        Cell::Text(families.join(",")),
+                        Cell::Count(columns as u64),
+                        Cell::Text(t.dynamic_columns.to_string()),
+                        Cell::Text(t.ttl_ns.map(ttl_text).unwrap_or_default()),
+                    ]
+                })
+                .collect();
+            let batch = listing(&["table", "id", "families", "columns", "dynamic_columns", "ttl"], &rows)?;
+            Ok(print_all(format, &batch.schema(), &[batch])?)
+        }
+        TableCommand::Describe { table } => {
+            let request = pb::DescribeTableRequest { table: table.clone() };
+            let response = client.admin.describe_table(request).await?.into_inner();
+            describe(response.table.as_ref(), format)
+        }
+        TableCommand::Drop { table, if_exists } => {
+            let request = pb::DropTableRequest { table: table.clone(), if_exists: *if_exists };
+            let dropped = client.admin.drop_table(request).await?.into_inner().dropped;
+            eprintln!("table {table} {}", if dropped { "dropped" } else { "did not exist" });
+            Ok(())
+        }
+    }
+}
+
+/// A retention in the largest whole unit, e.g. `30d` or `90m`.
+fn ttl_text(ns: i64) -> String {
+    const UNITS: [(i64, &str); 6] = [
+        (86_400_000_000_000, "d"),
+        (3_600_000_000_000, "h"),
+        (60_000_000_000, "m"),
+        (1_000_000_000, "s"),
+        (1_000_000, "ms"),
+        (1, "ns"),
+    ];
+    UNITS.iter().find(|(n, _)| ns % n == 0).map_or_else(|| format!("{ns}ns"), |(n, u)| format!("{}{u}", ns / n))
+}
+
+/// Prints one column per line: family, column, type, ids and retention.
+fn describe(table: Option<&pb::TableInfo>, format: OutputFormat) -> Result<(), CliError> {
+    let Some(table) = table else { return Ok(()) };
+    let mut rows = Vec::new();
+    for f in &table.families {
+        let ttl = f.ttl_ns.or(table.ttl_ns).map(ttl_text).unwrap_or_default();
+        if f.columns.is_empty() {
+            rows.push(vec![
+                Cell::Text(f.name.clone()),
+                Cell::Text(String::new()),
+                Cell::Text(String::new()),
+                Cell::Count(u64::from(f.id)),
+                Cell::Text(ttl.clone()),
+            ]);
+        }
+        for c in &f.columns {
+            let ty = pb::ColumnType::try_from(c.r#type).map_or("?", |t| match t {
+                pb::ColumnType::F64 => "f64",
+                pb::ColumnType::I64 => "i64",
+                pb::ColumnType::Bool => "bool",
+                pb::ColumnType::String => "string",
+                pb::ColumnType::Unspecified => "?",
+            });
+            rows.push(vec![
+                Cell::Text(f.name.clone()),
+                Cell::Text(c.name.clone()),
+                Cell::Text(ty.into()),
+                Cell::Count(u64::from(f.id)),
+                Cell::Text(ttl.clone()),
+            ]);
+        }
+    }
+    if format == OutputFormat::Table {
+        let dynamic = if table.dynamic_columns { ", dynamic columns" } else { "" };
+        println!("table {} (id {}){dynamic}", table.name, table.id);
+    }
+    let batch = listing(&["family", "column", "type", "family_id", "ttl"], &rows)?;
+    Ok(print_all(format, &batch.schema(), &[batch])?)
 }
 
 #[cfg(test)]
@@ -115,6 +203,13 @@ mod tests {
         let f = parse_family("gps:lat=f64,moving=bool").expect("valid");
         assert_eq!(f, FamilySpec::new("gps", &[("lat", ColumnType::F64), ("moving", ColumnType::Bool)]));
         assert_eq!(parse_family("empty").expect("valid"), FamilySpec::new("empty", &[]));
+    }
+
+    #[test]
+    fn ttls_print_in_whole_units() {
+        assert_eq!(ttl_text(86_400_000_000_000 * 30), "30d");
+        assert_eq!(ttl_text(90 * 60_000_000_000), "90m");
+        assert_eq!(ttl_text(1_500_000), "1500000ns");
     }
 
     #[test]

@@ -4,20 +4,24 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use clap::{ArgGroup, Args, ValueEnum};
-use isobar_ingest::convert::request_rows;
-use isobar_proto::v1::column;
+use isobar_ingest::convert::{batch_to_request, request_rows};
+use isobar_proto::v1::{self as pb, column};
 
 use super::CliError;
 use super::csv::{CsvError, CsvReader};
+use super::progress::Progress;
+use super::sender::Sender;
+use crate::client::Client;
 
 /// Built-in data generators.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Generator {
-    /// Vehicle telematics: table `trucks`, families `gps` (lat, lon, speed, heading) and `diag`
-    /// (fuel, load, engine_ok, status); 100 trucks x 1 row every 10 s per unit of scale.
+    /// Truck telematics: table `iot`, families `readings` (latitude, longitude, elevation,
+    /// velocity, heading, grade, fuel_consumption) and `diagnostics` (load, fuel_state, status);
+    /// 1,000 trucks x one row every 10 s from 2024-01-01 at scale 1.
     Iot,
-    /// Weather stations: table `weather`, family `env` (temp_c, rh, pressure_hpa, wind_ms,
-    /// raining); 50 stations x 1 row per minute per unit of scale.
+    /// Weather stations: table `weather`, family `weather` (temperature, humidity, pressure,
+    /// wind_speed, wind_dir, precipitation); 500 stations x one row per minute at scale 1.
     Weather,
 }
 
@@ -35,8 +39,11 @@ Examples:
   isobar write --table weather --file readings.csv
   isobar write --table weather --file - < readings.csv      # read standard input
   isobar write --table weather --file readings.csv --dry-run  # check the file only
-  isobar write --generate iot --scale 2 --duration 1h       # creates table `trucks` if missing
-  isobar write --generate weather --scale 0.5 --seed 7")]
+  isobar write --generate iot --scale 0.1 --duration 1h     # creates table `iot` if missing
+  isobar write --generate weather --scale 0.5 --seed 7     # table `weather`, 2 days of minutes
+
+A progress bar is drawn on standard error when it is a terminal. A write the server refuses as
+busy (RESOURCE_EXHAUSTED) is retried after the server's hint, up to 10 times.")]
 pub struct WriteArgs {
     /// Target table (required with --file; the generators use their own table).
     #[arg(long, short = 't')]
@@ -50,12 +57,13 @@ pub struct WriteArgs {
     /// Size of the generated fleet relative to the generator's base size (> 0).
     #[arg(long, default_value_t = 1.0, value_parser = parse_scale)]
     pub scale: f64,
-    /// Length of generated history, ending now.
-    #[arg(long, default_value = "1h", value_name = "DURATION")]
-    pub duration: crate::config::DurationValue,
-    /// Seed of the generators' random numbers (same seed, same data).
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    /// Length of generated history from 2024-01-01T00:00:00Z (default: the workload's, 12 h
+    /// for iot and 2 days for weather).
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<crate::config::DurationValue>,
+    /// Seed of the generators' random numbers (default: the workload's; same seed, same data).
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Rows per write request.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub rows_per_request: u64,
@@ -75,21 +83,89 @@ fn parse_scale(s: &str) -> Result<f64, String> {
     }
 }
 
-/// Runs `isobar write`.
-pub fn run(args: &WriteArgs) -> Result<(), CliError> {
-    if let (true, Some(path), Some(table)) = (args.dry_run, &args.file, &args.table) {
-        let summary = check_csv(path, table, args.rows_per_request)?;
-        println!(
-            "{}: {} rows, {} points, {} series batches in {} requests (not written: --dry-run)",
-            path.display(),
-            summary.rows,
-            summary.points,
-            summary.batches,
-            summary.requests
-        );
+/// Runs `isobar write --dry-run`: reads and checks the CSV file, writes nothing.
+pub fn dry_run(args: &WriteArgs) -> Result<(), CliError> {
+    let (Some(path), Some(table)) = (&args.file, &args.table) else {
+        return Err(CliError::Argument { arg: "--dry-run", reason: "needs --file and --table" });
+    };
+    let summary = check_csv(path, table, args.rows_per_request)?;
+    println!(
+        "{}: {} rows, {} points, {} series batches in {} requests (not written: --dry-run)",
+        path.display(),
+        summary.rows,
+        summary.points,
+        summary.batches,
+        summary.requests
+    );
+    Ok(())
+}
+
+/// Runs `isobar write`: imports the CSV file or generates the workload.
+pub async fn run(args: &WriteArgs, client: &Client) -> Result<(), CliError> {
+    let mut sender = Sender::new(client, args.concurrency as usize);
+    if let Some(kind) = args.generate {
+        let spec = workload_spec(args, kind);
+        let create = pb::CreateTableRequest {
+            table: Some(isobar_ingest::table::table_spec_to_proto(spec.table_spec())),
+            if_not_exists: true,
+        };
+        client.admin.clone().create_table(create).await?;
+        let per_request = usize::try_from(args.rows_per_request).unwrap_or(usize::MAX);
+        let ts_per_batch = (per_request / spec.series.max(1)).max(1);
+        let mut progress = Progress::new(format!("write {}", spec.kind), "rows", Some(spec.rows()));
+        let generator = isobar_workload::Generator::new(spec.clone()).ts_per_batch(ts_per_batch);
+        for batch in generator {
+            sender.send(batch_to_request(batch), &mut progress).await?;
+        }
+        let totals = sender.finish(&mut progress).await?;
+        progress.finish(totals.rows);
+        eprintln!("wrote {} points in {} requests to table {}", totals.points, totals.requests, spec.kind);
         return Ok(());
     }
-    Err(CliError::NotWired { command: "write", waiting_for: "the Ingest service" })
+    let (Some(path), Some(table)) = (&args.file, &args.table) else {
+        return Err(CliError::Argument { arg: "--file", reason: "give --file and --table, or --generate" });
+    };
+    let csv_error = |source| CliError::Csv { path: path.to_owned(), source };
+    let input = open_input(path).map_err(csv_error)?;
+    let rows_per_request = usize::try_from(args.rows_per_request).unwrap_or(usize::MAX);
+    let mut reader = CsvReader::new(input, table, rows_per_request).map_err(csv_error)?;
+    let mut progress = Progress::new(format!("import {}", path.display()), "rows", None);
+    while let Some(request) = reader.next_request().map_err(csv_error)? {
+        sender.send(request, &mut progress).await?;
+    }
+    let totals = sender.finish(&mut progress).await?;
+    progress.finish(totals.rows);
+    eprintln!(
+        "wrote {} points of {} series in {} requests to table {table}",
+        totals.points, totals.series, totals.requests
+    );
+    Ok(())
+}
+
+/// The workload `kind` sized by the arguments.
+fn workload_spec(args: &WriteArgs, kind: Generator) -> isobar_workload::Spec {
+    let mut spec = match kind {
+        Generator::Iot => isobar_workload::Spec::iot(),
+        Generator::Weather => isobar_workload::Spec::weather(),
+    }
+    .scale(args.scale);
+    if let Some(seed) = args.seed {
+        spec = spec.seed(seed);
+    }
+    if let Some(d) = args.duration {
+        let interval = u128::try_from(spec.interval_ns).unwrap_or(1).max(1);
+        spec = spec.timestamps(usize::try_from(d.0.as_nanos() / interval).unwrap_or(usize::MAX).max(1));
+    }
+    spec
+}
+
+/// The CSV input: a file, or standard input for `-`.
+fn open_input(path: &Path) -> Result<Box<dyn BufRead>, CsvError> {
+    if path == Path::new("-") {
+        return Ok(Box::new(std::io::stdin().lock()));
+    }
+    let file = std::fs::File::open(path).map_err(|source| CsvError::Io { line: 0, source })?;
+    Ok(Box::new(BufReader::new(file)))
 }
 
 /// What a CSV file would write.
@@ -108,12 +184,7 @@ pub struct CsvSummary {
 /// Reads the whole CSV file at `path` (`-`: standard input) and converts it as `write` would.
 pub fn check_csv(path: &Path, table: &str, rows_per_request: u64) -> Result<CsvSummary, CliError> {
     let csv_error = |source| CliError::Csv { path: path.to_owned(), source };
-    let input: Box<dyn BufRead> = if path == Path::new("-") {
-        Box::new(std::io::stdin().lock())
-    } else {
-        let file = std::fs::File::open(path).map_err(|source| csv_error(CsvError::Io { line: 0, source }))?;
-        Box::new(BufReader::new(file))
-    };
+    let input = open_input(path).map_err(csv_error)?;
     let rows_per_request = usize::try_from(rows_per_request).unwrap_or(usize::MAX);
     let mut reader = CsvReader::new(input, table, rows_per_request).map_err(csv_error)?;
     let mut summary = CsvSummary::default();

@@ -50,7 +50,7 @@ impl fmt::Display for ByteSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         const UNITS: [(u64, &str); 4] = [(1 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
         for (scale, unit) in UNITS {
-            if self.0 >= scale && self.0 % scale == 0 {
+            if self.0 >= scale && self.0.is_multiple_of(scale) {
                 return write!(f, "{}{unit}", self.0 / scale);
             }
         }
@@ -104,7 +104,7 @@ impl fmt::Display for DurationValue {
         ];
         let nanos = self.0.as_nanos();
         for (scale, unit) in UNITS {
-            if nanos >= scale && nanos % scale == 0 {
+            if nanos >= scale && nanos.is_multiple_of(scale) {
                 return write!(f, "{}{unit}", nanos / scale);
             }
         }
@@ -202,7 +202,11 @@ serde_as_text!(LogFormat);
 
 impl Serialize for ByteSize {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if self.0 % 1024 == 0 && self.0 > 0 { serializer.collect_str(self) } else { serializer.serialize_u64(self.0) }
+        if self.0.is_multiple_of(1024) && self.0 > 0 {
+            serializer.collect_str(self)
+        } else {
+            serializer.serialize_u64(self.0)
+        }
     }
 }
 

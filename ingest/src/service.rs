@@ -1,0 +1,118 @@
+//! The tonic `Ingest` service: `Write` and `WriteStream`.
+//!
+//! ```text
+//! request ─► admission (byte budget) ─► spawn_blocking { convert ─► Db::write (waits for the WAL) } ─► ack
+//! ```
+//!
+//! Conversion and the engine write run on tokio's blocking pool: `Db::write` waits for the WAL
+//! group commit (an fsync under `sync = always`), which must never stall a tokio worker.
+//!
+//! `WriteStream` applies its messages one at a time and in order, each atomically (one engine
+//! write), while the next message is already being received and decoded. A message only reaches
+//! the handler once it has arrived completely, so a client that disconnects mid-message leaves
+//! nothing of that message applied; the messages before it are written (and the call fails).
+//! A rejected message fails the call with a status whose message starts with `message <i>:`.
+
+use isobar_proto::v1::ingest_server::Ingest;
+use isobar_proto::v1::{WriteRequest, WriteResponse};
+use isobar_storage::Db;
+use prost::Message;
+use tokio::task::JoinHandle;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::ack::{Applied, Totals, series_of};
+use crate::admission::Admission;
+use crate::convert::request_to_batch;
+use crate::status::ApiError;
+
+/// Limits of the ingest service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IngestLimits {
+    /// Most rows (timestamps plus row-form rows) in one request message.
+    pub max_rows_per_request: usize,
+    /// Bytes of requests being converted and written at once, over every call.
+    pub max_inflight_bytes: u64,
+}
+
+/// The `isobar.v1.Ingest` service over one database.
+#[derive(Clone, Debug)]
+pub struct IngestService {
+    db: Db,
+    max_rows: usize,
+    admission: Admission,
+}
+
+type Pending = JoinHandle<Result<Applied, ApiError>>;
+
+impl IngestService {
+    /// A service writing into `db` under `limits`.
+    pub fn new(db: Db, limits: IngestLimits) -> Self {
+        Self { db, max_rows: limits.max_rows_per_request, admission: Admission::new(limits.max_inflight_bytes) }
+    }
+
+    /// Admits `request` and starts converting and writing it on the blocking pool.
+    fn start(&self, request: WriteRequest) -> Result<Pending, ApiError> {
+        let admitted = self.admission.try_admit(request.encoded_len())?;
+        let db = self.db.clone();
+        let max_rows = self.max_rows;
+        Ok(tokio::task::spawn_blocking(move || {
+            let _admitted = admitted;
+            let batch = request_to_batch(request, max_rows)?;
+            let series = series_of(&batch);
+            let receipt = db.write(batch)?;
+            Ok(Applied { receipt, series })
+        }))
+    }
+
+    fn sync(&self) -> isobar_storage::SyncPolicy {
+        self.db.options().sync
+    }
+}
+
+/// Waits for a started write.
+async fn finish(pending: Pending) -> Result<Applied, ApiError> {
+    pending.await.map_err(|e| ApiError::TaskFailed(e.to_string()))?
+}
+
+#[tonic::async_trait]
+impl Ingest for IngestService {
+    async fn write(&self, request: Request<WriteRequest>) -> Result<Response<WriteResponse>, Status> {
+        let applied = finish(self.start(request.into_inner())?).await?;
+        let mut totals = Totals::default();
+        totals.add(applied);
+        Ok(Response::new(totals.response(self.sync())))
+    }
+
+    async fn write_stream(&self, request: Request<Streaming<WriteRequest>>) -> Result<Response<WriteResponse>, Status> {
+        let mut stream = request.into_inner();
+        let mut totals = Totals::default();
+        let mut pending: Option<(u64, Pending)> = None;
+        let mut index = 0u64;
+        loop {
+            let next = stream.message().await;
+            // Order: the previous message is written before the next one starts.
+            if let Some((at, write)) = pending.take() {
+                totals.add(finish(write).await.map_err(|e| e.into_status_at(&format!("message {at}")))?);
+            }
+            match next {
+                Ok(Some(message)) => {
+                    let write = self.start(message).map_err(|e| e.into_status_at(&format!("message {index}")))?;
+                    pending = Some((index, write));
+                    index += 1;
+                }
+                Ok(None) => break,
+                Err(status) => {
+                    let applied = totals.messages();
+                    return Err(Status::new(
+                        status.code(),
+                        format!(
+                            "the write stream broke after {applied} complete messages (all of them written): {}",
+                            status.message()
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(Response::new(totals.response(self.sync())))
+    }
+}

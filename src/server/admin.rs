@@ -1,0 +1,281 @@
+//! The tonic `Admin` service: tables, flush, compact, stats, export and deletes.
+//!
+//! Catalog changes fsync the manifest and flushes write files, so every engine call runs on the
+//! blocking pool. `AlterTable` checks all its actions against a copy of the table before
+//! applying any, so a request with one bad action changes nothing.
+
+use std::path::PathBuf;
+
+use isobar_ingest::selector::{selector_from_proto, time_range_from_proto};
+use isobar_ingest::status::ApiError;
+use isobar_ingest::table::{column_specs_from_proto, family_spec_from_proto, table_def_to_info, table_spec_from_proto};
+use isobar_proto::v1 as pb;
+use isobar_proto::v1::admin_server::Admin;
+use isobar_storage::catalog::apply_change;
+use isobar_storage::{Db, Error, InvalidInput, TableChange};
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status};
+
+use super::export;
+
+/// The `isobar.v1.Admin` service over one database.
+#[derive(Clone, Debug)]
+pub struct AdminService {
+    db: Db,
+    export_root: PathBuf,
+}
+
+impl AdminService {
+    /// A service for `db`; exports go under `export_root`.
+    pub fn new(db: Db, export_root: PathBuf) -> Self {
+        Self { db, export_root }
+    }
+
+    /// Runs `f` with the database on the blocking pool.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Db) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, Status> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || f(&db))
+            .await
+            .map_err(|e| ApiError::TaskFailed(e.to_string()))?
+            .map_err(Status::from)
+    }
+}
+
+/// A required field that is empty.
+fn missing(field: &str, what: &str) -> ApiError {
+    ApiError::Argument { field: field.into(), reason: format!("is required ({what})") }
+}
+
+/// The engine change of one wire action of table `table`.
+fn change_from_proto(table: &str, index: usize, action: pb::AlterTableAction) -> Result<TableChange, ApiError> {
+    use pb::alter_table_action::Action;
+    match action.action {
+        None => Err(missing(
+            &format!("actions[{index}]"),
+            "set one of add_family, add_columns, set_ttl, set_dynamic_columns",
+        )),
+        Some(Action::AddFamily(f)) => Ok(TableChange::AddFamily(family_spec_from_proto(table, f)?)),
+        Some(Action::AddColumns(c)) => {
+            let columns = column_specs_from_proto(table, &c.family, c.columns)?;
+            Ok(TableChange::AddColumns { family: c.family, columns })
+        }
+        Some(Action::SetTtl(t)) => Ok(TableChange::SetTtl { family: t.family, ttl_ns: t.ttl_ns }),
+        Some(Action::SetDynamicColumns(on)) => Ok(TableChange::SetDynamicColumns(on)),
+    }
+}
+
+/// Size of the files directly in `dir` (0 when it is missing).
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| entries.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
+        .unwrap_or(0)
+}
+
+/// The stats answer for `table` (empty: all tables).
+fn stats(db: &Db, table: &str) -> Result<pb::StatsResponse, ApiError> {
+    if !table.is_empty() {
+        db.table_def(table)?;
+    }
+    let all = db.stats();
+    let snapshot = db.snapshot();
+    let mut tables: Vec<pb::TableStats> = Vec::new();
+    for def in snapshot.tables() {
+        if !table.is_empty() && def.name != table {
+            continue;
+        }
+        let families = def
+            .families
+            .iter()
+            .map(|f| {
+                let s = all.families.iter().find(|s| s.table == def.name && s.family == f.name);
+                let series = snapshot.series_keys(f, &isobar_storage::SeriesSelector::All).len() as u64;
+                pb::FamilyStats {
+                    family: f.name.clone(),
+                    series,
+                    points: 0,
+                    rows: s.map_or(0, |s| s.file_rows),
+                    files: s.map_or(0, |s| s.files as u64),
+                    bytes: s.map_or(0, |s| s.file_bytes),
+                    memtable_bytes: s.map_or(0, |s| s.memtable_bytes as u64),
+                    pending_compaction_bytes: s.map_or(0, |s| s.pending_compaction_bytes),
+                    windows: s.map_or(0, |s| s.windows as u64),
+                    min_ts: None,
+                    max_ts: None,
+                }
+            })
+            .collect();
+        tables.push(pb::TableStats { table: def.name.clone(), families });
+    }
+    tables.sort_by(|a, b| a.table.cmp(&b.table));
+    Ok(pb::StatsResponse {
+        tables,
+        wal_bytes: dir_bytes(&db.path().join("wal")),
+        memtable_bytes: all.memtable_bytes as u64,
+        last_sequence: all.last_seq,
+    })
+}
+
+#[tonic::async_trait]
+impl Admin for AdminService {
+    type ExportWithProgressStream = std::pin::Pin<Box<dyn Stream<Item = Result<pb::ExportEvent, Status>> + Send>>;
+
+    async fn create_table(
+        &self,
+        request: Request<pb::CreateTableRequest>,
+    ) -> Result<Response<pb::CreateTableResponse>, Status> {
+        let request = request.into_inner();
+        let spec = request.table.ok_or_else(|| missing("table", "the table to create"))?;
+        let spec = table_spec_from_proto(spec).map_err(ApiError::from)?;
+        let if_not_exists = request.if_not_exists;
+        let (def, created) = self
+            .blocking(move |db| {
+                let name = spec.name.clone();
+                match db.create_table(spec) {
+                    Ok(def) => Ok((def, true)),
+                    Err(Error::Invalid(InvalidInput::TableExists { .. })) if if_not_exists => {
+                        Ok((db.table_def(&name)?, false))
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            })
+            .await?;
+        Ok(Response::new(pb::CreateTableResponse { table: Some(table_def_to_info(&def)), created }))
+    }
+
+    async fn alter_table(
+        &self,
+        request: Request<pb::AlterTableRequest>,
+    ) -> Result<Response<pb::AlterTableResponse>, Status> {
+        let request = request.into_inner();
+        if request.actions.is_empty() {
+            return Err(missing("actions", "at least one change").into());
+        }
+        let table = request.table;
+        let changes = request
+            .actions
+            .into_iter()
+            .enumerate()
+            .map(|(i, a)| change_from_proto(&table, i, a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let def = self
+            .blocking(move |db| {
+                // Check every change on a copy first: all or nothing.
+                let mut draft = db.table_def(&table)?;
+                for (i, change) in changes.iter().enumerate() {
+                    draft = apply_change(&draft, change, isobar_storage::FamilyId::MAX / 2)
+                        .map_err(|e| ApiError::Argument { field: format!("actions[{i}]"), reason: e.to_string() })?;
+                }
+                let mut def = None;
+                for change in changes {
+                    def = Some(db.alter_table(&table, change)?);
+                }
+                def.ok_or_else(|| missing("actions", "at least one change"))
+            })
+            .await?;
+        Ok(Response::new(pb::AlterTableResponse { table: Some(table_def_to_info(&def)) }))
+    }
+
+    async fn drop_table(
+        &self,
+        request: Request<pb::DropTableRequest>,
+    ) -> Result<Response<pb::DropTableResponse>, Status> {
+        let request = request.into_inner();
+        let dropped = self
+            .blocking(move |db| match db.drop_table(&request.table) {
+                Ok(()) => Ok(true),
+                Err(Error::Invalid(InvalidInput::UnknownTable { .. })) if request.if_exists => Ok(false),
+                Err(e) => Err(e.into()),
+            })
+            .await?;
+        Ok(Response::new(pb::DropTableResponse { dropped }))
+    }
+
+    async fn list_tables(
+        &self,
+        _request: Request<pb::ListTablesRequest>,
+    ) -> Result<Response<pb::ListTablesResponse>, Status> {
+        let mut tables = self.db.tables();
+        tables.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(Response::new(pb::ListTablesResponse { tables: tables.iter().map(table_def_to_info).collect() }))
+    }
+
+    async fn describe_table(
+        &self,
+        request: Request<pb::DescribeTableRequest>,
+    ) -> Result<Response<pb::DescribeTableResponse>, Status> {
+        let def = self.db.table_def(&request.into_inner().table).map_err(ApiError::from)?;
+        Ok(Response::new(pb::DescribeTableResponse { table: Some(table_def_to_info(&def)) }))
+    }
+
+    async fn flush(&self, request: Request<pb::FlushRequest>) -> Result<Response<pb::FlushResponse>, Status> {
+        let table = request.into_inner().table;
+        let response = self
+            .blocking(move |db| {
+                if !table.is_empty() {
+                    db.table_def(&table)?;
+                }
+                // The engine flushes every family together (one WAL); report what this call did.
+                let before = db.stats();
+                db.flush()?;
+                let after = db.stats();
+                let flushed = after.flushes.saturating_sub(before.flushes);
+                Ok(pb::FlushResponse {
+                    families_flushed: flushed,
+                    files_written: flushed,
+                    bytes_written: after.flush_bytes.saturating_sub(before.flush_bytes),
+                })
+            })
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn compact(&self, request: Request<pb::CompactRequest>) -> Result<Response<pb::CompactResponse>, Status> {
+        let request = request.into_inner();
+        let range = match request.range {
+            None => None,
+            Some(r) => Some(time_range_from_proto(Some(r)).map_err(ApiError::from)?),
+        };
+        let report = self.blocking(move |db| Ok(db.compact(&request.table, request.family.as_deref(), range)?)).await?;
+        Ok(Response::new(pb::CompactResponse {
+            files_in: report.files_in as u64,
+            files_out: report.files_out as u64,
+            bytes_in: report.bytes_read,
+            bytes_out: report.bytes_written,
+        }))
+    }
+
+    async fn stats(&self, request: Request<pb::StatsRequest>) -> Result<Response<pb::StatsResponse>, Status> {
+        let table = request.into_inner().table;
+        Ok(Response::new(self.blocking(move |db| stats(db, &table)).await?))
+    }
+
+    async fn export(&self, request: Request<pb::ExportRequest>) -> Result<Response<pb::ExportResponse>, Status> {
+        export::export(&self.db, &self.export_root, request.into_inner()).await.map(Response::new)
+    }
+
+    async fn export_with_progress(
+        &self,
+        request: Request<pb::ExportRequest>,
+    ) -> Result<Response<Self::ExportWithProgressStream>, Status> {
+        export::export_with_progress(&self.db, &self.export_root, request.into_inner()).await.map(Response::new)
+    }
+
+    async fn delete(&self, request: Request<pb::DeleteRequest>) -> Result<Response<pb::DeleteResponse>, Status> {
+        let request = request.into_inner();
+        let selector = selector_from_proto(request.selector).map_err(ApiError::from)?;
+        let range = request.range.ok_or_else(|| missing("range", "set both ends to delete all time explicitly"))?;
+        let range = time_range_from_proto(Some(range)).map_err(ApiError::from)?;
+        let sequence = self
+            .blocking(move |db| {
+                db.delete(&request.table, request.family.as_deref(), selector, range)?;
+                // The engine does not return the tombstone's number; this is the newest one
+                // assigned when the delete returned (equal to it unless writes raced).
+                Ok(db.stats().last_seq)
+            })
+            .await?;
+        Ok(Response::new(pb::DeleteResponse { sequence }))
+    }
+}

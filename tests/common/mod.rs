@@ -1,0 +1,133 @@
+//! Helpers of the end-to-end tests: a real server on a loopback port over a temporary data
+//! directory, a client connected to it, and small builders of requests and answers.
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use arrow_array::{Array, Float64Array, Int64Array, RecordBatch, StringArray, TimestampNanosecondArray};
+use isobar::client::{Client, collect};
+use isobar::config::{ByteSize, Config};
+use isobar::server::{Running, start};
+use isobar_proto::v1 as pb;
+use pb::series_selector::Selector;
+
+/// A configuration serving `dir` on 127.0.0.1 with a port the OS chooses.
+pub fn config(dir: &Path) -> Config {
+    let mut config = Config::default();
+    config.server.listen = "127.0.0.1:0".parse().expect("address");
+    config.server.data_dir = dir.to_path_buf();
+    config.server.max_message_bytes = ByteSize(1 << 20);
+    config
+}
+
+/// Starts a server with `config` and connects a client to it.
+pub async fn serve(config: &Config) -> (Running, Client) {
+    let running = start(config).await.expect("server starts");
+    let client = Client::connect(&running.url()).await.expect("client connects");
+    (running, client)
+}
+
+/// The `weather` table: family `env` with `temp` (f64) and `code` (i64), family `meta` with
+/// `note` (string).
+pub fn weather_spec() -> pb::TableSpec {
+    let col = |name: &str, ty: pb::ColumnType| pb::ColumnSpec { name: name.into(), r#type: ty.into() };
+    pb::TableSpec {
+        name: "weather".into(),
+        families: vec![
+            pb::FamilySpec {
+                name: "env".into(),
+                columns: vec![col("temp", pb::ColumnType::F64), col("code", pb::ColumnType::I64)],
+                ttl_ns: None,
+            },
+            pb::FamilySpec { name: "meta".into(), columns: vec![col("note", pb::ColumnType::String)], ttl_ns: None },
+        ],
+        dynamic_columns: false,
+        ttl_ns: None,
+    }
+}
+
+/// Creates the `weather` table.
+pub async fn create_weather(client: &mut Client) {
+    let request = pb::CreateTableRequest { table: Some(weather_spec()), if_not_exists: false };
+    let response = client.admin.create_table(request).await.expect("table created").into_inner();
+    assert!(response.created);
+}
+
+/// An f64 column of family `env`.
+pub fn f64_column(name: &str, values: Vec<f64>) -> pb::Column {
+    pb::Column {
+        family: "env".into(),
+        name: name.into(),
+        values: Some(pb::column::Values::F64Values(pb::DoubleValues { values })),
+        validity: Vec::new(),
+    }
+}
+
+/// An i64 column of family `env`.
+pub fn i64_column(name: &str, values: Vec<i64>) -> pb::Column {
+    pb::Column {
+        family: "env".into(),
+        name: name.into(),
+        values: Some(pb::column::Values::I64Values(pb::Int64Values { values })),
+        validity: Vec::new(),
+    }
+}
+
+/// A request of one series batch.
+pub fn one_batch(table: &str, series: &str, ts: Vec<i64>, columns: Vec<pb::Column>) -> pb::WriteRequest {
+    pb::WriteRequest {
+        batches: vec![pb::SeriesBatch { table: table.into(), series: series.into(), ts, columns }],
+        rows: Vec::new(),
+    }
+}
+
+/// A selector of every series.
+pub fn all() -> Option<pb::SeriesSelector> {
+    Some(pb::SeriesSelector { selector: Some(Selector::All(pb::AllSeries {})) })
+}
+
+/// A selector of one series.
+pub fn exact(key: &str) -> Option<pb::SeriesSelector> {
+    Some(pb::SeriesSelector { selector: Some(Selector::Exact(key.into())) })
+}
+
+/// Scans `columns` of every series of `table`.
+pub async fn scan_all(client: &mut Client, table: &str, columns: &[&str]) -> Vec<RecordBatch> {
+    let request = pb::ScanRequest {
+        table: table.into(),
+        selector: all(),
+        columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+        ..Default::default()
+    };
+    let stream = client.query.scan(request).await.expect("scan starts").into_inner();
+    collect(stream).await.expect("scan answer").1
+}
+
+/// The rows of `batches` as `(series, ts)` plus the f64 column `column` (None for null).
+pub fn rows_f64(batches: &[RecordBatch], column: &str) -> Vec<(String, i64, Option<f64>)> {
+    let mut out = Vec::new();
+    for b in batches {
+        let series = b.column_by_name("series").expect("series").as_any().downcast_ref::<StringArray>().expect("utf8");
+        let ts = b.column_by_name("ts").expect("ts").as_any().downcast_ref::<TimestampNanosecondArray>().expect("ts");
+        let values = b.column_by_name(column).expect("column").as_any().downcast_ref::<Float64Array>().expect("f64");
+        for i in 0..b.num_rows() {
+            out.push((series.value(i).to_owned(), ts.value(i), values.is_valid(i).then(|| values.value(i))));
+        }
+    }
+    out
+}
+
+/// The i64 column `column` of `batches` (None for null).
+pub fn values_i64(batches: &[RecordBatch], column: &str) -> Vec<Option<i64>> {
+    let mut out = Vec::new();
+    for b in batches {
+        let a = b.column_by_name(column).expect("column").as_any().downcast_ref::<Int64Array>().expect("i64");
+        out.extend((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))));
+    }
+    out
+}
+
+/// Total rows of `batches`.
+pub fn row_count(batches: &[RecordBatch]) -> usize {
+    batches.iter().map(RecordBatch::num_rows).sum()
+}

@@ -1,0 +1,170 @@
+//! The `isobar` binary end to end: `serve` in a child process, client commands against it
+//! (table, CSV import, scan in every format, admin), SIGTERM -> exit 0, then the offline tools
+//! (`admin verify`, `inspect`) on the files it left.
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_isobar");
+
+fn free_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").to_string()
+}
+
+fn isobar(addr: &str, args: &[&str]) -> Output {
+    Command::new(BIN).arg("--addr").arg(format!("http://{addr}")).args(args).output().expect("runs")
+}
+
+/// Runs a client command that must succeed; returns its standard output.
+fn ok(addr: &str, args: &[&str]) -> String {
+    let out = isobar(addr, args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "isobar {args:?} failed: {stderr}");
+    String::from_utf8(out.stdout).expect("utf8")
+}
+
+/// A server process, killed if the test fails before stopping it.
+struct ServerProcess(Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_server(dir: &Path, addr: &str) -> ServerProcess {
+    let child = Command::new(BIN)
+        .args(["serve", "--listen", addr, "--data-dir"])
+        .arg(dir)
+        .env("ISOBAR_LOG_LEVEL", "warn")
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let child = ServerProcess(child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "server did not come up on {addr}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+#[test]
+fn serve_import_scan_admin_sigterm_then_offline_tools() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let addr = free_addr();
+    let mut server = start_server(&data, &addr);
+
+    let created = isobar(
+        &addr,
+        &["table", "create", "weather", "--family", "env:temp=f64,ok=bool", "--family", "meta:note=string"],
+    );
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let csv = dir.path().join("in.csv");
+    std::fs::write(
+        &csv,
+        "series,ts,env.temp:f64,env.ok:bool,meta.note:string\n\
+         s1,2024-05-01T00:00:00Z,1.5,true,\"a, b\"\n\
+         s1,2024-05-01T00:00:01Z,,false,\n\
+         s2,1714521600000000000,-2,,x\n",
+    )
+    .expect("csv");
+    ok(&addr, &["write", "--table", "weather", "--file", csv.to_str().expect("utf8")]);
+
+    let scanned = ok(&addr, &["--format", "csv", "scan", "weather", "--all"]);
+    assert_eq!(
+        scanned,
+        "series,ts,env.temp,env.ok,meta.note\n\
+         s1,2024-05-01T00:00:00Z,1.5,true,\"a, b\"\n\
+         s1,2024-05-01T00:00:01Z,,false,\n\
+         s2,2024-05-01T00:00:00Z,-2.0,,x\n"
+    );
+    let json = ok(&addr, &["--format", "json", "scan", "weather", "--series", "s2", "-c", "env.temp"]);
+    assert_eq!(json, "{\"env.temp\":-2.0,\"series\":\"s2\",\"ts\":\"2024-05-01T00:00:00Z\"}\n");
+    let table = ok(&addr, &["scan", "weather", "--prefix", "s1", "-c", "env.*", "--desc", "--limit-per-series", "1"]);
+    assert!(table.contains("| s1     | 2024-05-01T00:00:01Z |          | false  |"), "{table}");
+    let list = ok(&addr, &["--format", "csv", "table", "list"]);
+    assert!(list.starts_with("table,id,families,columns,dynamic_columns,ttl\nweather,"), "{list}");
+    assert!(list.ends_with(",\"env,meta\",3,false,\n"), "{list}");
+    let agg = ok(
+        &addr,
+        &[
+            "--format",
+            "csv",
+            "agg",
+            "weather",
+            "--all",
+            "--bucket",
+            "1h",
+            "--fn",
+            "avg:env.temp",
+            "--fn",
+            "count:env.ok:n",
+        ],
+    );
+    assert_eq!(agg, "series,bucket,avg(env.temp),n\ns1,2024-05-01T00:00:00Z,1.5,2\ns2,2024-05-01T00:00:00Z,-2.0,0\n");
+    let latest = ok(&addr, &["--format", "csv", "latest", "weather", "--all", "-c", "env.temp"]);
+    assert_eq!(latest, "series,ts,env.temp\ns1,2024-05-01T00:00:01Z,\ns2,2024-05-01T00:00:00Z,-2.0\n");
+    let exported = isobar(&addr, &["--format", "csv", "export", "weather", "--all", "--dest", "x", "--progress"]);
+    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+    assert!(String::from_utf8_lossy(&exported.stderr).contains("exported 3 rows"));
+    ok(&addr, &["admin", "flush"]);
+    let stats = ok(&addr, &["--format", "csv", "admin", "stats"]);
+    assert!(
+        stats.starts_with("table,family,series,file_rows,files,file_bytes,memtable_bytes,windows,pending_compaction_bytes\nweather,env,2,3,1,"),
+        "{stats}"
+    );
+
+    // Errors reach the user with the server's status and message.
+    let bad = isobar(&addr, &["scan", "nowhere", "--all"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("NOT_FOUND: table \"nowhere\" does not exist"));
+
+    // SIGTERM: graceful stop, exit 0.
+    let killed = Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status().expect("kill");
+    assert!(killed.success());
+    let status = server.0.wait().expect("wait");
+    assert!(status.success(), "serve exited with {status}");
+
+    // Offline tools on the files left behind.
+    let verify = Command::new(BIN).args(["admin", "verify", "--data-dir"]).arg(&data).output().expect("verify");
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+    assert!(String::from_utf8_lossy(&verify.stderr).contains("SSTables checked"), "verify reports");
+    let sst = std::fs::read_dir(data.join("sst"))
+        .expect("sst dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "sst"))
+        .expect("an SSTable");
+    let inspect =
+        Command::new(BIN).args(["inspect", "--series", "--rows", "5", "--verify"]).arg(&sst).output().expect("inspect");
+    assert!(inspect.status.success(), "{}", String::from_utf8_lossy(&inspect.stderr));
+    let text = String::from_utf8_lossy(&inspect.stdout);
+    assert!(text.contains("format_version") && text.contains("non_null="), "{text}");
+    assert!(String::from_utf8_lossy(&inspect.stderr).contains(": sound"));
+
+    // Damage one byte in the middle of the file: verify must say so and fail.
+    let mut bytes = std::fs::read(&sst).expect("read");
+    let middle = bytes.len() / 3;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&sst, bytes).expect("write");
+    let verify = Command::new(BIN).args(["admin", "verify", "--data-dir"]).arg(&data).output().expect("verify");
+    assert!(!verify.status.success(), "a damaged file must fail verification");
+}
+
+#[test]
+fn serve_refuses_a_public_address_without_insecure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", "0.0.0.0:0", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not a loopback address") && stderr.contains("--insecure"), "{stderr}");
+}
