@@ -161,7 +161,6 @@ impl Db {
         let columns: Vec<ColumnSchema> =
             fam.columns.iter().map(|c| ColumnSchema { id: c.id, name: c.name.clone(), ty: c.ty }).collect();
         let keep = |series: &str, ts: i64, seq: u64| !tombstones.iter().any(|t| t.covers(series, ts, seq));
-        let runs = mem.runs(&SeriesSelector::All, TimeRange::ALL, u64::MAX, None, &keep);
         let allocate = || self.inner.manifest.lock().state.allocate_file_id();
         let path_of = |id| sst_path(&self.inner.dir, id);
         let copts = self.compaction_options(family);
@@ -175,10 +174,14 @@ impl Db {
             &path_of,
         )
         .with_tombstone_mark(mark);
-        for run in &runs {
-            if let Err(e) = out.append(run) {
-                out.abandon();
-                return Err(e);
+        // One series at a time, so a flush holds one series' sorted copy, not the whole memtable's.
+        for key in mem.series_keys() {
+            let selector = SeriesSelector::Exact(key.to_string());
+            for run in mem.runs(&selector, TimeRange::ALL, u64::MAX, None, &keep) {
+                if let Err(e) = out.append(&run) {
+                    out.abandon();
+                    return Err(e);
+                }
             }
         }
         out.finish()
