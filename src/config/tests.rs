@@ -209,3 +209,14 @@ fn values_print_in_their_largest_exact_unit() {
     assert_eq!("30d".parse::<DurationValue>(), Ok(DurationValue(Duration::from_secs(30 * 86_400))));
     assert!("1.5s".parse::<DurationValue>().is_err());
 }
+
+#[test]
+fn the_deploy_example_config_documents_every_key_with_its_default() {
+    let example = include_str!("../../deploy/isobar.toml");
+    assert_eq!(parse(example).expect("deploy/isobar.toml parses"), Config::default());
+    let printed = Config::default().to_toml();
+    for line in printed.lines().filter(|l| l.contains(" = ")) {
+        let key = line.split(" = ").next().unwrap_or_default();
+        assert!(example.lines().any(|l| l.starts_with(&format!("{key} = "))), "deploy/isobar.toml lacks {key}");
+    }
+}
