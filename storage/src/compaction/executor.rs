@@ -23,7 +23,6 @@ use crate::read::snapshot::now_ns;
 use crate::run::Run;
 use crate::schema::{ColumnId, FamilyId};
 use crate::selector::{SeriesSelector, TimeRange};
-use crate::sst::ColumnSchema;
 
 /// What one merge did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -80,21 +79,8 @@ impl Db {
         keys.sort_unstable();
         keys.dedup();
 
-        let columns: Vec<ColumnSchema> =
-            fam.columns.iter().map(|c| ColumnSchema { id: c.id, name: c.name.clone(), ty: c.ty }).collect();
-        let allocate = || self.inner.manifest.lock().state.allocate_file_id();
-        let path_of = |id| crate::db::sst_path(&self.inner.dir, id);
-        let copts = &self.compaction_options(family);
-        let mut out = WindowedWriter::new(
-            family,
-            columns,
-            self.sst_options(),
-            copts.window_ns(),
-            copts.max_file_bytes,
-            &allocate,
-            &path_of,
-        )
-        .with_tombstone_mark(mark);
+        let mut out = WindowedWriter::new(self, &fam, mark);
+        let copts = self.compaction_options(family);
         let mut limiter =
             RateLimiter { bytes_per_sec: copts.rate_limit_bytes_per_sec, started: Instant::now(), consumed: 0 };
         let bytes_per_row: Vec<f64> = inputs.iter().map(|f| f.meta.size as f64 / f.meta.rows.max(1) as f64).collect();

@@ -10,10 +10,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::window_start;
+use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::manifest::FileMeta;
 use crate::run::Run;
-use crate::schema::FamilyId;
+use crate::schema::{FamilyDef, FamilyId};
 use crate::sst::{ColumnSchema, SstWriter, SstWriterOptions};
 
 struct Open {
@@ -31,47 +32,34 @@ struct Done {
 
 /// Routes rows to one SSTable per time window, rolling to a new file past a size limit.
 pub struct WindowedWriter<'a> {
+    db: &'a Db,
     family: FamilyId,
     columns: Vec<ColumnSchema>,
     opts: SstWriterOptions,
     window_ns: i64,
     max_file_bytes: u64,
-    path_of: &'a dyn Fn(u64) -> PathBuf,
-    allocate: &'a dyn Fn() -> u64,
     open: BTreeMap<i64, Open>,
     done: Vec<Done>,
     tombstone_mark: u64,
 }
 
 impl<'a> WindowedWriter<'a> {
-    /// A writer for `family`; `allocate` hands out file ids, `path_of` names their files.
-    pub fn new(
-        family: FamilyId,
-        columns: Vec<ColumnSchema>,
-        opts: SstWriterOptions,
-        window_ns: i64,
-        max_file_bytes: u64,
-        allocate: &'a dyn Fn() -> u64,
-        path_of: &'a dyn Fn(u64) -> PathBuf,
-    ) -> Self {
+    /// A writer for `family` of `db`, with the family's window width and the database's SSTable
+    /// options; `tombstone_mark` records that every tombstone with a smaller id was applied to
+    /// the rows written.
+    pub(crate) fn new(db: &'a Db, family: &FamilyDef, tombstone_mark: u64) -> Self {
+        let copts = db.compaction_options(family.id);
         Self {
-            family,
-            columns,
-            opts,
-            window_ns: window_ns.max(1),
-            max_file_bytes,
-            path_of,
-            allocate,
+            db,
+            family: family.id,
+            columns: family.columns.iter().map(|c| ColumnSchema { id: c.id, name: c.name.clone(), ty: c.ty }).collect(),
+            opts: db.sst_options(),
+            window_ns: copts.window_ns(),
+            max_file_bytes: copts.max_file_bytes,
             open: BTreeMap::new(),
             done: Vec::new(),
-            tombstone_mark: 0,
+            tombstone_mark,
         }
-    }
-
-    /// Records that every tombstone with an id below `mark` was applied to the rows written.
-    pub fn with_tombstone_mark(mut self, mark: u64) -> Self {
-        self.tombstone_mark = mark;
-        self
     }
 
     /// Appends a run; runs come in ascending series order.
@@ -94,8 +82,8 @@ impl<'a> WindowedWriter<'a> {
             self.close(open)?;
         }
         if let std::collections::btree_map::Entry::Vacant(slot) = self.open.entry(window) {
-            let id = (self.allocate)();
-            let final_path = (self.path_of)(id);
+            let id = self.db.inner.manifest.lock().state.allocate_file_id();
+            let final_path = crate::db::sst_path(&self.db.inner.dir, id);
             let writer =
                 SstWriter::create(&tmp_path(&final_path), self.family, self.columns.clone(), self.opts.clone())?;
             slot.insert(Open { id, final_path, writer });

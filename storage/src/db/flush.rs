@@ -19,7 +19,7 @@ use crate::error::Result;
 use crate::manifest::{Edit, FileMeta, Tombstone};
 use crate::schema::{FamilyId, TableDef, TableId};
 use crate::selector::{SeriesSelector, TimeRange};
-use crate::sst::{ColumnSchema, SstReader, SstWriterOptions};
+use crate::sst::{SstReader, SstWriterOptions};
 
 /// Work for the flush thread.
 #[derive(Debug)]
@@ -158,22 +158,8 @@ impl Db {
         mark: u64,
     ) -> Result<Vec<FileMeta>> {
         let Some(fam) = table.family_by_id(family) else { return Ok(Vec::new()) };
-        let columns: Vec<ColumnSchema> =
-            fam.columns.iter().map(|c| ColumnSchema { id: c.id, name: c.name.clone(), ty: c.ty }).collect();
         let keep = |series: &str, ts: i64, seq: u64| !tombstones.iter().any(|t| t.covers(series, ts, seq));
-        let allocate = || self.inner.manifest.lock().state.allocate_file_id();
-        let path_of = |id| sst_path(&self.inner.dir, id);
-        let copts = self.compaction_options(family);
-        let mut out = WindowedWriter::new(
-            family,
-            columns,
-            self.sst_options(),
-            copts.window_ns(),
-            copts.max_file_bytes,
-            &allocate,
-            &path_of,
-        )
-        .with_tombstone_mark(mark);
+        let mut out = WindowedWriter::new(self, fam, mark);
         // One series at a time, so a flush holds one series' sorted copy, not the whole memtable's.
         for key in mem.series_keys() {
             let selector = SeriesSelector::Exact(key.to_string());
