@@ -15,6 +15,8 @@ pub(crate) struct ColumnBuffer {
     values: Values,
     /// `None` while every row has a value.
     validity: Option<BooleanBufferBuilder>,
+    /// Bytes of string contents held (string columns only).
+    string_bytes: usize,
 }
 
 #[derive(Debug)]
@@ -45,7 +47,7 @@ impl ColumnBuffer {
             ColumnType::Bool => Values::Bool(vec![false; rows]),
             ColumnType::String => Values::String(vec![String::new(); rows]),
         };
-        let mut buffer = Self { values, validity: None };
+        let mut buffer = Self { values, validity: None, string_bytes: 0 };
         if rows > 0 {
             buffer.bitmap(0).append_n(rows, false);
         }
@@ -76,28 +78,18 @@ impl ColumnBuffer {
         self.bitmap(before).append_n(n, false);
     }
 
-    /// Appends the values of a validated write (types already checked). Returns bytes added.
-    pub(crate) fn push(&mut self, values: &ColumnValues, validity: Option<&[bool]>) -> usize {
+    /// Appends the values of a validated write (types already checked).
+    pub(crate) fn push(&mut self, values: &ColumnValues, validity: Option<&[bool]>) {
         let n = values.len();
         let before = self.len();
-        let mut bytes = n / 8 + 1;
         match (&mut self.values, values) {
-            (Values::F64(dst), ColumnValues::F64(src)) => {
-                dst.extend_from_slice(src);
-                bytes += 8 * n;
-            }
-            (Values::I64(dst), ColumnValues::I64(src)) => {
-                dst.extend_from_slice(src);
-                bytes += 8 * n;
-            }
-            (Values::Bool(dst), ColumnValues::Bool(src)) => {
-                dst.extend_from_slice(src);
-                bytes += n;
-            }
+            (Values::F64(dst), ColumnValues::F64(src)) => dst.extend_from_slice(src),
+            (Values::I64(dst), ColumnValues::I64(src)) => dst.extend_from_slice(src),
+            (Values::Bool(dst), ColumnValues::Bool(src)) => dst.extend_from_slice(src),
             (Values::String(dst), ColumnValues::String(src)) => {
                 for (i, s) in src.iter().enumerate() {
                     let valid = validity.is_none_or(|v| v.get(i).copied().unwrap_or(false));
-                    bytes += 24 + if valid { s.len() } else { 0 };
+                    self.string_bytes += if valid { s.len() } else { 0 };
                     dst.push(if valid { s.clone() } else { String::new() });
                 }
             }
@@ -106,7 +98,7 @@ impl ColumnBuffer {
             _ => {
                 debug_assert!(false, "column type mismatch after validation");
                 self.push_nulls(n);
-                return bytes;
+                return;
             }
         }
         match validity.filter(|v| !v.iter().take(n).all(|b| *b) || v.len() < n) {
@@ -122,7 +114,19 @@ impl ColumnBuffer {
                 }
             }
         }
-        bytes
+    }
+
+    /// Heap memory held: the allocated capacity of the value vector (growth slack included, so
+    /// the memtable budget counts what the allocator really handed out), string contents and
+    /// the validity bitmap.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let values = match &self.values {
+            Values::F64(v) => v.capacity() * 8,
+            Values::I64(v) => v.capacity() * 8,
+            Values::Bool(v) => v.capacity(),
+            Values::String(v) => v.capacity() * std::mem::size_of::<String>() + self.string_bytes,
+        };
+        values + self.validity.as_ref().map_or(0, |b| b.capacity() / 8)
     }
 
     /// Number of rows.

@@ -43,8 +43,21 @@ impl SeriesBuffer {
         Self { sorted: true, ..Self::default() }
     }
 
-    /// Appends rows; returns an estimate of the bytes added.
+    /// Appends rows; returns the growth of the heap memory the buffer holds (allocated capacity,
+    /// not just the bytes written, so that vector growth slack counts against the budget).
     pub(crate) fn append(&mut self, ts: &[i64], seq: u64, columns: &[ColumnInput<'_>]) -> usize {
+        let held = self.heap_bytes();
+        self.append_rows(ts, seq, columns);
+        self.heap_bytes().saturating_sub(held)
+    }
+
+    /// Heap memory held by the buffer.
+    fn heap_bytes(&self) -> usize {
+        let columns: usize = self.columns.iter().map(|(_, c)| c.heap_bytes()).sum();
+        (self.ts.capacity() + self.seq.capacity()) * 8 + columns
+    }
+
+    fn append_rows(&mut self, ts: &[i64], seq: u64, columns: &[ColumnInput<'_>]) {
         let before = self.ts.len();
         let n = ts.len();
         if self.sorted {
@@ -54,15 +67,14 @@ impl SeriesBuffer {
         }
         self.ts.extend_from_slice(ts);
         self.seq.resize(before + n, seq);
-        let mut bytes = 16 * n;
         // Fast path: the same columns as every earlier write of this series (the usual case).
         let same_columns = self.columns.len() == columns.len()
             && self.columns.iter().zip(columns).all(|((id, _), input)| *id == input.id);
         if same_columns {
             for ((_, col), input) in self.columns.iter_mut().zip(columns) {
-                bytes += col.push(input.values, input.validity);
+                col.push(input.values, input.validity);
             }
-            return bytes;
+            return;
         }
         for input in columns {
             let pos = match self.columns.binary_search_by_key(&input.id, |(id, _)| *id) {
@@ -72,7 +84,7 @@ impl SeriesBuffer {
                     pos
                 }
             };
-            bytes += self.columns[pos].1.push(input.values, input.validity);
+            self.columns[pos].1.push(input.values, input.validity);
         }
         for (_, col) in &mut self.columns {
             let missing = (before + n).saturating_sub(col.len());
@@ -80,7 +92,6 @@ impl SeriesBuffer {
                 col.push_nulls(missing);
             }
         }
-        bytes
     }
 
     pub(crate) fn len(&self) -> usize {
