@@ -55,6 +55,19 @@ impl Snapshot {
         self.sv.families.get(&family)
     }
 
+    /// The family's state and `range` narrowed by its TTL; `None` when the family has no state
+    /// or nothing of `range` is visible. The common start of every per-series read.
+    pub(crate) fn family_in_range(
+        &self,
+        table: &TableDef,
+        family: &FamilyDef,
+        range: TimeRange,
+    ) -> Option<(&crate::db::version::FamilyVersion, TimeRange)> {
+        let fv = self.family_version(family.id)?;
+        let range = self.visible_range(table, family, range);
+        (!range.is_empty()).then_some((fv, range))
+    }
+
     /// The table named `name`.
     pub fn table(&self, name: &str) -> Result<&TableDef> {
         self.sv.table(name).ok_or_else(|| crate::db::unknown_table_error(name))
@@ -111,11 +124,7 @@ impl Snapshot {
         range: TimeRange,
         columns: &[ColumnId],
     ) -> Result<Option<Run>> {
-        let Some(fv) = self.sv.families.get(&family.id) else { return Ok(None) };
-        let range = self.visible_range(table, family, range);
-        if range.is_empty() {
-            return Ok(None);
-        }
+        let Some((fv, range)) = self.family_in_range(table, family, range) else { return Ok(None) };
         let tombstones = self.tombstones(table, family);
         let keep = |s: &str, ts: i64, seq: u64| !tombstones.iter().any(|t| t.covers(s, ts, seq));
         let selector = SeriesSelector::Exact(series.to_string());

@@ -75,11 +75,7 @@ impl Snapshot {
         range: TimeRange,
         columns: &[ColumnId],
     ) -> Result<Option<SeriesSources>> {
-        let Some(fv) = self.family_version(family.id) else { return Ok(None) };
-        let range = self.visible_range(table, family, range);
-        if range.is_empty() {
-            return Ok(None);
-        }
+        let Some((fv, range)) = self.family_in_range(table, family, range) else { return Ok(None) };
         let tombstones: Vec<Tombstone> = self
             .tombstones(table, family)
             .into_iter()
