@@ -40,9 +40,25 @@
 //! [log]
 //! level = "info"                    # a tracing filter, e.g. "info,isobar_storage=debug"
 //! format = "human"                  # "human" | "json"
+//!
+//! [auth]                            # bearer tokens; see docs/security.md
+//! enabled = false                   # true: every call needs `authorization: Bearer <secret>`
+//! # [[auth.tokens]]                 # one entry per token; `isobar auth hash-token` prints one
+//! # name = "dashboard"              # unique, shown in logs
+//! # sha256 = "<64 hex digits>"      # SHA-256 of the secret; the secret itself is never stored
+//! # grants = { "*" = ["read"], weather = ["read", "write"] }  # table or "*": read | write | admin
+//!
+//! [tls]                             # TLS is on when cert and key are set
+//! # cert = "/etc/isobar/server.pem" # PEM certificate chain, leaf first
+//! # key = "/etc/isobar/server.key"  # PEM private key
+//! # client_ca = "/etc/isobar/ca.pem" # require client certificates signed by this CA
 //! ```
+//!
+//! `[auth]` and `[tls]` are described in [`security`]; tokens can only be defined in the file
+//! (`ISOBAR_AUTH_ENABLED`, `ISOBAR_TLS_CERT`, `ISOBAR_TLS_KEY` and `ISOBAR_TLS_CLIENT_CA` exist).
 
 mod env;
+pub mod security;
 mod values;
 
 #[cfg(test)]
@@ -55,6 +71,7 @@ use isobar_storage::{Limits, Options, WalRecovery};
 use serde::{Deserialize, Serialize};
 
 pub use env::EnvWarning;
+pub use security::{AuthConfig, TlsConfig, TokenConfig};
 pub use values::{ByteSize, DurationValue, LogFormat, SyncSetting, ValueError};
 
 /// The whole configuration.
@@ -67,6 +84,10 @@ pub struct Config {
     pub storage: StorageConfig,
     /// `[log]`: logging.
     pub log: LogConfig,
+    /// `[auth]`: bearer tokens and their grants.
+    pub auth: AuthConfig,
+    /// `[tls]`: the server's certificate.
+    pub tls: TlsConfig,
 }
 
 /// `[server]`.
@@ -329,7 +350,7 @@ impl Config {
         if self.log.level.trim().is_empty() {
             return invalid("log.level", String::new(), "must name a level such as info");
         }
-        Ok(())
+        security::validate(&self.auth, &self.tls)
     }
 
     /// The effective configuration as TOML (what `isobar serve --print-config` prints).

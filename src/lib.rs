@@ -6,6 +6,7 @@
 //!   reflection) over one database, with graceful shutdown; [`server::start`] is what
 //!   `isobar serve` and the end-to-end tests run.
 //! - [`client`]: a thin client over the generated stubs, with Arrow IPC decoding of answers.
+//! - [`auth`]: bearer tokens, permissions per table, independent of the front end.
 //! - [`config`]: the TOML file plus `ISOBAR_*` environment variables.
 //! - [`cli`]: the command tree of `isobar serve` and the client commands (tables, CSV import and
 //!   generated load, scans, aggregates, latest points, export, admin) plus the offline
@@ -13,6 +14,7 @@
 //!   [`cli::run`].
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod auth;
 pub mod cli;
 pub mod client;
 pub mod config;

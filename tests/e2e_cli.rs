@@ -166,5 +166,6 @@ fn serve_refuses_a_public_address_without_insecure() {
         .expect("runs");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("not a loopback address") && stderr.contains("--insecure"), "{stderr}");
+    assert!(stderr.contains("not a loopback address") && stderr.contains("authentication is off"), "{stderr}");
+    assert!(stderr.contains("--insecure"), "{stderr}");
 }

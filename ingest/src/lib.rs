@@ -57,4 +57,4 @@ pub mod service;
 pub mod status;
 pub mod table;
 
-pub use service::{IngestLimits, IngestService};
+pub use service::{IngestLimits, IngestService, WriteGuard};

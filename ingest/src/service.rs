@@ -12,6 +12,11 @@
 //! the handler once it has arrived completely, so a client that disconnects mid-message leaves
 //! nothing of that message applied; the messages before it are written (and the call fails).
 //! A rejected message fails the call with a status whose message starts with `message <i>:`.
+//!
+//! A [`WriteGuard`] (the server's permission check) sees every message before any of it is
+//! admitted or applied; a refused message fails the call and changes nothing.
+
+use std::sync::Arc;
 
 use isobar_proto::v1::ingest_server::Ingest;
 use isobar_proto::v1::{WriteRequest, WriteResponse};
@@ -34,12 +39,20 @@ pub struct IngestLimits {
     pub max_inflight_bytes: u64,
 }
 
+/// A check of every write message before it is applied (e.g. the caller's permissions on the
+/// tables it writes), given the call's extensions.
+pub trait WriteGuard: Send + Sync + std::fmt::Debug + 'static {
+    /// `Err` refuses the message (and ends the call) with that status.
+    fn check(&self, extensions: &tonic::Extensions, request: &WriteRequest) -> Result<(), Status>;
+}
+
 /// The `isobar.v1.Ingest` service over one database.
 #[derive(Clone, Debug)]
 pub struct IngestService {
     db: Db,
     max_rows: usize,
     admission: Admission,
+    guard: Option<Arc<dyn WriteGuard>>,
 }
 
 type Pending = JoinHandle<Result<Applied, ApiError>>;
@@ -47,7 +60,23 @@ type Pending = JoinHandle<Result<Applied, ApiError>>;
 impl IngestService {
     /// A service writing into `db` under `limits`.
     pub fn new(db: Db, limits: IngestLimits) -> Self {
-        Self { db, max_rows: limits.max_rows_per_request, admission: Admission::new(limits.max_inflight_bytes) }
+        Self {
+            db,
+            max_rows: limits.max_rows_per_request,
+            admission: Admission::new(limits.max_inflight_bytes),
+            guard: None,
+        }
+    }
+
+    /// The service with `guard` checking every message first.
+    pub fn with_guard(mut self, guard: Arc<dyn WriteGuard>) -> Self {
+        self.guard = Some(guard);
+        self
+    }
+
+    /// Runs the guard, if any, on one message.
+    fn check(&self, extensions: &tonic::Extensions, request: &WriteRequest) -> Result<(), Status> {
+        self.guard.as_ref().map_or(Ok(()), |g| g.check(extensions, request))
     }
 
     /// Admits `request` and starts converting and writing it on the blocking pool.
@@ -77,6 +106,7 @@ async fn finish(pending: Pending) -> Result<Applied, ApiError> {
 #[tonic::async_trait]
 impl Ingest for IngestService {
     async fn write(&self, request: Request<WriteRequest>) -> Result<Response<WriteResponse>, Status> {
+        self.check(request.extensions(), request.get_ref())?;
         let applied = finish(self.start(request.into_inner())?).await?;
         let mut totals = Totals::default();
         totals.add(applied);
@@ -84,7 +114,7 @@ impl Ingest for IngestService {
     }
 
     async fn write_stream(&self, request: Request<Streaming<WriteRequest>>) -> Result<Response<WriteResponse>, Status> {
-        let mut stream = request.into_inner();
+        let (_, extensions, mut stream) = request.into_parts();
         let mut totals = Totals::default();
         let mut pending: Option<(u64, Pending)> = None;
         let mut index = 0u64;
@@ -96,6 +126,9 @@ impl Ingest for IngestService {
             }
             match next {
                 Ok(Some(message)) => {
+                    self.check(&extensions, &message).map_err(|status| {
+                        Status::new(status.code(), format!("message {index}: {}", status.message()))
+                    })?;
                     let write = self.start(message).map_err(|e| e.into_status_at(&format!("message {index}")))?;
                     pending = Some((index, write));
                     index += 1;

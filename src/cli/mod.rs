@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod args;
+pub mod auth;
 pub mod csv;
 pub mod export;
 pub mod inspect;
@@ -35,7 +36,10 @@ Examples:
   isobar table create weather --family env:temp_c=f64,rh=f64
   isobar write --table weather --file readings.csv
   isobar scan weather --series station=KSEA --from now-1d
-  isobar agg weather --all --from now-7d --bucket 1h --fn avg:env.temp_c")]
+  isobar agg weather --all --from now-7d --bucket 1h --fn avg:env.temp_c
+  ISOBAR_TOKEN=$(cat token) isobar --addr https://db:50051 --tls-ca ca.pem table list
+
+Client commands send the bearer token from --token-file, else $ISOBAR_TOKEN (never a flag value).")]
 pub struct Cli {
     /// Server address for client commands.
     #[arg(long, global = true, default_value = "http://127.0.0.1:50051", value_name = "URL")]
@@ -43,6 +47,18 @@ pub struct Cli {
     /// Output format of client commands.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
+    /// File holding the bearer token for client commands (default: $ISOBAR_TOKEN).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub token_file: Option<std::path::PathBuf>,
+    /// CA certificate (PEM) that signed the server's certificate; for https:// addresses.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub tls_ca: Option<std::path::PathBuf>,
+    /// Client certificate (PEM), for servers that require one (with --tls-key).
+    #[arg(long, global = true, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// Private key (PEM) of --tls-cert.
+    #[arg(long, global = true, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -71,6 +87,9 @@ pub enum Command {
     Admin(admin::AdminCommand),
     /// Dump an SSTable file.
     Inspect(inspect::InspectArgs),
+    /// Authentication helpers: create tokens for `[[auth.tokens]]`.
+    #[command(subcommand)]
+    Auth(auth::AuthCommand),
 }
 
 /// Why a command failed.
@@ -114,8 +133,9 @@ pub enum CliError {
     },
     /// `serve` on an address reachable from other hosts without `--insecure`.
     #[error(
-        "refusing to listen on {addr}: it is not a loopback address and the server has no authentication yet; \
-         pass --insecure to do it anyway, or listen on 127.0.0.1"
+        "refusing to listen on {addr}: it is not a loopback address and authentication is off; \
+         enable [auth] with tokens (see docs/security.md), listen on 127.0.0.1, or pass --insecure \
+         to let anyone who can reach the port read, write and drop every table"
     )]
     Insecure {
         /// The listen address.
@@ -188,6 +208,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
     match &cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Inspect(args) => inspect::run(args, cli.format),
+        Command::Auth(command) => auth::run(command),
         Command::Admin(admin::AdminCommand::Verify { data_dir }) => admin::verify(data_dir, cli.format),
         Command::Write(args) if args.dry_run => write::dry_run(args),
         _ => {
@@ -203,7 +224,14 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
 
 /// Runs a command that talks to the server at `--addr`.
 async fn run_client(cli: &Cli) -> Result<(), CliError> {
-    let mut client = crate::client::Client::connect(&cli.addr).await?;
+    let mut options = crate::client::ClientOptions::from_sources(
+        cli.token_file.as_deref(),
+        std::env::var(crate::client::TOKEN_ENV).ok(),
+    )?;
+    options.tls_ca = cli.tls_ca.clone();
+    options.tls_cert = cli.tls_cert.clone();
+    options.tls_key = cli.tls_key.clone();
+    let mut client = crate::client::Client::connect_with(&cli.addr, &options).await?;
     let format = cli.format;
     match &cli.command {
         Command::Table(command) => table::run(command, &mut client, format).await,
@@ -213,6 +241,6 @@ async fn run_client(cli: &Cli) -> Result<(), CliError> {
         Command::Latest(args) => read::run_latest(args, &mut client, format).await,
         Command::Export(args) => export::run(args, &mut client, format).await,
         Command::Admin(command) => admin::run(command, &mut client, format).await,
-        Command::Serve(_) | Command::Inspect(_) => Ok(()),
+        Command::Serve(_) | Command::Inspect(_) | Command::Auth(_) => Ok(()),
     }
 }

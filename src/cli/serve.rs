@@ -18,6 +18,9 @@ Examples:
   isobar serve --config isobar.toml --print-config  # show the effective configuration
   isobar serve --listen 0.0.0.0:50051 --insecure   # reachable from other hosts, NO authentication
 
+A listen address other than loopback needs [auth] enabled with tokens (and should have [tls]);
+see docs/security.md.
+
 SIGINT (Ctrl-C) or SIGTERM stop the server gracefully: it stops accepting calls, lets running
 calls finish (up to server.shutdown_timeout), syncs the WAL and exits 0.")]
 pub struct ServeArgs {
@@ -33,8 +36,8 @@ pub struct ServeArgs {
     /// Print the effective configuration as TOML and exit.
     #[arg(long)]
     pub print_config: bool,
-    /// Allow a listen address other than loopback. The server has no authentication or TLS yet:
-    /// anyone who can reach the port can read, write and drop every table.
+    /// Allow a listen address other than loopback with authentication off: anyone who can reach
+    /// the port can read, write and drop every table.
     #[arg(long)]
     pub insecure: bool,
 }
@@ -63,18 +66,21 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         return Ok(());
     }
     let listen = config.server.listen;
-    if !listen.ip().is_loopback() && !args.insecure {
-        return Err(CliError::Insecure { addr: listen });
-    }
+    let exposure = exposure(listen, config.auth.enabled, config.tls.enabled(), args.insecure)?;
     init_logging(&config)?;
     for warning in &warnings {
         tracing::warn!("{warning}");
     }
-    if !listen.ip().is_loopback() {
-        tracing::warn!(
-            "INSECURE: listening on {listen}, which is reachable from other hosts, without authentication or TLS; \
-             anyone who can connect can read, write and drop every table"
-        );
+    match exposure {
+        Exposure::Safe => {}
+        Exposure::NoAuth => tracing::warn!(
+            "INSECURE (--insecure): listening on {listen}, which is reachable from other hosts, with \
+             authentication OFF; anyone who can connect can read, write and drop every table"
+        ),
+        Exposure::ClearText => tracing::warn!(
+            "INSECURE: listening on {listen} without TLS; bearer tokens and data cross the network in clear \
+             text and can be stolen by anyone on the path. Set [tls] cert and key"
+        ),
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -98,6 +104,30 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         running.wait().await?;
         Ok(())
     })
+}
+
+/// How exposed a listen address leaves the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exposure {
+    /// Loopback, or other hosts with authentication and TLS.
+    Safe,
+    /// Other hosts, authentication off (allowed by `--insecure`).
+    NoAuth,
+    /// Other hosts with authentication but without TLS: tokens travel in clear text.
+    ClearText,
+}
+
+/// The `serve` policy: a non-loopback address needs authentication unless `insecure`.
+pub fn exposure(listen: std::net::SocketAddr, auth: bool, tls: bool, insecure: bool) -> Result<Exposure, CliError> {
+    if listen.ip().is_loopback() {
+        return Ok(Exposure::Safe);
+    }
+    match (auth, tls) {
+        (false, _) if !insecure => Err(CliError::Insecure { addr: listen }),
+        (false, _) => Ok(Exposure::NoAuth),
+        (true, false) => Ok(Exposure::ClearText),
+        (true, true) => Ok(Exposure::Safe),
+    }
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -214,3 +214,26 @@ fn dry_run_counts_what_a_csv_file_would_write() {
     let missing = write::check_csv(&dir.path().join("nope.csv"), "w", 2).unwrap_err();
     assert!(missing.to_string().contains("nope.csv"), "{missing}");
 }
+
+#[test]
+fn serve_policy_needs_auth_off_loopback_and_warns_without_tls() {
+    use super::serve::{Exposure, exposure};
+    let local: std::net::SocketAddr = "127.0.0.1:50051".parse().expect("addr");
+    let public: std::net::SocketAddr = "0.0.0.0:50051".parse().expect("addr");
+    assert_eq!(exposure(local, false, false, false).ok(), Some(Exposure::Safe));
+    let refused = exposure(public, false, true, false).unwrap_err().to_string();
+    assert!(refused.contains("authentication is off") && refused.contains("--insecure"), "{refused}");
+    assert_eq!(exposure(public, false, false, true).ok(), Some(Exposure::NoAuth));
+    assert_eq!(exposure(public, true, false, false).ok(), Some(Exposure::ClearText));
+    assert_eq!(exposure(public, true, true, false).ok(), Some(Exposure::Safe));
+}
+
+#[test]
+fn hash_token_entry_parses_as_config() {
+    let entry = super::auth::config_entry("agent", &crate::auth::hash_secret("s3cret").to_string());
+    let config = crate::config::Config::from_toml(&format!("[auth]\nenabled = true\n{entry}"), "x.toml".as_ref())
+        .expect("the printed entry is valid config");
+    config.validate().expect("valid");
+    let auth = crate::auth::Authenticator::from_config(&config.auth);
+    assert_eq!(auth.authenticate("s3cret").map(|p| p.name), Ok("agent".to_owned()));
+}

@@ -109,6 +109,10 @@ impl Config {
             ("STORAGE", "MAX_TS") => st.max_ts = parse(var, value, INT)?,
             ("LOG", "LEVEL") => log.level = value.to_owned(),
             ("LOG", "FORMAT") => log.format = parse_value(var, value)?,
+            ("AUTH", "ENABLED") => self.auth.enabled = parse(var, value, "true or false")?,
+            ("TLS", "CERT") => self.tls.cert = Some(value.into()),
+            ("TLS", "KEY") => self.tls.key = Some(value.into()),
+            ("TLS", "CLIENT_CA") => self.tls.client_ca = Some(value.into()),
             _ => return Ok(false),
         }
         Ok(true)

@@ -220,3 +220,78 @@ fn the_deploy_example_config_documents_every_key_with_its_default() {
         assert!(example.lines().any(|l| l.starts_with(&format!("{key} = "))), "deploy/isobar.toml lacks {key}");
     }
 }
+
+const HASH: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+#[test]
+fn auth_tokens_and_tls_are_read() {
+    let config = Config::load_with(None, env(&[])).expect("defaults").0;
+    assert!(!config.auth.enabled && !config.tls.enabled());
+    let config = parse(&format!(
+        r#"
+        [auth]
+        enabled = true
+        [[auth.tokens]]
+        name = "dashboard"
+        sha256 = "{HASH}"
+        grants = {{ "*" = ["read"], weather = ["read", "write"] }}
+        [tls]
+        cert = "/etc/isobar/server.pem"
+        key = "/etc/isobar/server.key"
+        "#
+    ))
+    .expect("parses");
+    assert!(config.validate().is_ok());
+    let token = &config.auth.tokens[0];
+    assert_eq!(token.sha256, crate::auth::hash_secret("test"));
+    assert_eq!(token.grants["weather"], vec![crate::auth::Permission::Read, crate::auth::Permission::Write]);
+    assert!(config.tls.enabled());
+    assert_eq!(parse(&config.to_toml()).expect("printed config parses"), config);
+}
+
+#[test]
+fn a_bad_token_hash_says_what_is_expected() {
+    let err = parse("[[auth.tokens]]\nname = \"a\"\nsha256 = \"12ab\"\n").unwrap_err().to_string();
+    assert!(err.contains("expected 64 hex digits") && err.contains("isobar auth hash-token"), "{err}");
+    assert!(err.contains("sha256"), "names the key: {err}");
+    let err = parse(&format!("[[auth.tokens]]\nname = \"a\"\nsha256 = \"{}xy\"\n", &HASH[..62])).unwrap_err();
+    assert!(err.to_string().contains("not a hex digit"), "{err}");
+}
+
+#[test]
+fn an_unknown_permission_lists_the_valid_ones() {
+    let err = parse(&format!("[[auth.tokens]]\nname = \"a\"\nsha256 = \"{HASH}\"\ngrants = {{ t = [\"reed\"] }}\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("reed") && err.contains("read") && err.contains("admin"), "{err}");
+}
+
+#[test]
+fn inconsistent_auth_and_tls_settings_are_refused_with_the_key() {
+    let token = |name: &str, grant: &str| {
+        format!("[[auth.tokens]]\nname = \"{name}\"\nsha256 = \"{HASH}\"\ngrants = {{ {grant} = [\"read\"] }}\n")
+    };
+    let cases = [
+        ("[auth]\nenabled = true\n".to_owned(), "auth.enabled"),
+        (format!("{}{}", token("a", "t"), token("a", "u").replace(HASH, &HASH.replace('9', "8"))), "auth.tokens.name"),
+        (format!("{}{}", token("a", "t"), token("b", "t")), "auth.tokens.sha256"),
+        (token("a", "\"../x\""), "auth.tokens.grants"),
+        ("[tls]\ncert = \"c.pem\"\n".to_owned(), "tls.key"),
+        ("[tls]\nclient_ca = \"ca.pem\"\n".to_owned(), "tls.client_ca"),
+    ];
+    for (text, key) in cases {
+        let err = parse(&text).expect("parses").validate().unwrap_err();
+        assert!(matches!(&err, ConfigError::Invalid { key: k, .. } if *k == key), "{text}: {err}");
+    }
+}
+
+#[test]
+fn auth_and_tls_have_environment_overrides() {
+    let vars = env(&[("ISOBAR_TLS_CERT", "/c.pem"), ("ISOBAR_TLS_KEY", "/k.pem"), ("ISOBAR_TLS_CLIENT_CA", "/ca.pem")]);
+    let config = Config::load_with(None, vars).expect("loads").0;
+    assert_eq!(config.tls.client_ca.as_deref(), Some(Path::new("/ca.pem")));
+    let err = Config::load_with(None, env(&[("ISOBAR_AUTH_ENABLED", "true")])).unwrap_err();
+    assert!(matches!(err, ConfigError::Invalid { key: "auth.enabled", .. }), "enabled without tokens: {err}");
+    let err = Config::load_with(None, env(&[("ISOBAR_AUTH_ENABLED", "yes")])).unwrap_err();
+    assert!(err.to_string().contains("true or false"), "{err}");
+}

@@ -17,6 +17,13 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use super::export;
+use super::guard::{authorize, caller};
+use super::rpc::Rpc;
+
+/// The grant name an empty table field (meaning every table) is checked against.
+fn table_or_all(table: &str) -> &str {
+    if table.is_empty() { crate::auth::ALL_TABLES } else { table }
+}
 
 /// The `isobar.v1.Admin` service over one database.
 #[derive(Clone, Debug)]
@@ -126,6 +133,8 @@ impl Admin for AdminService {
         &self,
         request: Request<pb::CreateTableRequest>,
     ) -> Result<Response<pb::CreateTableResponse>, Status> {
+        let name = request.get_ref().table.as_ref().map_or("", |t| t.name.as_str());
+        authorize(&request, Rpc::CreateTable, name)?;
         let request = request.into_inner();
         let spec = request.table.ok_or_else(|| missing("table", "the table to create"))?;
         let spec = table_spec_from_proto(spec).map_err(ApiError::from)?;
@@ -149,6 +158,7 @@ impl Admin for AdminService {
         &self,
         request: Request<pb::AlterTableRequest>,
     ) -> Result<Response<pb::AlterTableResponse>, Status> {
+        authorize(&request, Rpc::AlterTable, &request.get_ref().table)?;
         let request = request.into_inner();
         if request.actions.is_empty() {
             return Err(missing("actions", "at least one change").into());
@@ -182,6 +192,7 @@ impl Admin for AdminService {
         &self,
         request: Request<pb::DropTableRequest>,
     ) -> Result<Response<pb::DropTableResponse>, Status> {
+        authorize(&request, Rpc::DropTable, &request.get_ref().table)?;
         let request = request.into_inner();
         let dropped = self
             .blocking(move |db| match db.drop_table(&request.table) {
@@ -195,9 +206,11 @@ impl Admin for AdminService {
 
     async fn list_tables(
         &self,
-        _request: Request<pb::ListTablesRequest>,
+        request: Request<pb::ListTablesRequest>,
     ) -> Result<Response<pb::ListTablesResponse>, Status> {
+        let caller = caller(request.extensions())?;
         let mut tables = self.db.tables();
+        tables.retain(|t| caller.allows(&t.name, Rpc::ListTables.permission()));
         tables.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(Response::new(pb::ListTablesResponse { tables: tables.iter().map(table_def_to_info).collect() }))
     }
@@ -206,11 +219,13 @@ impl Admin for AdminService {
         &self,
         request: Request<pb::DescribeTableRequest>,
     ) -> Result<Response<pb::DescribeTableResponse>, Status> {
+        authorize(&request, Rpc::DescribeTable, &request.get_ref().table)?;
         let def = self.db.table_def(&request.into_inner().table).map_err(ApiError::from)?;
         Ok(Response::new(pb::DescribeTableResponse { table: Some(table_def_to_info(&def)) }))
     }
 
     async fn flush(&self, request: Request<pb::FlushRequest>) -> Result<Response<pb::FlushResponse>, Status> {
+        authorize(&request, Rpc::Flush, table_or_all(&request.get_ref().table))?;
         let table = request.into_inner().table;
         let response = self
             .blocking(move |db| {
@@ -233,6 +248,7 @@ impl Admin for AdminService {
     }
 
     async fn compact(&self, request: Request<pb::CompactRequest>) -> Result<Response<pb::CompactResponse>, Status> {
+        authorize(&request, Rpc::Compact, &request.get_ref().table)?;
         let request = request.into_inner();
         let range = match request.range {
             None => None,
@@ -248,11 +264,18 @@ impl Admin for AdminService {
     }
 
     async fn stats(&self, request: Request<pb::StatsRequest>) -> Result<Response<pb::StatsResponse>, Status> {
-        let table = request.into_inner().table;
-        Ok(Response::new(self.blocking(move |db| stats(db, &table)).await?))
+        let table = request.get_ref().table.clone();
+        if !table.is_empty() {
+            authorize(&request, Rpc::Stats, &table)?;
+        }
+        let caller = caller(request.extensions())?.clone();
+        let mut response = self.blocking(move |db| stats(db, &table)).await?;
+        response.tables.retain(|t| caller.allows(&t.table, Rpc::Stats.permission()));
+        Ok(Response::new(response))
     }
 
     async fn export(&self, request: Request<pb::ExportRequest>) -> Result<Response<pb::ExportResponse>, Status> {
+        authorize(&request, Rpc::Export, &request.get_ref().table)?;
         export::export(&self.db, &self.export_root, request.into_inner()).await.map(Response::new)
     }
 
@@ -260,10 +283,12 @@ impl Admin for AdminService {
         &self,
         request: Request<pb::ExportRequest>,
     ) -> Result<Response<Self::ExportWithProgressStream>, Status> {
+        authorize(&request, Rpc::ExportWithProgress, &request.get_ref().table)?;
         export::export_with_progress(&self.db, &self.export_root, request.into_inner()).await.map(Response::new)
     }
 
     async fn delete(&self, request: Request<pb::DeleteRequest>) -> Result<Response<pb::DeleteResponse>, Status> {
+        authorize(&request, Rpc::Delete, &request.get_ref().table)?;
         let request = request.into_inner();
         let selector = selector_from_proto(request.selector).map_err(ApiError::from)?;
         let range = request.range.ok_or_else(|| missing("range", "set both ends to delete all time explicitly"))?;

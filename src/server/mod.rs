@@ -11,10 +11,18 @@
 //! Health: every service reports `NOT_SERVING` until the database is open and `SERVING` after;
 //! on shutdown they go back to `NOT_SERVING` first, so load balancers drain the instance.
 //! [`start`] is what `isobar serve` runs and what the end-to-end tests start in-process.
+//!
+//! Every call passes [`call::CallLayer`] (a span per call, bearer-token authentication, the
+//! outcome log); handlers check the caller's permission on the tables they touch with
+//! [`guard`], using the permission [`rpc::Rpc::permission`] assigns to the method. With `[tls]`
+//! set the port speaks only TLS (rustls), optionally requiring client certificates.
 
 mod admin;
+pub mod call;
 mod export;
+pub mod guard;
 mod query;
+pub mod rpc;
 mod scan;
 mod status;
 
@@ -31,7 +39,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::server::TcpIncoming;
 
-use crate::config::Config;
+use crate::auth::Authenticator;
+use crate::config::{Config, TlsConfig};
 pub use admin::AdminService;
 pub use query::QueryService;
 
@@ -59,6 +68,17 @@ pub enum ServerError {
     /// The gRPC transport failed.
     #[error("gRPC transport: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// A TLS file of `[tls]` could not be read.
+    #[error("cannot read {key} file {path}: {source}")]
+    TlsFile {
+        /// The config key (`tls.cert`, `tls.key`, `tls.client_ca`).
+        key: &'static str,
+        /// The file.
+        path: std::path::PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
     /// A blocking task of the server died.
     #[error("server task failed: {0}")]
     Task(String),
@@ -68,6 +88,7 @@ pub enum ServerError {
 #[derive(Debug)]
 pub struct Running {
     addr: SocketAddr,
+    tls: bool,
     db: Db,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), ServerError>>,
@@ -79,9 +100,10 @@ impl Running {
         self.addr
     }
 
-    /// The `http://` URL of the server, for clients.
+    /// The URL of the server for clients: `https://` with TLS, else `http://`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// The database the server serves (shared handle).
@@ -111,6 +133,7 @@ impl Running {
 
 /// Opens the database of `config` and serves it on `config.server.listen`.
 pub async fn start(config: &Config) -> Result<Running, ServerError> {
+    let tls = tls_config(&config.tls)?;
     let dir = config.server.data_dir.clone();
     let options = config.storage.to_options();
     let open_dir = dir.clone();
@@ -128,8 +151,25 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
     };
     let local = listener.local_addr().map_err(|source| ServerError::Bind { addr, source })?;
     let (stop, stopped) = oneshot::channel();
-    let task = tokio::spawn(serve(config.clone(), db.clone(), listener, stopped));
-    Ok(Running { addr: local, db, stop: Some(stop), task })
+    let with_tls = tls.is_some();
+    let task = tokio::spawn(serve(config.clone(), db.clone(), listener, tls, stopped));
+    Ok(Running { addr: local, tls: with_tls, db, stop: Some(stop), task })
+}
+
+/// The rustls settings `[tls]` describes, its files read now so that a bad path fails the start.
+fn tls_config(tls: &TlsConfig) -> Result<Option<tonic::transport::ServerTlsConfig>, ServerError> {
+    let (Some(cert), Some(key)) = (&tls.cert, &tls.key) else {
+        return Ok(None);
+    };
+    let read = |key: &'static str, path: &std::path::Path| {
+        std::fs::read(path).map_err(|source| ServerError::TlsFile { key, path: path.to_owned(), source })
+    };
+    let identity = tonic::transport::Identity::from_pem(read("tls.cert", cert)?, read("tls.key", key)?);
+    let mut server = tonic::transport::ServerTlsConfig::new().identity(identity);
+    if let Some(ca) = &tls.client_ca {
+        server = server.client_ca_root(tonic::transport::Certificate::from_pem(read("tls.client_ca", ca)?));
+    }
+    Ok(Some(server))
 }
 
 /// Serves until `stopped` fires (or its sender is dropped), then closes the database.
@@ -137,6 +177,7 @@ async fn serve(
     config: Config,
     db: Db,
     listener: TcpListener,
+    tls: Option<tonic::transport::ServerTlsConfig>,
     stopped: oneshot::Receiver<()>,
 ) -> Result<(), ServerError> {
     let max = config.server.max_message_bytes.as_usize();
@@ -144,7 +185,8 @@ async fn serve(
         max_rows_per_request: config.server.max_rows_per_request,
         max_inflight_bytes: config.server.max_inflight_write_bytes.0,
     };
-    let ingest = IngestServer::new(IngestService::new(db.clone(), limits))
+    let ingest = IngestService::new(db.clone(), limits).with_guard(std::sync::Arc::new(guard::IngestGuard));
+    let ingest = IngestServer::new(ingest)
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
     let query =
@@ -169,8 +211,12 @@ async fn serve(
         tracing::info!("shutting down: no new connections, waiting for running calls");
         let _ = drained_tx.send(());
     };
-    let router = tonic::transport::Server::builder()
-        .tcp_nodelay(true)
+    let mut builder = tonic::transport::Server::builder().tcp_nodelay(true);
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls)?;
+    }
+    let router = builder
+        .layer(call::CallLayer::new(Authenticator::from_config(&config.auth)))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(ingest)

@@ -22,6 +22,8 @@ use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
 use super::scan::{CHANNEL_BATCHES, RowLimit, Sink, produce};
+use super::guard::authorize;
+use super::rpc::Rpc;
 use super::status::QueryError;
 
 /// Rows per batch when the request leaves it to the server.
@@ -102,6 +104,7 @@ impl Query for QueryService {
     type LatestStream = ArrowStream;
 
     async fn scan(&self, request: Request<pb::ScanRequest>) -> Result<Response<ArrowStream>, Status> {
+        authorize(&request, Rpc::Scan, &request.get_ref().table)?;
         let (scan, limit) = scan_request(request.into_inner())?;
         let db = self.db.clone();
         stream_from(move |sink| {
@@ -120,6 +123,7 @@ impl Query for QueryService {
     }
 
     async fn aggregate(&self, request: Request<pb::AggregateRequest>) -> Result<Response<ArrowStream>, Status> {
+        authorize(&request, Rpc::Aggregate, &request.get_ref().table)?;
         let query = AggregateQuery::from(aggregate_plan(request.into_inner()).map_err(QueryError::from)?);
         let db = self.db.clone();
         let answer = move |db: &Db| -> Result<Vec<RecordBatch>, QueryError> {
@@ -141,6 +145,7 @@ impl Query for QueryService {
     }
 
     async fn latest(&self, request: Request<pb::LatestRequest>) -> Result<Response<ArrowStream>, Status> {
+        authorize(&request, Rpc::Latest, &request.get_ref().table)?;
         let query = LatestQuery::from(latest_plan(request.into_inner()).map_err(QueryError::from)?);
         let db = self.db.clone();
         stream_from(move |sink| match isobar_query::latest(&db.snapshot(), &query) {

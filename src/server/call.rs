@@ -1,0 +1,204 @@
+//! The layer every call goes through: a span per call, authentication, and the outcome log.
+//!
+//! ```text
+//! HTTP/2 request ─► span "rpc" {rpc, peer, principal} ─► health/reflection? ─► inner router
+//!                    │ authorization: Bearer <secret> ─► Authenticator ─► CallAuth in extensions
+//!                    │ (header removed)                      │ fails: UNAUTHENTICATED, warn
+//!                    ▼                                       ▼
+//!                 handler: authorize(table) ─► PERMISSION_DENIED, warn
+//! response body ends (or is dropped) ─► "call finished" {code, duration_ms}: debug when OK,
+//!                                        info otherwise
+//! ```
+//!
+//! The secret never reaches a log line nor a handler: the header is taken out of the request
+//! before the router sees it. Handlers find the caller as [`CallAuth`] in the request extensions.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use http_body::{Body, Frame, SizeHint};
+use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
+use tracing::{Instrument, Span};
+
+use super::rpc::{Rpc, is_open_path};
+use crate::auth::{AuthError, Authenticator, Principal};
+
+/// The authenticated caller of a call and the method called, put into the request extensions.
+#[derive(Clone, Debug)]
+pub struct CallAuth {
+    /// Who calls.
+    pub principal: Principal,
+    /// What (absent for a path that names no Isobar method; the router answers UNIMPLEMENTED).
+    pub rpc: Option<Rpc>,
+}
+
+/// The [`tower_layer::Layer`] that wraps the router in [`CallService`].
+#[derive(Clone, Debug)]
+pub struct CallLayer {
+    auth: Arc<Authenticator>,
+}
+
+impl CallLayer {
+    /// A layer checking tokens with `auth`.
+    pub fn new(auth: Authenticator) -> Self {
+        Self { auth: Arc::new(auth) }
+    }
+}
+
+impl<S> tower_layer::Layer<S> for CallLayer {
+    type Service = CallService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        CallService { inner, auth: self.auth.clone() }
+    }
+}
+
+/// See the module doc.
+#[derive(Clone, Debug)]
+pub struct CallService<S> {
+    inner: S,
+    auth: Arc<Authenticator>,
+}
+
+/// The bearer secret of `headers`: `None` without an `authorization` header.
+fn bearer(headers: &http::HeaderMap) -> Result<Option<String>, AuthError> {
+    let Some(value) = headers.get(http::header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| AuthError::Malformed { reason: "the authorization header is not ASCII" })?;
+    let (scheme, secret) = value
+        .split_once(' ')
+        .ok_or(AuthError::Malformed { reason: "expected `authorization: Bearer <token>`" })?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthError::Malformed { reason: "only the Bearer scheme is accepted" });
+    }
+    Ok(Some(secret.trim().to_owned()))
+}
+
+/// The client's address, when the transport knows it.
+fn peer<B>(request: &http::Request<B>) -> String {
+    let ext = request.extensions();
+    ext.get::<TcpConnectInfo>()
+        .and_then(|i| i.remote_addr())
+        .or_else(|| ext.get::<TlsConnectInfo<TcpConnectInfo>>().and_then(|i| i.get_ref().remote_addr()))
+        .map_or_else(|| "unknown".to_owned(), |a| a.to_string())
+}
+
+type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+
+impl<S, B, R> tower_service::Service<http::Request<B>> for CallService<S>
+where
+    S: tower_service::Service<http::Request<B>, Response = http::Response<R>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+    R: Default + Send + 'static,
+{
+    type Response = http::Response<Logged<R>>;
+    type Error = S::Error;
+    type Future = BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let path = request.uri().path().to_owned();
+        if is_open_path(&path) {
+            request.headers_mut().remove(http::header::AUTHORIZATION);
+            return Box::pin(async move { Ok(inner.call(request).await?.map(Logged::silent)) });
+        }
+        let rpc = Rpc::from_path(&path);
+        let name = rpc.map_or_else(|| path.clone(), |r| r.to_string());
+        let span = tracing::info_span!("rpc", rpc = %name, peer = %peer(&request), principal = tracing::field::Empty);
+        let started = Instant::now();
+        let secret = bearer(request.headers());
+        request.headers_mut().remove(http::header::AUTHORIZATION);
+        let principal = secret.and_then(|s| self.auth.authenticate_optional(s.as_deref()));
+        match principal {
+            Ok(principal) => {
+                span.record("principal", principal.name.as_str());
+                request.extensions_mut().insert(CallAuth { principal, rpc });
+                let call = inner.call(request).instrument(span.clone());
+                Box::pin(async move { Ok(Logged::wrap(call.await?, span, started)) })
+            }
+            Err(error) => {
+                span.in_scope(|| tracing::warn!(%error, "call refused: not authenticated"));
+                let response = tonic::Status::unauthenticated(error.to_string()).into_http::<R>();
+                Box::pin(async move { Ok(Logged::wrap(response, span, started)) })
+            }
+        }
+    }
+}
+
+/// A response body that logs the call's outcome once it ends or is dropped.
+#[derive(Debug)]
+pub struct Logged<R> {
+    inner: R,
+    log: Option<(Span, Instant)>,
+    code: Option<String>,
+}
+
+impl<R> Logged<R> {
+    /// Wraps the body of `response`, noting a status already in its headers (trailers-only).
+    fn wrap(response: http::Response<R>, span: Span, started: Instant) -> http::Response<Self> {
+        let (parts, inner) = response.into_parts();
+        let mut body = Self { inner, log: Some((span, started)), code: None };
+        body.note(&parts.headers);
+        http::Response::from_parts(parts, body)
+    }
+
+    fn silent(inner: R) -> Self {
+        Self { inner, log: None, code: None }
+    }
+
+    /// Remembers the `grpc-status` of trailers (or of trailers-only headers).
+    fn note(&mut self, headers: &http::HeaderMap) {
+        if let Some(code) = headers.get("grpc-status").and_then(|v| v.to_str().ok()) {
+            self.code = Some(code.to_owned());
+        }
+    }
+}
+
+impl<R: Body + Unpin> Body for Logged<R> {
+    type Data = R::Data;
+    type Error = R::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<R::Data>, R::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(trailers) = frame.trailers_ref()
+        {
+            self.note(trailers);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl<R> Drop for Logged<R> {
+    fn drop(&mut self) {
+        let Some((span, started)) = self.log.take() else {
+            return;
+        };
+        let duration_ms = started.elapsed().as_secs_f64() * 1e3;
+        let code = self.code.as_deref().and_then(|c| c.parse::<i32>().ok()).map(tonic::Code::from_i32);
+        let _entered = span.enter();
+        match code {
+            Some(tonic::Code::Ok) => tracing::debug!(code = "OK", duration_ms, "call finished"),
+            Some(code) => tracing::info!(code = ?code, duration_ms, "call finished"),
+            None => tracing::info!(code = "none (cancelled or connection lost)", duration_ms, "call finished"),
+        }
+    }
+}

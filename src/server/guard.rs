@@ -1,0 +1,57 @@
+//! Permission checks inside the handlers: the table a request names, against the caller that
+//! [`super::call`] put into the request extensions and the permission [`Rpc::permission`] says
+//! the method needs. A refusal is `PERMISSION_DENIED` naming the table and the permission, and
+//! a warning in the log (with the call's span: rpc, peer, principal).
+
+use std::collections::BTreeSet;
+
+use isobar_proto::v1::WriteRequest;
+use tonic::{Request, Status};
+
+use super::call::CallAuth;
+use super::rpc::Rpc;
+use crate::auth::{AuthError, Permission, Principal};
+
+/// The caller of a call (fails closed when the call did not pass the authentication layer).
+pub fn caller(extensions: &tonic::Extensions) -> Result<&Principal, Status> {
+    extensions
+        .get::<CallAuth>()
+        .map(|c| &c.principal)
+        .ok_or_else(|| Status::internal("the call was not authenticated (the server's auth layer is missing)"))
+}
+
+/// Checks that the caller may call `rpc` on `table`.
+pub fn authorize<T>(request: &Request<T>, rpc: Rpc, table: &str) -> Result<(), Status> {
+    require(request.extensions(), rpc.permission(), table)
+}
+
+/// Checks that the caller holds `needed` on `table`.
+fn require(extensions: &tonic::Extensions, needed: Permission, table: &str) -> Result<(), Status> {
+    caller(extensions)?.require(table, needed).map_err(denied)
+}
+
+/// The status of a refusal, logged.
+fn denied(error: AuthError) -> Status {
+    tracing::warn!(%error, "call refused: permission denied");
+    Status::permission_denied(error.to_string())
+}
+
+/// The check of `Write` and `WriteStream` messages: write permission on every table a message
+/// names, all checked before any of it is applied.
+#[derive(Debug)]
+pub struct IngestGuard;
+
+impl isobar_ingest::WriteGuard for IngestGuard {
+    fn check(&self, extensions: &tonic::Extensions, request: &WriteRequest) -> Result<(), Status> {
+        let tables: BTreeSet<&str> = request
+            .batches
+            .iter()
+            .map(|b| b.table.as_str())
+            .chain(request.rows.iter().map(|r| r.table.as_str()))
+            .collect();
+        for table in tables {
+            require(extensions, Rpc::Write.permission(), table)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,181 @@
+//! Every gRPC method of the Isobar services and the permission it needs: the one place that
+//! decides it. A test checks that every method in `isobar_proto::FILE_DESCRIPTOR_SET` is listed,
+//! so a new RPC cannot be served before someone decides who may call it.
+//!
+//! | permission | methods |
+//! |------------|---------|
+//! | read       | Scan, Aggregate, Latest, Export, ExportWithProgress, ListTables, DescribeTable, Stats |
+//! | write      | Write, WriteStream, Delete |
+//! | admin      | CreateTable, AlterTable, DropTable, Flush, Compact |
+//!
+//! `ListTables` and `Stats` without a table answer only with the tables the caller may read.
+//! Health (`grpc.health.v1`) and reflection (`grpc.reflection.*`) need no token.
+
+use crate::auth::Permission;
+
+/// One Isobar gRPC method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Rpc {
+    /// `isobar.v1.Ingest/Write`.
+    Write,
+    /// `isobar.v1.Ingest/WriteStream`.
+    WriteStream,
+    /// `isobar.v1.Query/Scan`.
+    Scan,
+    /// `isobar.v1.Query/Aggregate`.
+    Aggregate,
+    /// `isobar.v1.Query/Latest`.
+    Latest,
+    /// `isobar.v1.Admin/CreateTable`.
+    CreateTable,
+    /// `isobar.v1.Admin/AlterTable`.
+    AlterTable,
+    /// `isobar.v1.Admin/DropTable`.
+    DropTable,
+    /// `isobar.v1.Admin/ListTables`.
+    ListTables,
+    /// `isobar.v1.Admin/DescribeTable`.
+    DescribeTable,
+    /// `isobar.v1.Admin/Flush`.
+    Flush,
+    /// `isobar.v1.Admin/Compact`.
+    Compact,
+    /// `isobar.v1.Admin/Stats`.
+    Stats,
+    /// `isobar.v1.Admin/Export`.
+    Export,
+    /// `isobar.v1.Admin/ExportWithProgress`.
+    ExportWithProgress,
+    /// `isobar.v1.Admin/Delete`.
+    Delete,
+}
+
+impl Rpc {
+    /// Every method.
+    pub const ALL: &'static [Rpc] = &[
+        Rpc::Write,
+        Rpc::WriteStream,
+        Rpc::Scan,
+        Rpc::Aggregate,
+        Rpc::Latest,
+        Rpc::CreateTable,
+        Rpc::AlterTable,
+        Rpc::DropTable,
+        Rpc::ListTables,
+        Rpc::DescribeTable,
+        Rpc::Flush,
+        Rpc::Compact,
+        Rpc::Stats,
+        Rpc::Export,
+        Rpc::ExportWithProgress,
+        Rpc::Delete,
+    ];
+
+    /// `(service, method)` as in the `.proto` files, e.g. `("isobar.v1.Admin", "CreateTable")`.
+    pub fn name(self) -> (&'static str, &'static str) {
+        const INGEST: &str = "isobar.v1.Ingest";
+        const QUERY: &str = "isobar.v1.Query";
+        const ADMIN: &str = "isobar.v1.Admin";
+        match self {
+            Rpc::Write => (INGEST, "Write"),
+            Rpc::WriteStream => (INGEST, "WriteStream"),
+            Rpc::Scan => (QUERY, "Scan"),
+            Rpc::Aggregate => (QUERY, "Aggregate"),
+            Rpc::Latest => (QUERY, "Latest"),
+            Rpc::CreateTable => (ADMIN, "CreateTable"),
+            Rpc::AlterTable => (ADMIN, "AlterTable"),
+            Rpc::DropTable => (ADMIN, "DropTable"),
+            Rpc::ListTables => (ADMIN, "ListTables"),
+            Rpc::DescribeTable => (ADMIN, "DescribeTable"),
+            Rpc::Flush => (ADMIN, "Flush"),
+            Rpc::Compact => (ADMIN, "Compact"),
+            Rpc::Stats => (ADMIN, "Stats"),
+            Rpc::Export => (ADMIN, "Export"),
+            Rpc::ExportWithProgress => (ADMIN, "ExportWithProgress"),
+            Rpc::Delete => (ADMIN, "Delete"),
+        }
+    }
+
+    /// The permission the method needs on the table(s) it touches.
+    pub fn permission(self) -> Permission {
+        match self {
+            Rpc::Scan
+            | Rpc::Aggregate
+            | Rpc::Latest
+            | Rpc::Export
+            | Rpc::ExportWithProgress
+            | Rpc::ListTables
+            | Rpc::DescribeTable
+            | Rpc::Stats => Permission::Read,
+            Rpc::Write | Rpc::WriteStream | Rpc::Delete => Permission::Write,
+            Rpc::CreateTable | Rpc::AlterTable | Rpc::DropTable | Rpc::Flush | Rpc::Compact => Permission::Admin,
+        }
+    }
+
+    /// The method an HTTP/2 path such as `/isobar.v1.Admin/CreateTable` calls.
+    pub fn from_path(path: &str) -> Option<Rpc> {
+        let (service, method) = path.strip_prefix('/')?.split_once('/')?;
+        Rpc::ALL.iter().copied().find(|rpc| rpc.name() == (service, method))
+    }
+}
+
+impl std::fmt::Display for Rpc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (service, method) = self.name();
+        write!(f, "{service}/{method}")
+    }
+}
+
+/// Whether a path belongs to a service open to everyone (health checks, reflection).
+pub fn is_open_path(path: &str) -> bool {
+    path.starts_with("/grpc.health.v1.Health/") || path.starts_with("/grpc.reflection.")
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message;
+    use prost_types::FileDescriptorSet;
+
+    use super::*;
+
+    /// Every method the generated services declare.
+    fn declared_methods() -> Vec<(String, String)> {
+        let set = FileDescriptorSet::decode(isobar_proto::FILE_DESCRIPTOR_SET).expect("descriptor set decodes");
+        let mut out = Vec::new();
+        for file in set.file {
+            let package = file.package().to_owned();
+            for service in file.service {
+                for method in &service.method {
+                    out.push((format!("{package}.{}", service.name()), method.name().to_owned()));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_declared_rpc_has_a_permission_and_every_listed_rpc_exists() {
+        let declared = declared_methods();
+        assert!(declared.len() >= 16, "descriptor has the services: {declared:?}");
+        for (service, method) in &declared {
+            let path = format!("/{service}/{method}");
+            let rpc = Rpc::from_path(&path);
+            assert!(rpc.is_some(), "{path} has no entry in server::rpc::Rpc: decide which permission it needs");
+        }
+        for rpc in Rpc::ALL {
+            let (service, method) = rpc.name();
+            assert!(declared.iter().any(|(s, m)| s == service && m == method), "{rpc} is not in the protos");
+        }
+    }
+
+    #[test]
+    fn paths_resolve_and_open_services_are_recognised() {
+        assert_eq!(Rpc::from_path("/isobar.v1.Admin/DropTable"), Some(Rpc::DropTable));
+        assert_eq!(Rpc::DropTable.permission(), Permission::Admin);
+        assert_eq!(Rpc::from_path("/isobar.v1.Admin/Nope"), None);
+        assert_eq!(Rpc::from_path("isobar.v1.Admin/DropTable"), None);
+        assert!(is_open_path("/grpc.health.v1.Health/Check"));
+        assert!(is_open_path("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"));
+        assert!(!is_open_path("/isobar.v1.Query/Scan"));
+    }
+}
