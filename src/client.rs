@@ -255,9 +255,7 @@ impl Client {
         let max = MAX_MESSAGE_BYTES;
         let transport = InterceptedService::new(channel, credentials);
         Self {
-            ingest: IngestClient::new(transport.clone())
-                .max_decoding_message_size(max)
-                .max_encoding_message_size(max),
+            ingest: IngestClient::new(transport.clone()).max_decoding_message_size(max).max_encoding_message_size(max),
             query: QueryClient::new(transport.clone()).max_decoding_message_size(max).max_encoding_message_size(max),
             admin: AdminClient::new(transport).max_decoding_message_size(max).max_encoding_message_size(max),
         }

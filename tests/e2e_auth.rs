@@ -96,7 +96,9 @@ fn cases() -> Vec<Case> {
             allowed: writer,
             denied: reader,
             call: |mut c| {
-                Box::pin(async move { c.ingest.write_stream(tokio_stream::iter(vec![write_request()])).await.map(drop) })
+                Box::pin(
+                    async move { c.ingest.write_stream(tokio_stream::iter(vec![write_request()])).await.map(drop) },
+                )
             },
         },
         Case {
@@ -158,7 +160,10 @@ fn cases() -> Vec<Case> {
                 Box::pin(async move {
                     let mut spec = weather_spec();
                     spec.name = "created".into();
-                    c.admin.create_table(pb::CreateTableRequest { table: Some(spec), if_not_exists: false }).await.map(drop)
+                    c.admin
+                        .create_table(pb::CreateTableRequest { table: Some(spec), if_not_exists: false })
+                        .await
+                        .map(drop)
                 })
             },
         },
@@ -170,9 +175,8 @@ fn cases() -> Vec<Case> {
             denied: writer,
             call: |mut c| {
                 Box::pin(async move {
-                    let action = pb::AlterTableAction {
-                        action: Some(pb::alter_table_action::Action::SetDynamicColumns(true)),
-                    };
+                    let action =
+                        pb::AlterTableAction { action: Some(pb::alter_table_action::Action::SetDynamicColumns(true)) };
                     let request = pb::AlterTableRequest { table: "weather".into(), actions: vec![action] };
                     c.admin.alter_table(request).await.map(drop)
                 })
@@ -248,7 +252,10 @@ fn cases() -> Vec<Case> {
             denied: writer,
             call: |mut c| {
                 Box::pin(async move {
-                    c.admin.compact(pb::CompactRequest { table: "weather".into(), ..Default::default() }).await.map(drop)
+                    c.admin
+                        .compact(pb::CompactRequest { table: "weather".into(), ..Default::default() })
+                        .await
+                        .map(drop)
                 })
             },
         },
@@ -270,7 +277,10 @@ fn cases() -> Vec<Case> {
             denied: wadmin,
             call: |mut c| {
                 Box::pin(async move {
-                    c.admin.drop_table(pb::DropTableRequest { table: "doomed".into(), if_exists: false }).await.map(drop)
+                    c.admin
+                        .drop_table(pb::DropTableRequest { table: "doomed".into(), if_exists: false })
+                        .await
+                        .map(drop)
                 })
             },
         },
@@ -282,7 +292,7 @@ async fn fingerprint(running: &Running, root: &mut Client, export_dir: &std::pat
     let db = running.db();
     let mut tables: Vec<String> = db.tables().iter().map(|t| format!("{t:?}")).collect();
     tables.sort();
-    let rows = rows_f64(&scan_all(root, "weather", &["env.temp"]).await, "temp");
+    let rows = rows_f64(&scan_all(root, "weather", &["env.temp"]).await, "env.temp");
     let stats = db.stats();
     let exported = std::fs::read_dir(export_dir).map(|d| d.count()).unwrap_or(0);
     format!(
@@ -307,7 +317,10 @@ async fn every_rpc_needs_a_valid_token_with_the_right_permission() {
     create_weather(&mut root).await;
     let mut doomed = weather_spec();
     doomed.name = "doomed".into();
-    root.admin.create_table(pb::CreateTableRequest { table: Some(doomed), if_not_exists: false }).await.expect("doomed");
+    root.admin
+        .create_table(pb::CreateTableRequest { table: Some(doomed), if_not_exists: false })
+        .await
+        .expect("doomed");
     root.ingest
         .write(one_batch("weather", "station=A", vec![T0], vec![f64_column("temp", vec![1.0])]))
         .await
@@ -330,7 +343,12 @@ async fn every_rpc_needs_a_valid_token_with_the_right_permission() {
             "{}: names table and permission: {message}",
             case.rpc
         );
-        assert_eq!(fingerprint(&running, &mut root, &export_dir).await, before, "{}: refusals change nothing", case.rpc);
+        assert_eq!(
+            fingerprint(&running, &mut root, &export_dir).await,
+            before,
+            "{}: refusals change nothing",
+            case.rpc
+        );
         let allowed = client(&running, Some(case.allowed)).await;
         (case.call)(allowed).await.unwrap_or_else(|s| panic!("{} with the right token: {s:?}", case.rpc));
     }

@@ -29,7 +29,8 @@ fn generate(name: &str) -> (String, String) {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).expect("utf8");
     let secret = text.lines().find(|l| l.starts_with("isobar_")).expect("secret printed").to_owned();
-    let entry: String = text.lines().skip_while(|l| !l.starts_with("[[auth.tokens]]")).map(|l| format!("{l}\n")).collect();
+    let entry: String =
+        text.lines().skip_while(|l| !l.starts_with("[[auth.tokens]]")).map(|l| format!("{l}\n")).collect();
     (secret, entry)
 }
 

@@ -35,8 +35,10 @@ impl Authenticator {
 
     /// An enabled authenticator over `(name, hash, grants)` triples.
     pub fn with_tokens(tokens: impl IntoIterator<Item = (String, TokenHash, Grants)>) -> Self {
-        let tokens =
-            tokens.into_iter().map(|(name, hash, grants)| Entry { hash, principal: Principal { name, grants } }).collect();
+        let tokens = tokens
+            .into_iter()
+            .map(|(name, hash, grants)| Entry { hash, principal: Principal { name, grants } })
+            .collect();
         Self { enabled: true, tokens }
     }
 

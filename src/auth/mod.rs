@@ -124,11 +124,7 @@ impl Principal {
 
     /// Whether this principal holds `needed` on `table` (directly, through `*`, or implied by admin).
     pub fn allows(&self, table: &str, needed: Permission) -> bool {
-        [table, ALL_TABLES]
-            .iter()
-            .filter_map(|t| self.grants.get(*t))
-            .flatten()
-            .any(|held| held.allows(needed))
+        [table, ALL_TABLES].iter().filter_map(|t| self.grants.get(*t)).flatten().any(|held| held.allows(needed))
     }
 
     /// `Ok` when this principal holds `needed` on `table`, else [`AuthError::Denied`].

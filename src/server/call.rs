@@ -69,9 +69,8 @@ fn bearer(headers: &http::HeaderMap) -> Result<Option<String>, AuthError> {
         return Ok(None);
     };
     let value = value.to_str().map_err(|_| AuthError::Malformed { reason: "the authorization header is not ASCII" })?;
-    let (scheme, secret) = value
-        .split_once(' ')
-        .ok_or(AuthError::Malformed { reason: "expected `authorization: Bearer <token>`" })?;
+    let (scheme, secret) =
+        value.split_once(' ').ok_or(AuthError::Malformed { reason: "expected `authorization: Bearer <token>`" })?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(AuthError::Malformed { reason: "only the Bearer scheme is accepted" });
     }

@@ -186,9 +186,7 @@ async fn serve(
         max_inflight_bytes: config.server.max_inflight_write_bytes.0,
     };
     let ingest = IngestService::new(db.clone(), limits).with_guard(std::sync::Arc::new(guard::IngestGuard));
-    let ingest = IngestServer::new(ingest)
-        .max_decoding_message_size(max)
-        .max_encoding_message_size(max);
+    let ingest = IngestServer::new(ingest).max_decoding_message_size(max).max_encoding_message_size(max);
     let query =
         QueryServer::new(QueryService::new(db.clone())).max_decoding_message_size(max).max_encoding_message_size(max);
     let admin = AdminServer::new(AdminService::new(db.clone(), config.server.export_root()))

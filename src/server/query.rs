@@ -21,9 +21,9 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
-use super::scan::{CHANNEL_BATCHES, RowLimit, Sink, produce};
 use super::guard::authorize;
 use super::rpc::Rpc;
+use super::scan::{CHANNEL_BATCHES, RowLimit, Sink, produce};
 use super::status::QueryError;
 
 /// Rows per batch when the request leaves it to the server.
