@@ -17,8 +17,11 @@ use tonic::{Code, Status};
 
 const T0: i64 = 1_700_000_000_000_000_000;
 
+/// Permissions per table name or `*`.
+type GrantList = &'static [(&'static str, &'static [Permission])];
+
 /// `(name, secret, grants)` of the configured tokens.
-const TOKENS: &[(&str, &str, &[(&str, &[Permission])])] = &[
+const TOKENS: &[(&str, &str, GrantList)] = &[
     ("root", "secret-root", &[("*", &[Permission::Admin])]),
     ("reader", "secret-reader", &[("*", &[Permission::Read])]),
     ("weather-writer", "secret-writer", &[("weather", &[Permission::Write])]),

@@ -69,19 +69,24 @@ pub enum ServerError {
     #[error("gRPC transport: {0}")]
     Transport(#[from] tonic::transport::Error),
     /// A TLS file of `[tls]` could not be read.
-    #[error("cannot read {key} file {path}: {source}")]
-    TlsFile {
-        /// The config key (`tls.cert`, `tls.key`, `tls.client_ca`).
-        key: &'static str,
-        /// The file.
-        path: std::path::PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    TlsFile(#[from] TlsFileError),
     /// A blocking task of the server died.
     #[error("server task failed: {0}")]
     Task(String),
+}
+
+/// A file of `[tls]` that could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read {key} file {path}: {source}")]
+pub struct TlsFileError {
+    /// The config key (`tls.cert`, `tls.key`, `tls.client_ca`).
+    pub key: &'static str,
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// The OS error.
+    #[source]
+    pub source: std::io::Error,
 }
 
 /// A running server.
@@ -157,12 +162,12 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
 }
 
 /// The rustls settings `[tls]` describes, its files read now so that a bad path fails the start.
-fn tls_config(tls: &TlsConfig) -> Result<Option<tonic::transport::ServerTlsConfig>, ServerError> {
+fn tls_config(tls: &TlsConfig) -> Result<Option<tonic::transport::ServerTlsConfig>, TlsFileError> {
     let (Some(cert), Some(key)) = (&tls.cert, &tls.key) else {
         return Ok(None);
     };
     let read = |key: &'static str, path: &std::path::Path| {
-        std::fs::read(path).map_err(|source| ServerError::TlsFile { key, path: path.to_owned(), source })
+        std::fs::read(path).map_err(|source| TlsFileError { key, path: path.to_owned(), source })
     };
     let identity = tonic::transport::Identity::from_pem(read("tls.cert", cert)?, read("tls.key", key)?);
     let mut server = tonic::transport::ServerTlsConfig::new().identity(identity);
