@@ -88,7 +88,7 @@ pub enum Command {
     /// Dump an SSTable file.
     Inspect(inspect::InspectArgs),
     /// Authentication helpers: create tokens for `[[auth.tokens]]`.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Examples:\n  isobar auth hash-token --generate --name ingest-agent")]
     Auth(auth::AuthCommand),
 }
 
