@@ -93,6 +93,8 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
             listen = %running.addr(),
             data_dir = %config.server.data_dir.display(),
             sync = %config.storage.sync,
+            auth = config.auth.enabled,
+            tls = config.tls.enabled(),
             "isobar is serving gRPC (Ingest, Query, Admin, health, reflection)"
         );
         if let Some(stop) = running.take_stop() {

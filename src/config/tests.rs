@@ -292,6 +292,8 @@ fn auth_and_tls_have_environment_overrides() {
     assert_eq!(config.tls.client_ca.as_deref(), Some(Path::new("/ca.pem")));
     let err = Config::load_with(None, env(&[("ISOBAR_AUTH_ENABLED", "true")])).unwrap_err();
     assert!(matches!(err, ConfigError::Invalid { key: "auth.enabled", .. }), "enabled without tokens: {err}");
+    let (_, warnings) = Config::load_with(None, env(&[("ISOBAR_TOKEN", "a-client-secret")])).expect("loads");
+    assert!(warnings.is_empty(), "the client's token variable is known, not a typo: {warnings:?}");
     let err = Config::load_with(None, env(&[("ISOBAR_AUTH_ENABLED", "yes")])).unwrap_err();
     assert!(err.to_string().contains("true or false"), "{err}");
 }

@@ -9,6 +9,11 @@
 //! | admin      | CreateTable, AlterTable, DropTable, Flush, Compact |
 //!
 //! `ListTables` and `Stats` without a table answer only with the tables the caller may read.
+//!
+//! Adding an RPC: add a variant here (name and permission; the compiler then points at every
+//! `match`), and call [`super::guard::authorize`] in its handler with the table it touches, or
+//! with [`crate::auth::ALL_TABLES`] for a database-wide operation such as a snapshot (which then
+//! needs the permission on `*`).
 //! Health (`grpc.health.v1`) and reflection (`grpc.reflection.*`) need no token.
 
 use crate::auth::Permission;
