@@ -123,3 +123,14 @@ async fn a_plain_text_client_against_a_tls_port_fails_cleanly() {
     assert!(list_tables(&running.url(), &options).await.is_ok());
     running.stop().await.expect("stops");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_certificate_file_fails_the_start_naming_the_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pki = Pki::new(dir.path(), "main");
+    let mut config = tls_config(&dir.path().join("data"), &pki);
+    config.tls.key = Some(dir.path().join("missing.key"));
+    let err = isobar::server::start(&config).await.expect_err("no key file");
+    let message = err.to_string();
+    assert!(message.contains("tls.key") && message.contains("missing.key"), "{message}");
+}

@@ -201,3 +201,26 @@ impl<R> Drop for Logged<R> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(value: &str) -> http::HeaderMap {
+        let mut map = http::HeaderMap::new();
+        map.insert(http::header::AUTHORIZATION, http::HeaderValue::from_str(value).expect("header"));
+        map
+    }
+
+    #[test]
+    fn bearer_tokens_are_read_and_other_schemes_refused_without_echoing_them() {
+        assert_eq!(bearer(&http::HeaderMap::new()), Ok(None));
+        assert_eq!(bearer(&headers("Bearer s3cret")), Ok(Some("s3cret".to_owned())));
+        assert_eq!(bearer(&headers("bearer  s3cret ")), Ok(Some("s3cret".to_owned())));
+        for bad in ["Basic czNjcmV0", "s3cret"] {
+            let err = bearer(&headers(bad)).unwrap_err();
+            assert!(matches!(err, AuthError::Malformed { .. }), "{bad}: {err}");
+            assert!(!err.to_string().contains("s3cret") && !err.to_string().contains("czNjcmV0"), "{err}");
+        }
+    }
+}
