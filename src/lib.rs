@@ -17,3 +17,4 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod server;
+pub mod snapshots;

@@ -8,12 +8,14 @@ pub mod admin;
 pub mod args;
 pub mod csv;
 pub mod export;
+pub mod health;
 pub mod inspect;
 pub mod output;
 pub mod progress;
 pub mod read;
 pub mod sender;
 pub mod serve;
+pub mod snapshot;
 pub mod table;
 pub mod time;
 pub mod write;
@@ -35,7 +37,10 @@ Examples:
   isobar table create weather --family env:temp_c=f64,rh=f64
   isobar write --table weather --file readings.csv
   isobar scan weather --series station=KSEA --from now-1d
-  isobar agg weather --all --from now-7d --bucket 1h --fn avg:env.temp_c")]
+  isobar agg weather --all --from now-7d --bucket 1h --fn avg:env.temp_c
+  isobar snapshot create --name nightly
+  isobar restore ./isobar-data/snapshots/nightly --data-dir ./restored
+  isobar health")]
 pub struct Cli {
     /// Server address for client commands.
     #[arg(long, global = true, default_value = "http://127.0.0.1:50051", value_name = "URL")]
@@ -71,6 +76,13 @@ pub enum Command {
     Admin(admin::AdminCommand),
     /// Dump an SSTable file.
     Inspect(inspect::InspectArgs),
+    /// Online backups on the server: create, list, delete, verify snapshots.
+    #[command(subcommand)]
+    Snapshot(snapshot::SnapshotCommand),
+    /// Restore a snapshot into a new data directory (offline).
+    Restore(snapshot::RestoreArgs),
+    /// Check that the server answers SERVING (exit code 0) for container and Kubernetes probes.
+    Health(health::HealthArgs),
 }
 
 /// Why a command failed.
@@ -155,6 +167,21 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+    /// A snapshot could not be restored.
+    #[error("cannot restore {snapshot}: {source}")]
+    Restore {
+        /// The snapshot directory.
+        snapshot: std::path::PathBuf,
+        /// The engine's error (names the file concerned).
+        #[source]
+        source: isobar_storage::Error,
+    },
+    /// A snapshot listing found damage.
+    #[error("{0}")]
+    Snapshot(String),
+    /// `isobar health`: the server is not serving, or did not answer.
+    #[error("unhealthy: {0}")]
+    Unhealthy(String),
     /// `admin verify` or `inspect --verify` found damage.
     #[error("{files} of {checked} SSTables have problems (listed above)")]
     Damaged {
@@ -190,6 +217,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Inspect(args) => inspect::run(args, cli.format),
         Command::Admin(admin::AdminCommand::Verify { data_dir }) => admin::verify(data_dir, cli.format),
         Command::Write(args) if args.dry_run => write::dry_run(args),
+        Command::Restore(args) => snapshot::restore(args),
         _ => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -203,6 +231,9 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
 
 /// Runs a command that talks to the server at `--addr`.
 async fn run_client(cli: &Cli) -> Result<(), CliError> {
+    if let Command::Health(args) = &cli.command {
+        return health::run(args, &cli.addr).await;
+    }
     let mut client = crate::client::Client::connect(&cli.addr).await?;
     let format = cli.format;
     match &cli.command {
@@ -213,6 +244,7 @@ async fn run_client(cli: &Cli) -> Result<(), CliError> {
         Command::Latest(args) => read::run_latest(args, &mut client, format).await,
         Command::Export(args) => export::run(args, &mut client, format).await,
         Command::Admin(command) => admin::run(command, &mut client, format).await,
-        Command::Serve(_) | Command::Inspect(_) => Ok(()),
+        Command::Snapshot(command) => snapshot::run(command, &mut client, format).await,
+        Command::Serve(_) | Command::Inspect(_) | Command::Restore(_) | Command::Health(_) => Ok(()),
     }
 }

@@ -5,6 +5,7 @@
 //! applying any, so a request with one bad action changes nothing.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use isobar_ingest::selector::{selector_from_proto, time_range_from_proto};
 use isobar_ingest::status::ApiError;
@@ -16,19 +17,28 @@ use isobar_storage::{Db, Error, InvalidInput, TableChange};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-use super::export;
+use super::{export, snapshot};
+use crate::snapshots::SnapshotStore;
 
 /// The `isobar.v1.Admin` service over one database.
 #[derive(Clone, Debug)]
 pub struct AdminService {
     db: Db,
     export_root: PathBuf,
+    snapshots: Arc<SnapshotStore>,
 }
 
 impl AdminService {
-    /// A service for `db`; exports go under `export_root`.
+    /// A service for `db`; exports go under `export_root`, snapshots under
+    /// `<data_dir>/snapshots` (see [`AdminService::with_snapshot_dir`]).
     pub fn new(db: Db, export_root: PathBuf) -> Self {
-        Self { db, export_root }
+        let snapshots = Arc::new(SnapshotStore::new(db.path().join("snapshots")));
+        Self { db, export_root, snapshots }
+    }
+
+    /// The same service with snapshots under `dir` (`server.snapshot_dir`).
+    pub fn with_snapshot_dir(self, dir: PathBuf) -> Self {
+        Self { snapshots: Arc::new(SnapshotStore::new(dir)), ..self }
     }
 
     /// Runs `f` with the database on the blocking pool.
@@ -277,5 +287,33 @@ impl Admin for AdminService {
             })
             .await?;
         Ok(Response::new(pb::DeleteResponse { sequence }))
+    }
+
+    async fn create_snapshot(
+        &self,
+        request: Request<pb::CreateSnapshotRequest>,
+    ) -> Result<Response<pb::CreateSnapshotResponse>, Status> {
+        snapshot::create(self.snapshots.clone(), self.db.clone(), request.into_inner()).await.map(Response::new)
+    }
+
+    async fn list_snapshots(
+        &self,
+        request: Request<pb::ListSnapshotsRequest>,
+    ) -> Result<Response<pb::ListSnapshotsResponse>, Status> {
+        snapshot::list(self.snapshots.clone(), request.into_inner()).await.map(Response::new)
+    }
+
+    async fn delete_snapshot(
+        &self,
+        request: Request<pb::DeleteSnapshotRequest>,
+    ) -> Result<Response<pb::DeleteSnapshotResponse>, Status> {
+        snapshot::delete(self.snapshots.clone(), request.into_inner()).await.map(Response::new)
+    }
+
+    async fn verify_snapshot(
+        &self,
+        request: Request<pb::VerifySnapshotRequest>,
+    ) -> Result<Response<pb::VerifySnapshotResponse>, Status> {
+        snapshot::verify(self.snapshots.clone(), request.into_inner()).await.map(Response::new)
     }
 }

@@ -16,6 +16,7 @@ mod admin;
 mod export;
 mod query;
 mod scan;
+mod snapshot;
 mod status;
 
 use std::net::SocketAddr;
@@ -149,7 +150,9 @@ async fn serve(
         .max_encoding_message_size(max);
     let query =
         QueryServer::new(QueryService::new(db.clone())).max_decoding_message_size(max).max_encoding_message_size(max);
-    let admin = AdminServer::new(AdminService::new(db.clone(), config.server.export_root()))
+    let admin_service =
+        AdminService::new(db.clone(), config.server.export_root()).with_snapshot_dir(config.server.snapshot_root());
+    let admin = AdminServer::new(admin_service)
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
     let (health, health_service) = tonic_health::server::health_reporter();

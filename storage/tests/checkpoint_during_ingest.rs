@@ -66,3 +66,32 @@ fn checkpoint_during_ingest_contains_every_acknowledged_write() {
     assert!(db.checkpoint(&dir.path().join("snap")).is_err(), "an existing destination is refused");
     assert_eq!(scan_all(&db, "t1", &SeriesSelector::All, TimeRange::ALL).len() as u64, acked.load(Ordering::Acquire));
 }
+
+#[test]
+fn checkpoint_listing_covers_the_manifest_and_refuses_unlisted_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path().join("src"), Options { sync: SyncPolicy::None, ..Options::default() }).unwrap();
+    create_tables(&db);
+    db.write(f64_write("t1", "s", vec![1, 2, 3], "a", "x", vec![1.0, 2.0, 3.0])).unwrap();
+    let snap = dir.path().join("snaps").join("one");
+    let info = db.checkpoint(&snap).unwrap();
+    let names: Vec<&str> = info.files.iter().map(|f| f.name.as_str()).collect();
+    assert!(names.contains(&"CURRENT") && names.iter().any(|n| n.starts_with("MANIFEST-")), "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with("sst/") && n.ends_with(".sst")), "{names:?}");
+    assert!(info.linked >= 1 && info.copied == 0, "same file system: SSTables are linked: {info:?}");
+    assert!(!dir.path().join("snaps").join(".one.partial").exists(), "the work directory is renamed");
+
+    // A file the listing does not name is refused, and so is a manifest that was changed.
+    std::fs::write(snap.join("sst").join("00000000000000009999.sst"), b"stray").unwrap();
+    let err = verify_checkpoint(&snap).unwrap_err().to_string();
+    assert!(err.contains("00000000000000009999.sst") && err.contains("not in the checkpoint's listing"), "{err}");
+    std::fs::remove_file(snap.join("sst").join("00000000000000009999.sst")).unwrap();
+    verify_checkpoint(&snap).unwrap();
+    std::fs::write(snap.join("CURRENT"), b"MANIFEST-000009\n").unwrap();
+    let err = verify_checkpoint(&snap).unwrap_err().to_string();
+    assert!(err.contains("CURRENT") && err.contains("checksum mismatch"), "{err}");
+    // A directory without a listing is not a checkpoint.
+    let err = verify_checkpoint(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("no listing"), "{err}");
+    db.close().unwrap();
+}
