@@ -7,9 +7,11 @@
 //!   `isobar serve` and the end-to-end tests run.
 //! - [`client`]: a thin client over the generated stubs, with Arrow IPC decoding of answers.
 //! - [`config`]: the TOML file plus `ISOBAR_*` environment variables.
+//! - [`snapshots`]: the snapshot directory behind `Admin/CreateSnapshot` and friends (online
+//!   backups), with the snapshot-name rule.
 //! - [`cli`]: the command tree of `isobar serve` and the client commands (tables, CSV import and
-//!   generated load, scans, aggregates, latest points, export, admin) plus the offline
-//!   `inspect` and `admin verify`. `src/main.rs` only parses the command line and runs
+//!   generated load, scans, aggregates, latest points, export, admin, snapshots, health) plus
+//!   the offline `inspect`, `admin verify` and `restore`. `src/main.rs` only parses the command line and runs
 //!   [`cli::run`].
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 

@@ -138,7 +138,8 @@ fn kubernetes_manifests_fit_the_binary_and_the_config() {
     assert_real_invocation(&args);
 
     // Memory: the limit covers the budgets the config sets, plus headroom.
-    let budgets = config.storage.memtable_budget.0 + config.storage.block_cache_size.0 + config.server.max_inflight_write_bytes.0;
+    let budgets =
+        config.storage.memtable_budget.0 + config.storage.block_cache_size.0 + config.server.max_inflight_write_bytes.0;
     let limit = quantity(&c["resources"]["limits"]["memory"]);
     let request = quantity(&c["resources"]["requests"]["memory"]);
     assert!(limit >= budgets + (128 << 20), "memory limit {limit} below the budgets {budgets} + 128 MiB");
@@ -199,11 +200,8 @@ fn dockerfile_is_multi_stage_non_root_with_a_real_health_check() {
 #[test]
 fn systemd_unit_is_hardened_and_starts_a_real_serve() {
     let text = std::fs::read_to_string(deploy().join("systemd/isobar.service")).expect("unit");
-    let keys: BTreeMap<&str, &str> = text
-        .lines()
-        .filter(|l| !l.starts_with('#') && l.contains('='))
-        .filter_map(|l| l.split_once('='))
-        .collect();
+    let keys: BTreeMap<&str, &str> =
+        text.lines().filter(|l| !l.starts_with('#') && l.contains('=')).filter_map(|l| l.split_once('=')).collect();
     for key in [
         "NoNewPrivileges",
         "ProtectSystem",
@@ -234,8 +232,10 @@ fn systemd_unit_is_hardened_and_starts_a_real_serve() {
     let exec: Vec<&str> = keys["ExecStart"].split_whitespace().collect();
     assert!(exec[0].ends_with("/isobar") && exec[1] == "serve", "{exec:?}");
     let example = deploy().join("isobar.toml");
-    let args: Vec<&str> =
-        exec[2..].iter().map(|a| if *a == "/etc/isobar/isobar.toml" { example.to_str().expect("utf8") } else { a }).collect();
+    let args: Vec<&str> = exec[2..]
+        .iter()
+        .map(|a| if *a == "/etc/isobar/isobar.toml" { example.to_str().expect("utf8") } else { a })
+        .collect();
     let out = Command::new(BIN).arg("serve").args(&args).arg("--print-config").output().expect("runs");
     assert!(out.status.success(), "ExecStart flags: {}", String::from_utf8_lossy(&out.stderr));
     let printed = String::from_utf8_lossy(&out.stdout);

@@ -84,8 +84,16 @@ async fn escaping_names_are_refused_before_touching_the_file_system() {
             actions: vec![pb::AlterTableAction { action: Some(Action::AddColumns(add)) }],
         };
         assert_invalid("added column", &name, admin.alter_table(alter).await);
-        assert_invalid("dropped table", &name, admin.drop_table(pb::DropTableRequest { table: name.clone(), if_exists: false }).await);
-        assert_invalid("described table", &name, admin.describe_table(pb::DescribeTableRequest { table: name.clone() }).await);
+        assert_invalid(
+            "dropped table",
+            &name,
+            admin.drop_table(pb::DropTableRequest { table: name.clone(), if_exists: false }).await,
+        );
+        assert_invalid(
+            "described table",
+            &name,
+            admin.describe_table(pb::DescribeTableRequest { table: name.clone() }).await,
+        );
 
         let r = admin.create_snapshot(pb::CreateSnapshotRequest { name: Some(name.clone()) }).await;
         assert_invalid("snapshot", &name, r);

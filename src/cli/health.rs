@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use clap::Args;
+use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::HealthCheckRequest;
 
 use super::CliError;
 
@@ -48,10 +48,9 @@ pub async fn run(args: &HealthArgs, addr: &str) -> Result<(), CliError> {
             endpoint.connect().await.map_err(|e| CliError::Unhealthy(format!("cannot connect to {addr}: {e}")))?;
         let mut client = HealthClient::new(channel);
         let request = HealthCheckRequest { service: args.service.clone() };
-        let answer = client
-            .check(request)
-            .await
-            .map_err(|s| CliError::Unhealthy(format!("{addr}: health check failed: {:?}: {}", s.code(), s.message())))?;
+        let answer = client.check(request).await.map_err(|s| {
+            CliError::Unhealthy(format!("{addr}: health check failed: {:?}: {}", s.code(), s.message()))
+        })?;
         Ok::<_, CliError>(answer.into_inner().status())
     };
     let status = tokio::time::timeout(args.timeout, check)

@@ -220,3 +220,14 @@ fn the_deploy_example_config_documents_every_key_with_its_default() {
         assert!(example.lines().any(|l| l.starts_with(&format!("{key} = "))), "deploy/isobar.toml lacks {key}");
     }
 }
+
+#[test]
+fn snapshot_dir_defaults_under_the_data_dir_and_is_overridable() {
+    assert_eq!(Config::default().server.snapshot_root(), Path::new("./isobar-data/snapshots"));
+    let config = parse("[server]\nsnapshot_dir = \"/backups/isobar\"\n").expect("parses");
+    assert_eq!(config.server.snapshot_root(), Path::new("/backups/isobar"));
+    let (config, warnings) =
+        Config::load_with(None, env(&[("ISOBAR_SERVER_SNAPSHOT_DIR", "/snaps")])).expect("env applies");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(config.server.snapshot_root(), Path::new("/snaps"));
+}

@@ -152,9 +152,7 @@ async fn serve(
         QueryServer::new(QueryService::new(db.clone())).max_decoding_message_size(max).max_encoding_message_size(max);
     let admin_service =
         AdminService::new(db.clone(), config.server.export_root()).with_snapshot_dir(config.server.snapshot_root());
-    let admin = AdminServer::new(admin_service)
-        .max_decoding_message_size(max)
-        .max_encoding_message_size(max);
+    let admin = AdminServer::new(admin_service).max_decoding_message_size(max).max_encoding_message_size(max);
     let (health, health_service) = tonic_health::server::health_reporter();
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(isobar_proto::FILE_DESCRIPTOR_SET)

@@ -30,7 +30,12 @@ fn status(error: SnapshotError) -> Status {
 }
 
 /// The wire form of a snapshot.
-fn info_to_proto(name: String, info: Option<&CheckpointInfo>, verified: Option<bool>, problem: String) -> pb::SnapshotInfo {
+fn info_to_proto(
+    name: String,
+    info: Option<&CheckpointInfo>,
+    verified: Option<bool>,
+    problem: String,
+) -> pb::SnapshotInfo {
     pb::SnapshotInfo {
         name,
         created_ns: info.map_or(0, |i| i.created_ns),
@@ -44,7 +49,9 @@ fn info_to_proto(name: String, info: Option<&CheckpointInfo>, verified: Option<b
 }
 
 /// Runs `f` on the blocking pool.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, SnapshotError> + Send + 'static) -> Result<T, Status> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, SnapshotError> + Send + 'static,
+) -> Result<T, Status> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| Status::internal(format!("internal error: snapshot task failed: {e}")))?
@@ -72,7 +79,10 @@ pub async fn create(
 }
 
 /// `ListSnapshots`.
-pub async fn list(store: Arc<SnapshotStore>, request: pb::ListSnapshotsRequest) -> Result<pb::ListSnapshotsResponse, Status> {
+pub async fn list(
+    store: Arc<SnapshotStore>,
+    request: pb::ListSnapshotsRequest,
+) -> Result<pb::ListSnapshotsResponse, Status> {
     let entries = blocking(move || store.list(request.verify)).await?;
     let snapshots = entries
         .into_iter()
@@ -84,14 +94,20 @@ pub async fn list(store: Arc<SnapshotStore>, request: pb::ListSnapshotsRequest) 
 }
 
 /// `DeleteSnapshot`.
-pub async fn delete(store: Arc<SnapshotStore>, request: pb::DeleteSnapshotRequest) -> Result<pb::DeleteSnapshotResponse, Status> {
+pub async fn delete(
+    store: Arc<SnapshotStore>,
+    request: pb::DeleteSnapshotRequest,
+) -> Result<pb::DeleteSnapshotResponse, Status> {
     crate::snapshots::validate_snapshot_name(&request.name).map_err(status)?;
     let bytes = blocking(move || store.delete(&request.name)).await?;
     Ok(pb::DeleteSnapshotResponse { bytes })
 }
 
 /// `VerifySnapshot`.
-pub async fn verify(store: Arc<SnapshotStore>, request: pb::VerifySnapshotRequest) -> Result<pb::VerifySnapshotResponse, Status> {
+pub async fn verify(
+    store: Arc<SnapshotStore>,
+    request: pb::VerifySnapshotRequest,
+) -> Result<pb::VerifySnapshotResponse, Status> {
     crate::snapshots::validate_snapshot_name(&request.name).map_err(status)?;
     let name = request.name.clone();
     let info = blocking(move || store.verify(&request.name)).await?;

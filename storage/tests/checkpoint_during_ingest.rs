@@ -51,8 +51,15 @@ fn checkpoint_during_ingest_contains_every_acknowledged_write() {
     for (i, r) in rows.iter().enumerate() {
         assert_eq!(r.1, i as i64, "rows are a gap-free prefix");
     }
-    // The restored database takes writes of its own.
-    restored.write(f64_write("t1", "s", vec![-5], "a", "x", vec![0.0])).unwrap();
+    let restored_count = rows.len() as u64;
+    // The restored database takes writes of its own, numbered above every row it holds: an
+    // overwrite of a restored cell wins.
+    assert!(info.last_seq >= before, "sequence {} below {before} acknowledged writes", info.last_seq);
+    restored.write(f64_write("t1", "s", vec![-5, 0], "a", "x", vec![0.0, 99.0])).unwrap();
+    let rows = scan_all(&restored, "t1", &SeriesSelector::All, TimeRange::ALL);
+    assert_eq!(rows.len() as u64, restored_count + 1);
+    let overwritten = format!("F({})", 99f64.to_bits());
+    assert!(format!("{:?}", rows[1]).contains(&overwritten), "the overwrite wins: {:?}", rows[1]);
 
     // A damaged file is caught by the listing.
     let sst = dir.path().join("snap").join(&info.files[0].name);

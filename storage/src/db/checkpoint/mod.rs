@@ -11,7 +11,9 @@
 //!    that costs no space. When the destination is on another file system (`EXDEV`) or the file
 //!    system has no hard links, the file is copied instead and a warning says so: slower and
 //!    bigger, but the checkpoint is as good (RocksDB's checkpoints behave the same way);
-//! 4. write a fresh manifest (`CURRENT` + `MANIFEST-*`: the catalog and exactly those files);
+//! 4. write a fresh manifest (`CURRENT` + `MANIFEST-*`: the catalog, exactly those files, and the
+//!    newest sequence number assigned, so the restored database numbers new writes above every
+//!    row it holds);
 //! 5. write `<dest>/CHECKPOINT`, the listing of every other file with its size and CRC-32C;
 //! 6. rename the work directory `.<name>.partial` to `<dest>` and fsync the parent.
 //!
@@ -20,7 +22,7 @@
 //! # The listing (`CHECKPOINT`, JSON)
 //!
 //! ```text
-//! { "last_seq": 81234,                 highest sequence number contained
+//! { "last_seq": 81234,                 >= every sequence number contained; the copy continues above
 //!   "created_ns": 1763700000000000000, when it was taken (ns since the epoch, UTC)
 //!   "tables": ["weather"],
 //!   "linked": 12, "copied": 0,         how the SSTables got there
@@ -42,7 +44,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Db, flush::sst_path};
 use crate::error::{Error, InvalidInput, Result};
-use crate::manifest::Manifest;
+use crate::manifest::{Edit, Manifest};
 
 pub use verify::{restore_checkpoint, verify_checkpoint};
 
@@ -63,7 +65,7 @@ pub struct CheckpointFile {
 /// What a checkpoint holds (the content of its `CHECKPOINT` file).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckpointInfo {
-    /// Highest sequence number contained.
+    /// Sequence number the copy continues above: at least the highest one it contains.
     pub last_seq: u64,
     /// When it was taken, ns since the epoch.
     pub created_ns: i64,
@@ -125,12 +127,19 @@ impl Db {
             }
             (linked, copied, state)
         };
+        // The manifest records its last sequence number only at close; the files just linked hold
+        // numbers up to the newest one assigned (read after the file set, so it bounds them). The
+        // copy must continue above it, or a write to the restored database could lose to an
+        // older value under last-write-wins.
+        let last_seq = self.inner.write.lock().last_seq.max(state.last_seq);
         {
             let (mut manifest, mut fresh) = Manifest::create_or_open(&tmp)?;
-            manifest.apply(&mut fresh, state.snapshot_edits())?;
+            let mut edits = state.snapshot_edits();
+            edits.push(Edit::LastSeq(last_seq));
+            manifest.apply(&mut fresh, edits)?;
         }
         let info = CheckpointInfo {
-            last_seq: state.last_seq,
+            last_seq,
             created_ns: crate::read::snapshot::now_ns(),
             tables: state.tables.values().map(|t| t.name.clone()).collect(),
             linked,
