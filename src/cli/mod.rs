@@ -77,7 +77,10 @@ pub enum Command {
     /// Dump an SSTable file.
     Inspect(inspect::InspectArgs),
     /// Online backups on the server: create, list, delete, verify snapshots.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  isobar snapshot create --name nightly\n  isobar snapshot list --verify"
+    )]
     Snapshot(snapshot::SnapshotCommand),
     /// Restore a snapshot into a new data directory (offline).
     Restore(snapshot::RestoreArgs),
@@ -174,7 +177,7 @@ pub enum CliError {
         snapshot: std::path::PathBuf,
         /// The engine's error (names the file concerned).
         #[source]
-        source: isobar_storage::Error,
+        source: Box<isobar_storage::Error>,
     },
     /// A snapshot listing found damage.
     #[error("{0}")]

@@ -131,9 +131,9 @@ pub async fn run(command: &SnapshotCommand, client: &mut Client, format: OutputF
 /// `isobar restore SNAPSHOT_DIR --data-dir NEW`: verify, copy, open, close, report.
 pub fn restore(args: &RestoreArgs) -> Result<(), CliError> {
     let info = restore_checkpoint(&args.snapshot, &args.data_dir)
-        .map_err(|source| CliError::Restore { snapshot: args.snapshot.clone(), source })?;
+        .map_err(|source| CliError::Restore { snapshot: args.snapshot.clone(), source: Box::new(source) })?;
     let opened = open_and_close(&args.data_dir)
-        .map_err(|source| CliError::Restore { snapshot: args.snapshot.clone(), source })?;
+        .map_err(|source| CliError::Restore { snapshot: args.snapshot.clone(), source: Box::new(source) })?;
     println!(
         "restored snapshot {} into {}: {} files, {} bytes, sequence {}, taken {}",
         args.snapshot.display(),

@@ -18,15 +18,16 @@ fn status(error: SnapshotError) -> Status {
         SnapshotError::NotFound { .. } => Code::NotFound,
         SnapshotError::Exists { .. } => Code::AlreadyExists,
         // A file that does not match the listing: the snapshot lost data.
-        SnapshotError::Storage { source: isobar_storage::Error::Io { source, .. }, .. }
-            if source.kind() == std::io::ErrorKind::InvalidData =>
-        {
-            Code::DataLoss
-        }
+        SnapshotError::Storage { source, .. } if is_damage(source) => Code::DataLoss,
         SnapshotError::Storage { source, .. } => classify_storage(source).code,
         SnapshotError::Io { .. } => Code::Internal,
     };
     Status::new(code, error.to_string())
+}
+
+/// True when `error` says a file does not match its listing (rather than a failing disk).
+fn is_damage(error: &isobar_storage::Error) -> bool {
+    matches!(error, isobar_storage::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::InvalidData)
 }
 
 /// The wire form of a snapshot.

@@ -60,7 +60,7 @@ pub enum SnapshotError {
         name: String,
         /// The engine's error (names the file concerned).
         #[source]
-        source: isobar_storage::Error,
+        source: Box<isobar_storage::Error>,
     },
     /// The snapshot directory could not be read or changed.
     #[error("snapshot directory {path}: {source}")]
@@ -121,7 +121,9 @@ impl SnapshotStore {
             return Err(SnapshotError::Exists { name, dir: self.dir.clone() });
         }
         std::fs::create_dir_all(&self.dir).map_err(|source| SnapshotError::Io { path: self.dir.clone(), source })?;
-        let info = db.checkpoint(&path).map_err(|source| SnapshotError::Storage { name: name.clone(), source })?;
+        let info = db
+            .checkpoint(&path)
+            .map_err(|source| SnapshotError::Storage { name: name.clone(), source: Box::new(source) })?;
         Ok((name, info))
     }
 
@@ -170,7 +172,8 @@ impl SnapshotStore {
     /// Checks every file of snapshot `name` against its listing.
     pub fn verify(&self, name: &str) -> Result<CheckpointInfo, SnapshotError> {
         let path = self.existing(name)?;
-        verify_checkpoint(&path).map_err(|source| SnapshotError::Storage { name: name.to_owned(), source })
+        verify_checkpoint(&path)
+            .map_err(|source| SnapshotError::Storage { name: name.to_owned(), source: Box::new(source) })
     }
 
     /// Deletes snapshot `name`; answers the bytes of its files.
