@@ -150,6 +150,19 @@ impl ClientOptions {
         Ok(Credentials { header: Some(header) })
     }
 
+    /// Connects a channel to `addr` (`http://` or `https://`) with these TLS settings (no token:
+    /// stubs add it with [`Credentials`]; the health service needs none).
+    pub async fn channel(&self, addr: &str) -> Result<Channel, ClientError> {
+        let mut endpoint = Endpoint::from_shared(addr.to_owned())
+            .map_err(|source| ClientError::Address { addr: addr.to_owned(), source })?
+            .tcp_nodelay(true);
+        if let Some(tls) = self.tls(addr)? {
+            endpoint =
+                endpoint.tls_config(tls).map_err(|source| ClientError::Address { addr: addr.to_owned(), source })?;
+        }
+        endpoint.connect().await.map_err(|source| ClientError::Connect { addr: addr.to_owned(), source })
+    }
+
     /// The rustls client settings, when the address or the options ask for TLS.
     fn tls(&self, addr: &str) -> Result<Option<ClientTlsConfig>, ClientError> {
         let https = addr.starts_with("https://");
@@ -233,15 +246,7 @@ impl Client {
     /// Connects to `addr` (`http://` or `https://`) with a token and TLS settings.
     pub async fn connect_with(addr: &str, options: &ClientOptions) -> Result<Self, ClientError> {
         let credentials = options.credentials()?;
-        let mut endpoint = Endpoint::from_shared(addr.to_owned())
-            .map_err(|source| ClientError::Address { addr: addr.to_owned(), source })?
-            .tcp_nodelay(true);
-        if let Some(tls) = options.tls(addr)? {
-            endpoint =
-                endpoint.tls_config(tls).map_err(|source| ClientError::Address { addr: addr.to_owned(), source })?;
-        }
-        let channel =
-            endpoint.connect().await.map_err(|source| ClientError::Connect { addr: addr.to_owned(), source })?;
+        let channel = options.channel(addr).await?;
         Ok(Self::with_credentials(channel, credentials))
     }
 

@@ -16,6 +16,7 @@
 //! listen = "127.0.0.1:50051"        # gRPC address
 //! data_dir = "./isobar-data"        # the database directory (created if missing)
 //! # export_dir = "./exports"        # Export destinations are relative to it; default <data_dir>/export
+//! # snapshot_dir = "./snapshots"    # CreateSnapshot writes here; default <data_dir>/snapshots (same file system!)
 //! max_message_bytes = "64MiB"       # largest gRPC message accepted or sent
 //! max_rows_per_request = 1000000    # most rows (timestamps + rows) in one write request
 //! max_inflight_write_bytes = "256MiB" # requests being decoded/written at once; past it: RESOURCE_EXHAUSTED
@@ -101,6 +102,10 @@ pub struct ServerConfig {
     /// Root of export destinations (default `<data_dir>/export`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub export_dir: Option<PathBuf>,
+    /// Where `CreateSnapshot` writes snapshots (default `<data_dir>/snapshots`). Keep it on the
+    /// data directory's file system: SSTables are then hard-linked, otherwise copied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot_dir: Option<PathBuf>,
     /// Largest gRPC message accepted or sent (default 64 MiB).
     pub max_message_bytes: ByteSize,
     /// Most rows in one write request (default 1,000,000).
@@ -118,6 +123,7 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             data_dir: PathBuf::from("./isobar-data"),
             export_dir: None,
+            snapshot_dir: None,
             max_message_bytes: ByteSize(64 << 20),
             max_rows_per_request: 1_000_000,
             max_inflight_write_bytes: ByteSize(256 << 20),
@@ -130,6 +136,11 @@ impl ServerConfig {
     /// The export root: `export_dir`, else `<data_dir>/export`.
     pub fn export_root(&self) -> PathBuf {
         self.export_dir.clone().unwrap_or_else(|| self.data_dir.join("export"))
+    }
+
+    /// The snapshot directory: `snapshot_dir`, else `<data_dir>/snapshots`.
+    pub fn snapshot_root(&self) -> PathBuf {
+        self.snapshot_dir.clone().unwrap_or_else(|| self.data_dir.join("snapshots"))
     }
 }
 

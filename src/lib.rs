@@ -8,9 +8,11 @@
 //! - [`client`]: a thin client over the generated stubs, with Arrow IPC decoding of answers.
 //! - [`auth`]: bearer tokens, permissions per table, independent of the front end.
 //! - [`config`]: the TOML file plus `ISOBAR_*` environment variables.
+//! - [`snapshots`]: the snapshot directory behind `Admin/CreateSnapshot` and friends (online
+//!   backups), with the snapshot-name rule.
 //! - [`cli`]: the command tree of `isobar serve` and the client commands (tables, CSV import and
-//!   generated load, scans, aggregates, latest points, export, admin) plus the offline
-//!   `inspect` and `admin verify`. `src/main.rs` only parses the command line and runs
+//!   generated load, scans, aggregates, latest points, export, admin, snapshots, health) plus
+//!   the offline `inspect`, `admin verify` and `restore`. `src/main.rs` only parses the command line and runs
 //!   [`cli::run`].
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
@@ -19,3 +21,4 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod server;
+pub mod snapshots;

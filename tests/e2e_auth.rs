@@ -273,6 +273,55 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            rpc: "Admin/CreateSnapshot",
+            needs: Admin,
+            table: "*",
+            allowed: "secret-root",
+            denied: wadmin,
+            call: |mut c| {
+                Box::pin(async move {
+                    let request = pb::CreateSnapshotRequest { name: Some("nightly".into()) };
+                    c.admin.create_snapshot(request).await.map(drop)
+                })
+            },
+        },
+        Case {
+            rpc: "Admin/ListSnapshots",
+            needs: Admin,
+            table: "*",
+            allowed: "secret-root",
+            denied: wadmin,
+            call: |mut c| {
+                Box::pin(async move {
+                    c.admin.list_snapshots(pb::ListSnapshotsRequest { verify: true }).await.map(drop)
+                })
+            },
+        },
+        Case {
+            rpc: "Admin/VerifySnapshot",
+            needs: Admin,
+            table: "*",
+            allowed: "secret-root",
+            denied: wadmin,
+            call: |mut c| {
+                Box::pin(async move {
+                    c.admin.verify_snapshot(pb::VerifySnapshotRequest { name: "nightly".into() }).await.map(drop)
+                })
+            },
+        },
+        Case {
+            rpc: "Admin/DeleteSnapshot",
+            needs: Admin,
+            table: "*",
+            allowed: "secret-root",
+            denied: wadmin,
+            call: |mut c| {
+                Box::pin(async move {
+                    c.admin.delete_snapshot(pb::DeleteSnapshotRequest { name: "nightly".into() }).await.map(drop)
+                })
+            },
+        },
+        Case {
             rpc: "Admin/DropTable",
             needs: Admin,
             table: "doomed",
@@ -290,7 +339,7 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-/// What a refused call must not change: tables, rows, engine counters, exported files.
+/// What a refused call must not change: tables, rows, engine counters, exported files, snapshots.
 async fn fingerprint(running: &Running, root: &mut Client, export_dir: &std::path::Path) -> String {
     let db = running.db();
     let mut tables: Vec<String> = db.tables().iter().map(|t| format!("{t:?}")).collect();
@@ -298,8 +347,12 @@ async fn fingerprint(running: &Running, root: &mut Client, export_dir: &std::pat
     let rows = rows_f64(&scan_all(root, "weather", &["env.temp"]).await, "env.temp");
     let stats = db.stats();
     let exported = std::fs::read_dir(export_dir).map(|d| d.count()).unwrap_or(0);
+    let snapshot_dir = running.db().path().join("snapshots");
+    let snapshots: Vec<String> = std::fs::read_dir(snapshot_dir)
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
     format!(
-        "{tables:?} {rows:?} writes={} seq={} flushes={} compactions={} exported={exported}",
+        "{tables:?} {rows:?} writes={} seq={} flushes={} compactions={} exported={exported} snapshots={snapshots:?}",
         stats.writes, stats.last_seq, stats.flushes, stats.compactions
     )
 }

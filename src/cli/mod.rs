@@ -9,12 +9,14 @@ pub mod args;
 pub mod auth;
 pub mod csv;
 pub mod export;
+pub mod health;
 pub mod inspect;
 pub mod output;
 pub mod progress;
 pub mod read;
 pub mod sender;
 pub mod serve;
+pub mod snapshot;
 pub mod table;
 pub mod time;
 pub mod write;
@@ -37,6 +39,9 @@ Examples:
   isobar write --table weather --file readings.csv
   isobar scan weather --series station=KSEA --from now-1d
   isobar agg weather --all --from now-7d --bucket 1h --fn avg:env.temp_c
+  isobar snapshot create --name nightly
+  isobar restore ./isobar-data/snapshots/nightly --data-dir ./restored
+  isobar health
   ISOBAR_TOKEN=$(cat token) isobar --addr https://db:50051 --tls-ca ca.pem table list
 
 Client commands send the bearer token from --token-file, else $ISOBAR_TOKEN (never a flag value).")]
@@ -90,6 +95,16 @@ pub enum Command {
     /// Authentication helpers: create tokens for `[[auth.tokens]]`.
     #[command(subcommand, after_help = "Examples:\n  isobar auth hash-token --generate --name ingest-agent")]
     Auth(auth::AuthCommand),
+    /// Online backups on the server: create, list, delete, verify snapshots.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  isobar snapshot create --name nightly\n  isobar snapshot list --verify"
+    )]
+    Snapshot(snapshot::SnapshotCommand),
+    /// Restore a snapshot into a new data directory (offline).
+    Restore(snapshot::RestoreArgs),
+    /// Check that the server answers SERVING (exit code 0) for container and Kubernetes probes.
+    Health(health::HealthArgs),
 }
 
 /// Why a command failed.
@@ -175,6 +190,21 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+    /// A snapshot could not be restored.
+    #[error("cannot restore {snapshot}: {source}")]
+    Restore {
+        /// The snapshot directory.
+        snapshot: std::path::PathBuf,
+        /// The engine's error (names the file concerned).
+        #[source]
+        source: Box<isobar_storage::Error>,
+    },
+    /// A snapshot listing found damage.
+    #[error("{0}")]
+    Snapshot(String),
+    /// `isobar health`: the server is not serving, or did not answer.
+    #[error("unhealthy: {0}")]
+    Unhealthy(String),
     /// `admin verify` or `inspect --verify` found damage.
     #[error("{files} of {checked} SSTables have problems (listed above)")]
     Damaged {
@@ -211,6 +241,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Auth(command) => auth::run(command),
         Command::Admin(admin::AdminCommand::Verify { data_dir }) => admin::verify(data_dir, cli.format),
         Command::Write(args) if args.dry_run => write::dry_run(args),
+        Command::Restore(args) => snapshot::restore(args),
         _ => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -231,6 +262,9 @@ async fn run_client(cli: &Cli) -> Result<(), CliError> {
     options.tls_ca = cli.tls_ca.clone();
     options.tls_cert = cli.tls_cert.clone();
     options.tls_key = cli.tls_key.clone();
+    if let Command::Health(args) = &cli.command {
+        return health::run(args, &cli.addr, &options).await;
+    }
     let mut client = crate::client::Client::connect_with(&cli.addr, &options).await?;
     let format = cli.format;
     match &cli.command {
@@ -241,6 +275,7 @@ async fn run_client(cli: &Cli) -> Result<(), CliError> {
         Command::Latest(args) => read::run_latest(args, &mut client, format).await,
         Command::Export(args) => export::run(args, &mut client, format).await,
         Command::Admin(command) => admin::run(command, &mut client, format).await,
-        Command::Serve(_) | Command::Inspect(_) | Command::Auth(_) => Ok(()),
+        Command::Snapshot(command) => snapshot::run(command, &mut client, format).await,
+        Command::Serve(_) | Command::Inspect(_) | Command::Auth(_) | Command::Restore(_) | Command::Health(_) => Ok(()),
     }
 }

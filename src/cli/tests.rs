@@ -236,4 +236,19 @@ fn hash_token_entry_parses_as_config() {
     config.validate().expect("valid");
     let auth = crate::auth::Authenticator::from_config(&config.auth);
     assert_eq!(auth.authenticate("s3cret").map(|p| p.name), Ok("agent".to_owned()));
+fn snapshot_restore_and_health_commands_parse() {
+    let cli = parse("isobar snapshot create --name nightly").expect("parses");
+    assert_eq!(cli.command, Command::Snapshot(snapshot::SnapshotCommand::Create { name: Some("nightly".into()) }));
+    let cli = parse("isobar snapshot create").expect("parses");
+    assert_eq!(cli.command, Command::Snapshot(snapshot::SnapshotCommand::Create { name: None }));
+    assert!(parse("isobar snapshot delete").is_err(), "delete needs a name");
+    let cli = parse("isobar restore /snaps/a --data-dir /new").expect("parses");
+    let Command::Restore(args) = cli.command else { panic!("restore") };
+    assert_eq!((args.snapshot.to_str(), args.data_dir.to_str()), (Some("/snaps/a"), Some("/new")));
+    assert!(parse("isobar restore /snaps/a").is_err(), "--data-dir is required");
+    let cli = parse("isobar health --timeout 500ms --service isobar.v1.Query").expect("parses");
+    let Command::Health(args) = cli.command else { panic!("health") };
+    assert_eq!(args.timeout, std::time::Duration::from_millis(500));
+    assert_eq!(args.service, "isobar.v1.Query");
+    assert!(parse("isobar health --timeout soon").is_err());
 }

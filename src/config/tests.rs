@@ -296,4 +296,13 @@ fn auth_and_tls_have_environment_overrides() {
     assert!(warnings.is_empty(), "the client's token variable is known, not a typo: {warnings:?}");
     let err = Config::load_with(None, env(&[("ISOBAR_AUTH_ENABLED", "yes")])).unwrap_err();
     assert!(err.to_string().contains("true or false"), "{err}");
+#[test]
+fn snapshot_dir_defaults_under_the_data_dir_and_is_overridable() {
+    assert_eq!(Config::default().server.snapshot_root(), Path::new("./isobar-data/snapshots"));
+    let config = parse("[server]\nsnapshot_dir = \"/backups/isobar\"\n").expect("parses");
+    assert_eq!(config.server.snapshot_root(), Path::new("/backups/isobar"));
+    let (config, warnings) =
+        Config::load_with(None, env(&[("ISOBAR_SERVER_SNAPSHOT_DIR", "/snaps")])).expect("env applies");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(config.server.snapshot_root(), Path::new("/snaps"));
 }

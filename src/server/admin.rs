@@ -5,6 +5,7 @@
 //! applying any, so a request with one bad action changes nothing.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use isobar_ingest::selector::{selector_from_proto, time_range_from_proto};
 use isobar_ingest::status::ApiError;
@@ -16,7 +17,6 @@ use isobar_storage::{Db, Error, InvalidInput, TableChange};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-use super::export;
 use super::guard::{authorize, caller};
 use super::rpc::Rpc;
 
@@ -24,18 +24,28 @@ use super::rpc::Rpc;
 fn table_or_all(table: &str) -> &str {
     if table.is_empty() { crate::auth::ALL_TABLES } else { table }
 }
+use super::{export, snapshot};
+use crate::snapshots::SnapshotStore;
 
 /// The `isobar.v1.Admin` service over one database.
 #[derive(Clone, Debug)]
 pub struct AdminService {
     db: Db,
     export_root: PathBuf,
+    snapshots: Arc<SnapshotStore>,
 }
 
 impl AdminService {
-    /// A service for `db`; exports go under `export_root`.
+    /// A service for `db`; exports go under `export_root`, snapshots under
+    /// `<data_dir>/snapshots` (see [`AdminService::with_snapshot_dir`]).
     pub fn new(db: Db, export_root: PathBuf) -> Self {
-        Self { db, export_root }
+        let snapshots = Arc::new(SnapshotStore::new(db.path().join("snapshots")));
+        Self { db, export_root, snapshots }
+    }
+
+    /// The same service with snapshots under `dir` (`server.snapshot_dir`).
+    pub fn with_snapshot_dir(self, dir: PathBuf) -> Self {
+        Self { snapshots: Arc::new(SnapshotStore::new(dir)), ..self }
     }
 
     /// Runs `f` with the database on the blocking pool.
@@ -302,5 +312,37 @@ impl Admin for AdminService {
             })
             .await?;
         Ok(Response::new(pb::DeleteResponse { sequence }))
+    }
+
+    async fn create_snapshot(
+        &self,
+        request: Request<pb::CreateSnapshotRequest>,
+    ) -> Result<Response<pb::CreateSnapshotResponse>, Status> {
+        authorize(&request, Rpc::CreateSnapshot, crate::auth::ALL_TABLES)?;
+        snapshot::create(self.snapshots.clone(), self.db.clone(), request.into_inner()).await.map(Response::new)
+    }
+
+    async fn list_snapshots(
+        &self,
+        request: Request<pb::ListSnapshotsRequest>,
+    ) -> Result<Response<pb::ListSnapshotsResponse>, Status> {
+        authorize(&request, Rpc::ListSnapshots, crate::auth::ALL_TABLES)?;
+        snapshot::list(self.snapshots.clone(), request.into_inner()).await.map(Response::new)
+    }
+
+    async fn delete_snapshot(
+        &self,
+        request: Request<pb::DeleteSnapshotRequest>,
+    ) -> Result<Response<pb::DeleteSnapshotResponse>, Status> {
+        authorize(&request, Rpc::DeleteSnapshot, crate::auth::ALL_TABLES)?;
+        snapshot::delete(self.snapshots.clone(), request.into_inner()).await.map(Response::new)
+    }
+
+    async fn verify_snapshot(
+        &self,
+        request: Request<pb::VerifySnapshotRequest>,
+    ) -> Result<Response<pb::VerifySnapshotResponse>, Status> {
+        authorize(&request, Rpc::VerifySnapshot, crate::auth::ALL_TABLES)?;
+        snapshot::verify(self.snapshots.clone(), request.into_inner()).await.map(Response::new)
     }
 }

@@ -24,6 +24,7 @@ pub mod guard;
 mod query;
 pub mod rpc;
 mod scan;
+mod snapshot;
 mod status;
 
 use std::net::SocketAddr;
@@ -194,9 +195,9 @@ async fn serve(
     let ingest = IngestServer::new(ingest).max_decoding_message_size(max).max_encoding_message_size(max);
     let query =
         QueryServer::new(QueryService::new(db.clone())).max_decoding_message_size(max).max_encoding_message_size(max);
-    let admin = AdminServer::new(AdminService::new(db.clone(), config.server.export_root()))
-        .max_decoding_message_size(max)
-        .max_encoding_message_size(max);
+    let admin_service =
+        AdminService::new(db.clone(), config.server.export_root()).with_snapshot_dir(config.server.snapshot_root());
+    let admin = AdminServer::new(admin_service).max_decoding_message_size(max).max_encoding_message_size(max);
     let (health, health_service) = tonic_health::server::health_reporter();
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(isobar_proto::FILE_DESCRIPTOR_SET)

@@ -6,7 +6,7 @@
 //! |------------|---------|
 //! | read       | Scan, Aggregate, Latest, Export, ExportWithProgress, ListTables, DescribeTable, Stats |
 //! | write      | Write, WriteStream, Delete |
-//! | admin      | CreateTable, AlterTable, DropTable, Flush, Compact |
+//! | admin      | CreateTable, AlterTable, DropTable, Flush, Compact, CreateSnapshot, ListSnapshots, DeleteSnapshot, VerifySnapshot (on `*`) |
 //!
 //! `ListTables` and `Stats` without a table answer only with the tables the caller may read.
 //!
@@ -53,6 +53,14 @@ pub enum Rpc {
     ExportWithProgress,
     /// `isobar.v1.Admin/Delete`.
     Delete,
+    /// `isobar.v1.Admin/CreateSnapshot`.
+    CreateSnapshot,
+    /// `isobar.v1.Admin/ListSnapshots`.
+    ListSnapshots,
+    /// `isobar.v1.Admin/DeleteSnapshot`.
+    DeleteSnapshot,
+    /// `isobar.v1.Admin/VerifySnapshot`.
+    VerifySnapshot,
 }
 
 impl Rpc {
@@ -74,6 +82,10 @@ impl Rpc {
         Rpc::Export,
         Rpc::ExportWithProgress,
         Rpc::Delete,
+        Rpc::CreateSnapshot,
+        Rpc::ListSnapshots,
+        Rpc::DeleteSnapshot,
+        Rpc::VerifySnapshot,
     ];
 
     /// `(service, method)` as in the `.proto` files, e.g. `("isobar.v1.Admin", "CreateTable")`.
@@ -98,6 +110,10 @@ impl Rpc {
             Rpc::Export => (ADMIN, "Export"),
             Rpc::ExportWithProgress => (ADMIN, "ExportWithProgress"),
             Rpc::Delete => (ADMIN, "Delete"),
+            Rpc::CreateSnapshot => (ADMIN, "CreateSnapshot"),
+            Rpc::ListSnapshots => (ADMIN, "ListSnapshots"),
+            Rpc::DeleteSnapshot => (ADMIN, "DeleteSnapshot"),
+            Rpc::VerifySnapshot => (ADMIN, "VerifySnapshot"),
         }
     }
 
@@ -113,7 +129,15 @@ impl Rpc {
             | Rpc::DescribeTable
             | Rpc::Stats => Permission::Read,
             Rpc::Write | Rpc::WriteStream | Rpc::Delete => Permission::Write,
-            Rpc::CreateTable | Rpc::AlterTable | Rpc::DropTable | Rpc::Flush | Rpc::Compact => Permission::Admin,
+            Rpc::CreateTable
+            | Rpc::AlterTable
+            | Rpc::DropTable
+            | Rpc::Flush
+            | Rpc::Compact
+            | Rpc::CreateSnapshot
+            | Rpc::ListSnapshots
+            | Rpc::DeleteSnapshot
+            | Rpc::VerifySnapshot => Permission::Admin,
         }
     }
 

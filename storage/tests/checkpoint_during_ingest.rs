@@ -51,8 +51,15 @@ fn checkpoint_during_ingest_contains_every_acknowledged_write() {
     for (i, r) in rows.iter().enumerate() {
         assert_eq!(r.1, i as i64, "rows are a gap-free prefix");
     }
-    // The restored database takes writes of its own.
-    restored.write(f64_write("t1", "s", vec![-5], "a", "x", vec![0.0])).unwrap();
+    let restored_count = rows.len() as u64;
+    // The restored database takes writes of its own, numbered above every row it holds: an
+    // overwrite of a restored cell wins.
+    assert!(info.last_seq >= before, "sequence {} below {before} acknowledged writes", info.last_seq);
+    restored.write(f64_write("t1", "s", vec![-5, 0], "a", "x", vec![0.0, 99.0])).unwrap();
+    let rows = scan_all(&restored, "t1", &SeriesSelector::All, TimeRange::ALL);
+    assert_eq!(rows.len() as u64, restored_count + 1);
+    let overwritten = format!("F({})", 99f64.to_bits());
+    assert!(format!("{:?}", rows[1]).contains(&overwritten), "the overwrite wins: {:?}", rows[1]);
 
     // A damaged file is caught by the listing.
     let sst = dir.path().join("snap").join(&info.files[0].name);
@@ -65,4 +72,33 @@ fn checkpoint_during_ingest_contains_every_acknowledged_write() {
     assert!(restore_checkpoint(&dir.path().join("snap"), &dir.path().join("again")).is_err());
     assert!(db.checkpoint(&dir.path().join("snap")).is_err(), "an existing destination is refused");
     assert_eq!(scan_all(&db, "t1", &SeriesSelector::All, TimeRange::ALL).len() as u64, acked.load(Ordering::Acquire));
+}
+
+#[test]
+fn checkpoint_listing_covers_the_manifest_and_refuses_unlisted_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path().join("src"), Options { sync: SyncPolicy::None, ..Options::default() }).unwrap();
+    create_tables(&db);
+    db.write(f64_write("t1", "s", vec![1, 2, 3], "a", "x", vec![1.0, 2.0, 3.0])).unwrap();
+    let snap = dir.path().join("snaps").join("one");
+    let info = db.checkpoint(&snap).unwrap();
+    let names: Vec<&str> = info.files.iter().map(|f| f.name.as_str()).collect();
+    assert!(names.contains(&"CURRENT") && names.iter().any(|n| n.starts_with("MANIFEST-")), "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with("sst/") && n.ends_with(".sst")), "{names:?}");
+    assert!(info.linked >= 1 && info.copied == 0, "same file system: SSTables are linked: {info:?}");
+    assert!(!dir.path().join("snaps").join(".one.partial").exists(), "the work directory is renamed");
+
+    // A file the listing does not name is refused, and so is a manifest that was changed.
+    std::fs::write(snap.join("sst").join("00000000000000009999.sst"), b"stray").unwrap();
+    let err = verify_checkpoint(&snap).unwrap_err().to_string();
+    assert!(err.contains("00000000000000009999.sst") && err.contains("not in the checkpoint's listing"), "{err}");
+    std::fs::remove_file(snap.join("sst").join("00000000000000009999.sst")).unwrap();
+    verify_checkpoint(&snap).unwrap();
+    std::fs::write(snap.join("CURRENT"), b"MANIFEST-000009\n").unwrap();
+    let err = verify_checkpoint(&snap).unwrap_err().to_string();
+    assert!(err.contains("CURRENT") && err.contains("checksum mismatch"), "{err}");
+    // A directory without a listing is not a checkpoint.
+    let err = verify_checkpoint(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("no listing"), "{err}");
+    db.close().unwrap();
 }
