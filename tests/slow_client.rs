@@ -14,14 +14,16 @@ use isobar_reliability::process::{ServerProcess, spec};
 use isobar_reliability::wire::{self, Clients};
 use pb::series_selector::Selector;
 
-/// Rows written; each carries a 2 KiB string, so a full scan answers about 120 MiB.
+/// Rows written (1,000 series of 60); each carries a 2 KiB string, so a full scan answers about
+/// 120 MiB.
 const ROWS: usize = 60_000;
 const STRING_BYTES: usize = 2048;
 /// Rows per batch of the scans (about 128 KiB of strings).
 const BATCH_ROWS: u32 = 64;
-/// Most the server's RSS may grow while the client stalls: the scan channel (3 batches), the
-/// batch being built, a decoded page (256 rows), HTTP/2 send buffers and the 8 MiB block cache
-/// need a few MiB; the whole result would need 120.
+/// Most the server's RSS may grow while the client stalls: the scan's read-ahead (a group of up
+/// to 32 whole series, about 4 MiB here), the channel (3 batches), the batch being built, a
+/// decoded page (256 rows), HTTP/2 send buffers and the 8 MiB block cache need some MiB; the
+/// whole result would need 120.
 const STALL_GROWTH_KIB: u64 = 40 << 10;
 
 fn table() -> pb::TableSpec {
@@ -69,23 +71,32 @@ async fn load(clients: &mut Clients) {
         .create_table(pb::CreateTableRequest { table: Some(table()), if_not_exists: false })
         .await
         .expect("table");
-    for chunk in 0..ROWS / 500 {
-        let ts: Vec<i64> = (chunk * 500..(chunk + 1) * 500).map(|i| i as i64 * 1_000_000_000).collect();
-        let values = (chunk * 500..(chunk + 1) * 500).map(text).collect();
-        let batch = pb::SeriesBatch {
-            table: "big".into(),
-            series: format!("s{}", chunk % 8),
-            ts,
-            columns: vec![pb::Column {
-                family: "b".into(),
-                name: "s".into(),
-                values: Some(pb::column::Values::StringValues(pb::StringValues { values })),
-                validity: Vec::new(),
-            }],
-        };
-        clients.ingest.write(pb::WriteRequest { batches: vec![batch], rows: Vec::new() }).await.expect("write");
+    for chunk in 0..ROWS / 600 {
+        // Ten series of 60 rows per request: 1,000 series in all, so that the scan's read-ahead
+        // (a group of series) is a small part of the answer.
+        let batches = (0..10)
+            .map(|k| {
+                let first = chunk * 600 + k * 60;
+                pb::SeriesBatch {
+                    table: "big".into(),
+                    series: format!("s{:04}", first / 60),
+                    ts: (first..first + 60).map(|i| i as i64 * 1_000_000_000).collect(),
+                    columns: vec![pb::Column {
+                        family: "b".into(),
+                        name: "s".into(),
+                        values: Some(pb::column::Values::StringValues(pb::StringValues {
+                            values: (first..first + 60).map(text).collect(),
+                        })),
+                        validity: Vec::new(),
+                    }],
+                }
+            })
+            .collect();
+        clients.ingest.write(pb::WriteRequest { batches, rows: Vec::new() }).await.expect("write");
     }
     clients.admin.flush(pb::FlushRequest { table: String::new() }).await.expect("flush");
+    // Compact now, so that no background compaction runs (and allocates) during the measurement.
+    clients.admin.compact(pb::CompactRequest { table: "big".into(), ..Default::default() }).await.expect("compact");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,17 +128,27 @@ async fn a_stalled_scan_holds_no_more_than_a_few_batches() {
         slow_rows += stalled.message().await.expect("message").expect("not ended").rows;
     }
 
+    // The stall alone: the producer fills what flow control and the channel allow, then waits.
+    let mut alone = vec![server.rss_kib()];
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        alone.push(server.rss_kib());
+    }
+    println!("slow client: RSS while stalled alone {:?}", alone);
+
     // Meanwhile another client is served in full: a whole scan, a write and its read-back.
     let rows = drain(other.query.scan(scan()).await.expect("scan").into_inner()).await;
     assert_eq!(rows, ROWS as u64, "another client's scan completes while one client stalls");
-    let mut samples = vec![server.rss_kib()];
+    println!("slow client: RSS after the other scan {}", server.rss_kib());
+    let mut samples = alone;
+    samples.push(server.rss_kib());
     for _ in 0..10 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         samples.push(server.rss_kib());
     }
     let request = pb::LatestRequest { table: "big".into(), selector: scan().selector, ..Default::default() };
     let latest = wire::collect(other.query.latest(request).await.expect("latest").into_inner()).await.expect("answer");
-    assert_eq!(latest.iter().map(|b| b.num_rows()).sum::<usize>(), 8, "latest of the 8 series");
+    assert_eq!(latest.iter().map(|b| b.num_rows()).sum::<usize>(), ROWS / 60, "latest of every series");
 
     let grown = samples.iter().max().copied().unwrap_or(0).saturating_sub(before);
     println!("slow client: server RSS {before} KiB before the stall, grew by at most {grown} KiB while stalled");
