@@ -1,6 +1,6 @@
 //! The soak's CI profile: 200 concurrent gRPC streams (160 writing with `WriteStream`, 40
-//! scanning) over 20 connections to the real server for 15 s, with a 32 MiB memtable budget
-//! and 4 MiB of write requests in flight. Only back-pressure may fail a call; the memtables stay
+//! scanning) over 20 connections to the real server for 15 s, with a 4 MiB memtable budget
+//! and 256 KiB of write requests in flight, so that back-pressure happens. Only back-pressure may fail a call; the memtables stay
 //! within their budget (Admin Stats), the server's peak RSS within a bound derived from the
 //! configuration (`SoakConfig::rss_bound_kib` explains it), and every acknowledged row is read
 //! back at the end. Scanners check while the load runs that each series holds exactly a prefix

@@ -37,11 +37,11 @@ struct Args {
     #[arg(long, default_value_t = 100)]
     rows_per_message: u64,
     /// storage.memtable_budget in MiB.
-    #[arg(long, default_value_t = 32)]
-    memtable_budget_mib: u64,
-    /// server.max_inflight_write_bytes in MiB.
     #[arg(long, default_value_t = 4)]
-    inflight_mib: u64,
+    memtable_budget_mib: u64,
+    /// server.max_inflight_write_bytes in KiB.
+    #[arg(long, default_value_t = 256)]
+    inflight_kib: u64,
     /// storage.sync of the server.
     #[arg(long, default_value = "always")]
     sync: String,
@@ -58,7 +58,7 @@ async fn main() -> ExitCode {
     config.rows_per_message = args.rows_per_message;
     config.memtable_budget = args.memtable_budget_mib << 20;
     config.memtable_size = config.memtable_size.min(config.memtable_budget);
-    config.max_inflight_write_bytes = args.inflight_mib << 20;
+    config.max_inflight_write_bytes = args.inflight_kib << 10;
     config.sync = args.sync;
     match run(&config).await {
         Ok(report) => {

@@ -55,8 +55,9 @@ pub struct SoakConfig {
 }
 
 impl SoakConfig {
-    /// The CI profile: 160 writers and 40 scanners over 20 connections for 15 s, 32 MiB of
-    /// memtables, 4 MiB of requests in flight, `sync = always`.
+    /// The CI profile: 160 writers and 40 scanners over 20 connections for 15 s, budgets small
+    /// enough that back-pressure happens (1 MiB memtables within a 4 MiB budget, 256 KiB of
+    /// requests in flight), `sync = always`.
     pub fn ci(bin: PathBuf) -> Self {
         Self {
             bin,
@@ -65,9 +66,9 @@ impl SoakConfig {
             connections: 20,
             duration: Duration::from_secs(15),
             rows_per_message: 100,
-            memtable_size: 4 << 20,
-            memtable_budget: 32 << 20,
-            max_inflight_write_bytes: 4 << 20,
+            memtable_size: 1 << 20,
+            memtable_budget: 4 << 20,
+            max_inflight_write_bytes: 256 << 10,
             block_cache_size: 16 << 20,
             sync: "always".into(),
             seed: 6,
