@@ -236,6 +236,9 @@ fn hash_token_entry_parses_as_config() {
     config.validate().expect("valid");
     let auth = crate::auth::Authenticator::from_config(&config.auth);
     assert_eq!(auth.authenticate("s3cret").map(|p| p.name), Ok("agent".to_owned()));
+}
+
+#[test]
 fn snapshot_restore_and_health_commands_parse() {
     let cli = parse("isobar snapshot create --name nightly").expect("parses");
     assert_eq!(cli.command, Command::Snapshot(snapshot::SnapshotCommand::Create { name: Some("nightly".into()) }));
