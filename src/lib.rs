@@ -7,6 +7,7 @@
 //!   `isobar serve` and the end-to-end tests run.
 //! - [`client`]: a thin client over the generated stubs, with Arrow IPC decoding of answers.
 //! - [`config`]: the TOML file plus `ISOBAR_*` environment variables.
+//! - [`metrics`]: the Prometheus endpoint (engine and gRPC request metrics) on its own port.
 //! - [`cli`]: the command tree of `isobar serve` and the client commands (tables, CSV import and
 //!   generated load, scans, aggregates, latest points, export, admin) plus the offline
 //!   `inspect` and `admin verify`. `src/main.rs` only parses the command line and runs
@@ -16,4 +17,5 @@
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod metrics;
 pub mod server;

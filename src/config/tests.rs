@@ -220,3 +220,20 @@ fn the_deploy_example_config_documents_every_key_with_its_default() {
         assert!(example.lines().any(|l| l.starts_with(&format!("{key} = "))), "deploy/isobar.toml lacks {key}");
     }
 }
+
+#[test]
+fn metrics_section_is_read_from_the_file_and_the_environment() {
+    let defaults = Config::default().metrics;
+    assert!(defaults.enabled);
+    assert_eq!(defaults.listen.to_string(), "127.0.0.1:9470");
+    let config = parse("[metrics]\nenabled = false\nlisten = \"0.0.0.0:9999\"\n").expect("parses");
+    assert!(!config.metrics.enabled);
+    assert_eq!(config.metrics.listen.port(), 9999);
+    let vars = env(&[("ISOBAR_METRICS_LISTEN", "127.0.0.1:0"), ("ISOBAR_METRICS_ENABLED", "false")]);
+    let (config, warnings) = Config::load_with(None, vars).expect("loads");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(config.metrics.listen.to_string(), "127.0.0.1:0");
+    assert!(!config.metrics.enabled);
+    let err = Config::load_with(None, env(&[("ISOBAR_METRICS_ENABLED", "yes")])).unwrap_err().to_string();
+    assert!(err.contains("ISOBAR_METRICS_ENABLED") && err.contains("true or false"), "{err}");
+}

@@ -68,6 +68,7 @@ pub enum ServerError {
 #[derive(Debug)]
 pub struct Running {
     addr: SocketAddr,
+    metrics: Option<crate::metrics::MetricsServer>,
     db: Db,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), ServerError>>,
@@ -77,6 +78,11 @@ impl Running {
     /// The address the server listens on (with the port the OS chose for port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address of the Prometheus endpoint (`None` when `metrics.enabled` is false).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(crate::metrics::MetricsServer::addr)
     }
 
     /// The `http://` URL of the server, for clients.
@@ -127,9 +133,20 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
         }
     };
     let local = listener.local_addr().map_err(|source| ServerError::Bind { addr, source })?;
+    let requests = crate::metrics::RequestMetrics::default();
+    let metrics = match config.metrics.enabled {
+        false => None,
+        true => match crate::metrics::MetricsServer::start(config.metrics.listen, db.clone(), requests.clone()).await {
+            Ok(m) => Some(m),
+            Err(source) => {
+                let _ = db.close();
+                return Err(ServerError::Bind { addr: config.metrics.listen, source });
+            }
+        },
+    };
     let (stop, stopped) = oneshot::channel();
-    let task = tokio::spawn(serve(config.clone(), db.clone(), listener, stopped));
-    Ok(Running { addr: local, db, stop: Some(stop), task })
+    let task = tokio::spawn(serve(config.clone(), db.clone(), listener, stopped, requests));
+    Ok(Running { addr: local, metrics, db, stop: Some(stop), task })
 }
 
 /// Serves until `stopped` fires (or its sender is dropped), then closes the database.
@@ -138,6 +155,7 @@ async fn serve(
     db: Db,
     listener: TcpListener,
     stopped: oneshot::Receiver<()>,
+    requests: crate::metrics::RequestMetrics,
 ) -> Result<(), ServerError> {
     let max = config.server.max_message_bytes.as_usize();
     let limits = IngestLimits {
@@ -170,6 +188,7 @@ async fn serve(
         let _ = drained_tx.send(());
     };
     let router = tonic::transport::Server::builder()
+        .layer(crate::metrics::RequestLayer::new(requests))
         .tcp_nodelay(true)
         .add_service(health_service)
         .add_service(reflection)
