@@ -38,7 +38,7 @@ fn parse_sample(line: &str) -> Result<Sample, String> {
             }
             let key_start = i;
             let mut key_end = i;
-            while let Some((j, c)) = chars.next() {
+            for (j, c) in chars.by_ref() {
                 if c == '=' {
                     key_end = j;
                     break;
@@ -126,7 +126,7 @@ pub(super) fn check_exposition(text: &str) -> Result<BTreeMap<String, String>, S
         if !allowed.contains(&suffix) {
             return Err(format!("{name} does not belong to the {kind} {family}"));
         }
-        if kind == "counter" && !(value >= 0.0) {
+        if kind == "counter" && (value.is_nan() || value < 0.0) {
             return Err(format!("negative counter: {line}"));
         }
         if suffix == "_bucket" {
