@@ -198,3 +198,22 @@ async fn the_dashboard_queries_only_exported_metrics() {
     }
     running.stop().await.expect("stops");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_be_turned_off_and_a_taken_port_fails_the_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut off = config(dir.path());
+    off.metrics.enabled = false;
+    let (running, _client) = serve(&off).await;
+    assert_eq!(running.metrics_addr(), None);
+    running.stop().await.expect("stops");
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+    let mut clash = config(dir.path());
+    clash.metrics.listen = taken.local_addr().expect("addr");
+    let err = isobar::server::start(&clash).await.expect_err("the metrics port is taken");
+    assert!(err.to_string().contains(&clash.metrics.listen.to_string()), "{err}");
+    // The database was closed again: a new server opens it.
+    let (running, _client) = serve(&config(dir.path())).await;
+    running.stop().await.expect("stops");
+}
