@@ -38,6 +38,10 @@
 //! min_ts = -2208988800000000000     # 1900-01-01T00:00:00Z, in ns
 //! max_ts = 9223372036854775806
 //!
+//! [metrics]
+//! enabled = true                    # serve Prometheus metrics over HTTP
+//! listen = "127.0.0.1:9470"         # GET /metrics there (use 0.0.0.0:9470 for a remote Prometheus)
+//!
 //! [log]
 //! level = "info"                    # a tracing filter, e.g. "info,isobar_storage=debug"
 //! format = "human"                  # "human" | "json"
@@ -83,6 +87,8 @@ pub struct Config {
     pub server: ServerConfig,
     /// `[storage]`: the engine's options.
     pub storage: StorageConfig,
+    /// `[metrics]`: the Prometheus endpoint.
+    pub metrics: MetricsConfig,
     /// `[log]`: logging.
     pub log: LogConfig,
     /// `[auth]`: bearer tokens and their grants.
@@ -228,6 +234,22 @@ impl StorageConfig {
             },
             compaction: isobar_storage::CompactionOptions::default(),
         }
+    }
+}
+
+/// `[metrics]`: the Prometheus text endpoint on its own HTTP port.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Serve `GET /metrics` (default true).
+    pub enabled: bool,
+    /// HTTP listen address of the endpoint (default `127.0.0.1:9470`).
+    pub listen: SocketAddr,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self { enabled: true, listen: SocketAddr::from(([127, 0, 0, 1], 9470)) }
     }
 }
 

@@ -10,6 +10,7 @@
 //! - [`config`]: the TOML file plus `ISOBAR_*` environment variables.
 //! - [`snapshots`]: the snapshot directory behind `Admin/CreateSnapshot` and friends (online
 //!   backups), with the snapshot-name rule.
+//! - [`metrics`]: the Prometheus endpoint (engine and gRPC request metrics) on its own port.
 //! - [`cli`]: the command tree of `isobar serve` and the client commands (tables, CSV import and
 //!   generated load, scans, aggregates, latest points, export, admin, snapshots, health) plus
 //!   the offline `inspect`, `admin verify` and `restore`. `src/main.rs` only parses the command line and runs
@@ -20,5 +21,6 @@ pub mod auth;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod metrics;
 pub mod server;
 pub mod snapshots;

@@ -40,6 +40,7 @@ fn start_server(dir: &Path, addr: &str) -> ServerProcess {
         .args(["serve", "--listen", addr, "--data-dir"])
         .arg(dir)
         .env("ISOBAR_LOG_LEVEL", "warn")
+        .env("ISOBAR_METRICS_LISTEN", "127.0.0.1:0")
         .stdin(Stdio::null())
         .spawn()
         .expect("serve starts");

@@ -91,6 +91,7 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         let mut running = crate::server::start(&config).await?;
         tracing::info!(
             listen = %running.addr(),
+            metrics = %running.metrics_addr().map_or_else(|| "off".to_owned(), |a| format!("http://{a}/metrics")),
             data_dir = %config.server.data_dir.display(),
             sync = %config.storage.sync,
             auth = config.auth.enabled,

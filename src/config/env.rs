@@ -109,6 +109,10 @@ impl Config {
             ("STORAGE", "MAX_ROWS_PER_BATCH") => st.max_rows_per_batch = parse(var, value, COUNT)?,
             ("STORAGE", "MIN_TS") => st.min_ts = parse(var, value, INT)?,
             ("STORAGE", "MAX_TS") => st.max_ts = parse(var, value, INT)?,
+            ("METRICS", "ENABLED") => self.metrics.enabled = parse(var, value, "true or false")?,
+            ("METRICS", "LISTEN") => {
+                self.metrics.listen = parse(var, value, "a socket address such as 127.0.0.1:9470")?;
+            }
             ("LOG", "LEVEL") => log.level = value.to_owned(),
             ("LOG", "FORMAT") => log.format = parse_value(var, value)?,
             ("AUTH", "ENABLED") => self.auth.enabled = parse(var, value, "true or false")?,

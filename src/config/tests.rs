@@ -296,6 +296,8 @@ fn auth_and_tls_have_environment_overrides() {
     assert!(warnings.is_empty(), "the client's token variable is known, not a typo: {warnings:?}");
     let err = Config::load_with(None, env(&[("ISOBAR_AUTH_ENABLED", "yes")])).unwrap_err();
     assert!(err.to_string().contains("true or false"), "{err}");
+}
+
 #[test]
 fn snapshot_dir_defaults_under_the_data_dir_and_is_overridable() {
     assert_eq!(Config::default().server.snapshot_root(), Path::new("./isobar-data/snapshots"));
@@ -305,4 +307,21 @@ fn snapshot_dir_defaults_under_the_data_dir_and_is_overridable() {
         Config::load_with(None, env(&[("ISOBAR_SERVER_SNAPSHOT_DIR", "/snaps")])).expect("env applies");
     assert!(warnings.is_empty(), "{warnings:?}");
     assert_eq!(config.server.snapshot_root(), Path::new("/snaps"));
+}
+
+#[test]
+fn metrics_section_is_read_from_the_file_and_the_environment() {
+    let defaults = Config::default().metrics;
+    assert!(defaults.enabled);
+    assert_eq!(defaults.listen.to_string(), "127.0.0.1:9470");
+    let config = parse("[metrics]\nenabled = false\nlisten = \"0.0.0.0:9999\"\n").expect("parses");
+    assert!(!config.metrics.enabled);
+    assert_eq!(config.metrics.listen.port(), 9999);
+    let vars = env(&[("ISOBAR_METRICS_LISTEN", "127.0.0.1:0"), ("ISOBAR_METRICS_ENABLED", "false")]);
+    let (config, warnings) = Config::load_with(None, vars).expect("loads");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(config.metrics.listen.to_string(), "127.0.0.1:0");
+    assert!(!config.metrics.enabled);
+    let err = Config::load_with(None, env(&[("ISOBAR_METRICS_ENABLED", "yes")])).unwrap_err().to_string();
+    assert!(err.contains("ISOBAR_METRICS_ENABLED") && err.contains("true or false"), "{err}");
 }

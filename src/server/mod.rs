@@ -95,6 +95,7 @@ pub struct TlsFileError {
 pub struct Running {
     addr: SocketAddr,
     tls: bool,
+    metrics: Option<crate::metrics::MetricsServer>,
     db: Db,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), ServerError>>,
@@ -104,6 +105,11 @@ impl Running {
     /// The address the server listens on (with the port the OS chose for port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address of the Prometheus endpoint (`None` when `metrics.enabled` is false).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(crate::metrics::MetricsServer::addr)
     }
 
     /// The URL of the server for clients: `https://` with TLS, else `http://`.
@@ -156,10 +162,21 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
         }
     };
     let local = listener.local_addr().map_err(|source| ServerError::Bind { addr, source })?;
+    let requests = crate::metrics::RequestMetrics::default();
+    let metrics = match config.metrics.enabled {
+        false => None,
+        true => match crate::metrics::MetricsServer::start(config.metrics.listen, db.clone(), requests.clone()).await {
+            Ok(m) => Some(m),
+            Err(source) => {
+                let _ = db.close();
+                return Err(ServerError::Bind { addr: config.metrics.listen, source });
+            }
+        },
+    };
     let (stop, stopped) = oneshot::channel();
     let with_tls = tls.is_some();
-    let task = tokio::spawn(serve(config.clone(), db.clone(), listener, tls, stopped));
-    Ok(Running { addr: local, tls: with_tls, db, stop: Some(stop), task })
+    let task = tokio::spawn(serve(config.clone(), db.clone(), listener, tls, stopped, requests));
+    Ok(Running { addr: local, tls: with_tls, metrics, db, stop: Some(stop), task })
 }
 
 /// The rustls settings `[tls]` describes, its files read now so that a bad path fails the start.
@@ -185,6 +202,7 @@ async fn serve(
     listener: TcpListener,
     tls: Option<tonic::transport::ServerTlsConfig>,
     stopped: oneshot::Receiver<()>,
+    requests: crate::metrics::RequestMetrics,
 ) -> Result<(), ServerError> {
     let max = config.server.max_message_bytes.as_usize();
     let limits = IngestLimits {
@@ -220,6 +238,7 @@ async fn serve(
         builder = builder.tls_config(tls)?;
     }
     let router = builder
+        .layer(crate::metrics::RequestLayer::new(requests))
         .layer(call::CallLayer::new(Authenticator::from_config(&config.auth)))
         .add_service(health_service)
         .add_service(reflection)

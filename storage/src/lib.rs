@@ -31,6 +31,7 @@
 //! | [`memtable`] | per-family in-memory rows, merge-on-read |
 //! | [`sst`] | the SSTable format: writer, reader, index, filter, block cache |
 //! | [`encoding`] | column encodings inside SSTable pages |
+//! | [`histogram`] | the lock-free latency histogram behind [`Db::metrics`] |
 //! | [`compaction`] | time-window compaction: policy, executor, background worker |
 //! | [`manifest`] | the crash-safe log of catalog and file-set changes |
 //! | [`read`] | snapshots, last-write-wins merge, scans to Arrow |
@@ -49,6 +50,7 @@ pub mod db;
 pub mod encoding;
 pub mod error;
 pub mod fs;
+pub mod histogram;
 pub mod manifest;
 pub mod memtable;
 pub mod names;
@@ -64,7 +66,8 @@ pub use batch::{ColumnValues, ColumnWrite, SeriesWrite, WriteBatch};
 pub use catalog::TableChange;
 pub use compaction::{CompactionOptions, CompactionReport};
 pub use db::{
-    CheckpointInfo, Db, DbStats, FamilyStats, StallState, WriteReceipt, restore_checkpoint, verify_checkpoint,
+    CheckpointInfo, Db, DbStats, EngineMetrics, FamilyStats, StallState, WriteReceipt, restore_checkpoint,
+    verify_checkpoint,
 };
 pub use error::{Error, InvalidInput, Result};
 pub use options::{Limits, Options, SyncPolicy, WalRecovery};

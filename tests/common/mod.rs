@@ -17,6 +17,7 @@ pub fn config(dir: &Path) -> Config {
     config.server.listen = "127.0.0.1:0".parse().expect("address");
     config.server.data_dir = dir.to_path_buf();
     config.server.max_message_bytes = ByteSize(1 << 20);
+    config.metrics.listen = "127.0.0.1:0".parse().expect("address");
     config
 }
 

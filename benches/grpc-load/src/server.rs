@@ -75,6 +75,7 @@ impl Server {
             .arg(&dir)
             .env("ISOBAR_STORAGE_SYNC", sync)
             .env("ISOBAR_LOG_LEVEL", "warn")
+            .env("ISOBAR_METRICS_LISTEN", "127.0.0.1:0")
             .stdin(Stdio::null())
             .spawn()
             .map_err(io(&format!("starting {}", bin.display())))?;

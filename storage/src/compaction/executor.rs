@@ -69,6 +69,7 @@ impl Db {
         if inputs.is_empty() {
             return Ok(MergeOutcome::default());
         }
+        let _running = crate::db::RunningMerge::enter(&self.inner.counters.compactions_running);
         let (tombstones, mark) = self.tombstones_for(table.id, family);
         let horizon = table.ttl_of(&fam).map(|ttl| now_ns().saturating_sub(ttl));
         let range = TimeRange { from: horizon.unwrap_or(i64::MIN), to: i64::MAX };

@@ -29,6 +29,26 @@ pub(crate) struct Counters {
     pub compactions: AtomicU64,
     pub compaction_bytes_read: AtomicU64,
     pub compaction_bytes_written: AtomicU64,
+    /// Writes refused with `Overloaded` after waiting past the stall timeout.
+    pub stall_rejections: AtomicU64,
+    /// Merges running now (a gauge).
+    pub compactions_running: AtomicU64,
+}
+
+/// Counts a running merge in [`Counters::compactions_running`] until dropped.
+pub(crate) struct RunningMerge<'a>(&'a AtomicU64);
+
+impl<'a> RunningMerge<'a> {
+    pub fn enter(gauge: &'a AtomicU64) -> Self {
+        gauge.fetch_add(1, Ordering::Relaxed);
+        RunningMerge(gauge)
+    }
+}
+
+impl Drop for RunningMerge<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Counters {
@@ -63,6 +83,8 @@ pub struct FamilyStats {
     pub memtable_series: usize,
     /// Bytes held by memtables (active and frozen).
     pub memtable_bytes: usize,
+    /// Of those, bytes held by frozen memtables waiting for flush.
+    pub frozen_memtable_bytes: usize,
     /// Frozen memtables waiting for flush.
     pub frozen_memtables: usize,
     /// Time windows that hold files.
@@ -353,6 +375,7 @@ fn family_stats(table: &str, family: &str, fv: &FamilyVersion) -> FamilyStats {
         file_rows: fv.files.iter().map(|f| f.meta.rows).sum(),
         memtable_series: fv.active.series_count(),
         memtable_bytes: fv.memtable_bytes(),
+        frozen_memtable_bytes: fv.frozen.iter().map(|f| f.mem.approximate_bytes()).sum(),
         frozen_memtables: fv.frozen.len(),
         windows: 0,
         pending_compaction_bytes: 0,

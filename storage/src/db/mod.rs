@@ -17,6 +17,7 @@
 mod admin;
 pub mod checkpoint;
 mod flush;
+mod metrics;
 mod open;
 pub(crate) mod record;
 pub mod version;
@@ -37,10 +38,12 @@ use crate::sst::BlockCache;
 use crate::wal::Wal;
 use version::SuperVersion;
 
+pub(crate) use admin::RunningMerge;
 pub(crate) use admin::unknown_table as unknown_table_error;
 pub use admin::{DbStats, FamilyStats, StallState};
 pub use checkpoint::{CheckpointInfo, restore_checkpoint, verify_checkpoint};
 pub(crate) use flush::sst_path;
+pub use metrics::EngineMetrics;
 pub use write::WriteReceipt;
 
 /// An open database. Cheap to clone; all clones share the same engine. Dropping the last clone

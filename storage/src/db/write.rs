@@ -190,6 +190,7 @@ impl Db {
             let now = Instant::now();
             if now >= deadline {
                 self.inner.counters.record_stall(started.elapsed());
+                self.inner.counters.stall_rejections.fetch_add(1, Ordering::Relaxed);
                 return Err(Error::Overloaded {
                     reason: format!("{reason}, for longer than {:?}", self.inner.opts.write_stall_timeout),
                     retry_after: Duration::from_secs(1),

@@ -79,6 +79,7 @@
 // `writer` (the group-commit thread), `state` (what handle and writer share), `error`.
 mod error;
 pub mod format;
+mod metrics;
 mod reader;
 mod replay;
 mod segment;
@@ -99,6 +100,7 @@ use crossbeam_channel::Sender;
 use parking_lot::Mutex;
 
 pub use error::{CorruptReason, Error, FailedOp, SeqExpectation};
+pub use metrics::WalMetrics;
 pub use replay::ReplayStats;
 pub use segment::{SegmentInfo, segment_file_name};
 pub use state::MAX_QUEUED_BYTES;
@@ -251,6 +253,7 @@ impl Wal {
         }
         *last = seq;
         self.last_appended.store(seq, Ordering::Release);
+        self.shared.metrics.record_append(cost - QUEUE_OVERHEAD);
         Ok(())
     }
 
@@ -314,6 +317,11 @@ impl Wal {
             fs::File::open(&self.dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(&self.dir, e))?;
         }
         Ok(removed)
+    }
+
+    /// Appends, bytes and syncs since the WAL was opened.
+    pub fn metrics(&self) -> WalMetrics {
+        self.shared.metrics.snapshot()
     }
 
     /// The highest seq that is durable per the sync policy.

@@ -76,6 +76,8 @@ pub struct Shared {
     dead: AtomicBool,
     /// The live segments.
     pub segments: Mutex<SegmentList>,
+    /// Appends, bytes and syncs, for metrics.
+    pub(crate) metrics: super::metrics::WalCounters,
 }
 
 impl Shared {

@@ -280,6 +280,7 @@ impl Writer {
         self.shared.release(cost);
         let path = self.active.as_ref().map(|a| a.path.clone()).unwrap_or_default();
         self.check(result, FailedOp::Write, &path)?;
+        self.shared.metrics.record_written(len);
         if let Some(a) = self.active.as_mut() {
             a.size += len;
             let mut segments = self.shared.segments.lock();
@@ -303,9 +304,11 @@ impl Writer {
             return Ok(());
         }
         if let Some(a) = self.active.as_ref() {
+            let started = Instant::now();
             let result = a.file.sync_data();
             let path = a.path.clone();
             self.check(result, FailedOp::Sync, &path)?;
+            self.shared.metrics.record_sync(started.elapsed());
         }
         self.synced_seq = self.written_seq;
         self.last_sync = Instant::now();
