@@ -292,9 +292,9 @@ fn cases() -> Vec<Case> {
             allowed: "secret-root",
             denied: wadmin,
             call: |mut c| {
-                Box::pin(async move {
-                    c.admin.list_snapshots(pb::ListSnapshotsRequest { verify: true }).await.map(drop)
-                })
+                Box::pin(
+                    async move { c.admin.list_snapshots(pb::ListSnapshotsRequest { verify: true }).await.map(drop) },
+                )
             },
         },
         Case {

@@ -67,6 +67,7 @@ fn tokens_from_env_or_file_are_enforced_and_json_logs_carry_span_fields_but_no_s
         .arg("--data-dir")
         .arg(dir.path().join("data"))
         .env("ISOBAR_LOG_FORMAT", "json")
+        .env("ISOBAR_METRICS_LISTEN", "127.0.0.1:0")
         .env("ISOBAR_LOG_LEVEL", "debug,h2=info,hyper=info,tower=info,isobar_storage=info")
         .stdin(Stdio::null())
         .stderr(std::fs::File::create(&log).expect("log file"))

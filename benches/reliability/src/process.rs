@@ -82,6 +82,7 @@ impl ServerProcess {
         let mut command = Command::new(&spec.bin);
         command.args(["serve", "--listen", &addr, "--data-dir"]).arg(&spec.data_dir);
         command.env("ISOBAR_LOG_LEVEL", "warn");
+        command.env("ISOBAR_METRICS_LISTEN", "127.0.0.1:0");
         for (k, v) in &spec.env {
             command.env(k, v);
         }
