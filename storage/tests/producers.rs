@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
-use isobar_storage::{ColumnValues, Db, Error, InvalidInput, Options, ProducerId, ScanRequest, SeriesWrite, SyncPolicy};
+use isobar_storage::{
+    ColumnValues, Db, Error, InvalidInput, Options, ProducerId, ScanRequest, SeriesWrite, SyncPolicy,
+};
 
 fn options() -> Options {
     Options { sync: SyncPolicy::None, ..Options::default() }
