@@ -67,7 +67,7 @@ async fn a_pipelined_stream_is_acknowledged_per_message_in_order_and_resumes_aft
 
     // The producer re-sends its last few (their answers were "lost") with other content, then
     // continues: the re-sent ones are duplicates and change nothing.
-    let requests = (48..=55).map(|seq| batch("gw-1", seq, -1.0 * seq as f64)).collect();
+    let requests = (48..=55).map(|seq| batch("gw-1", seq, -(seq as f64))).collect();
     let (acks, error) = stream(&mut client, requests).await;
     assert!(error.is_none(), "{error:?}");
     let dup: Vec<bool> = acks.iter().map(|a| a.duplicate).collect();
