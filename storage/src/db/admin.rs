@@ -33,6 +33,8 @@ pub(crate) struct Counters {
     pub stall_rejections: AtomicU64,
     /// Merges running now (a gauge).
     pub compactions_running: AtomicU64,
+    /// Producer writes acknowledged as duplicates without being applied again.
+    pub producer_duplicates: AtomicU64,
 }
 
 /// Counts a running merge in [`Counters::compactions_running`] until dropped.
@@ -147,6 +149,12 @@ pub struct DbStats {
     pub cache_hits: u64,
     /// Block-cache misses.
     pub cache_misses: u64,
+    /// Idempotent producers tracked now.
+    pub producers_tracked: u64,
+    /// Producer writes acknowledged as duplicates (not applied again) since open.
+    pub producer_duplicates: u64,
+    /// Producers forgotten by age or by count since open.
+    pub producers_expired: u64,
 }
 
 impl Db {
@@ -312,6 +320,10 @@ impl Db {
             }
         }
         let cache = self.inner.cache.stats();
+        let (last_seq, producers_tracked, producers_expired) = {
+            let w = self.inner.write.lock();
+            (w.last_seq, w.producers.len() as u64, w.producers.expired)
+        };
         DbStats {
             families,
             writes: c.writes.load(Ordering::Relaxed),
@@ -322,7 +334,7 @@ impl Db {
             flush_bytes: c.flush_bytes.load(Ordering::Relaxed),
             write_stalls: c.stalls.load(Ordering::Relaxed),
             longest_stall: Duration::from_nanos(c.longest_stall_nanos.load(Ordering::Relaxed)),
-            last_seq: self.inner.write.lock().last_seq,
+            last_seq,
             memtable_bytes: sv.memtable_bytes(),
             compactions: c.compactions.load(Ordering::Relaxed),
             compaction_bytes_read: c.compaction_bytes_read.load(Ordering::Relaxed),
@@ -331,6 +343,9 @@ impl Db {
             stall: self.stall_state(),
             cache_hits: cache.hits,
             cache_misses: cache.misses,
+            producers_tracked,
+            producer_duplicates: c.producer_duplicates.load(Ordering::Relaxed),
+            producers_expired,
         }
     }
 

@@ -19,6 +19,7 @@ pub mod checkpoint;
 mod flush;
 mod metrics;
 mod open;
+mod producer;
 pub(crate) mod record;
 pub mod version;
 mod write;
@@ -44,6 +45,7 @@ pub use admin::{DbStats, FamilyStats, StallState};
 pub use checkpoint::{CheckpointInfo, restore_checkpoint, verify_checkpoint};
 pub(crate) use flush::sst_path;
 pub use metrics::EngineMetrics;
+pub use producer::PendingWrite;
 pub use write::WriteReceipt;
 
 /// An open database. Cheap to clone; all clones share the same engine. Dropping the last clone
@@ -58,6 +60,8 @@ pub struct Db {
 pub(crate) struct WriteState {
     /// Highest sequence number assigned.
     pub last_seq: u64,
+    /// Idempotent producers' marks: checked and advanced under this lock, with the WAL append.
+    pub producers: crate::producer::table::ProducerTable,
 }
 
 /// The manifest and the state it describes, changed together.
@@ -93,6 +97,9 @@ pub(crate) struct DbInner {
     pub compaction_lock: Mutex<()>,
     /// The most SSTables any window of any family holds (updated after flushes and merges).
     pub window_files: std::sync::atomic::AtomicUsize,
+    /// Held from capturing the producer table's changes until their manifest edit is written,
+    /// so edits reach the manifest in capture order. Lock order: this, then write, then manifest.
+    pub producer_persist: Mutex<()>,
     /// The directory lock, released by `close`.
     pub lock: Mutex<Option<File>>,
 }
