@@ -105,6 +105,33 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            rpc: "Ingest/ProducerStream",
+            needs: Write,
+            table: "weather",
+            allowed: writer,
+            denied: reader,
+            call: |mut c| {
+                Box::pin(async move {
+                    let mut request = write_request();
+                    request.producer_id = "gateway-1".into();
+                    request.producer_seq = 1;
+                    drain(c.ingest.producer_stream(tokio_stream::iter(vec![request])).await).await
+                })
+            },
+        },
+        Case {
+            rpc: "Ingest/Resume",
+            needs: Write,
+            table: "*",
+            allowed: writer,
+            denied: reader,
+            call: |mut c| {
+                Box::pin(async move {
+                    c.ingest.resume(pb::ResumeRequest { producer_id: "gateway-1".into() }).await.map(drop)
+                })
+            },
+        },
+        Case {
             rpc: "Query/Scan",
             needs: Read,
             table: "weather",

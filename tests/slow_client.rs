@@ -92,7 +92,7 @@ async fn load(clients: &mut Clients) {
                 }
             })
             .collect();
-        clients.ingest.write(pb::WriteRequest { batches, rows: Vec::new() }).await.expect("write");
+        clients.ingest.write(pb::WriteRequest { batches, ..Default::default() }).await.expect("write");
     }
     clients.admin.flush(pb::FlushRequest { table: String::new() }).await.expect("flush");
     // Compact now, so that no background compaction runs (and allocates) during the measurement.

@@ -76,11 +76,16 @@ enum Unacked {
     Done(Applied),
 }
 
+/// A check of each message before it is applied (the caller's permissions); `Err` ends the
+/// stream with that status after the answers to the messages before it.
+pub type MessageCheck = Box<dyn Fn(&WriteRequest) -> Result<(), Status> + Send + Sync>;
+
 /// Serves one `ProducerStream` call.
 pub(crate) fn producer_stream(
     db: Db,
     admission: Admission,
     max_rows: usize,
+    check: Option<MessageCheck>,
     mut inbound: Streaming<WriteRequest>,
 ) -> AckStream {
     let sync = db.options().sync;
@@ -91,7 +96,11 @@ pub(crate) fn producer_stream(
         // A broken inbound stream ends the call: the client is gone or will reconnect.
         while let Ok(Some(message)) = inbound.message().await {
             let at = format!("message {index}");
-            let item = apply_one(&db, &admission, max_rows, message).await.map_err(|e| e.into_status_at(&at));
+            let allowed = check.as_ref().map_or(Ok(()), |check| check(&message));
+            let item = match allowed {
+                Ok(()) => apply_one(&db, &admission, max_rows, message).await.map_err(|e| e.into_status_at(&at)),
+                Err(status) => Err(Status::new(status.code(), format!("{at}: {}", status.message()))),
+            };
             let failed = item.is_err();
             if unacked_tx.send((index, item)).await.is_err() || failed {
                 return;

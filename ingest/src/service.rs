@@ -46,6 +46,9 @@ pub struct IngestLimits {
 pub trait WriteGuard: Send + Sync + std::fmt::Debug + 'static {
     /// `Err` refuses the message (and ends the call) with that status.
     fn check(&self, extensions: &tonic::Extensions, request: &WriteRequest) -> Result<(), Status>;
+
+    /// `Err` refuses a `Resume` call with that status.
+    fn check_resume(&self, extensions: &tonic::Extensions) -> Result<(), Status>;
 }
 
 /// The `isobar.v1.Ingest` service over one database.
@@ -110,11 +113,18 @@ impl Ingest for IngestService {
         &self,
         request: Request<Streaming<WriteRequest>>,
     ) -> Result<Response<Self::ProducerStreamStream>, Status> {
-        let acks = producer_stream(self.db.clone(), self.admission.clone(), self.max_rows, request.into_inner());
+        let (_, extensions, inbound) = request.into_parts();
+        let check = self.guard.clone().map(|guard| -> crate::producer::MessageCheck {
+            Box::new(move |message: &WriteRequest| guard.check(&extensions, message))
+        });
+        let acks = producer_stream(self.db.clone(), self.admission.clone(), self.max_rows, check, inbound);
         Ok(Response::new(acks))
     }
 
     async fn resume(&self, request: Request<ResumeRequest>) -> Result<Response<ResumeResponse>, Status> {
+        if let Some(guard) = &self.guard {
+            guard.check_resume(request.extensions())?;
+        }
         Ok(Response::new(resume(self.db.clone(), request.into_inner()).await?))
     }
 

@@ -127,6 +127,12 @@ impl Principal {
         [table, ALL_TABLES].iter().filter_map(|t| self.grants.get(*t)).flatten().any(|held| held.allows(needed))
     }
 
+    /// Whether this principal may write to at least one table: what `Ingest/Resume` needs (it
+    /// reveals only how far a producer got, which only a writer has a use for).
+    pub fn writes_somewhere(&self) -> bool {
+        self.grants.values().flatten().any(|held| held.allows(Permission::Write))
+    }
+
     /// `Ok` when this principal holds `needed` on `table`, else [`AuthError::Denied`].
     pub fn require(&self, table: &str, needed: Permission) -> Result<(), AuthError> {
         if self.allows(table, needed) {

@@ -54,4 +54,16 @@ impl isobar_ingest::WriteGuard for IngestGuard {
         }
         Ok(())
     }
+
+    fn check_resume(&self, extensions: &tonic::Extensions) -> Result<(), Status> {
+        let principal = caller(extensions)?;
+        if principal.writes_somewhere() {
+            return Ok(());
+        }
+        tracing::warn!(principal = %principal.name, "call refused: Resume needs write permission on some table");
+        Err(Status::permission_denied(format!(
+            "token {:?} may not resume producers: it needs write permission on \"*\" or on some table",
+            principal.name
+        )))
+    }
 }

@@ -5,7 +5,7 @@
 //! | permission | methods |
 //! |------------|---------|
 //! | read       | Scan, Aggregate, Latest, Export, ExportWithProgress, ListTables, DescribeTable, Stats |
-//! | write      | Write, WriteStream, Delete |
+//! | write      | Write, WriteStream, ProducerStream, Delete; Resume (write on any table) |
 //! | admin      | CreateTable, AlterTable, DropTable, Flush, Compact, CreateSnapshot, ListSnapshots, DeleteSnapshot, VerifySnapshot (on `*`) |
 //!
 //! `ListTables` and `Stats` without a table answer only with the tables the caller may read.
@@ -25,6 +25,10 @@ pub enum Rpc {
     Write,
     /// `isobar.v1.Ingest/WriteStream`.
     WriteStream,
+    /// `isobar.v1.Ingest/ProducerStream`.
+    ProducerStream,
+    /// `isobar.v1.Ingest/Resume` (write permission on any table).
+    Resume,
     /// `isobar.v1.Query/Scan`.
     Scan,
     /// `isobar.v1.Query/Aggregate`.
@@ -68,6 +72,8 @@ impl Rpc {
     pub const ALL: &'static [Rpc] = &[
         Rpc::Write,
         Rpc::WriteStream,
+        Rpc::ProducerStream,
+        Rpc::Resume,
         Rpc::Scan,
         Rpc::Aggregate,
         Rpc::Latest,
@@ -96,6 +102,8 @@ impl Rpc {
         match self {
             Rpc::Write => (INGEST, "Write"),
             Rpc::WriteStream => (INGEST, "WriteStream"),
+            Rpc::ProducerStream => (INGEST, "ProducerStream"),
+            Rpc::Resume => (INGEST, "Resume"),
             Rpc::Scan => (QUERY, "Scan"),
             Rpc::Aggregate => (QUERY, "Aggregate"),
             Rpc::Latest => (QUERY, "Latest"),
@@ -128,7 +136,7 @@ impl Rpc {
             | Rpc::ListTables
             | Rpc::DescribeTable
             | Rpc::Stats => Permission::Read,
-            Rpc::Write | Rpc::WriteStream | Rpc::Delete => Permission::Write,
+            Rpc::Write | Rpc::WriteStream | Rpc::ProducerStream | Rpc::Resume | Rpc::Delete => Permission::Write,
             Rpc::CreateTable
             | Rpc::AlterTable
             | Rpc::DropTable

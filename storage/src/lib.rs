@@ -68,8 +68,8 @@ pub use batch::{ColumnValues, ColumnWrite, SeriesWrite, WriteBatch};
 pub use catalog::TableChange;
 pub use compaction::{CompactionOptions, CompactionReport};
 pub use db::{
-    CheckpointInfo, Db, DbStats, EngineMetrics, FamilyStats, PendingWrite, StallState, WriteReceipt, restore_checkpoint,
-    verify_checkpoint,
+    CheckpointInfo, Db, DbStats, EngineMetrics, FamilyStats, PendingWrite, StallState, WriteReceipt,
+    restore_checkpoint, verify_checkpoint,
 };
 pub use error::{Error, InvalidInput, Result};
 pub use options::{Limits, Options, SyncPolicy, WalRecovery};

@@ -233,7 +233,7 @@ impl Op {
                 pb::SeriesBatch { table: def.name.into(), series: b.series.clone(), ts: b.ts.clone(), columns }
             })
             .collect();
-        Some(pb::WriteRequest { batches, rows: Vec::new() })
+        Some(pb::WriteRequest { batches, ..Default::default() })
     }
 
     /// The delete request of a delete operation (`None` for a write).

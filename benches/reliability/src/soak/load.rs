@@ -77,7 +77,7 @@ fn message(w: usize, first: u64, rows: u64) -> pb::WriteRequest {
                 ),
             ],
         }],
-        rows: Vec::new(),
+        ..Default::default()
     }
 }
 
