@@ -195,6 +195,7 @@ impl StorageConfig {
                 max_ts: self.max_ts,
             },
             compaction: isobar_storage::CompactionOptions::default(),
+            ..Options::default()
         }
     }
 }

@@ -87,6 +87,10 @@ pub struct Options {
     pub limits: Limits,
     /// Compaction settings.
     pub compaction: crate::compaction::CompactionOptions,
+    /// The file system every engine file goes through (default: the OS). Tests put a
+    /// [`FaultFs`](crate::fs::FaultFs) here; not part of the configuration file.
+    #[serde(skip)]
+    pub fs: crate::fs::Fs,
 }
 
 impl Default for Options {
@@ -103,6 +107,7 @@ impl Default for Options {
             rows_per_page: 8192,
             limits: Limits::default(),
             compaction: crate::compaction::CompactionOptions::default(),
+            fs: crate::fs::Fs::default(),
         }
     }
 }

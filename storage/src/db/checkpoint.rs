@@ -68,20 +68,35 @@ impl Db {
         let _no_merges = self.inner.compaction_lock.lock();
         let state = self.inner.manifest.lock().state.clone();
         let tmp = dest.with_extension("partial");
-        let _ = fs::remove_dir_all(&tmp);
-        crate::fs::create_dir_all(&tmp.join("sst"))?;
+        let fs = &self.inner.opts.fs;
+        let _ = fs.remove_dir_all(&tmp);
+        let written = self.write_checkpoint(&tmp, dest, &state);
+        if written.is_err() {
+            // Leave nothing half-made behind (a full disk must not fill up further).
+            let _ = fs.remove_dir_all(&tmp);
+        }
+        let info = written?;
+        tracing::info!(dest = %dest.display(), files = info.files.len(), bytes = info.bytes(), "checkpoint written");
+        Ok(info)
+    }
+
+    /// Links the files of `state` into `tmp`, describes them there, and renames `tmp` to `dest`.
+    fn write_checkpoint(&self, tmp: &Path, dest: &Path, state: &crate::manifest::ManifestState) -> Result<CheckpointInfo> {
+        let fs = &self.inner.opts.fs;
+        crate::fs::create_dir_all_in(&**fs, &tmp.join("sst"))?;
         let mut files = Vec::new();
         for id in state.live_file_ids() {
             let from = sst_path(&self.inner.dir, id);
-            let to = sst_path(&tmp, id);
-            if fs::hard_link(&from, &to).is_err() {
-                fs::copy(&from, &to).map_err(|e| Error::io(&to, e))?;
+            let to = sst_path(tmp, id);
+            if fs.hard_link(&from, &to).is_err() {
+                fs.copy(&from, &to).map_err(|e| Error::io(&to, e))?;
             }
             let (size, crc32c) = checksum(&to)?;
             files.push(CheckpointFile { name: format!("sst/{}", file_name(&to)), size, crc32c });
         }
         {
-            let (mut manifest, mut fresh) = Manifest::create_or_open(&tmp)?;
+            let (mut manifest, mut fresh) =
+                Manifest::create_or_open_in(fs.clone(), tmp, crate::manifest::ManifestOptions::default())?;
             manifest.apply(&mut fresh, state.snapshot_edits())?;
         }
         let info = CheckpointInfo {
@@ -90,12 +105,11 @@ impl Db {
             tables: state.tables.values().map(|t| t.name.clone()).collect(),
             files,
         };
-        let listing = serde_json::to_vec_pretty(&info).map_err(|e| Error::io(&tmp, std::io::Error::other(e)))?;
-        crate::fs::write_atomic(&tmp.join(CHECKPOINT_FILE), &listing)?;
-        crate::fs::sync_dir(&tmp.join("sst"))?;
-        fs::rename(&tmp, dest).map_err(|e| Error::io(dest, e))?;
-        crate::fs::sync_dir(dest.parent().unwrap_or(Path::new(".")))?;
-        tracing::info!(dest = %dest.display(), files = info.files.len(), bytes = info.bytes(), "checkpoint written");
+        let listing = serde_json::to_vec_pretty(&info).map_err(|e| Error::io(tmp, std::io::Error::other(e)))?;
+        crate::fs::write_atomic_in(&**fs, &tmp.join(CHECKPOINT_FILE), &listing)?;
+        crate::fs::sync_dir_in(&**fs, &tmp.join("sst"))?;
+        fs.rename(tmp, dest).map_err(|e| Error::io(dest, e))?;
+        crate::fs::sync_dir_in(&**fs, dest.parent().unwrap_or(Path::new(".")))?;
         Ok(info)
     }
 }

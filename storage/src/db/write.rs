@@ -83,15 +83,14 @@ impl Db {
     ) -> Result<WriteReceipt> {
         let seq = w.last_seq + 1;
         let bytes = payload.len();
-        self.inner.wal.append(seq, payload)?;
+        self.inner.wal.append(seq, payload).map_err(|e| self.wal_failed(e))?;
         w.last_seq = seq;
         apply(sv, &validated.series, seq, |_| true);
         self.inner.applied_seq.store(seq, Ordering::Release);
         self.freeze_full(&w, sv);
         drop(w);
         if let Err(e) = self.inner.wal.wait_durable(seq) {
-            self.poison(format!("WAL write or sync failed: {e}"));
-            return Err(e.into());
+            return Err(self.wal_failed(e));
         }
         self.inner.counters.record_write(validated.rows, validated.points, bytes, start.elapsed());
         Ok(WriteReceipt { seq, rows: validated.rows, points: validated.points })
@@ -190,8 +189,16 @@ impl Db {
             let now = Instant::now();
             if now >= deadline {
                 self.inner.counters.record_stall(started.elapsed());
+                // Held back because flushes fail: say why; a full disk is its own, typed error.
+                let failure = self.inner.flush_error.lock().clone();
+                if let Some(f) = &failure
+                    && f.disk_full.is_some()
+                {
+                    return Err(f.to_error());
+                }
+                let cause = failure.map(|f| format!("; flushes are failing: {}", f.reason)).unwrap_or_default();
                 return Err(Error::Overloaded {
-                    reason: format!("{reason}, for longer than {:?}", self.inner.opts.write_stall_timeout),
+                    reason: format!("{reason}, for longer than {:?}{cause}", self.inner.opts.write_stall_timeout),
                     retry_after: Duration::from_secs(1),
                 });
             }
