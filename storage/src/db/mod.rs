@@ -185,15 +185,21 @@ impl Db {
             let _ = w.join();
         }
         let last_seq = self.inner.write.lock().last_seq;
-        {
+        let recorded = {
             let mut cell = self.inner.manifest.lock();
             let ManifestCell { manifest, state } = &mut *cell;
-            if state.last_seq < last_seq {
-                manifest.apply(state, vec![crate::manifest::Edit::LastSeq(last_seq)])?;
+            if state.last_seq < last_seq && !manifest.is_poisoned() {
+                manifest.apply(state, vec![crate::manifest::Edit::LastSeq(last_seq)])
+            } else {
+                Ok(())
             }
-        }
-        self.inner.wal.close()?;
+        };
+        let wal = self.inner.wal.close();
+        // Released whatever failed, so that the database can be reopened (the way to recover
+        // from a failure that poisoned it).
         self.inner.lock.lock().take();
+        recorded?;
+        wal?;
         Ok(())
     }
 }
