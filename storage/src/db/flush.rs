@@ -66,6 +66,8 @@ pub(crate) fn run(inner: Weak<DbInner>, jobs: crossbeam_channel::Receiver<Job>) 
         let db = Db { inner };
         let mut backoff = Duration::from_millis(100);
         loop {
+            // A nudge sent before this attempt began is answered by it.
+            let _ = db.inner.flush_retry.1.try_recv();
             match db.flush_oldest(family) {
                 Ok(()) => {
                     db.inner.flush_error.lock().take();
