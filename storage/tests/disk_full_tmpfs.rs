@@ -29,7 +29,8 @@ impl Drop for Mount {
 
 /// Mounts an 8 MiB tmpfs at `dir`; `None` when this process may not mount.
 fn mount_tmpfs(dir: &Path) -> Option<Mount> {
-    let out = Command::new("mount").args(["-t", "tmpfs", "-o", "size=8m", "tmpfs"]).arg(dir).output().expect("run mount");
+    let out =
+        Command::new("mount").args(["-t", "tmpfs", "-o", "size=8m", "tmpfs"]).arg(dir).output().expect("run mount");
     if out.status.success() {
         return Some(Mount(dir.to_path_buf()));
     }

@@ -90,7 +90,10 @@ fn manifest_read_error_at_open_fails_the_open_and_changes_nothing() {
     let fault = FaultFs::over(Fs::os());
     fault.add(FaultRule::new(Op::Read, "MANIFEST", Trigger::Nth(1), FaultKind::Eio));
     let err = Db::open(s.dir.path(), options(fault.handle())).expect_err("open fails");
-    assert!(matches!(&err, Error::Manifest(manifest::Error::Io { path, .. }) if path.to_string_lossy().contains("MANIFEST")), "{err:?}");
+    assert!(
+        matches!(&err, Error::Manifest(manifest::Error::Io { path, .. }) if path.to_string_lossy().contains("MANIFEST")),
+        "{err:?}"
+    );
     let db = s.reopen_real();
     db.close().unwrap();
 }

@@ -81,7 +81,12 @@ impl Db {
     }
 
     /// Links the files of `state` into `tmp`, describes them there, and renames `tmp` to `dest`.
-    fn write_checkpoint(&self, tmp: &Path, dest: &Path, state: &crate::manifest::ManifestState) -> Result<CheckpointInfo> {
+    fn write_checkpoint(
+        &self,
+        tmp: &Path,
+        dest: &Path,
+        state: &crate::manifest::ManifestState,
+    ) -> Result<CheckpointInfo> {
         let fs = &self.inner.opts.fs;
         crate::fs::create_dir_all_in(&**fs, &tmp.join("sst"))?;
         let mut files = Vec::new();

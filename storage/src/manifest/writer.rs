@@ -76,11 +76,7 @@ impl Manifest {
     }
 
     /// [`Self::create_or_open_with`] with every file operation going through `fs`.
-    pub fn create_or_open_in(
-        fs: Fs,
-        dir: &Path,
-        options: ManifestOptions,
-    ) -> Result<(Manifest, ManifestState), Error> {
+    pub fn create_or_open_in(fs: Fs, dir: &Path, options: ManifestOptions) -> Result<(Manifest, ManifestState), Error> {
         fs.create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         // A CURRENT.tmp is left only by a crash before its rename: the old CURRENT is in force.
         files::remove_if_exists(&*fs, &dir.join(CURRENT_TMP))?;
