@@ -34,6 +34,7 @@
 //! | [`compaction`] | time-window compaction: policy, executor, background worker |
 //! | [`manifest`] | the crash-safe log of catalog and file-set changes |
 //! | [`read`] | snapshots, last-write-wins merge, scans to Arrow |
+//! | [`fs`] | the file-system layer every engine file goes through ([`Options::fs`]); [`fs::FaultFs`] injects I/O faults in tests (see `docs/faults.md`) |
 //! | [`batch`], [`schema`], [`selector`], [`run`] | the data model's types |
 //!
 //! Write path: [`Db::write`] → [`catalog::validate_batch`] → WAL append → memtable insert →
