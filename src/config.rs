@@ -243,6 +243,7 @@ impl StorageConfig {
             compaction: isobar_storage::CompactionOptions::default(),
             producer_state_ttl: self.producer_state_ttl.0,
             max_producers: self.max_producers,
+            ..Options::default()
         }
     }
 }

@@ -136,6 +136,8 @@ pub fn classify_storage(error: &Error) -> Classified {
         Error::Locked { .. } => Classified::fatal(Code::Unavailable),
         Error::WalPayload { .. } | Error::WalMismatch { .. } => Classified::fatal(Code::DataLoss),
         Error::FlushFailing { .. } => Classified::retry(Code::Unavailable, Duration::from_secs(1)),
+        Error::DiskFull { resumes: true, .. } => Classified::retry(Code::ResourceExhausted, Duration::from_secs(5)),
+        Error::DiskFull { resumes: false, .. } => Classified::fatal(Code::ResourceExhausted),
         Error::Wal(isobar_storage::wal::Error::Corrupt { .. }) => Classified::fatal(Code::DataLoss),
         Error::Wal(isobar_storage::wal::Error::Closed) => Classified::retry(Code::Unavailable, Duration::from_secs(1)),
         Error::Sst(isobar_storage::sst::Error::Corrupt { .. }) => Classified::fatal(Code::DataLoss),

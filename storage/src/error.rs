@@ -65,6 +65,19 @@ pub enum Error {
         /// A suggested wait before retrying.
         retry_after: Duration,
     },
+    /// The file system is full (`ENOSPC` or a quota): nothing of the failed operation is
+    /// acknowledged. `resumes` tells whether the engine picks up by itself once space is freed
+    /// (a flush or compaction that failed is retried; a write held back by it can be retried) or
+    /// refuses writes until the database is reopened (the WAL could not be written).
+    #[error("disk full: {during} failed on {path}: no space left on that file system; free space there, then {}", remedy(*.resumes))]
+    DiskFull {
+        /// What the engine was doing, e.g. `WAL append`, `flush`.
+        during: &'static str,
+        /// The file or directory that could not be written.
+        path: PathBuf,
+        /// True when the engine resumes by itself once space is freed.
+        resumes: bool,
+    },
     /// A background worker failed; the database refuses further writes until it is reopened.
     #[error("database is read-only after a background failure: {0}")]
     Poisoned(String),
@@ -96,7 +109,31 @@ impl Error {
 
     /// True when retrying the same request later may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::Overloaded { .. })
+        matches!(self, Error::Overloaded { .. } | Error::DiskFull { resumes: true, .. })
+    }
+
+    /// The file an I/O error of this error says is on a full file system (`ENOSPC`/`EDQUOT`).
+    pub fn disk_full_path(&self) -> Option<&std::path::Path> {
+        use crate::fs::is_disk_full;
+        let (path, source): (&std::path::Path, &std::io::Error) = match self {
+            Error::Io { path, source } => (path, source),
+            Error::DiskFull { path, .. } => return Some(path),
+            Error::Sst(crate::sst::Error::Io { file, source }) => (file, source),
+            Error::Manifest(crate::manifest::Error::Io { path, source }) => (path, source),
+            Error::Wal(crate::wal::Error::Io { path, source }) => (path, source),
+            Error::Wal(crate::wal::Error::Failed { segment, source, .. }) => (segment, &**source),
+            _ => return None,
+        };
+        is_disk_full(source).then_some(path)
+    }
+}
+
+/// What to do after a disk-full error.
+fn remedy(resumes: bool) -> &'static str {
+    if resumes {
+        "retry: the engine resumes by itself (failed flushes and compactions are retried)"
+    } else {
+        "reopen the database: it refuses writes until then (acknowledged writes are safe in the WAL)"
     }
 }
 

@@ -36,6 +36,7 @@
 //! | [`manifest`] | the crash-safe log of catalog and file-set changes |
 //! | [`producer`] | idempotent producers: ids, marks, expiry ([`Db::write_as`], [`Db::producer_state`]) |
 //! | [`read`] | snapshots, last-write-wins merge, scans to Arrow |
+//! | [`fs`] | the file-system layer every engine file goes through ([`Options::fs`]); [`fs::FaultFs`] injects I/O faults in tests (see `docs/faults.md`) |
 //! | [`batch`], [`schema`], [`selector`], [`run`] | the data model's types |
 //!
 //! Write path: [`Db::write`] → [`catalog::validate_batch`] → WAL append → memtable insert →

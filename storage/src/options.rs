@@ -93,6 +93,10 @@ pub struct Options {
     /// Most producers tracked at once; past it the least recently active are forgotten
     /// (default 100,000).
     pub max_producers: usize,
+    /// The file system every engine file goes through (default: the OS). Tests put a
+    /// [`FaultFs`](crate::fs::FaultFs) here; not part of the configuration file.
+    #[serde(skip)]
+    pub fs: crate::fs::Fs,
 }
 
 impl Default for Options {
@@ -111,6 +115,7 @@ impl Default for Options {
             compaction: crate::compaction::CompactionOptions::default(),
             producer_state_ttl: Duration::from_secs(7 * 24 * 3600),
             max_producers: 100_000,
+            fs: crate::fs::Fs::default(),
         }
     }
 }

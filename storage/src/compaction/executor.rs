@@ -136,12 +136,7 @@ impl Db {
     ) -> Result<MergeOutcome> {
         let mut edits: Vec<Edit> = inputs.iter().map(|f| Edit::RemoveFile { family, id: f.meta.id }).collect();
         edits.extend(outputs.iter().cloned().map(Edit::AddFile));
-        if let Err(e) = self.commit_edits(edits) {
-            for meta in &outputs {
-                let _ = std::fs::remove_file(crate::db::sst_path(&self.inner.dir, meta.id));
-            }
-            return Err(e);
-        }
+        self.commit_files(edits, &outputs)?;
         let files = self.open_files(&outputs)?;
         let removed: Vec<FileId> = inputs.iter().map(|f| f.meta.id).collect();
         self.install(|sv| {

@@ -84,33 +84,62 @@ impl<'a> WindowedWriter<'a> {
         if let std::collections::btree_map::Entry::Vacant(slot) = self.open.entry(window) {
             let id = self.db.inner.manifest.lock().state.allocate_file_id();
             let final_path = crate::db::sst_path(&self.db.inner.dir, id);
+            let fs = self.db.inner.opts.fs.clone();
             let writer =
-                SstWriter::create(&tmp_path(&final_path), self.family, self.columns.clone(), self.opts.clone())?;
+                SstWriter::create_in(fs, &tmp_path(&final_path), self.family, self.columns.clone(), self.opts.clone())?;
             slot.insert(Open { id, final_path, writer });
         }
         self.open.get_mut(&window).map(|o| &mut o.writer).ok_or(Error::Closed)
     }
 
+    /// Finishes one file; a file that fails to finish is deleted.
     fn close(&mut self, open: Open) -> Result<()> {
-        let info = open.writer.finish()?;
-        self.done.push(Done { id: open.id, final_path: open.final_path, info });
-        Ok(())
+        let tmp = open.writer.path().to_path_buf();
+        match open.writer.finish() {
+            Ok(info) => {
+                self.done.push(Done { id: open.id, final_path: open.final_path, info });
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.db.inner.opts.fs.remove_file(&tmp);
+                Err(e.into())
+            }
+        }
     }
 
-    /// Finishes every file, renames them into place and returns their manifest entries.
+    /// Finishes every file, renames them into place and returns their manifest entries. On an
+    /// error every file written so far is deleted again (renamed or not), so that a flush retried
+    /// on a full disk does not leave its failed attempts behind.
     pub fn finish(mut self) -> Result<Vec<FileMeta>> {
+        let mut renamed = Vec::new();
+        let result = self.finish_steps(&mut renamed);
+        if result.is_err() {
+            for path in &renamed {
+                let _ = self.db.inner.opts.fs.remove_file(path);
+            }
+            self.discard();
+        }
+        result
+    }
+
+    fn finish_steps(&mut self, renamed: &mut Vec<PathBuf>) -> Result<Vec<FileMeta>> {
         for (_, open) in std::mem::take(&mut self.open) {
             self.close(open)?;
         }
+        let fs = self.db.inner.opts.fs.clone();
         let mut out = Vec::new();
         let mut dir: Option<PathBuf> = None;
         for done in std::mem::take(&mut self.done) {
             let tmp = tmp_path(&done.final_path);
             if done.info.rows == 0 {
-                let _ = std::fs::remove_file(&tmp);
+                let _ = fs.remove_file(&tmp);
                 continue;
             }
-            std::fs::rename(&tmp, &done.final_path).map_err(|e| Error::io(&done.final_path, e))?;
+            if let Err(e) = fs.rename(&tmp, &done.final_path) {
+                let _ = fs.remove_file(&tmp);
+                return Err(Error::io(&done.final_path, e));
+            }
+            renamed.push(done.final_path.clone());
             dir = done.final_path.parent().map(Path::to_path_buf);
             let info = done.info;
             out.push(FileMeta {
@@ -128,18 +157,22 @@ impl<'a> WindowedWriter<'a> {
             });
         }
         if let Some(dir) = dir {
-            crate::fs::sync_dir(&dir)?;
+            crate::fs::sync_dir_in(&*fs, &dir)?;
         }
         Ok(out)
     }
 
     /// Deletes every file written so far (after an error or when the result is not wanted).
-    pub fn abandon(self) {
-        for (_, open) in self.open {
+    pub fn abandon(mut self) {
+        self.discard();
+    }
+
+    fn discard(&mut self) {
+        for (_, open) in std::mem::take(&mut self.open) {
             let _ = open.writer.abandon();
         }
-        for done in self.done {
-            let _ = std::fs::remove_file(tmp_path(&done.final_path));
+        for done in std::mem::take(&mut self.done) {
+            let _ = self.db.inner.opts.fs.remove_file(&tmp_path(&done.final_path));
         }
     }
 }

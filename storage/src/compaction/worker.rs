@@ -153,7 +153,19 @@ impl Db {
     /// Compacts now: every window of the selected families that overlaps `range` is merged to as
     /// few files as its size allows, expired files are dropped, tombstones whose data is gone are
     /// removed. `family = None` compacts every family of the table.
+    ///
+    /// A compaction that fails leaves its inputs in place and deletes its outputs; on a full disk
+    /// the error is [`Error::DiskFull`](crate::Error::DiskFull) and a later call can succeed.
     pub fn compact(&self, table: &str, family: Option<&str>, range: Option<TimeRange>) -> Result<CompactionReport> {
+        self.compact_now(table, family, range).map_err(|e| match e.disk_full_path() {
+            Some(path) if !matches!(e, crate::Error::DiskFull { .. }) => {
+                crate::Error::DiskFull { during: "compaction", path: path.to_path_buf(), resumes: true }
+            }
+            _ => e,
+        })
+    }
+
+    fn compact_now(&self, table: &str, family: Option<&str>, range: Option<TimeRange>) -> Result<CompactionReport> {
         self.check_writable()?;
         let def = self.table_def(table)?;
         let families: Vec<FamilyId> = match family {

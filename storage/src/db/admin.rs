@@ -279,8 +279,14 @@ impl Db {
 
     /// Flushes every memtable to SSTables and waits until done; afterwards the WAL holds nothing
     /// that is not also in an SSTable.
+    ///
+    /// While flushes fail (a full disk), the flush worker retries with back-off; this call makes it
+    /// retry at once and returns the error of an attempt that failed after the call began
+    /// ([`Error::DiskFull`] or [`Error::FlushFailing`]).
     pub fn flush(&self) -> Result<()> {
         self.check_writable()?;
+        let failures_before = self.inner.flush_failures.load(std::sync::atomic::Ordering::Acquire);
+        let _ = self.inner.flush_retry.0.try_send(());
         let target = {
             let w = self.inner.write.lock();
             let sv = self.current();
@@ -293,8 +299,10 @@ impl Db {
         let mut guard = lock.lock();
         loop {
             self.check_writable()?;
-            if let Some(reason) = self.inner.flush_error.lock().clone() {
-                return Err(Error::FlushFailing { reason });
+            if self.inner.flush_failures.load(std::sync::atomic::Ordering::Acquire) > failures_before
+                && let Some(failure) = self.inner.flush_error.lock().clone()
+            {
+                return Err(failure.to_error());
             }
             let pending = self.current().families.values().any(|f| f.frozen.iter().any(|m| m.switch_seq <= target));
             if !pending {
@@ -361,7 +369,10 @@ impl Db {
         {
             let mut cell = self.inner.manifest.lock();
             let ManifestCell { manifest, state } = &mut *cell;
-            manifest.apply(state, edits)?;
+            if let Err(e) = manifest.apply(state, edits) {
+                self.manifest_failed(manifest, &e);
+                return Err(e.into());
+            }
         }
         for def in &defs {
             self.install_table(def);

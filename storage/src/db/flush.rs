@@ -5,8 +5,13 @@
 //! records the `AddFile`s and the family's flushed sequence number in one manifest edit, then
 //! swaps in a version without the frozen memtable. A crash at any point leaves either no trace
 //! (the temporary file is deleted at the next open, the WAL still has the rows) or a complete,
-//! recorded file. A failed flush is retried with back-off: the rows stay in memory and in the
-//! WAL, and writers are held back by the memory budget meanwhile.
+//! recorded file. A failed flush is retried with back-off (100 ms doubling to 10 s, or at once
+//! when [`Db::flush`] is called): the rows stay in memory and in the WAL, its output files are
+//! deleted, and writers are held back by the memory budget meanwhile. The one exception is a
+//! manifest whose `fsync` failed: whether the edit reached the disk is unknown, so the output
+//! files stay (the next open deletes them if the manifest does not list them) and the database
+//! refuses writes until reopened. A poisoned database does not flush at all: its memtables may
+//! hold writes that were never acknowledged, which only the WAL replay of a reopen may bring back.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
@@ -15,7 +20,7 @@ use std::time::Duration;
 use super::version::SstFile;
 use super::{Db, DbInner, ManifestCell};
 use crate::compaction::output::WindowedWriter;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::manifest::{Edit, FileMeta, Tombstone};
 use crate::schema::{FamilyId, TableDef, TableId};
 use crate::selector::{SeriesSelector, TimeRange};
@@ -30,6 +35,29 @@ pub(crate) enum Job {
     Stop,
 }
 
+/// Why flushes fail, kept while they do.
+#[derive(Clone, Debug)]
+pub(crate) struct FlushFailure {
+    /// The error of the last attempt.
+    pub reason: String,
+    /// The file that could not be written because the disk is full, if that was the cause.
+    pub disk_full: Option<PathBuf>,
+}
+
+impl FlushFailure {
+    fn of(e: &Error) -> Self {
+        Self { reason: e.to_string(), disk_full: e.disk_full_path().map(Path::to_path_buf) }
+    }
+
+    /// The error a caller held back by the failing flushes gets.
+    pub fn to_error(&self) -> Error {
+        match &self.disk_full {
+            Some(path) => Error::DiskFull { during: "flush", path: path.clone(), resumes: true },
+            None => Error::FlushFailing { reason: self.reason.clone() },
+        }
+    }
+}
+
 /// Runs the flush loop until `Job::Stop` or until the database is gone.
 pub(crate) fn run(inner: Weak<DbInner>, jobs: crossbeam_channel::Receiver<Job>) {
     while let Ok(job) = jobs.recv() {
@@ -38,19 +66,23 @@ pub(crate) fn run(inner: Weak<DbInner>, jobs: crossbeam_channel::Receiver<Job>) 
         let db = Db { inner };
         let mut backoff = Duration::from_millis(100);
         loop {
+            // A nudge sent before this attempt began is answered by it.
+            let _ = db.inner.flush_retry.1.try_recv();
             match db.flush_oldest(family) {
                 Ok(()) => {
                     db.inner.flush_error.lock().take();
                     break;
                 }
                 Err(e) => {
-                    *db.inner.flush_error.lock() = Some(e.to_string());
-                    tracing::error!(family, error = %e, retry_in = ?backoff, "flush failed; rows stay in memory and in the WAL");
+                    *db.inner.flush_error.lock() = Some(FlushFailure::of(&e));
+                    db.inner.flush_failures.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
                     db.inner.progress.1.notify_all();
-                    if db.inner.closed.load(std::sync::atomic::Ordering::Acquire) {
+                    if db.check_writable().is_err() {
+                        // Closed, or poisoned: nothing may be flushed any more (see the module doc).
                         return;
                     }
-                    std::thread::sleep(backoff);
+                    tracing::error!(family, error = %e, retry_in = ?backoff, "flush failed; rows stay in memory and in the WAL");
+                    let _ = db.inner.flush_retry.1.recv_timeout(backoff);
                     backoff = (backoff * 2).min(Duration::from_secs(10));
                 }
             }
@@ -66,6 +98,7 @@ pub(crate) fn sst_path(dir: &Path, id: u64) -> PathBuf {
 
 impl Db {
     fn flush_oldest(&self, family: FamilyId) -> Result<()> {
+        self.check_writable()?;
         let sv = self.current();
         let Some(fv) = sv.families.get(&family) else { return Ok(()) };
         let Some(frozen) = fv.frozen.first().cloned() else { return Ok(()) };
@@ -74,22 +107,21 @@ impl Db {
         let written = self.write_ssts(family, &table, &frozen.mem, &tombstones, mark)?;
         let mut edits: Vec<Edit> = written.iter().cloned().map(Edit::AddFile).collect();
         edits.push(Edit::FlushedSeq { family, seq: frozen.switch_seq });
-        let discard = |e| {
-            for meta in &written {
-                let _ = std::fs::remove_file(sst_path(&self.inner.dir, meta.id));
-            }
-            Err(e)
-        };
         // The producer table's changes ride in the same edit group (see crate::producer).
         let persisting = self.inner.producer_persist.lock();
         let (producers, delta) = match self.producer_edit() {
             Ok(x) => x,
-            Err(e) => return discard(e),
+            Err(e) => {
+                for meta in &written {
+                    let _ = self.inner.opts.fs.remove_file(&sst_path(&self.inner.dir, meta.id));
+                }
+                return Err(e);
+            }
         };
         edits.push(producers);
-        if let Err(e) = self.commit_edits(edits) {
+        if let Err(e) = self.commit_files(edits, &written) {
             self.restore_producer_delta(delta);
-            return discard(e);
+            return Err(e);
         }
         drop(persisting);
         let files = self.open_files(&written)?;
@@ -122,12 +154,34 @@ impl Db {
         (list, cell.state.next_tombstone_id)
     }
 
-    /// Applies `edits` to the manifest.
-    pub(crate) fn commit_edits(&self, edits: Vec<Edit>) -> Result<()> {
+    /// Applies `edits`, which add the new files `outputs`, to the manifest. When the edit surely
+    /// did not land, the outputs are deleted; when the manifest's state is unknown (failed
+    /// `fsync`), they are kept for the next open to sort out and the database is poisoned.
+    pub(crate) fn commit_files(&self, edits: Vec<Edit>, outputs: &[FileMeta]) -> Result<()> {
         let mut cell = self.inner.manifest.lock();
         let ManifestCell { manifest, state } = &mut *cell;
-        manifest.apply(state, edits)?;
+        if let Err(e) = manifest.apply(state, edits) {
+            if !self.manifest_failed(manifest, &e) {
+                for meta in outputs {
+                    let _ = self.inner.opts.fs.remove_file(&sst_path(&self.inner.dir, meta.id));
+                }
+            }
+            return Err(e.into());
+        }
         Ok(())
+    }
+
+    /// After a failed manifest edit: poisons the database when the manifest can no longer be
+    /// trusted (returns true then).
+    pub(crate) fn manifest_failed(&self, manifest: &crate::manifest::Manifest, e: &crate::manifest::Error) -> bool {
+        if !manifest.is_poisoned() {
+            return false;
+        }
+        self.poison(format!(
+            "the manifest could not be synced ({e}); whether the last change reached the disk is unknown, so writes \
+             are refused until the database is reopened (acknowledged writes are replayed from the WAL)"
+        ));
+        true
     }
 
     /// Opens readers for newly written files.
@@ -136,7 +190,7 @@ impl Db {
             .iter()
             .map(|meta| {
                 let path = sst_path(&self.inner.dir, meta.id);
-                let reader = SstReader::open(&path, meta.id, self.inner.cache.clone())?;
+                let reader = SstReader::open_in(self.inner.opts.fs.clone(), &path, meta.id, self.inner.cache.clone())?;
                 Ok(Arc::new(SstFile::new(meta.clone(), reader, path)))
             })
             .collect()

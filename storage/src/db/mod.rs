@@ -87,7 +87,11 @@ pub(crate) struct DbInner {
     pub progress: (Mutex<()>, Condvar),
     pub poison: Mutex<Option<String>>,
     /// The error of the last flush attempt, while flushes fail (cleared by a success).
-    pub flush_error: Mutex<Option<String>>,
+    pub flush_error: Mutex<Option<flush::FlushFailure>>,
+    /// Failed flush attempts so far (lets `flush` tell a new failure from an old one).
+    pub flush_failures: AtomicU64,
+    /// A token here makes a flush worker that is backing off after a failure retry at once.
+    pub flush_retry: (crossbeam_channel::Sender<()>, crossbeam_channel::Receiver<()>),
     pub closed: AtomicBool,
     pub workers: Mutex<Vec<JoinHandle<()>>>,
     pub counters: admin::Counters,
@@ -149,6 +153,26 @@ impl Db {
         }
     }
 
+    /// Turns a WAL failure into the caller's error. A failure of the log itself (write, sync or
+    /// segment creation) leaves its state on disk unknown, so the database refuses writes until
+    /// reopened; the caller gets [`Error::DiskFull`] when the disk was full.
+    pub(crate) fn wal_failed(&self, e: crate::wal::Error) -> Error {
+        if !matches!(e, crate::wal::Error::Failed { .. }) {
+            return e.into();
+        }
+        let e = Error::from(e);
+        let full = e.disk_full_path().map(Path::to_path_buf);
+        let hint = if full.is_some() { "free space on its file system, then reopen" } else { "reopen" };
+        self.poison(format!(
+            "{e}; whether the last writes reached the disk is unknown, so writes are refused until the database is \
+             reopened ({hint}: acknowledged writes are replayed from the WAL)"
+        ));
+        match full {
+            Some(path) => Error::DiskFull { during: "WAL append", path, resumes: false },
+            None => e,
+        }
+    }
+
     pub(crate) fn poison(&self, reason: String) {
         tracing::error!(%reason, "database refuses writes until reopened");
         self.inner.poison.lock().get_or_insert(reason);
@@ -171,15 +195,21 @@ impl Db {
             let _ = w.join();
         }
         let last_seq = self.inner.write.lock().last_seq;
-        {
+        let recorded = {
             let mut cell = self.inner.manifest.lock();
             let ManifestCell { manifest, state } = &mut *cell;
-            if state.last_seq < last_seq {
-                manifest.apply(state, vec![crate::manifest::Edit::LastSeq(last_seq)])?;
+            if state.last_seq < last_seq && !manifest.is_poisoned() {
+                manifest.apply(state, vec![crate::manifest::Edit::LastSeq(last_seq)])
+            } else {
+                Ok(())
             }
-        }
-        self.inner.wal.close()?;
+        };
+        let wal = self.inner.wal.close();
+        // Released whatever failed, so that the database can be reopened (the way to recover
+        // from a failure that poisoned it).
         self.inner.lock.lock().take();
+        recorded?;
+        wal?;
         Ok(())
     }
 }

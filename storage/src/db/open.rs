@@ -11,21 +11,24 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use super::version::{FamilyVersion, SstFile, SuperVersion};
 use super::{Db, DbInner, ManifestCell, WriteState, flush, record, write};
 use crate::error::{Error, Result};
-use crate::manifest::{Manifest, ManifestState};
+use crate::fs::{FileSystem, Fs};
+use crate::manifest::{Manifest, ManifestOptions, ManifestState};
 use crate::producer::table::ProducerTable;
 use crate::sst::{BlockCache, SstReader};
 use crate::wal::{Wal, WalOptions};
 
 pub(crate) fn open(dir: &Path, opts: crate::Options) -> Result<Db> {
-    crate::fs::create_dir_all(dir)?;
+    let fs = opts.fs.clone();
+    crate::fs::create_dir_all_in(&*fs, dir)?;
     let lock = lock_dir(dir)?;
     let sst_dir = dir.join("sst");
-    crate::fs::create_dir_all(&sst_dir)?;
-    let (manifest, state) = Manifest::create_or_open(dir)?;
-    remove_orphans(&sst_dir, &state)?;
+    crate::fs::create_dir_all_in(&*fs, &sst_dir)?;
+    let (manifest, state) = Manifest::create_or_open_in(fs.clone(), dir, ManifestOptions::default())?;
+    remove_orphans(&*fs, &sst_dir, &state)?;
     let cache = Arc::new(BlockCache::new(opts.block_cache_size));
-    let sv = build_version(dir, &state, &cache)?;
-    let wal = Wal::open(
+    let sv = build_version(&fs, dir, &state, &cache)?;
+    let wal = Wal::open_in(
+        fs.clone(),
         &dir.join("wal"),
         WalOptions { segment_size: opts.wal_segment_size, sync: opts.sync, recovery: opts.wal_recovery },
     )?;
@@ -52,6 +55,10 @@ pub(crate) fn open(dir: &Path, opts: crate::Options) -> Result<Db> {
         replayed += 1;
         Ok(())
     })?;
+    // The WAL (and the flushed points) may be ahead of the manifest's last recorded seq when the
+    // last close could not record it (a failed manifest sync): new seqs must follow all of them.
+    let flushed_max = state.flushed_seq.values().copied().max().unwrap_or(0);
+    last_seq = last_seq.max(stats.last_seq.unwrap_or(0)).max(flushed_max);
     producers.expire(crate::producer::now_ms());
     if replayed > 0 {
         tracing::info!(records = replayed, last_seq, ?stats, "replayed the WAL into memtables");
@@ -76,6 +83,8 @@ pub(crate) fn open(dir: &Path, opts: crate::Options) -> Result<Db> {
         progress: (Mutex::new(()), Condvar::new()),
         poison: Mutex::new(None),
         flush_error: Mutex::new(None),
+        flush_failures: AtomicU64::new(0),
+        flush_retry: crossbeam_channel::bounded(1),
         closed: AtomicBool::new(false),
         workers: Mutex::new(Vec::new()),
         counters: Default::default(),
@@ -159,13 +168,11 @@ fn lock_dir(dir: &Path) -> Result<File> {
 
 /// Deletes SSTables the manifest does not list (a flush or compaction that crashed before its
 /// manifest edit) and temporary files.
-fn remove_orphans(sst_dir: &Path, state: &ManifestState) -> Result<()> {
+fn remove_orphans(fs: &dyn FileSystem, sst_dir: &Path, state: &ManifestState) -> Result<()> {
     let live = state.live_file_ids();
-    let entries = std::fs::read_dir(sst_dir).map_err(|e| Error::io(sst_dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(sst_dir, e))?;
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().to_string();
+    let entries = fs.read_dir(sst_dir).map_err(|e| Error::io(sst_dir, e))?;
+    for path in entries {
+        let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         let id = name.strip_suffix(".sst").and_then(|n| n.parse::<u64>().ok());
         let orphan = match id {
             Some(id) => !live.contains(&id),
@@ -173,13 +180,13 @@ fn remove_orphans(sst_dir: &Path, state: &ManifestState) -> Result<()> {
         };
         if orphan {
             tracing::warn!(file = %path.display(), "removing a file the manifest does not list (left by an interrupted flush or compaction)");
-            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            fs.remove_file(&path).map_err(|e| Error::io(&path, e))?;
         }
     }
     Ok(())
 }
 
-fn build_version(dir: &Path, state: &ManifestState, cache: &Arc<BlockCache>) -> Result<SuperVersion> {
+fn build_version(fs: &Fs, dir: &Path, state: &ManifestState, cache: &Arc<BlockCache>) -> Result<SuperVersion> {
     let mut families = HashMap::new();
     let mut tables = BTreeMap::new();
     for table in state.tables.values() {
@@ -189,7 +196,7 @@ fn build_version(dir: &Path, state: &ManifestState, cache: &Arc<BlockCache>) -> 
             if let Some(files) = state.files.get(&f.id) {
                 for meta in files.values() {
                     let path = flush::sst_path(dir, meta.id);
-                    let reader = SstReader::open(&path, meta.id, cache.clone())?;
+                    let reader = SstReader::open_in(fs.clone(), &path, meta.id, cache.clone())?;
                     fv.files.push(Arc::new(SstFile::new(meta.clone(), reader, path)));
                 }
             }

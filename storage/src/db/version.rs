@@ -60,7 +60,7 @@ impl SstFile {
 impl Drop for SstFile {
     fn drop(&mut self) {
         if self.obsolete.load(Ordering::Acquire) {
-            match std::fs::remove_file(&self.path) {
+            match self.reader.fs().remove_file(&self.path) {
                 Ok(()) => tracing::debug!(file = %self.path.display(), "deleted obsolete SSTable"),
                 Err(e) => {
                     tracing::warn!(file = %self.path.display(), error = %e, "could not delete obsolete SSTable; it is removed at next open")

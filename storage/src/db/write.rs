@@ -47,7 +47,10 @@ impl Db {
     /// [`SyncPolicy`](crate::SyncPolicy) promises and visible to every later read. A rejected
     /// batch (`Err(Error::Invalid)`) changes nothing. When memtables hold more than the memory
     /// budget, the call waits for flushes and fails with [`Error::Overloaded`] past
-    /// `write_stall_timeout`.
+    /// `write_stall_timeout` ([`Error::DiskFull`] with `resumes: true` when flushes fail because
+    /// the disk is full). When the WAL cannot be written or synced the write is not acknowledged
+    /// (`Error::Wal`, or `Error::DiskFull` with `resumes: false`) and every later write fails with
+    /// [`Error::Poisoned`] until the database is reopened (see `docs/faults.md`).
     pub fn write(&self, batch: impl Into<WriteBatch>) -> Result<WriteReceipt> {
         self.check_writable()?;
         self.throttle()?;
@@ -113,7 +116,7 @@ impl Db {
     ) -> Result<Logged> {
         let seq = w.last_seq + 1;
         let bytes = payload.len();
-        self.inner.wal.append(seq, payload)?;
+        self.inner.wal.append(seq, payload).map_err(|e| self.wal_failed(e))?;
         w.last_seq = seq;
         if let Some(st) = stamp {
             w.producers.record(&st.producer, st.seq, st.active_ms, seq);
@@ -135,8 +138,7 @@ impl Db {
     /// when the WAL fails.
     pub(crate) fn wait_logged(&self, logged: &Logged) -> Result<()> {
         if let Err(e) = self.inner.wal.wait_durable(logged.wal_seq) {
-            self.poison(format!("WAL write or sync failed: {e}"));
-            return Err(e.into());
+            return Err(self.wal_failed(e));
         }
         Ok(())
     }
@@ -235,8 +237,16 @@ impl Db {
             if now >= deadline {
                 self.inner.counters.record_stall(started.elapsed());
                 self.inner.counters.stall_rejections.fetch_add(1, Ordering::Relaxed);
+                // Held back because flushes fail: say why; a full disk is its own, typed error.
+                let failure = self.inner.flush_error.lock().clone();
+                if let Some(f) = &failure
+                    && f.disk_full.is_some()
+                {
+                    return Err(f.to_error());
+                }
+                let cause = failure.map(|f| format!("; flushes are failing: {}", f.reason)).unwrap_or_default();
                 return Err(Error::Overloaded {
-                    reason: format!("{reason}, for longer than {:?}", self.inner.opts.write_stall_timeout),
+                    reason: format!("{reason}, for longer than {:?}{cause}", self.inner.opts.write_stall_timeout),
                     retry_after: Duration::from_secs(1),
                 });
             }

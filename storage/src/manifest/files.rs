@@ -3,12 +3,12 @@
 //! [`crate::fs::write_atomic`], split into steps here so that a crash between them can be
 //! simulated in tests and so that errors stay [`Error`]s of the manifest).
 
-use std::fs::{self, File};
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use super::CURRENT;
 use super::error::Error;
+use crate::fs::FileSystem;
 
 /// Prefix of manifest file names.
 const PREFIX: &str = "MANIFEST-";
@@ -30,12 +30,11 @@ pub(crate) fn parse_manifest_name(name: &str) -> Option<u64> {
 }
 
 /// Every manifest file in `dir`, by number.
-pub(crate) fn list_manifests(dir: &Path) -> Result<Vec<(u64, PathBuf)>, Error> {
+pub(crate) fn list_manifests(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<(u64, PathBuf)>, Error> {
     let mut out = Vec::new();
-    for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        if let Some(number) = entry.file_name().to_str().and_then(parse_manifest_name) {
-            out.push((number, entry.path()));
+    for path in fs.read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        if let Some(number) = path.file_name().and_then(|n| n.to_str()).and_then(parse_manifest_name) {
+            out.push((number, path));
         }
     }
     out.sort();
@@ -43,9 +42,9 @@ pub(crate) fn list_manifests(dir: &Path) -> Result<Vec<(u64, PathBuf)>, Error> {
 }
 
 /// The manifest number `CURRENT` names, or `None` when there is no `CURRENT`.
-pub(crate) fn read_current(dir: &Path) -> Result<Option<u64>, Error> {
+pub(crate) fn read_current(fs: &dyn FileSystem, dir: &Path) -> Result<Option<u64>, Error> {
     let path = dir.join(CURRENT);
-    let bytes = match fs::read(&path) {
+    let bytes = match fs.read(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(path, e)),
@@ -58,9 +57,9 @@ pub(crate) fn read_current(dir: &Path) -> Result<Option<u64>, Error> {
 }
 
 /// Writes and `fsync`s `CURRENT.tmp` naming manifest `number` (step 1 of switching `CURRENT`).
-pub(crate) fn write_current_tmp(dir: &Path, number: u64) -> Result<(), Error> {
+pub(crate) fn write_current_tmp(fs: &dyn FileSystem, dir: &Path, number: u64) -> Result<(), Error> {
     let tmp = dir.join(CURRENT_TMP);
-    let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    let mut f = fs.create(&tmp).map_err(|e| Error::io(&tmp, e))?;
     f.write_all(format!("{}\n", manifest_name(number)).as_bytes())
         .and_then(|()| f.sync_all())
         .map_err(|e| Error::io(&tmp, e))
@@ -68,19 +67,19 @@ pub(crate) fn write_current_tmp(dir: &Path, number: u64) -> Result<(), Error> {
 
 /// Renames `CURRENT.tmp` over `CURRENT` (step 2 of switching `CURRENT`). The directory still
 /// needs an `fsync` for the switch to survive power loss.
-pub(crate) fn install_current(dir: &Path) -> Result<(), Error> {
+pub(crate) fn install_current(fs: &dyn FileSystem, dir: &Path) -> Result<(), Error> {
     let current = dir.join(CURRENT);
-    fs::rename(dir.join(CURRENT_TMP), &current).map_err(|e| Error::io(current, e))
+    fs.rename(&dir.join(CURRENT_TMP), &current).map_err(|e| Error::io(current, e))
 }
 
 /// `fsync`s a directory so that creations, renames and deletions inside it are durable.
-pub(crate) fn sync_dir(dir: &Path) -> Result<(), Error> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir, e))
+pub(crate) fn sync_dir(fs: &dyn FileSystem, dir: &Path) -> Result<(), Error> {
+    fs.sync_dir(dir).map_err(|e| Error::io(dir, e))
 }
 
 /// Deletes `path`; true when it existed.
-pub(crate) fn remove_if_exists(path: &Path) -> Result<bool, Error> {
-    match fs::remove_file(path) {
+pub(crate) fn remove_if_exists(fs: &dyn FileSystem, path: &Path) -> Result<bool, Error> {
+    match fs.remove_file(path) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
         Err(e) => Err(Error::io(path, e)),

@@ -1,8 +1,6 @@
 //! [`Manifest`]: opening (replay, torn-tail cut, stray-file cleanup), appending groups of edits,
 //! and rotation to a new file that starts with a snapshot.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::edit::Edit;
@@ -10,6 +8,7 @@ use super::error::{CorruptReason, Error};
 use super::files::{self, CURRENT_TMP};
 use super::log::{self, read_manifest};
 use super::state::ManifestState;
+use crate::fs::{FileSystem, Fs, WritableFile};
 
 /// Most edits in one snapshot record.
 const SNAPSHOT_CHUNK: usize = 1000;
@@ -47,10 +46,11 @@ pub(crate) enum CrashPoint {
 /// engine serialises structural changes with one mutex around it.
 #[derive(Debug)]
 pub struct Manifest {
+    fs: Fs,
     dir: PathBuf,
     path: PathBuf,
     number: u64,
-    file: File,
+    file: Box<dyn WritableFile>,
     /// Bytes of valid records in the file; appends go here.
     len: u64,
     /// Bytes of the header and snapshot at the start of the file.
@@ -72,15 +72,20 @@ impl Manifest {
 
     /// [`Self::create_or_open`] with explicit rotation thresholds.
     pub fn create_or_open_with(dir: &Path, options: ManifestOptions) -> Result<(Manifest, ManifestState), Error> {
-        fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        Self::create_or_open_in(Fs::os(), dir, options)
+    }
+
+    /// [`Self::create_or_open_with`] with every file operation going through `fs`.
+    pub fn create_or_open_in(fs: Fs, dir: &Path, options: ManifestOptions) -> Result<(Manifest, ManifestState), Error> {
+        fs.create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         // A CURRENT.tmp is left only by a crash before its rename: the old CURRENT is in force.
-        files::remove_if_exists(&dir.join(CURRENT_TMP))?;
-        let number = match files::read_current(dir)? {
+        files::remove_if_exists(&*fs, &dir.join(CURRENT_TMP))?;
+        let number = match files::read_current(&*fs, dir)? {
             Some(number) => number,
-            None => create_initial(dir)?,
+            None => create_initial(&*fs, dir)?,
         };
         let path = dir.join(files::manifest_name(number));
-        let bytes = match fs::read(&path) {
+        let bytes = match fs.read(&path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::MissingManifest { current: dir.join(super::CURRENT), manifest: path });
@@ -99,7 +104,7 @@ impl Manifest {
                 })?;
             }
         }
-        let mut file = OpenOptions::new().write(true).open(&path).map_err(|e| Error::io(&path, e))?;
+        let mut file = fs.open_write(&path).map_err(|e| Error::io(&path, e))?;
         if let Some(torn) = &log.torn {
             tracing::warn!(
                 file = %path.display(),
@@ -109,9 +114,10 @@ impl Manifest {
             );
             file.set_len(log.valid_len).and_then(|()| file.sync_all()).map_err(|e| Error::io(&path, e))?;
         }
-        file.seek(SeekFrom::Start(log.valid_len)).map_err(|e| Error::io(&path, e))?;
-        remove_strays(dir, number)?;
+        file.seek_to(log.valid_len).map_err(|e| Error::io(&path, e))?;
+        remove_strays(&*fs, dir, number)?;
         let manifest = Manifest {
+            fs,
             dir: dir.to_path_buf(),
             path,
             number,
@@ -154,6 +160,12 @@ impl Manifest {
         Ok(())
     }
 
+    /// True after a failed `fsync` (or a failed undo of a failed write): the file's state on disk
+    /// is unknown, every later [`apply`](Self::apply) fails, and only reopening recovers.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
     /// The live manifest file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -169,10 +181,10 @@ impl Manifest {
             return Ok(());
         };
         let path = self.dir.join(files::manifest_name(number));
-        let (file, len) = match write_manifest_file(&self.dir, &path, &state.snapshot_edits()) {
+        let (file, len) = match write_manifest_file(&*self.fs, &self.dir, &path, &state.snapshot_edits()) {
             Ok(done) => done,
             Err(e) => {
-                let _ = files::remove_if_exists(&path);
+                let _ = files::remove_if_exists(&*self.fs, &path);
                 return Err(e);
             }
         };
@@ -180,16 +192,16 @@ impl Manifest {
         if self.crash == Some(CrashPoint::AfterNewManifest) {
             return Ok(());
         }
-        let switched = files::write_current_tmp(&self.dir, number).and_then(|()| {
+        let switched = files::write_current_tmp(&*self.fs, &self.dir, number).and_then(|()| {
             #[cfg(test)]
             if self.crash == Some(CrashPoint::BeforeRename) {
                 return Ok(());
             }
-            files::install_current(&self.dir)
+            files::install_current(&*self.fs, &self.dir)
         });
         if let Err(e) = switched {
-            let _ = files::remove_if_exists(&self.dir.join(CURRENT_TMP));
-            let _ = files::remove_if_exists(&path);
+            let _ = files::remove_if_exists(&*self.fs, &self.dir.join(CURRENT_TMP));
+            let _ = files::remove_if_exists(&*self.fs, &path);
             return Err(e);
         }
         #[cfg(test)]
@@ -204,11 +216,11 @@ impl Manifest {
         self.appended_records = 0;
         // CURRENT names the new file from here on. Until the directory is synced, power loss
         // may bring back the old CURRENT, so the old file is deleted only after the sync.
-        if let Err(e) = files::sync_dir(&self.dir) {
+        if let Err(e) = files::sync_dir(&*self.fs, &self.dir) {
             self.poisoned = true;
             return Err(e);
         }
-        if let Err(e) = files::remove_if_exists(&old).and_then(|_| files::sync_dir(&self.dir)) {
+        if let Err(e) = files::remove_if_exists(&*self.fs, &old).and_then(|_| files::sync_dir(&*self.fs, &self.dir)) {
             tracing::warn!(file = %old.display(), error = %e, "manifest: old file not deleted");
         }
         Ok(())
@@ -229,7 +241,8 @@ impl Manifest {
     /// record does not follow garbage; when that or the `fsync` fails, the manifest is poisoned.
     fn append(&mut self, record: &[u8]) -> Result<(), Error> {
         if let Err(e) = self.file.write_all(record) {
-            let undo = self.file.set_len(self.len).and_then(|()| self.file.seek(SeekFrom::Start(self.len)).map(|_| ()));
+            let len = self.len;
+            let undo = self.file.set_len(len).and_then(|()| self.file.seek_to(len));
             if undo.is_err() {
                 self.poisoned = true;
             }
@@ -246,28 +259,32 @@ impl Manifest {
 
 /// Creates `path` holding the header and `snapshot`, synced with its directory entry; returns it
 /// open at its end, with its length.
-fn write_manifest_file(dir: &Path, path: &Path, snapshot: &[Edit]) -> Result<(File, u64), Error> {
+fn write_manifest_file(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    path: &Path,
+    snapshot: &[Edit],
+) -> Result<(Box<dyn WritableFile>, u64), Error> {
     let chunks = snapshot.chunks(SNAPSHOT_CHUNK);
     let mut bytes = log::header_record(chunks.len() as u64)?;
     for chunk in chunks {
         bytes.extend_from_slice(&log::encode_record(chunk)?);
     }
-    let mut file =
-        OpenOptions::new().write(true).create(true).truncate(true).open(path).map_err(|e| Error::io(path, e))?;
+    let mut file = fs.create(path).map_err(|e| Error::io(path, e))?;
     file.write_all(&bytes).and_then(|()| file.sync_all()).map_err(|e| Error::io(path, e))?;
-    files::sync_dir(dir)?;
+    files::sync_dir(fs, dir)?;
     Ok((file, bytes.len() as u64))
 }
 
 /// Creates `MANIFEST-000001` and `CURRENT` for a directory without `CURRENT`. Refuses when
 /// manifest files exist, unless the only one is an unfinished `MANIFEST-000001` left by a crash
 /// during an earlier creation (no record after its header).
-fn create_initial(dir: &Path) -> Result<u64, Error> {
-    let manifests = files::list_manifests(dir)?;
+fn create_initial(fs: &dyn FileSystem, dir: &Path) -> Result<u64, Error> {
+    let manifests = files::list_manifests(fs, dir)?;
     let unfinished = match manifests.as_slice() {
         [] => true,
         [(1, path)] => {
-            let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
+            let bytes = fs.read(path).map_err(|e| Error::io(path, e))?;
             let header = log::header_record(0)?;
             header.starts_with(&bytes) || read_manifest(path, &bytes).is_ok_and(|log| log.groups.is_empty())
         }
@@ -278,25 +295,25 @@ fn create_initial(dir: &Path) -> Result<u64, Error> {
         return Err(Error::MissingCurrent { dir: dir.to_path_buf(), manifests });
     }
     let path = dir.join(files::manifest_name(1));
-    write_manifest_file(dir, &path, &[])?;
-    files::write_current_tmp(dir, 1)?;
-    files::install_current(dir)?;
-    files::sync_dir(dir)?;
+    write_manifest_file(fs, dir, &path, &[])?;
+    files::write_current_tmp(fs, dir, 1)?;
+    files::install_current(fs, dir)?;
+    files::sync_dir(fs, dir)?;
     Ok(1)
 }
 
 /// Deletes manifest files other than the live one: older ones left by a crash after `CURRENT`
 /// was switched, newer ones by a crash before.
-fn remove_strays(dir: &Path, live: u64) -> Result<(), Error> {
+fn remove_strays(fs: &dyn FileSystem, dir: &Path, live: u64) -> Result<(), Error> {
     let mut removed = false;
-    for (number, path) in files::list_manifests(dir)? {
+    for (number, path) in files::list_manifests(fs, dir)? {
         if number != live {
             tracing::info!(file = %path.display(), "manifest: deleting a stray manifest file");
-            removed |= files::remove_if_exists(&path)?;
+            removed |= files::remove_if_exists(fs, &path)?;
         }
     }
     if removed {
-        files::sync_dir(dir)?;
+        files::sync_dir(fs, dir)?;
     }
     Ok(())
 }

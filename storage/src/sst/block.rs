@@ -9,11 +9,10 @@
 //! A block carries no length of its own: its [`BlockHandle`] (offset and length including the
 //! checksum) is kept by whoever points at it (the footer, or the page table of the index).
 
-use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use super::error::{BlockRef, Corruption, Error};
+use crate::fs::ReadAt;
 
 /// Bytes of the checksum after each payload.
 pub const CRC_LEN: u64 = 4;
@@ -62,7 +61,7 @@ pub fn unframe(framed: &[u8]) -> Result<&[u8], Corruption> {
 /// Reads the block at `handle` with one positional read, checks that it lies in a file of
 /// `file_size` bytes and that its checksum matches, and returns the payload.
 pub fn read_block(
-    file: &File,
+    file: &dyn ReadAt,
     path: &Path,
     file_size: u64,
     handle: BlockHandle,

@@ -3,8 +3,6 @@
 //!
 //! Reading rows is in read.rs, checking a whole file in verify.rs.
 
-use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -19,6 +17,7 @@ use super::index::{ChunkMeta, Index, SeriesEntry};
 use super::meta::SstInfo;
 use super::stats::ColumnStats;
 use crate::encoding::{decode_array, decode_ints};
+use crate::fs::{Fs, ReadAt};
 use crate::schema::ColumnId;
 use crate::selector::SeriesSelector;
 
@@ -26,7 +25,8 @@ use crate::selector::SeriesSelector;
 #[derive(Debug)]
 pub struct SstReader {
     pub(super) path: PathBuf,
-    file: File,
+    fs: Fs,
+    file: Box<dyn ReadAt>,
     file_id: u64,
     pub(super) cache: Arc<BlockCache>,
     pub(super) info: SstInfo,
@@ -39,8 +39,13 @@ impl SstReader {
     /// Opens the SSTable at `path`, known to the engine as `file_id` (the block cache key), and
     /// checks footer, meta, index and filter.
     pub fn open(path: &Path, file_id: u64, cache: Arc<BlockCache>) -> Result<SstReader, Error> {
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let size = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        Self::open_in(Fs::os(), path, file_id, cache)
+    }
+
+    /// [`SstReader::open`] reading through `fs`.
+    pub fn open_in(fs: Fs, path: &Path, file_id: u64, cache: Arc<BlockCache>) -> Result<SstReader, Error> {
+        let file = fs.open_read(path).map_err(|e| Error::io(path, e))?;
+        let size = file.len().map_err(|e| Error::io(path, e))?;
         let corrupt = |block, offset, reason| Error::Corrupt { file: path.to_path_buf(), block, offset, reason };
         if size < FOOTER_LEN {
             return Err(corrupt(
@@ -54,12 +59,12 @@ impl SstReader {
         file.read_exact_at(&mut bytes, footer_offset).map_err(|e| Error::io(path, e))?;
         let footer = Footer::decode(&bytes, path, footer_offset)?;
 
-        let meta = read_block(&file, path, size, footer.meta, BlockRef::Meta)?;
+        let meta = read_block(&*file, path, size, footer.meta, BlockRef::Meta)?;
         let info = SstInfo::decode_meta(&meta, size).map_err(|r| corrupt(BlockRef::Meta, footer.meta.offset, r))?;
-        let index = read_block(&file, path, size, footer.index, BlockRef::Index)?;
+        let index = read_block(&*file, path, size, footer.index, BlockRef::Index)?;
         let index =
             Index::decode(&index, &info.columns).map_err(|r| corrupt(BlockRef::Index, footer.index.offset, r))?;
-        let filter = read_block(&file, path, size, footer.filter, BlockRef::Filter)?;
+        let filter = read_block(&*file, path, size, footer.filter, BlockRef::Filter)?;
         let filter = Filter::decode(&filter).map_err(|e| corrupt(BlockRef::Filter, footer.filter.offset, e.into()))?;
 
         let data_end = index.blocks.last().map_or(0, BlockHandle::end);
@@ -79,7 +84,7 @@ impl SstReader {
                 ));
             }
         }
-        Ok(SstReader { path: path.to_path_buf(), file, file_id, cache, info, footer, index, filter })
+        Ok(SstReader { path: path.to_path_buf(), fs, file, file_id, cache, info, footer, index, filter })
     }
 
     /// File-level facts and the schema.
@@ -90,6 +95,11 @@ impl SstReader {
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The file system the file was opened through.
+    pub fn fs(&self) -> &Fs {
+        &self.fs
     }
 
     /// The id the file was opened with.
@@ -189,7 +199,7 @@ impl SstReader {
     pub(super) fn load_block(&self, page: u32, slot: usize) -> Result<CachedBlock, Error> {
         let (handle, what) = self.block_ref(page, slot);
         let rows = self.index.page_rows.get(page as usize).copied().unwrap_or(0) as usize;
-        let payload = read_block(&self.file, &self.path, self.info.size, handle, what)?;
+        let payload = read_block(&*self.file, &self.path, self.info.size, handle, what)?;
         let corrupt = |reason| Error::Corrupt { file: self.path.clone(), block: what, offset: handle.offset, reason };
         let decoded = match slot {
             0 | 1 => CachedBlock::Ints(ScalarBuffer::from(decode_ints(&payload, rows).map_err(|e| corrupt(e.into()))?)),

@@ -10,7 +10,6 @@
 //! it. Parallel encoding runs on the rayon pool the caller is in (`pool.install`), else the
 //! global one.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,6 +26,7 @@ use super::index::{ChunkMeta, Index, SeriesEntry};
 use super::meta::{ColumnSchema, SstInfo};
 use super::page::PageBuffer;
 use crate::encoding::{IntKind, encode_array, encode_ints};
+use crate::fs::{FileWriter, Fs};
 use crate::run::Run;
 use crate::schema::FamilyId;
 
@@ -51,7 +51,8 @@ impl Default for SstWriterOptions {
 #[derive(Debug)]
 pub struct SstWriter {
     path: PathBuf,
-    out: BufWriter<File>,
+    fs: Fs,
+    out: BufWriter<FileWriter>,
     offset: u64,
     family: FamilyId,
     columns: Vec<ColumnSchema>,
@@ -71,6 +72,17 @@ impl SstWriter {
     pub fn create(
         path: &Path,
         family: FamilyId,
+        columns: Vec<ColumnSchema>,
+        opts: SstWriterOptions,
+    ) -> Result<SstWriter, Error> {
+        Self::create_in(Fs::os(), path, family, columns, opts)
+    }
+
+    /// [`SstWriter::create`] writing through `fs`.
+    pub fn create_in(
+        fs: Fs,
+        path: &Path,
+        family: FamilyId,
         mut columns: Vec<ColumnSchema>,
         opts: SstWriterOptions,
     ) -> Result<SstWriter, Error> {
@@ -85,10 +97,11 @@ impl SstWriter {
         if let Some(w) = columns.windows(2).find(|w| w[0].id == w[1].id) {
             return Err(Error::DuplicateColumn { file: path.to_path_buf(), column: w[0].id });
         }
-        let file = File::create(path).map_err(|e| Error::io(path, e))?;
+        let file = fs.create(path).map_err(|e| Error::io(path, e))?;
         Ok(SstWriter {
             path: path.to_path_buf(),
-            out: BufWriter::with_capacity(1 << 20, file),
+            fs,
+            out: BufWriter::with_capacity(1 << 20, FileWriter(file)),
             offset: 0,
             family,
             page: PageBuffer::new(&columns),
@@ -304,16 +317,17 @@ impl SstWriter {
         let footer = Footer { index, filter, meta, version: FORMAT_VERSION };
         self.write(&footer.encode())?;
         info.size = self.offset;
-        let file = self.out.into_inner().map_err(|e| Error::io(&self.path, e.into_error()))?;
-        file.sync_all().map_err(|e| Error::io(&self.path, e))?;
+        let mut file = self.out.into_inner().map_err(|e| Error::io(&self.path, e.into_error()))?;
+        file.0.sync_all().map_err(|e| Error::io(&self.path, e))?;
         Ok(info)
     }
 
     /// Gives up: closes and deletes the unfinished file.
     pub fn abandon(self) -> Result<(), Error> {
         let path = self.path.clone();
+        let fs = self.fs.clone();
         drop(self);
-        std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))
+        fs.remove_file(&path).map_err(|e| Error::io(&path, e))
     }
 }
 

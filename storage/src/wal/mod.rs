@@ -89,7 +89,6 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::OnceLock;
@@ -105,6 +104,7 @@ pub use replay::ReplayStats;
 pub use segment::{SegmentInfo, segment_file_name};
 pub use state::MAX_QUEUED_BYTES;
 
+use crate::fs::Fs;
 use crate::options::{SyncPolicy, WalRecovery};
 use format::MAX_RECORD_LEN;
 use state::{QUEUE_OVERHEAD, Shared};
@@ -137,6 +137,7 @@ pub struct WalOptions {
 /// (PostgreSQL's fsync-gate, 2018). Recovery is: reopen and replay what is on disk.
 #[derive(Debug)]
 pub struct Wal {
+    fs: Fs,
     dir: PathBuf,
     opts: WalOptions,
     shared: Arc<Shared>,
@@ -155,9 +156,15 @@ impl Wal {
     /// Opens the WAL in `dir`, creating the directory if missing. Does not start writing yet:
     /// call [`replay`](Wal::replay) next.
     pub fn open(dir: &Path, opts: WalOptions) -> Result<Wal, Error> {
-        fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        segment::list_segments(dir)?;
+        Self::open_in(Fs::os(), dir, opts)
+    }
+
+    /// [`Wal::open`] with every file operation going through `fs`.
+    pub fn open_in(fs: Fs, dir: &Path, opts: WalOptions) -> Result<Wal, Error> {
+        fs.create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        segment::list_segments(&*fs, dir)?;
         Ok(Wal {
+            fs,
             dir: dir.to_path_buf(),
             opts,
             shared: Arc::new(Shared::default()),
@@ -192,7 +199,7 @@ impl Wal {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed.into());
         }
-        let recovered = replay::replay_dir(&self.dir, self.opts.recovery, after_seq, &mut f)?;
+        let recovered = replay::replay_dir(&*self.fs, &self.dir, self.opts.recovery, after_seq, &mut f)?;
         let seq = recovered.stats.last_seq.unwrap_or(0).max(after_seq);
         {
             let mut segments = self.shared.segments.lock();
@@ -205,6 +212,7 @@ impl Wal {
         self.last_appended.store(seq, Ordering::Release);
         let (tx, rx) = crossbeam_channel::bounded(QUEUE_RECORDS);
         let writer = Writer::new(
+            self.fs.clone(),
             &self.dir,
             self.opts.segment_size,
             self.opts.sync,
@@ -304,7 +312,7 @@ impl Wal {
         let mut obsolete = segments.take_obsolete(seq).into_iter();
         let mut removed = 0;
         while let Some(info) = obsolete.next() {
-            if let Err(e) = fs::remove_file(&info.path) {
+            if let Err(e) = self.fs.remove_file(&info.path) {
                 let mut back = vec![info.clone()];
                 back.extend(obsolete);
                 segments.restore(back);
@@ -314,7 +322,7 @@ impl Wal {
         }
         drop(segments);
         if removed > 0 {
-            fs::File::open(&self.dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(&self.dir, e))?;
+            self.fs.sync_dir(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
         }
         Ok(removed)
     }

@@ -25,13 +25,13 @@
 //! not earlier ones; then valid records follow garbage and Strict recovery refuses to open.
 //! Such records were never acknowledged as durable; `SkipCorrupt` recovers what is readable.
 
-use std::fs::{self, OpenOptions};
 use std::path::{Path, PathBuf};
 
 use super::error::{CorruptReason, Error};
 use super::format::SegmentHeader;
 use super::reader::{SegmentScan, Step, is_torn_header};
 use super::segment::{SegmentInfo, list_segments, segment_path};
+use crate::fs::FileSystem;
 use crate::options::WalRecovery;
 
 /// What a replay found.
@@ -63,18 +63,19 @@ pub struct Recovered {
 
 /// Replays the segments in `dir`; see the module doc.
 pub fn replay_dir(
+    fs: &dyn FileSystem,
     dir: &Path,
     recovery: WalRecovery,
     after_seq: u64,
     f: &mut dyn FnMut(u64, &[u8]) -> crate::Result<()>,
 ) -> crate::Result<Recovered> {
-    let numbers = list_segments(dir)?;
+    let numbers = list_segments(fs, dir)?;
     let next_number = numbers.last().map_or(1, |n| n.saturating_add(1));
     let mut out = Recovered { stats: ReplayStats::default(), segments: Vec::new(), next_number };
     for (i, &number) in numbers.iter().enumerate() {
         let path = segment_path(dir, number);
         let last = i + 1 == numbers.len();
-        let seg = replay_segment(&path, number, last, recovery, after_seq, &mut out.stats, f)?;
+        let seg = replay_segment(fs, &path, number, last, recovery, after_seq, &mut out.stats, f)?;
         out.stats.segments += 1;
         if let Some(info) = seg {
             out.segments.push(info);
@@ -84,7 +85,9 @@ pub fn replay_dir(
 }
 
 /// Replays one segment; returns its info, or `None` if it was a torn last segment and is gone.
+#[allow(clippy::too_many_arguments)]
 fn replay_segment(
+    fs: &dyn FileSystem,
     path: &Path,
     number: u64,
     last: bool,
@@ -93,7 +96,7 @@ fn replay_segment(
     stats: &mut ReplayStats,
     f: &mut dyn FnMut(u64, &[u8]) -> crate::Result<()>,
 ) -> crate::Result<Option<SegmentInfo>> {
-    let buf = fs::read(path).map_err(|e| Error::io(path, e))?;
+    let buf = fs.read(path).map_err(|e| Error::io(path, e))?;
     let mut info = SegmentInfo {
         number,
         path: path.to_path_buf(),
@@ -115,9 +118,9 @@ fn replay_segment(
                 bytes = buf.len(),
                 "WAL: last segment has a torn header (crash while creating it); removing it"
             );
-            fs::remove_file(path).map_err(|e| Error::io(path, e))?;
+            fs.remove_file(path).map_err(|e| Error::io(path, e))?;
             let dir = path.parent().unwrap_or(Path::new("."));
-            crate::fs::sync_dir(dir)?;
+            crate::fs::sync_dir_in(fs, dir)?;
             stats.truncated_bytes += buf.len() as u64;
             return Ok(None);
         }
@@ -142,7 +145,7 @@ fn replay_segment(
                 }
             }
             Step::Corrupt { offset, resume: None, .. } if last => {
-                truncate(path, offset, buf.len())?;
+                truncate(fs, path, offset, buf.len())?;
                 stats.truncated_bytes += (buf.len() - offset) as u64;
                 info.size = offset as u64;
                 break;
@@ -187,13 +190,13 @@ fn corrupt(
 }
 
 /// Cuts a torn tail off the last segment and makes the cut durable.
-fn truncate(path: &Path, offset: usize, len: usize) -> Result<(), Error> {
+fn truncate(fs: &dyn FileSystem, path: &Path, offset: usize, len: usize) -> Result<(), Error> {
     tracing::warn!(
         segment = %path.display(),
         offset,
         truncated_bytes = len - offset,
         "WAL: torn tail (incomplete or checksum-failing last record) truncated"
     );
-    let file = OpenOptions::new().write(true).open(path).map_err(|e| Error::io(path, e))?;
+    let mut file = fs.open_write(path).map_err(|e| Error::io(path, e))?;
     file.set_len(offset as u64).and_then(|()| file.sync_all()).map_err(|e| Error::io(path, e))
 }

@@ -4,10 +4,10 @@
 //! names sort like numbers. Numbers only grow; a reopened WAL starts a new segment after the
 //! highest one present. Files in the directory that do not match this pattern are ignored.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::error::Error;
+use crate::fs::FileSystem;
 
 /// File extension of WAL segments.
 pub const SEGMENT_EXT: &str = "wal";
@@ -32,12 +32,10 @@ pub fn parse_segment_file_name(name: &str) -> Option<u64> {
 }
 
 /// The segment numbers present in `dir`, ascending.
-pub fn list_segments(dir: &Path) -> Result<Vec<u64>, Error> {
+pub fn list_segments(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<u64>, Error> {
     let mut numbers = Vec::new();
-    for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let is_file = entry.file_type().map_err(|e| Error::io(entry.path(), e))?.is_file();
-        if let (true, Some(n)) = (is_file, entry.file_name().to_str().and_then(parse_segment_file_name)) {
+    for path in fs.read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        if let Some(n) = path.file_name().and_then(|n| n.to_str()).and_then(parse_segment_file_name) {
             numbers.push(n);
         }
     }

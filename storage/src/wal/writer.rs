@@ -15,8 +15,7 @@
 //! drains the queue without writing anything, so that blocked appenders and waiters all get
 //! the error.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -27,6 +26,7 @@ use super::error::{Error, FailedOp};
 use super::format::{SegmentHeader, encode_record};
 use super::segment::{SegmentInfo, segment_path};
 use super::state::{Poison, QUEUE_OVERHEAD, Shared};
+use crate::fs::{Fs, WritableFile};
 use crate::options::SyncPolicy;
 
 /// Buffered bytes after which the writer writes in the middle of draining the queue.
@@ -50,7 +50,7 @@ pub enum Msg {
 
 /// The segment being appended to.
 struct Active {
-    file: File,
+    file: Box<dyn WritableFile>,
     path: PathBuf,
     /// Bytes already written to the file.
     size: u64,
@@ -60,6 +60,7 @@ struct Active {
 
 /// Owned by the writer thread.
 pub struct Writer {
+    fs: Fs,
     dir: PathBuf,
     segment_size: u64,
     policy: SyncPolicy,
@@ -97,7 +98,9 @@ impl Drop for StopGuard {
 impl Writer {
     /// A writer that creates segment `next_number` on its first record; `seq` is the highest
     /// seq already durable (from replay).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
+        fs: Fs,
         dir: &Path,
         segment_size: u64,
         policy: SyncPolicy,
@@ -107,6 +110,7 @@ impl Writer {
         seq: u64,
     ) -> Self {
         Writer {
+            fs,
             dir: dir.to_path_buf(),
             segment_size,
             policy,
@@ -241,9 +245,9 @@ impl Writer {
     fn create(&mut self, first_seq: u64) -> Result<(), Error> {
         let number = self.next_number;
         let path = segment_path(&self.dir, number);
-        let file = OpenOptions::new().write(true).create_new(true).open(&path);
+        let file = self.fs.create_new(&path);
         let file = self.check(file, FailedOp::Create, &path)?;
-        let dir_sync = File::open(&self.dir).and_then(|d| d.sync_all());
+        let dir_sync = self.fs.sync_dir(&self.dir);
         let dir = self.dir.clone();
         self.check(dir_sync, FailedOp::SyncDir, &dir)?;
         self.next_number += 1;
@@ -303,7 +307,7 @@ impl Writer {
         if self.written_seq <= self.synced_seq {
             return Ok(());
         }
-        if let Some(a) = self.active.as_ref() {
+        if let Some(a) = self.active.as_mut() {
             let started = Instant::now();
             let result = a.file.sync_data();
             let path = a.path.clone();

@@ -110,16 +110,37 @@ impl Db {
         }
         self.flush()?;
         let tmp = parent.join(format!(".{}.partial", name.to_string_lossy()));
+        let vfs = &self.inner.opts.fs;
         if tmp.exists() {
-            fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+            vfs.remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
         }
+        let written = self.write_checkpoint(&tmp, dest, parent);
+        if written.is_err() {
+            // Leave nothing half-made behind (a full disk must not fill up further).
+            let _ = vfs.remove_dir_all(&tmp);
+        }
+        let info = written?;
+        tracing::info!(
+            dest = %dest.display(),
+            files = info.files.len(),
+            bytes = info.bytes(),
+            linked = info.linked,
+            copied = info.copied,
+            "checkpoint written"
+        );
+        Ok(info)
+    }
+
+    /// Links the live files into `tmp`, describes them there, and renames `tmp` to `dest`.
+    fn write_checkpoint(&self, tmp: &Path, dest: &Path, parent: &Path) -> Result<CheckpointInfo> {
+        let vfs = &self.inner.opts.fs;
         let (linked, copied, state) = {
             let _no_merges = self.inner.compaction_lock.lock();
             let state = self.inner.manifest.lock().state.clone();
-            crate::fs::create_dir_all(&tmp.join("sst"))?;
+            crate::fs::create_dir_all_in(&**vfs, &tmp.join("sst"))?;
             let (mut linked, mut copied) = (0, 0);
             for id in state.live_file_ids() {
-                if link_or_copy(&sst_path(&self.inner.dir, id), &sst_path(&tmp, id))? {
+                if link_or_copy(&**vfs, &sst_path(&self.inner.dir, id), &sst_path(tmp, id))? {
                     linked += 1;
                 } else {
                     copied += 1;
@@ -133,7 +154,8 @@ impl Db {
         // older value under last-write-wins.
         let last_seq = self.inner.write.lock().last_seq.max(state.last_seq);
         {
-            let (mut manifest, mut fresh) = Manifest::create_or_open(&tmp)?;
+            let (mut manifest, mut fresh) =
+                Manifest::create_or_open_in(vfs.clone(), tmp, crate::manifest::ManifestOptions::default())?;
             let mut edits = state.snapshot_edits();
             edits.push(Edit::LastSeq(last_seq));
             manifest.apply(&mut fresh, edits)?;
@@ -144,21 +166,20 @@ impl Db {
             tables: state.tables.values().map(|t| t.name.clone()).collect(),
             linked,
             copied,
-            files: verify::list_files(&tmp)?,
+            files: verify::list_files(tmp)?,
         };
-        let listing = serde_json::to_vec_pretty(&info).map_err(|e| Error::io(&tmp, std::io::Error::other(e)))?;
-        crate::fs::write_atomic(&tmp.join(CHECKPOINT_FILE), &listing)?;
-        crate::fs::sync_dir(&tmp.join("sst"))?;
-        fs::rename(&tmp, dest).map_err(|e| Error::io(dest, e))?;
-        crate::fs::sync_dir(parent)?;
-        tracing::info!(dest = %dest.display(), files = info.files.len(), bytes = info.bytes(), linked, copied, "checkpoint written");
+        let listing = serde_json::to_vec_pretty(&info).map_err(|e| Error::io(tmp, std::io::Error::other(e)))?;
+        crate::fs::write_atomic_in(&**vfs, &tmp.join(CHECKPOINT_FILE), &listing)?;
+        crate::fs::sync_dir_in(&**vfs, &tmp.join("sst"))?;
+        vfs.rename(tmp, dest).map_err(|e| Error::io(dest, e))?;
+        crate::fs::sync_dir_in(&**vfs, parent)?;
         Ok(info)
     }
 }
 
 /// Hard-links `from` to `to`; copies (and fsyncs) it when linking is impossible. True if linked.
-fn link_or_copy(from: &Path, to: &Path) -> Result<bool> {
-    match fs::hard_link(from, to) {
+fn link_or_copy(vfs: &dyn crate::fs::FileSystem, from: &Path, to: &Path) -> Result<bool> {
+    match vfs.hard_link(from, to) {
         Ok(()) => Ok(true),
         Err(e) => {
             let reason = if e.kind() == std::io::ErrorKind::CrossesDevices {
@@ -167,7 +188,7 @@ fn link_or_copy(from: &Path, to: &Path) -> Result<bool> {
                 "the file system refused a hard link"
             };
             tracing::warn!(file = %from.display(), error = %e, "{reason}: copying the SSTable instead (slower, uses space)");
-            fs::copy(from, to).map_err(|e| Error::io(to, e))?;
+            vfs.copy(from, to).map_err(|e| Error::io(to, e))?;
             fs::File::open(to).and_then(|f| f.sync_all()).map_err(|e| Error::io(to, e))?;
             Ok(false)
         }

@@ -7,7 +7,7 @@ use super::super::{Error, FailedOp};
 use super::*;
 
 fn live_numbers(dir: &Path) -> BTreeSet<u64> {
-    super::super::segment::list_segments(dir).expect("list").into_iter().collect()
+    super::super::segment::list_segments(&crate::fs::OsFs, dir).expect("list").into_iter().collect()
 }
 
 #[test]
