@@ -93,6 +93,7 @@ fn kubernetes_manifests_fit_the_binary_and_the_config() {
     let config = Config::from_toml(toml, Path::new("configmap/isobar.toml")).expect("ConfigMap config parses");
     config.validate().expect("ConfigMap config is valid");
     assert_eq!(config.server.data_dir, Path::new("/var/lib/isobar"));
+    assert!(config.auth.enabled && !config.auth.tokens.is_empty(), "0.0.0.0 needs authentication on");
 
     let set = &kinds["StatefulSet"][0]["spec"];
     assert!(set["volumeClaimTemplates"][0]["metadata"]["name"].is_string(), "a persistent volume per pod");
@@ -135,6 +136,7 @@ fn kubernetes_manifests_fit_the_binary_and_the_config() {
     }
     let mut args = vec!["isobar".to_owned()];
     args.extend(strings(&c["args"]));
+    assert!(!args.iter().any(|a| a == "--insecure"), "authentication, not --insecure: {args:?}");
     assert_real_invocation(&args);
 
     // Memory: the limit covers the budgets the config sets, plus headroom.
@@ -164,7 +166,18 @@ fn compose_runs_isobar_with_prometheus_and_a_real_health_check() {
     assert_eq!(env["ISOBAR_METRICS_LISTEN"].as_str(), Some("0.0.0.0:9470"));
     let mut command = vec!["isobar".to_owned()];
     command.extend(strings(&isobar["command"]));
+    assert!(!command.iter().any(|a| a == "--insecure"), "authentication, not --insecure: {command:?}");
     assert_real_invocation(&command);
+    // The config compose mounts loads, and turns authentication on for the 0.0.0.0 listener.
+    let mount = strings(&isobar["volumes"])
+        .into_iter()
+        .find(|v| v.ends_with(":/etc/isobar/isobar.toml:ro"))
+        .expect("compose mounts a config file");
+    let file = deploy().join(mount.split(':').next().expect("source"));
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let config = Config::from_toml(&text, &file).expect("compose config parses");
+    config.validate().expect("compose config is valid");
+    assert!(config.auth.enabled && !config.auth.tokens.is_empty(), "0.0.0.0 needs authentication on");
 }
 
 #[test]
