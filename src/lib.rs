@@ -5,6 +5,7 @@
 //! - [`server`]: the gRPC server (`Ingest` from `isobar-ingest`, `Query`, `Admin`, health,
 //!   reflection) over one database, with graceful shutdown; [`server::start`] is what
 //!   `isobar serve` and the end-to-end tests run.
+//! - [`http`]: the InfluxDB line-protocol HTTP front end (`[line_protocol]`, off by default).
 //! - [`client`]: a thin client over the generated stubs, with Arrow IPC decoding of answers.
 //! - [`config`]: the TOML file plus `ISOBAR_*` environment variables.
 //! - [`cli`]: the command tree of `isobar serve` and the client commands (tables, CSV import and
@@ -16,4 +17,5 @@
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod http;
 pub mod server;

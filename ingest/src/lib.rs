@@ -52,6 +52,7 @@ pub mod ack;
 pub mod admission;
 pub mod bitmap;
 pub mod convert;
+pub mod line_protocol;
 pub mod selector;
 pub mod service;
 pub mod status;

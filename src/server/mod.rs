@@ -19,6 +19,7 @@ mod scan;
 mod status;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use isobar_ingest::{IngestLimits, IngestService};
@@ -32,6 +33,7 @@ use tokio::task::JoinHandle;
 use tonic::transport::server::TcpIncoming;
 
 use crate::config::Config;
+use crate::http::{AllowAll, LineProtocolState, WriteAuthorizer};
 pub use admin::AdminService;
 pub use query::QueryService;
 
@@ -68,6 +70,7 @@ pub enum ServerError {
 #[derive(Debug)]
 pub struct Running {
     addr: SocketAddr,
+    line_protocol: Option<SocketAddr>,
     db: Db,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), ServerError>>,
@@ -77,6 +80,11 @@ impl Running {
     /// The address the server listens on (with the port the OS chose for port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address of the line-protocol HTTP front end, when `[line_protocol] enabled = true`.
+    pub fn line_protocol_addr(&self) -> Option<SocketAddr> {
+        self.line_protocol
     }
 
     /// The `http://` URL of the server, for clients.
@@ -109,8 +117,14 @@ impl Running {
     }
 }
 
-/// Opens the database of `config` and serves it on `config.server.listen`.
+/// Opens the database of `config` and serves it on `config.server.listen` (and the line
+/// protocol on `config.line_protocol.listen` when enabled, admitting every writer).
 pub async fn start(config: &Config) -> Result<Running, ServerError> {
+    start_with(config, Arc::new(AllowAll)).await
+}
+
+/// [`start`] with the authorizer of line-protocol writes.
+pub async fn start_with(config: &Config, authorizer: Arc<dyn WriteAuthorizer>) -> Result<Running, ServerError> {
     let dir = config.server.data_dir.clone();
     let options = config.storage.to_options();
     let open_dir = dir.clone();
@@ -127,9 +141,31 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
         }
     };
     let local = listener.local_addr().map_err(|source| ServerError::Bind { addr, source })?;
+    let http = match config.line_protocol.enabled {
+        false => None,
+        true => {
+            let addr = config.line_protocol.listen;
+            let bound = match TcpListener::bind(addr).await {
+                Ok(l) => l.local_addr().map(|a| (l, a)),
+                Err(e) => Err(e),
+            };
+            match bound {
+                Ok((l, a)) => {
+                    let state = LineProtocolState::new(config, db.clone(), authorizer);
+                    Some((l, a, crate::http::router(Arc::new(state))))
+                }
+                Err(source) => {
+                    let _ = db.close();
+                    return Err(ServerError::Bind { addr, source });
+                }
+            }
+        }
+    };
+    let line_protocol = http.as_ref().map(|(_, a, _)| *a);
+    let http = http.map(|(l, _, router)| (l, router));
     let (stop, stopped) = oneshot::channel();
-    let task = tokio::spawn(serve(config.clone(), db.clone(), listener, stopped));
-    Ok(Running { addr: local, db, stop: Some(stop), task })
+    let task = tokio::spawn(serve(config.clone(), db.clone(), listener, http, stopped));
+    Ok(Running { addr: local, line_protocol, db, stop: Some(stop), task })
 }
 
 /// Serves until `stopped` fires (or its sender is dropped), then closes the database.
@@ -137,6 +173,7 @@ async fn serve(
     config: Config,
     db: Db,
     listener: TcpListener,
+    http: Option<(TcpListener, axum::Router)>,
     stopped: oneshot::Receiver<()>,
 ) -> Result<(), ServerError> {
     let max = config.server.max_message_bytes.as_usize();
@@ -163,8 +200,16 @@ async fn serve(
     let timeout = config.server.shutdown_timeout.0;
     let (drained_tx, drained_rx) = oneshot::channel::<()>();
     let health_on_stop = health.clone();
+    let (http_stop, http_stopped) = oneshot::channel::<()>();
+    let http_task = http.map(|(l, router)| {
+        tracing::info!(addr = ?l.local_addr().ok(), "serving InfluxDB line protocol over HTTP");
+        tokio::spawn(crate::http::serve(l, router, async move {
+            let _ = http_stopped.await;
+        }))
+    });
     let signal = async move {
         let _ = stopped.await;
+        let _ = http_stop.send(());
         set_health(&health_on_stop, tonic_health::ServingStatus::NotServing).await;
         tracing::info!("shutting down: no new connections, waiting for running calls");
         let _ = drained_tx.send(());
@@ -184,6 +229,15 @@ async fn serve(
             Ok(())
         }
     };
+    if let Some(task) = http_task {
+        // Running HTTP writes finish first (bounded like the gRPC calls) before the close.
+        match tokio::time::timeout(timeout, task).await {
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "line-protocol HTTP server failed"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "line-protocol HTTP server task failed"),
+            Ok(Ok(Ok(()))) => {}
+            Err(_) => tracing::warn!("line-protocol requests did not finish within server.shutdown_timeout"),
+        }
+    }
     let dir = db.path().to_path_buf();
     let closed = tokio::task::spawn_blocking(move || db.close()).await.map_err(|e| ServerError::Task(e.to_string()))?;
     closed.map_err(|source| ServerError::Db { dir, source })?;
