@@ -66,6 +66,10 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
     if !listen.ip().is_loopback() && !args.insecure {
         return Err(CliError::Insecure { addr: listen });
     }
+    let lp = &config.line_protocol;
+    if lp.enabled && !lp.listen.ip().is_loopback() && !args.insecure {
+        return Err(CliError::Insecure { addr: lp.listen });
+    }
     init_logging(&config)?;
     for warning in &warnings {
         tracing::warn!("{warning}");
@@ -89,6 +93,9 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
             sync = %config.storage.sync,
             "isobar is serving gRPC (Ingest, Query, Admin, health, reflection)"
         );
+        if let Some(addr) = running.line_protocol_addr() {
+            tracing::info!(listen = %addr, "isobar is serving InfluxDB line protocol over HTTP (/write, /api/v2/write)");
+        }
         if let Some(stop) = running.take_stop() {
             tokio::spawn(async move {
                 shutdown_signal().await;
