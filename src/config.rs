@@ -44,6 +44,13 @@
 //! enabled = true                    # serve Prometheus metrics over HTTP
 //! listen = "127.0.0.1:9470"         # GET /metrics there (use 0.0.0.0:9470 for a remote Prometheus)
 //!
+//! [line_protocol]                   # InfluxDB line protocol over HTTP (/write, /api/v2/write)
+//! enabled = false                   # off unless asked for
+//! listen = "127.0.0.1:8086"         # HTTP address (InfluxDB's port)
+//! family = "fields"                 # the column family every field goes to
+//! create_tables = true              # a new measurement creates its table (dynamic columns)
+//! max_body_bytes = "32MiB"          # largest body, after gzip decompression; past it: 413
+//!
 //! [log]
 //! level = "info"                    # a tracing filter, e.g. "info,isobar_storage=debug"
 //! format = "human"                  # "human" | "json"
@@ -97,6 +104,36 @@ pub struct Config {
     pub auth: AuthConfig,
     /// `[tls]`: the server's certificate.
     pub tls: TlsConfig,
+    /// `[line_protocol]`: the InfluxDB line-protocol HTTP endpoint.
+    pub line_protocol: LineProtocolConfig,
+}
+
+/// `[line_protocol]`: InfluxDB line protocol over HTTP, off by default.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LineProtocolConfig {
+    /// Serve `/write`, `/api/v2/write`, `/ping` and `/health` (default false).
+    pub enabled: bool,
+    /// HTTP listen address (default `127.0.0.1:8086`).
+    pub listen: SocketAddr,
+    /// Column family of every field (default `fields`).
+    pub family: String,
+    /// Create the table of a new measurement, with dynamic columns (default true).
+    pub create_tables: bool,
+    /// Largest request body after decompression (default 32 MiB); larger bodies get 413.
+    pub max_body_bytes: ByteSize,
+}
+
+impl Default for LineProtocolConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8086)),
+            family: "fields".into(),
+            create_tables: true,
+            max_body_bytes: ByteSize(32 << 20),
+        }
+    }
 }
 
 /// `[server]`.
@@ -393,6 +430,22 @@ impl Config {
         }
         if self.server.max_rows_per_request == 0 {
             return invalid("server.max_rows_per_request", "0".into(), "must be positive");
+        }
+        if isobar_storage::names::validate_name(isobar_storage::names::NameKind::Family, &self.line_protocol.family)
+            .is_err()
+        {
+            return invalid(
+                "line_protocol.family",
+                self.line_protocol.family.clone(),
+                "must be a family name matching [A-Za-z_][A-Za-z0-9_]{0,127}",
+            );
+        }
+        if self.line_protocol.max_body_bytes.0 < 1024 {
+            return invalid(
+                "line_protocol.max_body_bytes",
+                self.line_protocol.max_body_bytes.to_string(),
+                "must be at least 1KiB",
+            );
         }
         if self.log.level.trim().is_empty() {
             return invalid("log.level", String::new(), "must name a level such as info");

@@ -5,6 +5,7 @@
 //! - [`server`]: the gRPC server (`Ingest` from `isobar-ingest`, `Query`, `Admin`, health,
 //!   reflection) over one database, with graceful shutdown; [`server::start`] is what
 //!   `isobar serve` and the end-to-end tests run.
+//! - [`http`]: the InfluxDB line-protocol HTTP front end (`[line_protocol]`, off by default).
 //! - [`client`]: a thin client over the generated stubs, with Arrow IPC decoding of answers.
 //! - [`auth`]: bearer tokens, permissions per table, independent of the front end.
 //! - [`config`]: the TOML file plus `ISOBAR_*` environment variables.
@@ -21,6 +22,7 @@ pub mod auth;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod http;
 pub mod metrics;
 pub mod server;
 pub mod snapshots;

@@ -9,6 +9,9 @@
 //! - [`convert`]: `WriteRequest` <-> `WriteBatch`, checking the wire-level shape (lengths,
 //!   validity bitmaps, unset `oneof`s, empty requests, row limits) with errors that name the
 //!   batch or row index, table, series and column.
+//! - [`line_protocol`]: InfluxDB line protocol: an allocation-light parser, the mapping of
+//!   measurements/tags/fields to tables/series keys/columns as one columnar batch, and the
+//!   atomic write into the database (the HTTP front end is in the server crate).
 //! - [`bitmap`]: the wire validity bitmap (LSB-first) and its checks.
 //! - [`table`]: `TableSpec`/`TableInfo` <-> the engine's `TableSpec`/`TableDef`, and the
 //!   `AlterTable` pieces.
@@ -54,6 +57,7 @@ pub mod ack;
 pub mod admission;
 pub mod bitmap;
 pub mod convert;
+pub mod line_protocol;
 pub mod producer;
 pub mod selector;
 pub mod service;

@@ -66,22 +66,19 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         return Ok(());
     }
     let listen = config.server.listen;
-    let exposure = exposure(listen, config.auth.enabled, config.tls.enabled(), args.insecure)?;
+    let grpc_exposure = exposure(listen, config.auth.enabled, config.tls.enabled(), args.insecure)?;
+    // The line-protocol endpoint is plain HTTP: the same policy, never with TLS.
+    let lp = &config.line_protocol;
+    let lp_exposure = match lp.enabled {
+        true => exposure(lp.listen, config.auth.enabled, false, args.insecure)?,
+        false => Exposure::Safe,
+    };
     init_logging(&config)?;
     for warning in &warnings {
         tracing::warn!("{warning}");
     }
-    match exposure {
-        Exposure::Safe => {}
-        Exposure::NoAuth => tracing::warn!(
-            "INSECURE (--insecure): listening on {listen}, which is reachable from other hosts, with \
-             authentication OFF; anyone who can connect can read, write and drop every table"
-        ),
-        Exposure::ClearText => tracing::warn!(
-            "INSECURE: listening on {listen} without TLS; bearer tokens and data cross the network in clear \
-             text and can be stolen by anyone on the path. Set [tls] cert and key"
-        ),
-    }
+    warn_exposure(grpc_exposure, listen);
+    warn_exposure(lp_exposure, lp.listen);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("isobar-rpc")
@@ -98,6 +95,9 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
             tls = config.tls.enabled(),
             "isobar is serving gRPC (Ingest, Query, Admin, health, reflection)"
         );
+        if let Some(addr) = running.line_protocol_addr() {
+            tracing::info!(listen = %addr, "isobar is serving InfluxDB line protocol over HTTP (/write, /api/v2/write)");
+        }
         if let Some(stop) = running.take_stop() {
             tokio::spawn(async move {
                 shutdown_signal().await;
@@ -171,4 +171,19 @@ fn init_logging(config: &Config) -> Result<(), CliError> {
         LogFormat::Json => builder.json().try_init(),
     };
     installed.map_err(|source| CliError::LoggingInit { source })
+}
+
+/// Logs the loud warning an exposed listener deserves.
+fn warn_exposure(exposure: Exposure, listen: std::net::SocketAddr) {
+    match exposure {
+        Exposure::Safe => {}
+        Exposure::NoAuth => tracing::warn!(
+            "INSECURE (--insecure): listening on {listen}, which is reachable from other hosts, with \
+             authentication OFF; anyone who can connect can read, write and drop every table"
+        ),
+        Exposure::ClearText => tracing::warn!(
+            "INSECURE: listening on {listen} without TLS; bearer tokens and data cross the network in clear \
+             text and can be stolen by anyone on the path. Set [tls] cert and key"
+        ),
+    }
 }

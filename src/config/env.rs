@@ -42,6 +42,7 @@ fn parse_value<T: FromStr<Err = ValueError>>(var: &str, value: &str) -> Result<T
 }
 
 const INT: &str = "a whole number";
+const BOOL: &str = "true or false";
 const COUNT: &str = "a non-negative whole number";
 
 impl Config {
@@ -73,7 +74,7 @@ impl Config {
         let Some((section, key)) = rest.split_once('_') else {
             return Ok(false);
         };
-        let (srv, st, log) = (&mut self.server, &mut self.storage, &mut self.log);
+        let (srv, st, log, lp) = (&mut self.server, &mut self.storage, &mut self.log, &mut self.line_protocol);
         match (section, key) {
             ("SERVER", "LISTEN") => {
                 srv.listen = parse(var, value, "a socket address such as 127.0.0.1:50051")?;
@@ -113,6 +114,13 @@ impl Config {
             ("METRICS", "LISTEN") => {
                 self.metrics.listen = parse(var, value, "a socket address such as 127.0.0.1:9470")?;
             }
+            ("LINE", "PROTOCOL_ENABLED") => lp.enabled = parse(var, value, BOOL)?,
+            ("LINE", "PROTOCOL_LISTEN") => {
+                lp.listen = parse(var, value, "a socket address such as 127.0.0.1:8086")?;
+            }
+            ("LINE", "PROTOCOL_FAMILY") => lp.family = value.to_owned(),
+            ("LINE", "PROTOCOL_CREATE_TABLES") => lp.create_tables = parse(var, value, BOOL)?,
+            ("LINE", "PROTOCOL_MAX_BODY_BYTES") => lp.max_body_bytes = parse_value(var, value)?,
             ("LOG", "LEVEL") => log.level = value.to_owned(),
             ("LOG", "FORMAT") => log.format = parse_value(var, value)?,
             ("AUTH", "ENABLED") => self.auth.enabled = parse(var, value, "true or false")?,

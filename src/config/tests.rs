@@ -325,3 +325,23 @@ fn metrics_section_is_read_from_the_file_and_the_environment() {
     let err = Config::load_with(None, env(&[("ISOBAR_METRICS_ENABLED", "yes")])).unwrap_err().to_string();
     assert!(err.contains("ISOBAR_METRICS_ENABLED") && err.contains("true or false"), "{err}");
 }
+
+#[test]
+fn line_protocol_keys_come_from_the_file_and_the_environment() {
+    let config =
+        parse("[line_protocol]\nenabled = true\nfamily = \"lp\"\nmax_body_bytes = \"1MiB\"\n").expect("parses");
+    assert!(config.line_protocol.enabled);
+    assert_eq!(config.line_protocol.family, "lp");
+    assert_eq!(config.line_protocol.max_body_bytes, ByteSize(1 << 20));
+    let vars = env(&[
+        ("ISOBAR_LINE_PROTOCOL_ENABLED", "true"),
+        ("ISOBAR_LINE_PROTOCOL_LISTEN", "0.0.0.0:9999"),
+        ("ISOBAR_LINE_PROTOCOL_CREATE_TABLES", "false"),
+    ]);
+    let (config, warnings) = Config::load_with(None, vars).expect("loads");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert!(config.line_protocol.enabled && !config.line_protocol.create_tables);
+    assert_eq!(config.line_protocol.listen.port(), 9999);
+    let bad = Config::load_with(None, env(&[("ISOBAR_LINE_PROTOCOL_FAMILY", "not-a-name")]));
+    assert!(matches!(bad, Err(ConfigError::Invalid { key: "line_protocol.family", .. })), "{bad:?}");
+}

@@ -28,6 +28,7 @@ mod snapshot;
 mod status;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use isobar_ingest::{IngestLimits, IngestService};
@@ -42,6 +43,7 @@ use tonic::transport::server::TcpIncoming;
 
 use crate::auth::Authenticator;
 use crate::config::{Config, TlsConfig};
+use crate::http::{LineProtocolState, WriteAuthorizer};
 pub use admin::AdminService;
 pub use query::QueryService;
 
@@ -96,6 +98,7 @@ pub struct Running {
     addr: SocketAddr,
     tls: bool,
     metrics: Option<crate::metrics::MetricsServer>,
+    line_protocol: Option<SocketAddr>,
     db: Db,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), ServerError>>,
@@ -110,6 +113,11 @@ impl Running {
     /// The address of the Prometheus endpoint (`None` when `metrics.enabled` is false).
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics.as_ref().map(crate::metrics::MetricsServer::addr)
+    }
+
+    /// The address of the line-protocol HTTP front end, when `[line_protocol] enabled = true`.
+    pub fn line_protocol_addr(&self) -> Option<SocketAddr> {
+        self.line_protocol
     }
 
     /// The URL of the server for clients: `https://` with TLS, else `http://`.
@@ -143,8 +151,14 @@ impl Running {
     }
 }
 
-/// Opens the database of `config` and serves it on `config.server.listen`.
+/// Opens the database of `config` and serves it on `config.server.listen` (and the line
+/// protocol on `config.line_protocol.listen` when enabled, admitting every writer).
 pub async fn start(config: &Config) -> Result<Running, ServerError> {
+    start_with(config, crate::http::authorizer_for(config)).await
+}
+
+/// [`start`] with the authorizer of line-protocol writes.
+pub async fn start_with(config: &Config, authorizer: Arc<dyn WriteAuthorizer>) -> Result<Running, ServerError> {
     let tls = tls_config(&config.tls)?;
     let dir = config.server.data_dir.clone();
     let options = config.storage.to_options();
@@ -173,10 +187,32 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
             }
         },
     };
+    let http = match config.line_protocol.enabled {
+        false => None,
+        true => {
+            let addr = config.line_protocol.listen;
+            let bound = match TcpListener::bind(addr).await {
+                Ok(l) => l.local_addr().map(|a| (l, a)),
+                Err(e) => Err(e),
+            };
+            match bound {
+                Ok((l, a)) => {
+                    let state = LineProtocolState::new(config, db.clone(), authorizer);
+                    Some((l, a, crate::http::router(Arc::new(state))))
+                }
+                Err(source) => {
+                    let _ = db.close();
+                    return Err(ServerError::Bind { addr, source });
+                }
+            }
+        }
+    };
+    let line_protocol = http.as_ref().map(|(_, a, _)| *a);
+    let http = http.map(|(l, _, router)| (l, router));
     let (stop, stopped) = oneshot::channel();
     let with_tls = tls.is_some();
-    let task = tokio::spawn(serve(config.clone(), db.clone(), listener, tls, stopped, requests));
-    Ok(Running { addr: local, tls: with_tls, metrics, db, stop: Some(stop), task })
+    let task = tokio::spawn(serve(config.clone(), db.clone(), listener, tls, http, stopped, requests));
+    Ok(Running { addr: local, tls: with_tls, metrics, line_protocol, db, stop: Some(stop), task })
 }
 
 /// The rustls settings `[tls]` describes, its files read now so that a bad path fails the start.
@@ -201,6 +237,7 @@ async fn serve(
     db: Db,
     listener: TcpListener,
     tls: Option<tonic::transport::ServerTlsConfig>,
+    http: Option<(TcpListener, axum::Router)>,
     stopped: oneshot::Receiver<()>,
     requests: crate::metrics::RequestMetrics,
 ) -> Result<(), ServerError> {
@@ -227,8 +264,16 @@ async fn serve(
     let timeout = config.server.shutdown_timeout.0;
     let (drained_tx, drained_rx) = oneshot::channel::<()>();
     let health_on_stop = health.clone();
+    let (http_stop, http_stopped) = oneshot::channel::<()>();
+    let http_task = http.map(|(l, router)| {
+        tracing::info!(addr = ?l.local_addr().ok(), "serving InfluxDB line protocol over HTTP");
+        tokio::spawn(crate::http::serve(l, router, async move {
+            let _ = http_stopped.await;
+        }))
+    });
     let signal = async move {
         let _ = stopped.await;
+        let _ = http_stop.send(());
         set_health(&health_on_stop, tonic_health::ServingStatus::NotServing).await;
         tracing::info!("shutting down: no new connections, waiting for running calls");
         let _ = drained_tx.send(());
@@ -253,6 +298,15 @@ async fn serve(
             Ok(())
         }
     };
+    if let Some(task) = http_task {
+        // Running HTTP writes finish first (bounded like the gRPC calls) before the close.
+        match tokio::time::timeout(timeout, task).await {
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "line-protocol HTTP server failed"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "line-protocol HTTP server task failed"),
+            Ok(Ok(Ok(()))) => {}
+            Err(_) => tracing::warn!("line-protocol requests did not finish within server.shutdown_timeout"),
+        }
+    }
     let dir = db.path().to_path_buf();
     let closed = tokio::task::spawn_blocking(move || db.close()).await.map_err(|e| ServerError::Task(e.to_string()))?;
     closed.map_err(|source| ServerError::Db { dir, source })?;

@@ -1,0 +1,124 @@
+//! Who may write: the credential of a request and the one call that authorizes it.
+//!
+//! InfluxDB clients send their token as `Authorization: Token X` (v2 clients, Telegraf),
+//! `Authorization: Bearer X`, or as the v1 query parameter `p=X` (with a user name in `u=`,
+//! which is ignored). [`credential`] extracts it; a [`WriteAuthorizer`] decides, once the tables
+//! a request writes are known and before anything changes. The default, [`AllowAll`], admits
+//! every request; the server's token authentication plugs in as another implementation.
+
+use std::sync::Arc;
+
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+
+use crate::auth::{Authenticator, Permission};
+use crate::config::Config;
+
+/// Why a request may not write.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    /// No credential, or one that identifies nobody (HTTP 401).
+    #[error("unauthorized: {0}")]
+    Unauthenticated(String),
+    /// A known principal without write permission on a table (HTTP 403).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+}
+
+/// Decides whether `credential` may write `tables`.
+pub trait WriteAuthorizer: Send + Sync + 'static {
+    /// `Ok` when the holder of `credential` (if any) may write every table of `tables`.
+    fn authorize(&self, credential: Option<&str>, tables: &[&str]) -> Result<(), Denied>;
+}
+
+/// Admits every request (the default while the server has no authentication configured).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AllowAll;
+
+impl WriteAuthorizer for AllowAll {
+    fn authorize(&self, _credential: Option<&str>, _tables: &[&str]) -> Result<(), Denied> {
+        Ok(())
+    }
+}
+
+impl<F> WriteAuthorizer for F
+where
+    F: Fn(Option<&str>, &[&str]) -> Result<(), Denied> + Send + Sync + 'static,
+{
+    fn authorize(&self, credential: Option<&str>, tables: &[&str]) -> Result<(), Denied> {
+        self(credential, tables)
+    }
+}
+
+/// The server's bearer tokens (`[auth]`, [`crate::auth`]) applied to line-protocol writes: the
+/// credential must be a configured token holding `write` on every table of the request.
+/// Refusals are logged (token name, table, permission; never the secret).
+#[derive(Debug)]
+pub struct TokenWrites(pub Authenticator);
+
+impl WriteAuthorizer for TokenWrites {
+    fn authorize(&self, credential: Option<&str>, tables: &[&str]) -> Result<(), Denied> {
+        let principal = self.0.authenticate_optional(credential).map_err(|error| {
+            tracing::warn!(%error, "line-protocol write refused: not authenticated");
+            Denied::Unauthenticated(format!("{error}; send Authorization: Token <secret>"))
+        })?;
+        for table in tables {
+            principal.require(table, Permission::Write).map_err(|error| {
+                tracing::warn!(%error, "line-protocol write refused: permission denied");
+                Denied::Forbidden(error.to_string())
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// The authorizer `[auth]` describes: its tokens when enabled, else [`AllowAll`].
+pub fn authorizer_for(config: &Config) -> Arc<dyn WriteAuthorizer> {
+    match config.auth.enabled {
+        true => Arc::new(TokenWrites(Authenticator::from_config(&config.auth))),
+        false => Arc::new(AllowAll),
+    }
+}
+
+/// The token of a request: `Authorization: Token X` or `Bearer X`, else the v1 `p` parameter.
+pub fn credential(headers: &HeaderMap, password: Option<&str>) -> Option<String> {
+    let header = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::trim);
+    if let Some(value) = header {
+        for scheme in ["Token ", "Bearer ", "token ", "bearer "] {
+            if let Some(token) = value.strip_prefix(scheme) {
+                return Some(token.trim().to_owned());
+            }
+        }
+    }
+    password.filter(|p| !p.is_empty()).map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    #[test]
+    fn tokens_come_from_either_header_scheme_or_the_v1_password() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(credential(&headers, None), None);
+        assert_eq!(credential(&headers, Some("pw")), Some("pw".into()));
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Token abc"));
+        assert_eq!(credential(&headers, Some("pw")), Some("abc".into()));
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer xyz "));
+        assert_eq!(credential(&headers, None), Some("xyz".into()));
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Basic dTpw"));
+        assert_eq!(credential(&headers, None), None);
+    }
+
+    #[test]
+    fn a_closure_is_an_authorizer() {
+        let only_weather = |_: Option<&str>, tables: &[&str]| {
+            if tables.iter().all(|t| *t == "weather") { Ok(()) } else { Err(Denied::Forbidden("no".into())) }
+        };
+        assert!(only_weather.authorize(None, &["weather"]).is_ok());
+        assert_eq!(only_weather.authorize(None, &["cpu"]), Err(Denied::Forbidden("no".into())));
+        assert!(AllowAll.authorize(None, &["cpu"]).is_ok());
+    }
+}
