@@ -14,4 +14,13 @@
 //! See `docs/agent.md` for the user's view.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod batcher;
+pub mod cli;
+pub mod config;
+pub mod forward;
+pub mod lp;
+pub mod map;
+pub mod metrics;
 pub mod queue;
+pub mod run;
+pub mod source;

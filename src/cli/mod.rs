@@ -71,11 +71,21 @@ pub enum Command {
     Admin(admin::AdminCommand),
     /// Dump an SSTable file.
     Inspect(inspect::InspectArgs),
+    /// The edge forwarder: collect readings, queue them on disk, stream them exactly once.
+    #[command(subcommand)]
+    Agent(isobar_agent::cli::AgentCommand),
 }
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
+    /// `isobar agent` failed.
+    #[error(transparent)]
+    Agent {
+        /// The agent's error.
+        #[from]
+        source: isobar_agent::run::RunError,
+    },
     /// The configuration cannot be used.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -188,6 +198,14 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
     match &cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Inspect(args) => inspect::run(args, cli.format),
+        Command::Agent(command) => {
+            if matches!(command, isobar_agent::cli::AgentCommand::Run { .. }) {
+                let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+                let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+            }
+            isobar_agent::cli::run(command).map_err(|source| CliError::Agent { source })
+        }
         Command::Admin(admin::AdminCommand::Verify { data_dir }) => admin::verify(data_dir, cli.format),
         Command::Write(args) if args.dry_run => write::dry_run(args),
         _ => {
@@ -213,6 +231,6 @@ async fn run_client(cli: &Cli) -> Result<(), CliError> {
         Command::Latest(args) => read::run_latest(args, &mut client, format).await,
         Command::Export(args) => export::run(args, &mut client, format).await,
         Command::Admin(command) => admin::run(command, &mut client, format).await,
-        Command::Serve(_) | Command::Inspect(_) => Ok(()),
+        Command::Serve(_) | Command::Inspect(_) | Command::Agent(_) => Ok(()),
     }
 }

@@ -60,7 +60,10 @@ impl Queue {
                             Some(d) => match d.checked_duration_since(Instant::now()) {
                                 Some(left) if !left.is_zero() => left,
                                 _ => {
-                                    return Err(QueueError::Full { bytes: inner.total_bytes, max: self.opts.max_bytes });
+                                    return Err(QueueError::Full {
+                                        bytes: inner.total_bytes,
+                                        max: self.opts.max_bytes,
+                                    });
                                 }
                             },
                         };
