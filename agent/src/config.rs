@@ -461,7 +461,7 @@ mod tests {
         let config = AgentConfig::load(&path).expect("deploy/agent.toml parses");
         assert_eq!(config.server.url, ServerConfig::default().url);
         assert_eq!(config.queue.full_policy, FullPolicy::Block);
-        let kinds: Vec<_> = config.source.iter().map(|s| std::mem::discriminant(s)).collect();
+        let kinds: Vec<_> = config.source.iter().map(std::mem::discriminant).collect();
         assert_eq!(kinds.len(), 5, "one example per source kind");
     }
 

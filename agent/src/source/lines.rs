@@ -90,10 +90,11 @@ fn read_stream<R: std::io::Read>(
             rows.extend(parse(&line, family, precision, ctx));
         }
         let drained = n == 0 || reader.buffer().is_empty();
-        if (drained || rows.len() >= CHUNK_ROWS) && !rows.is_empty() {
-            if !ctx.send(Chunk { rows: std::mem::take(&mut rows), ..Chunk::default() }) {
-                return Ok(());
-            }
+        if (drained || rows.len() >= CHUNK_ROWS)
+            && !rows.is_empty()
+            && !ctx.send(Chunk { rows: std::mem::take(&mut rows), ..Chunk::default() })
+        {
+            return Ok(());
         }
         if n == 0 || ctx.stopping() {
             return Ok(());
