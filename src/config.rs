@@ -36,6 +36,8 @@
 //! max_rows_per_batch = 1000000
 //! min_ts = -2208988800000000000     # 1900-01-01T00:00:00Z, in ns
 //! max_ts = 9223372036854775806
+//! producer_state_ttl = "7d"         # idempotent producers idle this long are forgotten (docs/producers.md)
+//! max_producers = 100000            # producers tracked; past it the least recently active are forgotten
 //!
 //! [log]
 //! level = "info"                    # a tracing filter, e.g. "info,isobar_storage=debug"
@@ -145,6 +147,10 @@ pub struct StorageConfig {
     pub min_ts: i64,
     /// Largest accepted timestamp (ns since the epoch).
     pub max_ts: i64,
+    /// How long an idle idempotent producer's state is kept.
+    pub producer_state_ttl: DurationValue,
+    /// Most idempotent producers tracked at once.
+    pub max_producers: usize,
 }
 
 impl Default for StorageConfig {
@@ -172,6 +178,8 @@ impl StorageConfig {
             max_rows_per_batch: options.limits.max_rows_per_batch,
             min_ts: options.limits.min_ts,
             max_ts: options.limits.max_ts,
+            producer_state_ttl: DurationValue(options.producer_state_ttl),
+            max_producers: options.max_producers,
         }
     }
 
@@ -195,6 +203,8 @@ impl StorageConfig {
                 max_ts: self.max_ts,
             },
             compaction: isobar_storage::CompactionOptions::default(),
+            producer_state_ttl: self.producer_state_ttl.0,
+            max_producers: self.max_producers,
         }
     }
 }
@@ -312,6 +322,9 @@ impl Config {
         }
         if s.rows_per_page == 0 {
             return invalid("storage.rows_per_page", "0".into(), "must be positive");
+        }
+        if s.max_producers == 0 {
+            return invalid("storage.max_producers", "0".into(), "must be positive");
         }
         if s.min_ts >= s.max_ts {
             return invalid("storage.min_ts", s.min_ts.to_string(), "must be less than storage.max_ts");

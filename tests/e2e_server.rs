@@ -39,7 +39,7 @@ async fn write_scan_admin_then_restart_keeps_everything() {
             value: Some(pb::cell::Value::F64Value(-4.0)),
         }],
     };
-    let ack_rows = client.ingest.write(pb::WriteRequest { batches: vec![], rows: vec![row] }).await.expect("rows");
+    let ack_rows = client.ingest.write(pb::WriteRequest { rows: vec![row], ..Default::default() }).await.expect("rows");
     assert!(ack_rows.get_ref().sequence > ack.sequence);
 
     // Client streaming: three messages, each atomic, one acknowledgement.

@@ -4,15 +4,48 @@ use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use isobar_proto::v1::{Durability, WriteResponse};
-use isobar_storage::{SyncPolicy, WriteBatch, WriteReceipt};
+use isobar_storage::{ProducerReceipt, SyncPolicy, WriteBatch, WriteReceipt};
 
 /// The outcome of one applied request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Applied {
     /// The engine's receipt.
     pub receipt: WriteReceipt,
-    /// 64-bit hashes of the distinct `(table, series)` pairs written.
+    /// 64-bit hashes of the distinct `(table, series)` pairs written (empty for a duplicate).
     pub series: HashSet<u64>,
+    /// True when the request was a producer's duplicate and nothing was applied.
+    pub duplicate: bool,
+    /// The producer's highest applied seq after the request (0 without a producer).
+    pub producer_applied_seq: u64,
+}
+
+impl Applied {
+    /// A plain write's outcome.
+    pub fn plain(receipt: WriteReceipt, series: HashSet<u64>) -> Self {
+        Self { receipt, series, duplicate: false, producer_applied_seq: 0 }
+    }
+
+    /// A producer write's outcome (`series` is dropped for a duplicate).
+    pub fn of_producer(receipt: ProducerReceipt, series: HashSet<u64>) -> Self {
+        match receipt.applied {
+            Some(applied) => {
+                Self { receipt: applied, series, duplicate: false, producer_applied_seq: receipt.applied_seq }
+            }
+            None => Self {
+                receipt: WriteReceipt::default(),
+                series: HashSet::new(),
+                duplicate: true,
+                producer_applied_seq: receipt.applied_seq,
+            },
+        }
+    }
+
+    /// The acknowledgement of this one request under `sync`.
+    pub fn response(self, sync: SyncPolicy) -> WriteResponse {
+        let mut totals = Totals::default();
+        totals.add(self);
+        totals.response(sync)
+    }
 }
 
 /// Hashes of the distinct `(table, series)` pairs of `batch`.
@@ -36,6 +69,8 @@ pub struct Totals {
     series: HashSet<u64>,
     sequence: u64,
     messages: u64,
+    duplicates: u64,
+    producer_applied_seq: u64,
 }
 
 impl Totals {
@@ -45,6 +80,8 @@ impl Totals {
         self.rows += applied.receipt.rows as u64;
         self.sequence = self.sequence.max(applied.receipt.seq);
         self.messages += 1;
+        self.duplicates += u64::from(applied.duplicate);
+        self.producer_applied_seq = applied.producer_applied_seq;
         self.series.extend(applied.series);
     }
 
@@ -62,6 +99,8 @@ impl Totals {
             sequence: self.sequence,
             durability: durability(sync).into(),
             messages: self.messages,
+            duplicate: self.messages > 0 && self.duplicates == self.messages,
+            producer_applied_seq: self.producer_applied_seq,
         }
     }
 }
@@ -93,10 +132,24 @@ mod tests {
         let mut totals = Totals::default();
         for (seq, s) in [(4, "a"), (5, "b"), (6, "a")] {
             let batch = write(s);
-            totals.add(Applied { receipt: WriteReceipt { seq, rows: 2, points: 2 }, series: series_of(&batch) });
+            totals.add(Applied::plain(WriteReceipt { seq, rows: 2, points: 2 }, series_of(&batch)));
         }
         let r = totals.response(SyncPolicy::Always);
         assert_eq!((r.points, r.rows, r.series, r.sequence, r.messages), (6, 6, 2, 6, 3));
         assert_eq!(r.durability, Durability::Synced as i32);
+        assert!(!r.duplicate);
+    }
+
+    #[test]
+    fn a_duplicate_acknowledges_nothing_applied() {
+        let dup = Applied::of_producer(ProducerReceipt { applied: None, applied_seq: 9 }, HashSet::from([1]));
+        let r = dup.response(SyncPolicy::Always);
+        assert!(r.duplicate);
+        assert_eq!((r.points, r.rows, r.series, r.sequence, r.messages, r.producer_applied_seq), (0, 0, 0, 0, 1, 9));
+        let applied = WriteReceipt { seq: 40, rows: 1, points: 2 };
+        let r = Applied::of_producer(ProducerReceipt { applied: Some(applied), applied_seq: 10 }, HashSet::from([1]))
+            .response(SyncPolicy::Always);
+        assert!(!r.duplicate);
+        assert_eq!((r.points, r.sequence, r.series, r.producer_applied_seq), (2, 40, 1, 10));
     }
 }

@@ -40,6 +40,19 @@ impl Admission {
         Self { permits: Arc::new(Semaphore::new(total as usize)), total }
     }
 
+    /// Takes budget for a request of `bytes`, waiting until it is free (for streams whose
+    /// producer should be slowed down, not refused).
+    pub async fn admit(&self, bytes: usize) -> Admitted {
+        let needed = u32::try_from((bytes as u64).div_ceil(UNIT).max(1)).unwrap_or(u32::MAX).min(self.total);
+        loop {
+            // The semaphore is never closed; a failed acquire would only mean that it was.
+            if let Ok(permit) = self.permits.clone().acquire_many_owned(needed).await {
+                return Admitted { _permit: permit };
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
     /// Takes budget for a request of `bytes`, or refuses it.
     pub fn try_admit(&self, bytes: usize) -> Result<Admitted, ApiError> {
         let needed = u32::try_from((bytes as u64).div_ceil(UNIT).max(1)).unwrap_or(u32::MAX).min(self.total);

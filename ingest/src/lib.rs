@@ -24,13 +24,14 @@
 //! - [`status`]: one exhaustive `match` from every engine and conversion error to a gRPC
 //!   `Status` (code, message, retryable flag and retry hint).
 //! - [`ack`]: the counts a write acknowledges.
+//! - [`producer`]: idempotent producers: the pipelined `ProducerStream` (one acknowledgement per
+//!   message, in order, once durable) and `Resume`.
 //!
 //! ```
 //! use isobar_ingest::convert::request_to_batch;
 //! use isobar_proto::v1::{Cell, Row, WriteRequest, cell};
 //!
 //! let request = WriteRequest {
-//!     batches: Vec::new(),
 //!     rows: vec![Row {
 //!         table: "weather".into(),
 //!         series: "station=KSEA".into(),
@@ -41,6 +42,7 @@
 //!             value: Some(cell::Value::F64Value(11.5)),
 //!         }],
 //!     }],
+//!     ..Default::default()
 //! };
 //! let batch = request_to_batch(request, 10_000).unwrap();
 //! assert_eq!(batch.points(), 1);
@@ -52,6 +54,7 @@ pub mod ack;
 pub mod admission;
 pub mod bitmap;
 pub mod convert;
+pub mod producer;
 pub mod selector;
 pub mod service;
 pub mod status;

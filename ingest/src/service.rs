@@ -1,4 +1,6 @@
-//! The tonic `Ingest` service: `Write` and `WriteStream`.
+//! The tonic `Ingest` service: `Write` and `WriteStream`; `ProducerStream` and `Resume` live in
+//! [`crate::producer`]. A request with a `producer_id` goes through
+//! [`Db::write_as`](isobar_storage::Db::write_as) in every call.
 //!
 //! ```text
 //! request ─► admission (byte budget) ─► spawn_blocking { convert ─► Db::write (waits for the WAL) } ─► ack
@@ -14,15 +16,15 @@
 //! A rejected message fails the call with a status whose message starts with `message <i>:`.
 
 use isobar_proto::v1::ingest_server::Ingest;
-use isobar_proto::v1::{WriteRequest, WriteResponse};
+use isobar_proto::v1::{ResumeRequest, ResumeResponse, WriteRequest, WriteResponse};
 use isobar_storage::Db;
 use prost::Message;
 use tokio::task::JoinHandle;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::ack::{Applied, Totals, series_of};
+use crate::ack::{Applied, Totals};
 use crate::admission::Admission;
-use crate::convert::request_to_batch;
+use crate::producer::{AckStream, producer_stream, resume, write_blocking};
 use crate::status::ApiError;
 
 /// Limits of the ingest service.
@@ -57,10 +59,7 @@ impl IngestService {
         let max_rows = self.max_rows;
         Ok(tokio::task::spawn_blocking(move || {
             let _admitted = admitted;
-            let batch = request_to_batch(request, max_rows)?;
-            let series = series_of(&batch);
-            let receipt = db.write(batch)?;
-            Ok(Applied { receipt, series })
+            write_blocking(&db, request, max_rows)
         }))
     }
 
@@ -76,6 +75,20 @@ async fn finish(pending: Pending) -> Result<Applied, ApiError> {
 
 #[tonic::async_trait]
 impl Ingest for IngestService {
+    type ProducerStreamStream = AckStream;
+
+    async fn producer_stream(
+        &self,
+        request: Request<Streaming<WriteRequest>>,
+    ) -> Result<Response<Self::ProducerStreamStream>, Status> {
+        let acks = producer_stream(self.db.clone(), self.admission.clone(), self.max_rows, request.into_inner());
+        Ok(Response::new(acks))
+    }
+
+    async fn resume(&self, request: Request<ResumeRequest>) -> Result<Response<ResumeResponse>, Status> {
+        Ok(Response::new(resume(self.db.clone(), request.into_inner()).await?))
+    }
+
     async fn write(&self, request: Request<WriteRequest>) -> Result<Response<WriteResponse>, Status> {
         let applied = finish(self.start(request.into_inner())?).await?;
         let mut totals = Totals::default();

@@ -163,6 +163,8 @@ fn invalid_code(invalid: &InvalidInput) -> Code {
         | InvalidInput::BadSeriesKey { .. }
         | InvalidInput::StringTooLong { .. }
         | InvalidInput::TooManyRows { .. }
+        | InvalidInput::BadProducerId { .. }
+        | InvalidInput::ProducerSeqZero { .. }
         | InvalidInput::Empty(_)
         | InvalidInput::Impossible(_) => Code::InvalidArgument,
     }

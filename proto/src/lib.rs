@@ -30,7 +30,7 @@
 //!             validity: Vec::new(),
 //!         }],
 //!     }],
-//!     rows: Vec::new(),
+//!     ..Default::default()
 //! };
 //! let bytes = request.encode_to_vec();
 //! assert_eq!(WriteRequest::decode(bytes.as_slice()).unwrap(), request);

@@ -42,6 +42,8 @@ fn sample_request() -> WriteRequest {
                 Cell { family: "env".into(), column: "note".into(), value: Some(cell::Value::StringValue("x".into())) },
             ],
         }],
+        producer_id: "gw-1".into(),
+        producer_seq: 7,
     }
 }
 

@@ -265,6 +265,20 @@ pub enum InvalidInput {
         /// Limit.
         max: usize,
     },
+    /// A producer id that is empty, too long or holds a character outside `[A-Za-z0-9._:-]`.
+    #[error("invalid producer id \"{id}\": {reason}; producer ids are 1 to 128 bytes of [A-Za-z0-9._:-]")]
+    BadProducerId {
+        /// The rejected id, escaped and shortened for display.
+        id: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A producer write numbered 0.
+    #[error("producer \"{producer}\": producer_seq must be at least 1 (producers number their batches 1, 2, 3, ...)")]
+    ProducerSeqZero {
+        /// The producer id.
+        producer: String,
+    },
     /// A write with no rows or a table with no families.
     #[error("{0}")]
     Empty(&'static str),

@@ -33,6 +33,7 @@
 //! | [`encoding`] | column encodings inside SSTable pages |
 //! | [`compaction`] | time-window compaction: policy, executor, background worker |
 //! | [`manifest`] | the crash-safe log of catalog and file-set changes |
+//! | [`producer`] | idempotent producers: ids, marks, expiry ([`Db::write_as`], [`Db::producer_state`]) |
 //! | [`read`] | snapshots, last-write-wins merge, scans to Arrow |
 //! | [`batch`], [`schema`], [`selector`], [`run`] | the data model's types |
 //!
@@ -53,6 +54,7 @@ pub mod manifest;
 pub mod memtable;
 pub mod names;
 pub mod options;
+pub mod producer;
 pub mod read;
 pub mod run;
 pub mod schema;
@@ -64,10 +66,12 @@ pub use batch::{ColumnValues, ColumnWrite, SeriesWrite, WriteBatch};
 pub use catalog::TableChange;
 pub use compaction::{CompactionOptions, CompactionReport};
 pub use db::{
-    CheckpointInfo, Db, DbStats, FamilyStats, StallState, WriteReceipt, restore_checkpoint, verify_checkpoint,
+    CheckpointInfo, Db, DbStats, FamilyStats, PendingWrite, StallState, WriteReceipt, restore_checkpoint,
+    verify_checkpoint,
 };
 pub use error::{Error, InvalidInput, Result};
 pub use options::{Limits, Options, SyncPolicy, WalRecovery};
+pub use producer::{ProducerId, ProducerReceipt, ProducerState};
 pub use read::{FileSource, Order, Projection, Scan, ScanRequest, SeriesSources, Snapshot};
 pub use run::Run;
 pub use schema::{ColumnDef, ColumnId, ColumnType, FamilyDef, FamilyId, FamilySpec, TableDef, TableId, TableSpec};

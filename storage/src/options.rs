@@ -87,6 +87,12 @@ pub struct Options {
     pub limits: Limits,
     /// Compaction settings.
     pub compaction: crate::compaction::CompactionOptions,
+    /// How long an idempotent producer's mark is kept after its last write or resume (default
+    /// 7 days); see [`crate::producer`].
+    pub producer_state_ttl: Duration,
+    /// Most producers tracked at once; past it the least recently active are forgotten
+    /// (default 100,000).
+    pub max_producers: usize,
 }
 
 impl Default for Options {
@@ -103,6 +109,8 @@ impl Default for Options {
             rows_per_page: 8192,
             limits: Limits::default(),
             compaction: crate::compaction::CompactionOptions::default(),
+            producer_state_ttl: Duration::from_secs(7 * 24 * 3600),
+            max_producers: 100_000,
         }
     }
 }

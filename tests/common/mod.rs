@@ -77,7 +77,7 @@ pub fn i64_column(name: &str, values: Vec<i64>) -> pb::Column {
 pub fn one_batch(table: &str, series: &str, ts: Vec<i64>, columns: Vec<pb::Column>) -> pb::WriteRequest {
     pb::WriteRequest {
         batches: vec![pb::SeriesBatch { table: table.into(), series: series.into(), ts, columns }],
-        rows: Vec::new(),
+        ..Default::default()
     }
 }
 

@@ -24,7 +24,7 @@ fn batch(table: &str, series: &str, ts: &[i64], columns: Vec<Column>) -> SeriesB
 }
 
 fn columnar(batches: Vec<SeriesBatch>) -> WriteRequest {
-    WriteRequest { batches, rows: Vec::new() }
+    WriteRequest { batches, ..Default::default() }
 }
 
 fn cell(family: &str, column: &str, value: cell::Value) -> Cell {
@@ -36,7 +36,7 @@ fn row(table: &str, series: &str, ts: i64, cells: Vec<Cell>) -> Row {
 }
 
 fn rows(rows: Vec<Row>) -> WriteRequest {
-    WriteRequest { batches: Vec::new(), rows }
+    WriteRequest { rows, ..Default::default() }
 }
 
 fn at(batch: usize, table: &str, series: &str, family: &str, column: &str) -> Box<ColumnAt> {
@@ -121,6 +121,7 @@ fn mixed_request_puts_batches_before_rows_and_drops_empty_batches() {
             batch("t", "a", &[1], vec![col("f", "c", f64s(&[9.0]), Vec::new())]),
         ],
         rows: vec![row("t", "a", 2, vec![cell("f", "c", cell::Value::F64Value(8.0))])],
+        ..Default::default()
     };
     let got = request_to_batch(request, MAX).expect("valid");
     let want = WriteBatch {
@@ -144,6 +145,7 @@ fn too_many_rows_counts_timestamps_and_rows() {
     let request = WriteRequest {
         batches: vec![batch("t", "s", &[1, 2, 3], vec![])],
         rows: vec![row("t", "s", 4, vec![]), row("t", "s", 5, vec![])],
+        ..Default::default()
     };
     assert_eq!(request_to_batch(request.clone(), 4), Err(ConvertError::TooManyRows { rows: 5, max: 4 }));
     assert!(request_to_batch(request, 5).is_ok());

@@ -10,7 +10,7 @@ use crate::bitmap;
 
 /// Converts `batch` into a request of columnar batches (no rows), moving its vectors.
 pub fn batch_to_request(batch: WriteBatch) -> WriteRequest {
-    WriteRequest { batches: batch.series.into_iter().map(series_write_to_batch).collect(), rows: Vec::new() }
+    WriteRequest { batches: batch.series.into_iter().map(series_write_to_batch).collect(), ..Default::default() }
 }
 
 /// Converts one series write into a wire batch; `validity: None` becomes an empty bitmap.

@@ -373,6 +373,7 @@ fn write_requests() -> Vec<(&'static str, Vec<u8>)> {
                 cells: vec![cell("m", "speed", cell::Value::I64Value(-3))],
             },
         ],
+        ..Default::default()
     };
     out.push(("rows", rows.encode_to_vec()));
     let wrong_type = WriteRequest {
@@ -383,6 +384,7 @@ fn write_requests() -> Vec<(&'static str, Vec<u8>)> {
             ts: 1,
             cells: vec![cell("obs", "temperature", cell::Value::StringValue("warm".into()))],
         }],
+        ..Default::default()
     };
     out.push(("wrong_type", wrong_type.encode_to_vec()));
     out

@@ -29,6 +29,7 @@ pub(crate) struct Counters {
     pub compactions: AtomicU64,
     pub compaction_bytes_read: AtomicU64,
     pub compaction_bytes_written: AtomicU64,
+    pub producer_duplicates: AtomicU64,
 }
 
 impl Counters {
@@ -125,6 +126,12 @@ pub struct DbStats {
     pub cache_hits: u64,
     /// Block-cache misses.
     pub cache_misses: u64,
+    /// Idempotent producers tracked now.
+    pub producers_tracked: u64,
+    /// Producer writes acknowledged as duplicates (not applied again) since open.
+    pub producer_duplicates: u64,
+    /// Producers forgotten by age or by count since open.
+    pub producers_expired: u64,
 }
 
 impl Db {
@@ -290,6 +297,10 @@ impl Db {
             }
         }
         let cache = self.inner.cache.stats();
+        let (last_seq, producers_tracked, producers_expired) = {
+            let w = self.inner.write.lock();
+            (w.last_seq, w.producers.len() as u64, w.producers.expired)
+        };
         DbStats {
             families,
             writes: c.writes.load(Ordering::Relaxed),
@@ -300,7 +311,7 @@ impl Db {
             flush_bytes: c.flush_bytes.load(Ordering::Relaxed),
             write_stalls: c.stalls.load(Ordering::Relaxed),
             longest_stall: Duration::from_nanos(c.longest_stall_nanos.load(Ordering::Relaxed)),
-            last_seq: self.inner.write.lock().last_seq,
+            last_seq,
             memtable_bytes: sv.memtable_bytes(),
             compactions: c.compactions.load(Ordering::Relaxed),
             compaction_bytes_read: c.compaction_bytes_read.load(Ordering::Relaxed),
@@ -309,6 +320,9 @@ impl Db {
             stall: self.stall_state(),
             cache_hits: cache.hits,
             cache_misses: cache.misses,
+            producers_tracked,
+            producer_duplicates: c.producer_duplicates.load(Ordering::Relaxed),
+            producers_expired,
         }
     }
 

@@ -74,12 +74,24 @@ impl Db {
         let written = self.write_ssts(family, &table, &frozen.mem, &tombstones, mark)?;
         let mut edits: Vec<Edit> = written.iter().cloned().map(Edit::AddFile).collect();
         edits.push(Edit::FlushedSeq { family, seq: frozen.switch_seq });
-        if let Err(e) = self.commit_edits(edits) {
+        let discard = |e| {
             for meta in &written {
                 let _ = std::fs::remove_file(sst_path(&self.inner.dir, meta.id));
             }
-            return Err(e);
+            Err(e)
+        };
+        // The producer table's changes ride in the same edit group (see crate::producer).
+        let persisting = self.inner.producer_persist.lock();
+        let (producers, delta) = match self.producer_edit() {
+            Ok(x) => x,
+            Err(e) => return discard(e),
+        };
+        edits.push(producers);
+        if let Err(e) = self.commit_edits(edits) {
+            self.restore_producer_delta(delta);
+            return discard(e);
         }
+        drop(persisting);
         let files = self.open_files(&written)?;
         let bytes: u64 = written.iter().map(|m| m.size).sum();
         self.inner.counters.flush_bytes.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
@@ -173,8 +185,10 @@ impl Db {
         out.finish()
     }
 
-    /// Deletes WAL segments whose every record is in SSTables of every family it touched.
+    /// Deletes WAL segments whose every record is in SSTables of every family it touched and
+    /// whose producer stamps are in the manifest.
     pub(crate) fn remove_obsolete_wal(&self) {
+        let producers_as_of = self.inner.manifest.lock().state.producers_as_of;
         let sv = self.current();
         let applied = self.inner.applied_seq.load(std::sync::atomic::Ordering::Acquire);
         let threshold = sv
@@ -184,7 +198,8 @@ impl Db {
             .map(|s| s.saturating_sub(1))
             .min()
             .unwrap_or(applied)
-            .min(applied);
+            .min(applied)
+            .min(producers_as_of);
         if let Err(e) = self.inner.wal.remove_obsolete(threshold) {
             tracing::warn!(error = %e, "could not delete obsolete WAL segments; will retry after the next flush");
         }

@@ -18,6 +18,7 @@ mod admin;
 pub mod checkpoint;
 mod flush;
 mod open;
+mod producer;
 pub(crate) mod record;
 pub mod version;
 mod write;
@@ -41,6 +42,7 @@ pub(crate) use admin::unknown_table as unknown_table_error;
 pub use admin::{DbStats, FamilyStats, StallState};
 pub use checkpoint::{CheckpointInfo, restore_checkpoint, verify_checkpoint};
 pub(crate) use flush::sst_path;
+pub use producer::PendingWrite;
 pub use write::WriteReceipt;
 
 /// An open database. Cheap to clone; all clones share the same engine. Dropping the last clone
@@ -55,6 +57,8 @@ pub struct Db {
 pub(crate) struct WriteState {
     /// Highest sequence number assigned.
     pub last_seq: u64,
+    /// Idempotent producers' marks: checked and advanced under this lock, with the WAL append.
+    pub producers: crate::producer::table::ProducerTable,
 }
 
 /// The manifest and the state it describes, changed together.
@@ -90,6 +94,9 @@ pub(crate) struct DbInner {
     pub compaction_lock: Mutex<()>,
     /// The most SSTables any window of any family holds (updated after flushes and merges).
     pub window_files: std::sync::atomic::AtomicUsize,
+    /// Held from capturing the producer table's changes until their manifest edit is written,
+    /// so edits reach the manifest in capture order. Lock order: this, then write, then manifest.
+    pub producer_persist: Mutex<()>,
     /// The directory lock, released by `close`.
     pub lock: Mutex<Option<File>>,
 }

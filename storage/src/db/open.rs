@@ -12,6 +12,7 @@ use super::version::{FamilyVersion, SstFile, SuperVersion};
 use super::{Db, DbInner, ManifestCell, WriteState, flush, record, write};
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, ManifestState};
+use crate::producer::table::ProducerTable;
 use crate::sst::{BlockCache, SstReader};
 use crate::wal::{Wal, WalOptions};
 
@@ -30,18 +31,28 @@ pub(crate) fn open(dir: &Path, opts: crate::Options) -> Result<Db> {
     )?;
     // Replay: every record after the oldest family's flushed point; each family takes only the
     // records it has not flushed yet.
+    // Producer stamps come from the records above the manifest's producer mark, which may
+    // reach further back than the families' flushed points.
     let flushed = |family| state.flushed_seq.get(&family).copied().unwrap_or(0);
-    let replay_from = sv.families.keys().map(|f| flushed(*f)).min().unwrap_or(state.last_seq);
+    let replay_from =
+        sv.families.keys().map(|f| flushed(*f)).min().unwrap_or(state.last_seq).min(state.producers_as_of);
+    let ttl_ms = u64::try_from(opts.producer_state_ttl.as_millis()).unwrap_or(u64::MAX);
+    let mut producers = ProducerTable::new(ttl_ms, opts.max_producers);
+    producers.load(&state.producers);
     let mut last_seq = state.last_seq;
     let mut replayed = 0u64;
     let stats = wal.replay(replay_from, |seq, payload| {
-        let series = record::decode(payload).map_err(|source| Error::WalPayload { seq, source })?;
-        check_record(&sv, &series).map_err(|reason| Error::WalMismatch { seq, reason })?;
-        write::apply(&sv, &series, seq, |family| seq > flushed(family));
+        let record = record::decode(payload).map_err(|source| Error::WalPayload { seq, source })?;
+        check_record(&sv, &record.series).map_err(|reason| Error::WalMismatch { seq, reason })?;
+        write::apply(&sv, &record.series, seq, |family| seq > flushed(family));
+        if let Some(st) = record.stamp.filter(|_| seq > state.producers_as_of) {
+            producers.record(&st.producer, st.seq, st.active_ms, seq);
+        }
         last_seq = last_seq.max(seq);
         replayed += 1;
         Ok(())
     })?;
+    producers.expire(crate::producer::now_ms());
     if replayed > 0 {
         tracing::info!(records = replayed, last_seq, ?stats, "replayed the WAL into memtables");
     }
@@ -57,7 +68,7 @@ pub(crate) fn open(dir: &Path, opts: crate::Options) -> Result<Db> {
         opts,
         wal,
         version: RwLock::new(Arc::new(sv)),
-        write: Mutex::new(WriteState { last_seq }),
+        write: Mutex::new(WriteState { last_seq, producers }),
         manifest: Mutex::new(ManifestCell { manifest, state }),
         applied_seq: AtomicU64::new(last_seq),
         cache,
@@ -71,6 +82,7 @@ pub(crate) fn open(dir: &Path, opts: crate::Options) -> Result<Db> {
         compaction_tx,
         compaction_lock: Mutex::new(()),
         window_files: std::sync::atomic::AtomicUsize::new(0),
+        producer_persist: Mutex::new(()),
         lock: Mutex::new(Some(lock)),
     });
     let weak = Arc::downgrade(&inner);

@@ -1,11 +1,17 @@
-//! The payload of a WAL record: one validated write batch, resolved to ids.
+//! The payload of a WAL record: one validated write batch, resolved to ids, and for a write of an
+//! idempotent producer the producer's stamp.
 //!
 //! The WAL frames, checksums and numbers records; this module owns what is inside. All integers
 //! are little-endian; `varint` is unsigned LEB128; a bitmap holds bit `i` of row `i` in byte
 //! `i / 8`, least significant bit first.
 //!
 //! ```text
-//! payload := version:u8 (=1) n_series:varint series*
+//! payload := 0x01 body                      (version 1: a plain write)
+//!          | 0x02 stamp body                (version 2: a write of a producer)
+//! stamp   := id_len:varint id:[u8; id_len]  1..=128 bytes of [A-Za-z0-9._:-]
+//!            producer_seq:varint (>= 1)     the producer's batch number
+//!            active_ms:varint               wall clock of the write, ms since the epoch
+//! body    := n_series:varint series*
 //! series  := table:varint key_len:varint key:[u8] n_rows:varint ts:[i64; n_rows]
 //!            n_columns:varint column*
 //! column  := family:varint column:varint type:u8 has_validity:u8
@@ -16,17 +22,51 @@
 //! ```
 //! Every row has a value slot, valid or not, so decoding needs no prefix sums. The decoder
 //! bounds every count by the bytes that remain, so a corrupt length cannot allocate memory.
+//!
+//! Plain writes keep version 1, so a WAL without producer writes is byte for byte what earlier
+//! builds wrote and read; this build reads both. The stamp shares the record (and its checksum)
+//! with the data: a crash keeps both or neither.
 
 use crate::batch::ColumnValues;
 use crate::catalog::{LoggedColumn, LoggedSeries};
 use crate::codec::{ByteReader, DecodeError, put_str, put_varint};
+use crate::producer::{MAX_PRODUCER_ID_LEN, check_producer_id};
 use crate::schema::ColumnType;
 
-const VERSION: u8 = 1;
+const PLAIN: u8 = 1;
+const STAMPED: u8 = 2;
 
-/// Appends the payload for `series` to `out`.
-pub(crate) fn encode(series: &[LoggedSeries], out: &mut Vec<u8>) {
-    out.push(VERSION);
+/// The producer stamp of a WAL record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    /// The producer id (checked on decode).
+    pub producer: String,
+    /// The producer's batch number.
+    pub seq: u64,
+    /// Wall clock of the write, ms since the epoch.
+    pub active_ms: u64,
+}
+
+/// A decoded payload.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Record {
+    /// The producer stamp of a version 2 payload.
+    pub stamp: Option<Stamp>,
+    /// The write.
+    pub series: Vec<LoggedSeries>,
+}
+
+/// Appends the payload for `series` (stamped when `stamp` is given) to `out`.
+pub(crate) fn encode(series: &[LoggedSeries], stamp: Option<&Stamp>, out: &mut Vec<u8>) {
+    match stamp {
+        None => out.push(PLAIN),
+        Some(st) => {
+            out.push(STAMPED);
+            put_str(out, &st.producer);
+            put_varint(out, st.seq);
+            put_varint(out, st.active_ms);
+        }
+    }
     put_varint(out, series.len() as u64);
     for s in series {
         put_varint(out, u64::from(s.table));
@@ -57,12 +97,15 @@ pub(crate) fn encode(series: &[LoggedSeries], out: &mut Vec<u8>) {
 }
 
 /// Decodes a payload written by [`encode`].
-pub(crate) fn decode(bytes: &[u8]) -> Result<Vec<LoggedSeries>, DecodeError> {
+pub(crate) fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
     let mut r = ByteReader::new(bytes);
-    let version = r.u8("payload version")?;
-    if version != VERSION {
-        return Err(r.error(format!("unknown payload version {version}, this build reads {VERSION}")));
-    }
+    let stamp = match r.u8("payload version")? {
+        PLAIN => None,
+        STAMPED => Some(decode_stamp(&mut r)?),
+        version => {
+            return Err(r.error(format!("unknown payload version {version}, this build reads {PLAIN} and {STAMPED}")));
+        }
+    };
     let n_series = r.len(r.remaining(), "series count")?;
     let mut out = Vec::with_capacity(n_series);
     for _ in 0..n_series {
@@ -105,7 +148,20 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Vec<LoggedSeries>, DecodeError> {
     if !r.is_empty() {
         return Err(r.error(format!("{} trailing bytes after the last series", r.remaining())));
     }
-    Ok(out)
+    Ok(Record { stamp, series: out })
+}
+
+fn decode_stamp(r: &mut ByteReader<'_>) -> Result<Stamp, DecodeError> {
+    let producer = r.str(MAX_PRODUCER_ID_LEN, "producer id")?.to_string();
+    if let Err(reason) = check_producer_id(&producer) {
+        return Err(r.error(format!("producer id {producer:?} is invalid: {reason}")));
+    }
+    let seq = r.varint("producer seq")?;
+    if seq == 0 {
+        return Err(r.error("producer seq is 0, producers number batches from 1"));
+    }
+    let active_ms = r.varint("producer activity time")?;
+    Ok(Stamp { producer, seq, active_ms })
 }
 
 fn le_i64(c: &[u8]) -> i64 {
@@ -180,11 +236,18 @@ mod tests {
         }]
     }
 
+    fn stamp() -> Stamp {
+        Stamp { producer: "gw-7:a".into(), seq: 42, active_ms: 1_700_000_000_000 }
+    }
+
     #[test]
     fn round_trips_every_type() {
         let mut out = Vec::new();
-        encode(&sample(), &mut out);
+        encode(&sample(), None, &mut out);
+        assert_eq!(out[0], 1, "plain writes keep payload version 1");
         let back = decode(&out).unwrap();
+        assert_eq!(back.stamp, None);
+        let back = back.series;
         assert_eq!(back[0].ts, sample()[0].ts);
         assert_eq!(back[0].columns[1..], sample()[0].columns[1..]);
         let ColumnValues::F64(f) = &back[0].columns[0].values else { panic!("type") };
@@ -192,11 +255,48 @@ mod tests {
     }
 
     #[test]
-    fn every_truncation_is_an_error() {
+    fn a_stamp_round_trips_with_its_data() {
         let mut out = Vec::new();
-        encode(&sample(), &mut out);
-        for cut in 0..out.len() {
-            assert!(decode(&out[..cut]).is_err(), "cut at {cut}");
+        encode(&sample(), Some(&stamp()), &mut out);
+        assert_eq!(out[0], 2);
+        let back = decode(&out).unwrap();
+        assert_eq!(back.stamp, Some(stamp()));
+        assert_eq!(back.series[0].columns[1..], sample()[0].columns[1..]);
+    }
+
+    #[test]
+    fn a_version_1_payload_of_an_earlier_build_still_decodes() {
+        // Written by hand: version 1, one series of table 2 "s", one row at ts 7, one i64 column.
+        let mut v1 = vec![1u8, 1, 2, 1, b's', 1];
+        v1.extend(7i64.to_le_bytes());
+        v1.extend([1, 1, 0, ColumnType::I64.tag(), 0]);
+        v1.extend((-3i64).to_le_bytes());
+        let back = decode(&v1).unwrap();
+        assert_eq!(back.stamp, None);
+        assert_eq!(back.series[0].ts, vec![7]);
+        assert_eq!(back.series[0].columns[0].values, ColumnValues::I64(vec![-3]));
+    }
+
+    #[test]
+    fn bad_stamps_are_errors() {
+        for (producer, seq) in [("bad id", 1), ("ok", 0), ("", 1)] {
+            let mut out = Vec::new();
+            encode(&sample(), Some(&Stamp { producer: producer.into(), seq, active_ms: 0 }), &mut out);
+            assert!(decode(&out).is_err(), "{producer:?} {seq}");
+        }
+        let mut out = vec![3u8];
+        encode(&sample(), None, &mut out);
+        assert!(decode(&out[1..]).is_ok() && decode(&out).is_err(), "version 3 is unknown");
+    }
+
+    #[test]
+    fn every_truncation_is_an_error() {
+        for stamp in [None, Some(stamp())] {
+            let mut out = Vec::new();
+            encode(&sample(), stamp.as_ref(), &mut out);
+            for cut in 0..out.len() {
+                assert!(decode(&out[..cut]).is_err(), "cut at {cut}");
+            }
         }
     }
 
@@ -209,7 +309,7 @@ mod tests {
         #[test]
         fn flipped_bytes_never_panic(pos: usize, bit in 0u8..8) {
             let mut out = Vec::new();
-            encode(&sample(), &mut out);
+            encode(&sample(), Some(&stamp()), &mut out);
             let i = pos % out.len();
             out[i] ^= 1 << bit;
             let _ = decode(&out);

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use parking_lot::MutexGuard;
 
 use super::admin::StallState;
+use super::record::Stamp;
 use super::version::{Frozen, SuperVersion};
 use super::{Db, WriteState, flush, record};
 use crate::batch::WriteBatch;
@@ -16,8 +17,22 @@ use crate::manifest::Edit;
 use crate::memtable::{ColumnInput, Memtable};
 use crate::schema::FamilyId;
 
-/// What a successful write reports.
+/// A write handed to the WAL, or recognised as a producer's duplicate; durable once the WAL
+/// record `wal_seq` is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Logged {
+    /// The WAL record to wait for (for a duplicate: the one that applied the producer's mark).
+    pub wal_seq: u64,
+    /// The receipt of an applied write (all zero for a duplicate).
+    pub receipt: WriteReceipt,
+    /// True when the producer's mark already covered the write and nothing was applied.
+    pub duplicate: bool,
+    /// The producer's mark after the write (0 without a producer).
+    pub applied_seq: u64,
+}
+
+/// What a successful write reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WriteReceipt {
     /// The sequence number of the write (its place in last-write-wins order).
     pub seq: u64,
@@ -36,30 +51,44 @@ impl Db {
     pub fn write(&self, batch: impl Into<WriteBatch>) -> Result<WriteReceipt> {
         self.check_writable()?;
         self.throttle()?;
+        let logged = self.log_write(batch.into(), None)?;
+        self.wait_logged(&logged)?;
+        Ok(logged.receipt)
+    }
+
+    /// Validates, logs and applies `batch` (stamped with a producer's seq when `stamp` is set)
+    /// without waiting for durability. A stamped write whose seq is at or below its producer's
+    /// mark is not applied: the result is then marked `duplicate` with an empty receipt.
+    pub(crate) fn log_write(&self, batch: WriteBatch, stamp: Option<&Stamp>) -> Result<Logged> {
         let start = Instant::now();
-        let batch = batch.into();
         let seen = self.current();
         if touches_dynamic_table(&seen, &batch) {
-            return self.write_dynamic(batch, start);
+            return self.write_dynamic(batch, start, stamp);
         }
         // Validation and encoding read an immutable catalog version and need no lock, so
         // concurrent writers do them in parallel; the lock covers seq, WAL hand-off and inserts.
         let validated = validate_batch(&seen.tables, batch, &self.inner.opts.limits)?;
-        let payload = encode_payload(&validated);
-        let w = self.inner.write.lock();
+        let payload = encode_payload(&validated, stamp);
+        let mut w = self.inner.write.lock();
         self.check_writable()?;
+        if let Some(dup) = stamp.and_then(|st| self.duplicate_of(&mut w, &st.producer, st.seq, st.active_ms)) {
+            return Ok(dup);
+        }
         let sv = self.current();
         if !Arc::ptr_eq(&sv.tables, &seen.tables) {
             still_valid(&seen, &sv, &validated.series)?;
         }
-        self.commit_write(w, &sv, &validated, payload, start)
+        self.commit_write(w, &sv, &validated, payload, start, stamp)
     }
 
     /// The write path of batches that may add columns: validated under the write lock, because
     /// the new columns must be persisted before the write and get ids nobody else hands out.
-    fn write_dynamic(&self, batch: WriteBatch, start: Instant) -> Result<WriteReceipt> {
-        let w = self.inner.write.lock();
+    fn write_dynamic(&self, batch: WriteBatch, start: Instant, stamp: Option<&Stamp>) -> Result<Logged> {
+        let mut w = self.inner.write.lock();
         self.check_writable()?;
+        if let Some(dup) = stamp.and_then(|st| self.duplicate_of(&mut w, &st.producer, st.seq, st.active_ms)) {
+            return Ok(dup);
+        }
         let mut sv = self.current();
         let validated = validate_batch(&sv.tables, batch, &self.inner.opts.limits)?;
         if !validated.changed_tables.is_empty() {
@@ -67,12 +96,12 @@ impl Db {
             self.commit_tables(edits)?;
             sv = self.current();
         }
-        let payload = encode_payload(&validated);
-        self.commit_write(w, &sv, &validated, payload, start)
+        let payload = encode_payload(&validated, stamp);
+        self.commit_write(w, &sv, &validated, payload, start, stamp)
     }
 
-    /// Logs and applies a validated write under the write lock `w`, then waits for durability
-    /// outside it.
+    /// Logs and applies a validated write under the write lock `w` (advancing the producer's
+    /// mark in the same step when stamped); the caller waits for durability outside it.
     fn commit_write(
         &self,
         mut w: MutexGuard<'_, WriteState>,
@@ -80,21 +109,36 @@ impl Db {
         validated: &Validated,
         payload: Vec<u8>,
         start: Instant,
-    ) -> Result<WriteReceipt> {
+        stamp: Option<&Stamp>,
+    ) -> Result<Logged> {
         let seq = w.last_seq + 1;
         let bytes = payload.len();
         self.inner.wal.append(seq, payload)?;
         w.last_seq = seq;
+        if let Some(st) = stamp {
+            w.producers.record(&st.producer, st.seq, st.active_ms, seq);
+        }
         apply(sv, &validated.series, seq, |_| true);
         self.inner.applied_seq.store(seq, Ordering::Release);
         self.freeze_full(&w, sv);
         drop(w);
-        if let Err(e) = self.inner.wal.wait_durable(seq) {
+        self.inner.counters.record_write(validated.rows, validated.points, bytes, start.elapsed());
+        Ok(Logged {
+            wal_seq: seq,
+            receipt: WriteReceipt { seq, rows: validated.rows, points: validated.points },
+            duplicate: false,
+            applied_seq: stamp.map_or(0, |st| st.seq),
+        })
+    }
+
+    /// Waits until the WAL record a logged write depends on is durable; poisons the database
+    /// when the WAL fails.
+    pub(crate) fn wait_logged(&self, logged: &Logged) -> Result<()> {
+        if let Err(e) = self.inner.wal.wait_durable(logged.wal_seq) {
             self.poison(format!("WAL write or sync failed: {e}"));
             return Err(e.into());
         }
-        self.inner.counters.record_write(validated.rows, validated.points, bytes, start.elapsed());
-        Ok(WriteReceipt { seq, rows: validated.rows, points: validated.points })
+        Ok(())
     }
 
     /// Freezes every active memtable over its size limit, and the largest one when all memtables
@@ -161,7 +205,7 @@ impl Db {
     }
 
     /// Delays or holds a write according to [`Db::stall_state`].
-    fn throttle(&self) -> Result<()> {
+    pub(crate) fn throttle(&self) -> Result<()> {
         match self.stall_state() {
             StallState::Normal => Ok(()),
             StallState::Slowed(_) => {
@@ -201,9 +245,9 @@ impl Db {
 }
 
 /// The WAL payload of a validated write.
-fn encode_payload(validated: &Validated) -> Vec<u8> {
+fn encode_payload(validated: &Validated, stamp: Option<&Stamp>) -> Vec<u8> {
     let mut payload = Vec::with_capacity(64 + validated.points * 9);
-    record::encode(&validated.series, &mut payload);
+    record::encode(&validated.series, stamp, &mut payload);
     payload
 }
 

@@ -2,10 +2,12 @@
 //!
 //! Edits are serialised as JSON (serde's externally tagged form, variant names in snake_case), so
 //! a manifest can be read with `jq` after stripping the 8-byte record headers; for example
-//! `{"remove_file":{"family":3,"id":17}}` or `{"last_seq":9120}`.
+//! `{"remove_file":{"family":3,"id":17}}`, `{"last_seq":9120}` or
+//! `{"producers":{"as_of_seq":9120,"set":[{"id":"gw-1","applied_seq":77,"active_ms":1763700000000}],"forget":["gw-0"]}}`.
 
 use serde::{Deserialize, Serialize};
 
+use crate::producer::ProducerMark;
 use crate::schema::{FamilyId, TableDef, TableId};
 use crate::selector::{SeriesSelector, TimeRange};
 
@@ -127,6 +129,20 @@ pub enum Edit {
         /// Lowest tombstone id not yet used.
         tombstone: u64,
     },
+    /// Changes of the idempotent-producer table (see [`crate::producer`]): `forget` removes
+    /// marks, then `set` writes marks; afterwards the table is complete for every WAL record up
+    /// to `as_of_seq` (replay takes producer stamps only from records above it). Written with
+    /// every flush, and in chunks into every snapshot.
+    Producers {
+        /// The engine sequence number the table is complete up to (never lowered).
+        as_of_seq: u64,
+        /// Marks that changed.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        set: Vec<ProducerMark>,
+        /// Producers forgotten (expired by age or count).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        forget: Vec<String>,
+    },
     /// Sets (or clears with `None`) a family's compaction window width in nanoseconds.
     SetCompactionWindow {
         /// The family.
@@ -152,6 +168,7 @@ impl Edit {
             Edit::LastSeq(_) => "LastSeq",
             Edit::NextIds { .. } => "NextIds",
             Edit::SetCompactionWindow { .. } => "SetCompactionWindow",
+            Edit::Producers { .. } => "Producers",
         }
     }
 }

@@ -200,6 +200,27 @@ pub enum IdKind {
 /// Why the state refuses an edit.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum EditError {
+    /// A producer mark with an invalid id or a zero seq.
+    #[error("producer mark {id:?} (applied seq {applied_seq}) is invalid: {reason}")]
+    BadProducerMark {
+        /// The id as recorded.
+        id: String,
+        /// The recorded seq.
+        applied_seq: u64,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A producer mark below the one in force (marks only go up unless the producer is
+    /// forgotten first).
+    #[error("producer {id:?}: mark {got} is below the recorded {current}")]
+    ProducerSeqBackwards {
+        /// The producer id.
+        id: String,
+        /// The mark in force.
+        current: u64,
+        /// The mark the edit carried.
+        got: u64,
+    },
     /// A compaction window must be a positive number of nanoseconds.
     #[error("family {family}: compaction window {window_ns} ns is not positive")]
     BadWindow {

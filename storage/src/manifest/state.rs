@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::producer::{ProducerMark, check_producer_id};
 use crate::schema::{FamilyDef, FamilyId, TableDef, TableId};
 
 use super::edit::{Edit, FileId, FileMeta, Tombstone};
@@ -36,7 +37,14 @@ pub struct ManifestState {
     pub last_seq: u64,
     /// Compaction window widths (ns) of families that do not use the database default.
     pub compaction_windows: BTreeMap<FamilyId, i64>,
+    /// Idempotent producers' marks by id.
+    pub producers: BTreeMap<String, ProducerMark>,
+    /// The producer table is complete for WAL records up to this sequence number.
+    pub producers_as_of: u64,
 }
+
+/// Producer marks per snapshot edit.
+const PRODUCERS_PER_EDIT: usize = 1000;
 
 impl ManifestState {
     /// Applies one edit, or refuses it with [`Error::InvalidEdit`] and changes nothing.
@@ -55,6 +63,13 @@ impl ManifestState {
                 .iter()
                 .map(|(&family, &w)| Edit::SetCompactionWindow { family, window_ns: Some(w) }),
         );
+        let marks: Vec<ProducerMark> = self.producers.values().cloned().collect();
+        for chunk in marks.chunks(PRODUCERS_PER_EDIT) {
+            edits.push(Edit::Producers { as_of_seq: self.producers_as_of, set: chunk.to_vec(), forget: Vec::new() });
+        }
+        if marks.is_empty() && self.producers_as_of > 0 {
+            edits.push(Edit::Producers { as_of_seq: self.producers_as_of, set: Vec::new(), forget: Vec::new() });
+        }
         edits.push(Edit::LastSeq(self.last_seq));
         edits.push(Edit::NextIds {
             table: self.next_table_id,
@@ -159,6 +174,7 @@ impl ManifestState {
                     }
                 }
             }
+            Edit::Producers { as_of_seq, set, forget } => self.apply_producers(*as_of_seq, set, forget),
             Edit::NextIds { table, family, file, tombstone } => {
                 self.next_table_id = self.next_table_id.max(*table);
                 self.next_family_id = self.next_family_id.max(*family);
@@ -190,6 +206,34 @@ impl ManifestState {
             files.insert(meta.id, meta.clone());
         }
         self.next_file_id = next;
+        Ok(())
+    }
+
+    fn apply_producers(&mut self, as_of: u64, set: &[ProducerMark], forget: &[String]) -> Result<(), EditError> {
+        for m in set {
+            let bad = |reason| EditError::BadProducerMark { id: m.id.clone(), applied_seq: m.applied_seq, reason };
+            check_producer_id(&m.id).map_err(bad)?;
+            if m.applied_seq == 0 {
+                return Err(bad("the applied seq is 0"));
+            }
+            if let Some(current) = self.producers.get(&m.id)
+                && current.applied_seq > m.applied_seq
+                && !forget.contains(&m.id)
+            {
+                return Err(EditError::ProducerSeqBackwards {
+                    id: m.id.clone(),
+                    current: current.applied_seq,
+                    got: m.applied_seq,
+                });
+            }
+        }
+        for id in forget {
+            self.producers.remove(id);
+        }
+        for m in set {
+            self.producers.insert(m.id.clone(), m.clone());
+        }
+        self.producers_as_of = self.producers_as_of.max(as_of);
         Ok(())
     }
 

@@ -1,0 +1,179 @@
+//! Idempotent producers at the edge: reading `producer_id`/`producer_seq` off a request, the
+//! pipelined `ProducerStream`, and `Resume`.
+//!
+//! ```text
+//! inbound ─► applier task: admit (waits for budget) ─► spawn_blocking { convert ─► Db::submit_as }
+//!               │ in order, one message at a time (seq n is applied or skipped before n+1 starts)
+//!               ▼ bounded queue of applied, not yet durable messages
+//!            acker task: spawn_blocking { PendingWrite::wait } ─► response n ─► outbound
+//! ```
+//!
+//! Applying is quick (memory copies and a WAL hand-off), waiting for the WAL sync is slow, so
+//! the applier runs ahead of the acker by up to [`MAX_UNACKED`] messages and one group commit
+//! covers many of them. Responses leave in message order. A failed message ends the stream with
+//! its status after the responses of the messages before it.
+
+use std::pin::Pin;
+
+use isobar_proto::v1::{ResumeRequest, ResumeResponse, WriteRequest, WriteResponse};
+use isobar_storage::{Db, PendingWrite, ProducerId, SyncPolicy};
+use prost::Message;
+use tokio::sync::mpsc;
+use tokio_stream::Stream;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Status, Streaming};
+
+use crate::ack::{Applied, series_of};
+use crate::admission::{Admission, Admitted};
+use crate::convert::request_to_batch;
+use crate::status::ApiError;
+
+/// Most messages of one stream applied and not yet acknowledged.
+pub const MAX_UNACKED: usize = 1024;
+
+/// The response stream of `ProducerStream`.
+pub type AckStream = Pin<Box<dyn Stream<Item = Result<WriteResponse, Status>> + Send>>;
+
+/// The producer of a request: `None` for a plain write; an error for an invalid id, a zero seq,
+/// or a seq without an id.
+pub fn producer_of(request: &WriteRequest) -> Result<Option<(ProducerId, u64)>, ApiError> {
+    if request.producer_id.is_empty() {
+        if request.producer_seq != 0 {
+            return Err(ApiError::Argument {
+                field: "producer_seq".into(),
+                reason: format!("is {} but producer_id is empty; set both or neither", request.producer_seq),
+            });
+        }
+        return Ok(None);
+    }
+    let id = ProducerId::new(request.producer_id.as_str()).map_err(isobar_storage::Error::from)?;
+    if request.producer_seq == 0 {
+        return Err(isobar_storage::Error::from(isobar_storage::InvalidInput::ProducerSeqZero {
+            producer: id.to_string(),
+        })
+        .into());
+    }
+    Ok(Some((id, request.producer_seq)))
+}
+
+/// Converts and writes one request on the blocking pool, waiting for durability (`Write`,
+/// `WriteStream`).
+pub(crate) fn write_blocking(db: &Db, request: WriteRequest, max_rows: usize) -> Result<Applied, ApiError> {
+    let producer = producer_of(&request)?;
+    let batch = request_to_batch(request, max_rows)?;
+    let series = series_of(&batch);
+    match producer {
+        None => Ok(Applied::plain(db.write(batch)?, series)),
+        Some((id, seq)) => Ok(Applied::of_producer(db.write_as(&id, seq, batch)?, series)),
+    }
+}
+
+/// A message applied and waiting for durability, with the budget it holds until then.
+enum Unacked {
+    /// A producer write not yet durable.
+    Pending(PendingWrite, std::collections::HashSet<u64>, Admitted),
+    /// A plain write, durable already.
+    Done(Applied),
+}
+
+/// Serves one `ProducerStream` call.
+pub(crate) fn producer_stream(
+    db: Db,
+    admission: Admission,
+    max_rows: usize,
+    mut inbound: Streaming<WriteRequest>,
+) -> AckStream {
+    let sync = db.options().sync;
+    let (unacked_tx, mut unacked_rx) = mpsc::channel::<Result<Unacked, Status>>(MAX_UNACKED);
+    let (out_tx, out_rx) = mpsc::channel::<Result<WriteResponse, Status>>(64);
+    tokio::spawn(async move {
+        let mut index = 0u64;
+        // A broken inbound stream ends the call: the client is gone or will reconnect.
+        while let Ok(Some(message)) = inbound.message().await {
+            let at = format!("message {index}");
+            let item = apply_one(&db, &admission, max_rows, message).await.map_err(|e| e.into_status_at(&at));
+            let failed = item.is_err();
+            if unacked_tx.send(item).await.is_err() || failed {
+                return;
+            }
+            index += 1;
+        }
+    });
+    tokio::spawn(async move {
+        while let Some(item) = unacked_rx.recv().await {
+            let response = match item {
+                Ok(unacked) => acknowledge(unacked, sync).await,
+                Err(status) => Err(status),
+            };
+            let failed = response.is_err();
+            if out_tx.send(response).await.is_err() || failed {
+                return;
+            }
+        }
+    });
+    Box::pin(ReceiverStream::new(out_rx))
+}
+
+/// Applies (or skips, for a duplicate) one message, in order.
+async fn apply_one(
+    db: &Db,
+    admission: &Admission,
+    max_rows: usize,
+    message: WriteRequest,
+) -> Result<Unacked, ApiError> {
+    let admitted = admission.admit(message.encoded_len()).await;
+    let db = db.clone();
+    let task = tokio::task::spawn_blocking(move || -> Result<Unacked, ApiError> {
+        let Some((id, seq)) = producer_of(&message)? else {
+            return Ok(Unacked::Done(write_blocking(&db, message, max_rows)?));
+        };
+        let batch = request_to_batch(message, max_rows)?;
+        let series = series_of(&batch);
+        let pending = db.submit_as(&id, seq, batch)?;
+        Ok(Unacked::Pending(pending, series, admitted))
+    });
+    task.await.map_err(|e| ApiError::TaskFailed(e.to_string()))?
+}
+
+/// Waits until an applied message is durable and builds its response.
+async fn acknowledge(unacked: Unacked, sync: SyncPolicy) -> Result<WriteResponse, Status> {
+    let applied = match unacked {
+        Unacked::Done(applied) => applied,
+        Unacked::Pending(pending, series, admitted) => {
+            let receipt = tokio::task::spawn_blocking(move || {
+                let _admitted = admitted;
+                pending.wait()
+            })
+            .await
+            .map_err(|e| Status::from(ApiError::TaskFailed(e.to_string())))?
+            .map_err(|e| Status::from(ApiError::from(e)))?;
+            Applied::of_producer(receipt, series)
+        }
+    };
+    Ok(applied.response(sync))
+}
+
+/// Serves `Resume`.
+pub(crate) async fn resume(db: Db, request: ResumeRequest) -> Result<ResumeResponse, ApiError> {
+    let id = ProducerId::new(request.producer_id).map_err(isobar_storage::Error::from)?;
+    let state = tokio::task::spawn_blocking(move || db.producer_state(&id))
+        .await
+        .map_err(|e| ApiError::TaskFailed(e.to_string()))??;
+    Ok(ResumeResponse { applied_seq: state.applied_seq, known: state.known })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn producer_fields_are_checked() {
+        let with = |id: &str, seq| WriteRequest { producer_id: id.into(), producer_seq: seq, ..Default::default() };
+        assert!(producer_of(&with("", 0)).unwrap().is_none());
+        assert_eq!(producer_of(&with("gw-1", 3)).unwrap().map(|(id, s)| (id.to_string(), s)), Some(("gw-1".into(), 3)));
+        for (id, seq) in [("", 3), ("gw 1", 1), ("gw-1", 0)] {
+            let status = Status::from(producer_of(&with(id, seq)).unwrap_err());
+            assert_eq!(status.code(), tonic::Code::InvalidArgument, "{id:?} {seq}: {status:?}");
+        }
+    }
+}
