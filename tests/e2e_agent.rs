@@ -231,7 +231,7 @@ fn agent_delivers_every_reading_exactly_once_through_kills_and_a_blocked_link() 
     // 4. Both die at once.
     agent.kill();
     server.kill();
-    server = start_server(&data, &server_addr);
+    let _server = start_server(&data, &server_addr);
     let _agent = start_agent(&config);
     wait_acked(&queue, records);
 

@@ -113,7 +113,9 @@ pub fn run(config: AgentConfig) -> Result<(), RunError> {
         connected: Arc::clone(&connected),
     };
     tracing::info!(producer = %producer_id, queue = %config.queue.dir.display(), sources = config.source.len(), "agent started");
+    let status_queue = Arc::clone(&queue);
     runtime.block_on(async move {
+        let queue = status_queue;
         tokio::spawn(forwarder.run());
         let write_status = || {
             let status = metrics.status(
