@@ -160,7 +160,7 @@ fn write_config(dir: &Path, proxy: &str) -> (PathBuf, PathBuf) {
     let queue = dir.join("queue");
     let s = spec();
     let text = format!(
-        "[server]\nurl = \"http://{proxy}\"\nwindow = 8\nconnect_timeout_ms = 1000\n\
+        "[server]\nurl = \"http://{proxy}\"\nwindow = 8\nconnect_timeout_ms = 1000\ncompression = \"zstd\"\n\
          [queue]\ndir = \"{}\"\n[batch]\nmax_rows = 50\nmax_delay_ms = 50\n\
          [backoff]\ninitial_ms = 50\nmax_ms = 500\n\
          [[source]]\ntype = \"generator\"\nworkload = \"weather\"\nseries = {}\ntimestamps = {}\n\

@@ -144,7 +144,9 @@ async fn serve(
         max_rows_per_request: config.server.max_rows_per_request,
         max_inflight_bytes: config.server.max_inflight_write_bytes.0,
     };
+    // Agents (`isobar agent`, compression = "zstd") may send zstd-compressed writes.
     let ingest = IngestServer::new(IngestService::new(db.clone(), limits))
+        .accept_compressed(tonic::codec::CompressionEncoding::Zstd)
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
     let query =
