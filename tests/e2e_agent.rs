@@ -237,6 +237,15 @@ fn agent_delivers_every_reading_exactly_once_through_kills_and_a_blocked_link() 
 
     let (acked, last) = status(&queue).expect("status");
     assert_eq!((acked, last), (records, records), "every record queued once and acknowledged");
+    let printed = Command::new(BIN)
+        .args(["agent", "status", "--output", "json", "--queue-dir"])
+        .arg(&queue)
+        .output()
+        .expect("status runs");
+    assert!(printed.status.success(), "{}", String::from_utf8_lossy(&printed.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&printed.stdout).expect("status prints JSON");
+    assert_eq!(json["queue"]["acked_seq"].as_u64(), Some(records));
+    assert_eq!(json["queue"]["unacked_records"].as_u64(), Some(0));
     let producer_id = std::fs::read_to_string(queue.join("producer_id")).expect("producer id");
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("rt");
     runtime.block_on(async {
@@ -365,4 +374,63 @@ fn mqtt_readings_from_a_real_broker_reach_the_table() {
         });
     }
     assert_eq!(got, want, "every MQTT reading arrived with its topic's table and series");
+}
+
+#[test]
+fn line_protocol_over_tcp_reaches_the_table() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let server_addr = free_addr();
+    let _server = start_server(&dir.path().join("data"), &server_addr);
+    let created = Command::new(BIN)
+        .args([
+            "--addr",
+            &format!("http://{server_addr}"),
+            "table",
+            "create",
+            "env",
+            "--family",
+            "fields:temp=f64,code=i64",
+        ])
+        .output()
+        .expect("runs");
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let lp_addr = free_addr();
+    let config = dir.path().join("agent.toml");
+    let text = format!(
+        "[server]\nurl = \"http://{server_addr}\"\n[queue]\ndir = \"{}\"\n[batch]\nmax_delay_ms = 20\n\
+         [[source]]\ntype = \"line_protocol\"\nlisten = \"tcp://{lp_addr}\"\nprecision = \"s\"\n",
+        dir.path().join("queue").display()
+    );
+    std::fs::write(&config, text).expect("config");
+    let _agent = start_agent(&config);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut conn = loop {
+        if let Ok(c) = TcpStream::connect(&lp_addr) {
+            break c;
+        }
+        assert!(Instant::now() < deadline, "the agent did not listen on {lp_addr}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let lines: String =
+        (0..10).map(|i| format!("env,site=s{} temp={i}.5,code={i}i {}\n", i % 2, 1_700_000_000 + i)).collect();
+    conn.write_all(lines.as_bytes()).expect("send lines");
+    drop(conn);
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("rt");
+    let mut want: Vec<(String, i64, Option<f64>)> = (0..10)
+        .map(|i| (format!("site=s{}", i % 2), (1_700_000_000 + i) * 1_000_000_000, Some(i as f64 + 0.5)))
+        .collect();
+    want.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    let mut got = Vec::new();
+    while got != want {
+        assert!(Instant::now() < deadline, "line protocol rows did not arrive: {got:?}");
+        std::thread::sleep(Duration::from_millis(200));
+        got = runtime.block_on(async {
+            let mut client = isobar::client::Client::connect(&format!("http://{server_addr}")).await.expect("connects");
+            let mut rows =
+                common::rows_f64(&common::scan_all(&mut client, "env", &["fields.temp"]).await, "fields.temp");
+            rows.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+            rows
+        });
+    }
+    assert_eq!(got, want);
 }
