@@ -34,6 +34,20 @@
 //!   snapshot_records = how many records after the header hold the snapshot (0 when absent)
 //! ```
 //!
+//! Idempotent producers' marks (see [`crate::producer`]) are kept here too, like RocksDB keeps
+//! per-column-family metadata in its version edits: every flush appends, in the same record as its
+//! `add_file`s and `flushed_seq`, one
+//!
+//! ```text
+//! {"producers":{"as_of_seq":S,"set":[{"id":"gw-1","applied_seq":77,"active_ms":1763700000000},...],"forget":["gw-0"]}}
+//! ```
+//!
+//! with the marks changed since the previous one, the producers forgotten since then (applied
+//! first), and `S`, the engine sequence number up to which the table is complete (the WAL was
+//! synced through `S` before the record was written). WAL segments are deleted only up to `S`;
+//! recovery replays producer stamps from WAL records above it. A snapshot holds the whole table
+//! as `producers` edits of at most 1,000 marks each.
+//!
 //! A file created by rotation holds, after the header, the full state as
 //! [`ManifestState::snapshot_edits`] in records of at most 1,000 edits; the first file of a new
 //! database holds the header only. No record spans files; there is no file footer.

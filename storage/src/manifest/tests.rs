@@ -246,3 +246,29 @@ fn the_snapshot_does_not_count_toward_the_next_rotation_after_reopen() {
     apply_all(&mut m, &mut state, history().into_iter().skip(3).take(1).collect());
     assert_eq!(m.path(), dir.path().join("MANIFEST-000003"));
 }
+
+#[test]
+fn producer_marks_survive_rotation_in_chunks_and_forget_goes_first() {
+    use crate::producer::ProducerMark;
+    let mark = |i: usize, seq| ProducerMark { id: format!("p{i}"), applied_seq: seq, active_ms: 5 };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut m, mut state) = Manifest::create_or_open(dir.path()).expect("create");
+    let set: Vec<ProducerMark> = (0..2500).map(|i| mark(i, 9)).collect();
+    apply_all(&mut m, &mut state, vec![vec![Edit::Producers { as_of_seq: 40, set, forget: Vec::new() }]]);
+    // Lowering a mark is refused unless the producer is forgotten in the same edit.
+    let lower = Edit::Producers { as_of_seq: 41, set: vec![mark(0, 3)], forget: Vec::new() };
+    assert!(m.apply(&mut state, vec![lower]).is_err());
+    let reset = Edit::Producers { as_of_seq: 41, set: vec![mark(0, 3)], forget: vec!["p0".into(), "p1".into()] };
+    m.apply(&mut state, vec![reset]).expect("forget then set");
+    let bad = Edit::Producers { as_of_seq: 42, set: vec![mark(0, 0)], forget: Vec::new() };
+    assert!(m.apply(&mut state, vec![bad]).is_err(), "seq 0 is refused");
+    assert_eq!(state.producers.len(), 2499);
+    assert_eq!(state.producers["p0"].applied_seq, 3);
+    assert_eq!(state.producers_as_of, 41);
+    let chunks = state.snapshot_edits().iter().filter(|e| matches!(e, Edit::Producers { .. })).count();
+    assert_eq!(chunks, 3, "1,000 marks per snapshot edit");
+    m.rotate(&state).expect("rotate");
+    drop(m);
+    let (_, reopened) = Manifest::create_or_open(dir.path()).expect("reopen");
+    assert_eq!(reopened, state);
+}
