@@ -227,7 +227,8 @@ impl Forwarder {
         loop {
             tokio::select! {
                 record = rec_rx.recv(), if inflight.len() < window => {
-                    let Some(record) = record else { return Ok(()) };
+                    // The reader stopped (a queue read failed, logged): start over after a back-off.
+                    let Some(record) = record else { return Err(ForwardError::Ended(inflight.len())) };
                     self.send(&tx, record, &mut inflight).await?;
                 }
                 message = responses.message() => {
