@@ -73,6 +73,8 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// The edge forwarder: collect readings, queue them on disk, stream them exactly once.
     #[command(subcommand)]
+    #[command(after_help = "Examples:\n  isobar agent run --config deploy/agent.toml\n  \
+                            isobar agent status --queue-dir isobar-agent-queue")]
     Agent(isobar_agent::cli::AgentCommand),
 }
 
