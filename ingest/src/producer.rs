@@ -84,7 +84,7 @@ pub(crate) fn producer_stream(
     mut inbound: Streaming<WriteRequest>,
 ) -> AckStream {
     let sync = db.options().sync;
-    let (unacked_tx, mut unacked_rx) = mpsc::channel::<Result<Unacked, Status>>(MAX_UNACKED);
+    let (unacked_tx, mut unacked_rx) = mpsc::channel::<(u64, Result<Unacked, Status>)>(MAX_UNACKED);
     let (out_tx, out_rx) = mpsc::channel::<Result<WriteResponse, Status>>(64);
     tokio::spawn(async move {
         let mut index = 0u64;
@@ -93,16 +93,18 @@ pub(crate) fn producer_stream(
             let at = format!("message {index}");
             let item = apply_one(&db, &admission, max_rows, message).await.map_err(|e| e.into_status_at(&at));
             let failed = item.is_err();
-            if unacked_tx.send(item).await.is_err() || failed {
+            if unacked_tx.send((index, item)).await.is_err() || failed {
                 return;
             }
             index += 1;
         }
     });
     tokio::spawn(async move {
-        while let Some(item) = unacked_rx.recv().await {
+        while let Some((index, item)) = unacked_rx.recv().await {
             let response = match item {
-                Ok(unacked) => acknowledge(unacked, sync).await,
+                Ok(unacked) => {
+                    acknowledge(unacked, sync).await.map_err(|e| e.into_status_at(&format!("message {index}")))
+                }
                 Err(status) => Err(status),
             };
             let failed = response.is_err();
@@ -136,7 +138,7 @@ async fn apply_one(
 }
 
 /// Waits until an applied message is durable and builds its response.
-async fn acknowledge(unacked: Unacked, sync: SyncPolicy) -> Result<WriteResponse, Status> {
+async fn acknowledge(unacked: Unacked, sync: SyncPolicy) -> Result<WriteResponse, ApiError> {
     let applied = match unacked {
         Unacked::Done(applied) => applied,
         Unacked::Pending(pending, series, admitted) => {
@@ -145,8 +147,7 @@ async fn acknowledge(unacked: Unacked, sync: SyncPolicy) -> Result<WriteResponse
                 pending.wait()
             })
             .await
-            .map_err(|e| Status::from(ApiError::TaskFailed(e.to_string())))?
-            .map_err(|e| Status::from(ApiError::from(e)))?;
+            .map_err(|e| ApiError::TaskFailed(e.to_string()))??;
             Applied::of_producer(receipt, series)
         }
     };
