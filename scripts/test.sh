@@ -25,6 +25,11 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 export ISOBAR_TEST_PYTHON="$PWD/.venv/bin/python"
 
+step "MQTT broker for the agent test (Debian mosquitto)"
+if ! command -v mosquitto >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto mosquitto-clients >/dev/null
+fi
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -105,11 +105,23 @@ pub enum Command {
     Restore(snapshot::RestoreArgs),
     /// Check that the server answers SERVING (exit code 0) for container and Kubernetes probes.
     Health(health::HealthArgs),
+    /// The edge forwarder: collect readings, queue them on disk, stream them exactly once.
+    #[command(subcommand)]
+    #[command(after_help = "Examples:\n  isobar agent run --config deploy/agent.toml\n  \
+                            isobar agent status --queue-dir isobar-agent-queue")]
+    Agent(isobar_agent::cli::AgentCommand),
 }
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
+    /// `isobar agent` failed.
+    #[error(transparent)]
+    Agent {
+        /// The agent's error.
+        #[from]
+        source: isobar_agent::run::RunError,
+    },
     /// The configuration cannot be used.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -239,6 +251,14 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Serve(args) => serve::run(args),
         Command::Inspect(args) => inspect::run(args, cli.format),
         Command::Auth(command) => auth::run(command),
+        Command::Agent(command) => {
+            if matches!(command, isobar_agent::cli::AgentCommand::Run { .. }) {
+                let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+                let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+            }
+            isobar_agent::cli::run(command).map_err(|source| CliError::Agent { source })
+        }
         Command::Admin(admin::AdminCommand::Verify { data_dir }) => admin::verify(data_dir, cli.format),
         Command::Write(args) if args.dry_run => write::dry_run(args),
         Command::Restore(args) => snapshot::restore(args),
@@ -276,6 +296,11 @@ async fn run_client(cli: &Cli) -> Result<(), CliError> {
         Command::Export(args) => export::run(args, &mut client, format).await,
         Command::Admin(command) => admin::run(command, &mut client, format).await,
         Command::Snapshot(command) => snapshot::run(command, &mut client, format).await,
-        Command::Serve(_) | Command::Inspect(_) | Command::Auth(_) | Command::Restore(_) | Command::Health(_) => Ok(()),
+        Command::Serve(_)
+        | Command::Inspect(_)
+        | Command::Auth(_)
+        | Command::Restore(_)
+        | Command::Health(_)
+        | Command::Agent(_) => Ok(()),
     }
 }

@@ -246,8 +246,12 @@ async fn serve(
         max_rows_per_request: config.server.max_rows_per_request,
         max_inflight_bytes: config.server.max_inflight_write_bytes.0,
     };
+    // Agents (`isobar agent`, compression = "zstd") may send zstd-compressed writes.
     let ingest = IngestService::new(db.clone(), limits).with_guard(std::sync::Arc::new(guard::IngestGuard));
-    let ingest = IngestServer::new(ingest).max_decoding_message_size(max).max_encoding_message_size(max);
+    let ingest = IngestServer::new(ingest)
+        .accept_compressed(tonic::codec::CompressionEncoding::Zstd)
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
     let query =
         QueryServer::new(QueryService::new(db.clone())).max_decoding_message_size(max).max_encoding_message_size(max);
     let admin_service =

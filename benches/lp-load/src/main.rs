@@ -81,6 +81,7 @@ async fn run(args: Args) -> Result<(), String> {
         .arg(dir.path())
         .env("ISOBAR_STORAGE_SYNC", &args.sync)
         .env("ISOBAR_LOG_LEVEL", "warn")
+        .env("ISOBAR_METRICS_LISTEN", "127.0.0.1:0")
         .env("ISOBAR_LINE_PROTOCOL_ENABLED", "true")
         .env("ISOBAR_LINE_PROTOCOL_LISTEN", http.to_string())
         .stdin(Stdio::null())

@@ -1,0 +1,480 @@
+//! The agent's TOML configuration (`isobar agent run --config agent.toml`). Every key has a
+//! default; `deploy/agent.toml` documents them all and is parsed by a test. Secrets (the bearer
+//! token) come from an environment variable or a file, never from the file itself.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::queue::{FullPolicy, QueueOptions};
+
+/// The whole file.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentConfig {
+    /// Where and how to send.
+    pub server: ServerConfig,
+    /// Who this producer is.
+    pub producer: ProducerConfig,
+    /// The on-disk queue.
+    pub queue: QueueConfig,
+    /// How readings are cut into records.
+    pub batch: BatchConfig,
+    /// Reconnect delays.
+    pub backoff: BackoffConfig,
+    /// The sources, `[[source]]` tables.
+    pub source: Vec<SourceConfig>,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// gRPC URL of `isobar serve`.
+    pub url: String,
+    /// Name of an environment variable holding the bearer token ("" = none).
+    pub token_env: String,
+    /// File holding the bearer token (trailing whitespace ignored).
+    pub token_file: Option<PathBuf>,
+    /// gRPC request compression: `none` or `zstd`.
+    pub compression: Compression,
+    /// Records sent ahead of their acknowledgement.
+    pub window: usize,
+    /// Give up on a connection attempt after this long.
+    pub connect_timeout_ms: u64,
+    /// Largest gRPC message sent or received.
+    pub max_message_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            url: "http://127.0.0.1:50051".into(),
+            token_env: String::new(),
+            token_file: None,
+            compression: Compression::None,
+            window: 32,
+            connect_timeout_ms: 5000,
+            max_message_bytes: 64 << 20,
+        }
+    }
+}
+
+/// Request compression.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Compression {
+    /// Uncompressed.
+    #[default]
+    None,
+    /// zstd (gRPC `grpc-encoding: zstd`).
+    Zstd,
+}
+
+/// `[producer]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProducerConfig {
+    /// Producer id; empty = derived on first start from the host name, the queue directory and
+    /// the creation time, then kept in `<queue dir>/producer_id`.
+    pub id: String,
+}
+
+/// `[queue]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueueConfig {
+    /// Queue directory.
+    pub dir: PathBuf,
+    /// Bound on the queue's bytes on disk.
+    pub max_bytes: u64,
+    /// Segment size.
+    pub segment_bytes: u64,
+    /// `block` or `drop_oldest`.
+    pub full_policy: FullPolicy,
+    /// Fsync each record before it counts as queued.
+    pub fsync: bool,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        let q = QueueOptions::default();
+        Self {
+            dir: PathBuf::from("isobar-agent-queue"),
+            max_bytes: q.max_bytes,
+            segment_bytes: q.segment_bytes,
+            full_policy: q.policy,
+            fsync: q.fsync,
+        }
+    }
+}
+
+impl QueueConfig {
+    /// The queue's options.
+    pub fn options(&self) -> QueueOptions {
+        QueueOptions {
+            max_bytes: self.max_bytes,
+            segment_bytes: self.segment_bytes,
+            policy: self.full_policy,
+            fsync: self.fsync,
+        }
+    }
+}
+
+/// `[batch]`: a record is closed at whichever limit comes first.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BatchConfig {
+    /// Rows per record.
+    pub max_rows: usize,
+    /// Approximate encoded bytes per record.
+    pub max_bytes: usize,
+    /// Oldest reading's wait before its record is closed.
+    pub max_delay_ms: u64,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        Self { max_rows: 10_000, max_bytes: 4 << 20, max_delay_ms: 200 }
+    }
+}
+
+/// `[backoff]`: delay before reconnect attempt n is `min(max, initial * 2^n)`, randomised by
+/// +- `jitter` (a fraction).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackoffConfig {
+    /// First delay.
+    pub initial_ms: u64,
+    /// Largest delay.
+    pub max_ms: u64,
+    /// Random spread, 0..=1.
+    pub jitter: f64,
+}
+
+impl Default for BackoffConfig {
+    fn default() -> Self {
+        Self { initial_ms: 100, max_ms: 30_000, jitter: 0.2 }
+    }
+}
+
+/// How values of JSON / CSV sources become cells (shared by several sources).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct FieldMapping {
+    /// Family of every column whose name has no `family.` prefix.
+    pub family: String,
+    /// Name of the timestamp field / column ("" = arrival time).
+    pub ts_field: String,
+    /// Unit of a numeric timestamp: `s`, `ms`, `us` or `ns`.
+    pub ts_unit: TsUnit,
+    /// Column types that are not f64 / bool / string by their look: `{ status = "i64" }`.
+    pub types: BTreeMap<String, ValueType>,
+    /// Fields that are not written.
+    pub ignore: Vec<String>,
+}
+
+impl Default for FieldMapping {
+    fn default() -> Self {
+        Self {
+            family: "data".into(),
+            ts_field: "ts".into(),
+            ts_unit: TsUnit::Ns,
+            types: BTreeMap::new(),
+            ignore: Vec::new(),
+        }
+    }
+}
+
+/// Timestamp unit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TsUnit {
+    /// Seconds (fractions allowed).
+    S,
+    /// Milliseconds.
+    Ms,
+    /// Microseconds.
+    Us,
+    /// Nanoseconds.
+    #[default]
+    Ns,
+}
+
+/// A forced column type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueType {
+    /// 64-bit float.
+    F64,
+    /// 64-bit integer.
+    I64,
+    /// Boolean.
+    Bool,
+    /// String.
+    String,
+}
+
+/// One `[[source]]`, selected by `type`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SourceConfig {
+    /// The built-in generators.
+    Generator {
+        /// Unique name (default `generator`).
+        #[serde(default = "default_generator_name")]
+        name: String,
+        /// `iot` or `weather`.
+        workload: String,
+        /// Series count (default: the workload's).
+        series: Option<usize>,
+        /// Samples per series (default: the workload's).
+        timestamps: Option<usize>,
+        /// Seed (default: the workload's).
+        seed: Option<u64>,
+        /// Rows per second, 0 = as fast as the queue takes them.
+        #[serde(default)]
+        rate: u64,
+        /// Timestamps per generated batch.
+        #[serde(default = "default_ts_per_batch")]
+        ts_per_batch: usize,
+        /// Create the workload's table on the server when missing.
+        #[serde(default = "default_true")]
+        create_table: bool,
+    },
+    /// A tailed CSV file with a header row.
+    Csv {
+        /// Unique name (default: the path).
+        #[serde(default)]
+        name: String,
+        /// The file.
+        path: PathBuf,
+        /// Target table.
+        table: String,
+        /// Column holding the series key ("" = use `series`).
+        #[serde(default)]
+        series_field: String,
+        /// Fixed series key when `series_field` is empty.
+        #[serde(default)]
+        series: String,
+        /// Value mapping.
+        #[serde(flatten)]
+        mapping: FieldMapping,
+        /// Poll interval for new lines.
+        #[serde(default = "default_poll")]
+        poll_ms: u64,
+    },
+    /// A tailed JSON-lines file, one object per line.
+    Jsonl {
+        /// Unique name (default: the path).
+        #[serde(default)]
+        name: String,
+        /// The file.
+        path: PathBuf,
+        /// Target table.
+        table: String,
+        /// Field holding the series key ("" = use `series`).
+        #[serde(default)]
+        series_field: String,
+        /// Fixed series key when `series_field` is empty.
+        #[serde(default)]
+        series: String,
+        /// Value mapping.
+        #[serde(flatten)]
+        mapping: FieldMapping,
+        /// Poll interval for new lines.
+        #[serde(default = "default_poll")]
+        poll_ms: u64,
+    },
+    /// InfluxDB line protocol on stdin, a TCP or a UDP port.
+    LineProtocol {
+        /// Unique name (default `line_protocol`).
+        #[serde(default = "default_lp_name")]
+        name: String,
+        /// `stdin`, `tcp://127.0.0.1:8094` or `udp://127.0.0.1:8094`.
+        listen: String,
+        /// Family of every field.
+        #[serde(default = "default_lp_family")]
+        family: String,
+        /// Timestamp precision: `s`, `ms`, `us` or `ns`.
+        #[serde(default)]
+        precision: TsUnit,
+    },
+    /// An MQTT 3.1.1 broker subscription.
+    Mqtt {
+        /// Unique name (default `mqtt`).
+        #[serde(default = "default_mqtt_name")]
+        name: String,
+        /// Broker address `host:port`.
+        broker: String,
+        /// Topic filters to subscribe to (`+` and `#` wildcards).
+        topics: Vec<String>,
+        /// Prefix removed from a topic before mapping it as `<table>/<series...>`.
+        #[serde(default)]
+        strip_prefix: String,
+        /// 0 or 1.
+        #[serde(default)]
+        qos: u8,
+        /// Client id (default `isobar-agent-<producer id>`).
+        #[serde(default)]
+        client_id: String,
+        /// Value mapping of the JSON payload.
+        #[serde(flatten)]
+        mapping: FieldMapping,
+    },
+}
+
+fn default_generator_name() -> String {
+    "generator".into()
+}
+fn default_lp_name() -> String {
+    "line_protocol".into()
+}
+fn default_mqtt_name() -> String {
+    "mqtt".into()
+}
+fn default_lp_family() -> String {
+    "fields".into()
+}
+fn default_ts_per_batch() -> usize {
+    10
+}
+fn default_poll() -> u64 {
+    200
+}
+fn default_true() -> bool {
+    true
+}
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read agent config {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid.
+    #[error("agent config {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message (with line and column).
+        message: String,
+    },
+    /// A value that parsed but cannot be used.
+    #[error("agent config: {0}")]
+    Invalid(String),
+}
+
+impl AgentConfig {
+    /// Reads and checks `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        Self::parse(&text).map_err(|e| match e {
+            ConfigError::Parse { message, .. } => ConfigError::Parse { path: path.into(), message },
+            other => other,
+        })
+    }
+
+    /// Parses and checks TOML text.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let config: Self =
+            toml::from_str(text).map_err(|e| ConfigError::Parse { path: PathBuf::new(), message: e.to_string() })?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        if self.server.window == 0 {
+            return bad("server.window must be at least 1".into());
+        }
+        if self.batch.max_rows == 0 || self.batch.max_bytes == 0 {
+            return bad("batch.max_rows and batch.max_bytes must be at least 1".into());
+        }
+        if !(0.0..=1.0).contains(&self.backoff.jitter) {
+            return bad(format!("backoff.jitter {} is not within 0..=1", self.backoff.jitter));
+        }
+        if self.queue.segment_bytes > self.queue.max_bytes {
+            return bad("queue.segment_bytes must not exceed queue.max_bytes".into());
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for s in &self.source {
+            if !names.insert(s.name()) {
+                return bad(format!("two sources are named {:?}: give each a unique name", s.name()));
+            }
+            if let SourceConfig::Mqtt { qos, .. } = s
+                && *qos > 1
+            {
+                return bad(format!("source {:?}: qos must be 0 or 1", s.name()));
+            }
+        }
+        Ok(())
+    }
+
+    /// The bearer token from `token_env` or `token_file`, if configured.
+    pub fn token(&self) -> Result<Option<String>, ConfigError> {
+        if !self.server.token_env.is_empty() {
+            let value = std::env::var(&self.server.token_env).map_err(|_| {
+                ConfigError::Invalid(format!("server.token_env names {:?}, which is not set", self.server.token_env))
+            })?;
+            return Ok(Some(value.trim().to_string()));
+        }
+        if let Some(path) = &self.server.token_file {
+            let text =
+                std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+            return Ok(Some(text.trim().to_string()));
+        }
+        Ok(None)
+    }
+}
+
+impl SourceConfig {
+    /// The source's unique name (checkpoints are stored under it).
+    pub fn name(&self) -> String {
+        match self {
+            Self::Generator { name, .. } | Self::LineProtocol { name, .. } | Self::Mqtt { name, .. } => name.clone(),
+            Self::Csv { name, path, .. } | Self::Jsonl { name, path, .. } => {
+                if name.is_empty() {
+                    path.display().to_string()
+                } else {
+                    name.clone()
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deploy_example_parses_with_every_source_kind() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/agent.toml");
+        let config = AgentConfig::load(&path).expect("deploy/agent.toml parses");
+        assert_eq!(config.server.url, ServerConfig::default().url);
+        assert_eq!(config.queue.full_policy, FullPolicy::Block);
+        let kinds: Vec<_> = config.source.iter().map(std::mem::discriminant).collect();
+        assert_eq!(kinds.len(), 5, "one example per source kind");
+    }
+
+    #[test]
+    fn empty_file_is_all_defaults() {
+        assert_eq!(AgentConfig::parse("").expect("parses"), AgentConfig::default());
+    }
+
+    #[test]
+    fn unknown_key_and_duplicate_names_are_rejected() {
+        assert!(AgentConfig::parse("[queue]\nmax_byte = 1\n").is_err());
+        let two = "[[source]]\ntype = \"generator\"\nworkload = \"iot\"\n[[source]]\ntype = \"generator\"\nworkload = \"iot\"\n";
+        let err = AgentConfig::parse(two).expect_err("same name twice");
+        assert!(err.to_string().contains("unique"), "{err}");
+    }
+}

@@ -1,0 +1,227 @@
+//! An MQTT 3.1.1 subscriber (the few packets a subscriber needs, over a plain TCP connection).
+//!
+//! Mapping: the topic, after `strip_prefix` is removed, is `<table>/<series...>`: its first level
+//! names the table, the rest (which may contain `/`) is the series key. The payload is a JSON
+//! object mapped by the source's [`crate::config::FieldMapping`] (see [`crate::map`]): e.g.
+//! topic `sensors/plant/line1/oven` with `strip_prefix = "sensors/"` and payload
+//! `{"ts": 1700000000000, "temp": 212.5, "door_open": false}` writes table `plant`, series
+//! `line1/oven`, columns `data.temp` (f64) and `data.door_open` (bool) at that millisecond.
+//!
+//! QoS 1 messages are acknowledged (PUBACK) once handed to the batcher; the connection uses a
+//! clean session, so messages published while the agent is disconnected are not delivered.
+//! The connection is retried every second (doubling to 30 s) until the agent stops.
+//!
+//! Packet framing: `type<<4 | flags: u8`, remaining length (varint, 7 bits a byte, at most 4
+//! bytes), then the body; strings are `len: u16 BE` + UTF-8.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use super::{Chunk, Ctx};
+use crate::config::{FieldMapping, SourceConfig};
+use crate::map;
+
+/// Keep-alive announced to the broker, seconds.
+const KEEP_ALIVE_S: u16 = 30;
+/// Largest packet accepted.
+const MAX_PACKET: usize = 16 << 20;
+
+fn bad(what: impl Into<String>) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, what.into())
+}
+
+/// Runs the subscriber until the agent stops.
+pub fn run(config: &SourceConfig, ctx: &Ctx, producer_id: &str) -> std::io::Result<()> {
+    let SourceConfig::Mqtt { broker, topics, strip_prefix, qos, client_id, mapping, .. } = config else {
+        return Ok(());
+    };
+    let client_id = if client_id.is_empty() { format!("isobar-agent-{producer_id}") } else { client_id.clone() };
+    let mut delay = Duration::from_secs(1);
+    while !ctx.stopping() {
+        match session(broker, topics, *qos, &client_id, strip_prefix, mapping, ctx) {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                tracing::warn!(source = %ctx.name, %broker, error = %e, "MQTT connection lost; retrying");
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn string(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as u16).to_be_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn packet(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![kind];
+    let mut len = body.len();
+    loop {
+        let mut byte = (len % 128) as u8;
+        len /= 128;
+        if len > 0 {
+            byte |= 0x80;
+        }
+        out.push(byte);
+        if len == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(body);
+    out
+}
+
+/// Reads one packet: its first byte and body. A read time-out before the first byte is
+/// `Ok(None)`.
+fn read_packet(stream: &mut TcpStream) -> std::io::Result<Option<(u8, Vec<u8>)>> {
+    let mut first = [0u8; 1];
+    match stream.read(&mut first) {
+        Ok(0) => return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "broker closed the connection")),
+        Ok(_) => {}
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let mut len = 0usize;
+    for i in 0..4 {
+        let mut b = [0u8; 1];
+        stream.read_exact(&mut b)?;
+        len |= ((b[0] & 0x7f) as usize) << (7 * i);
+        if b[0] & 0x80 == 0 {
+            if len > MAX_PACKET {
+                return Err(bad(format!("packet of {len} bytes is over the {MAX_PACKET} byte limit")));
+            }
+            let mut body = vec![0; len];
+            stream.read_exact(&mut body)?;
+            return Ok(Some((first[0], body)));
+        }
+    }
+    Err(bad("remaining length longer than 4 bytes"))
+}
+
+/// One PUBLISH body: topic, packet id (QoS > 0) and payload.
+pub fn parse_publish(flags: u8, body: &[u8]) -> std::io::Result<(String, Option<u16>, &[u8])> {
+    let len =
+        body.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]]) as usize).ok_or_else(|| bad("PUBLISH without topic"))?;
+    let topic = body.get(2..2 + len).ok_or_else(|| bad("PUBLISH topic cut short"))?;
+    let topic = String::from_utf8(topic.to_vec()).map_err(|_| bad("PUBLISH topic is not UTF-8"))?;
+    let mut pos = 2 + len;
+    let qos = (flags >> 1) & 3;
+    let id = if qos > 0 {
+        let id = body
+            .get(pos..pos + 2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+            .ok_or_else(|| bad("PUBLISH id missing"))?;
+        pos += 2;
+        Some(id)
+    } else {
+        None
+    };
+    Ok((topic, id, body.get(pos..).unwrap_or_default()))
+}
+
+/// `(table, series)` of a topic by the documented rule.
+pub fn map_topic<'a>(topic: &'a str, strip_prefix: &str) -> Option<(&'a str, &'a str)> {
+    let rest = topic.strip_prefix(strip_prefix)?;
+    let (table, series) = rest.split_once('/')?;
+    (!table.is_empty() && !series.is_empty()).then_some((table, series))
+}
+
+fn session(
+    broker: &str,
+    topics: &[String],
+    qos: u8,
+    client_id: &str,
+    strip_prefix: &str,
+    mapping: &FieldMapping,
+    ctx: &Ctx,
+) -> std::io::Result<()> {
+    let mut stream = TcpStream::connect(broker)?;
+    stream.set_nodelay(true)?;
+    let mut body = Vec::new();
+    string(&mut body, "MQTT");
+    body.extend_from_slice(&[4, 0x02]);
+    body.extend_from_slice(&KEEP_ALIVE_S.to_be_bytes());
+    string(&mut body, client_id);
+    stream.write_all(&packet(0x10, &body))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    match read_packet(&mut stream)? {
+        Some((0x20, b)) if b.get(1) == Some(&0) => {}
+        Some((0x20, b)) => return Err(bad(format!("broker refused the connection: code {:?}", b.get(1)))),
+        other => return Err(bad(format!("expected CONNACK, got {:?}", other.map(|p| p.0)))),
+    }
+    let mut body = 1u16.to_be_bytes().to_vec();
+    for t in topics {
+        string(&mut body, t);
+        body.push(qos);
+    }
+    stream.write_all(&packet(0x82, &body))?;
+    tracing::info!(source = %ctx.name, %broker, ?topics, "MQTT subscribed");
+    stream.set_read_timeout(Some(Duration::from_millis(500)))?;
+    let mut last_ping = Instant::now();
+    while !ctx.stopping() {
+        if last_ping.elapsed() > Duration::from_secs(u64::from(KEEP_ALIVE_S) / 2) {
+            stream.write_all(&[0xC0, 0])?;
+            last_ping = Instant::now();
+        }
+        let Some((first, body)) = read_packet(&mut stream)? else { continue };
+        match first >> 4 {
+            3 => {
+                let (topic, id, payload) = parse_publish(first & 0x0f, &body)?;
+                let row = match map_topic(&topic, strip_prefix) {
+                    None => Err(format!("topic {topic:?} is not {strip_prefix}<table>/<series>")),
+                    Some((table, series)) => match serde_json::from_slice::<serde_json::Value>(payload) {
+                        Ok(serde_json::Value::Object(o)) => {
+                            map::json_row(&o, table, series, "", mapping).map_err(|e| e.to_string())
+                        }
+                        Ok(_) => Err("payload is not a JSON object".to_string()),
+                        Err(e) => Err(e.to_string()),
+                    },
+                };
+                match row {
+                    Ok(row) => {
+                        if !ctx.send(Chunk { rows: vec![row], ..Chunk::default() }) {
+                            return Ok(());
+                        }
+                    }
+                    Err(e) => ctx.bad(&format_args!("topic {topic}: {e}")),
+                }
+                if let Some(id) = id {
+                    stream.write_all(&packet(0x40, &id.to_be_bytes()))?;
+                }
+            }
+            9 if body.get(2) == Some(&0x80) => return Err(bad("broker refused the subscription")),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_map_to_table_and_series() {
+        assert_eq!(map_topic("sensors/plant/line1/oven", "sensors/"), Some(("plant", "line1/oven")));
+        assert_eq!(map_topic("plant/s1", ""), Some(("plant", "s1")));
+        assert_eq!(map_topic("plant", ""), None);
+        assert_eq!(map_topic("other/plant/s1", "sensors/"), None);
+    }
+
+    #[test]
+    fn publish_bodies_parse_without_panics() {
+        let mut body = Vec::new();
+        string(&mut body, "a/b");
+        body.extend_from_slice(&7u16.to_be_bytes());
+        body.extend_from_slice(b"{}");
+        let (topic, id, payload) = parse_publish(0x02, &body).expect("parses");
+        assert_eq!((topic.as_str(), id, payload), ("a/b", Some(7), b"{}".as_slice()));
+        for cut in 0..5 {
+            assert!(parse_publish(0x02, &body[..cut]).is_err());
+        }
+        assert_eq!(packet(0x30, &[0; 200])[..3], [0x30, 0xC8, 0x01]);
+    }
+}
