@@ -209,8 +209,9 @@ fn timestamp(line: &Line<'_>, options: &MapOptions) -> Result<i64, LineErrorKind
     }
 }
 
-/// Writes the series key of `line` (its tags sorted by key, escaped) into `key`.
-fn series_key(line: &mut Line<'_>, key: &mut String) -> Result<(), LineErrorKind> {
+/// Writes the series key of `line` (its tags sorted by key, escaped) into `key`: the one rule
+/// every line-protocol path uses (the HTTP endpoint and the agent's line-protocol source).
+pub fn series_key(line: &mut Line<'_>, key: &mut String) -> Result<(), LineErrorKind> {
     key.clear();
     if line.tags.is_empty() {
         key.push_str(&line.measurement);
