@@ -110,6 +110,15 @@ fn serve_import_scan_admin_sigterm_then_offline_tools() {
     assert_eq!(agg, "series,bucket,avg(env.temp),n\ns1,2024-05-01T00:00:00Z,1.5,2\ns2,2024-05-01T00:00:00Z,-2.0,0\n");
     let latest = ok(&addr, &["--format", "csv", "latest", "weather", "--all", "-c", "env.temp"]);
     assert_eq!(latest, "series,ts,env.temp\ns1,2024-05-01T00:00:01Z,\ns2,2024-05-01T00:00:00Z,-2.0\n");
+    // Per column: each value followed by its own time (s1's newest temperature is the older row's).
+    let per_column =
+        ok(&addr, &["--format", "csv", "latest", "weather", "--all", "-c", "env.temp,env.ok", "--per-column"]);
+    assert_eq!(
+        per_column,
+        "series,ts,env.temp,env.temp.ts,env.ok,env.ok.ts\n\
+         s1,2024-05-01T00:00:01Z,1.5,2024-05-01T00:00:00Z,false,2024-05-01T00:00:01Z\n\
+         s2,2024-05-01T00:00:00Z,-2.0,2024-05-01T00:00:00Z,,\n"
+    );
     let exported = isobar(&addr, &["--format", "csv", "export", "weather", "--all", "--dest", "x", "--progress"]);
     assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
     assert!(String::from_utf8_lossy(&exported.stderr).contains("exported 3 rows"));

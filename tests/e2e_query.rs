@@ -26,6 +26,48 @@ async fn write_two_series(client: &mut isobar::client::Client) {
     client.ingest.write(b).await.expect("write B");
 }
 
+/// `LATEST_MODE_PER_COLUMN` answers as `query.proto` documents: each value column is followed by
+/// `family.column.ts` with the time of that value (null with it), and `ts` is the newest of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latest_per_column_gives_the_time_of_each_value() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (running, mut client) = serve(&config(dir.path())).await;
+    create_weather(&mut client).await;
+    write_two_series(&mut client).await;
+    // A newer temperature of A without a code: the newest code stays the one at H0 + H.
+    let newer = one_batch("weather", "station=A", vec![H0 + 2 * H], vec![f64_column("temp", vec![5.0])]);
+    client.ingest.write(newer).await.expect("write A again");
+
+    let request = pb::LatestRequest {
+        table: "weather".into(),
+        selector: all(),
+        columns: vec!["env.temp".into(), "env.code".into()],
+        mode: pb::LatestMode::PerColumn.into(),
+        ..Default::default()
+    };
+    let stream = client.query.latest(request).await.expect("latest").into_inner();
+    let (schema, batches) = collect(stream).await.expect("answer");
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    assert_eq!(names, ["series", "ts", "env.temp", "env.temp.ts", "env.code", "env.code.ts"]);
+    let times = |column: &str| -> Vec<Option<i64>> {
+        let mut out = Vec::new();
+        for b in &batches {
+            let a = b.column_by_name(column).expect(column);
+            let a = a.as_any().downcast_ref::<TimestampNanosecondArray>().expect("timestamp");
+            out.extend((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))));
+        }
+        out
+    };
+    assert_eq!(
+        rows_f64(&batches, "env.temp"),
+        [("station=A".to_owned(), H0 + 2 * H, Some(5.0)), ("station=B".to_owned(), H0 + H / 4, Some(-1.0))]
+    );
+    assert_eq!(times("env.temp.ts"), [Some(H0 + 2 * H), Some(H0 + H / 4)]);
+    assert_eq!(values_i64(&batches, "env.code"), [Some(30), None]);
+    assert_eq!(times("env.code.ts"), [Some(H0 + H), None]);
+    running.stop().await.expect("clean stop");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aggregate_and_latest_answer_from_what_was_written() {
     let dir = tempfile::tempdir().expect("tempdir");

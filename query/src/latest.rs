@@ -8,15 +8,22 @@
 //!
 //! - [`LatestMode::Row`]: the newest row: the greatest `ts` at which any requested family has a
 //!   row, with every requested column's cell at that `ts` (null where absent).
-//! - [`LatestMode::PerColumn`]: for each requested column its newest non-null value; `ts` is the
-//!   newest of those values' times.
+//! - [`LatestMode::PerColumn`]: for each requested column its newest non-null value, followed by
+//!   a `family.column.ts` column (timestamp ns UTC, null with the value) holding that value's
+//!   time; `ts` is the newest of those times. The answer's columns:
+//!
+//! ```text
+//! Row:        series | ts | a.x | a.y | b.z
+//! PerColumn:  series | ts | a.x | a.x.ts | a.y | a.y.ts | b.z | b.z.ts
+//! ```
 
 use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, TimestampNanosecondArray, new_null_array};
-use arrow_schema::SchemaRef;
+use arrow_schema::{Field, Schema, SchemaRef};
 use arrow_select::concat::concat;
 use isobar_storage::read::merge::merge_runs;
+use isobar_storage::schema::ts_arrow_type;
 use isobar_storage::{ColumnId, FamilyDef, Run, SeriesSources, Snapshot, TableDef, TimeRange};
 use rayon::prelude::*;
 
@@ -27,7 +34,8 @@ use crate::queries::LatestQuery;
 use crate::request::LatestMode;
 
 /// Answers `q` over `snapshot`: one row per series that has data, in key order, with the
-/// columns of a scan (`series`, `ts`, then `family.column` in the order asked for).
+/// columns of a scan (`series`, `ts`, then `family.column` in the order asked for); in
+/// [`LatestMode::PerColumn`] each `family.column` is followed by `family.column.ts`.
 pub fn latest(snapshot: &Snapshot, q: &LatestQuery) -> Result<RecordBatch> {
     if q.range.is_empty() {
         return Err(Error::EmptyRange { from: q.range.from, to: q.range.to });
@@ -40,7 +48,10 @@ pub fn latest(snapshot: &Snapshot, q: &LatestQuery) -> Result<RecordBatch> {
         .map(|(index, c)| ColumnRef::parse(c).map_err(|source| Error::Column { field: "columns", index, source }))
         .collect::<Result<Vec<_>>>()?;
     let projection = resolve(&table, &refs)?;
-    let schema = projection.scan_schema();
+    let schema = match q.mode {
+        LatestMode::Row => projection.scan_schema(),
+        LatestMode::PerColumn => with_value_times(&projection.scan_schema()),
+    };
     let families: Vec<(FamilyDef, Vec<ColumnId>)> = projection
         .families
         .iter()
@@ -63,6 +74,24 @@ pub fn latest(snapshot: &Snapshot, q: &LatestQuery) -> Result<RecordBatch> {
         .collect::<Result<_>>()?;
     let rows: Vec<Row> = rows.into_iter().flatten().collect();
     build(&schema, &rows)
+}
+
+/// The per-column answer's schema: `scan` with a nullable `<name>.ts` timestamp column after
+/// each value column.
+fn with_value_times(scan: &Schema) -> SchemaRef {
+    let mut fields: Vec<Field> = Vec::with_capacity(scan.fields().len() * 2);
+    for (i, field) in scan.fields().iter().enumerate() {
+        fields.push(field.as_ref().clone());
+        if i >= 2 {
+            fields.push(Field::new(format!("{}.ts", field.name()), ts_arrow_type(), true));
+        }
+    }
+    Arc::new(Schema::new(fields))
+}
+
+/// A 1-slot timestamp array (UTC), null when `ts` is `None`.
+fn ts_cell(ts: Option<i64>) -> ArrayRef {
+    Arc::new(TimestampNanosecondArray::from(vec![ts]).with_timezone("UTC"))
 }
 
 /// One answer row: each cell a 1-slot array (null where absent).
@@ -147,9 +176,12 @@ impl Ctx<'_> {
             found.push(values);
         }
         let Some(ts) = found.iter().flatten().map(|(_, n)| n.ts).max() else { return Ok(None) };
-        let row =
-            self.row(series, ts, |fi, id| found.get(fi)?.iter().find(|(c, _)| *c == id).map(|(_, n)| n.value.clone()));
-        Ok(Some(row))
+        let newest = |fi: usize, id: ColumnId| found.get(fi)?.iter().find(|(c, _)| *c == id).map(|(_, n)| n);
+        let values = self.row(series, ts, |fi, id| newest(fi, id).map(|n| n.value.clone()));
+        let times = self.row(series, ts, |fi, id| Some(ts_cell(newest(fi, id).map(|n| n.ts))));
+        // Each value followed by its time.
+        let cells = values.cells.into_iter().zip(times.cells).flat_map(|(v, t)| [v, t]).collect();
+        Ok(Some(Row { cells, ..values }))
     }
 }
 

@@ -30,7 +30,7 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// Per series: the last scan row, and per column the last non-null value with its ts.
+/// Per series: the last scan row, or per column the last non-null value followed by its ts.
 fn expected(scan: &[Vec<V>], per_column: bool) -> Vec<Vec<V>> {
     let mut by_series: BTreeMap<V, Vec<&Vec<V>>> = BTreeMap::new();
     for r in scan {
@@ -48,7 +48,7 @@ fn expected(scan: &[Vec<V>], per_column: bool) -> Vec<Vec<V>> {
             .collect();
         let Some(ts) = newest.iter().flatten().map(|(t, _)| t.clone()).max() else { continue };
         let mut row = vec![s, ts];
-        row.extend(newest.into_iter().map(|n| n.map_or(V::N, |(_, v)| v)));
+        row.extend(newest.into_iter().flat_map(|n| n.map_or([V::N, V::N], |(t, v)| [v, t])));
         out.push(row);
     }
     out
@@ -96,4 +96,42 @@ proptest! {
             }
         }
     }
+}
+
+/// The per-column answer follows `query.proto`: each `family.column` is followed by
+/// `family.column.ts` holding the time of that value (null with it); `ts` is the newest of them.
+/// The row answer has the scan's columns only.
+#[test]
+fn per_column_answer_gives_the_time_of_each_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options { sync: SyncPolicy::None, ..Options::default() }).unwrap();
+    db.create_table(TableSpec::new("t").family("n", &[("x", ColumnType::I64)]).family("m", &[("y", ColumnType::I64)]))
+        .unwrap();
+    let xs = ColumnValues::I64(vec![1, 0, 3]);
+    db.write(SeriesWrite::new("t", "a", vec![10, 20, 30]).sparse_column("n", "x", xs, vec![true, false, false]))
+        .unwrap();
+    db.flush().unwrap();
+    db.write(SeriesWrite::new("t", "a", vec![15]).column("m", "y", ColumnValues::I64(vec![7]))).unwrap();
+    db.write(SeriesWrite::new("t", "b", vec![5]).column("n", "x", ColumnValues::I64(vec![9]))).unwrap();
+
+    let columns = vec!["n.x".to_string(), "m.y".to_string()];
+    let q = LatestQuery { columns: columns.clone(), mode: LatestMode::PerColumn, ..LatestQuery::new("t") };
+    let batch = latest(&db.snapshot(), &q).unwrap();
+    let names: Vec<String> = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
+    assert_eq!(names, ["series", "ts", "n.x", "n.x.ts", "m.y", "m.y.ts"]);
+    assert_eq!(batch.schema().field(3).data_type(), batch.schema().field(1).data_type(), "ts columns are timestamps");
+    let s = |x: &str| V::S(x.to_string());
+    assert_eq!(
+        rows(&[batch]),
+        [
+            vec![s("a"), V::I(15), V::I(1), V::I(10), V::I(7), V::I(15)],
+            vec![s("b"), V::I(5), V::I(9), V::I(5), V::N, V::N],
+        ]
+    );
+
+    let q = LatestQuery { columns, mode: LatestMode::Row, ..LatestQuery::new("t") };
+    let batch = latest(&db.snapshot(), &q).unwrap();
+    let names: Vec<String> = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
+    assert_eq!(names, ["series", "ts", "n.x", "m.y"]);
+    assert_eq!(rows(&[batch]), [vec![s("a"), V::I(30), V::N, V::N], vec![s("b"), V::I(5), V::I(9), V::N]]);
 }

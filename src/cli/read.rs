@@ -202,7 +202,8 @@ pub struct LatestArgs {
     /// Which columns.
     #[command(flatten)]
     pub columns: ColumnsArgs,
-    /// Latest non-null value of each column separately, instead of the latest row.
+    /// Latest non-null value of each column separately, instead of the latest row; each value
+    /// column is followed by `<family.column>.ts`, the time of that value.
     #[arg(long)]
     pub per_column: bool,
     /// Which times.

@@ -75,7 +75,7 @@ pub use db::{
 pub use error::{Error, InvalidInput, Result};
 pub use options::{Limits, Options, SyncPolicy, WalRecovery};
 pub use producer::{ProducerId, ProducerReceipt, ProducerState};
-pub use read::{FileSource, Order, Projection, Scan, ScanRequest, SeriesSources, Snapshot};
+pub use read::{FileSource, Order, Projection, Scan, ScanRequest, SeriesSources, Snapshot, WINDOW_ROWS};
 pub use run::Run;
 pub use schema::{ColumnDef, ColumnId, ColumnType, FamilyDef, FamilyId, FamilySpec, TableDef, TableId, TableSpec};
 pub use selector::{SeriesSelector, TimeRange};

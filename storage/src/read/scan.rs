@@ -5,18 +5,23 @@
 //! series on `ts`, and yields record batches of `batch_rows / 2 ..= batch_rows` rows (fewer at the
 //! end): `series` (utf8), `ts` (timestamp ns UTC), then one nullable column per `family.column`
 //! in the order asked for.
+//!
+//! A series is read in time windows of about `max(batch_rows, WINDOW_ROWS)` rows (planned from
+//! chunk metadata, see [`super::window`]): the group read ahead holds the first window of each
+//! series, and the next window of a series is read when the previous one has been taken into
+//! batches. What a scan holds at once is therefore bounded by the group size times a window,
+//! independent of how long a series is. Windows are cut between distinct timestamps, so merging
+//! each window on its own yields exactly the rows of merging the whole series.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use arrow_array::builder::StringBuilder;
-use arrow_array::{Array, ArrayRef, RecordBatch, TimestampNanosecondArray, UInt32Array};
-use arrow_buffer::ScalarBuffer;
+use arrow_array::{ArrayRef, RecordBatch, TimestampNanosecondArray, UInt32Array};
 use arrow_schema::SchemaRef;
-use arrow_select::concat::concat;
 use arrow_select::take::take;
 use rayon::prelude::*;
 
+use super::part::{Part, assemble, positions, union_ts};
 use super::projection::Projection;
 use super::snapshot::Snapshot;
 use crate::error::{InvalidInput, Result};
@@ -90,6 +95,10 @@ impl ScanRequest {
 /// Series one parallel task reads in a row.
 const SERIES_PER_TASK: usize = 16;
 
+/// Rows a series is read in at least (when `batch_rows` is smaller): a few SSTable chunks, so
+/// that a small batch size does not make a long series decode every chunk many times.
+pub const WINDOW_ROWS: usize = 16_384;
+
 /// An iterator of record batches; see the module docs.
 ///
 /// Series are read a few at a time in parallel and queued; a batch takes queued series until it
@@ -109,6 +118,10 @@ pub struct Scan {
     range: TimeRange,
     order: Order,
     batch_rows: usize,
+    /// Rows a series is read in at a time, roughly.
+    window_rows: usize,
+    /// Most rows read and not yet output at once (see [`Scan::peak_rows_held`]).
+    peak_rows: usize,
 }
 
 impl Snapshot {
@@ -139,6 +152,8 @@ impl Snapshot {
             range: req.range,
             order: req.order,
             batch_rows: req.batch_rows.max(1),
+            window_rows: req.batch_rows.max(WINDOW_ROWS),
+            peak_rows: 0,
         })
     }
 }
@@ -157,13 +172,58 @@ impl Scan {
         self.schema.clone()
     }
 
-    /// Reads one series: each projected family merged, then joined on `ts`. Returns the `ts`
-    /// column and the projected columns (the `series` column is added per output batch).
+    /// The most rows this scan has held at once, read but not yet returned in a batch (the
+    /// queued windows of the series read ahead plus the batch being assembled). A diagnostic for
+    /// tests and metrics: it is bounded by the read-ahead group times a window, not by the
+    /// length of a series.
+    pub fn peak_rows_held(&self) -> usize {
+        self.peak_rows
+    }
+
+    /// Reads each series in windows of about `rows` rows instead of the default
+    /// `max(batch_rows, WINDOW_ROWS)` (at least 1). The output is the same; smaller windows hold
+    /// less and decode shared chunks more often. Call it before the first batch.
+    pub fn with_window_rows(mut self, rows: usize) -> Self {
+        self.window_rows = rows.max(1);
+        self
+    }
+
+    /// Records the rows held now: those queued plus `assembling` (in the batch being built).
+    fn note_held(&mut self, assembling: usize) {
+        let held = assembling + self.pending.iter().map(|p| p.rows).sum::<usize>();
+        self.peak_rows = self.peak_rows.max(held);
+    }
+
+    /// Reads the first window of one series; the part carries the windows still to read.
     fn read_one(&self, series: &Arc<str>) -> Result<Option<Part>> {
+        let families: Vec<&crate::schema::FamilyDef> = self.projection.families.iter().map(|(f, _)| f).collect();
+        let mut windows = self.snapshot.series_windows(&self.table, &families, series, self.range, self.window_rows);
+        // Windows are taken with `pop`: the last one is read first.
+        if self.order == Order::Asc {
+            windows.reverse();
+        }
+        self.read_window(series, windows)
+    }
+
+    /// Reads the next window of `windows` (taken from the end) that has rows; the part carries
+    /// the windows left.
+    fn read_window(&self, series: &Arc<str>, mut windows: Vec<TimeRange>) -> Result<Option<Part>> {
+        while let Some(window) = windows.pop() {
+            if let Some(mut part) = self.read_range(series, window)? {
+                part.more = windows;
+                return Ok(Some(part));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Reads one series in `range`: each projected family merged, then joined on `ts`. Returns
+    /// the `ts` column and the projected columns (the `series` column is added per output batch).
+    fn read_range(&self, series: &Arc<str>, range: TimeRange) -> Result<Option<Part>> {
         let mut runs: Vec<Option<Run>> = Vec::with_capacity(self.projection.families.len());
         for (family, cols) in &self.projection.families {
             let ids: Vec<_> = cols.iter().map(|c| c.id).collect();
-            runs.push(self.snapshot.read_series(&self.table, family, series, self.range, &ids)?);
+            runs.push(self.snapshot.read_series(&self.table, family, series, range, &ids)?);
         }
         let Some(ts) = union_ts(&runs) else { return Ok(None) };
         let n = ts.len();
@@ -187,7 +247,7 @@ impl Scan {
             let rev = UInt32Array::from_iter_values((0..n as u32).rev());
             columns = columns.iter().map(|c| take(c.as_ref(), &rev, None)).collect::<Result<Vec<_>, _>>()?;
         }
-        Ok(Some(Part { series: series.clone(), rows: n, columns }))
+        Ok(Some(Part { series: series.clone(), rows: n, columns, more: Vec::new() }))
     }
 
     /// Reads the next group of series (in parallel) into `pending`; false when none is left.
@@ -215,6 +275,7 @@ impl Scan {
             .collect::<Result<_>>()?;
         self.next = end;
         self.pending.extend(read.into_iter().flatten());
+        self.note_held(0);
         Ok(true)
     }
 
@@ -235,9 +296,18 @@ impl Scan {
             if let Some(left) = self.remaining {
                 want = want.min(left);
             }
+            let more = std::mem::take(&mut part.more);
             if part.rows > want {
-                self.pending.push_front(part.slice(want, part.rows - want));
+                let mut rest = part.slice(want, part.rows - want);
+                rest.more = more;
+                self.pending.push_front(rest);
                 part = part.slice(0, want);
+            } else if !more.is_empty() && self.remaining.is_none_or(|left| left > part.rows) {
+                // This window is taken whole: the series' next window comes next in line.
+                if let Some(follower) = self.read_window(&part.series, more)? {
+                    self.pending.push_front(follower);
+                    self.note_held(rows + part.rows);
+                }
             }
             if let Some(left) = &mut self.remaining {
                 *left -= part.rows;
@@ -250,76 +320,6 @@ impl Scan {
         }
         assemble(&self.schema, &parts).map(Some)
     }
-}
-
-/// The rows of one series, ready for output: `ts` then the projected columns.
-struct Part {
-    series: Arc<str>,
-    rows: usize,
-    columns: Vec<ArrayRef>,
-}
-
-impl Part {
-    /// Rows `offset..offset + len` (zero-copy).
-    fn slice(&self, offset: usize, len: usize) -> Part {
-        let columns = self.columns.iter().map(|c| c.slice(offset, len)).collect();
-        Part { series: self.series.clone(), rows: len, columns }
-    }
-}
-
-/// One record batch from consecutive parts: the `series` column is built once for the whole
-/// batch; the other columns are used as they are when there is one part, concatenated otherwise.
-fn assemble(schema: &SchemaRef, parts: &[Part]) -> Result<RecordBatch> {
-    let rows = parts.iter().map(|p| p.rows).sum();
-    let bytes = parts.iter().map(|p| p.rows * p.series.len()).sum();
-    let mut keys = StringBuilder::with_capacity(rows, bytes);
-    for p in parts {
-        for _ in 0..p.rows {
-            keys.append_value(p.series.as_ref());
-        }
-    }
-    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
-    columns.push(Arc::new(keys.finish()));
-    match parts {
-        [one] => columns.extend(one.columns.iter().cloned()),
-        _ => {
-            for i in 0..schema.fields().len() - 1 {
-                let arrays: Vec<&dyn Array> =
-                    parts.iter().filter_map(|p| p.columns.get(i)).map(|a| a.as_ref()).collect();
-                columns.push(concat(&arrays)?);
-            }
-        }
-    }
-    Ok(RecordBatch::try_new(schema.clone(), columns)?)
-}
-
-/// Sorted union of the timestamps of the runs present (zero-copy when only one is).
-fn union_ts(runs: &[Option<Run>]) -> Option<ScalarBuffer<i64>> {
-    let present: Vec<&Run> = runs.iter().flatten().collect();
-    match present.as_slice() {
-        [] => None,
-        [one] => Some(one.ts.clone()),
-        many if many.windows(2).all(|w| w[0].ts == w[1].ts) => Some(many[0].ts.clone()),
-        many => {
-            let mut ts: Vec<i64> = many.iter().flat_map(|r| r.ts.iter().copied()).collect();
-            ts.sort_unstable();
-            ts.dedup();
-            Some(ts.into())
-        }
-    }
-}
-
-/// For each time in `all`, its row in `own` (null where `own` has no row).
-fn positions(all: &[i64], own: &[i64]) -> UInt32Array {
-    let mut j = 0;
-    all.iter()
-        .map(|t| {
-            while j < own.len() && own[j] < *t {
-                j += 1;
-            }
-            (j < own.len() && own[j] == *t).then_some(j as u32)
-        })
-        .collect()
 }
 
 impl Iterator for Scan {

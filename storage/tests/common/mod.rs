@@ -140,7 +140,8 @@ pub fn rows_of(batches: &[RecordBatch]) -> Vec<(String, i64, BTreeMap<String, Ce
     out
 }
 
-/// Scans `table` fully and returns the model-form rows.
+/// Scans `table` fully and returns the model-form rows (checking that a scan reading every
+/// series in 3-row windows gives the same).
 pub fn scan_all(
     db: &Db,
     table: &str,
@@ -148,7 +149,12 @@ pub fn scan_all(
     range: TimeRange,
 ) -> Vec<(String, i64, BTreeMap<String, Cell>)> {
     let req = ScanRequest::new(table).selector(sel.clone()).range(range);
-    rows_of(&db.scan(&req).expect("scan"))
+    let snapshot = db.snapshot();
+    let whole = rows_of(&snapshot.scan(&req).expect("scan").collect::<Result<Vec<_>, _>>().expect("scan"));
+    // Reading every series in windows of a few rows must give the same answer.
+    let windowed = snapshot.scan(&req).expect("scan").with_window_rows(3);
+    assert_eq!(rows_of(&windowed.collect::<Result<Vec<_>, _>>().expect("scan")), whole, "scan in 3-row windows");
+    whole
 }
 
 /// A dense f64 write of one column.

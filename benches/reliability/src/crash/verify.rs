@@ -228,7 +228,6 @@ pub async fn check_latest(clients: &mut Clients, cells: &Cells, findings: &mut F
             let batches = wire::collect(clients.query.latest(request).await?.into_inner()).await?;
             let mut rows: PerSeries<i64> = BTreeMap::new();
             let mut per_cell: BTreeMap<(String, usize), (i64, Value)> = BTreeMap::new();
-            let mut has_times = true;
             for b in &batches {
                 let series = wire::series(b)?;
                 let ts = wire::timestamps(b, "ts")?;
@@ -240,17 +239,22 @@ pub async fn check_latest(clients: &mut Clients, cells: &Cells, findings: &mut F
                 if mode == pb::LatestMode::PerColumn {
                     for (c, cd) in def.columns.iter().enumerate() {
                         let values = wire::values(b, &cd.qualified())?;
-                        // The API documents a `<column>.ts` column; the engine's answer may
-                        // leave it out, and then only the values are compared.
-                        let times = wire::timestamps(b, &format!("{}.ts", cd.qualified())).ok();
+                        // Each value column is followed by `<column>.ts`, the time of that value.
+                        let Ok(times) = wire::timestamps(b, &format!("{}.ts", cd.qualified())) else {
+                            findings.inconsistencies += 1;
+                            findings.note(format!(
+                                "latest per column of {}: the answer has no {}.ts column",
+                                def.name,
+                                cd.qualified()
+                            ));
+                            continue;
+                        };
                         for (i, key) in series.iter().enumerate() {
                             if let Some(v) = values[i].clone() {
-                                let ts = times.as_ref().map_or(Some(0), |t| t[i]).unwrap_or(0);
+                                // A value without its time cannot match what was written.
+                                let ts = times.get(i).copied().flatten().unwrap_or(i64::MIN);
                                 per_cell.insert((key.clone(), c), (ts, v));
                             }
-                        }
-                        if times.is_none() {
-                            has_times = false;
                         }
                     }
                 }
@@ -261,14 +265,9 @@ pub async fn check_latest(clients: &mut Clients, cells: &Cells, findings: &mut F
                 findings
                     .note(format!("latest ({mode:?}) of {}: newest ts per series differs, first {first:?}", def.name));
             }
-            let expected: BTreeMap<_, _> = if has_times {
-                newest_cell.clone()
-            } else {
-                newest_cell.iter().map(|(k, (_, v))| (k.clone(), (0, v.clone()))).collect()
-            };
-            if mode == pb::LatestMode::PerColumn && per_cell != expected {
+            if mode == pb::LatestMode::PerColumn && per_cell != newest_cell {
                 findings.inconsistencies += 1;
-                let first = expected.iter().find(|(k, v)| per_cell.get(*k) != Some(v));
+                let first = newest_cell.iter().find(|(k, v)| per_cell.get(*k) != Some(v));
                 findings.note(format!("latest per column of {}: differs from the scan, first {first:?}", def.name));
             }
         }
