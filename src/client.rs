@@ -61,8 +61,8 @@ pub enum ClientError {
         source: tonic::transport::Error,
     },
     /// The server answered with an error.
-    #[error("{}: {}", code_name(.0.code()), .0.message())]
-    Status(#[from] tonic::Status),
+    #[error("{}: {}{}", code_name(.0.code()), .0.message(), hint(.0.code()))]
+    Status(tonic::Status),
     /// The Arrow answer could not be decoded.
     #[error("cannot decode the Arrow answer: {0}")]
     Arrow(#[from] ArrowError),
@@ -214,6 +214,20 @@ impl Interceptor for Credentials {
 
 /// The transport of every stub: the channel plus the token.
 pub type Transport = InterceptedService<Channel, Credentials>;
+
+impl From<tonic::Status> for ClientError {
+    fn from(status: tonic::Status) -> Self {
+        Self::Status(status)
+    }
+}
+
+/// What a command-line user can do about a status (empty when nothing specific).
+fn hint(code: tonic::Code) -> &'static str {
+    match code {
+        tonic::Code::Unauthenticated => " (the client sends the token from --token-file FILE or $ISOBAR_TOKEN)",
+        _ => "",
+    }
+}
 
 /// The status code as gRPC spells it.
 fn code_name(code: tonic::Code) -> String {
