@@ -11,9 +11,12 @@
 //! permission on every table the request writes, checked before anything is applied. Data points
 //! Isobar does not store (histograms, exponential histograms, summaries, points without a value)
 //! are reported in `ExportMetricsServiceResponse.partial_success` and the rest is written.
+//! Requests being written share a byte budget of `server.max_inflight_write_bytes` (past it:
+//! `RESOURCE_EXHAUSTED` with a retry hint, like `Ingest/Write`).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use isobar_ingest::admission::Admission;
 use isobar_ingest::otlp::{OtlpError, OtlpOptions, apply, prepare};
 use isobar_ingest::status::storage_status;
 use isobar_storage::Db;
@@ -21,6 +24,7 @@ use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
+use prost::Message;
 use tonic::{Request, Response, Status};
 
 use super::guard::authorize;
@@ -32,13 +36,15 @@ use crate::config::Config;
 pub struct OtlpService {
     db: Db,
     options: OtlpOptions,
+    /// Bytes of requests being mapped and written at once (`server.max_inflight_write_bytes`).
+    admission: Admission,
 }
 
 impl OtlpService {
     /// A service writing into `db` as `config.otlp` says.
     pub fn new(db: Db, config: &Config) -> Self {
         let options = OtlpOptions { family: config.otlp.family.clone(), create_tables: config.otlp.create_tables };
-        Self { db, options }
+        Self { db, options, admission: Admission::new(config.server.max_inflight_write_bytes.0) }
     }
 }
 
@@ -55,8 +61,10 @@ impl MetricsService for OtlpService {
             .unwrap_or(0);
         let (db, options) = (self.db.clone(), self.options.clone());
         let (_, extensions, message) = request.into_parts();
+        let admitted = self.admission.try_admit(message.encoded_len()).map_err(Status::from)?;
         let checked = Request::from_parts(Default::default(), extensions, ());
         let written = tokio::task::spawn_blocking(move || {
+            let _admitted = admitted;
             let mapped = prepare(&db, &message, now_ns, &options).map_err(otlp_status)?;
             for table in &mapped.tables {
                 authorize(&checked, Rpc::OtlpExport, &table.name)?;
