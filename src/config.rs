@@ -51,6 +51,11 @@
 //! create_tables = true              # a new measurement creates its table (dynamic columns)
 //! max_body_bytes = "32MiB"          # largest body, after gzip decompression; past it: 413
 //!
+//! [otlp]                            # OpenTelemetry metrics: MetricsService/Export on the gRPC port
+//! enabled = false                   # off unless asked for
+//! family = "metrics"                # the column family of each metric table's `value` column
+//! create_tables = true              # a new metric creates its table (dynamic columns)
+//!
 //! [log]
 //! level = "info"                    # a tracing filter, e.g. "info,isobar_storage=debug"
 //! format = "human"                  # "human" | "json"
@@ -106,6 +111,27 @@ pub struct Config {
     pub tls: TlsConfig,
     /// `[line_protocol]`: the InfluxDB line-protocol HTTP endpoint.
     pub line_protocol: LineProtocolConfig,
+    /// `[otlp]`: OpenTelemetry metrics over gRPC.
+    pub otlp: OtlpConfig,
+}
+
+/// `[otlp]`: OTLP metrics (`opentelemetry.proto.collector.metrics.v1.MetricsService/Export`) on
+/// the gRPC port, off by default.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OtlpConfig {
+    /// Serve `MetricsService/Export` (default false).
+    pub enabled: bool,
+    /// Column family of the `value` column (default `metrics`).
+    pub family: String,
+    /// Create the table of a new metric, with dynamic columns (default true).
+    pub create_tables: bool,
+}
+
+impl Default for OtlpConfig {
+    fn default() -> Self {
+        Self { enabled: false, family: "metrics".into(), create_tables: true }
+    }
 }
 
 /// `[line_protocol]`: InfluxDB line protocol over HTTP, off by default.
@@ -437,6 +463,13 @@ impl Config {
             return invalid(
                 "line_protocol.family",
                 self.line_protocol.family.clone(),
+                "must be a family name matching [A-Za-z_][A-Za-z0-9_]{0,127}",
+            );
+        }
+        if isobar_storage::names::validate_name(isobar_storage::names::NameKind::Family, &self.otlp.family).is_err() {
+            return invalid(
+                "otlp.family",
+                self.otlp.family.clone(),
                 "must be a family name matching [A-Za-z_][A-Za-z0-9_]{0,127}",
             );
         }

@@ -12,6 +12,8 @@
 //! - [`line_protocol`]: InfluxDB line protocol: an allocation-light parser, the mapping of
 //!   measurements/tags/fields to tables/series keys/columns as one columnar batch, and the
 //!   atomic write into the database (the HTTP front end is in the server crate).
+//! - [`otlp`]: OpenTelemetry metrics (OTLP): gauge and sum data points to tables, series keys
+//!   and a value column as one atomic write; the gRPC `MetricsService` is in the server crate.
 //! - [`bitmap`]: the wire validity bitmap (LSB-first) and its checks.
 //! - [`table`]: `TableSpec`/`TableInfo` <-> the engine's `TableSpec`/`TableDef`, and the
 //!   `AlterTable` pieces.
@@ -58,6 +60,7 @@ pub mod admission;
 pub mod bitmap;
 pub mod convert;
 pub mod line_protocol;
+pub mod otlp;
 pub mod producer;
 pub mod selector;
 pub mod service;

@@ -345,3 +345,20 @@ fn line_protocol_keys_come_from_the_file_and_the_environment() {
     let bad = Config::load_with(None, env(&[("ISOBAR_LINE_PROTOCOL_FAMILY", "not-a-name")]));
     assert!(matches!(bad, Err(ConfigError::Invalid { key: "line_protocol.family", .. })), "{bad:?}");
 }
+
+#[test]
+fn otlp_keys_come_from_the_file_and_the_environment() {
+    assert!(!Config::default().otlp.enabled, "OTLP is off by default");
+    assert_eq!(Config::default().otlp.family, "metrics");
+    let config = parse("[otlp]\nenabled = true\nfamily = \"otel\"\ncreate_tables = false\n").expect("parses");
+    assert!(config.otlp.enabled && !config.otlp.create_tables);
+    assert_eq!(config.otlp.family, "otel");
+    let vars =
+        env(&[("ISOBAR_OTLP_ENABLED", "true"), ("ISOBAR_OTLP_FAMILY", "m"), ("ISOBAR_OTLP_CREATE_TABLES", "false")]);
+    let (config, warnings) = Config::load_with(None, vars).expect("loads");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert!(config.otlp.enabled && !config.otlp.create_tables);
+    assert_eq!(config.otlp.family, "m");
+    let bad = Config::load_with(None, env(&[("ISOBAR_OTLP_FAMILY", "not-a-name")]));
+    assert!(matches!(bad, Err(ConfigError::Invalid { key: "otlp.family", .. })), "{bad:?}");
+}

@@ -1,5 +1,6 @@
-//! The gRPC server: opens the database, serves `Ingest`, `Query`, `Admin`, `grpc.health.v1` and
-//! server reflection on one port, and shuts down gracefully.
+//! The gRPC server: opens the database, serves `Ingest`, `Query`, `Admin`, `grpc.health.v1`,
+//! server reflection and (with `[otlp] enabled = true`) the OTLP metrics service on one port,
+//! and shuts down gracefully.
 //!
 //! ```text
 //! start(config) ─► Db::open (blocking pool) ─► bind ─► serve ────────────► stop()/signal
@@ -21,6 +22,7 @@ mod admin;
 pub mod call;
 mod export;
 pub mod guard;
+pub mod otlp;
 mod query;
 pub mod rpc;
 mod scan;
@@ -36,6 +38,7 @@ use isobar_proto::v1::admin_server::AdminServer;
 use isobar_proto::v1::ingest_server::IngestServer;
 use isobar_proto::v1::query_server::QueryServer;
 use isobar_storage::Db;
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::MetricsServiceServer;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -293,7 +296,13 @@ async fn serve(
         .add_service(reflection)
         .add_service(ingest)
         .add_service(query)
-        .add_service(admin);
+        .add_service(admin)
+        .add_optional_service(config.otlp.enabled.then(|| {
+            tracing::info!(family = %config.otlp.family, "serving OTLP metrics (MetricsService/Export) on the gRPC port");
+            MetricsServiceServer::new(otlp::OtlpService::new(db.clone(), &config))
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max)
+        }));
     let served = router.serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), signal);
     let result = tokio::select! {
         r = served => r.map_err(ServerError::from),

@@ -5,7 +5,7 @@
 //! | permission | methods |
 //! |------------|---------|
 //! | read       | Scan, Aggregate, Latest, Export, ExportWithProgress, ListTables, DescribeTable, Stats |
-//! | write      | Write, WriteStream, ProducerStream, Delete; Resume (write on any table) |
+//! | write      | Write, WriteStream, ProducerStream, Delete; Resume (write on any table); OTLP MetricsService/Export (every table it writes) |
 //! | admin      | CreateTable, AlterTable, DropTable, Flush, Compact, CreateSnapshot, ListSnapshots, DeleteSnapshot, VerifySnapshot (on `*`) |
 //!
 //! `ListTables` and `Stats` without a table answer only with the tables the caller may read.
@@ -17,6 +17,9 @@
 //! Health (`grpc.health.v1`) and reflection (`grpc.reflection.*`) need no token.
 
 use crate::auth::Permission;
+
+/// The OTLP metrics service, outside `isobar_proto` (its code comes from `opentelemetry-proto`).
+pub const OTLP_METRICS: &str = opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::SERVICE_NAME;
 
 /// One Isobar gRPC method.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -65,6 +68,9 @@ pub enum Rpc {
     DeleteSnapshot,
     /// `isobar.v1.Admin/VerifySnapshot`.
     VerifySnapshot,
+    /// `opentelemetry.proto.collector.metrics.v1.MetricsService/Export` (OTLP metrics, served
+    /// only with `[otlp] enabled = true`; write on every table the request writes).
+    OtlpExport,
 }
 
 impl Rpc {
@@ -92,6 +98,7 @@ impl Rpc {
         Rpc::ListSnapshots,
         Rpc::DeleteSnapshot,
         Rpc::VerifySnapshot,
+        Rpc::OtlpExport,
     ];
 
     /// `(service, method)` as in the `.proto` files, e.g. `("isobar.v1.Admin", "CreateTable")`.
@@ -122,6 +129,7 @@ impl Rpc {
             Rpc::ListSnapshots => (ADMIN, "ListSnapshots"),
             Rpc::DeleteSnapshot => (ADMIN, "DeleteSnapshot"),
             Rpc::VerifySnapshot => (ADMIN, "VerifySnapshot"),
+            Rpc::OtlpExport => (OTLP_METRICS, "Export"),
         }
     }
 
@@ -136,7 +144,9 @@ impl Rpc {
             | Rpc::ListTables
             | Rpc::DescribeTable
             | Rpc::Stats => Permission::Read,
-            Rpc::Write | Rpc::WriteStream | Rpc::ProducerStream | Rpc::Resume | Rpc::Delete => Permission::Write,
+            Rpc::Write | Rpc::WriteStream | Rpc::ProducerStream | Rpc::Resume | Rpc::Delete | Rpc::OtlpExport => {
+                Permission::Write
+            }
             Rpc::CreateTable
             | Rpc::AlterTable
             | Rpc::DropTable
@@ -199,10 +209,21 @@ mod tests {
             let rpc = Rpc::from_path(&path);
             assert!(rpc.is_some(), "{path} has no entry in server::rpc::Rpc: decide which permission it needs");
         }
-        for rpc in Rpc::ALL {
+        for rpc in Rpc::ALL.iter().filter(|r| **r != Rpc::OtlpExport) {
             let (service, method) = rpc.name();
             assert!(declared.iter().any(|(s, m)| s == service && m == method), "{rpc} is not in the protos");
         }
+    }
+
+    #[test]
+    fn the_otlp_method_is_the_generated_one_and_needs_write() {
+        use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::MetricsServiceServer;
+        use tonic::server::NamedService;
+        type Server = MetricsServiceServer<crate::server::otlp::OtlpService>;
+        assert_eq!(Rpc::OtlpExport.name(), (<Server as NamedService>::NAME, "Export"));
+        let path = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+        assert_eq!(Rpc::from_path(path), Some(Rpc::OtlpExport));
+        assert_eq!(Rpc::OtlpExport.permission(), Permission::Write);
     }
 
     #[test]

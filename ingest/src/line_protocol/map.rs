@@ -232,8 +232,8 @@ pub fn series_key(line: &mut Line<'_>, key: &mut String) -> Result<(), LineError
     Ok(())
 }
 
-/// Appends `text` with a backslash before every `,`, `=` and `\`.
-fn push_escaped(out: &mut String, text: &str) {
+/// Appends `text` with a backslash before every `,`, `=` and `\` (shared with OTLP series keys).
+pub(crate) fn push_escaped(out: &mut String, text: &str) {
     if !text.bytes().any(|b| matches!(b, b',' | b'=' | b'\\')) {
         out.push_str(text);
         return;
