@@ -7,22 +7,10 @@
 
 mod common;
 
+use common::test_python;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("ISOBAR_TEST_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    assert!(
-        venv.exists(),
-        "no Python for the interop test: ISOBAR_TEST_PYTHON is unset and {} is missing; run `bash scripts/test.sh` \
-         (it creates .venv with grpcio, grpcio-tools and pyarrow)",
-        venv.display()
-    );
-    venv
-}
 
 /// Runs `command`, failing the test with its output when it fails.
 fn run(mut command: Command, what: &str) -> String {
@@ -35,7 +23,7 @@ fn run(mut command: Command, what: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_grpcio_client_writes_and_reads_back_with_pyarrow() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let python = python();
+    let python = test_python();
     let stubs = tempfile::tempdir().expect("tempdir");
     let protos: Vec<PathBuf> = ["common", "table", "ingest", "query", "admin"]
         .iter()

@@ -6,24 +6,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use common::test_python;
+
+use std::path::Path;
 use std::process::Command;
 
 use arrow_array::{Array, BooleanArray, Float64Array, Int64Array, StringArray, TimestampNanosecondArray};
 use isobar_storage::ScanRequest;
-
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("ISOBAR_TEST_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    assert!(
-        venv.exists(),
-        "no Python for the interop test: ISOBAR_TEST_PYTHON is unset and {} is missing; run `bash scripts/test.sh`",
-        venv.display()
-    );
-    venv
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn influxdb_python_client_writes_line_protocol() {
@@ -34,7 +23,7 @@ async fn influxdb_python_client_writes_line_protocol() {
     config.line_protocol.listen = "127.0.0.1:0".parse().expect("address");
     let running = isobar::server::start(&config).await.expect("starts");
     let url = format!("http://{}", running.line_protocol_addr().expect("bound"));
-    let mut script = Command::new(python());
+    let mut script = Command::new(test_python());
     script.arg(root.join("scripts/interop/influx_write.py")).arg(url);
     let output = tokio::task::spawn_blocking(move || script.output()).await.expect("joined").expect("python runs");
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));

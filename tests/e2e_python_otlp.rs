@@ -6,24 +6,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::*;
-
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("ISOBAR_TEST_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    assert!(
-        venv.exists(),
-        "no Python for the interop test: ISOBAR_TEST_PYTHON is unset and {} is missing; run `bash scripts/test.sh`",
-        venv.display()
-    );
-    venv
-}
 
 fn now_ns() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i64).expect("clock after 1970")
@@ -44,7 +31,7 @@ async fn opentelemetry_python_sdk_exports_a_gauge_and_a_counter() {
     config.otlp.enabled = true;
     let (running, mut client) = serve(&config).await;
     let started = now_ns();
-    let mut script = Command::new(python());
+    let mut script = Command::new(test_python());
     script.arg(root.join("scripts/interop/otlp_metrics.py")).arg(running.addr().to_string());
     let output = tokio::task::spawn_blocking(move || script.output()).await.expect("joined").expect("python runs");
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));

@@ -132,3 +132,19 @@ pub fn values_i64(batches: &[RecordBatch], column: &str) -> Vec<Option<i64>> {
 pub fn row_count(batches: &[RecordBatch]) -> usize {
     batches.iter().map(RecordBatch::num_rows).sum()
 }
+
+/// The Python of the interoperability tests: `$ISOBAR_TEST_PYTHON` (set by `scripts/test.sh`),
+/// else `.venv/bin/python`; fails the test with what to run when neither exists.
+pub fn test_python() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("ISOBAR_TEST_PYTHON") {
+        return std::path::PathBuf::from(p);
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(
+        venv.exists(),
+        "no Python for the interop test: ISOBAR_TEST_PYTHON is unset and {} is missing; run `bash scripts/test.sh` \
+         (it creates .venv with the packages of scripts/requirements-test.txt)",
+        venv.display()
+    );
+    venv
+}
