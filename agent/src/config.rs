@@ -216,6 +216,31 @@ pub enum ValueType {
     String,
 }
 
+/// A tailed file (`type = "csv"`: a header row names the columns; `type = "jsonl"`: one JSON
+/// object per line).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct TailConfig {
+    /// Unique name (default: the path).
+    #[serde(default)]
+    pub name: String,
+    /// The file.
+    pub path: PathBuf,
+    /// Target table.
+    pub table: String,
+    /// Column or field holding the series key ("" = use `series`).
+    #[serde(default)]
+    pub series_field: String,
+    /// Fixed series key when `series_field` is empty.
+    #[serde(default)]
+    pub series: String,
+    /// Value mapping.
+    #[serde(flatten)]
+    pub mapping: FieldMapping,
+    /// Poll interval for new lines.
+    #[serde(default = "default_poll")]
+    pub poll_ms: u64,
+}
+
 /// One `[[source]]`, selected by `type`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -244,49 +269,9 @@ pub enum SourceConfig {
         create_table: bool,
     },
     /// A tailed CSV file with a header row.
-    Csv {
-        /// Unique name (default: the path).
-        #[serde(default)]
-        name: String,
-        /// The file.
-        path: PathBuf,
-        /// Target table.
-        table: String,
-        /// Column holding the series key ("" = use `series`).
-        #[serde(default)]
-        series_field: String,
-        /// Fixed series key when `series_field` is empty.
-        #[serde(default)]
-        series: String,
-        /// Value mapping.
-        #[serde(flatten)]
-        mapping: FieldMapping,
-        /// Poll interval for new lines.
-        #[serde(default = "default_poll")]
-        poll_ms: u64,
-    },
+    Csv(TailConfig),
     /// A tailed JSON-lines file, one object per line.
-    Jsonl {
-        /// Unique name (default: the path).
-        #[serde(default)]
-        name: String,
-        /// The file.
-        path: PathBuf,
-        /// Target table.
-        table: String,
-        /// Field holding the series key ("" = use `series`).
-        #[serde(default)]
-        series_field: String,
-        /// Fixed series key when `series_field` is empty.
-        #[serde(default)]
-        series: String,
-        /// Value mapping.
-        #[serde(flatten)]
-        mapping: FieldMapping,
-        /// Poll interval for new lines.
-        #[serde(default = "default_poll")]
-        poll_ms: u64,
-    },
+    Jsonl(TailConfig),
     /// InfluxDB line protocol on stdin, a TCP or a UDP port.
     LineProtocol {
         /// Unique name (default `line_protocol`).
@@ -440,11 +425,11 @@ impl SourceConfig {
     pub fn name(&self) -> String {
         match self {
             Self::Generator { name, .. } | Self::LineProtocol { name, .. } | Self::Mqtt { name, .. } => name.clone(),
-            Self::Csv { name, path, .. } | Self::Jsonl { name, path, .. } => {
-                if name.is_empty() {
-                    path.display().to_string()
+            Self::Csv(tail) | Self::Jsonl(tail) => {
+                if tail.name.is_empty() {
+                    tail.path.display().to_string()
                 } else {
-                    name.clone()
+                    tail.name.clone()
                 }
             }
         }

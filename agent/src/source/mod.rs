@@ -79,9 +79,7 @@ pub fn spawn(config: SourceConfig, ctx: Ctx, producer_id: &str) -> std::io::Resu
     std::thread::Builder::new().name(name).spawn(move || {
         let result = match config {
             SourceConfig::Generator { .. } => generator::run(&config, &ctx).map_err(|e| e.to_string()),
-            SourceConfig::Csv { .. } | SourceConfig::Jsonl { .. } => {
-                tail::run(&config, &ctx).map_err(|e| e.to_string())
-            }
+            SourceConfig::Csv(_) | SourceConfig::Jsonl(_) => tail::run(&config, &ctx).map_err(|e| e.to_string()),
             SourceConfig::LineProtocol { .. } => lines::run(&config, &ctx).map_err(|e| e.to_string()),
             SourceConfig::Mqtt { .. } => mqtt::run(&config, &ctx, &producer_id).map_err(|e| e.to_string()),
         };

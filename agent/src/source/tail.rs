@@ -34,17 +34,20 @@ struct Tail<'a> {
 
 /// Runs the tailer until the agent stops.
 pub fn run(config: &SourceConfig, ctx: &Ctx) -> std::io::Result<()> {
-    let (path, table, series, series_field, mapping, poll_ms, format) = match config {
-        SourceConfig::Csv { path, table, series, series_field, mapping, poll_ms, .. } => {
-            (path, table, series, series_field, mapping, poll_ms, Format::Csv { header: None })
-        }
-        SourceConfig::Jsonl { path, table, series, series_field, mapping, poll_ms, .. } => {
-            (path, table, series, series_field, mapping, poll_ms, Format::Jsonl)
-        }
+    let (spec, format) = match config {
+        SourceConfig::Csv(spec) => (spec, Format::Csv { header: None }),
+        SourceConfig::Jsonl(spec) => (spec, Format::Jsonl),
         _ => return Ok(()),
     };
-    let mut tail = Tail { table, series, series_field, mapping, format };
-    let poll = Duration::from_millis((*poll_ms).max(1));
+    let path = &spec.path;
+    let mut tail = Tail {
+        table: &spec.table,
+        series: &spec.series,
+        series_field: &spec.series_field,
+        mapping: &spec.mapping,
+        format,
+    };
+    let poll = Duration::from_millis(spec.poll_ms.max(1));
     let (mut file_id, mut offset) = ctx.queue.checkpoint(&ctx.name).unwrap_or((0, 0));
     tracing::info!(source = %ctx.name, path = %path.display(), offset, "tailing");
     let mut open: Option<File> = None;
