@@ -124,27 +124,20 @@ impl Snapshot {
         range: TimeRange,
         columns: &[ColumnId],
     ) -> Result<Option<Run>> {
-        let Some((fv, range)) = self.family_in_range(table, family, range) else { return Ok(None) };
-        let tombstones = self.tombstones(table, family);
-        let keep = |s: &str, ts: i64, seq: u64| !tombstones.iter().any(|t| t.covers(s, ts, seq));
-        let selector = SeriesSelector::Exact(series.to_string());
-        let mut runs: Vec<Run> = Vec::new();
-        for mem in std::iter::once(&fv.active).chain(fv.frozen.iter().map(|f| &f.mem)) {
-            runs.extend(mem.runs(&selector, range, self.seq, Some(columns), &keep));
-        }
-        for file in &fv.files {
-            if !range.overlaps(file.meta.min_ts, file.meta.max_ts) || !file.reader.may_contain(series) {
-                continue;
-            }
-            let Some(entry) = file.reader.series(&selector).next() else { continue };
-            let read = file.reader.read(&entry, range, columns).inspect_err(|e| {
+        // The same sources the query crate's push-down reads chunk by chunk ([`Self::series_sources`]:
+        // TTL-narrowed range, matching tombstones, memtable rows already filtered); here every
+        // file is decoded and all of it merged.
+        let Some(mut sources) = self.series_sources(table, family, series, range, columns)? else { return Ok(None) };
+        let mut runs = std::mem::take(&mut sources.memtables);
+        for source in &sources.files {
+            let read = source.file.reader.read(&source.entry, sources.range, columns).inspect_err(|e| {
                 if matches!(e, crate::sst::Error::Corrupt { .. }) {
-                    file.mark_bad(e.to_string());
+                    source.file.mark_bad(e.to_string());
                 }
             });
             if let Some(run) = read? {
-                let run = if tombstones.is_empty() { run } else { filter_rows(run, |ts, seq| keep(series, ts, seq)) };
-                runs.push(run);
+                let clean = sources.tombstones.is_empty();
+                runs.push(if clean { run } else { filter_rows(run, |ts, seq| !sources.is_deleted(ts, seq)) });
             }
         }
         let types = |id: ColumnId| family.column_by_id(id).map(|c| c.ty);
