@@ -1,41 +1,51 @@
 //! Encode and decode throughput (values per second) of the column encodings on 8192-row pages
-//! shaped like the shared workloads: several series of ~1000 rows, concatenated.
+//! of the shared workloads (`isobar-workload`): several series of 1000 rows, concatenated.
 //!
-//! Run: `cargo bench -p isobar-storage --bench encoding -- --warm-up-time 1 --measurement-time 2`
-
-#[path = "support/workload.rs"]
-mod workload;
+//! Run: `cargo bench -p isobar-benches --bench encoding -- --warm-up-time 1 --measurement-time 2`
 
 use std::hint::black_box;
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
 use criterion::{Criterion, Throughput};
+use isobar_benches::pages::{self, PAGE_ROWS, Values};
 use isobar_storage::ColumnType;
 use isobar_storage::encoding::{IntKind, decode_array, decode_ints, encode_array, encode_ints};
-use workload::{IOT_FLOATS, PAGE_ROWS, Rng};
+use isobar_workload::Spec;
 
 const LEVEL: i32 = 3;
 const SERIES_LEN: usize = 1000;
 
+/// The column of `spec` named `name`, over one page.
+fn column(spec: &Spec, name: &str) -> Values {
+    let cols = pages::columns(spec, PAGE_ROWS, SERIES_LEN).columns;
+    match cols.into_iter().find(|(n, _, _)| *n == name) {
+        Some((_, _, values)) => values,
+        None => panic!("the workload has no column {name}"),
+    }
+}
+
+fn array(values: Values) -> ArrayRef {
+    match values {
+        Values::F64(v) => Arc::new(Float64Array::from(v)),
+        Values::I64(v) => Arc::new(Int64Array::from(v)),
+    }
+}
+
 fn columns() -> Vec<(&'static str, ColumnType, ArrayRef)> {
-    let rows = PAGE_ROWS;
-    let lat = workload::iot_float(&IOT_FLOATS[0].1, 1, rows, SERIES_LEN);
-    let load = workload::iot_float(&IOT_FLOATS[7].1, 2, rows, SERIES_LEN);
-    let elevation = workload::iot_float(&IOT_FLOATS[2].1, 6, rows, SERIES_LEN);
-    let weather = workload::weather(3, rows, SERIES_LEN);
-    let status = workload::iot_status(4, rows, SERIES_LEN);
-    let mut rng = Rng::new(5);
-    let flags: Vec<bool> = (0..rows).map(|_| rng.unit() < 0.1).collect();
+    let (iot, weather) = (Spec::iot(), Spec::weather());
+    let Values::F64(velocity) = column(&iot, "velocity") else { panic!("velocity is f64") };
+    // A boolean shaped like real data: is the truck (nearly) standing still.
+    let flags: Vec<bool> = velocity.iter().map(|v| *v < 10.0).collect();
     let drivers = ["Albert", "Derek", "Walker", "Trish", "Rodney", "Seth", "Andy", "Zoey"];
-    let names: Vec<&str> = (0..rows).map(|i| drivers[(i / SERIES_LEN) % drivers.len()]).collect();
+    let names: Vec<&str> = (0..PAGE_ROWS).map(|i| drivers[(i / SERIES_LEN) % drivers.len()]).collect();
     vec![
-        ("iot_latitude", ColumnType::F64, Arc::new(Float64Array::from(lat))),
-        ("iot_load", ColumnType::F64, Arc::new(Float64Array::from(load))),
-        ("iot_elevation", ColumnType::F64, Arc::new(Float64Array::from(elevation))),
-        ("weather_temperature", ColumnType::F64, Arc::new(Float64Array::from(weather[0].clone()))),
-        ("weather_humidity", ColumnType::F64, Arc::new(Float64Array::from(weather[1].clone()))),
-        ("int_status", ColumnType::I64, Arc::new(Int64Array::from(status))),
+        ("iot_latitude", ColumnType::F64, array(column(&iot, "latitude"))),
+        ("iot_load", ColumnType::F64, array(column(&iot, "load"))),
+        ("iot_elevation", ColumnType::F64, array(column(&iot, "elevation"))),
+        ("weather_temperature", ColumnType::F64, array(column(&weather, "temperature"))),
+        ("weather_humidity", ColumnType::F64, array(column(&weather, "humidity"))),
+        ("int_status", ColumnType::I64, array(column(&iot, "status"))),
         ("bool_flags", ColumnType::Bool, Arc::new(BooleanArray::from(flags))),
         ("string_dict", ColumnType::String, Arc::new(StringArray::from(names))),
     ]
@@ -45,7 +55,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("encoding");
     g.throughput(Throughput::Elements(PAGE_ROWS as u64));
 
-    let ts = workload::timestamps(PAGE_ROWS, SERIES_LEN, 10);
+    let ts = pages::columns(&Spec::iot(), PAGE_ROWS, SERIES_LEN).ts;
     let mut ts_bytes = Vec::new();
     encode_ints(&ts, IntKind::Timestamp, &mut ts_bytes, LEVEL);
     g.bench_function("encode/timestamps_10s", |b| {

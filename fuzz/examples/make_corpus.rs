@@ -1,4 +1,4 @@
-//! Writes the seeds of every fuzz target to `storage/fuzz/corpus/<target>/` (replacing files of
+//! Writes the seeds of every fuzz target to `fuzz/corpus/<target>/` (replacing files of
 //! the same name). Run after a format change: `cargo run -p isobar-fuzz --example make_corpus`.
 
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! Query benchmarks on the shared IoT and weather workloads (see `benches/workload`).
+//! Query benchmarks on the shared IoT and weather workloads (see the `workload/` crate).
 //!
 //! Loads each workload into a fresh database (WAL sync off), flushes, then times:
 //! Q1 one series, one family, 1 hour (scan); Q2 one series, 12 hours, every column (scan);
@@ -8,7 +8,7 @@
 //! and a Parquet export of the whole table, in points/s, with its size relative to the SSTables.
 //!
 //! ```text
-//! cargo run --release -p isobar-query --example query_bench -- [--scale 1.0] [--runs 20] [--cache-mb N]
+//! cargo run --release -p isobar-benches --bin query_bench -- [--scale 1.0] [--runs 20] [--cache-mb N]
 //! ```
 //! Each query runs `--runs` times after one warm-up (throughput runs at most 5 times); the median
 //! and the minimum are printed. `--cache-mb` sets the block cache (default: the engine's 64 MiB),

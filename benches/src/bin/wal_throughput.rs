@@ -1,7 +1,7 @@
 //! Rough WAL throughput: N threads append fixed-size records and wait for each to be durable.
 //!
 //! ```text
-//! cargo run --release -p isobar-storage --example wal_throughput -- [always|none|interval] \
+//! cargo run --release -p isobar-benches --bin wal_throughput -- [always|none|interval] \
 //!     [threads=8] [records=20000] [record_bytes=1024] [dir=<temp dir>]
 //! ```
 //!
