@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use isobar_ingest::convert::batch_to_request;
 use isobar_proto::v1 as pb;
+use isobar_testkit::server::{ServerCommand, ServerProcess};
 use isobar_workload::{Generator, Spec};
 
 const BIN: &str = env!("CARGO_BIN_EXE_isobar");
@@ -45,25 +46,11 @@ impl Drop for Proc {
 }
 
 fn free_addr() -> String {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").to_string()
+    isobar_testkit::server::free_addr().expect("free port").to_string()
 }
 
-fn start_server(data: &Path, addr: &str) -> Proc {
-    let child = Command::new(BIN)
-        .args(["serve", "--listen", addr, "--data-dir"])
-        .arg(data)
-        .env("ISOBAR_LOG_LEVEL", "warn")
-        .env("ISOBAR_METRICS_LISTEN", "127.0.0.1:0")
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("serve starts");
-    let proc = Proc(child);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "server did not come up on {addr}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    proc
+fn start_server(data: &Path, addr: &str) -> ServerProcess {
+    ServerCommand::new(BIN, data).listen(addr.parse().expect("addr")).start().expect("serve starts")
 }
 
 fn start_agent(config: &Path) -> Proc {
@@ -217,7 +204,7 @@ fn agent_delivers_every_reading_exactly_once_through_kills_and_a_blocked_link() 
     let mut agent = start_agent(&config);
     wait_acked(&queue, 10);
     // 1. The server dies (SIGKILL) mid-stream and comes back.
-    server.kill();
+    let _ = server.kill();
     server = start_server(&data, &server_addr);
     wait_acked(&queue, 30);
     // 2. The agent dies mid-stream and comes back.
@@ -231,7 +218,7 @@ fn agent_delivers_every_reading_exactly_once_through_kills_and_a_blocked_link() 
     wait_acked(&queue, 70);
     // 4. Both die at once.
     agent.kill();
-    server.kill();
+    let _ = server.kill();
     let _server = start_server(&data, &server_addr);
     let _agent = start_agent(&config);
     wait_acked(&queue, records);

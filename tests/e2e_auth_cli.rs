@@ -3,25 +3,11 @@
 //! JSON log carries the call's span fields (rpc, peer, principal) but never the secret.
 
 use std::io::Write;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+
+use isobar_testkit::server::ServerCommand;
 
 const BIN: &str = env!("CARGO_BIN_EXE_isobar");
-
-fn free_addr() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").to_string()
-}
-
-/// A server process, killed if the test fails before stopping it.
-struct ServerProcess(Child);
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// `isobar auth hash-token --generate --name NAME`: the secret and the config entry.
 fn generate(name: &str) -> (String, String) {
@@ -59,26 +45,16 @@ fn tokens_from_env_or_file_are_enforced_and_json_logs_carry_span_fields_but_no_s
     std::fs::write(&config, format!("[auth]\nenabled = true\n\n{entry}")).expect("config");
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, format!("{secret}\n")).expect("token file");
-    let addr = free_addr();
     let log = dir.path().join("server.log");
-    let child = Command::new(BIN)
-        .args(["serve", "--listen", &addr, "--config"])
+    let mut server = ServerCommand::new(BIN, dir.path().join("data"))
+        .arg("--config")
         .arg(&config)
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
         .env("ISOBAR_LOG_FORMAT", "json")
-        .env("ISOBAR_METRICS_LISTEN", "127.0.0.1:0")
         .env("ISOBAR_LOG_LEVEL", "debug,h2=info,hyper=info,tower=info,isobar_storage=info")
-        .stdin(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .spawn()
+        .log_file(&log)
+        .start()
         .expect("serve starts");
-    let mut server = ServerProcess(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(&addr).is_err() {
-        assert!(Instant::now() < deadline, "server did not come up on {addr}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let addr = server.addr();
     let client = |args: &[&str], token: Option<&str>| {
         let mut command = Command::new(BIN);
         command.arg("--addr").arg(format!("http://{addr}")).args(args).env_remove("ISOBAR_TOKEN");
@@ -100,9 +76,8 @@ fn tokens_from_env_or_file_are_enforced_and_json_logs_carry_span_fields_but_no_s
     assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
     assert!(String::from_utf8_lossy(&listed.stdout).contains("weather"));
 
-    let killed = Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status().expect("kill");
-    assert!(killed.success());
-    assert!(server.0.wait().expect("exits").success());
+    server.terminate().expect("SIGTERM sent");
+    assert!(server.wait().expect("exits").success());
     let text = std::fs::read_to_string(&log).expect("log");
     assert!(!text.contains(&secret), "the secret is never logged");
     assert!(!text.contains("not-the-secret"), "nor a wrong one");

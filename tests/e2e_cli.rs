@@ -2,63 +2,31 @@
 //! (table, CSV import, scan in every format, admin), SIGTERM -> exit 0, then the offline tools
 //! (`admin verify`, `inspect`) on the files it left.
 
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::process::{Command, Output};
+
+use isobar_testkit::server::ServerCommand;
 
 const BIN: &str = env!("CARGO_BIN_EXE_isobar");
 
-fn free_addr() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").to_string()
-}
-
-fn isobar(addr: &str, args: &[&str]) -> Output {
+fn isobar(addr: &SocketAddr, args: &[&str]) -> Output {
     Command::new(BIN).arg("--addr").arg(format!("http://{addr}")).args(args).output().expect("runs")
 }
 
 /// Runs a client command that must succeed; returns its standard output.
-fn ok(addr: &str, args: &[&str]) -> String {
+fn ok(addr: &SocketAddr, args: &[&str]) -> String {
     let out = isobar(addr, args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "isobar {args:?} failed: {stderr}");
     String::from_utf8(out.stdout).expect("utf8")
 }
 
-/// A server process, killed if the test fails before stopping it.
-struct ServerProcess(Child);
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_server(dir: &Path, addr: &str) -> ServerProcess {
-    let child = Command::new(BIN)
-        .args(["serve", "--listen", addr, "--data-dir"])
-        .arg(dir)
-        .env("ISOBAR_LOG_LEVEL", "warn")
-        .env("ISOBAR_METRICS_LISTEN", "127.0.0.1:0")
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("serve starts");
-    let child = ServerProcess(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "server did not come up on {addr}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child
-}
-
 #[test]
 fn serve_import_scan_admin_sigterm_then_offline_tools() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let addr = free_addr();
-    let mut server = start_server(&data, &addr);
+    let mut server = ServerCommand::new(BIN, &data).start().expect("serve starts");
+    let addr = server.addr();
 
     let created = isobar(
         &addr,
@@ -135,9 +103,8 @@ fn serve_import_scan_admin_sigterm_then_offline_tools() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("NOT_FOUND: table \"nowhere\" does not exist"));
 
     // SIGTERM: graceful stop, exit 0.
-    let killed = Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status().expect("kill");
-    assert!(killed.success());
-    let status = server.0.wait().expect("wait");
+    server.terminate().expect("SIGTERM sent");
+    let status = server.wait().expect("wait");
     assert!(status.success(), "serve exited with {status}");
 
     // Offline tools on the files left behind.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use isobar_storage::{Db, Result, WriteBatch};
 use isobar_workload::{Generator, Spec};
 
-use crate::procfs;
+use isobar_testkit::procfs;
 
 /// How batches are cut from the workload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,17 +8,16 @@
 //! | [`footprint`] | SSTable (and WAL) bytes per point, per family |
 //! | [`scan`] | scan throughput through [`Db::scan`](isobar_storage::Db::scan), and page decode at the SSTable reader |
 //! | [`pages`] | workload columns cut into SSTable-sized pages, for the encoding benchmarks |
-//! | [`procfs`] | resident memory and CPU time of this process, from `/proc` |
 //! | [`report`] | number formatting for the printed report |
 //!
 //! The `storage_bench` binary wires them together; `compaction_bench`, `encoding_sizes`,
 //! `wal_throughput` and `query_bench` are the other benchmark binaries (`src/bin/`); the criterion
 //! micro-benchmarks live in `benches/benches/`. The workloads come from [`isobar_workload`], so every figure is over the
-//! same deterministic data as the other benchmarks of the project.
+//! same deterministic data as the other benchmarks of the project; memory and CPU figures come
+//! from [`isobar_testkit::procfs`] (the dev-only test kit: fine here, benchmarks are not shipped).
 
 pub mod footprint;
 pub mod ingest;
 pub mod pages;
-pub mod procfs;
 pub mod report;
 pub mod scan;

@@ -14,7 +14,7 @@ use arrow_array::Array;
 use isobar_storage::sst::{BlockCache, SstReader};
 use isobar_storage::{Db, Result, ScanRequest, SeriesSelector, TimeRange};
 
-use crate::procfs;
+use isobar_testkit::procfs;
 
 /// What a scan measured.
 #[derive(Debug, Clone, Copy)]

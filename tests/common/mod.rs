@@ -1,14 +1,15 @@
 //! Helpers of the end-to-end tests: a real server on a loopback port over a temporary data
 //! directory, a client connected to it, and small builders of requests and answers.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)] // each test binary uses its own subset
 
 use std::path::Path;
 
-use arrow_array::{Array, Float64Array, Int64Array, RecordBatch, StringArray, TimestampNanosecondArray};
+use arrow_array::RecordBatch;
 use isobar::client::{Client, collect};
 use isobar::config::{ByteSize, Config};
 use isobar::server::{Running, start};
 use isobar_proto::v1 as pb;
+pub use isobar_testkit::rows::{row_count, rows_f64, values_i64};
 use pb::series_selector::Selector;
 
 /// A configuration serving `dir` on 127.0.0.1 with a port the OS chooses.
@@ -102,35 +103,6 @@ pub async fn scan_all(client: &mut Client, table: &str, columns: &[&str]) -> Vec
     };
     let stream = client.query.scan(request).await.expect("scan starts").into_inner();
     collect(stream).await.expect("scan answer").1
-}
-
-/// The rows of `batches` as `(series, ts)` plus the f64 column `column` (None for null).
-pub fn rows_f64(batches: &[RecordBatch], column: &str) -> Vec<(String, i64, Option<f64>)> {
-    let mut out = Vec::new();
-    for b in batches {
-        let series = b.column_by_name("series").expect("series").as_any().downcast_ref::<StringArray>().expect("utf8");
-        let ts = b.column_by_name("ts").expect("ts").as_any().downcast_ref::<TimestampNanosecondArray>().expect("ts");
-        let values = b.column_by_name(column).expect("column").as_any().downcast_ref::<Float64Array>().expect("f64");
-        for i in 0..b.num_rows() {
-            out.push((series.value(i).to_owned(), ts.value(i), values.is_valid(i).then(|| values.value(i))));
-        }
-    }
-    out
-}
-
-/// The i64 column `column` of `batches` (None for null).
-pub fn values_i64(batches: &[RecordBatch], column: &str) -> Vec<Option<i64>> {
-    let mut out = Vec::new();
-    for b in batches {
-        let a = b.column_by_name(column).expect("column").as_any().downcast_ref::<Int64Array>().expect("i64");
-        out.extend((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))));
-    }
-    out
-}
-
-/// Total rows of `batches`.
-pub fn row_count(batches: &[RecordBatch]) -> usize {
-    batches.iter().map(RecordBatch::num_rows).sum()
 }
 
 /// The Python of the interoperability tests: `$ISOBAR_TEST_PYTHON` (set by `scripts/test.sh`),

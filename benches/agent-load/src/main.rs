@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use isobar_proto::v1::ResumeRequest;
 use isobar_proto::v1::ingest_client::IngestClient;
+use isobar_testkit::server::{ServerCommand, free_addr};
 use isobar_workload::Spec;
 
 /// Arguments.
@@ -45,13 +46,6 @@ impl Drop for Proc {
     }
 }
 
-fn free_addr() -> String {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.to_string())
-        .unwrap_or_else(|e| panic!("cannot find a free port: {e}"))
-}
-
 fn status_seqs(queue: &Path) -> Option<(u64, u64)> {
     let text = std::fs::read_to_string(queue.join("status.json")).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
@@ -61,7 +55,7 @@ fn status_seqs(queue: &Path) -> Option<(u64, u64)> {
 fn main() {
     let args = Args::parse();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let addr = free_addr();
+    let addr = free_addr().unwrap_or_else(|e| panic!("cannot find a free port: {e}"));
     let queue = dir.path().join("queue");
     let spec = Spec::iot().timestamps(args.minutes * 6);
     let config = dir.path().join("agent.toml");
@@ -103,16 +97,12 @@ fn main() {
         .map(|d| d.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
         .unwrap_or(0);
     let start = Instant::now();
-    let _server = Proc(
-        Command::new(&args.bin)
-            .args(["serve", "--listen", &addr, "--data-dir"])
-            .arg(dir.path().join("data"))
-            .env("ISOBAR_LOG_LEVEL", "error")
-            .env("ISOBAR_METRICS_LISTEN", "127.0.0.1:0")
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("serve: {e}")),
-    );
+    // Not waited for: the catch-up time includes the server's start.
+    let _server = ServerCommand::new(&args.bin, dir.path().join("data"))
+        .listen(addr)
+        .env("ISOBAR_LOG_LEVEL", "error")
+        .spawn()
+        .unwrap_or_else(|e| panic!("serve: {e}"));
     let producer_id = std::fs::read_to_string(queue.join("producer_id")).unwrap_or_else(|e| panic!("producer id: {e}"));
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap_or_else(|e| panic!("rt: {e}"));

@@ -1,17 +1,22 @@
-//! The server under test: started as a child process on a free loopback port, watched through
-//! `/proc/<pid>/status`, stopped with SIGTERM.
+//! The server under test: started as a child process on a free loopback port (by the test kit's
+//! [`ServerCommand`]), watched through `/proc/<pid>/status`, stopped with SIGTERM.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use isobar_testkit::procfs;
+use isobar_testkit::server::{self, ServerCommand, ServerProcess};
 
 /// Why the server could not be run.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    /// The binary could not be started or signalled.
+    /// It could not be started, did not come up in time, or could not be signalled.
+    #[error(transparent)]
+    Process(#[from] server::Error),
+    /// A local resource (data directory, waiting thread) failed.
     #[error("{what}: {source}")]
     Io {
         /// What was being done.
@@ -20,9 +25,6 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
-    /// The server did not accept connections in time.
-    #[error("the server did not come up on {0} within 30 s")]
-    NotUp(String),
     /// The server exited with an error status on SIGTERM.
     #[error("the server exited with {0} on SIGTERM (expected 0)")]
     BadExit(std::process::ExitStatus),
@@ -39,71 +41,43 @@ pub struct Rss {
 
 /// A started server.
 pub struct Server {
-    child: Child,
-    addr: String,
+    process: ServerProcess,
     _dir: Option<tempfile::TempDir>,
-}
-
-/// A field of `/proc/<pid>/status` in KiB.
-pub fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = text.lines().find(|l| l.starts_with(field))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 impl Server {
     /// Starts `bin serve` with `ISOBAR_STORAGE_SYNC=sync` over `data_dir` (or a temporary one).
     pub async fn start(bin: &Path, sync: &str, data_dir: Option<&Path>) -> Result<Server, ServerError> {
-        let io = |what: &str| {
-            let what = what.to_owned();
-            move |source| ServerError::Io { what, source }
-        };
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(io("finding a free port"))?
-            .port();
-        let addr = format!("127.0.0.1:{port}");
         let (dir, temp) = match data_dir {
             Some(d) => (d.to_path_buf(), None),
             None => {
-                let t = tempfile::tempdir().map_err(io("creating a data directory"))?;
+                let t = tempfile::tempdir()
+                    .map_err(|source| ServerError::Io { what: "creating a data directory".into(), source })?;
                 (t.path().to_path_buf(), Some(t))
             }
         };
-        let child = Command::new(bin)
-            .args(["serve", "--listen", &addr, "--data-dir"])
-            .arg(&dir)
+        let process = ServerCommand::new(bin, dir)
             .env("ISOBAR_STORAGE_SYNC", sync)
-            .env("ISOBAR_LOG_LEVEL", "warn")
-            .env("ISOBAR_METRICS_LISTEN", "127.0.0.1:0")
-            .stdin(Stdio::null())
-            .spawn()
-            .map_err(io(&format!("starting {}", bin.display())))?;
-        let server = Server { child, addr, _dir: temp };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while tokio::net::TcpStream::connect(&server.addr).await.is_err() {
-            if Instant::now() > deadline {
-                return Err(ServerError::NotUp(server.addr.clone()));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Ok(server)
+            .wait_at_most(Duration::from_secs(30))
+            .start_async()
+            .await?;
+        Ok(Server { process, _dir: temp })
     }
 
     /// The server's URL.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.process.url()
     }
 
     /// Starts sampling the server's resident set.
     pub fn rss_sampler(&self) -> RssSampler {
-        let pid = self.child.id();
+        let pid = self.process.pid();
         let stop = Arc::new(AtomicBool::new(false));
         let max = Arc::new(AtomicU64::new(0));
         let (s, m) = (stop.clone(), max.clone());
         let thread = std::thread::spawn(move || {
             while !s.load(Ordering::Relaxed) {
-                if let Some(kib) = proc_status_kib(pid, "VmRSS:") {
+                if let Some(kib) = procfs::pid_status_kib(pid, "VmRSS") {
                     m.fetch_max(kib, Ordering::Relaxed);
                 }
                 std::thread::sleep(Duration::from_millis(100));
@@ -113,15 +87,14 @@ impl Server {
     }
 
     /// Reads the peak RSS, sends SIGTERM and waits for a clean exit.
-    pub async fn stop(mut self, sampled_max_kib: Option<u64>) -> Result<Rss, ServerError> {
-        let pid = self.child.id();
-        let peak_kib = proc_status_kib(pid, "VmHWM:").unwrap_or(0);
-        let io = |what: &'static str| move |source| ServerError::Io { what: what.into(), source };
-        Command::new("kill").args(["-TERM", &pid.to_string()]).status().map_err(io("sending SIGTERM"))?;
-        let status = tokio::task::spawn_blocking(move || self.child.wait())
-            .await
-            .map_err(|e| ServerError::Io { what: "waiting for the server".into(), source: std::io::Error::other(e) })?
-            .map_err(io("waiting for the server"))?;
+    pub async fn stop(self, sampled_max_kib: Option<u64>) -> Result<Rss, ServerError> {
+        let mut process = self.process;
+        let peak_kib = process.peak_rss_kib().unwrap_or(0);
+        process.terminate()?;
+        let status = tokio::task::spawn_blocking(move || process.wait()).await.map_err(|e| ServerError::Io {
+            what: "waiting for the server".into(),
+            source: std::io::Error::other(e),
+        })??;
         if !status.success() {
             return Err(ServerError::BadExit(status));
         }

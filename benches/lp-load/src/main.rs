@@ -19,13 +19,13 @@ mod http;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use isobar_storage::ColumnValues;
+use isobar_testkit::server::{ServerCommand, free_addr};
 use isobar_workload::Spec;
 
 /// Command-line arguments.
@@ -71,25 +71,18 @@ async fn run(args: Args) -> Result<(), String> {
         bytes as f64 / (1 << 20) as f64,
         started.elapsed().as_secs_f64()
     );
-    let free_port = || {
-        std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| format!("free port: {e}"))
-    };
-    let (grpc, http) = (free_port()?, free_port()?);
+    let free_port = || free_addr().map_err(|e| format!("free port: {e}"));
+    let http = free_port()?;
     let dir = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
-    let mut child = Command::new(&args.server_bin)
-        .args(["serve", "--listen", &grpc.to_string(), "--data-dir"])
-        .arg(dir.path())
+    let mut server = ServerCommand::new(&args.server_bin, dir.path())
         .env("ISOBAR_STORAGE_SYNC", &args.sync)
-        .env("ISOBAR_LOG_LEVEL", "warn")
-        .env("ISOBAR_METRICS_LISTEN", "127.0.0.1:0")
         .env("ISOBAR_LINE_PROTOCOL_ENABLED", "true")
         .env("ISOBAR_LINE_PROTOCOL_LISTEN", http.to_string())
-        .stdin(Stdio::null())
         .spawn()
-        .map_err(|e| format!("starting {}: {e}", args.server_bin.display()))?;
+        .map_err(|e| e.to_string())?;
     let result = load(http, requests, args.connections).await;
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    let _ = child.wait();
+    let _ = server.terminate();
+    let _ = server.wait();
     let elapsed = result?;
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(

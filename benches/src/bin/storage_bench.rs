@@ -21,8 +21,9 @@ use clap::{Parser, ValueEnum};
 use isobar_benches::footprint::{self, Footprint, ratio};
 use isobar_benches::ingest::{self, BatchShape};
 use isobar_benches::report::{mib, mib_opt, per_second, rate};
-use isobar_benches::{procfs, scan};
+use isobar_benches::scan;
 use isobar_storage::{Db, Options, ScanRequest, SyncPolicy, WriteBatch};
+use isobar_testkit::procfs;
 use isobar_workload::{Kind, Spec};
 
 /// Which workloads to run.

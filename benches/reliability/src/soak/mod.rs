@@ -254,7 +254,7 @@ pub async fn run(config: &SoakConfig) -> Result<SoakReport, SoakError> {
         tokio::spawn(async move {
             let mut max = 0;
             while !stop.load(Ordering::Relaxed) {
-                max = max.max(crate::process::proc_status_kib(pid, "VmRSS:").unwrap_or(0));
+                max = max.max(isobar_testkit::procfs::pid_status_kib(pid, "VmRSS").unwrap_or(0));
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             max

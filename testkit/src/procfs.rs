@@ -1,4 +1,5 @@
-//! Process facts from `/proc/self`: resident memory (current and peak) and CPU time.
+//! Process facts from `/proc`: resident memory (current and peak) of this process or of a child
+//! (a server under test, by PID), CPU time of this process, the machine's load average.
 //!
 //! The peak (`VmHWM`) can be reset by writing `5` to `/proc/self/clear_refs` (Linux 4.0+), which
 //! lets one process measure the peak of one phase (ingest) after another (data generation).
@@ -10,12 +11,23 @@ use std::time::Duration;
 /// `USER_HZ` at 100 on every architecture's user ABI, whatever the kernel's `HZ`.
 const USER_HZ: u64 = 100;
 
+/// The number of a `field: <n> kB` line (such as `VmRSS`) of a `/proc/<pid>/status` text.
+fn field_kib(status: &str, field: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// A field of `/proc/self/status` given in kB (such as `VmRSS`), in bytes.
 pub fn status_bytes(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+    Some(field_kib(&status, field)? * 1024)
+}
+
+/// A field of `/proc/<pid>/status` given in kB (such as `VmRSS` or `VmHWM`), in KiB; `None` once
+/// the process is gone.
+pub fn pid_status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    field_kib(&status, field)
 }
 
 /// Resident memory now (`VmRSS`).
@@ -63,6 +75,16 @@ mod tests {
         assert!(busy > 0);
         assert!(cpu_time().is_some());
         assert!(load_average().is_some_and(|l| l >= 0.0));
+    }
+
+    #[test]
+    fn reads_another_process_by_pid() {
+        let pid = std::process::id();
+        let kib = pid_status_kib(pid, "VmRSS").expect("VmRSS");
+        assert!(kib > 0);
+        // A field is matched whole: `VmRS` is not `VmRSS`.
+        assert_eq!(pid_status_kib(pid, "VmRS"), None);
+        assert_eq!(field_kib("VmHWM:\t  2048 kB\nVmRSS:\t  1024 kB\n", "VmRSS"), Some(1024));
     }
 
     #[test]
