@@ -14,9 +14,13 @@
 //! as a crash right after them would leave the directory.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use isobar_storage::{ColumnType, ColumnValues, Db, Error, Options, ScanRequest, SeriesWrite, TableSpec};
-use isobar_testkit::rows::{V, rows};
+use isobar_storage::sst::{BlockCache, SstInfo, SstReader};
+use isobar_storage::{
+    ColumnType, ColumnValues, Db, Error, Options, ScanRequest, SeriesSelector, SeriesWrite, TableSpec, TimeRange,
+};
+use isobar_testkit::rows::{V, cell, rows};
 
 const TABLE: &str = "golden";
 
@@ -167,6 +171,64 @@ fn good_files_read_to_the_exact_content() {
     // obs: s1 x3 + s2 x1 flushed; meta: s1 x3 (s2 had no meta cell).
     assert_eq!(files, vec![("meta", 1, 3, 0), ("obs", 1, 4, 0)]);
     db.close().expect("close");
+}
+
+/// One SSTable through the reader `isobar inspect` uses: its facts, columns and every series' rows
+/// as `(series, ts, seq, cells)`.
+type SstRows = Vec<(String, Vec<i64>, Vec<u64>, Vec<Vec<V>>)>;
+
+fn read_sst(path: &Path) -> (SstInfo, SstRows) {
+    let reader = SstReader::open(path, 0, Arc::new(BlockCache::new(1 << 20))).expect("SSTable opens");
+    let info = reader.info().clone();
+    let ids: Vec<_> = info.columns.iter().map(|c| c.id).collect();
+    let mut out = Vec::new();
+    for entry in reader.series(&SeriesSelector::All) {
+        let run = reader.read(&entry, TimeRange::ALL, &ids).expect("series reads").expect("series has rows");
+        let cells = (0..run.ts.len()).map(|i| run.columns.iter().map(|(_, a)| cell(a.as_ref(), i)).collect()).collect();
+        out.push((entry.key.to_string(), run.ts.to_vec(), run.seq.to_vec(), cells));
+    }
+    (info, out)
+}
+
+#[test]
+fn sstables_read_through_the_inspect_path_to_their_exact_content() {
+    let db = golden_dir().join("db");
+    let [_, obs, meta, _] = golden_files(&db);
+
+    let (info, rows) = read_sst(&db.join(obs));
+    assert_eq!(info.format_version, 1);
+    assert_eq!((info.family, info.rows, info.series, info.pages), (0, 4, 2, 1));
+    assert_eq!((info.min_ts, info.max_ts, info.min_seq, info.max_seq), (1000, 3000, 1, 2));
+    let columns: Vec<(&str, ColumnType)> = info.columns.iter().map(|c| (c.name.as_str(), c.ty)).collect();
+    assert_eq!(columns, vec![("temp", ColumnType::F64), ("code", ColumnType::I64)]);
+    assert_eq!(
+        rows,
+        vec![
+            (
+                "s1".to_string(),
+                vec![1000, 2000, 3000],
+                vec![1, 1, 1],
+                vec![vec![V::f(1.5), V::I(1)], vec![V::f(-2.25), V::I(2)], vec![V::f(3.0), V::I(3)]]
+            ),
+            ("s2".to_string(), vec![1500], vec![2], vec![vec![V::f(7.0), V::N]]),
+        ]
+    );
+
+    let (info, rows) = read_sst(&db.join(meta));
+    assert_eq!(info.format_version, 1);
+    assert_eq!((info.family, info.rows, info.series, info.pages), (1, 3, 1, 1));
+    assert_eq!((info.min_ts, info.max_ts, info.min_seq, info.max_seq), (1000, 3000, 1, 1));
+    let columns: Vec<(&str, ColumnType)> = info.columns.iter().map(|c| (c.name.as_str(), c.ty)).collect();
+    assert_eq!(columns, vec![("ok", ColumnType::Bool), ("note", ColumnType::String)]);
+    assert_eq!(
+        rows,
+        vec![(
+            "s1".to_string(),
+            vec![1000, 2000, 3000],
+            vec![1, 1, 1],
+            vec![vec![V::B(true), s("a")], vec![V::B(false), s("b")], vec![V::B(true), s("c")]]
+        )]
+    );
 }
 
 /// The golden files, relative to the database directory.
