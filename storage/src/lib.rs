@@ -46,6 +46,7 @@
 
 pub mod batch;
 pub mod catalog;
+mod clock;
 pub mod codec;
 pub mod compaction;
 pub mod db;
@@ -63,13 +64,14 @@ pub mod run;
 pub mod schema;
 pub mod selector;
 pub mod sst;
+pub mod version;
 pub mod wal;
 
-pub use batch::{ColumnValues, ColumnWrite, SeriesWrite, WriteBatch};
+pub use batch::{ColumnValues, ColumnWrite, SeriesWrite, WriteBatch, WriteReceipt};
 pub use catalog::TableChange;
 pub use compaction::{CompactionOptions, CompactionReport};
 pub use db::{
-    CheckpointInfo, Db, DbStats, EngineMetrics, FamilyStats, PendingWrite, StallState, WriteReceipt,
+    CHECKPOINT_FILE, CheckpointFile, CheckpointInfo, Db, DbStats, EngineMetrics, FamilyStats, PendingWrite, StallState,
     restore_checkpoint, verify_checkpoint,
 };
 pub use error::{Error, InvalidInput, Result};

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 pub use validate::{LoggedColumn, LoggedSeries, Validated, validate_batch};
 
-use crate::error::InvalidInput;
+use crate::error::{Error, InvalidInput};
 use crate::names::{NameKind, validate_name};
 use crate::schema::{ColumnDef, ColumnSpec, FamilyDef, FamilyId, FamilySpec, TableDef, TableId, TableSpec};
 
@@ -118,6 +118,15 @@ fn family_mut<'a>(def: &'a mut TableDef, family: &str) -> Result<&'a mut FamilyD
         family: family.to_string(),
         known,
     })
+}
+
+/// The error for a table that does not exist: a bad name is reported as such, a good name as
+/// unknown.
+pub(crate) fn unknown_table(name: &str) -> Error {
+    match validate_name(NameKind::Table, name) {
+        Err(e) => e.into(),
+        Ok(()) => InvalidInput::UnknownTable { table: name.to_string() }.into(),
+    }
 }
 
 /// The family names of `def`, comma-separated, for error messages.

@@ -10,26 +10,29 @@
 //!
 //! Parts (a pure policy and a separate executor, as fjall-rs/lsm-tree and GreptimeDB split them):
 //! - [`policy`]: looks at a family's file list and returns a [`policy::Task`]; no I/O, unit-tested.
-//! - [`output`]: writes merged runs into per-window SSTables (shared with flush).
-//! - [`executor`]: reads the input files, merges (last write wins per cell, tombstones and TTL
-//!   applied), writes, and installs the result with one atomic manifest edit.
-//! - [`worker`]: the background thread, manual `Db::compact`, tombstone purge and stats.
+//! - `plan`: reads a version for the policy (files per family, dead tombstones, the fullest
+//!   window); no I/O.
+//! - `executor`: a function from input files, tombstones, TTL and an output target to new files
+//!   and the manifest edit that swaps them (writing through `sst`'s windowed writer, shared
+//!   with flush). It installs nothing: `db/` applies the edit (see `db/compactor.rs` for the
+//!   background worker, manual `Db::compact` and tombstone purge).
 //!
 //! Correctness rule: a merge replaces row-level sequence numbers by the newest of the merged
 //! rows, so it may only merge files that are contiguous in sequence order among the files that
 //! can hold the same rows (the files of one window). The policy only picks such runs.
 
-pub mod executor;
-pub mod output;
+mod executor;
+mod plan;
 pub mod policy;
-pub mod worker;
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use executor::MergeOutcome;
+pub(crate) use executor::{MergeInput, Merged, merge};
+pub(crate) use plan::{dead_tombstones, family_backlog, family_files, has_unapplied_tombstones, max_window_files};
 pub use policy::Task;
-pub use worker::CompactionReport;
 
 /// Compaction settings, in [`Options::compaction`](crate::Options::compaction).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -89,4 +92,36 @@ impl CompactionOptions {
 /// Start of the window that holds `ts`.
 pub fn window_start(ts: i64, window_ns: i64) -> i64 {
     ts.div_euclid(window_ns).saturating_mul(window_ns)
+}
+
+/// What a manual compaction did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CompactionReport {
+    /// Families looked at.
+    pub families: usize,
+    /// Merges run.
+    pub merges: usize,
+    /// Files deleted because every row in them was past the TTL.
+    pub expired_files: usize,
+    /// Files read by merges.
+    pub files_in: usize,
+    /// Files written by merges.
+    pub files_out: usize,
+    /// Bytes read by merges.
+    pub bytes_read: u64,
+    /// Bytes written by merges.
+    pub bytes_written: u64,
+    /// Tombstones dropped because no data they cover remains.
+    pub tombstones_dropped: usize,
+}
+
+impl CompactionReport {
+    /// Counts one merge.
+    pub(crate) fn add(&mut self, m: &MergeOutcome) {
+        self.merges += 1;
+        self.files_in += m.inputs;
+        self.files_out += m.outputs;
+        self.bytes_read += m.bytes_read;
+        self.bytes_written += m.bytes_written;
+    }
 }

@@ -23,6 +23,8 @@ use std::sync::{Arc, LazyLock};
 pub use fault::{FaultFs, FaultKind, FaultRule, Op, RuleId, Trigger};
 pub use os::OsFs;
 
+pub use crate::error::is_disk_full;
+
 use crate::error::{Error, Result};
 
 /// A file open for writing: the engine writes whole buffers, syncs, and sometimes cuts a file back.
@@ -144,11 +146,6 @@ impl io::Write for FileWriter {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
-}
-
-/// True when `e` says the file system is full (`ENOSPC`, or `EDQUOT` for a quota).
-pub fn is_disk_full(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded)
 }
 
 /// `fsync`s a directory of the OS file system so that renames and creations inside it are durable.

@@ -158,14 +158,6 @@ impl Snapshot {
     }
 }
 
-impl crate::db::Db {
-    /// Scans and collects every batch (convenient for small results; use
-    /// [`Snapshot::scan`] to stream large ones).
-    pub fn scan(&self, req: &ScanRequest) -> Result<Vec<RecordBatch>> {
-        self.snapshot().scan(req)?.collect()
-    }
-}
-
 impl Scan {
     /// The schema of every batch.
     pub fn schema(&self) -> SchemaRef {

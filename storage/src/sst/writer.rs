@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use arrow_array::{ArrayRef, UInt32Array, new_null_array};
 use rayon::prelude::*;
 
 use super::block::{BlockHandle, frame};
@@ -329,15 +328,4 @@ impl SstWriter {
         drop(self);
         fs.remove_file(&path).map_err(|e| Error::io(&path, e))
     }
-}
-
-/// A copy of `array` that owns its memory (no slice of a larger buffer).
-pub(super) fn owned_copy(array: &ArrayRef) -> ArrayRef {
-    let indices = UInt32Array::from_iter_values(0..array.len() as u32);
-    arrow_select::take::take(array.as_ref(), &indices, None).unwrap_or_else(|_| array.clone())
-}
-
-/// An all-null column of `schema`'s type with `len` rows.
-pub(super) fn null_column(schema: &ColumnSchema, len: usize) -> ArrayRef {
-    new_null_array(&schema.ty.arrow_type(), len)
 }
