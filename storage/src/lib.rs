@@ -43,41 +43,50 @@
 //! wait for durability. Read path: [`Db::snapshot`] → [`Snapshot::read_series`] per family
 //! (memtables + SSTables, merged) → [`Scan`] joins families into Arrow record batches.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
+#![deny(unreachable_pub)]
 
-pub mod batch;
-pub mod catalog;
+mod batch;
+mod catalog;
 mod clock;
-pub mod codec;
-pub mod compaction;
-pub mod db;
+mod codec;
+mod compaction;
+mod db;
 pub mod encoding;
-pub mod error;
+mod error;
 pub mod fs;
-pub mod histogram;
+mod histogram;
 pub mod manifest;
-pub mod memtable;
-pub mod names;
-pub mod options;
-pub mod producer;
-pub mod read;
-pub mod run;
-pub mod schema;
-pub mod selector;
+mod memtable;
+mod names;
+mod options;
+mod producer;
+mod read;
+mod run;
+mod schema;
+mod selector;
 pub mod sst;
-pub mod version;
+mod version;
 pub mod wal;
 
 pub use batch::{ColumnValues, ColumnWrite, SeriesWrite, WriteBatch, WriteReceipt};
-pub use catalog::TableChange;
+pub use catalog::{LoggedColumn, LoggedSeries, TableChange, Validated, apply_change, build_table, validate_batch};
+pub use codec::DecodeError;
 pub use compaction::{CompactionOptions, CompactionReport};
 pub use db::{
     CHECKPOINT_FILE, CheckpointFile, CheckpointInfo, Db, DbStats, EngineMetrics, FamilyStats, PendingWrite, StallState,
     restore_checkpoint, verify_checkpoint,
 };
-pub use error::{Error, InvalidInput, Result};
+pub use error::{Error, InvalidInput, NameKind, Result};
+pub use histogram::{HistogramSnapshot, LATENCY_BOUNDS_SECONDS, LatencyHistogram};
+pub use memtable::{ColumnInput, Memtable};
+pub use names::{MAX_NAME_LEN, validate_name};
 pub use options::{Limits, Options, SyncPolicy, WalRecovery};
 pub use producer::{ProducerId, ProducerReceipt, ProducerState};
-pub use read::{FileSource, Order, Projection, Scan, ScanRequest, SeriesSources, Snapshot, WINDOW_ROWS};
+pub use read::{FileSource, Order, Projection, Scan, ScanRequest, SeriesSources, Snapshot, WINDOW_ROWS, merge_runs};
 pub use run::Run;
-pub use schema::{ColumnDef, ColumnId, ColumnType, FamilyDef, FamilyId, FamilySpec, TableDef, TableId, TableSpec};
+pub use schema::{
+    ColumnDef, ColumnId, ColumnSpec, ColumnType, FamilyDef, FamilyId, FamilySpec, TableDef, TableId, TableSpec,
+    ts_arrow_type,
+};
 pub use selector::{SeriesSelector, TimeRange};
+pub use version::SstFile;

@@ -5,7 +5,7 @@
 //! SQL and Prometheus labels, and to pass through any later tool.
 
 use crate::error::InvalidInput;
-pub use crate::error::NameKind;
+pub(crate) use crate::error::NameKind;
 
 /// Longest name accepted, in bytes.
 pub const MAX_NAME_LEN: usize = 128;

@@ -25,7 +25,7 @@ use crate::version::SstFile;
 
 /// What one merge did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct MergeOutcome {
+pub(crate) struct MergeOutcome {
     /// Files read.
     pub inputs: usize,
     /// Files written.

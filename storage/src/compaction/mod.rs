@@ -23,16 +23,16 @@
 
 mod executor;
 mod plan;
-pub mod policy;
+pub(crate) mod policy;
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use executor::MergeOutcome;
+pub(crate) use executor::MergeOutcome;
 pub(crate) use executor::{MergeInput, Merged, merge};
 pub(crate) use plan::{dead_tombstones, family_backlog, family_files, has_unapplied_tombstones, max_window_files};
-pub use policy::Task;
+pub(crate) use policy::Task;
 
 /// Compaction settings, in [`Options::compaction`](crate::Options::compaction).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -90,7 +90,7 @@ impl CompactionOptions {
 }
 
 /// Start of the window that holds `ts`.
-pub fn window_start(ts: i64, window_ns: i64) -> i64 {
+pub(crate) fn window_start(ts: i64, window_ns: i64) -> i64 {
     ts.div_euclid(window_ns).saturating_mul(window_ns)
 }
 

@@ -62,7 +62,7 @@ mod metrics;
 mod open;
 mod producer;
 mod read;
-pub(crate) mod record;
+mod record;
 mod stall;
 mod stats;
 mod tables;

@@ -70,14 +70,14 @@ use crate::schema::ColumnType;
 
 /// The tag bytes that start every encoding (stable: they are written to files).
 mod tag {
-    pub const INT_DELTA_OF_DELTA: u8 = 1;
-    pub const INT_DELTA: u8 = 2;
-    pub const INT_FOR: u8 = 3;
-    pub const FLOAT_DECIMAL: u8 = 4;
-    pub const FLOAT_XOR: u8 = 5;
-    pub const BOOL_BITMAP: u8 = 6;
-    pub const STRING_DICT: u8 = 7;
-    pub const STRING_PLAIN: u8 = 8;
+    pub(super) const INT_DELTA_OF_DELTA: u8 = 1;
+    pub(super) const INT_DELTA: u8 = 2;
+    pub(super) const INT_FOR: u8 = 3;
+    pub(super) const FLOAT_DECIMAL: u8 = 4;
+    pub(super) const FLOAT_XOR: u8 = 5;
+    pub(super) const BOOL_BITMAP: u8 = 6;
+    pub(super) const STRING_DICT: u8 = 7;
+    pub(super) const STRING_PLAIN: u8 = 8;
 }
 
 /// How a sequence of integers is expected to behave, which picks the candidate encodings.

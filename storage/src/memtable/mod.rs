@@ -32,7 +32,7 @@ use crate::schema::{ColumnId, FamilyId};
 use crate::selector::{SeriesSelector, TimeRange};
 
 /// Decides whether a row survives tombstones: `keep(series, ts, seq)`.
-pub type KeepFn<'a> = &'a (dyn Fn(&str, i64, u64) -> bool + Sync);
+pub(crate) type KeepFn<'a> = &'a (dyn Fn(&str, i64, u64) -> bool + Sync);
 
 /// The in-memory rows of one column family.
 #[derive(Debug)]

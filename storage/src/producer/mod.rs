@@ -41,7 +41,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::InvalidInput;
 
 /// Longest producer id, in bytes.
-pub const MAX_PRODUCER_ID_LEN: usize = 128;
+pub(crate) const MAX_PRODUCER_ID_LEN: usize = 128;
 
 /// A validated producer id: 1 to 128 bytes of `[A-Za-z0-9._:-]`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

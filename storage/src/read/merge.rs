@@ -94,7 +94,7 @@ fn interleave_runs(runs: &[Run], ids: &[ColumnId], types: &dyn Fn(ColumnId) -> O
 }
 
 /// Keeps the rows of `run` for which `keep(ts, seq)` holds.
-pub fn filter_rows(run: Run, keep: impl Fn(i64, u64) -> bool) -> Run {
+pub(crate) fn filter_rows(run: Run, keep: impl Fn(i64, u64) -> bool) -> Run {
     let mask: Vec<bool> = run.ts.iter().zip(run.seq.iter()).map(|(t, s)| keep(*t, *s)).collect();
     if mask.iter().all(|k| *k) {
         return run;

@@ -1,13 +1,14 @@
 //! The read path: snapshots, merging sources with last-write-wins, scans to Arrow.
 
-pub mod merge;
+pub(crate) mod merge;
 mod part;
-pub mod projection;
-pub mod scan;
-pub mod snapshot;
-pub mod sources;
+mod projection;
+mod scan;
+mod snapshot;
+mod sources;
 mod window;
 
+pub use merge::merge_runs;
 pub use projection::Projection;
 pub use scan::{Order, Scan, ScanRequest, WINDOW_ROWS};
 pub use snapshot::Snapshot;

@@ -17,22 +17,22 @@ pub(crate) struct WalCounters {
 
 impl WalCounters {
     /// One record of `bytes` payload bytes queued.
-    pub fn record_append(&self, bytes: usize) {
+    pub(super) fn record_append(&self, bytes: usize) {
         self.appends.fetch_add(1, Ordering::Relaxed);
         self.append_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
     /// `bytes` handed to the OS with `write(2)` (framing included).
-    pub fn record_written(&self, bytes: u64) {
+    pub(super) fn record_written(&self, bytes: u64) {
         self.written_bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
     /// One `fdatasync` that took `took`.
-    pub fn record_sync(&self, took: Duration) {
+    pub(super) fn record_sync(&self, took: Duration) {
         self.sync_latency.observe(took);
     }
 
-    pub fn snapshot(&self) -> WalMetrics {
+    pub(super) fn snapshot(&self) -> WalMetrics {
         let sync = self.sync_latency.snapshot();
         WalMetrics {
             appends: self.appends.load(Ordering::Relaxed),

@@ -17,18 +17,18 @@
 mod builder;
 mod reader;
 
-pub use builder::FilterBuilder;
-pub use reader::Filter;
+pub(super) use builder::FilterBuilder;
+pub(super) use reader::Filter;
 
 /// Default bits per key (about 1% false positives).
-pub const BITS_PER_KEY: usize = 10;
+pub(super) const BITS_PER_KEY: usize = 10;
 
 /// Most probes a filter may declare.
 const MAX_PROBES: u8 = 30;
 
 /// The format's 64-bit hash of a key: 8-byte little-endian words folded with a multiply-rotate
 /// step, then a final avalanche.
-pub fn key_hash(key: &[u8]) -> u64 {
+pub(super) fn key_hash(key: &[u8]) -> u64 {
     const K: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut h = 0x243f_6a88_85a3_08d3u64 ^ (key.len() as u64).wrapping_mul(K);
     let mut words = key.chunks_exact(8);
