@@ -14,6 +14,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Every error the engine returns.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The request is wrong; nothing was changed.
     #[error(transparent)]
@@ -137,6 +138,7 @@ fn remedy(resumes: bool) -> &'static str {
 
 /// A request the engine refuses because of what it asks; nothing was changed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum InvalidInput {
     /// A name breaks `[A-Za-z_][A-Za-z0-9_]{0,127}`.
     #[error("invalid {kind} name \"{name}\": {reason}; names match [A-Za-z_][A-Za-z0-9_]{{0,127}}")]

@@ -10,6 +10,7 @@ use crate::schema::ColumnType;
 /// Offsets are relative to the start of the bytes given to the decoder (nested blocks report the
 /// offset within their own decompressed payload, named by `what`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EncodingError {
     /// A checked read ran past the end of the bytes or met a malformed field.
     #[error("bad encoded column: {0}")]
