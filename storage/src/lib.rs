@@ -44,6 +44,7 @@
 //! (memtables + SSTables, merged) → [`Scan`] joins families into Arrow record batches.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 #![deny(unreachable_pub)]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 mod batch;
 mod catalog;

@@ -16,7 +16,7 @@ pub fn validate_name(kind: NameKind, name: &str) -> Result<(), InvalidInput> {
         Some("it is empty")
     } else if name.len() > MAX_NAME_LEN {
         Some("it is longer than 128 bytes")
-    } else if name.as_bytes()[0].is_ascii_digit() {
+    } else if name.as_bytes().first().is_some_and(u8::is_ascii_digit) {
         Some("it starts with a digit")
     } else if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         Some("it contains a character other than A-Z, a-z, 0-9 and _")

@@ -85,8 +85,8 @@ fn tiered_run(group: &[&FileMeta], opts: &CompactionOptions) -> Option<Vec<FileI
         let mut lo = u64::MAX;
         let mut hi = 0u64;
         let mut end = start;
-        while end < group.len() && end - start < opts.max_merge {
-            let size = group[end].size.max(1);
+        while let Some(file) = group.get(end).filter(|_| end - start < opts.max_merge) {
+            let size = file.size.max(1);
             let (nlo, nhi) = (lo.min(size), hi.max(size));
             if nhi as f64 > nlo as f64 * opts.size_ratio {
                 break;
@@ -95,7 +95,7 @@ fn tiered_run(group: &[&FileMeta], opts: &CompactionOptions) -> Option<Vec<FileI
             end += 1;
         }
         if end - start >= min {
-            return Some(group[start..end].iter().map(|f| f.id).collect());
+            return Some(group.iter().take(end).skip(start).map(|f| f.id).collect());
         }
     }
     None

@@ -48,7 +48,7 @@ fn unscale(s: i64, p: f64) -> f64 {
 /// The scaled integer for `v` at exponent `e`, if decoding it gives back exactly `v`.
 #[inline]
 fn scale(v: f64, e: usize) -> Option<i64> {
-    let p = POW10[e];
+    let p = *POW10.get(e)?;
     let s = v * p;
     if s.abs().partial_cmp(&LIMIT) != Some(std::cmp::Ordering::Less) {
         return None;
@@ -67,7 +67,9 @@ pub(super) fn put_floats(out: &mut Vec<u8>, values: &[f64], zstd_level: i32) -> 
     let k = values.len();
     let mut hist = [0usize; MAX_E + 2];
     for &v in values {
-        hist[min_exponent(v)] += 1;
+        if let Some(h) = hist.get_mut(min_exponent(v)) {
+            *h += 1;
+        }
     }
     // Cost in bits: ~80 per exception, log2(10) per value per decimal.
     let mut best = (usize::MAX, 0usize);

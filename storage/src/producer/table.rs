@@ -170,7 +170,7 @@ impl ProducerTable {
             return;
         }
         by_age.select_nth_unstable(excess - 1);
-        let victims: Vec<String> = by_age[..excess].iter().map(|(_, id)| (*id).clone()).collect();
+        let victims: Vec<String> = by_age.iter().take(excess).map(|(_, id)| (*id).clone()).collect();
         tracing::warn!(
             count = victims.len(),
             max_producers = self.max,

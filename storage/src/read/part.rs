@@ -62,7 +62,7 @@ pub(crate) fn union_ts(runs: &[Option<Run>]) -> Option<ScalarBuffer<i64>> {
     match present.as_slice() {
         [] => None,
         [one] => Some(one.ts.clone()),
-        many if many.windows(2).all(|w| w[0].ts == w[1].ts) => Some(many[0].ts.clone()),
+        [first, rest @ ..] if rest.iter().all(|r| r.ts == first.ts) => Some(first.ts.clone()),
         many => {
             let mut ts: Vec<i64> = many.iter().flat_map(|r| r.ts.iter().copied()).collect();
             ts.sort_unstable();
@@ -77,10 +77,10 @@ pub(crate) fn positions(all: &[i64], own: &[i64]) -> UInt32Array {
     let mut j = 0;
     all.iter()
         .map(|t| {
-            while j < own.len() && own[j] < *t {
+            while own.get(j).is_some_and(|o| o < t) {
                 j += 1;
             }
-            (j < own.len() && own[j] == *t).then_some(j as u32)
+            own.get(j).is_some_and(|o| o == t).then_some(j as u32)
         })
         .collect()
 }

@@ -228,9 +228,11 @@ impl Scan {
             .collect();
         columns.push(Arc::new(TimestampNanosecondArray::new(ts, None).with_timezone("UTC")));
         for (idx, col) in &self.projection.output {
-            let array = match (&runs[*idx], &indices[*idx]) {
-                (Some(run), Some(None)) => run.column_or_null(col.id, col.ty),
-                (Some(run), Some(Some(pos))) => take(run.column_or_null(col.id, col.ty).as_ref(), pos, None)?,
+            let array = match (runs.get(*idx), indices.get(*idx)) {
+                (Some(Some(run)), Some(Some(None))) => run.column_or_null(col.id, col.ty),
+                (Some(Some(run)), Some(Some(Some(pos)))) => {
+                    take(run.column_or_null(col.id, col.ty).as_ref(), pos, None)?
+                }
                 _ => arrow_array::new_null_array(&col.ty.arrow_type(), n),
             };
             columns.push(array);
@@ -253,7 +255,7 @@ impl Scan {
         }
         let threads = rayon::current_num_threads().max(1);
         let end = (self.next + threads * SERIES_PER_TASK).min(self.series.len());
-        let keys = &self.series[self.next..end];
+        let keys = self.series.get(self.next..end).unwrap_or_default();
         let per_task = keys.len().div_ceil(threads).max(1);
         let read: Vec<Vec<Part>> = keys
             .par_chunks(per_task)

@@ -11,8 +11,8 @@ pub(in super::super) fn put_words(out: &mut Vec<u8>, words: &[u64], zstd_level: 
     // Bit width that all but ~2% of the words fit in.
     let mut wider = 0;
     let mut typical = 64;
-    while typical > 0 && wider + widths[typical] <= n / 50 {
-        wider += widths[typical];
+    while let Some(&w) = widths.get(typical).filter(|&&w| typical > 0 && wider + w <= n / 50) {
+        wider += w;
         typical -= 1;
     }
     let mut best = Vec::new();
@@ -30,6 +30,7 @@ pub(in super::super) fn put_words(out: &mut Vec<u8>, words: &[u64], zstd_level: 
 }
 
 /// `widths[k]` = number of words whose highest set bit is bit k - 1 (k = 0 for zero).
+#[expect(clippy::indexing_slicing, reason = "leading_zeros() of a u64 is at most 64, so the index is in 0..=64")]
 fn bit_widths(words: &[u64]) -> [usize; 65] {
     let mut widths = [0usize; 65];
     for &v in words {
@@ -70,7 +71,7 @@ fn pack(symbols: impl Iterator<Item = u8>, n: usize, s: u32) -> Vec<u8> {
 fn put_planes(out: &mut Vec<u8>, words: &[u64], zstd_level: i32) {
     let n = words.len();
     let widths = bit_widths(words);
-    let max_bits = (0..=64).rev().find(|&k| widths[k] > 0).unwrap_or(0);
+    let max_bits = (0..=64).rev().find(|&k| widths.get(k).is_some_and(|w| *w > 0)).unwrap_or(0);
     let wider = |q: u32| widths.iter().skip(q as usize + 1).sum::<usize>();
     let eligible = |q: u32| wider(q) <= n / 8 + 1;
     let mut best: Option<Vec<u8>> = None;
