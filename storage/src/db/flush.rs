@@ -36,7 +36,7 @@ impl Db {
     ///
     /// While flushes fail (a full disk), the flush worker retries with back-off; this call makes it
     /// retry at once and returns the error of an attempt that failed after the call began
-    /// ([`Error::DiskFull`] or [`Error::FlushFailing`]).
+    /// ([`Error::DiskFull`](crate::Error::DiskFull) or [`Error::FlushFailing`](crate::Error::FlushFailing)).
     pub fn flush(&self) -> Result<()> {
         self.check_writable()?;
         let failures_before = self.inner.flusher.failures();

@@ -171,7 +171,7 @@ impl Db {
 
     /// Turns a WAL failure into the caller's error. A failure of the log itself (write, sync or
     /// segment creation) leaves its state on disk unknown, so the database refuses writes until
-    /// reopened; the caller gets [`Error::DiskFull`] when the disk was full.
+    /// reopened; the caller gets [`Error::DiskFull`](crate::Error::DiskFull) when the disk was full.
     fn wal_failed(&self, e: crate::wal::Error) -> Error {
         if !matches!(e, crate::wal::Error::Failed { .. }) {
             return e.into();
@@ -197,7 +197,7 @@ impl Db {
 
     /// Flushes the WAL, stops the background threads and releases the directory. Memtables are
     /// not flushed: the WAL holds their contents and the next open replays it (as RocksDB does).
-    /// Later calls on any clone fail with [`Error::Closed`].
+    /// Later calls on any clone fail with [`Error::Closed`](crate::Error::Closed).
     pub fn close(&self) -> Result<()> {
         if self.inner.closed.swap(true, Ordering::AcqRel) {
             return Ok(());

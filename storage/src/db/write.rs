@@ -34,11 +34,11 @@ impl Db {
     /// Writes `batch` atomically. When this returns `Ok`, the write is durable as the configured
     /// [`SyncPolicy`](crate::SyncPolicy) promises and visible to every later read. A rejected
     /// batch (`Err(Error::Invalid)`) changes nothing. When memtables hold more than the memory
-    /// budget, the call waits for flushes and fails with [`Error::Overloaded`] past
-    /// `write_stall_timeout` ([`Error::DiskFull`] with `resumes: true` when flushes fail because
+    /// budget, the call waits for flushes and fails with [`Error::Overloaded`](crate::Error::Overloaded) past
+    /// `write_stall_timeout` ([`Error::DiskFull`](crate::Error::DiskFull) with `resumes: true` when flushes fail because
     /// the disk is full). When the WAL cannot be written or synced the write is not acknowledged
     /// (`Error::Wal`, or `Error::DiskFull` with `resumes: false`) and every later write fails with
-    /// [`Error::Poisoned`] until the database is reopened (see `docs/faults.md`).
+    /// [`Error::Poisoned`](crate::Error::Poisoned) until the database is reopened (see `docs/faults.md`).
     pub fn write(&self, batch: impl Into<WriteBatch>) -> Result<WriteReceipt> {
         self.check_writable()?;
         self.throttle()?;

@@ -4,7 +4,7 @@
 //! FLOAT_DECIMAL body (k values):
 //! +-----+--------+----------------------------+-----+-----------------------------+
 //! | e   | x      | exceptions (only if x > 0) | t   | integers                    |
-//! | u8  | varint | varint m, block of m bytes | u8  | INT_DELTA or INT_FOR body   |
+//! | u8  | varint | varint m, pack of m bytes | u8  | INT_DELTA or INT_FOR body   |
 //! +-----+--------+----------------------------+-----+-----------------------------+
 //! e           decimal exponent, 0..=18
 //! exceptions  x pairs (varint gap, u64 LE raw bits); positions as in the plane patches
@@ -116,7 +116,7 @@ pub(super) fn put_floats(out: &mut Vec<u8>, values: &[f64], zstd_level: i32) -> 
     put_varint(out, count as u64);
     if count > 0 {
         put_varint(out, exceptions.len() as u64);
-        super::block::put_block(out, &exceptions, zstd_level);
+        super::pack::put_pack(out, &exceptions, zstd_level);
     }
     let mut ints = Vec::new();
     let t = ints::put_best_ints(&mut ints, &scaled, &[tag::INT_DELTA, tag::INT_FOR], zstd_level);
@@ -145,7 +145,7 @@ pub(super) fn read_floats(r: &mut ByteReader<'_>, t: u8, k: usize) -> Result<Vec
     let x = r.len(k, "exception count")?;
     let exceptions = if x > 0 {
         let m = r.len(x.saturating_mul(18), "exception list length")?;
-        super::block::read_block_vec(r, m, "exception list")?
+        super::pack::read_pack_vec(r, m, "exception list")?
     } else {
         Vec::new()
     };

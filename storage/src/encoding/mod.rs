@@ -32,8 +32,8 @@
 //!
 //! Below the tags, integer-like data (deltas, scaled decimals, lengths, dictionary indices) goes
 //! through `planes`: optional low bits split off, then one plane of packed 1/2/4-bit symbols or
-//! byte planes, each its own block, with the few wide outliers (series boundaries) as patches.
-//! Every run of bytes is a `block`: a fill byte, raw, or its own zstd frame, whichever is
+//! byte planes, each its own pack, with the few wide outliers (series boundaries) as patches.
+//! Every run of bytes is a `pack`: a fill byte, raw, or its own zstd frame, whichever is
 //! smallest. All multi-byte integers are little-endian; varints are LEB128. Decoders never panic
 //! on any input and never allocate more than the row count (given by the caller) or a bounded
 //! multiple of the input length allows.
@@ -43,11 +43,11 @@
 //! 0.617 bytes per value and their timestamps 0.008 bytes per row (the generator's entropy is
 //! about 0.60); the six weather columns average 0.378.
 
-mod block;
 mod bools;
 mod error;
 mod floats;
 mod ints;
+mod pack;
 mod planes;
 mod strings;
 mod validity;

@@ -104,7 +104,7 @@ impl SeriesBuffer {
     /// a run: sorted by ts, rows with equal ts merged cell by cell (the highest seq with a value
     /// wins). `keep(ts, seq)` drops rows covered by tombstones before merging, so that a tombstone
     /// between two writes of the same row removes only the older cells.
-    pub(crate) fn snapshot(
+    pub(crate) fn visible_run(
         &self,
         series: &Arc<str>,
         range: TimeRange,

@@ -6,10 +6,10 @@ mod projection;
 mod scan;
 mod snapshot;
 mod sources;
-mod window;
+mod span;
 
 pub use merge::merge_runs;
 pub use projection::Projection;
-pub use scan::{Order, Scan, ScanRequest, WINDOW_ROWS};
+pub use scan::{Order, SPAN_ROWS, Scan, ScanRequest};
 pub use snapshot::Snapshot;
 pub use sources::{FileSource, SeriesSources};

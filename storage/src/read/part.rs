@@ -1,4 +1,4 @@
-//! [`Part`]: one window of one series ready for output, and the helpers that build parts
+//! [`Part`]: one span of one series ready for output, and the helpers that build parts
 //! (joining families on `ts`) and assemble them into record batches.
 
 use std::sync::Arc;
@@ -13,17 +13,17 @@ use crate::error::Result;
 use crate::run::Run;
 use crate::selector::TimeRange;
 
-/// The rows of one window of a series, ready for output: `ts` then the projected columns.
+/// The rows of one span of a series, ready for output: `ts` then the projected columns.
 pub(crate) struct Part {
     pub(crate) series: Arc<str>,
     pub(crate) rows: usize,
     pub(crate) columns: Vec<ArrayRef>,
-    /// Windows of the series still to read after this one (the next one last).
+    /// Spans of the series still to read after this one (the next one last).
     pub(crate) more: Vec<TimeRange>,
 }
 
 impl Part {
-    /// Rows `offset..offset + len` (zero-copy), without the windows to read.
+    /// Rows `offset..offset + len` (zero-copy), without the spans to read.
     pub(crate) fn slice(&self, offset: usize, len: usize) -> Part {
         let columns = self.columns.iter().map(|c| c.slice(offset, len)).collect();
         Part { series: self.series.clone(), rows: len, columns, more: Vec::new() }

@@ -1,5 +1,5 @@
 //! Counters of the WAL, kept with relaxed atomics by the appenders and the writer thread, and
-//! their plain snapshot [`WalMetrics`].
+//! their plain reading [`WalMetrics`].
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -32,7 +32,7 @@ impl WalCounters {
         self.sync_latency.observe(took);
     }
 
-    pub(super) fn snapshot(&self) -> WalMetrics {
+    pub(super) fn read(&self) -> WalMetrics {
         let sync = self.sync_latency.snapshot();
         WalMetrics {
             appends: self.appends.load(Ordering::Relaxed),

@@ -75,7 +75,7 @@ impl SegmentList {
     }
 
     /// A copy of the list.
-    pub(super) fn snapshot(&self) -> Vec<SegmentInfo> {
+    pub(super) fn infos(&self) -> Vec<SegmentInfo> {
         self.segments.clone()
     }
 
@@ -133,6 +133,6 @@ mod tests {
         assert_eq!(gone, vec![1, 2]);
         let gone: Vec<u64> = list.take_obsolete(u64::MAX).iter().map(|s| s.number).collect();
         assert_eq!(gone, vec![3]);
-        assert_eq!(list.snapshot().len(), 1);
+        assert_eq!(list.infos().len(), 1);
     }
 }

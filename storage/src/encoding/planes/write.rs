@@ -1,6 +1,6 @@
 //! Writing words as planes (layout in the parent module).
 
-use super::super::block::{put_block, put_plane_block};
+use super::super::pack::{put_pack, put_plane_pack};
 use super::{plane_len, symbol_bits};
 use crate::codec::put_varint;
 
@@ -46,7 +46,7 @@ fn put_split(out: &mut Vec<u8>, words: &[u64], b: u32, zstd_level: i32) {
         return put_planes(out, words, zstd_level);
     }
     let mask = (1u64 << b) - 1;
-    put_plane_block(out, &pack(words.iter().map(|&v| (v & mask) as u8), words.len(), symbol_bits(b)), zstd_level);
+    put_plane_pack(out, &pack(words.iter().map(|&v| (v & mask) as u8), words.len(), symbol_bits(b)), zstd_level);
     let high: Vec<u64> = words.iter().map(|&v| v >> b).collect();
     put_planes(out, &high, zstd_level);
 }
@@ -80,7 +80,7 @@ fn put_planes(out: &mut Vec<u8>, words: &[u64], zstd_level: i32) {
         if q > 0 {
             let mask = (1u64 << q) - 1;
             let packed = pack(words.iter().map(|&v| (v & mask) as u8), n, q);
-            put_plane_block(&mut enc, &packed, zstd_level);
+            put_plane_pack(&mut enc, &packed, zstd_level);
         }
         put_patches(&mut enc, words, q, wider(q), zstd_level);
         keep(&mut best, enc);
@@ -89,7 +89,7 @@ fn put_planes(out: &mut Vec<u8>, words: &[u64], zstd_level: i32) {
     let mut planes = Vec::new();
     for k in 0..max_bits.div_ceil(8) {
         let q = 8 * (k as u32 + 1);
-        put_plane_block(&mut planes, &pack(words.iter().map(|&v| (v >> (8 * k)) as u8), n, 8), zstd_level);
+        put_plane_pack(&mut planes, &pack(words.iter().map(|&v| (v >> (8 * k)) as u8), n, 8), zstd_level);
         if best.as_ref().is_some_and(|b| planes.len() + 2 >= b.len()) {
             break;
         }
@@ -130,5 +130,5 @@ fn put_patches(out: &mut Vec<u8>, words: &[u64], q: u32, count: usize, zstd_leve
         }
     }
     put_varint(out, list.len() as u64);
-    put_block(out, &list, zstd_level);
+    put_pack(out, &list, zstd_level);
 }
