@@ -10,6 +10,7 @@ mod validate;
 
 use std::collections::BTreeMap;
 
+pub(crate) use validate::known_families;
 pub use validate::{LoggedColumn, LoggedSeries, Validated, validate_batch};
 
 use crate::error::{Error, InvalidInput};
@@ -127,11 +128,6 @@ pub(crate) fn unknown_table(name: &str) -> Error {
         Err(e) => e.into(),
         Ok(()) => InvalidInput::UnknownTable { table: name.to_string() }.into(),
     }
-}
-
-/// The family names of `def`, comma-separated, for error messages.
-pub(crate) fn known_families(def: &TableDef) -> String {
-    def.families.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
 }
 
 fn add_family(def: &mut TableDef, spec: &FamilySpec, id: FamilyId) -> Result<(), InvalidInput> {

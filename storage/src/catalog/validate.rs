@@ -115,7 +115,7 @@ pub fn validate_batch(
                         return Err(InvalidInput::UnknownFamily {
                             table: tname,
                             family: col.family,
-                            known: super::known_families(table),
+                            known: known_families(table),
                         });
                     };
                     let found = family.columns.iter().enumerate().find(|(_, c)| c.name == col.column);
@@ -269,4 +269,9 @@ impl Seen {
             Seen::Many(set) => set.insert(key),
         }
     }
+}
+
+/// The family names of `def`, comma-separated, for error messages.
+pub(crate) fn known_families(def: &TableDef) -> String {
+    def.families.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
 }

@@ -4,8 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::options::{CompactionOptions, window_start};
 use super::policy::{self, Context};
-use super::{CompactionOptions, window_start};
 use crate::manifest::FileMeta;
 use crate::schema::FamilyId;
 use crate::version::SuperVersion;

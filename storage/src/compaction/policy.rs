@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{CompactionOptions, window_start};
+use super::options::{CompactionOptions, window_start};
 use crate::manifest::{FileId, FileMeta};
 
 /// What the policy asks for.

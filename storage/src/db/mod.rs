@@ -52,19 +52,19 @@
 //! edit; the edit is the commit point. A failed manifest sync poisons the database (its state on
 //! disk is unknown); so does a failed WAL write. See `flush.rs` and [`crate::compaction`].
 
-mod checkpoint;
+pub(crate) mod checkpoint;
 mod compaction;
 mod compactor;
 mod counters;
 mod flush;
 mod flusher;
-mod metrics;
+pub(crate) mod metrics;
 mod open;
-mod producer;
+pub(crate) mod producer;
 mod read;
 mod record;
-mod stall;
-mod stats;
+pub(crate) mod stall;
+pub(crate) mod stats;
 mod tables;
 mod versions;
 mod write;
@@ -87,12 +87,6 @@ use counters::Counters;
 use flusher::Flusher;
 use versions::VersionSet;
 use write_path::WritePath;
-
-pub use checkpoint::{CHECKPOINT_FILE, CheckpointFile, CheckpointInfo, restore_checkpoint, verify_checkpoint};
-pub use metrics::EngineMetrics;
-pub use producer::PendingWrite;
-pub use stall::StallState;
-pub use stats::{DbStats, FamilyStats};
 
 /// An open database. Cheap to clone; all clones share the same engine. Dropping the last clone
 /// closes the database the way [`Db::close`] does, ignoring errors.

@@ -18,7 +18,7 @@ use crate::clock::now_ms;
 use crate::error::{Error, Result};
 use crate::fs::{FileSystem, Fs};
 use crate::manifest::{Manifest, ManifestOptions, ManifestState};
-use crate::producer::ProducerTable;
+use crate::producer::table::ProducerTable;
 use crate::sst::{BlockCache, SstReader, sst_path};
 use crate::version::{FamilyVersion, SstFile, SuperVersion};
 use crate::wal::{Wal, WalOptions};

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::{Mutex, MutexGuard};
 
-use crate::producer::ProducerTable;
+use crate::producer::table::ProducerTable;
 
 /// The write path's state: the write lock and the highest applied sequence number.
 #[derive(Debug)]

@@ -34,8 +34,6 @@
 
 pub(crate) mod table;
 
-pub(crate) use table::ProducerTable;
-
 use serde::{Deserialize, Serialize};
 
 use crate::error::InvalidInput;

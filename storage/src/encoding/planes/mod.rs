@@ -37,22 +37,9 @@
 //! 98th-percentile width t is at least 7 bits, splits of t - 6, t - 5 and t - 4 bits (at most 7),
 //! and keeps the smallest result.
 
+mod layout;
 mod read;
 mod write;
 
 pub(super) use read::read_words;
 pub(super) use write::put_words;
-
-/// Bits per symbol of a plane holding `bits`-bit values (1..=8).
-fn symbol_bits(bits: u32) -> u32 {
-    match bits {
-        0..=2 => bits.max(1),
-        3 | 4 => 4,
-        _ => 8,
-    }
-}
-
-/// Bytes of a plane of `n` symbols of `s` bits.
-fn plane_len(n: usize, s: u32) -> usize {
-    (n / (8 / s as usize)) + usize::from(!n.is_multiple_of(8 / s as usize))
-}

@@ -2,7 +2,7 @@
 
 use super::super::EncodingError;
 use super::super::pack::{Pack, read_pack, read_pack_vec};
-use super::{plane_len, symbol_bits};
+use super::layout::{plane_len, symbol_bits};
 use crate::codec::ByteReader;
 
 /// Reads `n` words written by `put_words`; each `i64` holds the word's bits.

@@ -1,7 +1,7 @@
 //! Writing words as planes (layout in the parent module).
 
 use super::super::pack::{put_pack, put_plane_pack};
-use super::{plane_len, symbol_bits};
+use super::layout::{plane_len, symbol_bits};
 use crate::codec::put_varint;
 
 /// Appends `words` as planes, with the low-bit split that gives the smallest result.

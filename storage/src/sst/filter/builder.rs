@@ -1,6 +1,6 @@
 //! [`FilterBuilder`]: collects key hashes while a file is written and lays out the filter.
 
-use super::{MAX_PROBES, key_hash, probe_bits};
+use super::hash::{MAX_PROBES, key_hash, probe_bits};
 
 /// Builds a bloom filter over the series keys of one file.
 #[derive(Debug, Default)]

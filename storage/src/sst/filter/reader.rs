@@ -1,6 +1,6 @@
 //! [`Filter`]: a decoded bloom filter, probed by readers.
 
-use super::{MAX_PROBES, key_hash, probe_bits};
+use super::hash::{MAX_PROBES, key_hash, probe_bits};
 use crate::codec::{ByteReader, DecodeError};
 
 /// A bloom filter over the series keys of one file.
