@@ -29,7 +29,6 @@ pub(crate) mod policy;
 pub(crate) use executor::MergeOutcome;
 pub(crate) use executor::{MergeInput, Merged, merge};
 pub use options::CompactionOptions;
-pub(crate) use options::window_start;
 pub(crate) use plan::{dead_tombstones, family_backlog, family_files, has_unapplied_tombstones, max_window_files};
 pub(crate) use policy::Task;
 

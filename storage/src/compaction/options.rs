@@ -58,8 +58,3 @@ impl CompactionOptions {
         i64::try_from(self.window.as_nanos()).unwrap_or(i64::MAX).max(1)
     }
 }
-
-/// Start of the window that holds `ts`.
-pub(crate) fn window_start(ts: i64, window_ns: i64) -> i64 {
-    ts.div_euclid(window_ns).saturating_mul(window_ns)
-}

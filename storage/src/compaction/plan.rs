@@ -4,10 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::options::{CompactionOptions, window_start};
+use super::options::CompactionOptions;
 use super::policy::{self, Context};
 use crate::manifest::FileMeta;
 use crate::schema::FamilyId;
+use crate::sst::window_start;
 use crate::version::SuperVersion;
 
 impl CompactionOptions {

@@ -2,8 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use super::options::{CompactionOptions, window_start};
+use super::options::CompactionOptions;
 use crate::manifest::{FileId, FileMeta};
+use crate::sst::window_start;
 
 /// What the policy asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]

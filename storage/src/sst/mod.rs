@@ -74,4 +74,4 @@ pub use verify::VerifyReport;
 pub use writer::{SstWriter, SstWriterOptions};
 
 pub(crate) use files::sst_path;
-pub(crate) use windowed::{OutputTarget, WindowedWriter};
+pub(crate) use windowed::{OutputTarget, WindowedWriter, window_start};

@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 
 use super::files::{sst_path, tmp_path};
 use super::{ColumnSchema, SstInfo, SstWriter, SstWriterOptions};
-use crate::compaction::window_start;
 use crate::error::{Error, Result};
 use crate::fs::Fs;
 use crate::manifest::{FileId, FileMeta};
@@ -29,6 +28,12 @@ struct Done {
     id: u64,
     final_path: PathBuf,
     info: SstInfo,
+}
+
+/// Start of the compaction window of width `window_ns` that holds `ts` (the rule every flush,
+/// merge and compaction policy splits and groups files by).
+pub(crate) fn window_start(ts: i64, window_ns: i64) -> i64 {
+    ts.div_euclid(window_ns).saturating_mul(window_ns)
 }
 
 /// Where and how a [`WindowedWriter`] writes its files.
