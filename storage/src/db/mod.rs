@@ -18,7 +18,7 @@
 //! | version set | `versions.rs` | the current [`SuperVersion`](crate::version::SuperVersion) (read lock for the `Arc` clone), the manifest and its state (the manifest lock) |
 //! | write path | `write_path.rs` | the write lock over `WriteState` (last assigned seq, producer marks), the applied seq; the steps of a write are in `write.rs`, throttle and stalls in `stall.rs` |
 //! | flusher | `flusher.rs` | the flush thread, its job queue, the retry nudge, the last flush failure |
-//! | compactor | `compactor.rs` | the compaction thread and its channel, the compaction lock (one merge at a time), the fullest window's file count |
+//! | compactor | `compactor.rs` | the compaction thread and its channel, the compaction lock (one merge at a time), the fullest window's file count, the running-merge gauge |
 //!
 //! The rest of `DbInner` is shared plumbing: directory, options, block cache, counters
 //! (`counters.rs`), the progress condition variable (signalled when a flush or merge frees memory or
@@ -42,8 +42,10 @@
 //! 4. the manifest lock;
 //! 5. the version slot (held only to clone or swap the `Arc`).
 //!
-//! The flusher's and the compactor's small mutexes (last failure, worker handle) and the
-//! progress mutex are leaves: nothing else is taken while one is held.
+//! The progress mutex is held only by a waiter (a stalled writer, a manual flush) between checks;
+//! while holding it, a waiter reads the version slot and takes the poison and last-failure
+//! mutexes, and no other lock of the list above. Those small mutexes (poison, the flusher's last failure, the
+//! workers' join handles) are leaves: nothing is taken while one is held.
 //!
 //! # Durability
 //!
