@@ -21,7 +21,7 @@ impl Fs {
         OS.clone()
     }
 
-    /// Wraps `fs`; keep a clone of the `Arc` to control it (e.g. a [`FaultFs`]) while the engine
+    /// Wraps `fs`; keep a clone of the `Arc` to control it (e.g. a [`FaultFs`](super::FaultFs)) while the engine
     /// uses it.
     pub fn new(fs: Arc<dyn FileSystem>) -> Fs {
         Fs(fs)
