@@ -457,16 +457,14 @@ impl Config {
         if self.server.max_rows_per_request == 0 {
             return invalid("server.max_rows_per_request", "0".into(), "must be positive");
         }
-        if isobar_storage::names::validate_name(isobar_storage::names::NameKind::Family, &self.line_protocol.family)
-            .is_err()
-        {
+        if isobar_storage::validate_name(isobar_storage::NameKind::Family, &self.line_protocol.family).is_err() {
             return invalid(
                 "line_protocol.family",
                 self.line_protocol.family.clone(),
                 "must be a family name matching [A-Za-z_][A-Za-z0-9_]{0,127}",
             );
         }
-        if isobar_storage::names::validate_name(isobar_storage::names::NameKind::Family, &self.otlp.family).is_err() {
+        if isobar_storage::validate_name(isobar_storage::NameKind::Family, &self.otlp.family).is_err() {
             return invalid(
                 "otlp.family",
                 self.otlp.family.clone(),

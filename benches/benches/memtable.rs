@@ -5,7 +5,7 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use isobar_storage::ColumnValues;
-use isobar_storage::memtable::{ColumnInput, Memtable};
+use isobar_storage::{ColumnInput, Memtable};
 
 const SERIES: usize = 1000;
 const COLUMNS: u32 = 7;

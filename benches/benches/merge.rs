@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, Float64Array};
 use arrow_buffer::ScalarBuffer;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use isobar_storage::read::merge::merge_runs;
+use isobar_storage::merge_runs;
 use isobar_storage::{ColumnId, ColumnType, Run};
 
 const ROWS: i64 = 4096;

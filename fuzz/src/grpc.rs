@@ -5,8 +5,8 @@ use std::sync::OnceLock;
 
 use isobar_ingest::convert::request_to_batch;
 use isobar_proto::v1::WriteRequest;
-use isobar_storage::catalog::{build_table, validate_batch};
 use isobar_storage::{ColumnValues, Limits, TableDef};
+use isobar_storage::{build_table, validate_batch};
 use prost::Message;
 
 use crate::seeds;

@@ -145,6 +145,8 @@ pub fn classify_storage(error: &Error) -> Classified {
         Error::Wal(_) | Error::Sst(_) | Error::Manifest(_) | Error::Arrow(_) | Error::Io { .. } => {
             Classified::fatal(Code::Internal)
         }
+        // `Error` is non-exhaustive: a variant added later is internal until it is classified here.
+        _ => Classified::fatal(Code::Internal),
     }
 }
 
@@ -169,6 +171,8 @@ fn invalid_code(invalid: &InvalidInput) -> Code {
         | InvalidInput::ProducerSeqZero { .. }
         | InvalidInput::Empty(_)
         | InvalidInput::Impossible(_) => Code::InvalidArgument,
+        // `InvalidInput` is non-exhaustive: a variant added later is a bad argument until classified here.
+        _ => Code::InvalidArgument,
     }
 }
 

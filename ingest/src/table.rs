@@ -6,8 +6,8 @@
 //! wire has no engine equivalent.
 
 use isobar_proto::v1 as pb;
-use isobar_storage::schema::{ColumnSpec, FamilySpec};
 use isobar_storage::{ColumnDef, ColumnType, FamilyDef, TableDef, TableSpec};
+use isobar_storage::{ColumnSpec, FamilySpec};
 
 use crate::convert::shown;
 

@@ -22,8 +22,8 @@ use std::sync::Arc;
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, TimestampNanosecondArray, new_null_array};
 use arrow_schema::{Field, Schema, SchemaRef};
 use arrow_select::concat::concat;
-use isobar_storage::read::merge::merge_runs;
-use isobar_storage::schema::ts_arrow_type;
+use isobar_storage::merge_runs;
+use isobar_storage::ts_arrow_type;
 use isobar_storage::{ColumnId, FamilyDef, Run, SeriesSources, Snapshot, TableDef, TimeRange};
 use rayon::prelude::*;
 

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Schema};
-use isobar_storage::schema::ts_arrow_type;
+use isobar_storage::ts_arrow_type;
 use isobar_storage::{ColumnDef, ColumnType, FamilyId, TableDef};
 
 use crate::column_ref::{ColumnRef, shown};

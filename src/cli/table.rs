@@ -3,7 +3,7 @@
 use clap::{Args, Subcommand};
 use isobar_proto::v1 as pb;
 use isobar_storage::ColumnType;
-use isobar_storage::schema::{ColumnSpec, FamilySpec, TableSpec};
+use isobar_storage::{ColumnSpec, FamilySpec, TableSpec};
 
 use super::CliError;
 use super::args::OutputFormat;

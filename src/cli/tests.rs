@@ -4,7 +4,7 @@
 use clap::{CommandFactory, Parser};
 use isobar_proto::v1 as pb;
 use isobar_storage::ColumnType;
-use isobar_storage::schema::FamilySpec;
+use isobar_storage::FamilySpec;
 
 use super::*;
 

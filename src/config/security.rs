@@ -76,7 +76,7 @@ impl TlsConfig {
 
 /// Whether `name` may appear as a grant's table: `*` or a valid table name.
 fn grant_table_is_valid(name: &str) -> bool {
-    name == ALL_TABLES || isobar_storage::names::validate_name(isobar_storage::names::NameKind::Table, name).is_ok()
+    name == ALL_TABLES || isobar_storage::validate_name(isobar_storage::NameKind::Table, name).is_ok()
 }
 
 /// Checks `[auth]` and `[tls]`.

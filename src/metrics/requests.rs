@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use isobar_storage::histogram::{HistogramSnapshot, LatencyHistogram};
+use isobar_storage::{HistogramSnapshot, LatencyHistogram};
 use parking_lot::RwLock;
 
 /// Most distinct `rpc` label values kept; more fall under `other`.

@@ -23,7 +23,7 @@
 
 use std::fmt::Write as _;
 
-use isobar_storage::histogram::{HistogramSnapshot, LATENCY_BOUNDS_SECONDS};
+use isobar_storage::{HistogramSnapshot, LATENCY_BOUNDS_SECONDS};
 
 /// The content type of the format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";

@@ -12,7 +12,7 @@ use isobar_ingest::status::ApiError;
 use isobar_ingest::table::{column_specs_from_proto, family_spec_from_proto, table_def_to_info, table_spec_from_proto};
 use isobar_proto::v1 as pb;
 use isobar_proto::v1::admin_server::Admin;
-use isobar_storage::catalog::apply_change;
+use isobar_storage::apply_change;
 use isobar_storage::{Db, Error, InvalidInput, TableChange};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};

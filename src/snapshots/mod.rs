@@ -21,7 +21,7 @@ mod name;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use isobar_storage::db::checkpoint::CHECKPOINT_FILE;
+use isobar_storage::CHECKPOINT_FILE;
 use isobar_storage::{CheckpointInfo, Db, verify_checkpoint};
 
 pub use name::{MAX_SNAPSHOT_NAME_LEN, default_snapshot_name, utc_text, validate_snapshot_name};

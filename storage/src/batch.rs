@@ -144,3 +144,14 @@ impl From<SeriesWrite> for WriteBatch {
         Self { series: vec![write] }
     }
 }
+
+/// What a successful write reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteReceipt {
+    /// The sequence number of the write (its place in last-write-wins order).
+    pub seq: u64,
+    /// Rows written.
+    pub rows: usize,
+    /// Non-null cells written.
+    pub points: usize,
+}

@@ -7,7 +7,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::names::NameKind;
 use crate::schema::ColumnType;
 
 /// Result alias of the storage crate.
@@ -15,6 +14,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Every error the engine returns.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The request is wrong; nothing was changed.
     #[error(transparent)]
@@ -114,7 +114,6 @@ impl Error {
 
     /// The file an I/O error of this error says is on a full file system (`ENOSPC`/`EDQUOT`).
     pub fn disk_full_path(&self) -> Option<&std::path::Path> {
-        use crate::fs::is_disk_full;
         let (path, source): (&std::path::Path, &std::io::Error) = match self {
             Error::Io { path, source } => (path, source),
             Error::DiskFull { path, .. } => return Some(path),
@@ -139,6 +138,7 @@ fn remedy(resumes: bool) -> &'static str {
 
 /// A request the engine refuses because of what it asks; nothing was changed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum InvalidInput {
     /// A name breaks `[A-Za-z_][A-Za-z0-9_]{0,127}`.
     #[error("invalid {kind} name \"{name}\": {reason}; names match [A-Za-z_][A-Za-z0-9_]{{0,127}}")]
@@ -322,4 +322,30 @@ pub enum InvalidInput {
     /// A time range with `from >= to`, or another impossible request.
     #[error("{0}")]
     Impossible(String),
+}
+
+/// What a name names; used in error messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameKind {
+    /// A table name.
+    Table,
+    /// A column-family name.
+    Family,
+    /// A column name.
+    Column,
+}
+
+impl std::fmt::Display for NameKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NameKind::Table => "table",
+            NameKind::Family => "family",
+            NameKind::Column => "column",
+        })
+    }
+}
+
+/// True when `e` says the file system is full (`ENOSPC`, or `EDQUOT` for a quota).
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
 }

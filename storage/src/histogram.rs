@@ -9,7 +9,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use isobar_storage::histogram::LatencyHistogram;
+//! use isobar_storage::LatencyHistogram;
 //!
 //! let h = LatencyHistogram::default();
 //! h.observe(Duration::from_micros(300));
@@ -80,11 +80,12 @@ impl LatencyHistogram {
     pub fn snapshot(&self) -> HistogramSnapshot {
         let mut cumulative = Vec::with_capacity(BOUNDS_NANOS.len());
         let mut running = 0u64;
-        for bucket in &self.buckets[..BOUNDS_NANOS.len()] {
+        for bucket in self.buckets.iter().take(BOUNDS_NANOS.len()) {
             running += bucket.load(Ordering::Relaxed);
             cumulative.push(running);
         }
-        let count = running + self.buckets[BOUNDS_NANOS.len()].load(Ordering::Relaxed);
+        let overflow = self.buckets.get(BOUNDS_NANOS.len()).map_or(0, |b| b.load(Ordering::Relaxed));
+        let count = running + overflow;
         HistogramSnapshot { cumulative, count, sum_seconds: self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9 }
     }
 }

@@ -5,30 +5,10 @@
 //! SQL and Prometheus labels, and to pass through any later tool.
 
 use crate::error::InvalidInput;
+pub(crate) use crate::error::NameKind;
 
 /// Longest name accepted, in bytes.
 pub const MAX_NAME_LEN: usize = 128;
-
-/// What a name names; used in error messages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NameKind {
-    /// A table name.
-    Table,
-    /// A column-family name.
-    Family,
-    /// A column name.
-    Column,
-}
-
-impl std::fmt::Display for NameKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            NameKind::Table => "table",
-            NameKind::Family => "family",
-            NameKind::Column => "column",
-        })
-    }
-}
 
 /// Checks `name` against `[A-Za-z_][A-Za-z0-9_]{0,127}`.
 pub fn validate_name(kind: NameKind, name: &str) -> Result<(), InvalidInput> {
@@ -36,7 +16,7 @@ pub fn validate_name(kind: NameKind, name: &str) -> Result<(), InvalidInput> {
         Some("it is empty")
     } else if name.len() > MAX_NAME_LEN {
         Some("it is longer than 128 bytes")
-    } else if name.as_bytes()[0].is_ascii_digit() {
+    } else if name.as_bytes().first().is_some_and(u8::is_ascii_digit) {
         Some("it starts with a digit")
     } else if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         Some("it contains a character other than A-Z, a-z, 0-9 and _")

@@ -88,7 +88,7 @@ pub struct Options {
     /// Compaction settings.
     pub compaction: crate::compaction::CompactionOptions,
     /// How long an idempotent producer's mark is kept after its last write or resume (default
-    /// 7 days); see [`crate::producer`].
+    /// 7 days); see the `producer` module.
     pub producer_state_ttl: Duration,
     /// Most producers tracked at once; past it the least recently active are forgotten
     /// (default 100,000).

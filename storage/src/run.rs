@@ -86,13 +86,11 @@ impl Run {
         if self.seq.len() != self.ts.len() {
             return Err(format!("seq has {} rows, ts {}", self.seq.len(), self.ts.len()));
         }
-        if let Some(w) = self.ts.windows(2).find(|w| w[0] >= w[1]) {
-            return Err(format!("ts not strictly increasing: {} then {}", w[0], w[1]));
+        if let Some((a, b)) = self.ts.iter().zip(self.ts.iter().skip(1)).find(|(a, b)| a >= b) {
+            return Err(format!("ts not strictly increasing: {a} then {b}"));
         }
-        for pair in self.columns.windows(2) {
-            if pair[0].0 >= pair[1].0 {
-                return Err("column ids not ascending".into());
-            }
+        if self.columns.iter().zip(self.columns.iter().skip(1)).any(|(a, b)| a.0 >= b.0) {
+            return Err("column ids not ascending".into());
         }
         for (id, a) in &self.columns {
             if a.len() != self.ts.len() {

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use arrow_array::RecordBatch;
-use isobar_storage::schema::ColumnSpec;
+use isobar_storage::ColumnSpec;
 use isobar_storage::{
     ColumnType, ColumnValues, Db, Error, InvalidInput, Options, ScanRequest, SeriesWrite, SyncPolicy, TableChange,
     TableSpec,

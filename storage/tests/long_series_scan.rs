@@ -7,8 +7,8 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, TimestampNanosecondType};
 use arrow_array::{Array, RecordBatch};
 use isobar_storage::{
-    ColumnType, ColumnValues, Db, Options, Order, ScanRequest, SeriesSelector, SeriesWrite, SyncPolicy, TableSpec,
-    TimeRange, WINDOW_ROWS,
+    ColumnType, ColumnValues, Db, Options, Order, SPAN_ROWS, ScanRequest, SeriesSelector, SeriesWrite, SyncPolicy,
+    TableSpec, TimeRange,
 };
 
 /// Rows per SSTable page (so a chunk holds at most this many rows of a series).
@@ -92,9 +92,9 @@ fn peak_for(rows: i64) -> usize {
 
 #[test]
 fn scan_of_one_long_series_holds_a_bounded_number_of_rows() {
-    // Two windows (the one being output and the next) of WINDOW_ROWS rows plus a chunk per
+    // Two windows (the one being output and the next) of SPAN_ROWS rows plus a chunk per
     // source each (three files and a memtable), plus the batch being assembled.
-    let bound = 2 * (WINDOW_ROWS + 5 * PAGE_ROWS) + 1000;
+    let bound = 2 * (SPAN_ROWS + 5 * PAGE_ROWS) + 1000;
     let short = peak_for(60_000);
     let long = peak_for(240_000);
     assert!(short <= bound, "60k rows: held {short} at once, bound {bound}");
@@ -132,11 +132,11 @@ fn windows_do_not_change_the_answer() {
                 req.limit = limit;
                 req.batch_rows = 64;
                 let whole: Vec<RecordBatch> =
-                    snapshot.scan(&req).unwrap().with_window_rows(usize::MAX).collect::<Result<_, _>>().unwrap();
+                    snapshot.scan(&req).unwrap().with_span_rows(usize::MAX).collect::<Result<_, _>>().unwrap();
                 let whole = rows_of(&whole);
                 assert!(whole.len() > 1000, "{} rows", whole.len());
                 for window in [1, 7, 100, 999] {
-                    let mut scan = snapshot.scan(&req).unwrap().with_window_rows(window);
+                    let mut scan = snapshot.scan(&req).unwrap().with_span_rows(window);
                     let got: Vec<RecordBatch> = scan.by_ref().collect::<Result<_, _>>().unwrap();
                     assert_eq!(rows_of(&got), whole, "window {window}, {order:?}, limit {limit:?}, {range:?}");
                     assert!(

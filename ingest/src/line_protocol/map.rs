@@ -19,8 +19,8 @@
 
 use std::collections::HashMap;
 
-use isobar_storage::names::{NameKind, validate_name};
 use isobar_storage::{ColumnType, ColumnValues, ColumnWrite, Limits, SeriesWrite, WriteBatch};
+use isobar_storage::{NameKind, validate_name};
 
 use super::error::{LineError, LineErrorKind};
 use super::parse::{FieldValue, Line, Parser, shorten};

@@ -19,8 +19,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use isobar_storage::names::{NameKind, validate_name};
 use isobar_storage::{ColumnType, ColumnValues, ColumnWrite, Limits, SeriesWrite, WriteBatch};
+use isobar_storage::{NameKind, validate_name};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{NumberDataPoint, metric, number_data_point};

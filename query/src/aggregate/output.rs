@@ -13,7 +13,7 @@ use arrow_array::{
     ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, TimestampNanosecondArray,
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use isobar_storage::schema::ts_arrow_type;
+use isobar_storage::ts_arrow_type;
 
 use super::acc::Scalar;
 use super::plan::Plan;

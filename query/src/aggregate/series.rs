@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use isobar_storage::read::merge::merge_runs;
+use isobar_storage::merge_runs;
 use isobar_storage::{Run, Snapshot};
 
 use super::acc::Acc;

@@ -10,9 +10,10 @@ mod validate;
 
 use std::collections::BTreeMap;
 
+pub(crate) use validate::known_families;
 pub use validate::{LoggedColumn, LoggedSeries, Validated, validate_batch};
 
-use crate::error::InvalidInput;
+use crate::error::{Error, InvalidInput};
 use crate::names::{NameKind, validate_name};
 use crate::schema::{ColumnDef, ColumnSpec, FamilyDef, FamilyId, FamilySpec, TableDef, TableId, TableSpec};
 
@@ -120,9 +121,13 @@ fn family_mut<'a>(def: &'a mut TableDef, family: &str) -> Result<&'a mut FamilyD
     })
 }
 
-/// The family names of `def`, comma-separated, for error messages.
-pub(crate) fn known_families(def: &TableDef) -> String {
-    def.families.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+/// The error for a table that does not exist: a bad name is reported as such, a good name as
+/// unknown.
+pub(crate) fn unknown_table(name: &str) -> Error {
+    match validate_name(NameKind::Table, name) {
+        Err(e) => e.into(),
+        Ok(()) => InvalidInput::UnknownTable { table: name.to_string() }.into(),
+    }
 }
 
 fn add_family(def: &mut TableDef, spec: &FamilySpec, id: FamilyId) -> Result<(), InvalidInput> {

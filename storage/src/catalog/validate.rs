@@ -83,12 +83,13 @@ pub fn validate_batch(
                 max: limits.max_series_key_len,
             });
         }
-        if let Some(row) = write.ts.iter().position(|t| *t < limits.min_ts || *t > limits.max_ts) {
+        if let Some((row, &ts)) = write.ts.iter().enumerate().find(|(_, t)| **t < limits.min_ts || **t > limits.max_ts)
+        {
             return Err(InvalidInput::TimestampOutOfRange {
                 table: tname,
                 series: printable(&write.series),
                 row,
-                ts: write.ts[row],
+                ts,
                 min: limits.min_ts,
                 max: limits.max_ts,
             });
@@ -108,21 +109,23 @@ pub fn validate_batch(
             let (family_id, existing) = match hinted {
                 Some((family, column, ty)) => (family, Some((column, ty))),
                 None => {
-                    let Some(fi) = table.families.iter().position(|f| f.name == col.family) else {
+                    let Some((fi, family)) = table.families.iter().enumerate().find(|(_, f)| f.name == col.family)
+                    else {
                         validate_name(NameKind::Family, &col.family)?;
                         return Err(InvalidInput::UnknownFamily {
                             table: tname,
                             family: col.family,
-                            known: super::known_families(table),
+                            known: known_families(table),
                         });
                     };
-                    let family = &table.families[fi];
-                    let ci = family.columns.iter().position(|c| c.name == col.column);
-                    if let Some(ci) = ci {
+                    let found = family.columns.iter().enumerate().find(|(_, c)| c.name == col.column);
+                    if let Some((ci, _)) = found {
                         hints.resize(hints.len().max(j + 1), Hint::NONE);
-                        hints[j] = Hint { table: tid, family: fi, column: ci };
+                        if let Some(hint) = hints.get_mut(j) {
+                            *hint = Hint { table: tid, family: fi, column: ci };
+                        }
                     }
-                    (family.id, ci.map(|ci| (family.columns[ci].id, family.columns[ci].ty)))
+                    (family.id, found.map(|(_, c)| (c.id, c.ty)))
                 }
             };
             let dynamic = table.dynamic_columns;
@@ -186,15 +189,17 @@ pub fn validate_batch(
                 });
             }
             if let ColumnValues::String(values) = &col.values {
-                let valid = |i: usize| col.validity.as_ref().is_none_or(|v| v[i]);
-                if let Some(row) = (0..n).find(|&i| valid(i) && values[i].len() > limits.max_string_len) {
+                let valid = |i: usize| col.validity.as_ref().is_none_or(|v| v.get(i).is_none_or(|b| *b));
+                let too_long =
+                    values.iter().take(n).enumerate().find(|(i, v)| valid(*i) && v.len() > limits.max_string_len);
+                if let Some((row, value)) = too_long {
                     return Err(InvalidInput::StringTooLong {
                         table: tname,
                         series: series(),
                         family: col.family,
                         column: col.column,
                         row,
-                        len: values[row].len(),
+                        len: value.len(),
                         max: limits.max_string_len,
                     });
                 }
@@ -264,4 +269,9 @@ impl Seen {
             Seen::Many(set) => set.insert(key),
         }
     }
+}
+
+/// The family names of `def`, comma-separated, for error messages.
+pub(crate) fn known_families(def: &TableDef) -> String {
+    def.families.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
 }

@@ -2,12 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use super::{CompactionOptions, window_start};
+use super::options::CompactionOptions;
 use crate::manifest::{FileId, FileMeta};
+use crate::sst::window_start;
 
 /// What the policy asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Task {
+pub(crate) enum Task {
     /// Delete these files: every row in them is past the TTL. No file is read or rewritten.
     DropExpired {
         /// Files to delete.
@@ -26,7 +27,7 @@ pub enum Task {
 
 /// What the policy needs to know besides the files.
 #[derive(Clone, Copy, Debug)]
-pub struct Context {
+pub(crate) struct Context {
     /// Wall-clock now, ns since the epoch.
     pub now_ns: i64,
     /// The family's TTL in ns, if any.
@@ -34,7 +35,7 @@ pub struct Context {
 }
 
 /// Groups files by window (of their newest row), each group in sequence order.
-pub fn windows<'a>(files: &'a [FileMeta], opts: &CompactionOptions) -> BTreeMap<i64, Vec<&'a FileMeta>> {
+pub(crate) fn windows<'a>(files: &'a [FileMeta], opts: &CompactionOptions) -> BTreeMap<i64, Vec<&'a FileMeta>> {
     let w = opts.window_ns();
     let mut out: BTreeMap<i64, Vec<&FileMeta>> = BTreeMap::new();
     for f in files {
@@ -47,7 +48,7 @@ pub fn windows<'a>(files: &'a [FileMeta], opts: &CompactionOptions) -> BTreeMap<
 }
 
 /// Picks the next task for a family, or `None` when its files are in shape.
-pub fn pick(files: &[FileMeta], ctx: Context, opts: &CompactionOptions) -> Option<Task> {
+pub(crate) fn pick(files: &[FileMeta], ctx: Context, opts: &CompactionOptions) -> Option<Task> {
     if let Some(ttl) = ctx.ttl_ns {
         let horizon = ctx.now_ns.saturating_sub(ttl);
         let expired: Vec<FileId> = files.iter().filter(|f| f.max_ts < horizon).map(|f| f.id).collect();
@@ -85,8 +86,8 @@ fn tiered_run(group: &[&FileMeta], opts: &CompactionOptions) -> Option<Vec<FileI
         let mut lo = u64::MAX;
         let mut hi = 0u64;
         let mut end = start;
-        while end < group.len() && end - start < opts.max_merge {
-            let size = group[end].size.max(1);
+        while let Some(file) = group.get(end).filter(|_| end - start < opts.max_merge) {
+            let size = file.size.max(1);
             let (nlo, nhi) = (lo.min(size), hi.max(size));
             if nhi as f64 > nlo as f64 * opts.size_ratio {
                 break;
@@ -95,7 +96,7 @@ fn tiered_run(group: &[&FileMeta], opts: &CompactionOptions) -> Option<Vec<FileI
             end += 1;
         }
         if end - start >= min {
-            return Some(group[start..end].iter().map(|f| f.id).collect());
+            return Some(group.iter().take(end).skip(start).map(|f| f.id).collect());
         }
     }
     None
@@ -103,7 +104,7 @@ fn tiered_run(group: &[&FileMeta], opts: &CompactionOptions) -> Option<Vec<FileI
 
 /// Bytes the policy would still rewrite if it ran until the family is in shape (an estimate:
 /// every file of a window with more than one file, plus expired files).
-pub fn pending_bytes(files: &[FileMeta], ctx: Context, opts: &CompactionOptions) -> u64 {
+pub(crate) fn pending_bytes(files: &[FileMeta], ctx: Context, opts: &CompactionOptions) -> u64 {
     let horizon = ctx.ttl_ns.map(|t| ctx.now_ns.saturating_sub(t));
     let live: Vec<FileMeta> = files.iter().filter(|f| horizon.is_none_or(|h| f.max_ts >= h)).cloned().collect();
     windows(&live, opts).values().filter(|g| g.len() > 1).flat_map(|g| g.iter().map(|f| f.size)).sum()

@@ -6,104 +6,75 @@
 //! swaps in a version without the frozen memtable. A crash at any point leaves either no trace
 //! (the temporary file is deleted at the next open, the WAL still has the rows) or a complete,
 //! recorded file. A failed flush is retried with back-off (100 ms doubling to 10 s, or at once
-//! when [`Db::flush`] is called): the rows stay in memory and in the WAL, its output files are
+//! when [`Db::flush`] is called; the thread and its queue are in `flusher.rs`): the rows stay in memory and in the WAL, its output files are
 //! deleted, and writers are held back by the memory budget meanwhile. The one exception is a
 //! manifest whose `fsync` failed: whether the edit reached the disk is unknown, so the output
 //! files stay (the next open deletes them if the manifest does not list them) and the database
 //! refuses writes until reopened. A poisoned database does not flush at all: its memtables may
 //! hold writes that were never acknowledged, which only the WAL replay of a reopen may bring back.
 
-use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use super::version::SstFile;
-use super::{Db, DbInner, ManifestCell};
-use crate::compaction::output::WindowedWriter;
-use crate::error::{Error, Result};
+use crossbeam_channel::Receiver;
+
+use super::flusher::Job;
+use super::versions::ManifestCell;
+use super::{Db, DbInner};
+use crate::compaction::CompactionOptions;
+use crate::error::Result;
 use crate::manifest::{Edit, FileMeta, Tombstone};
-use crate::schema::{FamilyId, TableDef, TableId};
+use crate::schema::{FamilyId, TableDef};
 use crate::selector::{SeriesSelector, TimeRange};
-use crate::sst::{SstReader, SstWriterOptions};
-
-/// Work for the flush thread.
-#[derive(Debug)]
-pub(crate) enum Job {
-    /// Flush the oldest frozen memtable of a family.
-    Flush(FamilyId),
-    /// Finish and exit.
-    Stop,
-}
-
-/// Why flushes fail, kept while they do.
-#[derive(Clone, Debug)]
-pub(crate) struct FlushFailure {
-    /// The error of the last attempt.
-    pub reason: String,
-    /// The file that could not be written because the disk is full, if that was the cause.
-    pub disk_full: Option<PathBuf>,
-}
-
-impl FlushFailure {
-    fn of(e: &Error) -> Self {
-        Self { reason: e.to_string(), disk_full: e.disk_full_path().map(Path::to_path_buf) }
-    }
-
-    /// The error a caller held back by the failing flushes gets.
-    pub fn to_error(&self) -> Error {
-        match &self.disk_full {
-            Some(path) => Error::DiskFull { during: "flush", path: path.clone(), resumes: true },
-            None => Error::FlushFailing { reason: self.reason.clone() },
-        }
-    }
-}
-
-/// Runs the flush loop until `Job::Stop` or until the database is gone.
-pub(crate) fn run(inner: Weak<DbInner>, jobs: crossbeam_channel::Receiver<Job>) {
-    while let Ok(job) = jobs.recv() {
-        let Job::Flush(family) = job else { return };
-        let Some(inner) = inner.upgrade() else { return };
-        let db = Db { inner };
-        let mut backoff = Duration::from_millis(100);
-        loop {
-            // A nudge sent before this attempt began is answered by it.
-            let _ = db.inner.flush_retry.1.try_recv();
-            match db.flush_oldest(family) {
-                Ok(()) => {
-                    db.inner.flush_error.lock().take();
-                    break;
-                }
-                Err(e) => {
-                    *db.inner.flush_error.lock() = Some(FlushFailure::of(&e));
-                    db.inner.flush_failures.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-                    db.inner.progress.1.notify_all();
-                    if db.check_writable().is_err() {
-                        // Closed, or poisoned: nothing may be flushed any more (see the module doc).
-                        return;
-                    }
-                    tracing::error!(family, error = %e, retry_in = ?backoff, "flush failed; rows stay in memory and in the WAL");
-                    let _ = db.inner.flush_retry.1.recv_timeout(backoff);
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
-                }
-            }
-        }
-        db.inner.progress.1.notify_all();
-    }
-}
-
-/// Path of SSTable `id` in `dir`.
-pub(crate) fn sst_path(dir: &Path, id: u64) -> PathBuf {
-    dir.join("sst").join(format!("{id:020}.sst"))
-}
+use crate::sst::{OutputTarget, SstReader, SstWriterOptions, WindowedWriter, sst_path};
+use crate::version::SstFile;
 
 impl Db {
-    fn flush_oldest(&self, family: FamilyId) -> Result<()> {
+    /// Flushes every memtable to SSTables and waits until done; afterwards the WAL holds nothing
+    /// that is not also in an SSTable.
+    ///
+    /// While flushes fail (a full disk), the flush worker retries with back-off; this call makes it
+    /// retry at once and returns the error of an attempt that failed after the call began
+    /// ([`Error::DiskFull`](crate::Error::DiskFull) or [`Error::FlushFailing`](crate::Error::FlushFailing)).
+    pub fn flush(&self) -> Result<()> {
+        self.check_writable()?;
+        let failures_before = self.inner.flusher.failures();
+        self.inner.flusher.nudge();
+        let target = {
+            let w = self.inner.writes.lock();
+            let sv = self.current();
+            let ids: Vec<FamilyId> = sv.families.keys().copied().collect();
+            self.freeze(&ids, w.last_seq());
+            w.last_seq()
+        };
+        // Wait for the memtables frozen up to now; later ones (writes go on) are not waited for.
+        let (lock, cond) = &self.inner.progress;
+        let mut guard = lock.lock();
+        loop {
+            self.check_writable()?;
+            if self.inner.flusher.failures() > failures_before
+                && let Some(failure) = self.inner.flusher.last_failure()
+            {
+                return Err(failure.to_error());
+            }
+            let pending = self.current().families.values().any(|f| f.frozen.iter().any(|m| m.switch_seq <= target));
+            if !pending {
+                drop(guard);
+                self.remove_obsolete_wal();
+                return Ok(());
+            }
+            cond.wait_for(&mut guard, Duration::from_millis(50));
+        }
+    }
+
+    pub(super) fn flush_oldest(&self, family: FamilyId) -> Result<()> {
         self.check_writable()?;
         let sv = self.current();
         let Some(fv) = sv.families.get(&family) else { return Ok(()) };
         let Some(frozen) = fv.frozen.first().cloned() else { return Ok(()) };
         let Some(table) = sv.table_by_id(fv.table).cloned() else { return Ok(()) };
-        let (tombstones, mark) = self.tombstones_for(table.id, family);
+        let (tombstones, mark) = self.inner.versions.tombstones_for(table.id, family);
         let written = self.write_ssts(family, &table, &frozen.mem, &tombstones, mark)?;
         let mut edits: Vec<Edit> = written.iter().cloned().map(Edit::AddFile).collect();
         edits.push(Edit::FlushedSeq { family, seq: frozen.switch_seq });
@@ -126,42 +97,27 @@ impl Db {
         drop(persisting);
         let files = self.open_files(&written)?;
         let bytes: u64 = written.iter().map(|m| m.size).sum();
-        self.inner.counters.flush_bytes.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
+        self.inner.counters.flush_bytes.fetch_add(bytes, Ordering::Relaxed);
         self.install(|sv| {
             if let Some(f) = sv.families.get_mut(&family) {
                 f.frozen.retain(|x| !Arc::ptr_eq(&x.mem, &frozen.mem));
                 f.files.extend(files);
             }
         });
-        self.inner.counters.flushes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.counters.flushes.fetch_add(1, Ordering::Relaxed);
         self.remove_obsolete_wal();
-        self.inner.window_files.store(self.max_window_files(), std::sync::atomic::Ordering::Relaxed);
-        self.wake_compaction();
+        self.update_window_files();
+        self.inner.compactor.wake();
         Ok(())
-    }
-
-    /// The tombstones of `family` in force now, and the tombstone id mark that goes with them
-    /// (read under the manifest lock, where tombstones are installed, so the two agree).
-    pub(crate) fn tombstones_for(&self, table: TableId, family: FamilyId) -> (Vec<Tombstone>, u64) {
-        let cell = self.inner.manifest.lock();
-        let sv = self.current();
-        let list = sv
-            .tombstones
-            .iter()
-            .filter(|t| t.table == table && t.family.is_none_or(|f| f == family))
-            .cloned()
-            .collect();
-        (list, cell.state.next_tombstone_id)
     }
 
     /// Applies `edits`, which add the new files `outputs`, to the manifest. When the edit surely
     /// did not land, the outputs are deleted; when the manifest's state is unknown (failed
     /// `fsync`), they are kept for the next open to sort out and the database is poisoned.
-    pub(crate) fn commit_files(&self, edits: Vec<Edit>, outputs: &[FileMeta]) -> Result<()> {
-        let mut cell = self.inner.manifest.lock();
-        let ManifestCell { manifest, state } = &mut *cell;
-        if let Err(e) = manifest.apply(state, edits) {
-            if !self.manifest_failed(manifest, &e) {
+    pub(super) fn commit_files(&self, edits: Vec<Edit>, outputs: &[FileMeta]) -> Result<()> {
+        let mut cell = self.inner.versions.lock_manifest();
+        if let Err(e) = cell.apply(edits) {
+            if !self.manifest_failed(&cell, &e) {
                 for meta in outputs {
                     let _ = self.inner.opts.fs.remove_file(&sst_path(&self.inner.dir, meta.id));
                 }
@@ -173,8 +129,8 @@ impl Db {
 
     /// After a failed manifest edit: poisons the database when the manifest can no longer be
     /// trusted (returns true then).
-    pub(crate) fn manifest_failed(&self, manifest: &crate::manifest::Manifest, e: &crate::manifest::Error) -> bool {
-        if !manifest.is_poisoned() {
+    pub(super) fn manifest_failed(&self, cell: &ManifestCell, e: &crate::manifest::Error) -> bool {
+        if !cell.is_poisoned() {
             return false;
         }
         self.poison(format!(
@@ -185,7 +141,7 @@ impl Db {
     }
 
     /// Opens readers for newly written files.
-    pub(crate) fn open_files(&self, metas: &[FileMeta]) -> Result<Vec<Arc<SstFile>>> {
+    pub(super) fn open_files(&self, metas: &[FileMeta]) -> Result<Vec<Arc<SstFile>>> {
         metas
             .iter()
             .map(|meta| {
@@ -197,16 +153,26 @@ impl Db {
     }
 
     /// The compaction options in force for `family` (its own window width, if set).
-    pub(crate) fn compaction_options(&self, family: FamilyId) -> crate::compaction::CompactionOptions {
-        let mut opts = self.inner.opts.compaction.clone();
-        if let Some(w) = self.current().windows.get(&family) {
-            opts.window = std::time::Duration::from_nanos(u64::try_from(*w).unwrap_or(1));
+    pub(super) fn compaction_options(&self, family: FamilyId) -> CompactionOptions {
+        self.inner.opts.compaction.for_family(&self.current().windows, family)
+    }
+
+    /// Where a flush or merge of `family` writes: this database's `sst/`, the family's window
+    /// width, new file ids from the manifest.
+    pub(super) fn output_target<'a>(&'a self, family: FamilyId, next_id: &'a dyn Fn() -> u64) -> OutputTarget<'a> {
+        let copts = self.compaction_options(family);
+        OutputTarget {
+            fs: self.inner.opts.fs.clone(),
+            dir: &self.inner.dir,
+            sst: self.sst_options(),
+            window_ns: copts.window_ns(),
+            max_file_bytes: copts.max_file_bytes,
+            next_id,
         }
-        opts
     }
 
     /// Options for new SSTables.
-    pub(crate) fn sst_options(&self) -> SstWriterOptions {
+    fn sst_options(&self) -> SstWriterOptions {
         SstWriterOptions {
             rows_per_page: self.inner.opts.rows_per_page,
             zstd_level: self.inner.opts.zstd_level,
@@ -225,7 +191,8 @@ impl Db {
     ) -> Result<Vec<FileMeta>> {
         let Some(fam) = table.family_by_id(family) else { return Ok(Vec::new()) };
         let keep = |series: &str, ts: i64, seq: u64| !tombstones.iter().any(|t| t.covers(series, ts, seq));
-        let mut out = WindowedWriter::new(self, fam, mark);
+        let next_id = || self.inner.versions.allocate_file_id();
+        let mut out = WindowedWriter::new(self.output_target(family, &next_id), fam, mark);
         // One series at a time, so a flush holds one series' sorted copy, not the whole memtable's.
         for key in mem.series_keys() {
             let selector = SeriesSelector::Exact(key.to_string());
@@ -241,10 +208,10 @@ impl Db {
 
     /// Deletes WAL segments whose every record is in SSTables of every family it touched and
     /// whose producer stamps are in the manifest.
-    pub(crate) fn remove_obsolete_wal(&self) {
-        let producers_as_of = self.inner.manifest.lock().state.producers_as_of;
+    pub(super) fn remove_obsolete_wal(&self) {
+        let producers_as_of = self.inner.versions.lock_manifest().state().producers_as_of;
         let sv = self.current();
-        let applied = self.inner.applied_seq.load(std::sync::atomic::Ordering::Acquire);
+        let applied = self.inner.writes.applied_seq();
         let threshold = sv
             .families
             .values()
@@ -257,5 +224,38 @@ impl Db {
         if let Err(e) = self.inner.wal.remove_obsolete(threshold) {
             tracing::warn!(error = %e, "could not delete obsolete WAL segments; will retry after the next flush");
         }
+    }
+}
+
+/// Runs the flush loop until `Job::Stop` or until the database is gone.
+pub(super) fn run_worker(inner: Weak<DbInner>, jobs: Receiver<Job>) {
+    while let Ok(job) = jobs.recv() {
+        let Job::Flush(family) = job else { return };
+        let Some(inner) = inner.upgrade() else { return };
+        let db = Db { inner };
+        let flusher = &db.inner.flusher;
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            // A nudge sent before this attempt began is answered by it.
+            flusher.clear_nudge();
+            match db.flush_oldest(family) {
+                Ok(()) => {
+                    flusher.succeeded();
+                    break;
+                }
+                Err(e) => {
+                    flusher.failed(&e);
+                    db.notify_progress();
+                    if db.check_writable().is_err() {
+                        // Closed, or poisoned: nothing may be flushed any more (see the module doc).
+                        return;
+                    }
+                    tracing::error!(family, error = %e, retry_in = ?backoff, "flush failed; rows stay in memory and in the WAL");
+                    flusher.wait_nudge(backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+        db.notify_progress();
     }
 }

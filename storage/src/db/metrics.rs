@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::Db;
-use super::admin::DbStats;
+use super::stats::DbStats;
 use crate::sst::CacheStats;
 use crate::wal::WalMetrics;
 
@@ -56,7 +56,7 @@ impl Db {
             wal: self.inner.wal.metrics(),
             cache: self.inner.cache.stats(),
             memtable_budget: self.inner.opts.memtable_budget as u64,
-            compactions_running: c.compactions_running.load(Ordering::Relaxed),
+            compactions_running: self.inner.compactor.running(),
             stall_time: Duration::from_nanos(c.stall_nanos.load(Ordering::Relaxed)),
             stall_rejections: c.stall_rejections.load(Ordering::Relaxed),
         }

@@ -8,113 +8,119 @@
 //! read  ─► snapshot (Arc<SuperVersion> + visible seq) ─► memtables + SSTables ─► merge ─► Arrow
 //! ```
 //!
-//! Concurrency: one write lock serialises sequence assignment, WAL hand-off and memtable inserts
-//! (each a few memory copies); writers then wait for durability outside the lock, so group commit
-//! batches them. Structural changes take the manifest lock and swap the current
-//! [`SuperVersion`](version::SuperVersion); readers never take either lock. Lock order: write,
-//! then manifest, then the version slot.
+//! # Parts and what each owns
+//!
+//! [`Db`] is a cheap handle on one `DbInner`, which is the WAL plus four parts; each part is a
+//! struct with private fields, and only this folder installs edits into the version set.
+//!
+//! | part | file | owns |
+//! |---|---|---|
+//! | version set | `versions.rs` | the current [`SuperVersion`](crate::version::SuperVersion) (read lock for the `Arc` clone), the manifest and its state (the manifest lock) |
+//! | write path | `write_path.rs` | the write lock over `WriteState` (last assigned seq, producer marks), the applied seq; the steps of a write are in `write.rs`, throttle and stalls in `stall.rs` |
+//! | flusher | `flusher.rs` | the flush thread, its job queue, the retry nudge, the last flush failure |
+//! | compactor | `compactor.rs` | the compaction thread and its channel, the compaction lock (one merge at a time), the fullest window's file count, the running-merge gauge |
+//!
+//! The rest of `DbInner` is shared plumbing: directory, options, block cache, counters
+//! (`counters.rs`), the progress condition variable (signalled when a flush or merge frees memory or
+//! files, or the database is poisoned), the poison reason, the closed flag and the directory lock.
+//! The other files are `impl Db` blocks by concern: `open.rs` (recover), `flush.rs` (one flush,
+//! manual flush, WAL trimming), `compaction.rs` (running merges and installing their edits),
+//! `tables.rs` (schema changes, range deletes), `stats.rs`, `metrics.rs`, `producer.rs`,
+//! `read.rs` (snapshots and scans), `checkpoint/`. The compaction *executor* lives in
+//! [`crate::compaction`] as a function that returns an edit; only `db/` applies edits.
+//!
+//! # Locks and their order
+//!
+//! One write lock serialises sequence assignment, WAL hand-off and memtable inserts (each a few
+//! memory copies); writers then wait for durability outside the lock, so group commit batches
+//! them. Structural changes take the manifest lock and swap the current version; readers never
+//! take either lock. The order, outermost first:
+//!
+//! 1. the compaction lock (held by whoever merges, and by a checkpoint while it links files);
+//! 2. `producer_persist` (from capturing the producer table's changes until their edit is written);
+//! 3. the write lock;
+//! 4. the manifest lock;
+//! 5. the version slot (held only to clone or swap the `Arc`).
+//!
+//! The progress mutex is held only by a waiter (a stalled writer, a manual flush) between checks;
+//! while holding it, a waiter reads the version slot and takes the poison and last-failure
+//! mutexes, and no other lock of the list above. Those small mutexes (poison, the flusher's last failure, the
+//! workers' join handles) are leaves: nothing is taken while one is held.
+//!
+//! # Durability
+//!
+//! A write is acknowledged once its WAL record is durable as the sync policy promises. A flush or
+//! merge writes and fsyncs its files, renames them and fsyncs the directory before its manifest
+//! edit; the edit is the commit point. A failed manifest sync poisons the database (its state on
+//! disk is unknown); so does a failed WAL write. See `flush.rs` and [`crate::compaction`].
 
-mod admin;
-pub mod checkpoint;
+pub(crate) mod checkpoint;
+mod compaction;
+mod compactor;
+mod counters;
 mod flush;
-mod metrics;
+mod flusher;
+pub(crate) mod metrics;
 mod open;
-mod producer;
-pub(crate) mod record;
-pub mod version;
+pub(crate) mod producer;
+mod read;
+mod record;
+pub(crate) mod stall;
+pub(crate) mod stats;
+mod tables;
+mod versions;
 mod write;
+mod write_path;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::thread::JoinHandle;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use parking_lot::{Condvar, Mutex, RwLock};
+use parking_lot::{Condvar, Mutex};
 
 use crate::error::{Error, Result};
-use crate::manifest::{Manifest, ManifestState};
 use crate::options::Options;
 use crate::sst::BlockCache;
+use crate::version::SuperVersion;
 use crate::wal::Wal;
-use version::SuperVersion;
-
-pub(crate) use admin::RunningMerge;
-pub(crate) use admin::unknown_table as unknown_table_error;
-pub use admin::{DbStats, FamilyStats, StallState};
-pub use checkpoint::{CheckpointInfo, restore_checkpoint, verify_checkpoint};
-pub(crate) use flush::sst_path;
-pub use metrics::EngineMetrics;
-pub use producer::PendingWrite;
-pub use write::WriteReceipt;
+use compactor::Compactor;
+use counters::Counters;
+use flusher::Flusher;
+use versions::VersionSet;
+use write_path::WritePath;
 
 /// An open database. Cheap to clone; all clones share the same engine. Dropping the last clone
 /// closes the database the way [`Db::close`] does, ignoring errors.
 #[derive(Clone, Debug)]
 pub struct Db {
-    pub(crate) inner: Arc<DbInner>,
-}
-
-/// The write lock's state.
-#[derive(Debug)]
-pub(crate) struct WriteState {
-    /// Highest sequence number assigned.
-    pub last_seq: u64,
-    /// Idempotent producers' marks: checked and advanced under this lock, with the WAL append.
-    pub producers: crate::producer::table::ProducerTable,
-}
-
-/// The manifest and the state it describes, changed together.
-#[derive(Debug)]
-pub(crate) struct ManifestCell {
-    pub manifest: Manifest,
-    pub state: ManifestState,
+    inner: Arc<DbInner>,
 }
 
 #[derive(Debug)]
-pub(crate) struct DbInner {
-    pub dir: PathBuf,
-    pub opts: Options,
-    pub wal: Wal,
-    pub version: RwLock<Arc<SuperVersion>>,
-    pub write: Mutex<WriteState>,
-    pub manifest: Mutex<ManifestCell>,
-    /// Highest sequence number whose memtable inserts are complete.
-    pub applied_seq: AtomicU64,
-    pub cache: Arc<BlockCache>,
-    pub flush_tx: crossbeam_channel::Sender<flush::Job>,
-    /// Signalled whenever a flush frees memory or fails.
-    pub progress: (Mutex<()>, Condvar),
-    pub poison: Mutex<Option<String>>,
-    /// The error of the last flush attempt, while flushes fail (cleared by a success).
-    pub flush_error: Mutex<Option<flush::FlushFailure>>,
-    /// Failed flush attempts so far (lets `flush` tell a new failure from an old one).
-    pub flush_failures: AtomicU64,
-    /// A token here makes a flush worker that is backing off after a failure retry at once.
-    pub flush_retry: (crossbeam_channel::Sender<()>, crossbeam_channel::Receiver<()>),
-    pub closed: AtomicBool,
-    pub workers: Mutex<Vec<JoinHandle<()>>>,
-    pub counters: admin::Counters,
-    /// Wakes or stops the background compaction worker (`None` when it is disabled).
-    pub compaction_tx: Option<crossbeam_channel::Sender<crate::compaction::worker::Signal>>,
-    /// Held by whoever compacts, so background and manual compactions never overlap.
-    pub compaction_lock: Mutex<()>,
-    /// The most SSTables any window of any family holds (updated after flushes and merges).
-    pub window_files: std::sync::atomic::AtomicUsize,
+struct DbInner {
+    dir: PathBuf,
+    opts: Options,
+    wal: Wal,
+    versions: VersionSet,
+    writes: WritePath,
+    flusher: Flusher,
+    compactor: Compactor,
+    cache: Arc<BlockCache>,
+    /// Signalled whenever a flush or merge frees memory or files, a flush fails, or the database
+    /// is poisoned.
+    progress: (Mutex<()>, Condvar),
+    poison: Mutex<Option<String>>,
+    closed: AtomicBool,
+    counters: Counters,
     /// Held from capturing the producer table's changes until their manifest edit is written,
     /// so edits reach the manifest in capture order. Lock order: this, then write, then manifest.
-    pub producer_persist: Mutex<()>,
+    producer_persist: Mutex<()>,
     /// The directory lock, released by `close`.
-    pub lock: Mutex<Option<File>>,
+    lock: Mutex<Option<File>>,
 }
 
 impl Db {
-    /// Opens the database in `dir` (creating it when missing) and recovers it: the manifest gives
-    /// the catalog and the SSTables, the WAL replays what was not yet flushed.
-    pub fn open(dir: impl AsRef<Path>, opts: Options) -> Result<Db> {
-        open::open(dir.as_ref(), opts)
-    }
-
     /// The directory the database lives in.
     pub fn path(&self) -> &Path {
         &self.inner.dir
@@ -126,25 +132,26 @@ impl Db {
     }
 
     /// The current version (catalog, memtables, files).
-    pub(crate) fn current(&self) -> Arc<SuperVersion> {
-        self.inner.version.read().clone()
-    }
-
-    /// Highest sequence number a new reader may see: applied to memtables and durable in the WAL.
-    pub(crate) fn visible_seq(&self) -> u64 {
-        self.inner.applied_seq.load(Ordering::Acquire).min(self.inner.wal.durable_seq())
+    fn current(&self) -> Arc<SuperVersion> {
+        self.inner.versions.current()
     }
 
     /// Replaces the current version with `f` applied to a copy of it.
-    pub(crate) fn install(&self, f: impl FnOnce(&mut SuperVersion)) {
-        let mut slot = self.inner.version.write();
-        let mut next = SuperVersion::clone(&slot);
-        f(&mut next);
-        *slot = Arc::new(next);
+    fn install(&self, f: impl FnOnce(&mut SuperVersion)) {
+        self.inner.versions.install(f);
     }
 
-    pub(crate) fn check_writable(&self) -> Result<()> {
-        if self.inner.closed.load(Ordering::Acquire) {
+    /// Highest sequence number a new reader may see: applied to memtables and durable in the WAL.
+    fn visible_seq(&self) -> u64 {
+        self.inner.writes.applied_seq().min(self.inner.wal.durable_seq())
+    }
+
+    fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        if self.is_closed() {
             return Err(Error::Closed);
         }
         match &*self.inner.poison.lock() {
@@ -153,10 +160,15 @@ impl Db {
         }
     }
 
+    /// Wakes everyone waiting for a flush or merge to make progress.
+    fn notify_progress(&self) {
+        self.inner.progress.1.notify_all();
+    }
+
     /// Turns a WAL failure into the caller's error. A failure of the log itself (write, sync or
     /// segment creation) leaves its state on disk unknown, so the database refuses writes until
-    /// reopened; the caller gets [`Error::DiskFull`] when the disk was full.
-    pub(crate) fn wal_failed(&self, e: crate::wal::Error) -> Error {
+    /// reopened; the caller gets [`Error::DiskFull`](crate::Error::DiskFull) when the disk was full.
+    fn wal_failed(&self, e: crate::wal::Error) -> Error {
         if !matches!(e, crate::wal::Error::Failed { .. }) {
             return e.into();
         }
@@ -173,33 +185,25 @@ impl Db {
         }
     }
 
-    pub(crate) fn poison(&self, reason: String) {
+    fn poison(&self, reason: String) {
         tracing::error!(%reason, "database refuses writes until reopened");
         self.inner.poison.lock().get_or_insert(reason);
-        self.inner.progress.1.notify_all();
+        self.notify_progress();
     }
 
     /// Flushes the WAL, stops the background threads and releases the directory. Memtables are
     /// not flushed: the WAL holds their contents and the next open replays it (as RocksDB does).
-    /// Later calls on any clone fail with [`Error::Closed`].
+    /// Later calls on any clone fail with [`Error::Closed`](crate::Error::Closed).
     pub fn close(&self) -> Result<()> {
         if self.inner.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        let _ = self.inner.flush_tx.send(flush::Job::Stop);
-        if let Some(tx) = &self.inner.compaction_tx {
-            let _ = tx.send(crate::compaction::worker::Signal::Stop);
-        }
-        let workers: Vec<_> = self.inner.workers.lock().drain(..).collect();
-        for w in workers {
-            let _ = w.join();
-        }
-        let last_seq = self.inner.write.lock().last_seq;
+        self.inner.stop_workers();
+        let last_seq = self.inner.writes.lock().last_seq();
         let recorded = {
-            let mut cell = self.inner.manifest.lock();
-            let ManifestCell { manifest, state } = &mut *cell;
-            if state.last_seq < last_seq && !manifest.is_poisoned() {
-                manifest.apply(state, vec![crate::manifest::Edit::LastSeq(last_seq)])
+            let mut cell = self.inner.versions.lock_manifest();
+            if cell.state().last_seq < last_seq && !cell.is_poisoned() {
+                cell.apply(vec![crate::manifest::Edit::LastSeq(last_seq)])
             } else {
                 Ok(())
             }
@@ -214,16 +218,20 @@ impl Db {
     }
 }
 
+impl DbInner {
+    /// Tells both workers to stop, then waits for the flusher and then the compactor to exit.
+    fn stop_workers(&self) {
+        self.flusher.signal_stop();
+        self.compactor.signal_stop();
+        self.flusher.join();
+        self.compactor.join();
+    }
+}
+
 impl Drop for DbInner {
     fn drop(&mut self) {
         if !self.closed.swap(true, Ordering::AcqRel) {
-            let _ = self.flush_tx.send(flush::Job::Stop);
-            if let Some(tx) = &self.compaction_tx {
-                let _ = tx.send(crate::compaction::worker::Signal::Stop);
-            }
-            for w in self.workers.get_mut().drain(..) {
-                let _ = w.join();
-            }
+            self.stop_workers();
             let _ = self.wal.close();
         }
     }

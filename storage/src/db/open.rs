@@ -4,20 +4,34 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::AtomicBool;
 
-use parking_lot::{Condvar, Mutex, RwLock};
+use parking_lot::{Condvar, Mutex};
 
-use super::version::{FamilyVersion, SstFile, SuperVersion};
-use super::{Db, DbInner, ManifestCell, WriteState, flush, record, write};
+use super::compactor::Compactor;
+use super::flusher::Flusher;
+use super::versions::VersionSet;
+use super::write;
+use super::write_path::WritePath;
+use super::{Db, DbInner, record};
+use crate::clock::now_ms;
 use crate::error::{Error, Result};
 use crate::fs::{FileSystem, Fs};
 use crate::manifest::{Manifest, ManifestOptions, ManifestState};
 use crate::producer::table::ProducerTable;
-use crate::sst::{BlockCache, SstReader};
+use crate::sst::{BlockCache, SstReader, sst_path};
+use crate::version::{FamilyVersion, SstFile, SuperVersion};
 use crate::wal::{Wal, WalOptions};
 
-pub(crate) fn open(dir: &Path, opts: crate::Options) -> Result<Db> {
+impl Db {
+    /// Opens the database in `dir` (creating it when missing) and recovers it: the manifest gives
+    /// the catalog and the SSTables, the WAL replays what was not yet flushed.
+    pub fn open(dir: impl AsRef<Path>, opts: crate::Options) -> Result<Db> {
+        open(dir.as_ref(), opts)
+    }
+}
+
+fn open(dir: &Path, opts: crate::Options) -> Result<Db> {
     let fs = opts.fs.clone();
     crate::fs::create_dir_all_in(&*fs, dir)?;
     let lock = lock_dir(dir)?;
@@ -59,60 +73,47 @@ pub(crate) fn open(dir: &Path, opts: crate::Options) -> Result<Db> {
     // last close could not record it (a failed manifest sync): new seqs must follow all of them.
     let flushed_max = state.flushed_seq.values().copied().max().unwrap_or(0);
     last_seq = last_seq.max(stats.last_seq.unwrap_or(0)).max(flushed_max);
-    producers.expire(crate::producer::now_ms());
+    producers.expire(now_ms());
     if replayed > 0 {
         tracing::info!(records = replayed, last_seq, ?stats, "replayed the WAL into memtables");
     }
-    let (flush_tx, flush_rx) = crossbeam_channel::unbounded();
-    let (compaction_tx, compaction_rx) = if opts.compaction.background {
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        (Some(tx), Some(rx))
-    } else {
-        (None, None)
-    };
+    let (flusher, flush_rx) = Flusher::new();
+    let (compactor, compaction_rx) = Compactor::new(opts.compaction.background);
     let inner = Arc::new(DbInner {
         dir: dir.to_path_buf(),
         opts,
         wal,
-        version: RwLock::new(Arc::new(sv)),
-        write: Mutex::new(WriteState { last_seq, producers }),
-        manifest: Mutex::new(ManifestCell { manifest, state }),
-        applied_seq: AtomicU64::new(last_seq),
+        versions: VersionSet::new(sv, manifest, state),
+        writes: WritePath::new(last_seq, producers),
+        flusher,
+        compactor,
         cache,
-        flush_tx,
         progress: (Mutex::new(()), Condvar::new()),
         poison: Mutex::new(None),
-        flush_error: Mutex::new(None),
-        flush_failures: AtomicU64::new(0),
-        flush_retry: crossbeam_channel::bounded(1),
         closed: AtomicBool::new(false),
-        workers: Mutex::new(Vec::new()),
         counters: Default::default(),
-        compaction_tx,
-        compaction_lock: Mutex::new(()),
-        window_files: std::sync::atomic::AtomicUsize::new(0),
         producer_persist: Mutex::new(()),
         lock: Mutex::new(Some(lock)),
     });
     let weak = Arc::downgrade(&inner);
     let handle = std::thread::Builder::new()
         .name("isobar-flush".into())
-        .spawn(move || flush::run(weak, flush_rx))
+        .spawn(move || super::flush::run_worker(weak, flush_rx))
         .map_err(|e| Error::io(dir, e))?;
-    inner.workers.lock().push(handle);
+    inner.flusher.started(handle);
     if let Some(rx) = compaction_rx {
         let weak = Arc::downgrade(&inner);
         let interval = inner.opts.compaction.interval;
         let handle = std::thread::Builder::new()
             .name("isobar-compact".into())
-            .spawn(move || crate::compaction::worker::run(weak, rx, interval))
+            .spawn(move || super::compaction::run_worker(weak, rx, interval))
             .map_err(|e| Error::io(dir, e))?;
-        inner.workers.lock().push(handle);
+        inner.compactor.started(handle);
     }
     let db = Db { inner };
-    db.inner.window_files.store(db.max_window_files(), std::sync::atomic::Ordering::Relaxed);
+    db.update_window_files();
     {
-        let w = db.inner.write.lock();
+        let w = db.inner.writes.lock();
         db.freeze_full(&w, &db.current());
     }
     Ok(db)
@@ -195,7 +196,7 @@ fn build_version(fs: &Fs, dir: &Path, state: &ManifestState, cache: &Arc<BlockCa
             let mut fv = FamilyVersion::new(table.id, f.id);
             if let Some(files) = state.files.get(&f.id) {
                 for meta in files.values() {
-                    let path = flush::sst_path(dir, meta.id);
+                    let path = sst_path(dir, meta.id);
                     let reader = SstReader::open_in(fs.clone(), &path, meta.id, cache.clone())?;
                     fv.files.push(Arc::new(SstFile::new(meta.clone(), reader, path)));
                 }

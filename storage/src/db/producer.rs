@@ -3,14 +3,16 @@
 
 use std::sync::atomic::Ordering;
 
+use super::Db;
 use super::record::Stamp;
 use super::write::Logged;
-use super::{Db, WriteState};
+use super::write_path::WriteState;
 use crate::batch::WriteBatch;
+use crate::clock::now_ms;
 use crate::error::{InvalidInput, Result};
 use crate::manifest::Edit;
 use crate::producer::table::Delta;
-use crate::producer::{ProducerId, ProducerReceipt, ProducerState, now_ms};
+use crate::producer::{ProducerId, ProducerReceipt, ProducerState};
 
 /// A producer write that is applied (or recognised as a duplicate) and not yet durable; see
 /// [`Db::submit_as`]. Reads do not see it until it is durable.
@@ -59,7 +61,7 @@ impl Db {
         }
         let now = now_ms();
         // A duplicate is answered before validation: the batch was valid when it was applied.
-        let dup = self.duplicate_of(&mut self.inner.write.lock(), producer.as_str(), seq, now);
+        let dup = self.duplicate_of(&mut self.inner.writes.lock(), producer.as_str(), seq, now);
         let logged = match dup {
             Some(dup) => dup,
             None => {
@@ -77,9 +79,9 @@ impl Db {
         self.check_writable()?;
         let now = now_ms();
         let entry = {
-            let mut w = self.inner.write.lock();
-            let entry = w.producers.get(producer.as_str(), now);
-            w.producers.touch(producer.as_str(), now);
+            let mut w = self.inner.writes.lock();
+            let entry = w.producers_mut().get(producer.as_str(), now);
+            w.producers_mut().touch(producer.as_str(), now);
             entry
         };
         let Some(entry) = entry else { return Ok(ProducerState { applied_seq: 0, known: false }) };
@@ -91,17 +93,17 @@ impl Db {
     /// Forgets producers idle past the ttl (and past the cap) now, recording it with the next
     /// flush; returns how many. Expiry also happens on every flush and lookup.
     pub fn expire_producers(&self) -> usize {
-        self.inner.write.lock().producers.expire(now_ms())
+        self.inner.writes.lock().producers_mut().expire(now_ms())
     }
 
     /// The duplicate answer for `seq` of `producer` when its mark covers it (counting the
     /// duplicate and the activity), or `None` when the write must be applied.
-    pub(crate) fn duplicate_of(&self, w: &mut WriteState, producer: &str, seq: u64, now: u64) -> Option<Logged> {
-        let entry = w.producers.get(producer, now)?;
+    pub(super) fn duplicate_of(&self, w: &mut WriteState, producer: &str, seq: u64, now: u64) -> Option<Logged> {
+        let entry = w.producers_mut().get(producer, now)?;
         if seq > entry.applied_seq {
             return None;
         }
-        w.producers.touch(producer, now);
+        w.producers_mut().touch(producer, now);
         self.inner.counters.producer_duplicates.fetch_add(1, Ordering::Relaxed);
         Some(Logged {
             wal_seq: entry.wal_seq,
@@ -116,11 +118,11 @@ impl Db {
     /// edit never records a mark whose data could still be lost. The caller holds
     /// `producer_persist` until the edit is written, and hands the delta back to
     /// [`Db::restore_producer_delta`] if writing fails.
-    pub(crate) fn producer_edit(&self) -> Result<(Edit, Delta)> {
+    pub(super) fn producer_edit(&self) -> Result<(Edit, Delta)> {
         let (delta, as_of) = {
-            let mut w = self.inner.write.lock();
-            w.producers.expire(now_ms());
-            (w.producers.take_delta(), w.last_seq)
+            let mut w = self.inner.writes.lock();
+            w.producers_mut().expire(now_ms());
+            (w.producers_mut().take_delta(), w.last_seq())
         };
         if let Err(e) = self.inner.wal.sync() {
             self.restore_producer_delta(delta);
@@ -131,7 +133,7 @@ impl Db {
     }
 
     /// Marks a delta that did not reach the manifest as pending again.
-    pub(crate) fn restore_producer_delta(&self, delta: Delta) {
-        self.inner.write.lock().producers.restore(delta);
+    pub(super) fn restore_producer_delta(&self, delta: Delta) {
+        self.inner.writes.lock().producers_mut().restore(delta);
     }
 }

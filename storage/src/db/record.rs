@@ -180,7 +180,8 @@ fn u32_of(r: &mut ByteReader<'_>, what: &str) -> Result<u32, DecodeError> {
 fn put_words(out: &mut Vec<u8>, words: impl ExactSizeIterator<Item = [u8; 8]>) {
     let start = out.len();
     out.resize(start + words.len() * 8, 0);
-    for (dst, w) in out[start..].chunks_exact_mut(8).zip(words) {
+    let tail = out.get_mut(start..).unwrap_or_default();
+    for (dst, w) in tail.chunks_exact_mut(8).zip(words) {
         dst.copy_from_slice(&w);
     }
 }

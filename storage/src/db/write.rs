@@ -1,56 +1,44 @@
 //! The write path: validate, log, insert, and keep memory bounded.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use parking_lot::MutexGuard;
 
-use super::admin::StallState;
-use super::record::Stamp;
-use super::version::{Frozen, SuperVersion};
-use super::{Db, WriteState, flush, record};
-use crate::batch::WriteBatch;
+use super::Db;
+use super::record::{self, Stamp};
+use super::write_path::WriteState;
+use crate::batch::{WriteBatch, WriteReceipt};
 use crate::catalog::{LoggedSeries, Validated, validate_batch};
-use crate::error::{Error, InvalidInput, Result};
+use crate::error::{InvalidInput, Result};
 use crate::manifest::Edit;
 use crate::memtable::{ColumnInput, Memtable};
 use crate::schema::FamilyId;
+use crate::version::{Frozen, SuperVersion};
 
 /// A write handed to the WAL, or recognised as a producer's duplicate; durable once the WAL
 /// record `wal_seq` is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Logged {
+pub(super) struct Logged {
     /// The WAL record to wait for (for a duplicate: the one that applied the producer's mark).
-    pub wal_seq: u64,
+    pub(super) wal_seq: u64,
     /// The receipt of an applied write (all zero for a duplicate).
-    pub receipt: WriteReceipt,
+    pub(super) receipt: WriteReceipt,
     /// True when the producer's mark already covered the write and nothing was applied.
-    pub duplicate: bool,
+    pub(super) duplicate: bool,
     /// The producer's mark after the write (0 without a producer).
-    pub applied_seq: u64,
-}
-
-/// What a successful write reports.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct WriteReceipt {
-    /// The sequence number of the write (its place in last-write-wins order).
-    pub seq: u64,
-    /// Rows written.
-    pub rows: usize,
-    /// Non-null cells written.
-    pub points: usize,
+    pub(super) applied_seq: u64,
 }
 
 impl Db {
     /// Writes `batch` atomically. When this returns `Ok`, the write is durable as the configured
     /// [`SyncPolicy`](crate::SyncPolicy) promises and visible to every later read. A rejected
     /// batch (`Err(Error::Invalid)`) changes nothing. When memtables hold more than the memory
-    /// budget, the call waits for flushes and fails with [`Error::Overloaded`] past
-    /// `write_stall_timeout` ([`Error::DiskFull`] with `resumes: true` when flushes fail because
+    /// budget, the call waits for flushes and fails with [`Error::Overloaded`](crate::Error::Overloaded) past
+    /// `write_stall_timeout` ([`Error::DiskFull`](crate::Error::DiskFull) with `resumes: true` when flushes fail because
     /// the disk is full). When the WAL cannot be written or synced the write is not acknowledged
     /// (`Error::Wal`, or `Error::DiskFull` with `resumes: false`) and every later write fails with
-    /// [`Error::Poisoned`] until the database is reopened (see `docs/faults.md`).
+    /// [`Error::Poisoned`](crate::Error::Poisoned) until the database is reopened (see `docs/faults.md`).
     pub fn write(&self, batch: impl Into<WriteBatch>) -> Result<WriteReceipt> {
         self.check_writable()?;
         self.throttle()?;
@@ -62,7 +50,7 @@ impl Db {
     /// Validates, logs and applies `batch` (stamped with a producer's seq when `stamp` is set)
     /// without waiting for durability. A stamped write whose seq is at or below its producer's
     /// mark is not applied: the result is then marked `duplicate` with an empty receipt.
-    pub(crate) fn log_write(&self, batch: WriteBatch, stamp: Option<&Stamp>) -> Result<Logged> {
+    pub(super) fn log_write(&self, batch: WriteBatch, stamp: Option<&Stamp>) -> Result<Logged> {
         let start = Instant::now();
         let seen = self.current();
         if touches_dynamic_table(&seen, &batch) {
@@ -72,7 +60,7 @@ impl Db {
         // concurrent writers do them in parallel; the lock covers seq, WAL hand-off and inserts.
         let validated = validate_batch(&seen.tables, batch, &self.inner.opts.limits)?;
         let payload = encode_payload(&validated, stamp);
-        let mut w = self.inner.write.lock();
+        let mut w = self.inner.writes.lock();
         self.check_writable()?;
         if let Some(dup) = stamp.and_then(|st| self.duplicate_of(&mut w, &st.producer, st.seq, st.active_ms)) {
             return Ok(dup);
@@ -87,7 +75,7 @@ impl Db {
     /// The write path of batches that may add columns: validated under the write lock, because
     /// the new columns must be persisted before the write and get ids nobody else hands out.
     fn write_dynamic(&self, batch: WriteBatch, start: Instant, stamp: Option<&Stamp>) -> Result<Logged> {
-        let mut w = self.inner.write.lock();
+        let mut w = self.inner.writes.lock();
         self.check_writable()?;
         if let Some(dup) = stamp.and_then(|st| self.duplicate_of(&mut w, &st.producer, st.seq, st.active_ms)) {
             return Ok(dup);
@@ -114,15 +102,15 @@ impl Db {
         start: Instant,
         stamp: Option<&Stamp>,
     ) -> Result<Logged> {
-        let seq = w.last_seq + 1;
+        let seq = w.last_seq() + 1;
         let bytes = payload.len();
         self.inner.wal.append(seq, payload).map_err(|e| self.wal_failed(e))?;
-        w.last_seq = seq;
+        w.assign(seq);
         if let Some(st) = stamp {
-            w.producers.record(&st.producer, st.seq, st.active_ms, seq);
+            w.producers_mut().record(&st.producer, st.seq, st.active_ms, seq);
         }
         apply(sv, &validated.series, seq, |_| true);
-        self.inner.applied_seq.store(seq, Ordering::Release);
+        self.inner.writes.set_applied(seq);
         self.freeze_full(&w, sv);
         drop(w);
         self.inner.counters.record_write(validated.rows, validated.points, bytes, start.elapsed());
@@ -136,7 +124,7 @@ impl Db {
 
     /// Waits until the WAL record a logged write depends on is durable; poisons the database
     /// when the WAL fails.
-    pub(crate) fn wait_logged(&self, logged: &Logged) -> Result<()> {
+    pub(super) fn wait_logged(&self, logged: &Logged) -> Result<()> {
         if let Err(e) = self.inner.wal.wait_durable(logged.wal_seq) {
             return Err(self.wal_failed(e));
         }
@@ -146,7 +134,7 @@ impl Db {
     /// Freezes every active memtable over its size limit, and the largest one when all memtables
     /// together are near the budget with nothing frozen (so that memory can always be freed).
     /// Runs under the write lock, so no insert races with the switch.
-    pub(crate) fn freeze_full(&self, w: &WriteState, sv: &SuperVersion) {
+    pub(super) fn freeze_full(&self, w: &WriteState, sv: &SuperVersion) {
         let limit = self.inner.opts.memtable_size;
         let mut full: Vec<FamilyId> =
             sv.families.iter().filter(|(_, f)| f.active.approximate_bytes() >= limit).map(|(id, _)| *id).collect();
@@ -155,12 +143,12 @@ impl Db {
             full.extend(sv.families.iter().max_by_key(|(_, f)| f.active.approximate_bytes()).map(|(id, _)| *id));
         }
         if !full.is_empty() {
-            self.freeze(&full, w.last_seq);
+            self.freeze(&full, w.last_seq());
         }
     }
 
     /// Freezes the active memtables of `families` (skipping empty ones) and queues their flush.
-    pub(crate) fn freeze(&self, families: &[FamilyId], switch_seq: u64) {
+    pub(super) fn freeze(&self, families: &[FamilyId], switch_seq: u64) {
         let mut queued = Vec::new();
         self.install(|sv| {
             for id in families {
@@ -174,83 +162,7 @@ impl Db {
             }
         });
         for id in queued {
-            let _ = self.inner.flush_tx.send(flush::Job::Flush(id));
-        }
-    }
-
-    /// Whether writes should be held back now: stopped past the memory budget or the
-    /// per-window file limit, slowed when close to them (RocksDB's delayed-write / stopped-write
-    /// states, as one ladder).
-    pub(crate) fn stall_state(&self) -> StallState {
-        let held = self.current().memtable_bytes();
-        let budget = self.inner.opts.memtable_budget;
-        let files = self.inner.window_files.load(Ordering::Relaxed);
-        let c = &self.inner.opts.compaction;
-        if held >= budget {
-            StallState::Stopped(format!(
-                "memtables hold {} MiB of a {} MiB budget; waiting for flushes",
-                held >> 20,
-                budget >> 20
-            ))
-        } else if files >= c.stop_files {
-            StallState::Stopped(format!(
-                "a time window holds {files} SSTables (stop at {}); waiting for compaction",
-                c.stop_files
-            ))
-        } else if held >= budget / 10 * 8 {
-            StallState::Slowed(format!("memtables hold {} MiB, 80% of the {} MiB budget", held >> 20, budget >> 20))
-        } else if files >= c.slowdown_files {
-            StallState::Slowed(format!("a time window holds {files} SSTables (slow down at {})", c.slowdown_files))
-        } else {
-            StallState::Normal
-        }
-    }
-
-    /// Delays or holds a write according to [`Db::stall_state`].
-    pub(crate) fn throttle(&self) -> Result<()> {
-        match self.stall_state() {
-            StallState::Normal => Ok(()),
-            StallState::Slowed(_) => {
-                self.inner.counters.slowed_writes.fetch_add(1, Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(1));
-                Ok(())
-            }
-            StallState::Stopped(_) => self.wait_for_progress(),
-        }
-    }
-
-    /// Waits while writes are stopped; fails past the stall timeout.
-    fn wait_for_progress(&self) -> Result<()> {
-        let started = Instant::now();
-        let deadline = started + self.inner.opts.write_stall_timeout;
-        self.inner.counters.stalls.fetch_add(1, Ordering::Relaxed);
-        let (lock, cond) = &self.inner.progress;
-        let mut guard = lock.lock();
-        loop {
-            self.check_writable()?;
-            let state = self.stall_state();
-            let StallState::Stopped(reason) = state else {
-                self.inner.counters.record_stall(started.elapsed());
-                return Ok(());
-            };
-            let now = Instant::now();
-            if now >= deadline {
-                self.inner.counters.record_stall(started.elapsed());
-                self.inner.counters.stall_rejections.fetch_add(1, Ordering::Relaxed);
-                // Held back because flushes fail: say why; a full disk is its own, typed error.
-                let failure = self.inner.flush_error.lock().clone();
-                if let Some(f) = &failure
-                    && f.disk_full.is_some()
-                {
-                    return Err(f.to_error());
-                }
-                let cause = failure.map(|f| format!("; flushes are failing: {}", f.reason)).unwrap_or_default();
-                return Err(Error::Overloaded {
-                    reason: format!("{reason}, for longer than {:?}{cause}", self.inner.opts.write_stall_timeout),
-                    retry_after: Duration::from_secs(1),
-                });
-            }
-            cond.wait_until(&mut guard, deadline.min(now + Duration::from_millis(50)));
+            self.inner.flusher.queue(id);
         }
     }
 }
@@ -304,7 +216,7 @@ fn still_valid(seen: &SuperVersion, now: &SuperVersion, series: &[LoggedSeries])
 
 /// Inserts validated series into the active memtables of `sv`, for the families `wanted` accepts
 /// (recovery skips families that already flushed past this record).
-pub(crate) fn apply(sv: &SuperVersion, series: &[LoggedSeries], seq: u64, wanted: impl Fn(FamilyId) -> bool) {
+pub(super) fn apply(sv: &SuperVersion, series: &[LoggedSeries], seq: u64, wanted: impl Fn(FamilyId) -> bool) {
     // One buffer for the column views of every group, instead of an allocation per group.
     let mut inputs: Vec<ColumnInput<'_>> = Vec::new();
     for s in series {

@@ -1,13 +1,13 @@
 //! Booleans: a bitmap of the valid rows' values.
 //!
 //! ```text
-//! BOOL_BITMAP body (k values): block of ceil(k / 8) bytes, bit i (LSB first) = value i
+//! BOOL_BITMAP body (k values): pack of ceil(k / 8) bytes, bit i (LSB first) = value i
 //! ```
 
 use arrow_buffer::{BooleanBuffer, BooleanBufferBuilder, Buffer, NullBuffer};
 
 use super::EncodingError;
-use super::block::{put_block, read_block_vec};
+use super::pack::{put_pack, read_pack_vec};
 use crate::codec::ByteReader;
 
 /// Appends the bitmap of `values` (the valid rows' values, in order).
@@ -21,7 +21,7 @@ pub(super) fn put_bools(out: &mut Vec<u8>, values: impl Iterator<Item = bool>, z
             *b |= u8::from(v) << (i % 8);
         }
     }
-    put_block(out, &bytes, zstd_level);
+    put_pack(out, &bytes, zstd_level);
 }
 
 /// Reads `k` values and spreads them over the rows that `nulls` marks valid (all when `None`).
@@ -30,7 +30,7 @@ pub(super) fn read_bools(
     k: usize,
     nulls: Option<&NullBuffer>,
 ) -> Result<BooleanBuffer, EncodingError> {
-    let bytes = read_block_vec(r, k.div_ceil(8), "boolean bitmap")?;
+    let bytes = read_pack_vec(r, k.div_ceil(8), "boolean bitmap")?;
     let dense = BooleanBuffer::new(Buffer::from_vec(bytes), 0, k);
     Ok(match nulls {
         None => dense,

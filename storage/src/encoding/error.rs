@@ -7,9 +7,10 @@ use crate::schema::ColumnType;
 
 /// Bytes that are not a valid encoded column, or a column that cannot be encoded.
 ///
-/// Offsets are relative to the start of the bytes given to the decoder (nested blocks report the
+/// Offsets are relative to the start of the bytes given to the decoder (nested packs report the
 /// offset within their own decompressed payload, named by `what`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EncodingError {
     /// A checked read ran past the end of the bytes or met a malformed field.
     #[error("bad encoded column: {0}")]
@@ -17,7 +18,7 @@ pub enum EncodingError {
     /// A tag byte names no known encoding for this place.
     #[error("bad encoded column: unknown {what} tag {tag}")]
     UnknownTag {
-        /// Which tag was read (column encoding, block mode, ...).
+        /// Which tag was read (column encoding, pack mode, ...).
         what: &'static str,
         /// The tag found.
         tag: u8,
@@ -59,7 +60,7 @@ pub enum EncodingError {
     /// A zstd frame failed to decompress (or, when encoding, to compress).
     #[error("bad encoded column: zstd failed on {what} ({expected_len} bytes expected): {reason}")]
     Zstd {
-        /// The block being (de)compressed.
+        /// The pack being (de)compressed.
         what: &'static str,
         /// Its decompressed length.
         expected_len: usize,

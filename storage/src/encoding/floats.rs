@@ -4,7 +4,7 @@
 //! FLOAT_DECIMAL body (k values):
 //! +-----+--------+----------------------------+-----+-----------------------------+
 //! | e   | x      | exceptions (only if x > 0) | t   | integers                    |
-//! | u8  | varint | varint m, block of m bytes | u8  | INT_DELTA or INT_FOR body   |
+//! | u8  | varint | varint m, pack of m bytes | u8  | INT_DELTA or INT_FOR body   |
 //! +-----+--------+----------------------------+-----+-----------------------------+
 //! e           decimal exponent, 0..=18
 //! exceptions  x pairs (varint gap, u64 LE raw bits); positions as in the plane patches
@@ -48,7 +48,7 @@ fn unscale(s: i64, p: f64) -> f64 {
 /// The scaled integer for `v` at exponent `e`, if decoding it gives back exactly `v`.
 #[inline]
 fn scale(v: f64, e: usize) -> Option<i64> {
-    let p = POW10[e];
+    let p = *POW10.get(e)?;
     let s = v * p;
     if s.abs().partial_cmp(&LIMIT) != Some(std::cmp::Ordering::Less) {
         return None;
@@ -67,7 +67,9 @@ pub(super) fn put_floats(out: &mut Vec<u8>, values: &[f64], zstd_level: i32) -> 
     let k = values.len();
     let mut hist = [0usize; MAX_E + 2];
     for &v in values {
-        hist[min_exponent(v)] += 1;
+        if let Some(h) = hist.get_mut(min_exponent(v)) {
+            *h += 1;
+        }
     }
     // Cost in bits: ~80 per exception, log2(10) per value per decimal.
     let mut best = (usize::MAX, 0usize);
@@ -114,7 +116,7 @@ pub(super) fn put_floats(out: &mut Vec<u8>, values: &[f64], zstd_level: i32) -> 
     put_varint(out, count as u64);
     if count > 0 {
         put_varint(out, exceptions.len() as u64);
-        super::block::put_block(out, &exceptions, zstd_level);
+        super::pack::put_pack(out, &exceptions, zstd_level);
     }
     let mut ints = Vec::new();
     let t = ints::put_best_ints(&mut ints, &scaled, &[tag::INT_DELTA, tag::INT_FOR], zstd_level);
@@ -143,7 +145,7 @@ pub(super) fn read_floats(r: &mut ByteReader<'_>, t: u8, k: usize) -> Result<Vec
     let x = r.len(k, "exception count")?;
     let exceptions = if x > 0 {
         let m = r.len(x.saturating_mul(18), "exception list length")?;
-        super::block::read_block_vec(r, m, "exception list")?
+        super::pack::read_pack_vec(r, m, "exception list")?
     } else {
         Vec::new()
     };

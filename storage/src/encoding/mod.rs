@@ -32,8 +32,8 @@
 //!
 //! Below the tags, integer-like data (deltas, scaled decimals, lengths, dictionary indices) goes
 //! through `planes`: optional low bits split off, then one plane of packed 1/2/4-bit symbols or
-//! byte planes, each its own block, with the few wide outliers (series boundaries) as patches.
-//! Every run of bytes is a `block`: a fill byte, raw, or its own zstd frame, whichever is
+//! byte planes, each its own pack, with the few wide outliers (series boundaries) as patches.
+//! Every run of bytes is a `pack`: a fill byte, raw, or its own zstd frame, whichever is
 //! smallest. All multi-byte integers are little-endian; varints are LEB128. Decoders never panic
 //! on any input and never allocate more than the row count (given by the caller) or a bounded
 //! multiple of the input length allows.
@@ -43,11 +43,11 @@
 //! 0.617 bytes per value and their timestamps 0.008 bytes per row (the generator's entropy is
 //! about 0.60); the six weather columns average 0.378.
 
-mod block;
 mod bools;
 mod error;
 mod floats;
 mod ints;
+mod pack;
 mod planes;
 mod strings;
 mod validity;
@@ -70,14 +70,14 @@ use crate::schema::ColumnType;
 
 /// The tag bytes that start every encoding (stable: they are written to files).
 mod tag {
-    pub const INT_DELTA_OF_DELTA: u8 = 1;
-    pub const INT_DELTA: u8 = 2;
-    pub const INT_FOR: u8 = 3;
-    pub const FLOAT_DECIMAL: u8 = 4;
-    pub const FLOAT_XOR: u8 = 5;
-    pub const BOOL_BITMAP: u8 = 6;
-    pub const STRING_DICT: u8 = 7;
-    pub const STRING_PLAIN: u8 = 8;
+    pub(super) const INT_DELTA_OF_DELTA: u8 = 1;
+    pub(super) const INT_DELTA: u8 = 2;
+    pub(super) const INT_FOR: u8 = 3;
+    pub(super) const FLOAT_DECIMAL: u8 = 4;
+    pub(super) const FLOAT_XOR: u8 = 5;
+    pub(super) const BOOL_BITMAP: u8 = 6;
+    pub(super) const STRING_DICT: u8 = 7;
+    pub(super) const STRING_PLAIN: u8 = 8;
 }
 
 /// How a sequence of integers is expected to behave, which picks the candidate encodings.

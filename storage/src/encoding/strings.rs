@@ -3,7 +3,7 @@
 //! ```text
 //! STRING_DICT body (k values):
 //! +--------+------------+--------------------------+-----------+
-//! | D      | words(D)   | block of T bytes         | words(k)  |
+//! | D      | words(D)   | pack of T bytes         | words(k)  |
 //! | varint | entry len  | entries, concatenated    | entry idx |
 //! +--------+------------+--------------------------+-----------+
 //! 1 <= D <= k; T = sum of entry lengths <= i32::MAX; every index < D; entries in order of first
@@ -11,20 +11,20 @@
 //!
 //! STRING_PLAIN body (k values):
 //! +------------+-------------------------+
-//! | words(k)   | block of T bytes        |
+//! | words(k)   | pack of T bytes        |
 //! | value len  | values, concatenated    |
 //! +------------+-------------------------+
 //! T = sum of lengths <= i32::MAX
 //! ```
 //!
-//! Byte blocks are zstd-compressed when that helps (see `block`); lengths and indices use byte
+//! Byte packs are zstd-compressed when that helps (see `pack`); lengths and indices use byte
 //! planes, so constant lengths and runs of one index cost almost nothing.
 
 use std::collections::HashMap;
 
 use arrow_buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 
-use super::block::{put_block, read_block_vec};
+use super::pack::{put_pack, read_pack_vec};
 use super::planes::{put_words, read_words};
 use super::{EncodingError, tag};
 use crate::codec::{ByteReader, put_varint};
@@ -56,14 +56,14 @@ pub(super) fn put_strings(out: &mut Vec<u8>, values: &[&str], zstd_level: i32) -
     }
 }
 
-/// Appends the lengths as words and the bytes as one block.
+/// Appends the lengths as words and the bytes as one pack.
 fn put_concat(out: &mut Vec<u8>, values: &[&str], zstd_level: i32) {
     let lens: Vec<u64> = values.iter().map(|s| s.len() as u64).collect();
     put_words(out, &lens, zstd_level);
-    put_block(out, values.concat().as_bytes(), zstd_level);
+    put_pack(out, values.concat().as_bytes(), zstd_level);
 }
 
-/// Reads `k` lengths and the block they describe; returns the end offset of each value and the
+/// Reads `k` lengths and the pack they describe; returns the end offset of each value and the
 /// bytes.
 fn read_concat(r: &mut ByteReader<'_>, k: usize) -> Result<(Vec<usize>, Vec<u8>), EncodingError> {
     let lens = read_words(r, k, "string lengths")?;
@@ -76,7 +76,7 @@ fn read_concat(r: &mut ByteReader<'_>, k: usize) -> Result<(Vec<usize>, Vec<u8>)
         }
         ends.push(total as usize);
     }
-    let bytes = read_block_vec(r, total as usize, "string bytes")?;
+    let bytes = read_pack_vec(r, total as usize, "string bytes")?;
     Ok((ends, bytes))
 }
 

@@ -4,7 +4,7 @@
 //! validity of n rows (n is known to the reader):
 //! +-------+------------------------------------------------------------+
 //! | flag  | bitmap (only if flag = 1)                                  |
-//! | u8    | block of ceil(n / 8) bytes, bit i (LSB first) = row i valid|
+//! | u8    | pack of ceil(n / 8) bytes, bit i (LSB first) = row i valid|
 //! +-------+------------------------------------------------------------+
 //! flag 0: every row is valid; flag 1: the bitmap follows and has at least one zero bit
 //! ```
@@ -13,7 +13,7 @@ use arrow_array::Array;
 use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer};
 
 use super::EncodingError;
-use super::block::{put_block, read_block_vec};
+use super::pack::{put_pack, read_pack_vec};
 use crate::codec::ByteReader;
 
 /// Appends the validity of `array`.
@@ -28,7 +28,7 @@ pub(super) fn put_validity(out: &mut Vec<u8>, array: &dyn Array, zstd_level: i32
                     *b |= 1 << (i % 8);
                 }
             }
-            put_block(out, &bytes, zstd_level);
+            put_pack(out, &bytes, zstd_level);
         }
     }
 }
@@ -38,7 +38,7 @@ pub(super) fn read_validity(r: &mut ByteReader<'_>, n: usize) -> Result<Option<N
     match r.u8("validity flag")? {
         0 => Ok(None),
         1 => {
-            let bytes = read_block_vec(r, n.div_ceil(8), "validity bitmap")?;
+            let bytes = read_pack_vec(r, n.div_ceil(8), "validity bitmap")?;
             let nulls = NullBuffer::new(BooleanBuffer::new(Buffer::from_vec(bytes), 0, n));
             if nulls.null_count() == 0 {
                 return Err(EncodingError::LengthMismatch {

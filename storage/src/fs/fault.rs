@@ -11,7 +11,7 @@
 //!
 //! Always compiled (not behind a cargo feature): it is a few hundred lines with no dependency,
 //! and integration tests of the engine and of the crates above it can use it without feature
-//! plumbing. It is for tests; the default [`Options::fs`](crate::Options::fs) is [`OsFs`](super::OsFs).
+//! plumbing. It is for tests; the default [`Options::fs`](crate::Options::fs) is [`OsFs`](super::os::OsFs).
 
 use std::fmt;
 use std::io;
@@ -20,7 +20,8 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::{FileSystem, Fs, ReadAt, WritableFile};
+use super::handle::Fs;
+use super::traits::{FileSystem, ReadAt, WritableFile};
 
 /// `EIO` on Linux.
 const EIO: i32 = 5;

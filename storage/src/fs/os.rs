@@ -5,7 +5,7 @@ use std::io::{self, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use super::{FileSystem, ReadAt, WritableFile};
+use super::traits::{FileSystem, ReadAt, WritableFile};
 
 /// The operating system's file system.
 #[derive(Clone, Copy, Debug, Default)]

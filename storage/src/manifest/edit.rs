@@ -129,7 +129,7 @@ pub enum Edit {
         /// Lowest tombstone id not yet used.
         tombstone: u64,
     },
-    /// Changes of the idempotent-producer table (see [`crate::producer`]): `forget` removes
+    /// Changes of the idempotent-producer table (see the `producer` module): `forget` removes
     /// marks, then `set` writes marks; afterwards the table is complete for every WAL record up
     /// to `as_of_seq` (replay takes producer stamps only from records above it). Written with
     /// every flush, and in chunks into every snapshot.

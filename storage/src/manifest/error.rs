@@ -10,6 +10,7 @@ use super::edit::FileId;
 
 /// Every error the manifest returns.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A file-system operation failed.
     #[error("manifest I/O error on {path}: {source}")]
@@ -106,6 +107,7 @@ impl Error {
 
 /// What is wrong with a corrupt manifest record.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum CorruptReason {
     /// The stored CRC32C does not match the payload.
     Checksum {
@@ -199,6 +201,7 @@ pub enum IdKind {
 
 /// Why the state refuses an edit.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EditError {
     /// A producer mark with an invalid id or a zero seq.
     #[error("producer mark {id:?} (applied seq {applied_seq}) is invalid: {reason}")]

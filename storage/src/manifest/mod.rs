@@ -34,7 +34,7 @@
 //!   snapshot_records = how many records after the header hold the snapshot (0 when absent)
 //! ```
 //!
-//! Idempotent producers' marks (see [`crate::producer`]) are kept here too, like RocksDB keeps
+//! Idempotent producers' marks (see the `producer` module) are kept here too, like RocksDB keeps
 //! per-column-family metadata in its version edits: every flush appends, in the same record as its
 //! `add_file`s and `flushed_seq`, one
 //!

@@ -143,10 +143,10 @@ impl ColumnBuffer {
     pub(crate) fn slice_to_array(&self, start: usize, end: usize) -> ArrayRef {
         let nulls = self.nulls(start..end);
         match &self.values {
-            Values::F64(v) => Arc::new(Float64Array::new(v[start..end].to_vec().into(), nulls)),
-            Values::I64(v) => Arc::new(Int64Array::new(v[start..end].to_vec().into(), nulls)),
-            Values::Bool(v) => Arc::new(BooleanArray::new(BooleanBuffer::from(&v[start..end]), nulls)),
-            Values::String(v) => strings(v[start..end].iter().map(String::as_str), nulls),
+            Values::F64(v) => Arc::new(Float64Array::new(rows(v, start, end).to_vec().into(), nulls)),
+            Values::I64(v) => Arc::new(Int64Array::new(rows(v, start, end).to_vec().into(), nulls)),
+            Values::Bool(v) => Arc::new(BooleanArray::new(BooleanBuffer::from(rows(v, start, end)), nulls)),
+            Values::String(v) => strings(rows(v, start, end).iter().map(String::as_str), nulls),
         }
     }
 
@@ -156,13 +156,13 @@ impl ColumnBuffer {
         let nulls = Some(NullBuffer::from(valid)).filter(|n| n.null_count() > 0);
         let at = |i: &Option<usize>| i.unwrap_or(0);
         match &self.values {
-            Values::F64(v) => Arc::new(Float64Array::new(picks.iter().map(|i| v[at(i)]).collect(), nulls)),
-            Values::I64(v) => Arc::new(Int64Array::new(picks.iter().map(|i| v[at(i)]).collect(), nulls)),
+            Values::F64(v) => Arc::new(Float64Array::new(picks.iter().map(|i| value_at(v, at(i))).collect(), nulls)),
+            Values::I64(v) => Arc::new(Int64Array::new(picks.iter().map(|i| value_at(v, at(i))).collect(), nulls)),
             Values::Bool(v) => {
-                let values: Vec<bool> = picks.iter().map(|i| v[at(i)]).collect();
+                let values: Vec<bool> = picks.iter().map(|i| value_at(v, at(i))).collect();
                 Arc::new(BooleanArray::new(BooleanBuffer::from(values), nulls))
             }
-            Values::String(v) => strings(picks.iter().map(|i| v[at(i)].as_str()), nulls),
+            Values::String(v) => strings(picks.iter().map(|i| v.get(at(i)).map_or("", String::as_str)), nulls),
         }
     }
 
@@ -171,10 +171,20 @@ impl ColumnBuffer {
         let len = range.len();
         let first_byte = range.start / 8;
         let last_byte = range.end.div_ceil(8).min(validity.as_slice().len());
-        let bytes = validity.as_slice()[first_byte..last_byte.max(first_byte)].to_vec();
+        let bytes = validity.as_slice().get(first_byte..last_byte.max(first_byte)).unwrap_or_default().to_vec();
         let bits = BooleanBuffer::new(bytes.into(), range.start % 8, len);
         Some(NullBuffer::new(bits)).filter(|n| n.null_count() > 0)
     }
+}
+
+/// Rows `start..end` of `v` (none when the range is outside it).
+fn rows<T>(v: &[T], start: usize, end: usize) -> &[T] {
+    v.get(start..end).unwrap_or_default()
+}
+
+/// Row `i` of `v` (the default value when `i` is outside it; its slot is null then).
+fn value_at<T: Copy + Default>(v: &[T], i: usize) -> T {
+    v.get(i).copied().unwrap_or_default()
 }
 
 fn strings<'a>(values: impl Iterator<Item = &'a str>, nulls: Option<NullBuffer>) -> ArrayRef {

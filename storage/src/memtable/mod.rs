@@ -32,7 +32,7 @@ use crate::schema::{ColumnId, FamilyId};
 use crate::selector::{SeriesSelector, TimeRange};
 
 /// Decides whether a row survives tombstones: `keep(series, ts, seq)`.
-pub type KeepFn<'a> = &'a (dyn Fn(&str, i64, u64) -> bool + Sync);
+pub(crate) type KeepFn<'a> = &'a (dyn Fn(&str, i64, u64) -> bool + Sync);
 
 /// The in-memory rows of one column family.
 #[derive(Debug)]
@@ -132,7 +132,7 @@ impl Memtable {
             let index = self.index.read();
             if let Some((key, buf)) = index.get_key_value(key) {
                 let buf = buf.lock();
-                out.extend(buf.snapshot(key, range, max_seq, ids, &|t, s| keep(key, t, s)));
+                out.extend(buf.visible_run(key, range, max_seq, ids, &|t, s| keep(key, t, s)));
             }
             return out;
         }
@@ -147,7 +147,7 @@ impl Memtable {
                 continue;
             }
             let buf = e.value().lock();
-            out.extend(buf.snapshot(e.key(), range, max_seq, ids, &|t, s| keep(key, t, s)));
+            out.extend(buf.visible_run(e.key(), range, max_seq, ids, &|t, s| keep(key, t, s)));
         }
         out
     }

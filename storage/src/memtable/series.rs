@@ -62,7 +62,7 @@ impl SeriesBuffer {
         let n = ts.len();
         if self.sorted {
             let prev = self.ts.last().copied();
-            let in_order = ts.windows(2).all(|w| w[0] < w[1]);
+            let in_order = ts.iter().zip(ts.iter().skip(1)).all(|(a, b)| a < b);
             self.sorted = in_order && prev.is_none_or(|p| ts.first().is_none_or(|f| *f > p));
         }
         self.ts.extend_from_slice(ts);
@@ -84,7 +84,9 @@ impl SeriesBuffer {
                     pos
                 }
             };
-            self.columns[pos].1.push(input.values, input.validity);
+            if let Some((_, col)) = self.columns.get_mut(pos) {
+                col.push(input.values, input.validity);
+            }
         }
         for (_, col) in &mut self.columns {
             let missing = (before + n).saturating_sub(col.len());
@@ -102,7 +104,7 @@ impl SeriesBuffer {
     /// a run: sorted by ts, rows with equal ts merged cell by cell (the highest seq with a value
     /// wins). `keep(ts, seq)` drops rows covered by tombstones before merging, so that a tombstone
     /// between two writes of the same row removes only the older cells.
-    pub(crate) fn snapshot(
+    pub(crate) fn visible_run(
         &self,
         series: &Arc<str>,
         range: TimeRange,
@@ -115,14 +117,15 @@ impl SeriesBuffer {
         if self.sorted && all_visible {
             let start = self.ts.partition_point(|t| *t < range.from);
             let end = self.ts.partition_point(|t| *t < range.to);
-            if (start..end).all(|i| keep(self.ts[i], self.seq[i])) {
+            let (ts, seq) = (self.ts.get(start..end).unwrap_or_default(), self.seq.get(start..end).unwrap_or_default());
+            if ts.iter().zip(seq).all(|(t, s)| keep(*t, *s)) {
                 if start >= end {
                     return None;
                 }
                 return Some(Run {
                     series: series.clone(),
-                    ts: ScalarBuffer::from(self.ts[start..end].to_vec()),
-                    seq: ScalarBuffer::from(self.seq[start..end].to_vec()),
+                    ts: ScalarBuffer::from(ts.to_vec()),
+                    seq: ScalarBuffer::from(seq.to_vec()),
                     columns: self
                         .columns
                         .iter()
@@ -133,29 +136,30 @@ impl SeriesBuffer {
             }
         }
         // General path: pick visible rows, sort by (ts, seq), merge equal timestamps.
-        let mut rows: Vec<usize> = (0..self.ts.len())
-            .filter(|&i| self.seq[i] <= max_seq && range.contains(self.ts[i]) && keep(self.ts[i], self.seq[i]))
+        // (ts, seq, row) of every visible row.
+        let mut rows: Vec<(i64, u64, usize)> = self
+            .ts
+            .iter()
+            .zip(&self.seq)
+            .enumerate()
+            .filter(|(_, (t, s))| **s <= max_seq && range.contains(**t) && keep(**t, **s))
+            .map(|(i, (t, s))| (*t, *s, i))
             .collect();
         if rows.is_empty() {
             return None;
         }
-        rows.sort_by_key(|&i| (self.ts[i], self.seq[i]));
-        let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
-        for (k, &i) in rows.iter().enumerate() {
-            match groups.last_mut() {
-                Some(g) if self.ts[rows[g.start]] == self.ts[i] => g.end = k + 1,
-                _ => groups.push(k..k + 1),
-            }
-        }
-        let ts: Vec<i64> = groups.iter().map(|g| self.ts[rows[g.start]]).collect();
-        let seq: Vec<u64> = groups.iter().map(|g| self.seq[rows[g.end - 1]]).collect();
+        rows.sort_by_key(|&(t, s, _)| (t, s));
+        // Rows of equal ts, oldest first (chunk_by never yields an empty group).
+        let groups: Vec<&[(i64, u64, usize)]> = rows.chunk_by(|a, b| a.0 == b.0).collect();
+        let ts: Vec<i64> = groups.iter().filter_map(|g| g.first()).map(|r| r.0).collect();
+        let seq: Vec<u64> = groups.iter().filter_map(|g| g.last()).map(|r| r.1).collect();
         let columns = self
             .columns
             .iter()
             .filter(selected)
             .map(|(id, col)| {
                 let picks: Vec<Option<usize>> =
-                    groups.iter().map(|g| rows[g.clone()].iter().rev().copied().find(|&i| col.is_valid(i))).collect();
+                    groups.iter().map(|g| g.iter().rev().map(|r| r.2).find(|&i| col.is_valid(i))).collect();
                 (*id, col.gather_to_array(&picks))
             })
             .collect();

@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::InvalidInput;
 
 /// Longest producer id, in bytes.
-pub const MAX_PRODUCER_ID_LEN: usize = 128;
+pub(crate) const MAX_PRODUCER_ID_LEN: usize = 128;
 
 /// A validated producer id: 1 to 128 bytes of `[A-Za-z0-9._:-]`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -105,7 +105,7 @@ pub struct ProducerMark {
 pub struct ProducerReceipt {
     /// The engine's receipt when the write was applied; `None` for a duplicate (a seq at or below
     /// the producer's mark, acknowledged without being applied again).
-    pub applied: Option<crate::WriteReceipt>,
+    pub applied: Option<crate::batch::WriteReceipt>,
     /// The producer's highest applied seq after this write.
     pub applied_seq: u64,
 }
@@ -124,13 +124,6 @@ pub struct ProducerState {
     pub applied_seq: u64,
     /// False when the engine has no mark for the producer (never seen, or forgotten).
     pub known: bool,
-}
-
-/// The current wall-clock time in milliseconds since the Unix epoch (0 before 1970).
-pub(crate) fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

@@ -46,7 +46,7 @@ pub(crate) struct ProducerTable {
 
 impl ProducerTable {
     /// An empty table whose entries live `ttl_ms` and number at most `max` (at least 1).
-    pub fn new(ttl_ms: u64, max: usize) -> Self {
+    pub(crate) fn new(ttl_ms: u64, max: usize) -> Self {
         Self {
             entries: HashMap::new(),
             dirty: HashSet::new(),
@@ -58,19 +58,19 @@ impl ProducerTable {
     }
 
     /// Loads the manifest's marks (clean: nothing to write back).
-    pub fn load(&mut self, marks: &BTreeMap<String, ProducerMark>) {
+    pub(crate) fn load(&mut self, marks: &BTreeMap<String, ProducerMark>) {
         for m in marks.values() {
             self.entries.insert(m.id.clone(), Entry { applied_seq: m.applied_seq, active_ms: m.active_ms, wal_seq: 0 });
         }
     }
 
     /// Producers tracked.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
     /// The live entry of `id` at `now_ms`; an entry past its age is forgotten here.
-    pub fn get(&mut self, id: &str, now_ms: u64) -> Option<Entry> {
+    pub(crate) fn get(&mut self, id: &str, now_ms: u64) -> Option<Entry> {
         let entry = *self.entries.get(id)?;
         if self.is_expired(&entry, now_ms) {
             self.forget(id);
@@ -80,7 +80,7 @@ impl ProducerTable {
     }
 
     /// Records activity of a known producer without a new mark (a duplicate or a resume).
-    pub fn touch(&mut self, id: &str, now_ms: u64) {
+    pub(crate) fn touch(&mut self, id: &str, now_ms: u64) {
         if let Some(e) = self.entries.get_mut(id)
             && now_ms > e.active_ms
         {
@@ -92,7 +92,7 @@ impl ProducerTable {
     /// Records that the WAL record `wal_seq` applied `seq` for `id` at `active_ms`. Marks only go
     /// up (replay may present a record the manifest already covers). Forgets the least recently
     /// active producers past the cap, never `id` itself.
-    pub fn record(&mut self, id: &str, seq: u64, active_ms: u64, wal_seq: u64) {
+    pub(crate) fn record(&mut self, id: &str, seq: u64, active_ms: u64, wal_seq: u64) {
         let entry = self.entries.entry(id.to_string()).or_insert(Entry { applied_seq: 0, active_ms, wal_seq });
         if seq > entry.applied_seq {
             entry.applied_seq = seq;
@@ -107,7 +107,7 @@ impl ProducerTable {
 
     /// Forgets every producer idle for longer than the ttl at `now_ms`, and the least recently
     /// active ones past the cap; returns how many.
-    pub fn expire(&mut self, now_ms: u64) -> usize {
+    pub(crate) fn expire(&mut self, now_ms: u64) -> usize {
         let before = self.expired;
         let old: Vec<String> =
             self.entries.iter().filter(|(_, e)| self.is_expired(e, now_ms)).map(|(id, _)| id.clone()).collect();
@@ -122,7 +122,7 @@ impl ProducerTable {
 
     /// Takes the changes since the last call (the caller writes them to the manifest, or hands
     /// them back with [`Self::restore`] when that fails).
-    pub fn take_delta(&mut self) -> Delta {
+    pub(crate) fn take_delta(&mut self) -> Delta {
         let mut set: Vec<ProducerMark> = self
             .dirty
             .drain()
@@ -138,7 +138,7 @@ impl ProducerTable {
     }
 
     /// Marks the changes of a delta that could not be written as pending again.
-    pub fn restore(&mut self, delta: Delta) {
+    pub(crate) fn restore(&mut self, delta: Delta) {
         self.dirty.extend(delta.set.into_iter().map(|m| m.id));
         self.forgotten.extend(delta.forget);
     }
@@ -170,7 +170,7 @@ impl ProducerTable {
             return;
         }
         by_age.select_nth_unstable(excess - 1);
-        let victims: Vec<String> = by_age[..excess].iter().map(|(_, id)| (*id).clone()).collect();
+        let victims: Vec<String> = by_age.iter().take(excess).map(|(_, id)| (*id).clone()).collect();
         tracing::warn!(
             count = victims.len(),
             max_producers = self.max,

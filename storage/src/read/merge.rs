@@ -31,7 +31,7 @@ pub fn merge_runs(mut runs: Vec<Run>, types: &dyn Fn(ColumnId) -> Option<ColumnT
     ids.dedup();
     ids.retain(|id| types(*id).is_some());
     runs.sort_by_key(|r| r.ts.first().copied());
-    let disjoint = runs.windows(2).all(|w| w[0].ts.last() < w[1].ts.first());
+    let disjoint = runs.iter().zip(runs.iter().skip(1)).all(|(a, b)| a.ts.last() < b.ts.first());
     if disjoint {
         return Some(concat_runs(&runs, &ids, types));
     }
@@ -50,7 +50,12 @@ fn concat_runs(runs: &[Run], ids: &[ColumnId], types: &dyn Fn(ColumnId) -> Optio
             concat(&refs).ok().map(|a| (*id, a))
         })
         .collect();
-    Run { series: runs[0].series.clone(), ts: ScalarBuffer::from(ts), seq: ScalarBuffer::from(seq), columns }
+    Run { series: series_of(runs), ts: ScalarBuffer::from(ts), seq: ScalarBuffer::from(seq), columns }
+}
+
+/// The series of the runs being merged (all runs are of one series).
+fn series_of(runs: &[Run]) -> std::sync::Arc<str> {
+    runs.first().map(|r| r.series.clone()).unwrap_or_default()
 }
 
 fn interleave_runs(runs: &[Run], ids: &[ColumnId], types: &dyn Fn(ColumnId) -> Option<ColumnType>) -> Run {
@@ -60,15 +65,10 @@ fn interleave_runs(runs: &[Run], ids: &[ColumnId], types: &dyn Fn(ColumnId) -> O
         rows.extend(run.ts.iter().zip(run.seq.iter()).enumerate().map(|(i, (t, s))| (*t, *s, r, i)));
     }
     rows.sort_unstable_by_key(|&(t, s, _, _)| (t, s));
-    let mut groups: Vec<(usize, usize)> = Vec::new();
-    for (k, row) in rows.iter().enumerate() {
-        match groups.last_mut() {
-            Some(g) if rows[g.0].0 == row.0 => g.1 = k + 1,
-            _ => groups.push((k, k + 1)),
-        }
-    }
-    let ts: Vec<i64> = groups.iter().map(|g| rows[g.0].0).collect();
-    let seq: Vec<u64> = groups.iter().map(|g| rows[g.1 - 1].1).collect();
+    // Rows of equal ts (chunk_by never yields an empty group).
+    let groups: Vec<&[(i64, u64, usize, usize)]> = rows.chunk_by(|a, b| a.0 == b.0).collect();
+    let ts: Vec<i64> = groups.iter().filter_map(|g| g.first()).map(|r| r.0).collect();
+    let seq: Vec<u64> = groups.iter().filter_map(|g| g.last()).map(|r| r.1).collect();
     let null_slot = runs.len();
     let columns = ids
         .iter()
@@ -78,11 +78,10 @@ fn interleave_runs(runs: &[Run], ids: &[ColumnId], types: &dyn Fn(ColumnId) -> O
             sources.push(new_null_array(&ty.arrow_type(), 1));
             let picks: Vec<(usize, usize)> = groups
                 .iter()
-                .map(|&(start, end)| {
-                    rows[start..end]
-                        .iter()
+                .map(|g| {
+                    g.iter()
                         .rev()
-                        .find(|&&(_, _, r, i)| sources[r].is_valid(i))
+                        .find(|&&(_, _, r, i)| sources.get(r).is_some_and(|s| s.is_valid(i)))
                         .map_or((null_slot, 0), |&(_, _, r, i)| (r, i))
                 })
                 .collect();
@@ -90,11 +89,11 @@ fn interleave_runs(runs: &[Run], ids: &[ColumnId], types: &dyn Fn(ColumnId) -> O
             interleave(&refs, &picks).ok().map(|a| (*id, a))
         })
         .collect();
-    Run { series: runs[0].series.clone(), ts: ScalarBuffer::from(ts), seq: ScalarBuffer::from(seq), columns }
+    Run { series: series_of(runs), ts: ScalarBuffer::from(ts), seq: ScalarBuffer::from(seq), columns }
 }
 
 /// Keeps the rows of `run` for which `keep(ts, seq)` holds.
-pub fn filter_rows(run: Run, keep: impl Fn(i64, u64) -> bool) -> Run {
+pub(crate) fn filter_rows(run: Run, keep: impl Fn(i64, u64) -> bool) -> Run {
     let mask: Vec<bool> = run.ts.iter().zip(run.seq.iter()).map(|(t, s)| keep(*t, *s)).collect();
     if mask.iter().all(|k| *k) {
         return run;

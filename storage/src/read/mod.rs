@@ -1,14 +1,15 @@
 //! The read path: snapshots, merging sources with last-write-wins, scans to Arrow.
 
-pub mod merge;
+pub(crate) mod merge;
 mod part;
-pub mod projection;
-pub mod scan;
-pub mod snapshot;
-pub mod sources;
-mod window;
+mod projection;
+mod scan;
+mod snapshot;
+mod sources;
+mod span;
 
+pub use merge::merge_runs;
 pub use projection::Projection;
-pub use scan::{Order, Scan, ScanRequest, WINDOW_ROWS};
+pub use scan::{Order, SPAN_ROWS, Scan, ScanRequest};
 pub use snapshot::Snapshot;
 pub use sources::{FileSource, SeriesSources};

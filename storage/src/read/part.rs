@@ -1,4 +1,4 @@
-//! [`Part`]: one window of one series ready for output, and the helpers that build parts
+//! [`Part`]: one span of one series ready for output, and the helpers that build parts
 //! (joining families on `ts`) and assemble them into record batches.
 
 use std::sync::Arc;
@@ -13,17 +13,17 @@ use crate::error::Result;
 use crate::run::Run;
 use crate::selector::TimeRange;
 
-/// The rows of one window of a series, ready for output: `ts` then the projected columns.
+/// The rows of one span of a series, ready for output: `ts` then the projected columns.
 pub(crate) struct Part {
     pub(crate) series: Arc<str>,
     pub(crate) rows: usize,
     pub(crate) columns: Vec<ArrayRef>,
-    /// Windows of the series still to read after this one (the next one last).
+    /// Spans of the series still to read after this one (the next one last).
     pub(crate) more: Vec<TimeRange>,
 }
 
 impl Part {
-    /// Rows `offset..offset + len` (zero-copy), without the windows to read.
+    /// Rows `offset..offset + len` (zero-copy), without the spans to read.
     pub(crate) fn slice(&self, offset: usize, len: usize) -> Part {
         let columns = self.columns.iter().map(|c| c.slice(offset, len)).collect();
         Part { series: self.series.clone(), rows: len, columns, more: Vec::new() }
@@ -62,7 +62,7 @@ pub(crate) fn union_ts(runs: &[Option<Run>]) -> Option<ScalarBuffer<i64>> {
     match present.as_slice() {
         [] => None,
         [one] => Some(one.ts.clone()),
-        many if many.windows(2).all(|w| w[0].ts == w[1].ts) => Some(many[0].ts.clone()),
+        [first, rest @ ..] if rest.iter().all(|r| r.ts == first.ts) => Some(first.ts.clone()),
         many => {
             let mut ts: Vec<i64> = many.iter().flat_map(|r| r.ts.iter().copied()).collect();
             ts.sort_unstable();
@@ -77,10 +77,10 @@ pub(crate) fn positions(all: &[i64], own: &[i64]) -> UInt32Array {
     let mut j = 0;
     all.iter()
         .map(|t| {
-            while j < own.len() && own[j] < *t {
+            while own.get(j).is_some_and(|o| o < t) {
                 j += 1;
             }
-            (j < own.len() && own[j] == *t).then_some(j as u32)
+            own.get(j).is_some_and(|o| o == t).then_some(j as u32)
         })
         .collect()
 }

@@ -58,7 +58,9 @@ impl Projection {
             if out.output.iter().any(|(i, c)| *i == idx && c.id == column.id) {
                 continue;
             }
-            out.families[idx].1.push(column.clone());
+            if let Some((_, cols)) = out.families.get_mut(idx) {
+                cols.push(column.clone());
+            }
             out.output.push((idx, column));
         }
         for (_, cols) in &mut out.families {
@@ -72,7 +74,7 @@ impl Projection {
         let mut fields =
             vec![Field::new("series", arrow_schema::DataType::Utf8, false), Field::new("ts", ts_arrow_type(), false)];
         for (idx, col) in &self.output {
-            let family = &self.families[*idx].0;
+            let Some((family, _)) = self.families.get(*idx) else { continue };
             fields.push(Field::new(format!("{}.{}", family.name, col.name), col.ty.arrow_type(), true));
         }
         Arc::new(Schema::new(fields))

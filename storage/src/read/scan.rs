@@ -6,12 +6,12 @@
 //! end): `series` (utf8), `ts` (timestamp ns UTC), then one nullable column per `family.column`
 //! in the order asked for.
 //!
-//! A series is read in time windows of about `max(batch_rows, WINDOW_ROWS)` rows (planned from
-//! chunk metadata, see [`super::window`]): the group read ahead holds the first window of each
-//! series, and the next window of a series is read when the previous one has been taken into
-//! batches. What a scan holds at once is therefore bounded by the group size times a window,
-//! independent of how long a series is. Windows are cut between distinct timestamps, so merging
-//! each window on its own yields exactly the rows of merging the whole series.
+//! A series is read in time spans of about `max(batch_rows, SPAN_ROWS)` rows (planned from
+//! chunk metadata, see [`super::span`]): the group read ahead holds the first span of each
+//! series, and the next span of a series is read when the previous one has been taken into
+//! batches. What a scan holds at once is therefore bounded by the group size times a span,
+//! independent of how long a series is. Spans are cut between distinct timestamps, so merging
+//! each span on its own yields exactly the rows of merging the whole series.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -97,7 +97,7 @@ const SERIES_PER_TASK: usize = 16;
 
 /// Rows a series is read in at least (when `batch_rows` is smaller): a few SSTable chunks, so
 /// that a small batch size does not make a long series decode every chunk many times.
-pub const WINDOW_ROWS: usize = 16_384;
+pub const SPAN_ROWS: usize = 16_384;
 
 /// An iterator of record batches; see the module docs.
 ///
@@ -119,7 +119,7 @@ pub struct Scan {
     order: Order,
     batch_rows: usize,
     /// Rows a series is read in at a time, roughly.
-    window_rows: usize,
+    span_rows: usize,
     /// Most rows read and not yet output at once (see [`Scan::peak_rows_held`]).
     peak_rows: usize,
 }
@@ -152,17 +152,9 @@ impl Snapshot {
             range: req.range,
             order: req.order,
             batch_rows: req.batch_rows.max(1),
-            window_rows: req.batch_rows.max(WINDOW_ROWS),
+            span_rows: req.batch_rows.max(SPAN_ROWS),
             peak_rows: 0,
         })
-    }
-}
-
-impl crate::db::Db {
-    /// Scans and collects every batch (convenient for small results; use
-    /// [`Snapshot::scan`] to stream large ones).
-    pub fn scan(&self, req: &ScanRequest) -> Result<Vec<RecordBatch>> {
-        self.snapshot().scan(req)?.collect()
     }
 }
 
@@ -173,18 +165,18 @@ impl Scan {
     }
 
     /// The most rows this scan has held at once, read but not yet returned in a batch (the
-    /// queued windows of the series read ahead plus the batch being assembled). A diagnostic for
-    /// tests and metrics: it is bounded by the read-ahead group times a window, not by the
+    /// queued spans of the series read ahead plus the batch being assembled). A diagnostic for
+    /// tests and metrics: it is bounded by the read-ahead group times a span, not by the
     /// length of a series.
     pub fn peak_rows_held(&self) -> usize {
         self.peak_rows
     }
 
-    /// Reads each series in windows of about `rows` rows instead of the default
-    /// `max(batch_rows, WINDOW_ROWS)` (at least 1). The output is the same; smaller windows hold
+    /// Reads each series in spans of about `rows` rows instead of the default
+    /// `max(batch_rows, SPAN_ROWS)` (at least 1). The output is the same; smaller spans hold
     /// less and decode shared chunks more often. Call it before the first batch.
-    pub fn with_window_rows(mut self, rows: usize) -> Self {
-        self.window_rows = rows.max(1);
+    pub fn with_span_rows(mut self, rows: usize) -> Self {
+        self.span_rows = rows.max(1);
         self
     }
 
@@ -194,23 +186,23 @@ impl Scan {
         self.peak_rows = self.peak_rows.max(held);
     }
 
-    /// Reads the first window of one series; the part carries the windows still to read.
+    /// Reads the first span of one series; the part carries the spans still to read.
     fn read_one(&self, series: &Arc<str>) -> Result<Option<Part>> {
         let families: Vec<&crate::schema::FamilyDef> = self.projection.families.iter().map(|(f, _)| f).collect();
-        let mut windows = self.snapshot.series_windows(&self.table, &families, series, self.range, self.window_rows);
-        // Windows are taken with `pop`: the last one is read first.
+        let mut spans = self.snapshot.series_spans(&self.table, &families, series, self.range, self.span_rows);
+        // Spans are taken with `pop`: the last one is read first.
         if self.order == Order::Asc {
-            windows.reverse();
+            spans.reverse();
         }
-        self.read_window(series, windows)
+        self.read_span(series, spans)
     }
 
-    /// Reads the next window of `windows` (taken from the end) that has rows; the part carries
-    /// the windows left.
-    fn read_window(&self, series: &Arc<str>, mut windows: Vec<TimeRange>) -> Result<Option<Part>> {
-        while let Some(window) = windows.pop() {
-            if let Some(mut part) = self.read_range(series, window)? {
-                part.more = windows;
+    /// Reads the next span of `spans` (taken from the end) that has rows; the part carries
+    /// the spans left.
+    fn read_span(&self, series: &Arc<str>, mut spans: Vec<TimeRange>) -> Result<Option<Part>> {
+        while let Some(span) = spans.pop() {
+            if let Some(mut part) = self.read_range(series, span)? {
+                part.more = spans;
                 return Ok(Some(part));
             }
         }
@@ -236,9 +228,11 @@ impl Scan {
             .collect();
         columns.push(Arc::new(TimestampNanosecondArray::new(ts, None).with_timezone("UTC")));
         for (idx, col) in &self.projection.output {
-            let array = match (&runs[*idx], &indices[*idx]) {
-                (Some(run), Some(None)) => run.column_or_null(col.id, col.ty),
-                (Some(run), Some(Some(pos))) => take(run.column_or_null(col.id, col.ty).as_ref(), pos, None)?,
+            let array = match (runs.get(*idx), indices.get(*idx)) {
+                (Some(Some(run)), Some(Some(None))) => run.column_or_null(col.id, col.ty),
+                (Some(Some(run)), Some(Some(Some(pos)))) => {
+                    take(run.column_or_null(col.id, col.ty).as_ref(), pos, None)?
+                }
                 _ => arrow_array::new_null_array(&col.ty.arrow_type(), n),
             };
             columns.push(array);
@@ -261,7 +255,7 @@ impl Scan {
         }
         let threads = rayon::current_num_threads().max(1);
         let end = (self.next + threads * SERIES_PER_TASK).min(self.series.len());
-        let keys = &self.series[self.next..end];
+        let keys = self.series.get(self.next..end).unwrap_or_default();
         let per_task = keys.len().div_ceil(threads).max(1);
         let read: Vec<Vec<Part>> = keys
             .par_chunks(per_task)
@@ -303,8 +297,8 @@ impl Scan {
                 self.pending.push_front(rest);
                 part = part.slice(0, want);
             } else if !more.is_empty() && self.remaining.is_none_or(|left| left > part.rows) {
-                // This window is taken whole: the series' next window comes next in line.
-                if let Some(follower) = self.read_window(&part.series, more)? {
+                // This span is taken whole: the series' next span comes next in line.
+                if let Some(follower) = self.read_span(&part.series, more)? {
                     self.pending.push_front(follower);
                     self.note_held(rows + part.rows);
                 }

@@ -7,13 +7,12 @@
 use std::sync::Arc;
 
 use super::merge::{filter_rows, merge_runs};
-use crate::db::Db;
-use crate::db::version::SuperVersion;
 use crate::error::{InvalidInput, Result};
 use crate::manifest::Tombstone;
 use crate::run::Run;
 use crate::schema::{ColumnId, FamilyDef, TableDef};
 use crate::selector::{SeriesSelector, TimeRange};
+use crate::version::{FamilyVersion, SuperVersion};
 
 /// A consistent, read-only view of the database at one moment.
 #[derive(Clone, Debug)]
@@ -23,23 +22,13 @@ pub struct Snapshot {
     now_ns: i64,
 }
 
-impl Db {
-    /// A consistent view of everything written (and acknowledged) so far.
-    pub fn snapshot(&self) -> Snapshot {
-        let sv = self.current();
-        let seq = self.visible_seq();
-        Snapshot { sv, seq, now_ns: now_ns() }
-    }
-}
-
-/// Nanoseconds since the epoch, now.
-pub(crate) fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-}
-
 impl Snapshot {
+    /// A view of `sv` that sees the writes up to `seq` and decides TTL by the wall-clock time
+    /// `now_ns`.
+    pub(crate) fn new(sv: Arc<SuperVersion>, seq: u64, now_ns: i64) -> Self {
+        Self { sv, seq, now_ns }
+    }
+
     /// The sequence number this snapshot reads at.
     pub fn seq(&self) -> u64 {
         self.seq
@@ -51,7 +40,7 @@ impl Snapshot {
     }
 
     /// The state of `family` in this snapshot's version: memtables and SSTables.
-    pub(crate) fn family_version(&self, family: crate::schema::FamilyId) -> Option<&crate::db::version::FamilyVersion> {
+    pub(crate) fn family_version(&self, family: crate::schema::FamilyId) -> Option<&FamilyVersion> {
         self.sv.families.get(&family)
     }
 
@@ -62,7 +51,7 @@ impl Snapshot {
         table: &TableDef,
         family: &FamilyDef,
         range: TimeRange,
-    ) -> Option<(&crate::db::version::FamilyVersion, TimeRange)> {
+    ) -> Option<(&FamilyVersion, TimeRange)> {
         let fv = self.family_version(family.id)?;
         let range = self.visible_range(table, family, range);
         (!range.is_empty()).then_some((fv, range))
@@ -70,7 +59,7 @@ impl Snapshot {
 
     /// The table named `name`.
     pub fn table(&self, name: &str) -> Result<&TableDef> {
-        self.sv.table(name).ok_or_else(|| crate::db::unknown_table_error(name))
+        self.sv.table(name).ok_or_else(|| crate::catalog::unknown_table(name))
     }
 
     /// All tables.

@@ -15,7 +15,6 @@
 
 use std::sync::Arc;
 
-use crate::db::version::SstFile;
 use crate::error::Result;
 use crate::manifest::Tombstone;
 use crate::read::merge::filter_rows;
@@ -24,6 +23,7 @@ use crate::run::Run;
 use crate::schema::{ColumnId, FamilyDef, TableDef};
 use crate::selector::{SeriesSelector, TimeRange};
 use crate::sst::{ChunkMeta, SeriesEntry, SstReader};
+use crate::version::SstFile;
 
 /// One SSTable that holds rows of the series.
 #[derive(Clone, Debug)]

@@ -15,7 +15,7 @@ use super::error::{BlockRef, Corruption, Error};
 use crate::fs::ReadAt;
 
 /// Bytes of the checksum after each payload.
-pub const CRC_LEN: u64 = 4;
+pub(super) const CRC_LEN: u64 = 4;
 
 /// Where a block lies in a file: offset and length, checksum included.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -34,14 +34,14 @@ impl BlockHandle {
 }
 
 /// Appends `payload` and its checksum to `out`; returns the framed length.
-pub fn frame(payload: &[u8], out: &mut Vec<u8>) -> u64 {
+pub(super) fn frame(payload: &[u8], out: &mut Vec<u8>) -> u64 {
     out.extend_from_slice(payload);
     out.extend_from_slice(&crc32c::crc32c(payload).to_le_bytes());
     payload.len() as u64 + CRC_LEN
 }
 
 /// Checks the trailing checksum of a framed block and returns its payload.
-pub fn unframe(framed: &[u8]) -> Result<&[u8], Corruption> {
+pub(super) fn unframe(framed: &[u8]) -> Result<&[u8], Corruption> {
     let split = framed.len().checked_sub(CRC_LEN as usize).ok_or(Corruption::Mismatch {
         what: "block length",
         expected: CRC_LEN,
@@ -60,7 +60,7 @@ pub fn unframe(framed: &[u8]) -> Result<&[u8], Corruption> {
 
 /// Reads the block at `handle` with one positional read, checks that it lies in a file of
 /// `file_size` bytes and that its checksum matches, and returns the payload.
-pub fn read_block(
+pub(super) fn read_block(
     file: &dyn ReadAt,
     path: &Path,
     file_size: u64,

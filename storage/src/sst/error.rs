@@ -15,6 +15,7 @@ use crate::schema::{ColumnId, ColumnType};
 
 /// Errors of SSTable writing and reading.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A file-system operation failed.
     #[error("SSTable {file}: I/O error: {source}")]
@@ -197,6 +198,7 @@ impl fmt::Display for BlockRef {
 
 /// What is wrong with a damaged part of a file.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Corruption {
     /// The stored checksum does not match the bytes.
     #[error("crc32c mismatch: stored {stored:#010x}, computed {computed:#010x}")]

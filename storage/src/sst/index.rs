@@ -78,7 +78,7 @@ pub struct SeriesEntry {
 
 /// The decoded index of a file.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Index {
+pub(super) struct Index {
     /// Rows of each page.
     pub page_rows: Vec<u32>,
     /// Block handles, `slots` per page.
@@ -91,7 +91,7 @@ pub struct Index {
 
 impl Index {
     /// The zstd-compressed index payload (see the module doc).
-    pub fn encode(&self, slots: usize, zstd_level: i32) -> Vec<u8> {
+    pub(super) fn encode(&self, slots: usize, zstd_level: i32) -> Vec<u8> {
         let raw = self.encode_raw(slots);
         let compressed = zstd::bulk::compress(&raw, zstd_level).unwrap_or_default();
         let mut out = Vec::with_capacity(compressed.len() + 10);
@@ -142,7 +142,7 @@ impl Index {
 
     /// Decodes an index payload for a file whose schema is `columns` and whose data region starts
     /// at offset 0.
-    pub fn decode(payload: &[u8], columns: &[ColumnSchema]) -> Result<Index, Corruption> {
+    pub(super) fn decode(payload: &[u8], columns: &[ColumnSchema]) -> Result<Index, Corruption> {
         let mut r = ByteReader::new(payload);
         let raw_len = r.len(MAX_RAW_INDEX, "index length")?;
         let compressed = r.bytes(r.remaining(), "index")?;

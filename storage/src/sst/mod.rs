@@ -15,6 +15,8 @@
 //!   statistics, [`SstReader::read`] / [`SstReader::read_chunk`] for rows. Decoded blocks are
 //!   shared between readers through a byte-bounded [`BlockCache`].
 //! - Check: [`SstReader::verify`] reads and checks every block.
+//! - In a database: `files` names them (`sst/<id>.sst`), `windowed` writes a flush's or a
+//!   merge's rows as one file per compaction window.
 //!
 //! Damaged bytes surface as [`Error::Corrupt`] naming the file and block; nothing in this module
 //! panics on the content of a file.
@@ -44,6 +46,7 @@
 mod block;
 mod cache;
 mod error;
+mod files;
 mod filter;
 pub mod format;
 mod index;
@@ -53,6 +56,7 @@ mod read;
 mod reader;
 mod stats;
 mod verify;
+mod windowed;
 mod writer;
 
 #[cfg(test)]
@@ -68,3 +72,6 @@ pub use reader::SstReader;
 pub use stats::{ColumnStats, ValueStats};
 pub use verify::VerifyReport;
 pub use writer::{SstWriter, SstWriterOptions};
+
+pub(crate) use files::sst_path;
+pub(crate) use windowed::{OutputTarget, WindowedWriter, window_start};

@@ -1,11 +1,10 @@
 //! The writer's page buffer: rows gathered for the page being built, and the page once complete.
 
-use arrow_array::{Array, ArrayRef};
+use arrow_array::{Array, ArrayRef, UInt32Array, new_null_array};
 
 use super::index::ChunkMeta;
 use super::meta::ColumnSchema;
 use super::stats::ColumnStats;
-use super::writer::{null_column, owned_copy};
 use crate::encoding::EncodingError;
 use crate::run::Run;
 
@@ -90,4 +89,15 @@ impl Page {
         (chunk.min_seq, chunk.max_seq) = seq.fold((u64::MAX, 0), |(lo, hi), s| (lo.min(s), hi.max(s)));
         chunk.columns = self.columns.iter().map(|a| ColumnStats::of(a.slice(start, len).as_ref())).collect();
     }
+}
+
+/// A copy of `array` that owns its memory (no slice of a larger buffer).
+fn owned_copy(array: &ArrayRef) -> ArrayRef {
+    let indices = UInt32Array::from_iter_values(0..array.len() as u32);
+    arrow_select::take::take(array.as_ref(), &indices, None).unwrap_or_else(|_| array.clone())
+}
+
+/// An all-null column of `schema`'s type with `len` rows.
+fn null_column(schema: &ColumnSchema, len: usize) -> ArrayRef {
+    new_null_array(&schema.ty.arrow_type(), len)
 }

@@ -94,7 +94,7 @@ fn check_chunk(chunk: &ChunkMeta, blocks: &[Option<CachedBlock>]) -> Result<(), 
     }
     if let Some(Some(CachedBlock::Ints(ts))) = blocks.first() {
         let ts = ts.slice(start, len);
-        if ts.windows(2).any(|w| w[0] >= w[1]) {
+        if ts.iter().zip(ts.iter().skip(1)).any(|(a, b)| a >= b) {
             return Err(Corruption::Invalid { what: "timestamps not increasing in chunk at row", value: start as u64 });
         }
         if ts.first() != Some(&chunk.min_ts) || ts.last() != Some(&chunk.max_ts) {

@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use arrow_array::{ArrayRef, UInt32Array, new_null_array};
 use rayon::prelude::*;
 
 use super::block::{BlockHandle, frame};
@@ -94,8 +93,8 @@ impl SstWriter {
             });
         }
         columns.sort_by_key(|c| c.id);
-        if let Some(w) = columns.windows(2).find(|w| w[0].id == w[1].id) {
-            return Err(Error::DuplicateColumn { file: path.to_path_buf(), column: w[0].id });
+        if let Some((a, _)) = columns.iter().zip(columns.iter().skip(1)).find(|(a, b)| a.id == b.id) {
+            return Err(Error::DuplicateColumn { file: path.to_path_buf(), column: a.id });
         }
         let file = fs.create(path).map_err(|e| Error::io(path, e))?;
         Ok(SstWriter {
@@ -253,6 +252,10 @@ impl SstWriter {
                 0 => encode_ints(&page.ts, IntKind::Timestamp, &mut payload, level),
                 1 => encode_ints(&page.seq, IntKind::Sequence, &mut payload, level),
                 n => {
+                    #[expect(
+                        clippy::indexing_slicing,
+                        reason = "slots 2.. are the schema columns (slots = columns.len() + 2), and a page holds one array per schema column"
+                    )]
                     let (col, array) = (&self.columns[n - 2], &page.columns[n - 2]);
                     encode_array(array.as_ref(), &mut payload, level).map_err(|source| Error::Encode {
                         file: self.path.clone(),
@@ -329,15 +332,4 @@ impl SstWriter {
         drop(self);
         fs.remove_file(&path).map_err(|e| Error::io(&path, e))
     }
-}
-
-/// A copy of `array` that owns its memory (no slice of a larger buffer).
-pub(super) fn owned_copy(array: &ArrayRef) -> ArrayRef {
-    let indices = UInt32Array::from_iter_values(0..array.len() as u32);
-    arrow_select::take::take(array.as_ref(), &indices, None).unwrap_or_else(|_| array.clone())
-}
-
-/// An all-null column of `schema`'s type with `len` rows.
-pub(super) fn null_column(schema: &ColumnSchema, len: usize) -> ArrayRef {
-    new_null_array(&schema.ty.arrow_type(), len)
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 /// Every error the WAL returns.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Opening, listing, reading, truncating or deleting a WAL file failed.
     #[error("WAL I/O error on {path}: {source}")]
@@ -99,6 +100,7 @@ impl fmt::Display for FailedOp {
 
 /// Why a segment header or record was rejected.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CorruptReason {
     /// Fewer bytes than a header or record needs.
     #[error("{what} needs {needed} bytes, only {available} left")]

@@ -1,7 +1,7 @@
 //! Byte layout of WAL segment headers and records: encoding and checked decoding.
 //!
 //! The layout is drawn in the [module doc of `wal`](super). Decoders take bytes read from disk
-//! and never panic: every read goes through [`ByteReader`], lengths are checked against
+//! and never panic: every read goes through `ByteReader`, lengths are checked against
 //! [`MAX_RECORD_LEN`] and the bytes actually present before anything is sliced, and nothing is
 //! ever allocated from a length field.
 

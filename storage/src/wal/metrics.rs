@@ -1,5 +1,5 @@
 //! Counters of the WAL, kept with relaxed atomics by the appenders and the writer thread, and
-//! their plain snapshot [`WalMetrics`].
+//! their plain reading [`WalMetrics`].
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -17,22 +17,22 @@ pub(crate) struct WalCounters {
 
 impl WalCounters {
     /// One record of `bytes` payload bytes queued.
-    pub fn record_append(&self, bytes: usize) {
+    pub(super) fn record_append(&self, bytes: usize) {
         self.appends.fetch_add(1, Ordering::Relaxed);
         self.append_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
     /// `bytes` handed to the OS with `write(2)` (framing included).
-    pub fn record_written(&self, bytes: u64) {
+    pub(super) fn record_written(&self, bytes: u64) {
         self.written_bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
     /// One `fdatasync` that took `took`.
-    pub fn record_sync(&self, took: Duration) {
+    pub(super) fn record_sync(&self, took: Duration) {
         self.sync_latency.observe(took);
     }
 
-    pub fn snapshot(&self) -> WalMetrics {
+    pub(super) fn read(&self) -> WalMetrics {
         let sync = self.sync_latency.snapshot();
         WalMetrics {
             appends: self.appends.load(Ordering::Relaxed),

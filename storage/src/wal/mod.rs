@@ -329,7 +329,7 @@ impl Wal {
 
     /// Appends, bytes and syncs since the WAL was opened.
     pub fn metrics(&self) -> WalMetrics {
-        self.shared.metrics.snapshot()
+        self.shared.metrics.read()
     }
 
     /// The highest seq that is durable per the sync policy.
@@ -371,7 +371,7 @@ impl Wal {
 
     /// Sizes and names of the live segments, oldest first.
     pub fn segments(&self) -> Vec<SegmentInfo> {
-        self.shared.segments.lock().snapshot()
+        self.shared.segments.lock().infos()
     }
 
     /// The WAL directory.

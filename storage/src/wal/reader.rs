@@ -18,7 +18,7 @@ const RESYNC_SEQ_WINDOW: u64 = 1 << 40;
 
 /// One step of a scan.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Step<'a> {
+pub(super) enum Step<'a> {
     /// A valid record.
     Record(RecordRef<'a>),
     /// The bytes at `offset` are not a valid record.
@@ -36,7 +36,7 @@ pub enum Step<'a> {
 
 /// A cursor over the records of one segment, after its header.
 #[derive(Debug)]
-pub struct SegmentScan<'a> {
+pub(super) struct SegmentScan<'a> {
     buf: &'a [u8],
     pos: usize,
     expect: SeqExpectation,
@@ -45,13 +45,13 @@ pub struct SegmentScan<'a> {
 impl<'a> SegmentScan<'a> {
     /// A scan of `buf` (the whole segment file) whose header says the first record is
     /// `first_seq`.
-    pub fn new(buf: &'a [u8], first_seq: u64) -> Self {
+    pub(super) fn new(buf: &'a [u8], first_seq: u64) -> Self {
         Self { buf, pos: SEGMENT_HEADER_LEN, expect: SeqExpectation::Equal(first_seq) }
     }
 
     /// Moves to `offset` (a `resume` offset from a [`Step::Corrupt`]); the record found there
     /// becomes the expected next one.
-    pub fn resume_at(&mut self, offset: usize) {
+    pub(super) fn resume_at(&mut self, offset: usize) {
         self.pos = offset;
         if let Ok(rec) = decode_record(self.buf, offset) {
             self.expect = SeqExpectation::Equal(rec.seq);
@@ -60,7 +60,7 @@ impl<'a> SegmentScan<'a> {
 
     /// Reads the next step. After [`Step::Corrupt`] the scan stays at the bad offset until the
     /// caller calls [`resume_at`](Self::resume_at) or stops.
-    pub fn next_step(&mut self) -> Step<'a> {
+    pub(super) fn next_step(&mut self) -> Step<'a> {
         if self.pos >= self.buf.len() {
             return Step::End;
         }
@@ -114,6 +114,6 @@ fn plausible(buf: &[u8], at: usize, lo: u64, hi: u64) -> bool {
 
 /// True when a segment whose header failed to decode looks like a crash while creating it:
 /// shorter than a header, or nothing but zeros (allocated, never written).
-pub fn is_torn_header(buf: &[u8]) -> bool {
+pub(super) fn is_torn_header(buf: &[u8]) -> bool {
     buf.len() < SEGMENT_HEADER_LEN || buf.iter().all(|&b| b == 0)
 }

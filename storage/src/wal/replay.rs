@@ -52,7 +52,7 @@ pub struct ReplayStats {
 }
 
 /// The outcome of a replay, for the handle.
-pub struct Recovered {
+pub(super) struct Recovered {
     /// The statistics.
     pub stats: ReplayStats,
     /// The segments that remain, all closed.
@@ -62,7 +62,7 @@ pub struct Recovered {
 }
 
 /// Replays the segments in `dir`; see the module doc.
-pub fn replay_dir(
+pub(super) fn replay_dir(
     fs: &dyn FileSystem,
     dir: &Path,
     recovery: WalRecovery,

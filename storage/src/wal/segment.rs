@@ -10,7 +10,7 @@ use super::error::Error;
 use crate::fs::FileSystem;
 
 /// File extension of WAL segments.
-pub const SEGMENT_EXT: &str = "wal";
+pub(super) const SEGMENT_EXT: &str = "wal";
 
 /// The file name of segment `number`.
 pub fn segment_file_name(number: u64) -> String {
@@ -18,12 +18,12 @@ pub fn segment_file_name(number: u64) -> String {
 }
 
 /// The path of segment `number` in `dir`.
-pub fn segment_path(dir: &Path, number: u64) -> PathBuf {
+pub(super) fn segment_path(dir: &Path, number: u64) -> PathBuf {
     dir.join(segment_file_name(number))
 }
 
 /// Parses a segment file name back to its number; `None` for any other file.
-pub fn parse_segment_file_name(name: &str) -> Option<u64> {
+pub(super) fn parse_segment_file_name(name: &str) -> Option<u64> {
     let digits = name.strip_suffix(".wal")?;
     if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -32,7 +32,7 @@ pub fn parse_segment_file_name(name: &str) -> Option<u64> {
 }
 
 /// The segment numbers present in `dir`, ascending.
-pub fn list_segments(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<u64>, Error> {
+pub(super) fn list_segments(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<u64>, Error> {
     let mut numbers = Vec::new();
     for path in fs.read_dir(dir).map_err(|e| Error::io(dir, e))? {
         if let Some(n) = path.file_name().and_then(|n| n.to_str()).and_then(parse_segment_file_name) {
@@ -64,28 +64,28 @@ pub struct SegmentInfo {
 /// The live segments in ascending order; shared by the handle (listing, deleting) and the writer
 /// thread (adding, growing, closing).
 #[derive(Debug, Default)]
-pub struct SegmentList {
+pub(super) struct SegmentList {
     segments: Vec<SegmentInfo>,
 }
 
 impl SegmentList {
     /// Adds a segment at the end (numbers only grow).
-    pub fn push(&mut self, info: SegmentInfo) {
+    pub(super) fn push(&mut self, info: SegmentInfo) {
         self.segments.push(info);
     }
 
     /// A copy of the list.
-    pub fn snapshot(&self) -> Vec<SegmentInfo> {
+    pub(super) fn infos(&self) -> Vec<SegmentInfo> {
         self.segments.clone()
     }
 
     /// The active segment, if the writer has created one.
-    pub fn active_mut(&mut self) -> Option<&mut SegmentInfo> {
+    pub(super) fn active_mut(&mut self) -> Option<&mut SegmentInfo> {
         self.segments.last_mut().filter(|s| s.active)
     }
 
     /// Removes and returns the closed segments whose records all have seq `<= seq`.
-    pub fn take_obsolete(&mut self, seq: u64) -> Vec<SegmentInfo> {
+    pub(super) fn take_obsolete(&mut self, seq: u64) -> Vec<SegmentInfo> {
         let (obsolete, keep) = std::mem::take(&mut self.segments)
             .into_iter()
             .partition(|s| !s.active && s.last_seq.is_none_or(|last| last <= seq));
@@ -94,7 +94,7 @@ impl SegmentList {
     }
 
     /// Puts back segments that could not be deleted, keeping the order.
-    pub fn restore(&mut self, mut back: Vec<SegmentInfo>) {
+    pub(super) fn restore(&mut self, mut back: Vec<SegmentInfo>) {
         self.segments.append(&mut back);
         self.segments.sort_by_key(|s| s.number);
     }
@@ -133,6 +133,6 @@ mod tests {
         assert_eq!(gone, vec![1, 2]);
         let gone: Vec<u64> = list.take_obsolete(u64::MAX).iter().map(|s| s.number).collect();
         assert_eq!(gone, vec![3]);
-        assert_eq!(list.snapshot().len(), 1);
+        assert_eq!(list.infos().len(), 1);
     }
 }

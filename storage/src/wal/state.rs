@@ -18,11 +18,11 @@ use crate::options::SyncPolicy;
 /// queue is empty.
 pub const MAX_QUEUED_BYTES: usize = 32 << 20;
 /// Bookkeeping bytes charged per queued record, so that many tiny records are bounded too.
-pub const QUEUE_OVERHEAD: usize = 64;
+pub(super) const QUEUE_OVERHEAD: usize = 64;
 
 /// The first write or sync failure; kept forever and handed to everyone who asks.
 #[derive(Clone, Debug)]
-pub struct Poison {
+pub(super) struct Poison {
     /// What failed.
     pub op: FailedOp,
     /// The file or directory.
@@ -33,14 +33,14 @@ pub struct Poison {
 
 impl Poison {
     /// The error reported for this poison.
-    pub fn to_error(&self) -> Error {
+    pub(super) fn to_error(&self) -> Error {
         Error::Failed { op: self.op, segment: self.path.clone(), source: Arc::clone(&self.source) }
     }
 }
 
 /// What the writer has published.
 #[derive(Debug, Default)]
-pub struct Progress {
+pub(super) struct Progress {
     /// Highest seq handed to the OS with `write(2)`.
     pub written: u64,
     /// Highest seq made durable with `fdatasync(2)`.
@@ -53,7 +53,7 @@ pub struct Progress {
 
 impl Progress {
     /// The highest seq that counts as durable under `policy`.
-    pub fn durable(&self, policy: SyncPolicy) -> u64 {
+    pub(super) fn durable(&self, policy: SyncPolicy) -> u64 {
         match policy {
             SyncPolicy::Always => self.synced,
             SyncPolicy::Interval(_) | SyncPolicy::None => self.written,
@@ -63,7 +63,7 @@ impl Progress {
 
 /// Everything the handle and the writer share.
 #[derive(Debug, Default)]
-pub struct Shared {
+pub(super) struct Shared {
     /// Published progress.
     pub progress: Mutex<Progress>,
     /// Signalled whenever `progress` changes; all waiters wake at once.
@@ -83,7 +83,7 @@ pub struct Shared {
 impl Shared {
     /// Waits until `cost` more bytes fit in the queue and reserves them. Returns `false` if the
     /// writer is dead (the caller then reports the poison or `Closed`).
-    pub fn reserve(&self, cost: usize) -> bool {
+    pub(super) fn reserve(&self, cost: usize) -> bool {
         let mut queued = self.queued.lock();
         while *queued > 0 && queued.saturating_add(cost) > MAX_QUEUED_BYTES {
             if self.dead.load(Ordering::Acquire) {
@@ -96,7 +96,7 @@ impl Shared {
     }
 
     /// Returns `cost` bytes to the queue budget.
-    pub fn release(&self, cost: usize) {
+    pub(super) fn release(&self, cost: usize) {
         if cost == 0 {
             return;
         }
@@ -107,7 +107,7 @@ impl Shared {
     }
 
     /// Publishes the writer's seqs and wakes every waiter.
-    pub fn publish(&self, written: u64, synced: u64) {
+    pub(super) fn publish(&self, written: u64, synced: u64) {
         let mut p = self.progress.lock();
         p.written = p.written.max(written);
         p.synced = p.synced.max(synced);
@@ -116,7 +116,7 @@ impl Shared {
     }
 
     /// Records the first failure (later ones are ignored) and wakes everyone.
-    pub fn poison(&self, poison: Poison) {
+    pub(super) fn poison(&self, poison: Poison) {
         let mut p = self.progress.lock();
         if p.poison.is_none() {
             p.poison = Some(poison);
@@ -127,7 +127,7 @@ impl Shared {
     }
 
     /// Marks the writer as stopped and wakes everyone.
-    pub fn stop(&self) {
+    pub(super) fn stop(&self) {
         self.progress.lock().stopped = true;
         self.mark_dead();
         self.progress_changed.notify_all();
@@ -140,12 +140,12 @@ impl Shared {
     }
 
     /// The error a caller gets once the writer is dead: the poison if any, else `Closed`.
-    pub fn dead_error(&self) -> Error {
+    pub(super) fn dead_error(&self) -> Error {
         self.progress.lock().poison.as_ref().map_or(Error::Closed, Poison::to_error)
     }
 
     /// True once the writer has stopped or failed.
-    pub fn is_dead(&self) -> bool {
+    pub(super) fn is_dead(&self) -> bool {
         self.dead.load(Ordering::Acquire)
     }
 }

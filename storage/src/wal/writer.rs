@@ -30,11 +30,11 @@ use crate::fs::{Fs, WritableFile};
 use crate::options::SyncPolicy;
 
 /// Buffered bytes after which the writer writes in the middle of draining the queue.
-pub const MAX_BATCH_BYTES: usize = 4 << 20;
+pub(super) const MAX_BATCH_BYTES: usize = 4 << 20;
 
 /// A message to the writer thread.
 #[derive(Debug)]
-pub enum Msg {
+pub(super) enum Msg {
     /// Append one record.
     Record {
         /// Its seq.
@@ -59,7 +59,7 @@ struct Active {
 }
 
 /// Owned by the writer thread.
-pub struct Writer {
+pub(super) struct Writer {
     fs: Fs,
     dir: PathBuf,
     segment_size: u64,
@@ -99,7 +99,7 @@ impl Writer {
     /// A writer that creates segment `next_number` on its first record; `seq` is the highest
     /// seq already durable (from replay).
     #[allow(clippy::too_many_arguments)]
-    pub fn new(
+    pub(super) fn new(
         fs: Fs,
         dir: &Path,
         segment_size: u64,
@@ -129,7 +129,7 @@ impl Writer {
     }
 
     /// The thread body: runs until `Close` or until every sender is gone.
-    pub fn run(mut self) {
+    pub(super) fn run(mut self) {
         let _guard = StopGuard(Arc::clone(&self.shared));
         while let Some(first) = self.next_message() {
             if self.handle_group(first) {

@@ -152,7 +152,7 @@ pub fn scan_all(
     let snapshot = db.snapshot();
     let whole = rows_of(&snapshot.scan(&req).expect("scan").collect::<Result<Vec<_>, _>>().expect("scan"));
     // Reading every series in windows of a few rows must give the same answer.
-    let windowed = snapshot.scan(&req).expect("scan").with_window_rows(3);
+    let windowed = snapshot.scan(&req).expect("scan").with_span_rows(3);
     assert_eq!(rows_of(&windowed.collect::<Result<Vec<_>, _>>().expect("scan")), whole, "scan in 3-row windows");
     whole
 }

@@ -34,59 +34,21 @@
 //! `name` is relative to the checkpoint directory, `/`-separated, sorted; `crc32c` covers the whole
 //! file.
 
+mod listing;
 mod verify;
 
 use std::fs;
-use std::io::Read;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-
-use super::{Db, flush::sst_path};
+use super::Db;
+use crate::clock::now_ns;
 use crate::error::{Error, InvalidInput, Result};
 use crate::manifest::{Edit, Manifest};
+use crate::sst::sst_path;
+use listing::list_files;
 
+pub use listing::{CHECKPOINT_FILE, CheckpointFile, CheckpointInfo};
 pub use verify::{restore_checkpoint, verify_checkpoint};
-
-/// The name of the listing that marks a finished checkpoint.
-pub const CHECKPOINT_FILE: &str = "CHECKPOINT";
-
-/// One file of a checkpoint.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CheckpointFile {
-    /// Path relative to the checkpoint directory, `/`-separated.
-    pub name: String,
-    /// Size in bytes.
-    pub size: u64,
-    /// CRC-32C of the whole file.
-    pub crc32c: u32,
-}
-
-/// What a checkpoint holds (the content of its `CHECKPOINT` file).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CheckpointInfo {
-    /// Sequence number the copy continues above: at least the highest one it contains.
-    pub last_seq: u64,
-    /// When it was taken, ns since the epoch.
-    pub created_ns: i64,
-    /// Tables contained.
-    pub tables: Vec<String>,
-    /// SSTables hard-linked from the source.
-    #[serde(default)]
-    pub linked: u64,
-    /// SSTables copied because linking failed (another file system).
-    #[serde(default)]
-    pub copied: u64,
-    /// Every file except the listing itself, with sizes and checksums, sorted by name.
-    pub files: Vec<CheckpointFile>,
-}
-
-impl CheckpointInfo {
-    /// Total bytes of the listed files.
-    pub fn bytes(&self) -> u64 {
-        self.files.iter().map(|f| f.size).sum()
-    }
-}
 
 impl Db {
     /// Writes a checkpoint of the database to `dest`, which must not exist yet (its parent is
@@ -135,8 +97,8 @@ impl Db {
     fn write_checkpoint(&self, tmp: &Path, dest: &Path, parent: &Path) -> Result<CheckpointInfo> {
         let vfs = &self.inner.opts.fs;
         let (linked, copied, state) = {
-            let _no_merges = self.inner.compaction_lock.lock();
-            let state = self.inner.manifest.lock().state.clone();
+            let _no_merges = self.inner.compactor.exclusive();
+            let state = self.inner.versions.lock_manifest().state().clone();
             crate::fs::create_dir_all_in(&**vfs, &tmp.join("sst"))?;
             let (mut linked, mut copied) = (0, 0);
             for id in state.live_file_ids() {
@@ -152,7 +114,7 @@ impl Db {
         // numbers up to the newest one assigned (read after the file set, so it bounds them). The
         // copy must continue above it, or a write to the restored database could lose to an
         // older value under last-write-wins.
-        let last_seq = self.inner.write.lock().last_seq.max(state.last_seq);
+        let last_seq = self.inner.writes.lock().last_seq().max(state.last_seq);
         {
             let (mut manifest, mut fresh) =
                 Manifest::create_or_open_in(vfs.clone(), tmp, crate::manifest::ManifestOptions::default())?;
@@ -162,11 +124,11 @@ impl Db {
         }
         let info = CheckpointInfo {
             last_seq,
-            created_ns: crate::read::snapshot::now_ns(),
+            created_ns: now_ns(),
             tables: state.tables.values().map(|t| t.name.clone()).collect(),
             linked,
             copied,
-            files: verify::list_files(tmp)?,
+            files: list_files(tmp)?,
         };
         let listing = serde_json::to_vec_pretty(&info).map_err(|e| Error::io(tmp, std::io::Error::other(e)))?;
         crate::fs::write_atomic_in(&**vfs, &tmp.join(CHECKPOINT_FILE), &listing)?;
@@ -192,21 +154,5 @@ fn link_or_copy(vfs: &dyn crate::fs::FileSystem, from: &Path, to: &Path) -> Resu
             fs::File::open(to).and_then(|f| f.sync_all()).map_err(|e| Error::io(to, e))?;
             Ok(false)
         }
-    }
-}
-
-/// Size and CRC-32C of the file at `path`.
-fn checksum(path: &Path) -> Result<(u64, u32)> {
-    let mut f = fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut buf = vec![0u8; 1 << 20];
-    let (mut size, mut crc) = (0u64, 0u32);
-    loop {
-        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
-        let Some(chunk) = buf.get(..n) else { return Ok((size, crc)) };
-        if n == 0 {
-            return Ok((size, crc));
-        }
-        crc = crc32c::crc32c_append(crc, chunk);
-        size += n as u64;
     }
 }

@@ -8,44 +8,14 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::ErrorKind;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, Path};
 
-use super::{CHECKPOINT_FILE, CheckpointFile, CheckpointInfo, checksum};
+use super::listing::{CHECKPOINT_FILE, CheckpointInfo, checksum, relative_files};
 use crate::error::{Error, InvalidInput, Result};
 
 /// An `InvalidData` error about `path`.
 fn damaged(path: &Path, what: String) -> Error {
     Error::io(path, std::io::Error::new(ErrorKind::InvalidData, what))
-}
-
-/// Every regular file under `dir` except the listing, as sorted relative `/`-separated names.
-fn relative_files(dir: &Path) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    let mut pending: Vec<(PathBuf, String)> = vec![(dir.to_path_buf(), String::new())];
-    while let Some((path, prefix)) = pending.pop() {
-        for entry in fs::read_dir(&path).map_err(|e| Error::io(&path, e))? {
-            let entry = entry.map_err(|e| Error::io(&path, e))?;
-            let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
-            if entry.file_type().map_err(|e| Error::io(entry.path(), e))?.is_dir() {
-                pending.push((entry.path(), format!("{name}/")));
-            } else if name != CHECKPOINT_FILE {
-                out.push(name);
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
-/// Lists every file under `dir` (the listing excepted) with size and checksum.
-pub(super) fn list_files(dir: &Path) -> Result<Vec<CheckpointFile>> {
-    relative_files(dir)?
-        .into_iter()
-        .map(|name| {
-            let (size, crc32c) = checksum(&dir.join(&name))?;
-            Ok(CheckpointFile { name, size, crc32c })
-        })
-        .collect()
 }
 
 /// True when `name` is a plain relative path that stays inside the checkpoint.

@@ -1,11 +1,11 @@
 //! Planes: a sequence of `n` unsigned 64-bit words (already delta- or zigzag-transformed, so mostly
-//! small) stored one block per bit field, plus patches for the few wide words.
+//! small) stored one pack per bit field, plus patches for the few wide words.
 //!
 //! ```text
 //! words of n values (n is known to the reader):
 //! +-----+---------------+-----+-----------+-----+-----------+--------+-------------------------+
 //! | b   | low plane     | q   | plane 0   | ... | plane p-1 | x      | patches (if x > 0)      |
-//! | u8  | (only if b>0) | u8  |           |     |           | varint | varint m, block m bytes |
+//! | u8  | (only if b>0) | u8  |           |     |           | varint | varint m, pack m bytes  |
 //! +-----+---------------+-----+-----------+-----+-----------+--------+-------------------------+
 //! b          low bits split off, 0..=7; the low plane holds `word & (2^b - 1)` of every word,
 //!            packed at s(b) bits per symbol; everything after it describes `high = word >> b`
@@ -18,12 +18,12 @@
 //!            are strictly increasing and below n, v is non-zero and fits in 64 - b - q bits;
 //!            m <= 20 x
 //!
-//! a plane of s-bit symbols (s = 1, 2, 4 or 8) is one block of L = ceil(n * s / 8) bytes; symbol
+//! a plane of s-bit symbols (s = 1, 2, 4 or 8) is one pack of L = ceil(n * s / 8) bytes; symbol
 //! i is bits (i / L) * s .. + s of byte i mod L (so each bit slot holds a contiguous run of rows
 //! and unpacks in one vectorizable loop)     s(b) = 1, 2, 4, 4, 8, 8, 8 for b = 1..7
 //! ```
 //!
-//! Every plane is its own block, so zstd's Huffman stage sees one field's distribution. The writer
+//! Every plane is its own pack, so zstd's Huffman stage sees one field's distribution. The writer
 //! picks `q` by size: it compresses each candidate's planes and compares them, plus the patch list
 //! for the words that do not fit, with the other candidates. A page holding several series has a
 //! handful of large deltas at series boundaries; they become patches instead of forcing wide
@@ -37,22 +37,9 @@
 //! 98th-percentile width t is at least 7 bits, splits of t - 6, t - 5 and t - 4 bits (at most 7),
 //! and keeps the smallest result.
 
+mod layout;
 mod read;
 mod write;
 
 pub(super) use read::read_words;
 pub(super) use write::put_words;
-
-/// Bits per symbol of a plane holding `bits`-bit values (1..=8).
-fn symbol_bits(bits: u32) -> u32 {
-    match bits {
-        0..=2 => bits.max(1),
-        3 | 4 => 4,
-        _ => 8,
-    }
-}
-
-/// Bytes of a plane of `n` symbols of `s` bits.
-fn plane_len(n: usize, s: u32) -> usize {
-    (n / (8 / s as usize)) + usize::from(!n.is_multiple_of(8 / s as usize))
-}

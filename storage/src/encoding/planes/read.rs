@@ -1,8 +1,8 @@
 //! Reading planes back into words (layout in the parent module).
 
 use super::super::EncodingError;
-use super::super::block::{Block, read_block, read_block_vec};
-use super::{plane_len, symbol_bits};
+use super::super::pack::{Pack, read_pack, read_pack_vec};
+use super::layout::{plane_len, symbol_bits};
 use crate::codec::ByteReader;
 
 /// Reads `n` words written by `put_words`; each `i64` holds the word's bits.
@@ -45,7 +45,7 @@ pub(in super::super) fn read_words(
     let x = r.len(if shift >= 64 { 0 } else { n }, "patch count")?;
     if x > 0 {
         let m = r.len(x.saturating_mul(20), "patch list length")?;
-        let list = read_block_vec(r, m, "patch list")?;
+        let list = read_pack_vec(r, m, "patch list")?;
         apply_patches(&list, x, shift, &mut out)?;
     }
     Ok(out)
@@ -60,7 +60,7 @@ struct Plane {
 }
 
 impl Plane {
-    /// Reads the plane's block and ORs its symbols into `out`; an empty `out` is filled instead
+    /// Reads the plane's pack and ORs its symbols into `out`; an empty `out` is filled instead
     /// (the first plane writes rather than ORs, sparing a pass over zeroed memory).
     fn read_or(
         &self,
@@ -70,19 +70,19 @@ impl Plane {
         scratch: &mut Vec<u8>,
     ) -> Result<(), EncodingError> {
         let len = plane_len(self.n, self.bits);
-        let block = read_block(r, len, what, scratch)?;
+        let pack = read_pack(r, len, what, scratch)?;
         let (mask, shift) = (self.mask, self.shift);
         if self.bits == 8 {
-            match block {
-                Block::Fill(byte) if out.is_empty() => out.resize(self.n, i64::from(byte & mask) << shift),
-                Block::Fill(byte) => {
+            match pack {
+                Pack::Fill(byte) if out.is_empty() => out.resize(self.n, i64::from(byte & mask) << shift),
+                Pack::Fill(byte) => {
                     let add = i64::from(byte & mask) << shift;
                     out.iter_mut().for_each(|o| *o |= add);
                 }
-                Block::Bytes(bytes) if out.is_empty() => {
+                Pack::Bytes(bytes) if out.is_empty() => {
                     out.extend(bytes.iter().map(|&byte| i64::from(byte & mask) << shift));
                 }
-                Block::Bytes(bytes) => {
+                Pack::Bytes(bytes) => {
                     for (o, &byte) in out.iter_mut().zip(bytes) {
                         *o |= i64::from(byte & mask) << shift;
                     }
@@ -91,12 +91,12 @@ impl Plane {
             return Ok(());
         }
         let filled;
-        let bytes = match block {
-            Block::Fill(byte) => {
+        let bytes = match pack {
+            Pack::Fill(byte) => {
                 filled = vec![byte; len];
                 filled.as_slice()
             }
-            Block::Bytes(bytes) => bytes,
+            Pack::Bytes(bytes) => bytes,
         };
         // Symbol i is in byte i % len at slot i / len: slot t fills rows t * len .. (t + 1) * len,
         // one contiguous (vectorizable) loop per slot.

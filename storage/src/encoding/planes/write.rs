@@ -1,7 +1,7 @@
 //! Writing words as planes (layout in the parent module).
 
-use super::super::block::{put_block, put_plane_block};
-use super::{plane_len, symbol_bits};
+use super::super::pack::{put_pack, put_plane_pack};
+use super::layout::{plane_len, symbol_bits};
 use crate::codec::put_varint;
 
 /// Appends `words` as planes, with the low-bit split that gives the smallest result.
@@ -11,8 +11,8 @@ pub(in super::super) fn put_words(out: &mut Vec<u8>, words: &[u64], zstd_level: 
     // Bit width that all but ~2% of the words fit in.
     let mut wider = 0;
     let mut typical = 64;
-    while typical > 0 && wider + widths[typical] <= n / 50 {
-        wider += widths[typical];
+    while let Some(&w) = widths.get(typical).filter(|&&w| typical > 0 && wider + w <= n / 50) {
+        wider += w;
         typical -= 1;
     }
     let mut best = Vec::new();
@@ -30,6 +30,7 @@ pub(in super::super) fn put_words(out: &mut Vec<u8>, words: &[u64], zstd_level: 
 }
 
 /// `widths[k]` = number of words whose highest set bit is bit k - 1 (k = 0 for zero).
+#[expect(clippy::indexing_slicing, reason = "leading_zeros() of a u64 is at most 64, so the index is in 0..=64")]
 fn bit_widths(words: &[u64]) -> [usize; 65] {
     let mut widths = [0usize; 65];
     for &v in words {
@@ -45,7 +46,7 @@ fn put_split(out: &mut Vec<u8>, words: &[u64], b: u32, zstd_level: i32) {
         return put_planes(out, words, zstd_level);
     }
     let mask = (1u64 << b) - 1;
-    put_plane_block(out, &pack(words.iter().map(|&v| (v & mask) as u8), words.len(), symbol_bits(b)), zstd_level);
+    put_plane_pack(out, &pack(words.iter().map(|&v| (v & mask) as u8), words.len(), symbol_bits(b)), zstd_level);
     let high: Vec<u64> = words.iter().map(|&v| v >> b).collect();
     put_planes(out, &high, zstd_level);
 }
@@ -70,7 +71,7 @@ fn pack(symbols: impl Iterator<Item = u8>, n: usize, s: u32) -> Vec<u8> {
 fn put_planes(out: &mut Vec<u8>, words: &[u64], zstd_level: i32) {
     let n = words.len();
     let widths = bit_widths(words);
-    let max_bits = (0..=64).rev().find(|&k| widths[k] > 0).unwrap_or(0);
+    let max_bits = (0..=64).rev().find(|&k| widths.get(k).is_some_and(|w| *w > 0)).unwrap_or(0);
     let wider = |q: u32| widths.iter().skip(q as usize + 1).sum::<usize>();
     let eligible = |q: u32| wider(q) <= n / 8 + 1;
     let mut best: Option<Vec<u8>> = None;
@@ -79,7 +80,7 @@ fn put_planes(out: &mut Vec<u8>, words: &[u64], zstd_level: i32) {
         if q > 0 {
             let mask = (1u64 << q) - 1;
             let packed = pack(words.iter().map(|&v| (v & mask) as u8), n, q);
-            put_plane_block(&mut enc, &packed, zstd_level);
+            put_plane_pack(&mut enc, &packed, zstd_level);
         }
         put_patches(&mut enc, words, q, wider(q), zstd_level);
         keep(&mut best, enc);
@@ -88,7 +89,7 @@ fn put_planes(out: &mut Vec<u8>, words: &[u64], zstd_level: i32) {
     let mut planes = Vec::new();
     for k in 0..max_bits.div_ceil(8) {
         let q = 8 * (k as u32 + 1);
-        put_plane_block(&mut planes, &pack(words.iter().map(|&v| (v >> (8 * k)) as u8), n, 8), zstd_level);
+        put_plane_pack(&mut planes, &pack(words.iter().map(|&v| (v >> (8 * k)) as u8), n, 8), zstd_level);
         if best.as_ref().is_some_and(|b| planes.len() + 2 >= b.len()) {
             break;
         }
@@ -129,5 +130,5 @@ fn put_patches(out: &mut Vec<u8>, words: &[u64], q: u32, count: usize, zstd_leve
         }
     }
     put_varint(out, list.len() as u64);
-    put_block(out, &list, zstd_level);
+    put_pack(out, &list, zstd_level);
 }

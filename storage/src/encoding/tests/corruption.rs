@@ -39,7 +39,7 @@ fn wrong_type_unknown_tag_and_trailing_bytes_are_errors() {
 #[test]
 fn zstd_blocks_claiming_huge_output_are_rejected_before_allocating() {
     // tag STRING_PLAIN, 1 row, no nulls, lengths: no low bits, 3 FILL byte planes (0x7fffff), no
-    // patches; then the bytes as a ZSTD block of a 2-byte frame claiming 8 MiB.
+    // patches; then the bytes as a ZSTD pack of a 2-byte frame claiming 8 MiB.
     let mut bytes = vec![tag::STRING_PLAIN, 1, 0, 0, 24, 0, 0xff, 0, 0xff, 0, 0x7f, 0];
     bytes.extend_from_slice(&[2, 2, 0x28, 0xb5]);
     let err = decode_array(&bytes, ColumnType::String, 1).unwrap_err();

@@ -1,21 +1,21 @@
 //! [`FilterBuilder`]: collects key hashes while a file is written and lays out the filter.
 
-use super::{MAX_PROBES, key_hash, probe_bits};
+use super::hash::{MAX_PROBES, key_hash, probe_bits};
 
 /// Builds a bloom filter over the series keys of one file.
 #[derive(Debug, Default)]
-pub struct FilterBuilder {
+pub(crate) struct FilterBuilder {
     hashes: Vec<u64>,
 }
 
 impl FilterBuilder {
     /// Adds a key (each series once).
-    pub fn add(&mut self, key: &str) {
+    pub(crate) fn add(&mut self, key: &str) {
         self.hashes.push(key_hash(key.as_bytes()));
     }
 
     /// The filter block payload with `bits_per_key` bits per key (see the module doc).
-    pub fn build(&self, bits_per_key: usize) -> Vec<u8> {
+    pub(crate) fn build(&self, bits_per_key: usize) -> Vec<u8> {
         let bits = (self.hashes.len().saturating_mul(bits_per_key) as u64).max(64);
         // k = ln 2 * bits per key is optimal.
         let probes = ((bits_per_key as f64 * std::f64::consts::LN_2).round() as u8).clamp(1, MAX_PROBES);

@@ -1,11 +1,11 @@
 //! [`Filter`]: a decoded bloom filter, probed by readers.
 
-use super::{MAX_PROBES, key_hash, probe_bits};
+use super::hash::{MAX_PROBES, key_hash, probe_bits};
 use crate::codec::{ByteReader, DecodeError};
 
 /// A bloom filter over the series keys of one file.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Filter {
+pub(crate) struct Filter {
     probes: u8,
     bits: u64,
     array: Vec<u8>,
@@ -13,7 +13,7 @@ pub struct Filter {
 
 impl Filter {
     /// Decodes a filter block payload; never panics on bad bytes.
-    pub fn decode(payload: &[u8]) -> Result<Filter, DecodeError> {
+    pub(crate) fn decode(payload: &[u8]) -> Result<Filter, DecodeError> {
         let mut r = ByteReader::new(payload);
         let probes = r.u8("filter probes")?;
         if probes == 0 || probes > MAX_PROBES {
@@ -28,13 +28,13 @@ impl Filter {
     }
 
     /// False when `key` is certainly not in the file; true when it may be.
-    pub fn may_contain(&self, key: &str) -> bool {
+    pub(crate) fn may_contain(&self, key: &str) -> bool {
         probe_bits(key_hash(key.as_bytes()), self.probes, self.bits)
             .all(|bit| self.array.get((bit / 8) as usize).is_some_and(|b| b & (1 << (bit % 8)) != 0))
     }
 
     /// Number of bits.
-    pub fn bits(&self) -> u64 {
+    pub(crate) fn bits(&self) -> u64 {
         self.bits
     }
 }

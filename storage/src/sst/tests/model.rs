@@ -13,9 +13,9 @@ use crate::schema::{ColumnId, ColumnType};
 use crate::sst::{BlockCache, ColumnSchema, ColumnStats, SstInfo, SstReader, SstWriter, SstWriterOptions, ValueStats};
 
 /// Column ids of the test schema; 9 is in the schema but never written.
-pub const IDS: [ColumnId; 5] = [1, 2, 3, 5, 9];
+pub(crate) const IDS: [ColumnId; 5] = [1, 2, 3, 5, 9];
 
-pub fn schema() -> Vec<ColumnSchema> {
+pub(crate) fn schema() -> Vec<ColumnSchema> {
     let c = |id, name: &str, ty| ColumnSchema { id, name: name.into(), ty };
     vec![
         c(5, "note", ColumnType::String),
@@ -26,7 +26,7 @@ pub fn schema() -> Vec<ColumnSchema> {
     ]
 }
 
-pub fn type_of(id: ColumnId) -> ColumnType {
+pub(crate) fn type_of(id: ColumnId) -> ColumnType {
     schema().into_iter().find(|c| c.id == id).map_or(ColumnType::I64, |c| c.ty)
 }
 
@@ -56,7 +56,7 @@ fn column(ty: ColumnType, n: usize) -> BoxedStrategy<ArrayRef> {
 }
 
 /// A run of `series` with 1..max_rows rows and a random subset of columns 1, 2, 3, 5.
-pub fn run(series: String, max_rows: usize) -> BoxedStrategy<Run> {
+pub(crate) fn run(series: String, max_rows: usize) -> BoxedStrategy<Run> {
     (1..max_rows, -1000i64..1000)
         .prop_flat_map(move |(n, start)| {
             let series = series.clone();
@@ -84,13 +84,13 @@ pub fn run(series: String, max_rows: usize) -> BoxedStrategy<Run> {
 }
 
 /// 1..8 runs of distinct series (keys from a tiny alphabet, so prefixes are shared), sorted.
-pub fn runs(max_rows: usize) -> impl Strategy<Value = Vec<Run>> {
+pub(crate) fn runs(max_rows: usize) -> impl Strategy<Value = Vec<Run>> {
     proptest::collection::btree_set("[ab]{1,3}", 1..8)
         .prop_flat_map(move |keys| keys.into_iter().map(|k| run(k, max_rows)).collect::<Vec<_>>())
 }
 
 /// Writes `runs` (each split into `splits` appends) into a file at `path`.
-pub fn write(path: &Path, runs: &[Run], rows_per_page: usize, splits: usize) -> SstInfo {
+pub(crate) fn write(path: &Path, runs: &[Run], rows_per_page: usize, splits: usize) -> SstInfo {
     let opts = SstWriterOptions { rows_per_page, ..SstWriterOptions::default() };
     let mut w = SstWriter::create(path, 3, schema(), opts).unwrap();
     for r in runs {
@@ -105,12 +105,12 @@ pub fn write(path: &Path, runs: &[Run], rows_per_page: usize, splits: usize) -> 
     w.finish().unwrap()
 }
 
-pub fn open(path: &Path) -> SstReader {
+pub(crate) fn open(path: &Path) -> SstReader {
     SstReader::open(path, 1, Arc::new(BlockCache::new(1 << 20))).unwrap()
 }
 
 /// `run` with every schema column (nulls where absent), restricted to `ids` that are in the schema.
-pub fn expected(run: &Run, ids: &[ColumnId]) -> Run {
+pub(crate) fn expected(run: &Run, ids: &[ColumnId]) -> Run {
     let mut ids: Vec<ColumnId> = ids.iter().copied().filter(|id| IDS.contains(id)).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -118,7 +118,7 @@ pub fn expected(run: &Run, ids: &[ColumnId]) -> Run {
 }
 
 /// Asserts two runs are equal row for row and column for column.
-pub fn assert_same(got: &Run, want: &Run) -> Result<(), TestCaseError> {
+pub(crate) fn assert_same(got: &Run, want: &Run) -> Result<(), TestCaseError> {
     prop_assert_eq!(&got.series, &want.series);
     prop_assert_eq!(&got.ts[..], &want.ts[..]);
     prop_assert_eq!(&got.seq[..], &want.seq[..]);
@@ -131,7 +131,7 @@ pub fn assert_same(got: &Run, want: &Run) -> Result<(), TestCaseError> {
 }
 
 /// Statistics computed the slow way, independently of `ColumnStats::of`.
-pub fn brute_stats(a: &dyn Array) -> ColumnStats {
+pub(crate) fn brute_stats(a: &dyn Array) -> ColumnStats {
     let valid: Vec<usize> = (0..a.len()).filter(|i| a.is_valid(*i)).collect();
     let non_null = valid.len() as u64;
     let values = if valid.is_empty() {

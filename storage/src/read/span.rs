@@ -1,4 +1,4 @@
-//! Cutting one series' time range into windows of bounded size, so that a scan reads (and
+//! Cutting one series' time range into spans of bounded size, so that a scan reads (and
 //! merges) a long series piece by piece instead of whole.
 //!
 //! The plan is made from metadata only: for every projected family, the SSTable chunks of the
@@ -10,25 +10,25 @@
 //! range.from                                                            range.to
 //! |  file A:  [chunk 4096 rows ][chunk 4096 rows ][chunk 4096 rows ]        |
 //! |  file B:        [chunk 4096 rows  ]                    memtable: . . . .|
-//! |<------- window 1 ------->|<-------- window 2 -------->|<-- window 3 --->|
+//! |<-------- span 1 -------->|<--------- span 2 --------->|<--- span 3 ---->|
 //! ```
 //!
-//! Windows are contiguous and cover the range. A window holds the rows of the events that start
+//! Spans are contiguous and cover the range. A span holds the rows of the events that start
 //! in it (about `target`, plus at most one event's rows) and the tails of chunks that started in
-//! an earlier window (at most one chunk per file, since a file's chunks of one series do not
-//! overlap in time). What one window materialises is thus bounded by `target` plus a chunk per
+//! an earlier span (at most one chunk per file, since a file's chunks of one series do not
+//! overlap in time). What one span materialises is thus bounded by `target` plus a chunk per
 //! source, whatever the length of the series. Tombstones and sequence numbers are ignored here
-//! (counting a row that the read then drops only makes a window smaller).
+//! (counting a row that the read then drops only makes a span smaller).
 
 use crate::read::snapshot::Snapshot;
 use crate::schema::{FamilyDef, TableDef};
 use crate::selector::{SeriesSelector, TimeRange};
 
 impl Snapshot {
-    /// Contiguous windows covering `range`, in ascending time order, each holding about
+    /// Contiguous spans covering `range`, in ascending time order, each holding about
     /// `target` rows of `series` summed over `families`; `[range]` alone when the whole series
     /// holds at most `target` rows in the range.
-    pub(crate) fn series_windows(
+    pub(crate) fn series_spans(
         &self,
         table: &TableDef,
         families: &[&FamilyDef],
@@ -64,7 +64,7 @@ impl Snapshot {
             return vec![range];
         }
         events.sort_unstable_by_key(|e| e.0);
-        let mut windows = Vec::new();
+        let mut spans = Vec::new();
         let (mut from, mut rows) = (range.from, 0u64);
         for (i, (ts, n)) in events.iter().enumerate() {
             rows += n;
@@ -75,12 +75,12 @@ impl Snapshot {
             if let Some((next, _)) = events.get(i + 1)
                 && next > ts
             {
-                windows.push(TimeRange { from, to: *next });
+                spans.push(TimeRange { from, to: *next });
                 from = *next;
                 rows = 0;
             }
         }
-        windows.push(TimeRange { from, to: range.to });
-        windows
+        spans.push(TimeRange { from, to: range.to });
+        spans
     }
 }

@@ -73,7 +73,7 @@ impl Drop for SstFile {
 /// A frozen memtable and the last sequence number assigned when it was frozen: once it is
 /// flushed, every write of its family up to that number is in SSTables.
 #[derive(Debug, Clone)]
-pub struct Frozen {
+pub(crate) struct Frozen {
     /// The memtable, read-only from now on.
     pub mem: Arc<Memtable>,
     /// Last sequence number assigned when it was frozen.
@@ -82,7 +82,7 @@ pub struct Frozen {
 
 /// The state of one column family in a version.
 #[derive(Debug, Clone)]
-pub struct FamilyVersion {
+pub(crate) struct FamilyVersion {
     /// Table the family belongs to.
     pub table: TableId,
     /// The memtable taking writes.
@@ -95,24 +95,24 @@ pub struct FamilyVersion {
 
 impl FamilyVersion {
     /// An empty family.
-    pub fn new(table: TableId, family: FamilyId) -> Self {
+    pub(crate) fn new(table: TableId, family: FamilyId) -> Self {
         Self { table, active: Arc::new(Memtable::new(family)), frozen: Vec::new(), files: Vec::new() }
     }
 
     /// Bytes held by the active and frozen memtables.
-    pub fn memtable_bytes(&self) -> usize {
+    pub(crate) fn memtable_bytes(&self) -> usize {
         self.active.approximate_bytes() + self.frozen.iter().map(|f| f.mem.approximate_bytes()).sum::<usize>()
     }
 
     /// The oldest sequence number that is only in memory (not yet in an SSTable), if any.
-    pub fn oldest_unflushed_seq(&self) -> Option<u64> {
+    pub(crate) fn oldest_unflushed_seq(&self) -> Option<u64> {
         self.frozen.iter().filter_map(|f| f.mem.seq_bounds()).chain(self.active.seq_bounds()).map(|(lo, _)| lo).min()
     }
 }
 
 /// A consistent view of the whole database.
 #[derive(Debug, Clone, Default)]
-pub struct SuperVersion {
+pub(crate) struct SuperVersion {
     /// Tables by name.
     pub tables: Arc<BTreeMap<String, TableDef>>,
     /// Families by id.
@@ -125,17 +125,17 @@ pub struct SuperVersion {
 
 impl SuperVersion {
     /// The table named `name`.
-    pub fn table(&self, name: &str) -> Option<&TableDef> {
+    pub(crate) fn table(&self, name: &str) -> Option<&TableDef> {
         self.tables.get(name)
     }
 
     /// The table with id `id`.
-    pub fn table_by_id(&self, id: TableId) -> Option<&TableDef> {
+    pub(crate) fn table_by_id(&self, id: TableId) -> Option<&TableDef> {
         self.tables.values().find(|t| t.id == id)
     }
 
     /// Memory held by all memtables.
-    pub fn memtable_bytes(&self) -> usize {
+    pub(crate) fn memtable_bytes(&self) -> usize {
         self.families.values().map(FamilyVersion::memtable_bytes).sum()
     }
 }

@@ -1,19 +1,19 @@
-//! Byte blocks: a run of bytes whose length the reader already knows, stored as a fill byte, raw,
+//! Byte packs: a run of bytes whose length the reader already knows, stored as a fill byte, raw,
 //! or as one zstd frame, whichever is smallest.
 //!
 //! ```text
-//! block of L bytes (L is known to the reader from the enclosing layout):
+//! pack of L bytes (L is known to the reader from the enclosing layout):
 //! +------+---------------------------------------------------------------+
 //! | mode | payload                                                       |
 //! | u8   |                                                               |
 //! +------+---------------------------------------------------------------+
-//! mode 0  FILL  1 byte b: the block is L copies of b (0 < L <= 65536)
+//! mode 0  FILL  1 byte b: the pack is L copies of b (0 < L <= 65536)
 //! mode 1  RAW   L bytes
 //! mode 2  ZSTD  varint c, then c bytes: one zstd frame (no content size, no checksum) that
 //!               decompresses to exactly L bytes (L <= 32768 * c, zstd's largest ratio)
 //! ```
 //!
-//! Every block gets its own frame, so zstd's Huffman and FSE tables fit that block's own
+//! Every pack gets its own frame, so zstd's Huffman and FSE tables fit that pack's own
 //! distribution (a byte plane of small deltas compresses far better alone than interleaved).
 //! Compression and decompression contexts are kept per thread: creating a zstd context costs more
 //! than decoding a small page.
@@ -30,16 +30,16 @@ const FILL: u8 = 0;
 const RAW: u8 = 1;
 const ZSTD: u8 = 2;
 
-/// Blocks shorter than this are never given to zstd (its frame overhead exceeds any gain).
+/// Packs shorter than this are never given to zstd (its frame overhead exceeds any gain).
 const MIN_ZSTD_LEN: usize = 24;
 
-/// FILL blocks are at most this long, so that two input bytes never ask for a large allocation.
+/// FILL packs are at most this long, so that two input bytes never ask for a large allocation.
 const MAX_FILL_LEN: usize = 1 << 16;
 /// The most output a zstd frame can produce per input byte (a 4-byte RLE block yields 128 KiB);
-/// a ZSTD block claiming more than this is rejected before anything is allocated.
+/// a ZSTD pack claiming more than this is rejected before anything is allocated.
 const MAX_ZSTD_RATIO: usize = 1 << 15;
 
-/// What a block holds, which tunes zstd's match finder.
+/// What a pack holds, which tunes zstd's match finder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Content {
     /// A plane of small numeric symbols: mostly independent values, for which short LZ matches
@@ -55,26 +55,26 @@ thread_local! {
     static DECOMPRESSOR: RefCell<Option<Decompressor<'static>>> = const { RefCell::new(None) };
 }
 
-/// A decoded block: either one repeated byte or the bytes themselves.
+/// A decoded pack: either one repeated byte or the bytes themselves.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Block<'a> {
-    /// Every byte of the block equals this one.
+pub(super) enum Pack<'a> {
+    /// Every byte of the pack equals this one.
     Fill(u8),
-    /// The block's bytes (borrowed from the input or from a scratch buffer).
+    /// The pack's bytes (borrowed from the input or from a scratch buffer).
     Bytes(&'a [u8]),
 }
 
-/// Appends `data` as a block (the reader must know `data.len()`).
-pub(super) fn put_block(out: &mut Vec<u8>, data: &[u8], zstd_level: i32) {
-    put_block_of(out, data, Content::Bytes, zstd_level);
+/// Appends `data` as a pack (the reader must know `data.len()`).
+pub(super) fn put_pack(out: &mut Vec<u8>, data: &[u8], zstd_level: i32) {
+    put_pack_of(out, data, Content::Bytes, zstd_level);
 }
 
-/// Appends `data`, a plane of numeric symbols, as a block.
-pub(super) fn put_plane_block(out: &mut Vec<u8>, data: &[u8], zstd_level: i32) {
-    put_block_of(out, data, Content::Plane, zstd_level);
+/// Appends `data`, a plane of numeric symbols, as a pack.
+pub(super) fn put_plane_pack(out: &mut Vec<u8>, data: &[u8], zstd_level: i32) {
+    put_pack_of(out, data, Content::Plane, zstd_level);
 }
 
-fn put_block_of(out: &mut Vec<u8>, data: &[u8], content: Content, zstd_level: i32) {
+fn put_pack_of(out: &mut Vec<u8>, data: &[u8], content: Content, zstd_level: i32) {
     if let Some((&first, rest)) = data.split_first()
         && data.len() <= MAX_FILL_LEN
         && rest.iter().all(|&b| b == first)
@@ -116,7 +116,7 @@ fn compress(data: &[u8], content: Content, level: i32) -> Option<Vec<u8>> {
     })
 }
 
-/// Where a block's bytes ended up.
+/// Where a pack's bytes ended up.
 enum Source<'a> {
     Fill(u8),
     Input(&'a [u8]),
@@ -142,26 +142,26 @@ fn read_source<'a>(
             decompress(frame, len, what, scratch)?;
             Ok(Source::Scratch)
         }
-        tag => Err(EncodingError::UnknownTag { what: "block mode", tag }),
+        tag => Err(EncodingError::UnknownTag { what: "pack mode", tag }),
     }
 }
 
-/// Reads a block of `len` bytes; zstd payloads are decompressed into `scratch`.
-pub(super) fn read_block<'s, 'a: 's>(
+/// Reads a pack of `len` bytes; zstd payloads are decompressed into `scratch`.
+pub(super) fn read_pack<'s, 'a: 's>(
     r: &mut ByteReader<'a>,
     len: usize,
     what: &'static str,
     scratch: &'s mut Vec<u8>,
-) -> Result<Block<'s>, EncodingError> {
+) -> Result<Pack<'s>, EncodingError> {
     Ok(match read_source(r, len, what, scratch)? {
-        Source::Fill(b) => Block::Fill(b),
-        Source::Input(b) => Block::Bytes(b),
-        Source::Scratch => Block::Bytes(scratch.as_slice()),
+        Source::Fill(b) => Pack::Fill(b),
+        Source::Input(b) => Pack::Bytes(b),
+        Source::Scratch => Pack::Bytes(scratch.as_slice()),
     })
 }
 
-/// Reads a block of `len` bytes into an owned vector.
-pub(super) fn read_block_vec(r: &mut ByteReader<'_>, len: usize, what: &'static str) -> Result<Vec<u8>, EncodingError> {
+/// Reads a pack of `len` bytes into an owned vector.
+pub(super) fn read_pack_vec(r: &mut ByteReader<'_>, len: usize, what: &'static str) -> Result<Vec<u8>, EncodingError> {
     let mut scratch = Vec::new();
     Ok(match read_source(r, len, what, &mut scratch)? {
         Source::Fill(b) => vec![b; len],

@@ -1,5 +1,5 @@
 //! Writing merged runs into SSTables split at time-window boundaries (used by flush and by
-//! compaction), so that every file belongs to exactly one window.
+//! compaction), so that every file belongs to exactly one compaction window.
 //!
 //! Each output is written to `<id>.sst.tmp`, fsynced, and renamed to `<id>.sst` at
 //! [`WindowedWriter::finish`]; the directory is fsynced once. Files only become part of the
@@ -9,13 +9,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::window_start;
-use crate::db::Db;
+use super::files::{sst_path, tmp_path};
+use super::{ColumnSchema, SstInfo, SstWriter, SstWriterOptions};
 use crate::error::{Error, Result};
-use crate::manifest::FileMeta;
+use crate::fs::Fs;
+use crate::manifest::{FileId, FileMeta};
 use crate::run::Run;
 use crate::schema::{FamilyDef, FamilyId};
-use crate::sst::{ColumnSchema, SstWriter, SstWriterOptions};
 
 struct Open {
     id: u64,
@@ -27,12 +27,36 @@ struct Open {
 struct Done {
     id: u64,
     final_path: PathBuf,
-    info: crate::sst::SstInfo,
+    info: SstInfo,
+}
+
+/// Start of the compaction window of width `window_ns` that holds `ts` (the rule every flush,
+/// merge and compaction policy splits and groups files by).
+pub(crate) fn window_start(ts: i64, window_ns: i64) -> i64 {
+    ts.div_euclid(window_ns).saturating_mul(window_ns)
+}
+
+/// Where and how a [`WindowedWriter`] writes its files.
+pub(crate) struct OutputTarget<'a> {
+    /// The file system of the database.
+    pub fs: Fs,
+    /// The database directory (files go to its `sst/`).
+    pub dir: &'a Path,
+    /// Page size and compression of new files.
+    pub sst: SstWriterOptions,
+    /// Width of the family's compaction window, in nanoseconds.
+    pub window_ns: i64,
+    /// Size past which an output rolls to a new file.
+    pub max_file_bytes: u64,
+    /// Hands out the id of each new file (the manifest's file-id counter).
+    pub next_id: &'a dyn Fn() -> FileId,
 }
 
 /// Routes rows to one SSTable per time window, rolling to a new file past a size limit.
-pub struct WindowedWriter<'a> {
-    db: &'a Db,
+pub(crate) struct WindowedWriter<'a> {
+    fs: Fs,
+    dir: &'a Path,
+    next_id: &'a dyn Fn() -> FileId,
     family: FamilyId,
     columns: Vec<ColumnSchema>,
     opts: SstWriterOptions,
@@ -44,18 +68,18 @@ pub struct WindowedWriter<'a> {
 }
 
 impl<'a> WindowedWriter<'a> {
-    /// A writer for `family` of `db`, with the family's window width and the database's SSTable
-    /// options; `tombstone_mark` records that every tombstone with a smaller id was applied to
-    /// the rows written.
-    pub(crate) fn new(db: &'a Db, family: &FamilyDef, tombstone_mark: u64) -> Self {
-        let copts = db.compaction_options(family.id);
+    /// A writer for `family` into `target`; `tombstone_mark` records that every tombstone with
+    /// a smaller id was applied to the rows written.
+    pub(crate) fn new(target: OutputTarget<'a>, family: &FamilyDef, tombstone_mark: u64) -> Self {
         Self {
-            db,
+            fs: target.fs,
+            dir: target.dir,
+            next_id: target.next_id,
             family: family.id,
             columns: family.columns.iter().map(|c| ColumnSchema { id: c.id, name: c.name.clone(), ty: c.ty }).collect(),
-            opts: db.sst_options(),
-            window_ns: copts.window_ns(),
-            max_file_bytes: copts.max_file_bytes,
+            opts: target.sst,
+            window_ns: target.window_ns,
+            max_file_bytes: target.max_file_bytes,
             open: BTreeMap::new(),
             done: Vec::new(),
             tombstone_mark,
@@ -63,15 +87,15 @@ impl<'a> WindowedWriter<'a> {
     }
 
     /// Appends a run; runs come in ascending series order.
-    pub fn append(&mut self, run: &Run) -> Result<()> {
+    pub(crate) fn append(&mut self, run: &Run) -> Result<()> {
         let mut start = 0;
-        while start < run.len() {
-            let window = window_start(run.ts[start], self.window_ns);
+        while let Some((first, rest)) = run.ts.get(start..).and_then(<[i64]>::split_first) {
+            let window = window_start(*first, self.window_ns);
             let end_ts = window.saturating_add(self.window_ns);
-            let end = start + run.ts[start..].partition_point(|t| *t < end_ts);
-            let part = run.slice(start, end - start);
+            let len = 1 + rest.partition_point(|t| *t < end_ts);
+            let part = run.slice(start, len);
             self.writer_for(window)?.append(&part)?;
-            start = end;
+            start += len;
         }
         Ok(())
     }
@@ -82,9 +106,9 @@ impl<'a> WindowedWriter<'a> {
             self.close(open)?;
         }
         if let std::collections::btree_map::Entry::Vacant(slot) = self.open.entry(window) {
-            let id = self.db.inner.manifest.lock().state.allocate_file_id();
-            let final_path = crate::db::sst_path(&self.db.inner.dir, id);
-            let fs = self.db.inner.opts.fs.clone();
+            let id = (self.next_id)();
+            let final_path = sst_path(self.dir, id);
+            let fs = self.fs.clone();
             let writer =
                 SstWriter::create_in(fs, &tmp_path(&final_path), self.family, self.columns.clone(), self.opts.clone())?;
             slot.insert(Open { id, final_path, writer });
@@ -101,7 +125,7 @@ impl<'a> WindowedWriter<'a> {
                 Ok(())
             }
             Err(e) => {
-                let _ = self.db.inner.opts.fs.remove_file(&tmp);
+                let _ = self.fs.remove_file(&tmp);
                 Err(e.into())
             }
         }
@@ -110,12 +134,12 @@ impl<'a> WindowedWriter<'a> {
     /// Finishes every file, renames them into place and returns their manifest entries. On an
     /// error every file written so far is deleted again (renamed or not), so that a flush retried
     /// on a full disk does not leave its failed attempts behind.
-    pub fn finish(mut self) -> Result<Vec<FileMeta>> {
+    pub(crate) fn finish(mut self) -> Result<Vec<FileMeta>> {
         let mut renamed = Vec::new();
         let result = self.finish_steps(&mut renamed);
         if result.is_err() {
             for path in &renamed {
-                let _ = self.db.inner.opts.fs.remove_file(path);
+                let _ = self.fs.remove_file(path);
             }
             self.discard();
         }
@@ -126,7 +150,7 @@ impl<'a> WindowedWriter<'a> {
         for (_, open) in std::mem::take(&mut self.open) {
             self.close(open)?;
         }
-        let fs = self.db.inner.opts.fs.clone();
+        let fs = self.fs.clone();
         let mut out = Vec::new();
         let mut dir: Option<PathBuf> = None;
         for done in std::mem::take(&mut self.done) {
@@ -163,7 +187,7 @@ impl<'a> WindowedWriter<'a> {
     }
 
     /// Deletes every file written so far (after an error or when the result is not wanted).
-    pub fn abandon(mut self) {
+    pub(crate) fn abandon(mut self) {
         self.discard();
     }
 
@@ -172,11 +196,7 @@ impl<'a> WindowedWriter<'a> {
             let _ = open.writer.abandon();
         }
         for done in std::mem::take(&mut self.done) {
-            let _ = self.db.inner.opts.fs.remove_file(&tmp_path(&done.final_path));
+            let _ = self.fs.remove_file(&tmp_path(&done.final_path));
         }
     }
-}
-
-fn tmp_path(final_path: &Path) -> PathBuf {
-    final_path.with_extension("sst.tmp")
 }
