@@ -38,7 +38,7 @@
 //! on any input and never allocate more than the row count (given by the caller) or a bounded
 //! multiple of the input length allows.
 //!
-//! Sizes on the shared workloads (`cargo run --release -p isobar-storage --example
+//! Sizes on the shared workloads (`cargo run --release -p isobar-benches --bin
 //! encoding_sizes`, 8192-row pages of 1000-row series, zstd level 3): the ten IoT columns average
 //! 0.617 bytes per value and their timestamps 0.008 bytes per row (the generator's entropy is
 //! about 0.60); the six weather columns average 0.378.
