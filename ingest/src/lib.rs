@@ -62,9 +62,10 @@ pub mod convert;
 pub mod line_protocol;
 pub mod otlp;
 pub mod producer;
-pub mod selector;
 pub mod service;
-pub mod status;
-pub mod table;
+
+/// Re-exported from [`isobar_wire`] for write-side clients (the agent, the CLI, the load
+/// generator) that build requests next to their writes.
+pub use isobar_wire::{selector, status, table};
 
 pub use service::{IngestLimits, IngestService, WriteGuard};

@@ -30,8 +30,8 @@ use rayon::prelude::*;
 use crate::column_ref::ColumnRef;
 use crate::error::{Error, Result};
 use crate::projection::{Projection, resolve};
+use crate::queries::LatestMode;
 use crate::queries::LatestQuery;
-use crate::request::LatestMode;
 
 /// Answers `q` over `snapshot`: one row per series that has data, in key order, with the
 /// columns of a scan (`series`, `ts`, then `family.column` in the order asked for); in

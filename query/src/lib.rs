@@ -45,15 +45,16 @@ pub mod aggregate;
 pub mod column_ref;
 pub mod error;
 pub mod export;
-pub mod ipc;
 pub mod latest;
 pub mod projection;
 pub mod queries;
 pub mod request;
+pub mod service;
+pub mod status;
 
 pub use aggregate::{PushDownStats, aggregate, aggregate_with_stats};
 pub use error::{Error, Result};
 pub use export::{ExportProgress, ExportSummary, ExportedFile, export, export_snapshot};
 pub use latest::latest;
+pub use queries::{AggregateFunction, Fill, GroupBy, LatestMode};
 pub use queries::{AggregateQuery, Aggregation, Bucket, ExportQuery, LatestQuery};
-pub use request::{AggregateFunction, Fill, GroupBy, LatestMode};

@@ -13,7 +13,7 @@ use isobar_storage::schema::ts_arrow_type;
 use isobar_storage::{ColumnDef, ColumnType, FamilyId, TableDef};
 
 use crate::column_ref::{ColumnRef, shown};
-use crate::request::{AggregateFunction, AggregationPlan};
+use crate::queries::AggregateFunction;
 
 /// The columns of one family that a read needs.
 #[derive(Clone, Debug, PartialEq)]
@@ -149,11 +149,22 @@ pub fn series_field() -> Field {
     Field::new("series", DataType::Utf8, false)
 }
 
+/// One aggregation with its column reference parsed and its output name decided.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NamedAggregation {
+    /// The function.
+    pub function: AggregateFunction,
+    /// The input column (never a wildcard).
+    pub column: ColumnRef,
+    /// Output column name: the alias, else `function(family.column)`.
+    pub name: String,
+}
+
 /// An aggregation resolved against the table.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResolvedAggregation {
-    /// The plan it came from.
-    pub plan: AggregationPlan,
+    /// The aggregation it came from.
+    pub plan: NamedAggregation,
     /// Family id of the input column.
     pub family: FamilyId,
     /// The input column.
@@ -167,7 +178,7 @@ pub struct ResolvedAggregation {
 /// FIRST and LAST the column's type.
 pub fn resolve_aggregations(
     table: &TableDef,
-    aggregations: &[AggregationPlan],
+    aggregations: &[NamedAggregation],
 ) -> Result<Vec<ResolvedAggregation>, ProjectionError> {
     aggregations
         .iter()
@@ -267,7 +278,7 @@ mod tests {
 
     #[test]
     fn aggregations_check_types_and_give_output_types() {
-        let plan = |function, column: &str| AggregationPlan {
+        let plan = |function, column: &str| NamedAggregation {
             function,
             column: ColumnRef::parse(column).expect("valid"),
             name: String::new(),

@@ -20,14 +20,10 @@
 
 mod admin;
 pub mod call;
-mod export;
 pub mod guard;
 pub mod otlp;
-mod query;
 pub mod rpc;
-mod scan;
 mod snapshot;
-mod status;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,6 +33,7 @@ use isobar_ingest::{IngestLimits, IngestService};
 use isobar_proto::v1::admin_server::AdminServer;
 use isobar_proto::v1::ingest_server::IngestServer;
 use isobar_proto::v1::query_server::QueryServer;
+use isobar_query::service::QueryService;
 use isobar_storage::Db;
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::MetricsServiceServer;
 use tokio::net::TcpListener;
@@ -48,7 +45,6 @@ use crate::auth::Authenticator;
 use crate::config::{Config, TlsConfig};
 use crate::http::{LineProtocolState, WriteAuthorizer};
 pub use admin::AdminService;
-pub use query::QueryService;
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -255,8 +251,8 @@ async fn serve(
         .accept_compressed(tonic::codec::CompressionEncoding::Zstd)
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
-    let query =
-        QueryServer::new(QueryService::new(db.clone())).max_decoding_message_size(max).max_encoding_message_size(max);
+    let query = QueryService::new(db.clone()).with_guard(std::sync::Arc::new(guard::QueryGuard));
+    let query = QueryServer::new(query).max_decoding_message_size(max).max_encoding_message_size(max);
     let admin_service =
         AdminService::new(db.clone(), config.server.export_root()).with_snapshot_dir(config.server.snapshot_root());
     let admin = AdminServer::new(admin_service).max_decoding_message_size(max).max_encoding_message_size(max);

@@ -19,7 +19,7 @@ use super::acc::Scalar;
 use super::plan::Plan;
 use super::series::{BucketState, Buckets};
 use crate::error::{Error, Result};
-use crate::request::{AggregateFunction, Fill, GroupBy};
+use crate::queries::{AggregateFunction, Fill, GroupBy};
 
 /// Rows per output batch.
 const BATCH_ROWS: usize = 65_536;

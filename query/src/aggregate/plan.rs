@@ -8,9 +8,9 @@ use isobar_storage::{ColumnDef, ColumnId, FamilyDef, SeriesSelector, Snapshot, T
 use super::acc::Needs;
 use crate::column_ref::ColumnRef;
 use crate::error::{Error, Result};
-use crate::projection::resolve_aggregations;
+use crate::projection::{NamedAggregation, resolve_aggregations};
+use crate::queries::{AggregateFunction, Fill, GroupBy};
 use crate::queries::{AggregateQuery, Bucket};
-use crate::request::{AggregateFunction, AggregationPlan, Fill, GroupBy};
 
 /// Most buckets per group that filling may produce.
 pub(crate) const MAX_FILL_BUCKETS: u128 = 10_000_000;
@@ -127,10 +127,10 @@ impl Plan {
                 return Err(Error::WildcardAggregation { index, column: a.column.clone() });
             }
             let name = a.output_name();
-            if plans.iter().any(|p: &AggregationPlan| p.name == name) {
+            if plans.iter().any(|p: &NamedAggregation| p.name == name) {
                 return Err(Error::DuplicateOutput { name });
             }
-            plans.push(AggregationPlan { function: a.function, column, name });
+            plans.push(NamedAggregation { function: a.function, column, name });
         }
         let resolved = resolve_aggregations(&table, &plans)?;
         let mut families: Vec<FamilyInputs> = Vec::new();
