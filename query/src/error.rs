@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use crate::column_ref::ColumnRefError;
 use crate::projection::ProjectionError;
 
 /// Result of a query operation.
@@ -28,17 +27,6 @@ pub enum Error {
     /// An aggregate query without aggregations.
     #[error("the query has no aggregations; add at least one, e.g. avg of env.temp")]
     NoAggregations,
-    /// A malformed `family.column` reference.
-    #[error("{field}[{index}]: {source}")]
-    Column {
-        /// Which list: `columns` or `aggregations`.
-        field: &'static str,
-        /// Position in that list.
-        index: usize,
-        /// What is wrong.
-        #[source]
-        source: ColumnRefError,
-    },
     /// An aggregation over `family.*`.
     #[error("aggregations[{index}]: {column} names a whole family; aggregate one column")]
     WildcardAggregation {

@@ -27,7 +27,6 @@ use isobar_storage::schema::ts_arrow_type;
 use isobar_storage::{ColumnId, FamilyDef, Run, SeriesSources, Snapshot, TableDef, TimeRange};
 use rayon::prelude::*;
 
-use crate::column_ref::ColumnRef;
 use crate::error::{Error, Result};
 use crate::projection::{Projection, resolve};
 use crate::queries::LatestMode;
@@ -41,13 +40,7 @@ pub fn latest(snapshot: &Snapshot, q: &LatestQuery) -> Result<RecordBatch> {
         return Err(Error::EmptyRange { from: q.range.from, to: q.range.to });
     }
     let table = snapshot.table(&q.table)?.clone();
-    let refs = q
-        .columns
-        .iter()
-        .enumerate()
-        .map(|(index, c)| ColumnRef::parse(c).map_err(|source| Error::Column { field: "columns", index, source }))
-        .collect::<Result<Vec<_>>>()?;
-    let projection = resolve(&table, &refs)?;
+    let projection = resolve(&table, &q.columns)?;
     let schema = match q.mode {
         LatestMode::Row => projection.scan_schema(),
         LatestMode::PerColumn => with_value_times(&projection.scan_schema()),

@@ -33,7 +33,8 @@
 //! let hour = 3_600_000_000_000;
 //! db.write(SeriesWrite::new("weather", "KSEA", vec![0, hour / 2, hour])
 //!     .column("obs", "temp", ColumnValues::F64(vec![10.0, 12.0, 20.0]))).unwrap();
-//! let mut q = AggregateQuery::new("weather", vec![Aggregation::new(AggregateFunction::Avg, "obs.temp")]);
+//! let temp = "obs.temp".parse().unwrap();
+//! let mut q = AggregateQuery::new("weather", vec![Aggregation::new(AggregateFunction::Avg, temp)]);
 //! q.bucket = Some(Bucket::new(hour));
 //! let batches = aggregate(&db.snapshot(), &q).unwrap();
 //! assert_eq!(batches[0].num_rows(), 2); // [0, 1h) and [1h, 2h)

@@ -11,13 +11,16 @@
 //!     "bucket": {"width_ns": 3600000000000},
 //!     "aggregations": [{"function": "avg", "column": "weather.temperature"}]
 //! }"#).unwrap();
-//! assert_eq!(q.aggregations[0], Aggregation::new(AggregateFunction::Avg, "weather.temperature"));
+//! let temperature = "weather.temperature".parse().unwrap();
+//! assert_eq!(q.aggregations[0], Aggregation::new(AggregateFunction::Avg, temperature));
 //! assert_eq!(q.bucket, Some(Bucket { width_ns: 3_600_000_000_000, origin_ns: 0 }));
 //! assert!(q.push_down);
 //! ```
 
 use isobar_storage::{SeriesSelector, TimeRange};
 use serde::{Deserialize, Serialize};
+
+use crate::column_ref::ColumnRef;
 
 fn all_series() -> SeriesSelector {
     SeriesSelector::All
@@ -129,17 +132,17 @@ impl Bucket {
 pub struct Aggregation {
     /// The function.
     pub function: AggregateFunction,
-    /// Input column as `family.column`.
-    pub column: String,
+    /// Input column, `family.column` (a `family.*` is refused when the query runs).
+    pub column: ColumnRef,
     /// Output column name; default `function(family.column)`, e.g. `avg(weather.temperature)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alias: Option<String>,
 }
 
 impl Aggregation {
-    /// `function` over `column` (`family.column`), named by default.
-    pub fn new(function: AggregateFunction, column: impl Into<String>) -> Self {
-        Self { function, column: column.into(), alias: None }
+    /// `function` over `column`, named by default.
+    pub fn new(function: AggregateFunction, column: ColumnRef) -> Self {
+        Self { function, column, alias: None }
     }
 
     /// The output column name.
@@ -202,7 +205,7 @@ pub struct LatestQuery {
     pub selector: SeriesSelector,
     /// `family.column` or `family.*`; empty means every column.
     #[serde(default)]
-    pub columns: Vec<String>,
+    pub columns: Vec<ColumnRef>,
     /// The newest row (default) or the newest non-null value of each column.
     #[serde(default)]
     pub mode: LatestMode,

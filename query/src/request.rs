@@ -78,13 +78,11 @@ pub enum RequestError {
     FillNeedsBoundedRange,
 }
 
-/// The references of `refs`, checked, in their canonical `family.column` / `family.*` form.
-fn columns(refs: &[String]) -> Result<Vec<String>, RequestError> {
+/// The references of `refs`, parsed.
+fn columns(refs: &[String]) -> Result<Vec<ColumnRef>, RequestError> {
     refs.iter()
         .enumerate()
-        .map(|(index, text)| {
-            ColumnRef::parse(text).map(|c| c.to_string()).map_err(|source| RequestError::Column { index, source })
-        })
+        .map(|(index, text)| ColumnRef::parse(text).map_err(|source| RequestError::Column { index, source }))
         .collect()
 }
 
@@ -105,7 +103,9 @@ pub fn scan_request(request: pb::ScanRequest) -> Result<ScanRequest, RequestErro
     };
     let selector = selector_from_proto(request.selector)?;
     let range = time_range_from_proto(request.range)?;
-    let columns = columns(&request.columns)?;
+    // The engine's scan takes references as text (its `Projection` resolves them); they are
+    // parsed here so that a malformed one is refused naming its index, before any catalog look-up.
+    let columns = columns(&request.columns)?.iter().map(ToString::to_string).collect();
     let batch_rows = if request.batch_rows > 0 {
         (request.batch_rows as usize).clamp(1, MAX_BATCH_ROWS)
     } else {
@@ -159,7 +159,7 @@ pub fn aggregate_query(request: pb::AggregateRequest) -> Result<AggregateQuery, 
         if aggregations.iter().any(|p| p.alias.as_deref() == Some(name.as_str())) {
             return Err(RequestError::DuplicateOutput { name });
         }
-        aggregations.push(Aggregation { function, column: column.to_string(), alias: Some(name) });
+        aggregations.push(Aggregation { function, column, alias: Some(name) });
     }
     let group_by = match pb::GroupBy::try_from(request.group_by) {
         Ok(pb::GroupBy::Unspecified | pb::GroupBy::Series) => GroupBy::Series,

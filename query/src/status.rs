@@ -73,7 +73,6 @@ impl ReadError {
                 | E::EmptyRange { .. }
                 | E::BucketWidth { .. }
                 | E::NoAggregations
-                | E::Column { .. }
                 | E::WildcardAggregation { .. }
                 | E::DuplicateOutput { .. }
                 | E::FillNeedsBucket { .. }

@@ -6,7 +6,6 @@ use arrow_schema::DataType;
 use isobar_storage::{ColumnDef, ColumnId, FamilyDef, SeriesSelector, Snapshot, TableDef, TimeRange};
 
 use super::acc::Needs;
-use crate::column_ref::ColumnRef;
 use crate::error::{Error, Result};
 use crate::projection::{NamedAggregation, resolve_aggregations};
 use crate::queries::{AggregateFunction, Fill, GroupBy};
@@ -121,10 +120,9 @@ impl Plan {
         let table = snapshot.table(&q.table)?.clone();
         let mut plans = Vec::with_capacity(q.aggregations.len());
         for (index, a) in q.aggregations.iter().enumerate() {
-            let column =
-                ColumnRef::parse(&a.column).map_err(|source| Error::Column { field: "aggregations", index, source })?;
+            let column = a.column.clone();
             if column.is_wildcard() {
-                return Err(Error::WildcardAggregation { index, column: a.column.clone() });
+                return Err(Error::WildcardAggregation { index, column: column.to_string() });
             }
             let name = a.output_name();
             if plans.iter().any(|p: &NamedAggregation| p.name == name) {
