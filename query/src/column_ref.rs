@@ -2,9 +2,11 @@
 
 use std::fmt;
 
+use isobar_wire::shown::shown;
+
 /// A column, or every column of a family, named in a request: parsed once, where the request
 /// is made (from the wire in [`crate::request`], from JSON or TOML by serde, or with
-/// [`str::parse`] in process), and resolved against the catalog by [`crate::projection`].
+/// [`str::parse`] in process), and resolved against the catalog by [`crate::resolve`].
 /// Serialized as its text, `family.column` or `family.*`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -76,15 +78,6 @@ impl fmt::Display for ColumnRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}", self.family, self.column.as_deref().unwrap_or("*"))
     }
-}
-
-/// `s` escaped and cut at 128 characters, for error messages.
-pub(crate) fn shown(s: &str) -> String {
-    let mut out: String = s.chars().take(128).flat_map(char::escape_debug).collect();
-    if s.chars().nth(128).is_some() {
-        out.push_str("...");
-    }
-    out
 }
 
 #[cfg(test)]

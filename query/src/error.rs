@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::projection::ProjectionError;
+use crate::resolve::ResolveError;
 
 /// Result of a query operation.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -37,7 +37,7 @@ pub enum Error {
     },
     /// Unknown family or column, or a function that needs a numeric column.
     #[error(transparent)]
-    Projection(#[from] ProjectionError),
+    Resolve(#[from] ResolveError),
     /// Two aggregations with the same output name.
     #[error("two aggregations are named \"{name}\"; give one an alias")]
     DuplicateOutput {

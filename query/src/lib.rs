@@ -47,9 +47,9 @@ pub mod column_ref;
 pub mod error;
 pub mod export;
 pub mod latest;
-pub mod projection;
 pub mod queries;
 pub mod request;
+pub mod resolve;
 pub mod service;
 pub mod status;
 

@@ -6,7 +6,7 @@
 //! Checked here (no catalog needed): selector set, time range not inverted, column references
 //! well-formed, enums known, aggregations present with a function and a concrete column, output
 //! names unique, bucket width not negative, filling only over a bounded range. Checked later
-//! against the catalog ([`crate::projection`]): that families and columns exist and that each
+//! against the catalog ([`crate::resolve`]): that families and columns exist and that each
 //! function accepts its column's type.
 
 use isobar_proto::v1 as pb;

@@ -15,8 +15,8 @@
 use isobar_wire::status::{ApiError, Classified, classify, classify_storage, status_with};
 use tonic::{Code, Status};
 
-use crate::projection::ProjectionError;
 use crate::request::RequestError;
+use crate::resolve::ResolveError;
 
 /// An error of a read or export call.
 #[derive(Debug, thiserror::Error)]
@@ -66,10 +66,10 @@ impl ReadError {
             ReadError::Api(e) => classify(e),
             ReadError::Engine(e) => match e.as_ref() {
                 E::Storage(e) => classify_storage(e),
-                E::Projection(ProjectionError::UnknownFamily { .. } | ProjectionError::UnknownColumn { .. }) => {
+                E::Resolve(ResolveError::UnknownFamily { .. } | ResolveError::UnknownColumn { .. }) => {
                     fatal(Code::NotFound)
                 }
-                E::Projection(ProjectionError::NotNumeric { .. })
+                E::Resolve(ResolveError::NotNumeric { .. })
                 | E::EmptyRange { .. }
                 | E::BucketWidth { .. }
                 | E::NoAggregations

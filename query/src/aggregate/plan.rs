@@ -7,9 +7,9 @@ use isobar_storage::{ColumnDef, ColumnId, FamilyDef, SeriesSelector, Snapshot, T
 
 use super::acc::Needs;
 use crate::error::{Error, Result};
-use crate::projection::{NamedAggregation, resolve_aggregations};
 use crate::queries::{AggregateFunction, Fill, GroupBy};
 use crate::queries::{AggregateQuery, Bucket};
+use crate::resolve::{NamedAggregation, resolve_aggregations};
 
 /// Most buckets per group that filling may produce.
 pub(crate) const MAX_FILL_BUCKETS: u128 = 10_000_000;
