@@ -2,6 +2,15 @@
 //! server reflection and (with `[otlp] enabled = true`) the OTLP metrics service on one port,
 //! and shuts down gracefully.
 //!
+//! The server wires services, authentication, metrics and configuration; it answers no read
+//! itself. `Ingest` is [`isobar_ingest::IngestService`] and `Query` is
+//! [`isobar_query::service::QueryService`], each given the permission check of [`guard`] as a
+//! trait object; `Admin` ([`AdminService`]) mixes reads and changes, so its tonic implementation
+//! is here: it checks permissions, answers catalog changes, flushes, compactions, deletes and
+//! snapshots, and hands the read-only calls to [`isobar_query::service::admin`] and
+//! [`isobar_query::service::export`]. Every error becomes a status through
+//! [`isobar_wire::status`] (or `isobar_query::status` for the read side).
+//!
 //! ```text
 //! start(config) ─► Db::open (blocking pool) ─► bind ─► serve ────────────► stop()/signal
 //!                                                        │ stop accepting, finish running calls
@@ -14,8 +23,9 @@
 //! [`start`] is what `isobar serve` runs and what the end-to-end tests start in-process.
 //!
 //! Every call passes [`call::CallLayer`] (a span per call, bearer-token authentication, the
-//! outcome log); handlers check the caller's permission on the tables they touch with
-//! [`guard`], using the permission [`rpc::Rpc::permission`] assigns to the method. With `[tls]`
+//! outcome log); every service checks the caller's permission on the tables a call touches with
+//! [`guard`] (directly in `Admin`, as `WriteGuard` / `ReadGuard` in `Ingest` / `Query`), using
+//! the permission [`rpc::Rpc::permission`] assigns to the method. With `[tls]`
 //! set the port speaks only TLS (rustls), optionally requiring client certificates.
 
 mod admin;

@@ -12,13 +12,24 @@
 //! | [`selector`] | `SeriesSelector` / `TimeRange` <-> the engine's (unset selector refused, open range ends) |
 //! | [`table`] | `TableSpec` / `FamilySpec` / `ColumnSpec` / `TableInfo` <-> the engine's specs and `TableDef`; column types |
 //! | [`ipc`] | [`ipc::IpcEncoder`]: record batches as one Arrow IPC stream, one `ArrowBatch` message each |
-//! | [`write`] | [`write::ConvertError`]: what can be wrong with the shape of a write request, and where |
+//! | [`mod@write`] | [`write::ConvertError`]: what can be wrong with the shape of a write request, and where |
 //! | [`status`] | [`status::ApiError`] and the one exhaustive table from engine, wire and server errors to a gRPC code, retryable flag and retry hint |
 //! | [`shown`] | user-supplied names as error messages show them (escaped, cut at 128 characters) |
 //!
 //! Write requests themselves (`WriteRequest` <-> `WriteBatch`) are converted by
 //! `isobar_ingest::convert`; read requests (`ScanRequest`, `AggregateRequest`, `LatestRequest`)
 //! by `isobar_query::request`. Both use this crate for the pieces they share.
+//!
+//! ## On the paths
+//!
+//! Dependencies run one way: `proto`, `storage` <- `wire` <- `ingest`, `query` <- the server.
+//!
+//! - Write: `ingest::service` -> `ingest::convert` (shape errors: [`mod@write`]) -> `Db::write`;
+//!   a refusal -> [`status`].
+//! - Scan, aggregate, latest: `query::service` -> `query::request` ([`selector`]) -> engine ->
+//!   `query::service::stream` ([`ipc`]); a refusal -> `query::status` -> [`status`].
+//! - Admin: the server's `Admin` -> [`table`] (create, alter, describe, list), [`selector`]
+//!   (delete, compact, export); a refusal -> [`status`].
 //!
 //! ```
 //! use isobar_proto::v1 as pb;
