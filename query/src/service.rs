@@ -170,3 +170,47 @@ impl Query for QueryService {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Refuses every call on table `secret`, recording what it was asked.
+    #[derive(Debug, Default)]
+    struct Secret(std::sync::Mutex<Vec<(ReadCall, String)>>);
+
+    impl ReadGuard for Secret {
+        fn check(&self, _: &tonic::Extensions, call: ReadCall, table: &str) -> Result<(), Status> {
+            self.0.lock().expect("lock").push((call, table.to_owned()));
+            if table == "secret" { Err(Status::permission_denied(format!("no read on {table}"))) } else { Ok(()) }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_guard_decides_before_the_request_is_looked_at() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Db::open(dir.path(), isobar_storage::Options::default()).expect("opens");
+        let guard = Arc::new(Secret::default());
+        let service = QueryService::new(db.clone()).with_guard(guard.clone());
+        // No selector: malformed, but the refusal comes first.
+        let scan = pb::ScanRequest { table: "secret".into(), ..Default::default() };
+        let refused = service.scan(Request::new(scan)).await.err().expect("refused");
+        assert_eq!((refused.code(), refused.message()), (tonic::Code::PermissionDenied, "no read on secret"));
+        let latest = pb::LatestRequest { table: "secret".into(), ..Default::default() };
+        let refused = service.latest(Request::new(latest)).await.err().expect("refused");
+        assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+        let aggregate = pb::AggregateRequest { table: "other".into(), ..Default::default() };
+        let admitted = service.aggregate(Request::new(aggregate)).await.err().expect("malformed");
+        assert_eq!(admitted.code(), tonic::Code::InvalidArgument, "{}", admitted.message());
+        let asked = guard.0.lock().expect("lock").clone();
+        assert_eq!(
+            asked,
+            [
+                (ReadCall::Scan, "secret".to_owned()),
+                (ReadCall::Latest, "secret".to_owned()),
+                (ReadCall::Aggregate, "other".to_owned())
+            ]
+        );
+        db.close().expect("close");
+    }
+}
