@@ -2,9 +2,10 @@
 //!
 //! The `isobar` binary's library:
 //!
-//! - [`server`]: the gRPC server (`Ingest` from `isobar-ingest`, `Query`, `Admin`, health,
-//!   reflection) over one database, with graceful shutdown; [`server::start`] is what
-//!   `isobar serve` and the end-to-end tests run.
+//! - [`server`]: the gRPC server (`Ingest` from `isobar-ingest`, `Query` from `isobar-query`,
+//!   `Admin`, health, reflection) over one database, with graceful shutdown; it wires services,
+//!   authentication, metrics and config. [`server::start`] is what `isobar serve` and the
+//!   end-to-end tests run.
 //! - [`http`]: the InfluxDB line-protocol HTTP front end (`[line_protocol]`, off by default).
 //! - [`client`]: a thin client over the generated stubs, with Arrow IPC decoding of answers.
 //! - [`auth`]: bearer tokens, permissions per table, independent of the front end.

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::status::ApiError;
+use isobar_wire::status::ApiError;
 
 /// Bytes per permit.
 const UNIT: u64 = 1024;

@@ -1,8 +1,10 @@
 //! # isobar-ingest
 //!
-//! The write edge of the server: turns gRPC write requests into engine
-//! [`WriteBatch`](isobar_storage::WriteBatch)es and table definitions into engine specs. Wire
-//! types ([`isobar_proto::v1`]) stop here; the engine never sees them.
+//! The write edge of the server: turns gRPC write requests (and InfluxDB line protocol and
+//! OTLP metrics) into engine [`WriteBatch`](isobar_storage::WriteBatch)es and applies them. Wire
+//! types ([`isobar_proto::v1`]) stop here; the engine never sees them. The conversions shared
+//! with the read side (selectors, table definitions) and the one table from errors to gRPC
+//! statuses are [`isobar_wire`]'s; this crate does not depend on `isobar-query`, nor it on this.
 //!
 //! Modules:
 //!
@@ -15,10 +17,8 @@
 //! - [`otlp`]: OpenTelemetry metrics (OTLP): gauge and sum data points to tables, series keys
 //!   and a value column as one atomic write; the gRPC `MetricsService` is in the server crate.
 //! - [`bitmap`]: the wire validity bitmap (LSB-first) and its checks.
-//! - [`table`]: `TableSpec`/`TableInfo` <-> the engine's `TableSpec`/`TableDef`, and the
-//!   `AlterTable` pieces.
-//! - [`selector`]: `SeriesSelector`/`TimeRange` <-> the engine's, shared with deletes and the
-//!   query crate.
+//! - [`table`], [`selector`], [`status`]: [`isobar_wire`]'s modules, re-exported for the
+//!   write-side clients (agent, CLI, load generator) that build table specs and read retry hints.
 //!
 //! - [`service`]: the tonic `Ingest` service. `Write` converts with
 //!   [`convert::request_to_batch`] and hands the batch to `Db::write` on a blocking thread
@@ -26,11 +26,15 @@
 //! - [`admission`]: back-pressure. A byte budget bounds the requests being converted and
 //!   written; past it, calls fail fast with `RESOURCE_EXHAUSTED` and a retry hint, as they do
 //!   when the engine answers `Overloaded`.
-//! - [`status`]: one exhaustive `match` from every engine and conversion error to a gRPC
-//!   `Status` (code, message, retryable flag and retry hint).
 //! - [`ack`]: the counts a write acknowledges.
 //! - [`producer`]: idempotent producers: the pipelined `ProducerStream` (one acknowledgement per
 //!   message, in order, once durable) and `Resume`.
+//!
+//! Write path (gRPC): `isobar::server` (authentication layer, routing) -> [`service`]
+//! ([`WriteGuard`] permission check, [`admission`] byte budget) -> [`convert`] (protobuf ->
+//! `WriteBatch`, shape errors from [`isobar_wire::write`]) -> `isobar_storage::Db::write` (WAL
+//! group commit, memtables) -> [`ack`]; a refusal becomes a status through
+//! [`isobar_wire::status`].
 //!
 //! ```
 //! use isobar_ingest::convert::request_to_batch;
@@ -62,9 +66,10 @@ pub mod convert;
 pub mod line_protocol;
 pub mod otlp;
 pub mod producer;
-pub mod selector;
 pub mod service;
-pub mod status;
-pub mod table;
+
+/// Re-exported from [`isobar_wire`] for write-side clients (the agent, the CLI, the load
+/// generator) that build requests next to their writes.
+pub use isobar_wire::{selector, status, table};
 
 pub use service::{IngestLimits, IngestService, WriteGuard};

@@ -26,7 +26,7 @@ use tonic::{Status, Streaming};
 use crate::ack::{Applied, series_of};
 use crate::admission::{Admission, Admitted};
 use crate::convert::request_to_batch;
-use crate::status::ApiError;
+use isobar_wire::status::ApiError;
 
 /// Most messages of one stream applied and not yet acknowledged.
 pub const MAX_UNACKED: usize = 1024;

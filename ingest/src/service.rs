@@ -30,7 +30,7 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::ack::{Applied, Totals};
 use crate::admission::Admission;
 use crate::producer::{AckStream, producer_stream, resume, write_blocking};
-use crate::status::ApiError;
+use isobar_wire::status::ApiError;
 
 /// Limits of the ingest service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,8 +2,14 @@
 
 use std::fmt;
 
-/// A column, or every column of a family, named in a request.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+use isobar_wire::shown::shown;
+
+/// A column, or every column of a family, named in a request: parsed once, where the request
+/// is made (from the wire in [`crate::request`], from JSON or TOML by serde, or with
+/// [`str::parse`] in process), and resolved against the catalog by [`crate::resolve`].
+/// Serialized as its text, `family.column` or `family.*`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct ColumnRef {
     /// Family name.
     pub family: String,
@@ -46,19 +52,32 @@ impl ColumnRef {
     }
 }
 
+impl std::str::FromStr for ColumnRef {
+    type Err = ColumnRefError;
+
+    fn from_str(text: &str) -> Result<Self, ColumnRefError> {
+        Self::parse(text)
+    }
+}
+
+impl TryFrom<String> for ColumnRef {
+    type Error = ColumnRefError;
+
+    fn try_from(text: String) -> Result<Self, ColumnRefError> {
+        Self::parse(&text)
+    }
+}
+
+impl From<ColumnRef> for String {
+    fn from(column: ColumnRef) -> String {
+        column.to_string()
+    }
+}
+
 impl fmt::Display for ColumnRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}", self.family, self.column.as_deref().unwrap_or("*"))
     }
-}
-
-/// `s` escaped and cut at 128 characters, for error messages.
-pub(crate) fn shown(s: &str) -> String {
-    let mut out: String = s.chars().take(128).flat_map(char::escape_debug).collect();
-    if s.chars().nth(128).is_some() {
-        out.push_str("...");
-    }
-    out
 }
 
 #[cfg(test)]
@@ -73,6 +92,15 @@ mod tests {
         let w = ColumnRef::parse("gps.*").expect("valid");
         assert!(w.is_wildcard());
         assert_eq!(w.to_string(), "gps.*");
+    }
+
+    #[test]
+    fn serializes_as_its_text() {
+        let c: ColumnRef = serde_json::from_str("\"gps.*\"").expect("valid");
+        assert!(c.is_wildcard());
+        assert_eq!(serde_json::to_string(&c).expect("serializes"), "\"gps.*\"");
+        let err = serde_json::from_str::<ColumnRef>("\"lat\"").expect_err("no dot");
+        assert!(err.to_string().contains("\"lat\" is not family.column or family.*"), "{err}");
     }
 
     #[test]

@@ -2,8 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::column_ref::ColumnRefError;
-use crate::projection::ProjectionError;
+use crate::resolve::ResolveError;
 
 /// Result of a query operation.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -28,17 +27,6 @@ pub enum Error {
     /// An aggregate query without aggregations.
     #[error("the query has no aggregations; add at least one, e.g. avg of env.temp")]
     NoAggregations,
-    /// A malformed `family.column` reference.
-    #[error("{field}[{index}]: {source}")]
-    Column {
-        /// Which list: `columns` or `aggregations`.
-        field: &'static str,
-        /// Position in that list.
-        index: usize,
-        /// What is wrong.
-        #[source]
-        source: ColumnRefError,
-    },
     /// An aggregation over `family.*`.
     #[error("aggregations[{index}]: {column} names a whole family; aggregate one column")]
     WildcardAggregation {
@@ -49,7 +37,7 @@ pub enum Error {
     },
     /// Unknown family or column, or a function that needs a numeric column.
     #[error(transparent)]
-    Projection(#[from] ProjectionError),
+    Resolve(#[from] ResolveError),
     /// Two aggregations with the same output name.
     #[error("two aggregations are named \"{name}\"; give one an alias")]
     DuplicateOutput {

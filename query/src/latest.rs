@@ -27,11 +27,10 @@ use isobar_storage::ts_arrow_type;
 use isobar_storage::{ColumnId, FamilyDef, Run, SeriesSources, Snapshot, TableDef, TimeRange};
 use rayon::prelude::*;
 
-use crate::column_ref::ColumnRef;
 use crate::error::{Error, Result};
-use crate::projection::{Projection, resolve};
+use crate::queries::LatestMode;
 use crate::queries::LatestQuery;
-use crate::request::LatestMode;
+use crate::resolve::{ResolvedColumns, resolve};
 
 /// Answers `q` over `snapshot`: one row per series that has data, in key order, with the
 /// columns of a scan (`series`, `ts`, then `family.column` in the order asked for); in
@@ -41,18 +40,12 @@ pub fn latest(snapshot: &Snapshot, q: &LatestQuery) -> Result<RecordBatch> {
         return Err(Error::EmptyRange { from: q.range.from, to: q.range.to });
     }
     let table = snapshot.table(&q.table)?.clone();
-    let refs = q
-        .columns
-        .iter()
-        .enumerate()
-        .map(|(index, c)| ColumnRef::parse(c).map_err(|source| Error::Column { field: "columns", index, source }))
-        .collect::<Result<Vec<_>>>()?;
-    let projection = resolve(&table, &refs)?;
+    let columns = resolve(&table, &q.columns)?;
     let schema = match q.mode {
-        LatestMode::Row => projection.scan_schema(),
-        LatestMode::PerColumn => with_value_times(&projection.scan_schema()),
+        LatestMode::Row => columns.scan_schema(),
+        LatestMode::PerColumn => with_value_times(&columns.scan_schema()),
     };
-    let families: Vec<(FamilyDef, Vec<ColumnId>)> = projection
+    let families: Vec<(FamilyDef, Vec<ColumnId>)> = columns
         .families
         .iter()
         .filter_map(|f| {
@@ -64,7 +57,7 @@ pub fn latest(snapshot: &Snapshot, q: &LatestQuery) -> Result<RecordBatch> {
     let mut series: Vec<Arc<str>> = families.iter().flat_map(|(f, _)| snapshot.series_keys(f, &q.selector)).collect();
     series.sort_unstable();
     series.dedup();
-    let ctx = Ctx { snapshot, table: &table, families: &families, projection: &projection, range: q.range };
+    let ctx = Ctx { snapshot, table: &table, families: &families, columns: &columns, range: q.range };
     let rows: Vec<Option<Row>> = series
         .par_iter()
         .map(|s| match q.mode {
@@ -121,7 +114,7 @@ struct Ctx<'a> {
     snapshot: &'a Snapshot,
     table: &'a TableDef,
     families: &'a [(FamilyDef, Vec<ColumnId>)],
-    projection: &'a Projection,
+    columns: &'a ResolvedColumns,
     range: TimeRange,
 }
 
@@ -133,11 +126,11 @@ impl Ctx<'_> {
     /// One answer row: `cell(family index, column id)` gives each cell as a 1-slot array.
     fn row(&self, series: &str, ts: i64, cell: impl Fn(usize, ColumnId) -> Option<ArrayRef>) -> Row {
         let cells = self
-            .projection
+            .columns
             .order
             .iter()
             .map(|&(fi, ci)| {
-                let fam = &self.projection.families[fi];
+                let fam = &self.columns.families[fi];
                 let col = &fam.columns[ci];
                 let at = self.families.iter().position(|(f, _)| f.id == fam.family);
                 at.and_then(|i| cell(i, col.id)).unwrap_or_else(|| new_null_array(&col.ty.arrow_type(), 1))

@@ -1,6 +1,6 @@
 //! The query descriptions shared by the gRPC API, the CLI and in-process callers:
 //! [`AggregateQuery`], [`LatestQuery`] and [`ExportQuery`]. They are plain serde types (JSON or
-//! TOML friendly); checked request plans from the wire convert into them with `From`.
+//! TOML friendly); wire requests convert into them once, in [`crate::request`].
 //!
 //! ```
 //! use isobar_query::{AggregateFunction, AggregateQuery, Aggregation, Bucket};
@@ -11,7 +11,8 @@
 //!     "bucket": {"width_ns": 3600000000000},
 //!     "aggregations": [{"function": "avg", "column": "weather.temperature"}]
 //! }"#).unwrap();
-//! assert_eq!(q.aggregations[0], Aggregation::new(AggregateFunction::Avg, "weather.temperature"));
+//! let temperature = "weather.temperature".parse().unwrap();
+//! assert_eq!(q.aggregations[0], Aggregation::new(AggregateFunction::Avg, temperature));
 //! assert_eq!(q.bucket, Some(Bucket { width_ns: 3_600_000_000_000, origin_ns: 0 }));
 //! assert!(q.push_down);
 //! ```
@@ -19,7 +20,7 @@
 use isobar_storage::{SeriesSelector, TimeRange};
 use serde::{Deserialize, Serialize};
 
-use crate::request::{AggregateFunction, AggregatePlan, Fill, GroupBy, LatestMode, LatestPlan};
+use crate::column_ref::ColumnRef;
 
 fn all_series() -> SeriesSelector {
     SeriesSelector::All
@@ -31,6 +32,81 @@ fn all_time() -> TimeRange {
 
 fn yes() -> bool {
     true
+}
+
+/// An aggregate function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AggregateFunction {
+    /// Number of non-null values.
+    Count,
+    /// Sum.
+    Sum,
+    /// Minimum.
+    Min,
+    /// Maximum.
+    Max,
+    /// Arithmetic mean.
+    Avg,
+    /// Value with the smallest ts.
+    First,
+    /// Value with the largest ts.
+    Last,
+    /// Sample standard deviation.
+    Stddev,
+}
+
+impl AggregateFunction {
+    /// The lower-case name used in default output names, e.g. `avg`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Count => "count",
+            Self::Sum => "sum",
+            Self::Min => "min",
+            Self::Max => "max",
+            Self::Avg => "avg",
+            Self::First => "first",
+            Self::Last => "last",
+            Self::Stddev => "stddev",
+        }
+    }
+}
+
+/// Grouping besides the time bucket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    /// Per series (the default).
+    #[default]
+    Series,
+    /// Across all selected series.
+    None,
+}
+
+/// What an empty bucket produces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fill {
+    /// Nothing: empty buckets are left out (the default).
+    #[default]
+    None,
+    /// Nulls.
+    Null,
+    /// The previous value.
+    Previous,
+    /// Linear interpolation.
+    Linear,
+}
+
+/// What "latest" means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LatestMode {
+    /// The row with the greatest ts (the default).
+    #[default]
+    Row,
+    /// The most recent non-null value of each column.
+    PerColumn,
 }
 
 /// Time buckets `[origin + k * width, origin + (k + 1) * width)`.
@@ -56,17 +132,17 @@ impl Bucket {
 pub struct Aggregation {
     /// The function.
     pub function: AggregateFunction,
-    /// Input column as `family.column`.
-    pub column: String,
+    /// Input column, `family.column` (a `family.*` is refused when the query runs).
+    pub column: ColumnRef,
     /// Output column name; default `function(family.column)`, e.g. `avg(weather.temperature)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alias: Option<String>,
 }
 
 impl Aggregation {
-    /// `function` over `column` (`family.column`), named by default.
-    pub fn new(function: AggregateFunction, column: impl Into<String>) -> Self {
-        Self { function, column: column.into(), alias: None }
+    /// `function` over `column`, named by default.
+    pub fn new(function: AggregateFunction, column: ColumnRef) -> Self {
+        Self { function, column, alias: None }
     }
 
     /// The output column name.
@@ -119,25 +195,6 @@ impl AggregateQuery {
     }
 }
 
-impl From<AggregatePlan> for AggregateQuery {
-    fn from(plan: AggregatePlan) -> Self {
-        Self {
-            table: plan.table,
-            selector: plan.selector,
-            range: plan.range,
-            bucket: plan.bucket_ns.map(|width_ns| Bucket { width_ns, origin_ns: plan.bucket_origin_ns }),
-            aggregations: plan
-                .aggregations
-                .into_iter()
-                .map(|a| Aggregation { function: a.function, column: a.column.to_string(), alias: Some(a.name) })
-                .collect(),
-            group_by: plan.group_by,
-            fill: plan.fill,
-            push_down: true,
-        }
-    }
-}
-
 /// The newest data of every matched series: see [`crate::latest()`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LatestQuery {
@@ -148,7 +205,7 @@ pub struct LatestQuery {
     pub selector: SeriesSelector,
     /// `family.column` or `family.*`; empty means every column.
     #[serde(default)]
-    pub columns: Vec<String>,
+    pub columns: Vec<ColumnRef>,
     /// The newest row (default) or the newest non-null value of each column.
     #[serde(default)]
     pub mode: LatestMode,
@@ -166,18 +223,6 @@ impl LatestQuery {
             columns: Vec::new(),
             mode: LatestMode::Row,
             range: TimeRange::ALL,
-        }
-    }
-}
-
-impl From<LatestPlan> for LatestQuery {
-    fn from(plan: LatestPlan) -> Self {
-        Self {
-            table: plan.table,
-            selector: plan.selector,
-            columns: plan.columns.iter().map(ToString::to_string).collect(),
-            mode: plan.mode,
-            range: plan.range,
         }
     }
 }

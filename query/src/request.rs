@@ -1,169 +1,25 @@
-//! Read requests from the wire, checked and turned into plain plans the engine-side code can
-//! execute without looking at protobuf again.
+//! Read requests from the wire, converted once into the engine's own requests: a
+//! `ScanRequest` into [`isobar_storage::ScanRequest`] (with its per-series and total row
+//! limits), an `AggregateRequest` into an [`AggregateQuery`], a `LatestRequest` into a
+//! [`LatestQuery`]. Nothing after this module looks at protobuf again.
 //!
 //! Checked here (no catalog needed): selector set, time range not inverted, column references
 //! well-formed, enums known, aggregations present with a function and a concrete column, output
 //! names unique, bucket width not negative, filling only over a bounded range. Checked later
-//! against the catalog ([`crate::projection`]): that families and columns exist and that each
+//! against the catalog ([`crate::resolve`]): that families and columns exist and that each
 //! function accepts its column's type.
 
-use isobar_ingest::selector::{SelectorError, selector_from_proto, time_range_from_proto};
 use isobar_proto::v1 as pb;
-use isobar_storage::{SeriesSelector, TimeRange};
+use isobar_storage::{Order, ScanRequest};
+use isobar_wire::selector::{SelectorError, selector_from_proto, time_range_from_proto};
 
 use crate::column_ref::{ColumnRef, ColumnRefError};
+use crate::queries::{AggregateFunction, AggregateQuery, Aggregation, Bucket, Fill, GroupBy, LatestMode, LatestQuery};
 
-/// Time order within a series.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Order {
-    /// Oldest first.
-    Asc,
-    /// Newest first.
-    Desc,
-}
-
-/// A checked `ScanRequest`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ScanPlan {
-    /// Table name.
-    pub table: String,
-    /// Which series.
-    pub selector: SeriesSelector,
-    /// Which times.
-    pub range: TimeRange,
-    /// Requested columns; empty means all.
-    pub columns: Vec<ColumnRef>,
-    /// Most rows in total.
-    pub limit: Option<u64>,
-    /// Most rows per series.
-    pub limit_per_series: Option<u64>,
-    /// Time order within a series.
-    pub order: Order,
-    /// Rows per output batch; `None` lets the server choose.
-    pub batch_rows: Option<u32>,
-}
-
-/// An aggregate function.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AggregateFunction {
-    /// Number of non-null values.
-    Count,
-    /// Sum.
-    Sum,
-    /// Minimum.
-    Min,
-    /// Maximum.
-    Max,
-    /// Arithmetic mean.
-    Avg,
-    /// Value with the smallest ts.
-    First,
-    /// Value with the largest ts.
-    Last,
-    /// Sample standard deviation.
-    Stddev,
-}
-
-impl AggregateFunction {
-    /// The lower-case name used in default output names, e.g. `avg`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Count => "count",
-            Self::Sum => "sum",
-            Self::Min => "min",
-            Self::Max => "max",
-            Self::Avg => "avg",
-            Self::First => "first",
-            Self::Last => "last",
-            Self::Stddev => "stddev",
-        }
-    }
-}
-
-/// One aggregate of an [`AggregatePlan`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct AggregationPlan {
-    /// The function.
-    pub function: AggregateFunction,
-    /// The input column (never a wildcard).
-    pub column: ColumnRef,
-    /// Output column name: the alias, else `function(family.column)`.
-    pub name: String,
-}
-
-/// Grouping besides the time bucket.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GroupBy {
-    /// Per series (the default).
-    #[default]
-    Series,
-    /// Across all selected series.
-    None,
-}
-
-/// What an empty bucket produces.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Fill {
-    /// Nothing: empty buckets are left out (the default).
-    #[default]
-    None,
-    /// Nulls.
-    Null,
-    /// The previous value.
-    Previous,
-    /// Linear interpolation.
-    Linear,
-}
-
-/// A checked `AggregateRequest`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AggregatePlan {
-    /// Table name.
-    pub table: String,
-    /// Which series.
-    pub selector: SeriesSelector,
-    /// Which times.
-    pub range: TimeRange,
-    /// Bucket width in ns; `None` makes the whole range one bucket.
-    pub bucket_ns: Option<i64>,
-    /// Bucket alignment: buckets start at `origin + k * width`.
-    pub bucket_origin_ns: i64,
-    /// The aggregates, in output order.
-    pub aggregations: Vec<AggregationPlan>,
-    /// Grouping.
-    pub group_by: GroupBy,
-    /// Empty-bucket filling.
-    pub fill: Fill,
-}
-
-/// What "latest" means.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LatestMode {
-    /// The row with the greatest ts (the default).
-    #[default]
-    Row,
-    /// The most recent non-null value of each column.
-    PerColumn,
-}
-
-/// A checked `LatestRequest`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LatestPlan {
-    /// Table name.
-    pub table: String,
-    /// Which series.
-    pub selector: SeriesSelector,
-    /// Requested columns; empty means all.
-    pub columns: Vec<ColumnRef>,
-    /// Row or per-column.
-    pub mode: LatestMode,
-    /// Only points in this range count.
-    pub range: TimeRange,
-}
+/// Rows per batch when a scan request leaves it to the server.
+pub const DEFAULT_BATCH_ROWS: usize = 8192;
+/// Most rows per batch a scan request may ask for.
+pub const MAX_BATCH_ROWS: usize = 1 << 20;
 
 /// A read request that cannot be executed as sent.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -222,6 +78,7 @@ pub enum RequestError {
     FillNeedsBoundedRange,
 }
 
+/// The references of `refs`, parsed.
 fn columns(refs: &[String]) -> Result<Vec<ColumnRef>, RequestError> {
     refs.iter()
         .enumerate()
@@ -229,8 +86,14 @@ fn columns(refs: &[String]) -> Result<Vec<ColumnRef>, RequestError> {
         .collect()
 }
 
-/// Checks a `ScanRequest`.
-pub fn scan_plan(request: pb::ScanRequest) -> Result<ScanPlan, RequestError> {
+/// A wire row limit (0 = none) as the engine's.
+fn limit(n: u64) -> Option<usize> {
+    (n > 0).then(|| usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// The engine scan of a wire `ScanRequest`: rows per batch clamped to `1..=`[`MAX_BATCH_ROWS`]
+/// (default [`DEFAULT_BATCH_ROWS`]), the total and per-series limits for the engine to apply.
+pub fn scan_request(request: pb::ScanRequest) -> Result<ScanRequest, RequestError> {
     let order = match pb::Order::try_from(request.order) {
         Ok(pb::Order::Unspecified | pb::Order::Asc) => Order::Asc,
         Ok(pb::Order::Desc) => Order::Desc,
@@ -238,20 +101,31 @@ pub fn scan_plan(request: pb::ScanRequest) -> Result<ScanPlan, RequestError> {
             return Err(RequestError::UnknownEnum { field: "order", value: request.order });
         }
     };
-    Ok(ScanPlan {
-        selector: selector_from_proto(request.selector)?,
-        range: time_range_from_proto(request.range)?,
-        columns: columns(&request.columns)?,
-        limit: (request.limit > 0).then_some(request.limit),
-        limit_per_series: (request.limit_per_series > 0).then_some(request.limit_per_series),
-        order,
-        batch_rows: (request.batch_rows > 0).then_some(request.batch_rows),
+    let selector = selector_from_proto(request.selector)?;
+    let range = time_range_from_proto(request.range)?;
+    // The engine's scan takes references as text (its `Projection` resolves them); they are
+    // parsed here so that a malformed one is refused naming its index, before any catalog look-up.
+    let columns = columns(&request.columns)?.iter().map(ToString::to_string).collect();
+    let batch_rows = if request.batch_rows > 0 {
+        (request.batch_rows as usize).clamp(1, MAX_BATCH_ROWS)
+    } else {
+        DEFAULT_BATCH_ROWS
+    };
+    Ok(ScanRequest {
         table: request.table,
+        selector,
+        range,
+        columns,
+        limit: limit(request.limit),
+        limit_per_series: limit(request.limit_per_series),
+        order,
+        batch_rows,
     })
 }
 
-/// Checks an `AggregateRequest`.
-pub fn aggregate_plan(request: pb::AggregateRequest) -> Result<AggregatePlan, RequestError> {
+/// The aggregate query of a wire `AggregateRequest`; every aggregation gets its output name
+/// (the alias, else `function(family.column)`) as its alias.
+pub fn aggregate_query(request: pb::AggregateRequest) -> Result<AggregateQuery, RequestError> {
     let range_set = request.range.as_ref().is_some_and(|r| r.from_ns.is_some() && r.to_ns.is_some());
     let range = time_range_from_proto(request.range)?;
     if request.bucket_ns < 0 {
@@ -260,7 +134,7 @@ pub fn aggregate_plan(request: pb::AggregateRequest) -> Result<AggregatePlan, Re
     if request.aggregations.is_empty() {
         return Err(RequestError::NoAggregations);
     }
-    let mut aggregations: Vec<AggregationPlan> = Vec::with_capacity(request.aggregations.len());
+    let mut aggregations: Vec<Aggregation> = Vec::with_capacity(request.aggregations.len());
     for (index, a) in request.aggregations.into_iter().enumerate() {
         use pb::AggregateFunction as F;
         let function = match F::try_from(a.function) {
@@ -282,10 +156,10 @@ pub fn aggregate_plan(request: pb::AggregateRequest) -> Result<AggregatePlan, Re
             return Err(RequestError::WildcardAggregation { index, column: column.to_string() });
         }
         let name = if a.alias.is_empty() { format!("{}({column})", function.name()) } else { a.alias };
-        if aggregations.iter().any(|p| p.name == name) {
+        if aggregations.iter().any(|p| p.alias.as_deref() == Some(name.as_str())) {
             return Err(RequestError::DuplicateOutput { name });
         }
-        aggregations.push(AggregationPlan { function, column, name });
+        aggregations.push(Aggregation { function, column, alias: Some(name) });
     }
     let group_by = match pb::GroupBy::try_from(request.group_by) {
         Ok(pb::GroupBy::Unspecified | pb::GroupBy::Series) => GroupBy::Series,
@@ -306,20 +180,21 @@ pub fn aggregate_plan(request: pb::AggregateRequest) -> Result<AggregatePlan, Re
     if fill != Fill::None && !range_set {
         return Err(RequestError::FillNeedsBoundedRange);
     }
-    Ok(AggregatePlan {
+    Ok(AggregateQuery {
         selector: selector_from_proto(request.selector)?,
         range,
-        bucket_ns: (request.bucket_ns > 0).then_some(request.bucket_ns),
-        bucket_origin_ns: request.bucket_origin_ns,
+        bucket: (request.bucket_ns > 0)
+            .then_some(Bucket { width_ns: request.bucket_ns, origin_ns: request.bucket_origin_ns }),
         aggregations,
         group_by,
         fill,
+        push_down: true,
         table: request.table,
     })
 }
 
-/// Checks a `LatestRequest`.
-pub fn latest_plan(request: pb::LatestRequest) -> Result<LatestPlan, RequestError> {
+/// The latest-point query of a wire `LatestRequest`.
+pub fn latest_query(request: pb::LatestRequest) -> Result<LatestQuery, RequestError> {
     let mode = match pb::LatestMode::try_from(request.mode) {
         Ok(pb::LatestMode::Unspecified | pb::LatestMode::Row) => LatestMode::Row,
         Ok(pb::LatestMode::PerColumn) => LatestMode::PerColumn,
@@ -327,7 +202,7 @@ pub fn latest_plan(request: pb::LatestRequest) -> Result<LatestPlan, RequestErro
             return Err(RequestError::UnknownEnum { field: "mode", value: request.mode });
         }
     };
-    Ok(LatestPlan {
+    Ok(LatestQuery {
         selector: selector_from_proto(request.selector)?,
         columns: columns(&request.columns)?,
         mode,

@@ -34,26 +34,34 @@ fn impossible_queries_say_what_is_wrong() {
     let snap = db.snapshot();
     let msg = |q: AggregateQuery| aggregate(&snap, &q).unwrap_err().to_string();
     assert_eq!(
-        msg(q(vec![Aggregation::new(F::Avg, "obs.tmp")])),
+        msg(q(vec![Aggregation::new(F::Avg, "obs.tmp".parse().unwrap())])),
         "table \"w\" family \"obs\" has no column \"tmp\" (it has: temp, n, note)"
     );
-    assert_eq!(msg(q(vec![Aggregation::new(F::Sum, "obs.note")])), "sum needs a numeric column but obs.note is string");
+    assert_eq!(
+        msg(q(vec![Aggregation::new(F::Sum, "obs.note".parse().unwrap())])),
+        "sum needs a numeric column but obs.note is string"
+    );
     let bucket = |width_ns| AggregateQuery {
         bucket: Some(Bucket::new(width_ns)),
-        ..q(vec![Aggregation::new(F::Count, "obs.n")])
+        ..q(vec![Aggregation::new(F::Count, "obs.n".parse().unwrap())])
     };
     assert_eq!(msg(bucket(0)), "bucket width must be positive, got 0 ns");
     assert_eq!(msg(bucket(-5)), "bucket width must be positive, got -5 ns");
-    let inverted = AggregateQuery { range: TimeRange::new(10, 10), ..q(vec![Aggregation::new(F::Count, "obs.n")]) };
+    let inverted = AggregateQuery {
+        range: TimeRange::new(10, 10),
+        ..q(vec![Aggregation::new(F::Count, "obs.n".parse().unwrap())])
+    };
     assert_eq!(msg(inverted), "empty time range: from 10 must be before to 10 (nanoseconds since the epoch)");
     let unbounded = AggregateQuery { fill: Fill::Linear, ..bucket(MIN) };
     assert!(msg(unbounded).starts_with("fill linear needs a time range with both from and to set"));
     assert!(msg(q(vec![])).starts_with("the query has no aggregations"));
-    assert!(msg(q(vec![Aggregation::new(F::Avg, "obs.*")])).contains("names a whole family"));
+    assert!(msg(q(vec![Aggregation::new(F::Avg, "obs.*".parse().unwrap())])).contains("names a whole family"));
     assert!(
-        msg(AggregateQuery { table: "nope".into(), ..q(vec![Aggregation::new(F::Avg, "obs.n")]) }).contains("nope")
+        msg(AggregateQuery { table: "nope".into(), ..q(vec![Aggregation::new(F::Avg, "obs.n".parse().unwrap())]) })
+            .contains("nope")
     );
-    let twice = q(vec![Aggregation::new(F::Avg, "obs.n"), Aggregation::new(F::Avg, "obs.n")]);
+    let twice =
+        q(vec![Aggregation::new(F::Avg, "obs.n".parse().unwrap()), Aggregation::new(F::Avg, "obs.n".parse().unwrap())]);
     assert_eq!(msg(twice), "two aggregations are named \"avg(obs.n)\"; give one an alias");
 }
 
@@ -69,7 +77,10 @@ fn empty_buckets_are_filled_as_asked() {
             bucket: Some(Bucket::new(MIN)),
             range: TimeRange::new(0, 5 * MIN),
             fill,
-            ..q(vec![Aggregation::new(F::Max, "obs.temp"), Aggregation::new(F::Count, "obs.temp")])
+            ..q(vec![
+                Aggregation::new(F::Max, "obs.temp".parse().unwrap()),
+                Aggregation::new(F::Count, "obs.temp".parse().unwrap()),
+            ])
         };
         rows(&aggregate(&db.snapshot(), &query).unwrap())
             .into_iter()
@@ -108,7 +119,9 @@ fn push_down_answers_flushed_chunks_from_statistics() {
             group_by,
             ..q([F::Count, F::Sum, F::Min, F::Max, F::Avg]
                 .iter()
-                .flat_map(|f| [Aggregation::new(*f, "obs.temp"), Aggregation::new(*f, "obs.n")])
+                .flat_map(|f| {
+                    [Aggregation::new(*f, "obs.temp".parse().unwrap()), Aggregation::new(*f, "obs.n".parse().unwrap())]
+                })
                 .collect())
         };
         let (pushed, stats) = aggregate_with_stats(&db.snapshot(), &query).unwrap();

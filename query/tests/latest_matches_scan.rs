@@ -6,6 +6,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{V, rows};
+use isobar_query::column_ref::ColumnRef;
 use isobar_query::{LatestMode, LatestQuery, latest};
 use isobar_storage::{
     ColumnType, ColumnValues, Db, Options, ScanRequest, SeriesSelector, SeriesWrite, SyncPolicy, TableSpec, TimeRange,
@@ -90,7 +91,8 @@ proptest! {
         for columns in [vec![], vec!["m.y".to_string(), "n.x".to_string()]] {
             let scan = rows(&db.scan(&ScanRequest::new("t").range(range).columns(columns.clone())).unwrap());
             for (mode, per_column) in [(LatestMode::Row, false), (LatestMode::PerColumn, true)] {
-                let q = LatestQuery { range, columns: columns.clone(), mode, ..LatestQuery::new("t") };
+                let refs = columns.iter().map(|c| c.parse().unwrap()).collect();
+                let q = LatestQuery { range, columns: refs, mode, ..LatestQuery::new("t") };
                 let got = rows(&[latest(&db.snapshot(), &q).unwrap()]);
                 prop_assert_eq!(got, expected(&scan, per_column), "{:?} {:?}", mode, columns);
             }
@@ -114,7 +116,7 @@ fn per_column_answer_gives_the_time_of_each_value() {
     db.write(SeriesWrite::new("t", "a", vec![15]).column("m", "y", ColumnValues::I64(vec![7]))).unwrap();
     db.write(SeriesWrite::new("t", "b", vec![5]).column("n", "x", ColumnValues::I64(vec![9]))).unwrap();
 
-    let columns = vec!["n.x".to_string(), "m.y".to_string()];
+    let columns: Vec<ColumnRef> = vec!["n.x".parse().unwrap(), "m.y".parse().unwrap()];
     let q = LatestQuery { columns: columns.clone(), mode: LatestMode::PerColumn, ..LatestQuery::new("t") };
     let batch = latest(&db.snapshot(), &q).unwrap();
     let names: Vec<String> = batch.schema().fields().iter().map(|f| f.name().clone()).collect();

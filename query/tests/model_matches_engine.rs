@@ -149,7 +149,7 @@ impl Model {
         let mut out = Vec::new();
         for (g, buckets) in groups {
             for (b, cols) in buckets {
-                let aggregated = q.aggregations.iter().any(|a| cols.contains_key(&col_of(&a.column)));
+                let aggregated = q.aggregations.iter().any(|a| cols.contains_key(&col_of(&a.column.to_string())));
                 if !aggregated {
                     continue;
                 }
@@ -159,7 +159,7 @@ impl Model {
                 }
                 row.push(V::I(b));
                 for a in &q.aggregations {
-                    let mut vals = cols.get(&col_of(&a.column)).cloned().unwrap_or_default();
+                    let mut vals = cols.get(&col_of(&a.column.to_string())).cloned().unwrap_or_default();
                     vals.sort_by_key(|(t, _)| *t); // stable: ties keep series order
                     row.push(fold(a.function, &vals));
                 }
@@ -244,7 +244,7 @@ fn stats_query(bucket: Bucket, range: TimeRange, group_by: GroupBy) -> Aggregate
     let mut aggs = Vec::new();
     for col in ["f.a", "f.b", "g.c"] {
         for f in [F::Count, F::Sum, F::Min, F::Max, F::Avg] {
-            aggs.push(Aggregation::new(f, col));
+            aggs.push(Aggregation::new(f, col.parse().unwrap()));
         }
     }
     AggregateQuery { bucket: Some(bucket), range, group_by, ..AggregateQuery::new("t", aggs) }
@@ -253,8 +253,8 @@ fn stats_query(bucket: Bucket, range: TimeRange, group_by: GroupBy) -> Aggregate
 fn full_query(bucket: Option<Bucket>, range: TimeRange, group_by: GroupBy, selector: SeriesSelector) -> AggregateQuery {
     let aggs = [F::First, F::Last, F::Stddev, F::Count, F::Sum]
         .iter()
-        .flat_map(|f| ["f.a", "f.b"].map(|c| Aggregation::new(*f, c)))
-        .chain([Aggregation::new(F::Last, "g.c")])
+        .flat_map(|f| ["f.a", "f.b"].map(|c| Aggregation::new(*f, c.parse().unwrap())))
+        .chain([Aggregation::new(F::Last, "g.c".parse().unwrap())])
         .collect();
     AggregateQuery { bucket, range, group_by, selector, ..AggregateQuery::new("t", aggs) }
 }

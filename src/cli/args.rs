@@ -53,7 +53,7 @@ impl SelectorArgs {
 
     /// The wire selector these flags choose.
     pub fn to_proto(&self) -> pb::SeriesSelector {
-        isobar_ingest::selector::selector_to_proto(self.selector())
+        isobar_wire::selector::selector_to_proto(self.selector())
     }
 }
 

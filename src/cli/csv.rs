@@ -100,7 +100,7 @@ pub enum CsvError {
         line: usize,
         /// The conversion error.
         #[source]
-        source: isobar_ingest::convert::ConvertError,
+        source: isobar_wire::write::ConvertError,
     },
 }
 

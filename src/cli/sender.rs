@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use isobar_ingest::status::retry_hint;
 use isobar_proto::v1::{WriteRequest, WriteResponse};
+use isobar_wire::status::retry_hint;
 use tokio::task::JoinSet;
 use tonic::Code;
 

@@ -74,7 +74,7 @@ impl CreateArgs {
     /// The wire request.
     pub fn request(&self) -> pb::CreateTableRequest {
         pb::CreateTableRequest {
-            table: Some(isobar_ingest::table::table_spec_to_proto(self.spec())),
+            table: Some(isobar_wire::table::table_spec_to_proto(self.spec())),
             if_not_exists: self.if_not_exists,
         }
     }

@@ -106,7 +106,7 @@ pub async fn run(args: &WriteArgs, client: &Client) -> Result<(), CliError> {
     if let Some(kind) = args.generate {
         let spec = workload_spec(args, kind);
         let create = pb::CreateTableRequest {
-            table: Some(isobar_ingest::table::table_spec_to_proto(spec.table_spec())),
+            table: Some(isobar_wire::table::table_spec_to_proto(spec.table_spec())),
             if_not_exists: true,
         };
         client.admin.clone().create_table(create).await?;

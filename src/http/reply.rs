@@ -15,8 +15,8 @@ use std::time::Duration;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use isobar_ingest::line_protocol::LineWriteError;
-use isobar_ingest::status::ApiError;
 use isobar_storage::Error;
+use isobar_wire::status::ApiError;
 
 use super::auth::Denied;
 

@@ -1,4 +1,9 @@
-//! The tonic `Admin` service: tables, flush, compact, stats, export and deletes.
+//! The tonic `Admin` service: tables, flush, compact, stats, export, deletes and snapshots.
+//!
+//! Every call checks the caller's permission first. The read-only calls (`ListTables`,
+//! `DescribeTable`, `Stats`, `Export`, `ExportWithProgress`) are then answered by the read
+//! model, [`isobar_query::service::admin`] and [`isobar_query::service::export`]; the calls that
+//! change the database are answered here.
 //!
 //! Catalog changes fsync the manifest and flushes write files, so every engine call runs on the
 //! blocking pool. `AlterTable` checks all its actions against a copy of the table before
@@ -7,13 +12,14 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use isobar_ingest::selector::{selector_from_proto, time_range_from_proto};
-use isobar_ingest::status::ApiError;
-use isobar_ingest::table::{column_specs_from_proto, family_spec_from_proto, table_def_to_info, table_spec_from_proto};
 use isobar_proto::v1 as pb;
 use isobar_proto::v1::admin_server::Admin;
+use isobar_query::service::{admin, export};
 use isobar_storage::apply_change;
 use isobar_storage::{Db, Error, InvalidInput, TableChange};
+use isobar_wire::selector::{selector_from_proto, time_range_from_proto};
+use isobar_wire::status::ApiError;
+use isobar_wire::table::{column_specs_from_proto, family_spec_from_proto, table_def_to_info, table_spec_from_proto};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
@@ -24,7 +30,7 @@ use super::rpc::Rpc;
 fn table_or_all(table: &str) -> &str {
     if table.is_empty() { crate::auth::ALL_TABLES } else { table }
 }
-use super::{export, snapshot};
+use super::snapshot;
 use crate::snapshots::SnapshotStore;
 
 /// The `isobar.v1.Admin` service over one database.
@@ -82,57 +88,6 @@ fn change_from_proto(table: &str, index: usize, action: pb::AlterTableAction) ->
         Some(Action::SetTtl(t)) => Ok(TableChange::SetTtl { family: t.family, ttl_ns: t.ttl_ns }),
         Some(Action::SetDynamicColumns(on)) => Ok(TableChange::SetDynamicColumns(on)),
     }
-}
-
-/// Size of the files directly in `dir` (0 when it is missing).
-fn dir_bytes(dir: &std::path::Path) -> u64 {
-    std::fs::read_dir(dir)
-        .map(|entries| entries.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
-        .unwrap_or(0)
-}
-
-/// The stats answer for `table` (empty: all tables).
-fn stats(db: &Db, table: &str) -> Result<pb::StatsResponse, ApiError> {
-    if !table.is_empty() {
-        db.table_def(table)?;
-    }
-    let all = db.stats();
-    let snapshot = db.snapshot();
-    let mut tables: Vec<pb::TableStats> = Vec::new();
-    for def in snapshot.tables() {
-        if !table.is_empty() && def.name != table {
-            continue;
-        }
-        let families = def
-            .families
-            .iter()
-            .map(|f| {
-                let s = all.families.iter().find(|s| s.table == def.name && s.family == f.name);
-                let series = snapshot.series_keys(f, &isobar_storage::SeriesSelector::All).len() as u64;
-                pb::FamilyStats {
-                    family: f.name.clone(),
-                    series,
-                    points: 0,
-                    rows: s.map_or(0, |s| s.file_rows),
-                    files: s.map_or(0, |s| s.files as u64),
-                    bytes: s.map_or(0, |s| s.file_bytes),
-                    memtable_bytes: s.map_or(0, |s| s.memtable_bytes as u64),
-                    pending_compaction_bytes: s.map_or(0, |s| s.pending_compaction_bytes),
-                    windows: s.map_or(0, |s| s.windows as u64),
-                    min_ts: None,
-                    max_ts: None,
-                }
-            })
-            .collect();
-        tables.push(pb::TableStats { table: def.name.clone(), families });
-    }
-    tables.sort_by(|a, b| a.table.cmp(&b.table));
-    Ok(pb::StatsResponse {
-        tables,
-        wal_bytes: dir_bytes(&db.path().join("wal")),
-        memtable_bytes: all.memtable_bytes as u64,
-        last_sequence: all.last_seq,
-    })
 }
 
 #[tonic::async_trait]
@@ -219,10 +174,8 @@ impl Admin for AdminService {
         request: Request<pb::ListTablesRequest>,
     ) -> Result<Response<pb::ListTablesResponse>, Status> {
         let caller = caller(request.extensions())?;
-        let mut tables = self.db.tables();
-        tables.retain(|t| caller.allows(&t.name, Rpc::ListTables.permission()));
-        tables.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(Response::new(pb::ListTablesResponse { tables: tables.iter().map(table_def_to_info).collect() }))
+        let visible = |table: &str| caller.allows(table, Rpc::ListTables.permission());
+        Ok(Response::new(admin::list_tables(&self.db, visible)))
     }
 
     async fn describe_table(
@@ -230,8 +183,7 @@ impl Admin for AdminService {
         request: Request<pb::DescribeTableRequest>,
     ) -> Result<Response<pb::DescribeTableResponse>, Status> {
         authorize(&request, Rpc::DescribeTable, &request.get_ref().table)?;
-        let def = self.db.table_def(&request.into_inner().table).map_err(ApiError::from)?;
-        Ok(Response::new(pb::DescribeTableResponse { table: Some(table_def_to_info(&def)) }))
+        Ok(Response::new(admin::describe_table(&self.db, &request.into_inner().table)?))
     }
 
     async fn flush(&self, request: Request<pb::FlushRequest>) -> Result<Response<pb::FlushResponse>, Status> {
@@ -279,7 +231,7 @@ impl Admin for AdminService {
             authorize(&request, Rpc::Stats, &table)?;
         }
         let caller = caller(request.extensions())?.clone();
-        let mut response = self.blocking(move |db| stats(db, &table)).await?;
+        let mut response = self.blocking(move |db| admin::stats(db, &table)).await?;
         response.tables.retain(|t| caller.allows(&t.table, Rpc::Stats.permission()));
         Ok(Response::new(response))
     }

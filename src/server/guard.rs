@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use isobar_proto::v1::WriteRequest;
+use isobar_query::service::ReadCall;
 use tonic::{Request, Status};
 
 use super::call::CallAuth;
@@ -34,6 +35,22 @@ fn require(extensions: &tonic::Extensions, needed: Permission, table: &str) -> R
 fn denied(error: AuthError) -> Status {
     tracing::warn!(%error, "call refused: permission denied");
     Status::permission_denied(error.to_string())
+}
+
+/// The check of `Scan`, `Aggregate` and `Latest` calls: the permission [`Rpc::permission`]
+/// gives the method, on the table the request names.
+#[derive(Debug)]
+pub struct QueryGuard;
+
+impl isobar_query::service::ReadGuard for QueryGuard {
+    fn check(&self, extensions: &tonic::Extensions, call: ReadCall, table: &str) -> Result<(), Status> {
+        let rpc = match call {
+            ReadCall::Scan => Rpc::Scan,
+            ReadCall::Aggregate => Rpc::Aggregate,
+            ReadCall::Latest => Rpc::Latest,
+        };
+        require(extensions, rpc.permission(), table)
+    }
 }
 
 /// The check of `Write` and `WriteStream` messages: write permission on every table a message

@@ -2,6 +2,15 @@
 //! server reflection and (with `[otlp] enabled = true`) the OTLP metrics service on one port,
 //! and shuts down gracefully.
 //!
+//! The server wires services, authentication, metrics and configuration; it answers no read
+//! itself. `Ingest` is [`isobar_ingest::IngestService`] and `Query` is
+//! [`isobar_query::service::QueryService`], each given the permission check of [`guard`] as a
+//! trait object; `Admin` ([`AdminService`]) mixes reads and changes, so its tonic implementation
+//! is here: it checks permissions, answers catalog changes, flushes, compactions, deletes and
+//! snapshots, and hands the read-only calls to [`isobar_query::service::admin`] and
+//! [`isobar_query::service::export`]. Every error becomes a status through
+//! [`isobar_wire::status`] (or `isobar_query::status` for the read side).
+//!
 //! ```text
 //! start(config) ─► Db::open (blocking pool) ─► bind ─► serve ────────────► stop()/signal
 //!                                                        │ stop accepting, finish running calls
@@ -14,20 +23,17 @@
 //! [`start`] is what `isobar serve` runs and what the end-to-end tests start in-process.
 //!
 //! Every call passes [`call::CallLayer`] (a span per call, bearer-token authentication, the
-//! outcome log); handlers check the caller's permission on the tables they touch with
-//! [`guard`], using the permission [`rpc::Rpc::permission`] assigns to the method. With `[tls]`
+//! outcome log); every service checks the caller's permission on the tables a call touches with
+//! [`guard`] (directly in `Admin`, as `WriteGuard` / `ReadGuard` in `Ingest` / `Query`), using
+//! the permission [`rpc::Rpc::permission`] assigns to the method. With `[tls]`
 //! set the port speaks only TLS (rustls), optionally requiring client certificates.
 
 mod admin;
 pub mod call;
-mod export;
 pub mod guard;
 pub mod otlp;
-mod query;
 pub mod rpc;
-mod scan;
 mod snapshot;
-mod status;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,6 +43,7 @@ use isobar_ingest::{IngestLimits, IngestService};
 use isobar_proto::v1::admin_server::AdminServer;
 use isobar_proto::v1::ingest_server::IngestServer;
 use isobar_proto::v1::query_server::QueryServer;
+use isobar_query::service::QueryService;
 use isobar_storage::Db;
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::MetricsServiceServer;
 use tokio::net::TcpListener;
@@ -48,7 +55,6 @@ use crate::auth::Authenticator;
 use crate::config::{Config, TlsConfig};
 use crate::http::{LineProtocolState, WriteAuthorizer};
 pub use admin::AdminService;
-pub use query::QueryService;
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -255,8 +261,8 @@ async fn serve(
         .accept_compressed(tonic::codec::CompressionEncoding::Zstd)
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
-    let query =
-        QueryServer::new(QueryService::new(db.clone())).max_decoding_message_size(max).max_encoding_message_size(max);
+    let query = QueryService::new(db.clone()).with_guard(std::sync::Arc::new(guard::QueryGuard));
+    let query = QueryServer::new(query).max_decoding_message_size(max).max_encoding_message_size(max);
     let admin_service =
         AdminService::new(db.clone(), config.server.export_root()).with_snapshot_dir(config.server.snapshot_root());
     let admin = AdminServer::new(admin_service).max_decoding_message_size(max).max_encoding_message_size(max);

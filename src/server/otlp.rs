@@ -18,8 +18,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use isobar_ingest::admission::Admission;
 use isobar_ingest::otlp::{OtlpError, OtlpOptions, apply, prepare};
-use isobar_ingest::status::storage_status;
 use isobar_storage::Db;
+use isobar_wire::status::storage_status;
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::MetricsService;
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,

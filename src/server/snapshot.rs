@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use isobar_ingest::status::classify_storage;
 use isobar_proto::v1 as pb;
 use isobar_storage::{CheckpointInfo, Db};
+use isobar_wire::status::classify_storage;
 use tonic::{Code, Status};
 
 use crate::snapshots::{SnapshotEntry, SnapshotError, SnapshotStore};

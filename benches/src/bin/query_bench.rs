@@ -96,7 +96,7 @@ fn decode_throughput(snap: &Snapshot, spec: &Spec, runs: usize) {
         .columns()
         .iter()
         .filter(|c| c.ty.is_numeric())
-        .map(|c| Aggregation::new(F::Sum, format!("{}.{}", c.family, c.name)))
+        .map(|c| Aggregation::new(F::Sum, format!("{}.{}", c.family, c.name).parse().unwrap()))
         .collect();
     let points = spec.rows() * numeric.len() as u64;
     for push_down in [false, true] {
@@ -156,7 +156,7 @@ fn iot(scale: f64, runs: usize, cache_mb: usize, dir: &Path) {
     let q3 = AggregateQuery {
         range: TimeRange::new(T0_NS, T0_NS + 12 * HOUR),
         bucket: Some(Bucket::new(HOUR)),
-        ..AggregateQuery::new("iot", vec![Aggregation::new(F::Avg, "readings.velocity")])
+        ..AggregateQuery::new("iot", vec![Aggregation::new(F::Avg, "readings.velocity".parse().unwrap())])
     };
     let (m, n, out) = time(runs, || aggregate(&snap, &q3).expect("q3"));
     report("Q3 iot: hourly avg(velocity), every series, 12 h", (m, n), &format!("{} rows", rows_of(&out)));
@@ -174,7 +174,7 @@ fn weather(scale: f64, runs: usize, cache_mb: usize, dir: &Path) {
     let snap = db.snapshot();
     let q5 = AggregateQuery {
         bucket: Some(Bucket::new(24 * HOUR)),
-        ..AggregateQuery::new("weather", vec![Aggregation::new(F::Max, "weather.temperature")])
+        ..AggregateQuery::new("weather", vec![Aggregation::new(F::Max, "weather.temperature".parse().unwrap())])
     };
     let (m, n, out) = time(runs, || aggregate(&snap, &q5).expect("q5"));
     report("Q5 weather: daily max(temperature) per station", (m, n), &format!("{} rows", rows_of(&out)));

@@ -3,8 +3,8 @@
 use isobar_proto::v1::{SeriesBatch, column::Values};
 use isobar_storage::{ColumnValues, ColumnWrite, SeriesWrite};
 
-use super::error::{ColumnAt, ConvertError};
 use crate::bitmap::{self, BitmapError};
+use isobar_wire::write::{ColumnAt, ConvertError};
 
 /// Converts `batch` (at index `index` of the request, for errors) into a series write, moving its
 /// vectors. A validity bitmap with every bit set becomes `None`.

@@ -13,8 +13,6 @@
 //! engine checks those when it applies the batch.
 
 mod columnar;
-mod error;
-pub(crate) use error::shown;
 mod rows;
 mod to_proto;
 
@@ -22,7 +20,7 @@ mod to_proto;
 mod tests;
 
 pub use columnar::series_batch_to_write;
-pub use error::{CellAt, ColumnAt, ConvertError};
+pub use isobar_wire::write::{CellAt, ColumnAt, ConvertError};
 pub use rows::rows_to_series;
 pub use to_proto::{batch_to_request, series_write_to_batch};
 

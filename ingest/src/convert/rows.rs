@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use isobar_proto::v1::{Row, cell::Value};
 use isobar_storage::{ColumnType, ColumnValues, ColumnWrite, SeriesWrite};
 
-use super::error::{CellAt, ConvertError};
+use isobar_wire::write::{CellAt, ConvertError};
 
 /// A column being assembled: values and validity have one entry per row seen so far.
 struct ColumnBuilder {

@@ -17,7 +17,7 @@ use arrow_array::types::{Float64Type, Int64Type};
 use arrow_array::{Array, ArrayRef};
 use isobar_storage::sst::{ColumnStats, ValueStats};
 
-use crate::request::AggregateFunction;
+use crate::queries::AggregateFunction;
 
 /// Which parts of an [`Acc`] the requested functions need (`count` is always kept).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

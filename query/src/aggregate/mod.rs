@@ -19,7 +19,7 @@ use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::queries::AggregateQuery;
-use crate::request::GroupBy;
+use crate::queries::GroupBy;
 use plan::Plan;
 pub use series::PushDownStats;
 use series::{Buckets, series_buckets};

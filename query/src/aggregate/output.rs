@@ -19,7 +19,7 @@ use super::acc::Scalar;
 use super::plan::Plan;
 use super::series::{BucketState, Buckets};
 use crate::error::{Error, Result};
-use crate::request::{AggregateFunction, Fill, GroupBy};
+use crate::queries::{AggregateFunction, Fill, GroupBy};
 
 /// Rows per output batch.
 const BATCH_ROWS: usize = 65_536;
@@ -28,7 +28,7 @@ const BATCH_ROWS: usize = 65_536;
 pub(crate) fn schema(plan: &Plan) -> SchemaRef {
     let mut fields = Vec::with_capacity(plan.outputs.len() + 2);
     if plan.group_by == GroupBy::Series {
-        fields.push(crate::projection::series_field());
+        fields.push(crate::resolve::series_field());
     }
     fields.push(Field::new("ts", ts_arrow_type(), false));
     fields.extend(plan.outputs.iter().map(|o| Field::new(&o.name, o.data_type.clone(), true)));

@@ -6,11 +6,10 @@ use arrow_schema::DataType;
 use isobar_storage::{ColumnDef, ColumnId, FamilyDef, SeriesSelector, Snapshot, TableDef, TimeRange};
 
 use super::acc::Needs;
-use crate::column_ref::ColumnRef;
 use crate::error::{Error, Result};
-use crate::projection::resolve_aggregations;
+use crate::queries::{AggregateFunction, Fill, GroupBy};
 use crate::queries::{AggregateQuery, Bucket};
-use crate::request::{AggregateFunction, AggregationPlan, Fill, GroupBy};
+use crate::resolve::{NamedAggregation, resolve_aggregations};
 
 /// Most buckets per group that filling may produce.
 pub(crate) const MAX_FILL_BUCKETS: u128 = 10_000_000;
@@ -121,16 +120,15 @@ impl Plan {
         let table = snapshot.table(&q.table)?.clone();
         let mut plans = Vec::with_capacity(q.aggregations.len());
         for (index, a) in q.aggregations.iter().enumerate() {
-            let column =
-                ColumnRef::parse(&a.column).map_err(|source| Error::Column { field: "aggregations", index, source })?;
+            let column = a.column.clone();
             if column.is_wildcard() {
-                return Err(Error::WildcardAggregation { index, column: a.column.clone() });
+                return Err(Error::WildcardAggregation { index, column: column.to_string() });
             }
             let name = a.output_name();
-            if plans.iter().any(|p: &AggregationPlan| p.name == name) {
+            if plans.iter().any(|p: &NamedAggregation| p.name == name) {
                 return Err(Error::DuplicateOutput { name });
             }
-            plans.push(AggregationPlan { function: a.function, column, name });
+            plans.push(NamedAggregation { function: a.function, column, name });
         }
         let resolved = resolve_aggregations(&table, &plans)?;
         let mut families: Vec<FamilyInputs> = Vec::new();

@@ -1,9 +1,11 @@
 //! Tests of read-request checking.
 
+use isobar_storage::{SeriesSelector, TimeRange};
+
 use super::*;
 
 fn all() -> Option<pb::SeriesSelector> {
-    Some(isobar_ingest::selector::selector_to_proto(SeriesSelector::All))
+    Some(isobar_wire::selector::selector_to_proto(SeriesSelector::All))
 }
 
 fn bounded(from: i64, to: i64) -> Option<pb::TimeRange> {
@@ -28,7 +30,7 @@ fn agg_request(aggregations: Vec<pb::Aggregation>) -> pb::AggregateRequest {
 }
 
 #[test]
-fn scan_request_becomes_a_plan() {
+fn scan_request_becomes_the_engine_request() {
     let request = pb::ScanRequest {
         table: "t".into(),
         selector: all(),
@@ -39,70 +41,78 @@ fn scan_request_becomes_a_plan() {
         order: pb::Order::Desc.into(),
         batch_rows: 0,
     };
-    let plan = scan_plan(request).expect("valid");
-    assert_eq!(plan.range, TimeRange::new(5, i64::MAX));
-    assert_eq!(plan.columns.len(), 2);
-    assert!(plan.columns[1].is_wildcard());
-    assert_eq!((plan.limit, plan.limit_per_series, plan.order), (None, Some(1), Order::Desc));
-    assert_eq!(plan.batch_rows, None);
+    let scan = scan_request(request).expect("valid");
+    assert_eq!(scan.range, TimeRange::new(5, i64::MAX));
+    assert_eq!(scan.columns, ["gps.lat", "diag.*"]);
+    assert_eq!((scan.limit, scan.limit_per_series, scan.order), (None, Some(1), Order::Desc));
+    assert_eq!(scan.batch_rows, DEFAULT_BATCH_ROWS);
+}
+
+#[test]
+fn scan_batch_rows_are_clamped() {
+    let request = |batch_rows| pb::ScanRequest { table: "t".into(), selector: all(), batch_rows, ..Default::default() };
+    assert_eq!(scan_request(request(1)).expect("valid").batch_rows, 1);
+    assert_eq!(scan_request(request(u32::MAX)).expect("valid").batch_rows, MAX_BATCH_ROWS);
+    let limited = pb::ScanRequest { limit: 7, ..request(0) };
+    assert_eq!(scan_request(limited).expect("valid").limit, Some(7));
 }
 
 #[test]
 fn scan_errors_name_the_field() {
     let base = pb::ScanRequest { table: "t".into(), selector: all(), ..Default::default() };
     let no_selector = pb::ScanRequest { selector: None, ..base.clone() };
-    assert_eq!(scan_plan(no_selector), Err(RequestError::Selector(SelectorError::Missing)));
+    assert_eq!(scan_request(no_selector), Err(RequestError::Selector(SelectorError::Missing)));
     let bad_column = pb::ScanRequest { columns: vec!["a.b".into(), "lat".into()], ..base.clone() };
-    assert!(matches!(scan_plan(bad_column), Err(RequestError::Column { index: 1, .. })));
+    assert!(matches!(scan_request(bad_column), Err(RequestError::Column { index: 1, .. })));
     let bad_order = pb::ScanRequest { order: 9, ..base };
-    assert_eq!(scan_plan(bad_order), Err(RequestError::UnknownEnum { field: "order", value: 9 }));
+    assert_eq!(scan_request(bad_order), Err(RequestError::UnknownEnum { field: "order", value: 9 }));
 }
 
 #[test]
-fn aggregate_request_becomes_a_plan_with_output_names() {
+fn aggregate_request_becomes_a_query_with_output_names() {
     let request = agg_request(vec![
         aggregation(pb::AggregateFunction::Avg, "env.t", ""),
         aggregation(pb::AggregateFunction::Avg, "env.t", "mean_t"),
     ]);
-    let plan = aggregate_plan(request).expect("valid");
-    let names: Vec<&str> = plan.aggregations.iter().map(|a| a.name.as_str()).collect();
+    let query = aggregate_query(request).expect("valid");
+    let names: Vec<String> = query.aggregations.iter().map(Aggregation::output_name).collect();
     assert_eq!(names, ["avg(env.t)", "mean_t"]);
-    assert_eq!((plan.bucket_ns, plan.bucket_origin_ns), (Some(10), 5));
-    assert_eq!((plan.group_by, plan.fill), (GroupBy::None, Fill::Previous));
+    assert_eq!(query.bucket, Some(Bucket { width_ns: 10, origin_ns: 5 }));
+    assert_eq!((query.group_by, query.fill, query.push_down), (GroupBy::None, Fill::Previous, true));
 }
 
 #[test]
 fn aggregate_errors() {
     use pb::AggregateFunction as F;
-    assert_eq!(aggregate_plan(agg_request(vec![])), Err(RequestError::NoAggregations));
+    assert_eq!(aggregate_query(agg_request(vec![])), Err(RequestError::NoAggregations));
     assert_eq!(
-        aggregate_plan(agg_request(vec![aggregation(F::Unspecified, "env.t", "")])),
+        aggregate_query(agg_request(vec![aggregation(F::Unspecified, "env.t", "")])),
         Err(RequestError::FunctionUnset { index: 0 })
     );
     assert_eq!(
-        aggregate_plan(agg_request(vec![aggregation(F::Sum, "env.t", ""), aggregation(F::Max, "env.*", "")])),
+        aggregate_query(agg_request(vec![aggregation(F::Sum, "env.t", ""), aggregation(F::Max, "env.*", "")])),
         Err(RequestError::WildcardAggregation { index: 1, column: "env.*".into() })
     );
     assert_eq!(
-        aggregate_plan(agg_request(vec![aggregation(F::Sum, "env.t", "x"), aggregation(F::Max, "env.t", "x")])),
+        aggregate_query(agg_request(vec![aggregation(F::Sum, "env.t", "x"), aggregation(F::Max, "env.t", "x")])),
         Err(RequestError::DuplicateOutput { name: "x".into() })
     );
     let negative = pb::AggregateRequest { bucket_ns: -1, ..agg_request(vec![aggregation(F::Sum, "env.t", "")]) };
-    assert_eq!(aggregate_plan(negative), Err(RequestError::NegativeBucket { bucket_ns: -1 }));
+    assert_eq!(aggregate_query(negative), Err(RequestError::NegativeBucket { bucket_ns: -1 }));
     let open = pb::AggregateRequest {
         range: Some(pb::TimeRange { from_ns: Some(0), to_ns: None }),
         ..agg_request(vec![aggregation(F::Sum, "env.t", "")])
     };
-    assert_eq!(aggregate_plan(open.clone()), Err(RequestError::FillNeedsBoundedRange));
+    assert_eq!(aggregate_query(open.clone()), Err(RequestError::FillNeedsBoundedRange));
     let open_no_fill = pb::AggregateRequest { fill: pb::Fill::None.into(), ..open };
-    assert!(aggregate_plan(open_no_fill).is_ok());
+    assert!(aggregate_query(open_no_fill).is_ok());
 }
 
 #[test]
 fn latest_defaults_to_row_mode() {
     let request = pb::LatestRequest { table: "t".into(), selector: all(), ..Default::default() };
-    let plan = latest_plan(request).expect("valid");
-    assert_eq!((plan.mode, plan.range), (LatestMode::Row, TimeRange::ALL));
+    let query = latest_query(request).expect("valid");
+    assert_eq!((query.mode, query.range), (LatestMode::Row, TimeRange::ALL));
     let bad = pb::LatestRequest { table: "t".into(), selector: all(), mode: 7, ..Default::default() };
-    assert_eq!(latest_plan(bad), Err(RequestError::UnknownEnum { field: "mode", value: 7 }));
+    assert_eq!(latest_query(bad), Err(RequestError::UnknownEnum { field: "mode", value: 7 }));
 }

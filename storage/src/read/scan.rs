@@ -53,6 +53,10 @@ pub struct ScanRequest {
     pub columns: Vec<String>,
     /// At most this many rows in total.
     pub limit: Option<usize>,
+    /// At most this many rows of each series (the first ones in `order`), counted before
+    /// `limit`.
+    #[serde(default)]
+    pub limit_per_series: Option<usize>,
     /// Time order within each series (series always come in key order).
     pub order: Order,
     /// Rows per record batch, roughly (default 8192).
@@ -68,6 +72,7 @@ impl ScanRequest {
             range: TimeRange::ALL,
             columns: Vec::new(),
             limit: None,
+            limit_per_series: None,
             order: Order::Asc,
             batch_rows: 8192,
         }
@@ -115,6 +120,10 @@ pub struct Scan {
     /// Series read but not yet output, in key order.
     pending: VecDeque<Part>,
     remaining: Option<usize>,
+    /// `limit_per_series`, and the series being output with how many of its rows it may still
+    /// output.
+    per_series: Option<usize>,
+    series_left: Option<(Arc<str>, usize)>,
     range: TimeRange,
     order: Order,
     batch_rows: usize,
@@ -149,6 +158,8 @@ impl Snapshot {
             next: 0,
             pending: VecDeque::new(),
             remaining: req.limit,
+            per_series: req.limit_per_series,
+            series_left: None,
             range: req.range,
             order: req.order,
             batch_rows: req.batch_rows.max(1),
@@ -273,6 +284,19 @@ impl Scan {
         Ok(true)
     }
 
+    /// How many more rows of `series` may be output under `limit_per_series` (`None`: no
+    /// limit); starts the count when `series` is not the one being output.
+    fn series_left(&mut self, series: &Arc<str>) -> Option<usize> {
+        let max = self.per_series?;
+        match &self.series_left {
+            Some((current, left)) if current == series => Some(*left),
+            _ => {
+                self.series_left = Some((series.clone(), max));
+                Some(max)
+            }
+        }
+    }
+
     /// The next output batch, or `None` at the end; see [`Scan`] for how parts are combined.
     fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
         let mut parts: Vec<Part> = Vec::new();
@@ -285,6 +309,16 @@ impl Scan {
                 }
                 break;
             };
+            let series_left = self.series_left(&part.series);
+            if series_left == Some(0) {
+                // The series is complete: its rest and its spans still to read are dropped.
+                continue;
+            }
+            if let Some(left) = series_left
+                && part.rows > left
+            {
+                part = part.slice(0, left);
+            }
             // Cut what exceeds the batch (and the limit); the rest stays first in line.
             let mut want = self.batch_rows - rows;
             if let Some(left) = self.remaining {
@@ -296,7 +330,10 @@ impl Scan {
                 rest.more = more;
                 self.pending.push_front(rest);
                 part = part.slice(0, want);
-            } else if !more.is_empty() && self.remaining.is_none_or(|left| left > part.rows) {
+            } else if !more.is_empty()
+                && self.remaining.is_none_or(|left| left > part.rows)
+                && series_left.is_none_or(|left| left > part.rows)
+            {
                 // This span is taken whole: the series' next span comes next in line.
                 if let Some(follower) = self.read_span(&part.series, more)? {
                     self.pending.push_front(follower);
@@ -304,6 +341,9 @@ impl Scan {
                 }
             }
             if let Some(left) = &mut self.remaining {
+                *left -= part.rows;
+            }
+            if let Some((_, left)) = &mut self.series_left {
                 *left -= part.rows;
             }
             rows += part.rows;

@@ -1,12 +1,13 @@
-//! What can be wrong with the shape of a write request, with where it is.
+//! What can be wrong with the shape of a write request, with where it is (the checks
+//! themselves are `isobar_ingest::convert`'s; the errors are here so that the status table in
+//! [`crate::status`] can name every one).
 //!
 //! These are wire-level problems only (lengths, bitmaps, unset `oneof`s, sizes). Names, types
 //! against the catalog and limits such as key length are checked by the engine.
 
 use isobar_storage::ColumnType;
 
-/// Longest excerpt of a user-supplied name or key kept in an error, in characters.
-const MAX_SHOWN: usize = 128;
+use crate::shown::shown;
 
 /// A `(batch, table, series, column)` position in the columnar part of a request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,7 +26,7 @@ pub struct ColumnAt {
 
 impl ColumnAt {
     /// The position of column `family.column` of batch `batch` (boxed: errors stay small).
-    pub(crate) fn new(batch: usize, table: &str, series: &str, family: &str, column: &str) -> Box<Self> {
+    pub fn new(batch: usize, table: &str, series: &str, family: &str, column: &str) -> Box<Self> {
         Box::new(Self {
             batch,
             table: shown(table),
@@ -63,7 +64,7 @@ pub struct CellAt {
 
 impl CellAt {
     /// The position of cell `family.column` of row `row` (boxed: errors stay small).
-    pub(crate) fn new(row: usize, table: &str, series: &str, family: &str, column: &str) -> Box<Self> {
+    pub fn new(row: usize, table: &str, series: &str, family: &str, column: &str) -> Box<Self> {
         Box::new(Self { row, table: shown(table), series: shown(series), family: shown(family), column: shown(column) })
     }
 }
@@ -154,13 +155,4 @@ pub enum ConvertError {
         /// Type in this row.
         got: ColumnType,
     },
-}
-
-/// `s` escaped for display and cut at [`MAX_SHOWN`] characters (with "..." when cut).
-pub(crate) fn shown(s: &str) -> String {
-    let mut out: String = s.chars().take(MAX_SHOWN).flat_map(char::escape_debug).collect();
-    if s.chars().nth(MAX_SHOWN).is_some() {
-        out.push_str("...");
-    }
-    out
 }

@@ -9,7 +9,7 @@ use isobar_proto::v1 as pb;
 use isobar_storage::{ColumnDef, ColumnType, FamilyDef, TableDef, TableSpec};
 use isobar_storage::{ColumnSpec, FamilySpec};
 
-use crate::convert::shown;
+use crate::shown::shown;
 
 /// A table definition the server cannot use.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -12,12 +12,14 @@ use arrow_schema::{DataType, Field, Schema};
 use isobar_storage::ts_arrow_type;
 use isobar_storage::{ColumnDef, ColumnType, FamilyId, TableDef};
 
-use crate::column_ref::{ColumnRef, shown};
-use crate::request::{AggregateFunction, AggregationPlan};
+use isobar_wire::shown::shown;
+
+use crate::column_ref::ColumnRef;
+use crate::queries::AggregateFunction;
 
 /// The columns of one family that a read needs.
 #[derive(Clone, Debug, PartialEq)]
-pub struct FamilyProjection {
+pub struct FamilyColumns {
     /// Family id (its files).
     pub family: FamilyId,
     /// Family name.
@@ -28,16 +30,16 @@ pub struct FamilyProjection {
 
 /// Every column a read outputs, grouped by family, plus the output order.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Projection {
+pub struct ResolvedColumns {
     /// Families to read, in order of first mention.
-    pub families: Vec<FamilyProjection>,
+    pub families: Vec<FamilyColumns>,
     /// Output order as `(index in families, index in that family's columns)`.
     pub order: Vec<(usize, usize)>,
 }
 
 /// A reference to something the table does not have, or a function its column cannot take.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ProjectionError {
+pub enum ResolveError {
     /// No such family.
     #[error("table \"{table}\" has no column family \"{family}\" (it has: {known})")]
     UnknownFamily {
@@ -73,43 +75,43 @@ pub enum ProjectionError {
 }
 
 /// Resolves `refs` against `table`; empty `refs` selects every column of every family.
-pub fn resolve(table: &TableDef, refs: &[ColumnRef]) -> Result<Projection, ProjectionError> {
-    let mut projection = Projection { families: Vec::new(), order: Vec::new() };
+pub fn resolve(table: &TableDef, refs: &[ColumnRef]) -> Result<ResolvedColumns, ResolveError> {
+    let mut columns = ResolvedColumns { families: Vec::new(), order: Vec::new() };
     if refs.is_empty() {
         for family in &table.families {
-            projection.add(family.id, &family.name, &family.columns);
+            columns.add(family.id, &family.name, &family.columns);
         }
-        return Ok(projection);
+        return Ok(columns);
     }
     for r in refs {
-        let family = table.family(&r.family).ok_or_else(|| ProjectionError::UnknownFamily {
+        let family = table.family(&r.family).ok_or_else(|| ResolveError::UnknownFamily {
             table: shown(&table.name),
             family: shown(&r.family),
             known: table.families.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", "),
         })?;
         match &r.column {
-            None => projection.add(family.id, &family.name, &family.columns),
+            None => columns.add(family.id, &family.name, &family.columns),
             Some(name) => {
-                let column = family.column(name).ok_or_else(|| ProjectionError::UnknownColumn {
+                let column = family.column(name).ok_or_else(|| ResolveError::UnknownColumn {
                     table: shown(&table.name),
                     family: shown(&family.name),
                     column: shown(name),
                     known: family.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "),
                 })?;
-                projection.add(family.id, &family.name, std::slice::from_ref(column));
+                columns.add(family.id, &family.name, std::slice::from_ref(column));
             }
         }
     }
-    Ok(projection)
+    Ok(columns)
 }
 
-impl Projection {
+impl ResolvedColumns {
     /// Adds `columns` of a family, skipping those already present.
     fn add(&mut self, family: FamilyId, name: &str, columns: &[ColumnDef]) {
         let fi = match self.families.iter().position(|f| f.family == family) {
             Some(fi) => fi,
             None => {
-                self.families.push(FamilyProjection { family, name: name.to_owned(), columns: Vec::new() });
+                self.families.push(FamilyColumns { family, name: name.to_owned(), columns: Vec::new() });
                 self.families.len() - 1
             }
         };
@@ -149,11 +151,22 @@ pub fn series_field() -> Field {
     Field::new("series", DataType::Utf8, false)
 }
 
+/// One aggregation with its column reference parsed and its output name decided.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NamedAggregation {
+    /// The function.
+    pub function: AggregateFunction,
+    /// The input column (never a wildcard).
+    pub column: ColumnRef,
+    /// Output column name: the alias, else `function(family.column)`.
+    pub name: String,
+}
+
 /// An aggregation resolved against the table.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResolvedAggregation {
-    /// The plan it came from.
-    pub plan: AggregationPlan,
+    /// The aggregation it came from.
+    pub plan: NamedAggregation,
     /// Family id of the input column.
     pub family: FamilyId,
     /// The input column.
@@ -167,15 +180,15 @@ pub struct ResolvedAggregation {
 /// FIRST and LAST the column's type.
 pub fn resolve_aggregations(
     table: &TableDef,
-    aggregations: &[AggregationPlan],
-) -> Result<Vec<ResolvedAggregation>, ProjectionError> {
+    aggregations: &[NamedAggregation],
+) -> Result<Vec<ResolvedAggregation>, ResolveError> {
     aggregations
         .iter()
         .map(|plan| {
-            let projection = resolve(table, std::slice::from_ref(&plan.column))?;
+            let columns = resolve(table, std::slice::from_ref(&plan.column))?;
             let (family, column) =
-                projection.families.first().and_then(|f| Some((f.family, f.columns.first()?.clone()))).ok_or_else(
-                    || ProjectionError::UnknownColumn {
+                columns.families.first().and_then(|f| Some((f.family, f.columns.first()?.clone()))).ok_or_else(
+                    || ResolveError::UnknownColumn {
                         table: shown(&table.name),
                         family: shown(&plan.column.family),
                         column: plan.column.column.as_deref().map(shown).unwrap_or_default(),
@@ -185,7 +198,7 @@ pub fn resolve_aggregations(
             use AggregateFunction as F;
             let numeric_only = matches!(plan.function, F::Sum | F::Min | F::Max | F::Avg | F::Stddev);
             if numeric_only && !column.ty.is_numeric() {
-                return Err(ProjectionError::NotNumeric {
+                return Err(ResolveError::NotNumeric {
                     function: plan.function.name(),
                     column: plan.column.to_string(),
                     ty: column.ty,
@@ -235,7 +248,7 @@ mod tests {
         texts.iter().map(|t| ColumnRef::parse(t).expect("valid")).collect()
     }
 
-    fn names(p: &Projection) -> Vec<String> {
+    fn names(p: &ResolvedColumns) -> Vec<String> {
         p.output_columns().map(|(f, c)| format!("{f}.{}", c.name)).collect()
     }
 
@@ -262,12 +275,12 @@ mod tests {
         let err = resolve(&table(), &refs(&["env.t"])).unwrap_err();
         assert_eq!(err.to_string(), "table \"trucks\" has no column family \"env\" (it has: gps, diag)");
         let err = resolve(&table(), &refs(&["gps.alt"])).unwrap_err();
-        assert!(matches!(err, ProjectionError::UnknownColumn { ref known, .. } if known == "lat, lon"), "{err}");
+        assert!(matches!(err, ResolveError::UnknownColumn { ref known, .. } if known == "lat, lon"), "{err}");
     }
 
     #[test]
     fn aggregations_check_types_and_give_output_types() {
-        let plan = |function, column: &str| AggregationPlan {
+        let plan = |function, column: &str| NamedAggregation {
             function,
             column: ColumnRef::parse(column).expect("valid"),
             name: String::new(),
@@ -283,7 +296,7 @@ mod tests {
         let err = resolve_aggregations(&table(), &[plan(AggregateFunction::Sum, "diag.msg")]).unwrap_err();
         assert_eq!(
             err,
-            ProjectionError::NotNumeric { function: "sum", column: "diag.msg".into(), ty: ColumnType::String }
+            ResolveError::NotNumeric { function: "sum", column: "diag.msg".into(), ty: ColumnType::String }
         );
     }
 }

@@ -10,7 +10,12 @@
 //! | database closing, flushes failing (retried), or read-only after a background failure | `UNAVAILABLE` | closing, flushing: yes |
 //! | corrupt file or WAL record | `DATA_LOSS` | no |
 //! | a feature this build does not have | `UNIMPLEMENTED` | no |
-//! | disk errors, bugs | `INTERNAL` | no |
+//! | disk errors, bugs, answers that cannot be encoded ([`IpcError`]) | `INTERNAL` | no |
+//!
+//! The read side's own errors (`isobar_query::Error`: unknown columns, bad aggregations,
+//! export destinations) are classified in `isobar_query::status` with the same vocabulary
+//! ([`Classified`], [`status_with`]) and hand every engine error back to [`classify_storage`]:
+//! this crate sits below `isobar-query` and cannot name its types.
 //!
 //! A retryable status carries the metadata `grpc-retry-pushback-ms` (the hint gRPC clients with
 //! a retry policy honour) and `isobar-retryable: true`; the message also says how long to wait.
@@ -20,9 +25,10 @@ use std::time::Duration;
 use isobar_storage::{Error, InvalidInput};
 use tonic::{Code, Status};
 
-use crate::convert::ConvertError;
+use crate::ipc::IpcError;
 use crate::selector::SelectorError;
 use crate::table::TableError;
+use crate::write::ConvertError;
 
 /// Metadata key of the retry hint, in milliseconds (gRPC's server pushback key).
 pub const RETRY_PUSHBACK_KEY: &str = "grpc-retry-pushback-ms";
@@ -44,6 +50,9 @@ pub enum ApiError {
     /// A series selector or time range the server cannot use.
     #[error(transparent)]
     Selector(#[from] SelectorError),
+    /// An answer that could not be encoded as Arrow IPC (a bug in the producer).
+    #[error(transparent)]
+    Ipc(#[from] IpcError),
     /// A request field that is missing or wrong (outside the conversions above).
     #[error("{field}: {reason}")]
     Argument {
@@ -91,11 +100,13 @@ pub struct Classified {
 }
 
 impl Classified {
-    const fn fatal(code: Code) -> Self {
+    /// A status that the same request will get again.
+    pub const fn fatal(code: Code) -> Self {
         Self { code, retryable: false, retry_after: None }
     }
 
-    const fn retry(code: Code, after: Duration) -> Self {
+    /// A status that may go away after `after`.
+    pub const fn retry(code: Code, after: Duration) -> Self {
         Self { code, retryable: true, retry_after: Some(after) }
     }
 }
@@ -119,6 +130,7 @@ pub fn classify(error: &ApiError) -> Classified {
         ApiError::Selector(SelectorError::Missing | SelectorError::InvertedRange { .. }) => {
             Classified::fatal(Code::InvalidArgument)
         }
+        ApiError::Ipc(IpcError::Arrow(_) | IpcError::SchemaMismatch { .. }) => Classified::fatal(Code::Internal),
         ApiError::Argument { .. } => Classified::fatal(Code::InvalidArgument),
         ApiError::Busy { retry_after, .. } => Classified::retry(Code::ResourceExhausted, *retry_after),
         ApiError::Unimplemented { .. } => Classified::fatal(Code::Unimplemented),

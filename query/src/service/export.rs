@@ -1,5 +1,6 @@
-//! `Admin/Export` and `Admin/ExportWithProgress`: Parquet files written by the query engine
-//! ([`isobar_query::export`]) from one snapshot, under the server's export directory.
+//! `Admin/Export` and `Admin/ExportWithProgress`: Parquet files written by [`crate::export()`]
+//! from one snapshot, under the server's export directory. The server's `Admin` service checks
+//! the caller's permission and calls [`export`] or [`export_with_progress`].
 //!
 //! The destination is a relative path without `..` (checked here, so nothing outside the
 //! export directory is ever written); the engine refuses a destination that is not empty, so
@@ -9,17 +10,17 @@
 use std::path::{Component, Path, PathBuf};
 use std::pin::Pin;
 
-use isobar_ingest::selector::{selector_from_proto, time_range_from_proto};
-use isobar_ingest::status::ApiError;
 use isobar_proto::v1 as pb;
-use isobar_query::{ExportProgress, ExportQuery, ExportSummary};
 use isobar_storage::Db;
+use isobar_wire::selector::{selector_from_proto, time_range_from_proto};
+use isobar_wire::status::ApiError;
 use tokio::sync::mpsc;
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
-use super::status::QueryError;
+use crate::status::ReadError;
+use crate::{ExportProgress, ExportQuery, ExportSummary};
 
 /// The progress stream of `ExportWithProgress`.
 pub type ExportStream = Pin<Box<dyn Stream<Item = Result<pb::ExportEvent, Status>> + Send>>;
@@ -76,7 +77,7 @@ fn response(root: &Path, summary: &ExportSummary) -> pb::ExportResponse {
 
 /// Runs `job`, calling `progress` after each batch.
 fn run(db: &Db, job: &Job, progress: &mut dyn FnMut(ExportProgress)) -> Result<pb::ExportResponse, Status> {
-    let summary = isobar_query::export(db, &job.query, &job.dest, progress).map_err(QueryError::from)?;
+    let summary = crate::export(db, &job.query, &job.dest, progress).map_err(ReadError::from)?;
     tracing::info!(
         table = %job.query.table,
         dest = %job.dest.display(),
@@ -124,7 +125,7 @@ mod tests {
     fn request(dest: &str) -> pb::ExportRequest {
         pb::ExportRequest {
             table: "t".into(),
-            selector: Some(isobar_ingest::selector::selector_to_proto(isobar_storage::SeriesSelector::All)),
+            selector: Some(isobar_wire::selector::selector_to_proto(isobar_storage::SeriesSelector::All)),
             destination: dest.into(),
             ..Default::default()
         }
