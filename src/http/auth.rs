@@ -27,6 +27,13 @@ pub enum Denied {
 
 /// Decides whether `credential` may write `tables`.
 pub trait WriteAuthorizer: Send + Sync + 'static {
+    /// `Ok` when `credential` identifies someone who may write at all. Called from the request
+    /// headers alone, before the body is read, inflated or parsed; the default admits everyone
+    /// (and leaves every decision to [`WriteAuthorizer::authorize`]).
+    fn authenticate(&self, _credential: Option<&str>) -> Result<(), Denied> {
+        Ok(())
+    }
+
     /// `Ok` when the holder of `credential` (if any) may write every table of `tables`.
     fn authorize(&self, credential: Option<&str>, tables: &[&str]) -> Result<(), Denied>;
 }
@@ -57,6 +64,13 @@ where
 pub struct TokenWrites(pub Authenticator);
 
 impl WriteAuthorizer for TokenWrites {
+    fn authenticate(&self, credential: Option<&str>) -> Result<(), Denied> {
+        self.0.authenticate_optional(credential).map(|_| ()).map_err(|error| {
+            tracing::warn!(%error, "line-protocol write refused: not authenticated");
+            Denied::Unauthenticated(format!("{error}; send Authorization: Token <secret>"))
+        })
+    }
+
     fn authorize(&self, credential: Option<&str>, tables: &[&str]) -> Result<(), Denied> {
         let principal = self.0.authenticate_optional(credential).map_err(|error| {
             tracing::warn!(%error, "line-protocol write refused: not authenticated");

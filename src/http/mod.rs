@@ -29,6 +29,7 @@ use isobar_storage::Db;
 use tokio::net::TcpListener;
 
 pub use auth::{AllowAll, Denied, TokenWrites, WriteAuthorizer, authorizer_for};
+pub use write::bytes_inflated;
 
 use crate::config::Config;
 

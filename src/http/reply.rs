@@ -51,6 +51,19 @@ impl Failure {
         }
     }
 
+    /// A 429: the inflated body does not fit the in-flight budget right now.
+    pub fn inflated_over_budget(inflated: u64, limit: u64, retry_after: Duration) -> Self {
+        Self {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "too many requests",
+            message: format!(
+                "the gzip body inflated to {inflated} bytes so far, more than is free of \
+                 server.max_inflight_write_bytes = {limit} bytes of writes in flight; retry later"
+            ),
+            retry_after: Some(retry_after),
+        }
+    }
+
     /// A 500.
     pub fn internal(message: impl Into<String>) -> Self {
         Self {

@@ -1,10 +1,18 @@
 //! The write endpoints: `POST /write` (InfluxDB 1.x) and `POST /api/v2/write` (2.x).
 //!
 //! ```text
-//! query (precision, token) ─► body (≤ max_body_bytes) ─► admission ─► blocking pool {
-//!     gunzip (≤ max_body_bytes) ─► prepare (parse, map, catalog check) ─► authorize(tables)
+//! query (precision, token) ─► authenticate (headers only) ─► body (≤ max_body_bytes)
+//!     ─► admission (compressed bytes) ─► blocking pool {
+//!     gunzip (≤ max_body_bytes, every inflated chunk charged to admission)
+//!     ─► map_lines (parse, map) ─► authorize(tables) ─► check_catalog
 //!     ─► apply (create tables, one Db::write) } ─► 204
 //! ```
+//!
+//! The order is the security model: a request without a valid token is answered 401 from its
+//! headers, before a byte of its body is read, inflated or parsed; a token without `write` on a
+//! table is answered 403 before the catalog is consulted, so refusals never disclose families,
+//! columns or types. The inflated size of a gzip body counts against the in-flight budget
+//! (`server.max_inflight_write_bytes`) as it is produced, so authenticated floods are bounded too.
 //!
 //! `db`, `rp` (v1) and `org`, `bucket` (v2) are accepted and ignored: the server has one database
 //! and the measurement names the table. Parsing, decompression and the engine write run on
@@ -12,13 +20,16 @@
 
 use std::io::Read;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use isobar_ingest::line_protocol::{Precision, apply, prepare};
+use isobar_ingest::admission::{Admission, Admitted};
+use isobar_ingest::line_protocol::{Precision, apply, check_catalog, map_lines};
+use isobar_wire::status::ApiError;
 
 use super::LineProtocolState;
 use super::auth::credential;
@@ -78,6 +89,7 @@ async fn write(
             return Err(Failure::invalid(format!("Content-Encoding \"{other}\" is not supported (use gzip)")));
         }
     };
+    state.authorizer.authenticate(token.as_deref())?;
     let max = state.max_body_bytes;
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max) {
@@ -94,31 +106,63 @@ async fn write(
     let admitted = state.admission.try_admit(bytes.len())?;
     let task = tokio::task::spawn_blocking(move || {
         let _admitted = admitted;
+        let mut inflated_admitted = Vec::new();
         let owned;
         let body: &[u8] = if gzip {
-            owned = gunzip(&bytes, max)?;
+            owned = gunzip(&bytes, max, &state.admission, &mut inflated_admitted)?;
             &owned
         } else {
             &bytes
         };
-        let mapped = prepare(&state.db, body, precision, now_ns, &state.options)?;
+        let mapped = map_lines(&state.db, body, precision, now_ns, &state.options)?;
         let tables: Vec<&str> = mapped.tables.iter().map(|t| t.name.as_str()).collect();
         state.authorizer.authorize(token.as_deref(), &tables)?;
+        check_catalog(&state.db, &mapped, &state.options)?;
         apply(&state.db, mapped, &state.options)?;
         Ok::<(), Failure>(())
     });
     task.await.map_err(|e| Failure::internal(format!("write task failed: {e}")))?
 }
 
-/// Decompresses a gzip body of at most `max` bytes once decompressed.
-fn gunzip(compressed: &[u8], max: u64) -> Result<Vec<u8>, Failure> {
-    let mut out = Vec::with_capacity(compressed.len().saturating_mul(4).min(usize::try_from(max).unwrap_or(0)));
+/// Bytes of gzip bodies inflated since the process started.
+static BYTES_INFLATED: AtomicU64 = AtomicU64::new(0);
+
+/// Bytes this process has inflated from gzip line-protocol bodies: how tests and operators see
+/// that a refused request cost no decompression.
+pub fn bytes_inflated() -> u64 {
+    BYTES_INFLATED.load(Ordering::Relaxed)
+}
+
+/// The piece of inflated output charged to admission at a time.
+const INFLATE_CHUNK: usize = 64 * 1024;
+
+/// Decompresses a gzip body of at most `max` bytes once decompressed, taking every chunk of
+/// output from `admission` as it is produced (the permits are pushed to `held`, to be kept until
+/// the request ends). A body whose inflated size does not fit the budget is refused (429, naming
+/// `server.max_inflight_write_bytes`) before more is inflated.
+fn gunzip(compressed: &[u8], max: u64, admission: &Admission, held: &mut Vec<Admitted>) -> Result<Vec<u8>, Failure> {
+    let mut out = Vec::new();
     let mut decoder = flate2::read::MultiGzDecoder::new(compressed).take(max.saturating_add(1));
-    decoder
-        .read_to_end(&mut out)
-        .map_err(|e| Failure::invalid(format!("the gzip body cannot be decompressed: {e}")))?;
-    if out.len() as u64 > max {
-        return Err(Failure::too_large(max));
+    let mut chunk = vec![0u8; INFLATE_CHUNK];
+    loop {
+        let n = decoder
+            .read(&mut chunk)
+            .map_err(|e| Failure::invalid(format!("the gzip body cannot be decompressed: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        BYTES_INFLATED.fetch_add(n as u64, Ordering::Relaxed);
+        if (out.len() + n) as u64 > max {
+            return Err(Failure::too_large(max));
+        }
+        let admitted = admission.try_admit(n).map_err(|e| match e {
+            ApiError::Busy { limit, retry_after, .. } => {
+                Failure::inflated_over_budget((out.len() + n) as u64, limit, retry_after)
+            }
+            other => Failure::from(other),
+        })?;
+        held.push(admitted);
+        out.extend_from_slice(&chunk[..n]);
     }
     Ok(out)
 }

@@ -63,6 +63,8 @@ pub fn write_lines(
 
 /// Parses and maps `body` and checks it against the catalog, changing nothing; `now_ns`
 /// stamps lines without a timestamp. The caller may authorize [`Mapped::tables`] next.
+/// A front end that authorizes should call [`map_lines`], authorize, then [`check_catalog`],
+/// so that no catalog answer reaches a caller without permission.
 pub fn prepare(
     db: &Db,
     body: &[u8],
@@ -70,6 +72,21 @@ pub fn prepare(
     now_ns: i64,
     options: &LineProtocolOptions,
 ) -> Result<Mapped, LineWriteError> {
+    let mapped = map_lines(db, body, precision, now_ns, options)?;
+    check_catalog(db, &mapped, options)?;
+    Ok(mapped)
+}
+
+/// Parses and maps `body` without consulting the catalog (only the engine's limits):
+/// the first half of [`prepare`]. Adds `body.len()` to [`bytes_parsed`](super::bytes_parsed).
+pub fn map_lines(
+    db: &Db,
+    body: &[u8],
+    precision: Precision,
+    now_ns: i64,
+    options: &LineProtocolOptions,
+) -> Result<Mapped, LineWriteError> {
+    super::count_parsed(body.len());
     let text = std::str::from_utf8(body).map_err(|e| {
         let line = body.get(..e.valid_up_to()).map_or(1, |ok| ok.iter().filter(|b| **b == b'\n').count() + 1);
         LineError { line, kind: LineErrorKind::NotUtf8 }
@@ -79,6 +96,13 @@ pub fn prepare(
     if mapped.batch.is_empty() {
         return Err(Error::Invalid(InvalidInput::Empty("the body has no lines")).into());
     }
+    Ok(mapped)
+}
+
+/// Checks a mapped request against the catalog (types, families, unknown tables), changing
+/// nothing: the second half of [`prepare`]. Its errors name families and columns, so call it
+/// only once the caller is authorized to write every table of `mapped`.
+pub fn check_catalog(db: &Db, mapped: &Mapped, options: &LineProtocolOptions) -> Result<(), LineWriteError> {
     for table in &mapped.tables {
         match db.table_def(&table.name) {
             Ok(def) => check_table(&def, table, options)?,
@@ -93,7 +117,7 @@ pub fn prepare(
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(mapped)
+    Ok(())
 }
 
 /// Creates the missing tables (and families) of a [`prepare`]d request, then writes it in one
