@@ -256,6 +256,19 @@ mod tests {
     }
 
     #[test]
+    fn column_limits_are_resource_exhausted_naming_their_config_key() {
+        let columns = InvalidInput::TooManyColumns { table: "t".into(), columns: 4097, max: 4096 };
+        let status = Status::from(ApiError::Storage(columns.into()));
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert!(status.message().contains("storage.max_columns_per_table"), "{}", status.message());
+        assert_eq!(retry_hint(&status), None);
+        let new = InvalidInput::TooManyNewColumns { table: "t".into(), new: 1025, max: 1024 };
+        let status = Status::from(ApiError::Storage(new.into()));
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert!(status.message().contains("storage.max_new_columns_per_request"), "{}", status.message());
+    }
+
+    #[test]
     fn busy_and_closed_are_retryable() {
         let busy = ApiError::Busy { inflight: 10, needed: 5, limit: 12, retry_after: Duration::from_millis(250) };
         let status = Status::from(busy);
