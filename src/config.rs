@@ -35,6 +35,8 @@
 //! max_series_key_len = 1024         # bytes
 //! max_string_len = "64KiB"
 //! max_rows_per_batch = 1000000
+//! max_columns_per_table = 4096
+//! max_new_columns_per_request = 1024
 //! min_ts = -2208988800000000000     # 1900-01-01T00:00:00Z, in ns
 //! max_ts = 9223372036854775806
 //! producer_state_ttl = "7d"         # idempotent producers idle this long are forgotten (docs/producers.md)
@@ -244,6 +246,10 @@ pub struct StorageConfig {
     pub max_string_len: ByteSize,
     /// Most rows in one engine write batch.
     pub max_rows_per_batch: usize,
+    /// Most columns in one table, over all its families.
+    pub max_columns_per_table: usize,
+    /// Most new columns one write may add.
+    pub max_new_columns_per_request: usize,
     /// Smallest accepted timestamp (ns since the epoch).
     pub min_ts: i64,
     /// Largest accepted timestamp (ns since the epoch).
@@ -277,6 +283,8 @@ impl StorageConfig {
             max_series_key_len: options.limits.max_series_key_len,
             max_string_len: size(options.limits.max_string_len),
             max_rows_per_batch: options.limits.max_rows_per_batch,
+            max_columns_per_table: options.limits.max_columns_per_table,
+            max_new_columns_per_request: options.limits.max_new_columns_per_request,
             min_ts: options.limits.min_ts,
             max_ts: options.limits.max_ts,
             producer_state_ttl: DurationValue(options.producer_state_ttl),
@@ -300,6 +308,8 @@ impl StorageConfig {
                 max_series_key_len: self.max_series_key_len,
                 max_string_len: self.max_string_len.as_usize(),
                 max_rows_per_batch: self.max_rows_per_batch,
+                max_columns_per_table: self.max_columns_per_table,
+                max_new_columns_per_request: self.max_new_columns_per_request,
                 min_ts: self.min_ts,
                 max_ts: self.max_ts,
             },

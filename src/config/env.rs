@@ -108,6 +108,10 @@ impl Config {
             ("STORAGE", "MAX_SERIES_KEY_LEN") => st.max_series_key_len = parse(var, value, COUNT)?,
             ("STORAGE", "MAX_STRING_LEN") => st.max_string_len = parse_value(var, value)?,
             ("STORAGE", "MAX_ROWS_PER_BATCH") => st.max_rows_per_batch = parse(var, value, COUNT)?,
+            ("STORAGE", "MAX_COLUMNS_PER_TABLE") => st.max_columns_per_table = parse(var, value, COUNT)?,
+            ("STORAGE", "MAX_NEW_COLUMNS_PER_REQUEST") => {
+                st.max_new_columns_per_request = parse(var, value, COUNT)?;
+            }
             ("STORAGE", "MIN_TS") => st.min_ts = parse(var, value, INT)?,
             ("STORAGE", "MAX_TS") => st.max_ts = parse(var, value, INT)?,
             ("METRICS", "ENABLED") => self.metrics.enabled = parse(var, value, "true or false")?,

@@ -362,3 +362,18 @@ fn otlp_keys_come_from_the_file_and_the_environment() {
     let bad = Config::load_with(None, env(&[("ISOBAR_OTLP_FAMILY", "not-a-name")]));
     assert!(matches!(bad, Err(ConfigError::Invalid { key: "otlp.family", .. })), "{bad:?}");
 }
+
+#[test]
+fn column_limits_come_from_the_file_and_the_environment() {
+    let config = parse("[storage]\nmax_columns_per_table = 100\nmax_new_columns_per_request = 7\n").expect("parses");
+    let limits = config.storage.to_options().limits;
+    assert_eq!((limits.max_columns_per_table, limits.max_new_columns_per_request), (100, 7));
+    let vars =
+        env(&[("ISOBAR_STORAGE_MAX_COLUMNS_PER_TABLE", "200"), ("ISOBAR_STORAGE_MAX_NEW_COLUMNS_PER_REQUEST", "20")]);
+    let (config, warnings) = Config::load_with(None, vars).expect("loads");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let limits = config.storage.to_options().limits;
+    assert_eq!((limits.max_columns_per_table, limits.max_new_columns_per_request), (200, 20));
+    let defaults = Config::default().storage.to_options().limits;
+    assert_eq!((defaults.max_columns_per_table, defaults.max_new_columns_per_request), (4096, 1024));
+}

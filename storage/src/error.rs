@@ -302,6 +302,30 @@ pub enum InvalidInput {
         /// Limit.
         max: usize,
     },
+    /// A write that would take a table past its column limit.
+    #[error(
+        "table {table}: the write would give it {columns} columns, the limit is {max} (storage.max_columns_per_table)"
+    )]
+    TooManyColumns {
+        /// Table name.
+        table: String,
+        /// Columns the table would have.
+        columns: usize,
+        /// Limit.
+        max: usize,
+    },
+    /// A write that adds more columns than one request may.
+    #[error(
+        "table {table}: the write adds at least {new} new columns, the limit per request is {max} (storage.max_new_columns_per_request); split it"
+    )]
+    TooManyNewColumns {
+        /// Table name where the limit was crossed.
+        table: String,
+        /// New columns counted so far in the request.
+        new: usize,
+        /// Limit.
+        max: usize,
+    },
     /// A producer id that is empty, too long or holds a character outside `[A-Za-z0-9._:-]`.
     #[error("invalid producer id \"{id}\": {reason}; producer ids are 1 to 128 bytes of [A-Za-z0-9._:-]")]
     BadProducerId {

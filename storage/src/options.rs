@@ -40,6 +40,12 @@ pub struct Limits {
     pub max_string_len: usize,
     /// Most rows in one write batch (default 1,000,000).
     pub max_rows_per_batch: usize,
+    /// Most columns in one table, over all its families; a write adding columns past it is
+    /// refused (default 4,096).
+    pub max_columns_per_table: usize,
+    /// Most new columns one write may add to dynamic tables (default 1,024). Columns are added
+    /// under the database's write lock, so this bounds how long one write holds it.
+    pub max_new_columns_per_request: usize,
     /// Smallest accepted timestamp (default 1900-01-01T00:00:00Z).
     pub min_ts: i64,
     /// Largest accepted timestamp (default `i64::MAX - 1`, 2262-04-11); `i64::MAX` stays free as
@@ -53,6 +59,8 @@ impl Default for Limits {
             max_series_key_len: 1024,
             max_string_len: 64 * 1024,
             max_rows_per_batch: 1_000_000,
+            max_columns_per_table: 4096,
+            max_new_columns_per_request: 1024,
             min_ts: -2_208_988_800_000_000_000,
             max_ts: i64::MAX - 1,
         }

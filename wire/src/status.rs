@@ -183,6 +183,7 @@ fn invalid_code(invalid: &InvalidInput) -> Code {
         | InvalidInput::ProducerSeqZero { .. }
         | InvalidInput::Empty(_)
         | InvalidInput::Impossible(_) => Code::InvalidArgument,
+        InvalidInput::TooManyColumns { .. } | InvalidInput::TooManyNewColumns { .. } => Code::ResourceExhausted,
         // `InvalidInput` is non-exhaustive: a variant added later is a bad argument until classified here.
         _ => Code::InvalidArgument,
     }
@@ -252,6 +253,19 @@ mod tests {
         assert_eq!(Status::from(ApiError::Convert(ConvertError::EmptyRequest)).code(), Code::InvalidArgument);
         let exists = ApiError::Storage(InvalidInput::TableExists { table: "t".into() }.into());
         assert_eq!(Status::from(exists).code(), Code::AlreadyExists);
+    }
+
+    #[test]
+    fn column_limits_are_resource_exhausted_naming_their_config_key() {
+        let columns = InvalidInput::TooManyColumns { table: "t".into(), columns: 4097, max: 4096 };
+        let status = Status::from(ApiError::Storage(columns.into()));
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert!(status.message().contains("storage.max_columns_per_table"), "{}", status.message());
+        assert_eq!(retry_hint(&status), None);
+        let new = InvalidInput::TooManyNewColumns { table: "t".into(), new: 1025, max: 1024 };
+        let status = Status::from(ApiError::Storage(new.into()));
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert!(status.message().contains("storage.max_new_columns_per_request"), "{}", status.message());
     }
 
     #[test]

@@ -121,3 +121,62 @@ fn dynamic_columns_get_ids_and_fixed_types() {
     let err = validate_batch(&t, WriteBatch { series: vec![w1, w2] }, &Limits::default()).unwrap_err();
     assert!(matches!(err, InvalidInput::TypeMismatch { .. }));
 }
+
+/// `iot` with dynamic columns and one write of `truck_1` adding `n` new F64 columns `c0..`.
+fn wide(n: usize) -> (BTreeMap<String, TableDef>, WriteBatch) {
+    let mut t = iot();
+    t.dynamic_columns = true;
+    let mut w = SeriesWrite::new("iot", "truck_1", vec![1]);
+    for i in 0..n {
+        w = w.column("readings", &format!("c{i}"), ColumnValues::F64(vec![i as f64]));
+    }
+    (tables(&[t]), w.into())
+}
+
+#[test]
+fn a_write_adding_many_columns_copies_the_table_definition_once() {
+    let (t, batch) = wide(2000);
+    let limits = Limits { max_new_columns_per_request: 2000, ..Limits::default() };
+    validate::TABLE_COPIES.with(|c| c.set(0));
+    let v = validate_batch(&t, batch, &limits).unwrap();
+    assert_eq!(validate::TABLE_COPIES.with(|c| c.get()), 1, "one copy per table and request, not one per column");
+    assert_eq!(v.changed_tables.len(), 1);
+    let readings = v.changed_tables[0].family("readings").unwrap();
+    assert_eq!(readings.columns.len(), 2 + 2000);
+    assert_eq!(readings.column("c1999").unwrap().id, 2001);
+}
+
+#[test]
+fn new_columns_per_request_limit_passes_at_the_limit_and_refuses_one_more() {
+    let limits = Limits { max_new_columns_per_request: 10, ..Limits::default() };
+    let (t, batch) = wide(10);
+    assert_eq!(validate_batch(&t, batch, &limits).unwrap().changed_tables.len(), 1);
+    let (t, batch) = wide(11);
+    let err = validate_batch(&t, batch, &limits).unwrap_err();
+    assert!(matches!(err, InvalidInput::TooManyNewColumns { new: 11, max: 10, .. }), "{err:?}");
+    assert!(err.to_string().contains("storage.max_new_columns_per_request"), "{err}");
+    // The limit counts over the whole request, not per series write.
+    let (t, mut batch) = wide(6);
+    let mut second = wide(12).1.series.remove(0);
+    second.series = "truck_2".into();
+    second.columns.drain(..6);
+    batch.series.push(second);
+    let err = validate_batch(&t, batch, &limits).unwrap_err();
+    assert!(matches!(err, InvalidInput::TooManyNewColumns { new: 11, .. }), "{err:?}");
+}
+
+#[test]
+fn columns_per_table_limit_passes_at_the_limit_and_refuses_one_more() {
+    // `iot` has 3 columns; 5 new ones make 8.
+    let limits = Limits { max_columns_per_table: 8, ..Limits::default() };
+    let (t, batch) = wide(5);
+    let v = validate_batch(&t, batch, &limits).unwrap();
+    assert_eq!(v.changed_tables[0].families.iter().map(|f| f.columns.len()).sum::<usize>(), 8);
+    let (t, batch) = wide(6);
+    let err = validate_batch(&t, batch, &limits).unwrap_err();
+    assert!(matches!(err, InvalidInput::TooManyColumns { columns: 9, max: 8, .. }), "{err:?}");
+    assert!(err.to_string().contains("storage.max_columns_per_table"), "{err}");
+    // Writing existing columns of a table already at the limit still works.
+    let w = write(vec![1]);
+    assert!(validate_batch(&t, w.into(), &Limits { max_columns_per_table: 3, ..Limits::default() }).is_ok());
+}

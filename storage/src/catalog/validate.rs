@@ -4,7 +4,7 @@
 //! form ([`LoggedSeries`]) names tables, families and columns by id, which is what the WAL record
 //! stores and what recovery replays.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::batch::{ColumnValues, ColumnWrite, WriteBatch};
 use crate::error::InvalidInput;
@@ -70,6 +70,10 @@ pub fn validate_batch(
     // Where the column at each position of the previous series write was found: batches repeat
     // the same layout for every series, so this usually saves the searches by name.
     let mut hints: Vec<Hint> = Vec::new();
+    // Name lookups of the tables this batch touches, built once per table on the first column
+    // the hints miss, so a wide write costs one pass over the definition, not one per column.
+    let mut indexes: HashMap<TableId, TableIndex<'_>> = HashMap::new();
+    let mut new_columns = 0usize;
     for write in batch.series {
         let Some(base) = tables.get(&write.table) else {
             validate_name(NameKind::Table, &write.table)?;
@@ -103,37 +107,51 @@ pub fn validate_batch(
         for (j, col) in write.columns.into_iter().enumerate() {
             let series = || printable(&write.series);
             let got = col.values.column_type();
-            // A table that gained columns earlier in this batch is read in its new form.
-            let table = if changed.is_empty() { base } else { changed.get(&tid).unwrap_or(base) };
-            let hinted = hints.get(j).filter(|_| changed.is_empty()).and_then(|h| h.check(table, &col));
+            let hinted = hints.get(j).and_then(|h| h.check(base, &col));
             let (family_id, existing) = match hinted {
                 Some((family, column, ty)) => (family, Some((column, ty))),
                 None => {
-                    let Some((fi, family)) = table.families.iter().enumerate().find(|(_, f)| f.name == col.family)
-                    else {
+                    let index = indexes.entry(tid).or_insert_with(|| TableIndex::new(base));
+                    let Some(&(fi, family_id)) = index.families.get(col.family.as_str()) else {
                         validate_name(NameKind::Family, &col.family)?;
                         return Err(InvalidInput::UnknownFamily {
                             table: tname,
                             family: col.family,
-                            known: known_families(table),
+                            known: known_families(base),
                         });
                     };
-                    let found = family.columns.iter().enumerate().find(|(_, c)| c.name == col.column);
-                    if let Some((ci, _)) = found {
+                    let found = index.column(family_id, &col.column);
+                    if let Some(ColumnAt { index: Some(ci), .. }) = found {
                         hints.resize(hints.len().max(j + 1), Hint::NONE);
                         if let Some(hint) = hints.get_mut(j) {
                             *hint = Hint { table: tid, family: fi, column: ci };
                         }
                     }
-                    (family.id, found.map(|(_, c)| (c.id, c.ty)))
+                    (family_id, found.map(|c| (c.id, c.ty)))
                 }
             };
-            let dynamic = table.dynamic_columns;
             let (def_id, def_ty) = match existing {
                 Some(found) => found,
-                None if dynamic => {
+                None if base.dynamic_columns => {
                     validate_name(NameKind::Column, &col.column)?;
-                    let mut t = changed.get(&tid).unwrap_or(base).clone();
+                    new_columns += 1;
+                    if new_columns > limits.max_new_columns_per_request {
+                        return Err(InvalidInput::TooManyNewColumns {
+                            table: tname,
+                            new: new_columns,
+                            max: limits.max_new_columns_per_request,
+                        });
+                    }
+                    let index = indexes.entry(tid).or_insert_with(|| TableIndex::new(base));
+                    if index.total_columns >= limits.max_columns_per_table {
+                        return Err(InvalidInput::TooManyColumns {
+                            table: tname,
+                            columns: index.total_columns + 1,
+                            max: limits.max_columns_per_table,
+                        });
+                    }
+                    // One copy of the definition per table and request, however many columns it gains.
+                    let t = changed.entry(tid).or_insert_with(|| copy_table(base));
                     let def = match t.families.iter_mut().find(|f| f.id == family_id) {
                         Some(fam) => {
                             let def = ColumnDef { id: fam.next_column_id(), name: col.column.clone(), ty: got };
@@ -142,7 +160,7 @@ pub fn validate_batch(
                         }
                         None => return Err(InvalidInput::UnknownTable { table: tname }),
                     };
-                    changed.insert(t.id, t);
+                    index.add(family_id, def.name.clone(), def.id, def.ty);
                     (def.id, def.ty)
                 }
                 None => {
@@ -219,6 +237,71 @@ pub fn validate_batch(
     }
     out.changed_tables = changed.into_values().collect();
     Ok(out)
+}
+
+/// Copies a table definition that gains columns. Test builds count the copies, so a test can
+/// check that a write adding many columns copies the definition once.
+fn copy_table(def: &TableDef) -> TableDef {
+    #[cfg(test)]
+    TABLE_COPIES.with(|c| c.set(c.get() + 1));
+    def.clone()
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Table definitions copied by [`copy_table`] on this thread.
+    pub(crate) static TABLE_COPIES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Hash lookups of one table's families and columns by name: those of the catalog's definition,
+/// borrowed, plus those this batch adds.
+struct TableIndex<'a> {
+    /// Family name to `(position in families, id)`.
+    families: HashMap<&'a str, (usize, FamilyId)>,
+    /// Existing columns by `(family, name)`.
+    columns: HashMap<(FamilyId, &'a str), ColumnAt>,
+    /// Columns added by this batch by `(family, name)`.
+    added: HashMap<(FamilyId, String), ColumnAt>,
+    /// Columns of the table in all families, including the added ones.
+    total_columns: usize,
+}
+
+/// A column found by [`TableIndex`]; `index` is its position in its family, for columns of the
+/// catalog's definition.
+#[derive(Clone, Copy)]
+struct ColumnAt {
+    index: Option<usize>,
+    id: ColumnId,
+    ty: ColumnType,
+}
+
+impl<'a> TableIndex<'a> {
+    fn new(def: &'a TableDef) -> Self {
+        let total_columns = def.families.iter().map(|f| f.columns.len()).sum();
+        let mut columns = HashMap::with_capacity(total_columns);
+        for family in &def.families {
+            for (ci, c) in family.columns.iter().enumerate() {
+                columns.insert((family.id, c.name.as_str()), ColumnAt { index: Some(ci), id: c.id, ty: c.ty });
+            }
+        }
+        let families = def.families.iter().enumerate().map(|(fi, f)| (f.name.as_str(), (fi, f.id))).collect();
+        Self { families, columns, added: HashMap::new(), total_columns }
+    }
+
+    fn column(&self, family: FamilyId, name: &str) -> Option<ColumnAt> {
+        if let Some(c) = self.columns.get(&(family, name)) {
+            return Some(*c);
+        }
+        if self.added.is_empty() {
+            return None;
+        }
+        self.added.get(&(family, name.to_owned())).copied()
+    }
+
+    fn add(&mut self, family: FamilyId, name: String, id: ColumnId, ty: ColumnType) {
+        self.added.insert((family, name), ColumnAt { index: None, id, ty });
+        self.total_columns += 1;
+    }
 }
 
 /// Where a column was found in a table: indexes into `families` and that family's `columns`.
