@@ -35,7 +35,7 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::config::{AgentConfig, BackoffConfig, Compression};
 use crate::metrics::Metrics;
-use crate::queue::{Queue, QueueError, Record};
+use crate::queue::{Queue, QueueError, QueueStats, Record};
 
 /// Why a session ended.
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +84,37 @@ pub enum ForwardError {
     /// The bearer token cannot be sent as metadata.
     #[error("the bearer token is not a valid header value")]
     Token,
+    /// `Resume` answered a mark above every batch this agent numbered while batches still wait
+    /// in its queue: dropping them on that word could lose data, so the queue is kept.
+    #[error(
+        "Resume answered applied_seq {applied} for producer {producer:?}, but this agent numbered \
+         only up to {last_seq} and {unacked} batches are still queued: refusing to drop them \
+         (another writer may be using this producer id, or the queue directory was replaced)"
+    )]
+    MarkAhead {
+        /// The producer id.
+        producer: String,
+        /// The server's mark.
+        applied: u64,
+        /// The highest sequence number the queue assigned.
+        last_seq: u64,
+        /// Batches not yet acknowledged.
+        unacked: u64,
+    },
+}
+
+/// Checks the mark `Resume` answered against the queue: a mark above the queue's last sequence
+/// while batches still wait would make the agent drop batches the server never received.
+pub fn check_resumed_mark(producer: &str, applied: u64, queue: &QueueStats) -> Result<(), ForwardError> {
+    if applied > queue.last_seq && queue.unacked_records > 0 {
+        return Err(ForwardError::MarkAhead {
+            producer: producer.to_owned(),
+            applied,
+            last_seq: queue.last_seq,
+            unacked: queue.unacked_records,
+        });
+    }
+    Ok(())
 }
 
 /// Adds `authorization: Bearer <token>` to every call when a token is configured.
@@ -189,6 +220,7 @@ impl Forwarder {
             .into_inner();
         let queue = Arc::clone(&self.queue);
         let applied = resume.applied_seq;
+        check_resumed_mark(&self.producer_id, applied, &self.queue.stats())?;
         blocking(move || {
             queue.ack(applied)?;
             queue.raise_floor(applied)
@@ -327,5 +359,23 @@ mod tests {
         assert_eq!(backoff(&c, 10, 0.5), Duration::from_millis(1000));
         assert_eq!(backoff(&c, 10, 1.0), Duration::from_millis(1200));
         assert_eq!(backoff(&c, 10, 0.0), Duration::from_millis(800));
+    }
+
+    #[test]
+    fn a_resumed_mark_ahead_of_the_queue_keeps_the_queue_and_is_an_error() {
+        let queued = QueueStats { acked_seq: 4, last_seq: 7, unacked_records: 3, ..Default::default() };
+        let err = check_resumed_mark("gw-a", 1_000_000_000_000_000_000, &queued).unwrap_err();
+        assert!(
+            matches!(err, ForwardError::MarkAhead { applied: 1_000_000_000_000_000_000, last_seq: 7, unacked: 3, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("refusing to drop"), "{err}");
+        // Marks at or below what was sent drop what the server has, as before.
+        for applied in [0, 4, 6, 7] {
+            assert!(check_resumed_mark("gw-a", applied, &queued).is_ok(), "{applied}");
+        }
+        // An empty queue loses nothing by moving its numbering above the server's mark.
+        let empty = QueueStats { acked_seq: 7, last_seq: 7, unacked_records: 0, ..Default::default() };
+        assert!(check_resumed_mark("gw-a", 50, &empty).is_ok());
     }
 }

@@ -12,12 +12,23 @@
 //! the applier runs ahead of the acker by up to [`MAX_UNACKED`] messages and one group commit
 //! covers many of them. Responses leave in message order. A failed message ends the stream with
 //! its status after the responses of the messages before it.
+//!
+//! # Producers belong to their owner
+//!
+//! The engine knows producer ids only as strings; the server scopes them to the identity that
+//! sends them ([`scoped`]): an authenticated owner's id `gw-a` becomes the engine id
+//! `o<16 hex digits of SHA-256(owner)>:gw-a` (the id itself is replaced by `h.<its SHA-256>` when the
+//! result would pass 128 bytes). So two identities using the same id have two marks, and
+//! `Resume` of another identity's id finds nothing, the same answer as an unknown id. Without an
+//! owner (authentication off: one anonymous identity) the id is used as given, so marks of older
+//! data directories are still found.
 
 use std::pin::Pin;
 
 use isobar_proto::v1::{ResumeRequest, ResumeResponse, WriteRequest, WriteResponse};
 use isobar_storage::{Db, PendingWrite, ProducerId, SyncPolicy};
 use prost::Message;
+use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
@@ -56,10 +67,48 @@ pub fn producer_of(request: &WriteRequest) -> Result<Option<(ProducerId, u64)>, 
     Ok(Some((id, request.producer_seq)))
 }
 
+/// The engine-level id of producer `id` of `owner` (see the module doc); `None` (one anonymous
+/// identity) keeps `id` as it is.
+pub fn scoped(owner: Option<&str>, id: ProducerId) -> ProducerId {
+    let Some(owner) = owner else { return id };
+    let digest = Sha256::digest(owner.as_bytes());
+    let mut engine = String::with_capacity(MAX_ENGINE_ID);
+    engine.push('o');
+    push_hex(&mut engine, &digest[..8]);
+    engine.push(':');
+    if engine.len() + id.as_str().len() <= MAX_ENGINE_ID {
+        engine.push_str(id.as_str());
+    } else {
+        engine.push_str("h.");
+        push_hex(&mut engine, &Sha256::digest(id.as_str().as_bytes()));
+    }
+    // Only `[0-9a-f.:o]` and a valid id, at most 128 bytes: always a valid id.
+    ProducerId::new(engine).unwrap_or(id)
+}
+
+/// Longest engine-level producer id.
+const MAX_ENGINE_ID: usize = 128;
+
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    for b in bytes {
+        out.push_str(&format!("{b:02x}"));
+    }
+}
+
+/// The producer of a request, scoped to `owner`.
+fn owned_producer_of(request: &WriteRequest, owner: Option<&str>) -> Result<Option<(ProducerId, u64)>, ApiError> {
+    Ok(producer_of(request)?.map(|(id, seq)| (scoped(owner, id), seq)))
+}
+
 /// Converts and writes one request on the blocking pool, waiting for durability (`Write`,
-/// `WriteStream`).
-pub(crate) fn write_blocking(db: &Db, request: WriteRequest, max_rows: usize) -> Result<Applied, ApiError> {
-    let producer = producer_of(&request)?;
+/// `WriteStream`); a producer id is scoped to `owner`.
+pub(crate) fn write_blocking(
+    db: &Db,
+    request: WriteRequest,
+    max_rows: usize,
+    owner: Option<&str>,
+) -> Result<Applied, ApiError> {
+    let producer = owned_producer_of(&request, owner)?;
     let batch = request_to_batch(request, max_rows)?;
     let series = series_of(&batch);
     match producer {
@@ -86,6 +135,7 @@ pub(crate) fn producer_stream(
     admission: Admission,
     max_rows: usize,
     check: Option<MessageCheck>,
+    owner: Option<String>,
     mut inbound: Streaming<WriteRequest>,
 ) -> AckStream {
     let sync = db.options().sync;
@@ -98,7 +148,9 @@ pub(crate) fn producer_stream(
             let at = format!("message {index}");
             let allowed = check.as_ref().map_or(Ok(()), |check| check(&message));
             let item = match allowed {
-                Ok(()) => apply_one(&db, &admission, max_rows, message).await.map_err(|e| e.into_status_at(&at)),
+                Ok(()) => apply_one(&db, &admission, max_rows, owner.clone(), message)
+                    .await
+                    .map_err(|e| e.into_status_at(&at)),
                 Err(status) => Err(Status::new(status.code(), format!("{at}: {}", status.message()))),
             };
             let failed = item.is_err();
@@ -130,13 +182,14 @@ async fn apply_one(
     db: &Db,
     admission: &Admission,
     max_rows: usize,
+    owner: Option<String>,
     message: WriteRequest,
 ) -> Result<Unacked, ApiError> {
     let admitted = admission.admit(message.encoded_len()).await;
     let db = db.clone();
     let task = tokio::task::spawn_blocking(move || -> Result<Unacked, ApiError> {
-        let Some((id, seq)) = producer_of(&message)? else {
-            return Ok(Unacked::Done(write_blocking(&db, message, max_rows)?));
+        let Some((id, seq)) = owned_producer_of(&message, owner.as_deref())? else {
+            return Ok(Unacked::Done(write_blocking(&db, message, max_rows, owner.as_deref())?));
         };
         let batch = request_to_batch(message, max_rows)?;
         let series = series_of(&batch);
@@ -163,9 +216,9 @@ async fn acknowledge(unacked: Unacked, sync: SyncPolicy) -> Result<WriteResponse
     Ok(applied.response(sync))
 }
 
-/// Serves `Resume`.
-pub(crate) async fn resume(db: Db, request: ResumeRequest) -> Result<ResumeResponse, ApiError> {
-    let id = ProducerId::new(request.producer_id).map_err(isobar_storage::Error::from)?;
+/// Serves `Resume` for `owner`: another identity's producer is unknown, as a never-seen one.
+pub(crate) async fn resume(db: Db, request: ResumeRequest, owner: Option<&str>) -> Result<ResumeResponse, ApiError> {
+    let id = scoped(owner, ProducerId::new(request.producer_id).map_err(isobar_storage::Error::from)?);
     let state = tokio::task::spawn_blocking(move || db.producer_state(&id))
         .await
         .map_err(|e| ApiError::TaskFailed(e.to_string()))??;
@@ -185,5 +238,20 @@ mod tests {
             let status = Status::from(producer_of(&with(id, seq)).unwrap_err());
             assert_eq!(status.code(), tonic::Code::InvalidArgument, "{id:?} {seq}: {status:?}");
         }
+    }
+
+    #[test]
+    fn producer_ids_are_scoped_to_their_owner() {
+        let id = |s: &str| ProducerId::new(s).unwrap();
+        assert_eq!(scoped(None, id("gw-a")), id("gw-a"), "no owner: the id as given");
+        let a = scoped(Some("writer-a"), id("gw-a"));
+        let b = scoped(Some("writer-b"), id("gw-a"));
+        assert_ne!(a, b);
+        assert_ne!(a, id("gw-a"));
+        assert!(a.as_str().ends_with(":gw-a"), "{a}");
+        assert_eq!(a, scoped(Some("writer-a"), id("gw-a")), "stable");
+        let long = "x".repeat(128);
+        let (l1, l2) = (scoped(Some("writer-a"), id(&long)), scoped(Some("writer-a"), id(&format!("y{}", &long[1..]))));
+        assert!(l1.as_str().len() <= 128 && l1 != l2, "{l1} {l2}");
     }
 }

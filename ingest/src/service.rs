@@ -49,6 +49,13 @@ pub trait WriteGuard: Send + Sync + std::fmt::Debug + 'static {
 
     /// `Err` refuses a `Resume` call with that status.
     fn check_resume(&self, extensions: &tonic::Extensions) -> Result<(), Status>;
+
+    /// The identity that owns the producers of this call (producer ids are scoped to it), or
+    /// `None` when every caller is one anonymous identity.
+    fn producer_owner(&self, extensions: &tonic::Extensions) -> Result<Option<String>, Status> {
+        let _ = extensions;
+        Ok(None)
+    }
 }
 
 /// The `isobar.v1.Ingest` service over one database.
@@ -84,14 +91,19 @@ impl IngestService {
         self.guard.as_ref().map_or(Ok(()), |g| g.check(extensions, request))
     }
 
+    /// The owner of the call's producers, per the guard.
+    fn owner(&self, extensions: &tonic::Extensions) -> Result<Option<String>, Status> {
+        self.guard.as_ref().map_or(Ok(None), |g| g.producer_owner(extensions))
+    }
+
     /// Admits `request` and starts converting and writing it on the blocking pool.
-    fn start(&self, request: WriteRequest) -> Result<Pending, ApiError> {
+    fn start(&self, request: WriteRequest, owner: Option<String>) -> Result<Pending, ApiError> {
         let admitted = self.admission.try_admit(request.encoded_len())?;
         let db = self.db.clone();
         let max_rows = self.max_rows;
         Ok(tokio::task::spawn_blocking(move || {
             let _admitted = admitted;
-            write_blocking(&db, request, max_rows)
+            write_blocking(&db, request, max_rows, owner.as_deref())
         }))
     }
 
@@ -114,10 +126,11 @@ impl Ingest for IngestService {
         request: Request<Streaming<WriteRequest>>,
     ) -> Result<Response<Self::ProducerStreamStream>, Status> {
         let (_, extensions, inbound) = request.into_parts();
+        let owner = self.owner(&extensions)?;
         let check = self.guard.clone().map(|guard| -> crate::producer::MessageCheck {
             Box::new(move |message: &WriteRequest| guard.check(&extensions, message))
         });
-        let acks = producer_stream(self.db.clone(), self.admission.clone(), self.max_rows, check, inbound);
+        let acks = producer_stream(self.db.clone(), self.admission.clone(), self.max_rows, check, owner, inbound);
         Ok(Response::new(acks))
     }
 
@@ -125,12 +138,14 @@ impl Ingest for IngestService {
         if let Some(guard) = &self.guard {
             guard.check_resume(request.extensions())?;
         }
-        Ok(Response::new(resume(self.db.clone(), request.into_inner()).await?))
+        let owner = self.owner(request.extensions())?;
+        Ok(Response::new(resume(self.db.clone(), request.into_inner(), owner.as_deref()).await?))
     }
 
     async fn write(&self, request: Request<WriteRequest>) -> Result<Response<WriteResponse>, Status> {
         self.check(request.extensions(), request.get_ref())?;
-        let applied = finish(self.start(request.into_inner())?).await?;
+        let owner = self.owner(request.extensions())?;
+        let applied = finish(self.start(request.into_inner(), owner)?).await?;
         let mut totals = Totals::default();
         totals.add(applied);
         Ok(Response::new(totals.response(self.sync())))
@@ -138,6 +153,7 @@ impl Ingest for IngestService {
 
     async fn write_stream(&self, request: Request<Streaming<WriteRequest>>) -> Result<Response<WriteResponse>, Status> {
         let (_, extensions, mut stream) = request.into_parts();
+        let owner = self.owner(&extensions)?;
         let mut totals = Totals::default();
         let mut pending: Option<(u64, Pending)> = None;
         let mut index = 0u64;
@@ -152,7 +168,9 @@ impl Ingest for IngestService {
                     self.check(&extensions, &message).map_err(|status| {
                         Status::new(status.code(), format!("message {index}: {}", status.message()))
                     })?;
-                    let write = self.start(message).map_err(|e| e.into_status_at(&format!("message {index}")))?;
+                    let write = self
+                        .start(message, owner.clone())
+                        .map_err(|e| e.into_status_at(&format!("message {index}")))?;
                     pending = Some((index, write));
                     index += 1;
                 }

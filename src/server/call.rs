@@ -33,6 +33,8 @@ pub struct CallAuth {
     pub principal: Principal,
     /// What (absent for a path that names no Isobar method; the router answers UNIMPLEMENTED).
     pub rpc: Option<Rpc>,
+    /// True when authentication is off and every caller is the one anonymous identity.
+    pub anonymous: bool,
 }
 
 /// The [`tower_layer::Layer`] that wraps the router in [`CallService`].
@@ -121,7 +123,7 @@ where
         match principal {
             Ok(principal) => {
                 span.record("principal", principal.name.as_str());
-                request.extensions_mut().insert(CallAuth { principal, rpc });
+                request.extensions_mut().insert(CallAuth { principal, rpc, anonymous: !self.auth.enabled() });
                 let call = inner.call(request).instrument(span.clone());
                 Box::pin(async move { Ok(Logged::wrap(call.await?, span, started)) })
             }

@@ -83,4 +83,13 @@ impl isobar_ingest::WriteGuard for IngestGuard {
             principal.name
         )))
     }
+
+    /// Producers belong to the authenticated principal; with authentication off every caller is
+    /// the one anonymous identity and ids stay as they are (marks of older data are found).
+    fn producer_owner(&self, extensions: &tonic::Extensions) -> Result<Option<String>, Status> {
+        let auth = extensions
+            .get::<CallAuth>()
+            .ok_or_else(|| Status::internal("the call was not authenticated (the server's auth layer is missing)"))?;
+        Ok((!auth.anonymous).then(|| auth.principal.name.clone()))
+    }
 }
