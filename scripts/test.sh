@@ -3,8 +3,11 @@
 # standard development image); installs everything else it needs by itself:
 #   - a Python virtual environment in .venv with the interoperability-test packages
 #     (pyarrow, duckdb, grpcio-tools, ...), from scripts/requirements-test.txt;
-# then checks formatting and lints, and runs every Rust test with cargo-nextest (falling back to
-# cargo test when nextest is not installed). The output ends with the runner's summary.
+#   - Debian's mosquitto (the agent's end-to-end test needs a real MQTT broker);
+#   - cargo-nextest, when it is not installed;
+# then checks formatting and lints, runs the doctests (cargo test --doc: nextest cannot run them),
+# and runs every other Rust test with cargo-nextest (profile `ci`, with its per-test timeouts).
+# The output ends with nextest's summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,9 +39,13 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-step "tests"
-if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --profile ci --no-fail-fast
-else
-  cargo test --workspace --no-fail-fast
+step "cargo-nextest (the test runner; installed when missing)"
+if ! cargo nextest --version >/dev/null 2>&1; then
+  cargo install --locked cargo-nextest
 fi
+
+step "doctests (nextest does not run them)"
+cargo test --workspace --doc --quiet
+
+step "tests"
+cargo nextest run --workspace --profile ci --no-fail-fast
