@@ -22,6 +22,7 @@
 //! | [`manifest_records`] | record payloads (JSON edits), framed and checksummed by the harness | the same, past the checksums |
 //! | [`encoding`] | a column type, a row count, encoded bytes | `encoding::decode_array` / `decode_ints` |
 //! | [`grpc_write`] | a protobuf `WriteRequest` | `prost` decode, `convert::request_to_batch`, `catalog::validate_batch` |
+//! | [`line_protocol`] | a precision byte and a line-protocol body | `line_protocol::Parser`, `line_protocol::map_body` |
 //!
 //! Besides "no panic", targets assert properties that must hold for any input: WAL replay hands
 //! out strictly increasing seqs and a second open replays exactly what the first one did;
@@ -35,6 +36,7 @@
 
 mod encoding;
 mod grpc;
+mod line_protocol;
 mod manifest;
 pub mod mutate;
 mod scratch;
@@ -44,6 +46,7 @@ mod wal;
 
 pub use encoding::encoding;
 pub use grpc::grpc_write;
+pub use line_protocol::line_protocol;
 pub use manifest::{manifest_file, manifest_records};
 pub use sst::{sst_file, sst_mutated};
 pub use wal::{FLUSH_DEADLINE, wal_payload, wal_payload_flush, wal_segment};
@@ -63,4 +66,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("manifest_records", manifest_records),
     ("encoding", encoding),
     ("grpc_write", grpc_write),
+    ("line_protocol", line_protocol),
 ];

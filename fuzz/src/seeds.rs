@@ -64,7 +64,45 @@ pub fn corpus() -> Vec<Seed> {
     for (name, bytes) in write_requests() {
         add("grpc_write", name, bytes);
     }
+    for (name, bytes) in line_protocol_bodies() {
+        add("line_protocol", name, bytes);
+    }
     out
+}
+
+/// Seeds of `line_protocol`: byte 0 picks the precision (0 ns, 1 us, 2 ms, 3 s), the rest is a
+/// body. Every feature of the syntax appears once: tags, escapes, every field type, quoted
+/// strings with escapes and a newline, comments, `\r\n`, lines without a timestamp, a field
+/// written twice, sparse fields across lines of one series, several measurements, and bodies
+/// the mapper refuses (a type conflict, `NaN`, a bad table name).
+fn line_protocol_bodies() -> Vec<(&'static str, Vec<u8>)> {
+    let bodies: [(&str, u8, &str); 8] = [
+        (
+            "weather",
+            3,
+            "weather,station=KSEA,region=us-west temp_c=11.5,ok=t,count=3i,seen=7u,note=\"dry\" 1700000000\n\
+             weather,station=KSEA temp_c=11.7 1700000060\n",
+        ),
+        ("escapes", 0, "esc,host=a\\,b,k\\=x=v\\ w f\\,1=1,f\\ 2=\"q\\\"uote\\\\\" 1\n"),
+        (
+            "multiline_string",
+            2,
+            "logs,app=web msg=\"first\nsecond\" 1700000000000\n# a comment\n\r\nlogs msg=\"x\"\r\n",
+        ),
+        ("no_timestamp", 0, "cpu,host=h1 usage=0.5\ncpu,host=h2 usage=0.7,idle=99.0\n"),
+        ("sparse_and_duplicate", 1, "m,s=1 a=1,b=2 10\nm,s=1 c=3i 11\nm,s=1 a=4,a=5 12\nn x=t\n"),
+        ("type_conflict", 0, "m,s=1 a=1 1\nm,s=1 a=\"text\" 2\n"),
+        ("nan", 0, "m a=NaN 1\n"),
+        ("bad_table", 0, "9bad\\ name?,t=1 a=1 1\n"),
+    ];
+    bodies
+        .into_iter()
+        .map(|(name, precision, body)| {
+            let mut bytes = vec![precision];
+            bytes.extend_from_slice(body.as_bytes());
+            (name, bytes)
+        })
+        .collect()
 }
 
 fn harness<T, E: Display>(what: &str, r: Result<T, E>) -> T {

@@ -177,6 +177,11 @@ fn grpc_write_smoke() {
     smoke("grpc_write", 20_000);
 }
 
+#[test]
+fn line_protocol_smoke() {
+    smoke("line_protocol", 20_000);
+}
+
 /// Every target has a smoke test above, committed seeds, and a cargo-fuzz binary declared in
 /// Cargo.toml with its three-line entry point.
 #[test]
