@@ -1,8 +1,9 @@
 //! The files under deploy/ are checked against the real binary and config loader: every YAML
 //! parses, the Kubernetes objects have the expected kinds, ports, probes and memory limits that
 //! fit the configured budgets, the config embedded in the ConfigMap loads, the health-check
-//! commands of the Dockerfile, compose file and probes are real `isobar` invocations, and the
-//! systemd unit is hardened and starts `isobar serve` with flags that exist.
+//! commands of the Dockerfile, compose file and probes are real `isobar` invocations that read the
+//! configuration the server runs with, and the systemd unit is hardened and starts `isobar serve`
+//! with flags that exist. tests/deploy_health.rs runs those health checks against real servers.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -45,6 +46,18 @@ fn assert_real_invocation(args: &[String]) {
     assert_eq!(args.first().map(String::as_str), Some("isobar"), "{args:?}");
     let out = Command::new(BIN).args(&args[1..]).arg("--help").output().expect("runs");
     assert!(out.status.success(), "{args:?} is not a valid isobar command: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The value after `name` in a command line.
+fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(String::as_str)
+}
+
+/// `isobar` plus a compose service's `command`.
+fn command_of(service: &Value) -> Vec<String> {
+    let mut command = vec!["isobar".to_owned()];
+    command.extend(strings(&service["command"]));
+    command
 }
 
 fn strings(v: &Value) -> Vec<String> {
@@ -126,16 +139,16 @@ fn kubernetes_manifests_fit_the_binary_and_the_config() {
         }
     }
 
-    // Probes: the gRPC health service on the gRPC port, or `isobar health` as a real command.
-    assert_eq!(c["readinessProbe"]["grpc"]["port"].as_u64(), Some(GRPC_PORT));
-    for probe in ["livenessProbe", "startupProbe"] {
-        let command = strings(&c[probe]["exec"]["command"]);
-        assert_eq!(command.get(1).map(String::as_str), Some("health"), "{probe}");
-        assert!(command.iter().any(|a| a.ends_with(&format!(":{GRPC_PORT}"))), "{probe} checks the gRPC port");
-        assert_real_invocation(&command);
-    }
+    // Probes: `isobar health --config` with the config the server runs with (a real command;
+    // the kubelet's own grpc probe cannot speak TLS). tests/deploy_health.rs runs them.
     let mut args = vec!["isobar".to_owned()];
     args.extend(strings(&c["args"]));
+    for probe in ["readinessProbe", "livenessProbe", "startupProbe"] {
+        let command = strings(&c[probe]["exec"]["command"]);
+        assert_eq!(command.get(1).map(String::as_str), Some("health"), "{probe}");
+        assert_eq!(flag(&command, "--config"), flag(&args, "--config"), "{probe} reads the server's config");
+        assert_real_invocation(&command);
+    }
     assert!(!args.iter().any(|a| a == "--insecure"), "authentication, not --insecure: {args:?}");
     assert_real_invocation(&args);
 
@@ -160,6 +173,11 @@ fn compose_runs_isobar_with_prometheus_and_a_real_health_check() {
     let test = strings(&isobar["healthcheck"]["test"]);
     assert_eq!(test[0], "CMD");
     assert_real_invocation(&test[1..]);
+    assert_eq!(
+        flag(&test, "--config"),
+        flag(&command_of(isobar), "--config"),
+        "the health check reads the server's config"
+    );
     assert!(strings(&isobar["volumes"]).iter().any(|v| v.ends_with(":/var/lib/isobar")));
     let env = &isobar["environment"];
     assert_eq!(env["ISOBAR_SERVER_LISTEN"].as_str(), Some("0.0.0.0:50051"));
@@ -200,6 +218,8 @@ fn dockerfile_is_multi_stage_non_root_with_a_real_health_check() {
     let json = &health[health.find("CMD [").expect("exec-form CMD") + 4..];
     let command: Vec<String> = serde_yaml_ng::from_str(json).expect("CMD is a JSON array");
     assert_real_invocation(&command);
+    let config_env = lines.iter().find_map(|l| l.split_whitespace().find_map(|p| p.strip_prefix("ISOBAR_CONFIG=")));
+    assert_eq!(flag(&command, "--config"), config_env, "the health check reads the config `serve` runs with");
     // The runtime environment names real config keys: the loader accepts them.
     for line in lines.iter().filter(|l| l.starts_with("ENV ")) {
         for pair in line["ENV ".len()..].split_whitespace() {
