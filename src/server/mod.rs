@@ -55,6 +55,7 @@ use tokio::task::JoinHandle;
 use tonic::transport::server::TcpIncoming;
 
 use crate::auth::Authenticator;
+use crate::auth::bootstrap::Bootstrap;
 use crate::config::Config;
 use crate::http::{LineProtocolState, WriteAuthorizer};
 pub use admin::AdminService;
@@ -86,6 +87,9 @@ pub enum ServerError {
     /// A TLS file of `[tls]` could not be read.
     #[error(transparent)]
     TlsFile(#[from] TlsFileError),
+    /// The bootstrap admin token could not be read or created.
+    #[error(transparent)]
+    Bootstrap(#[from] crate::auth::bootstrap::BootstrapError),
     /// A blocking task of the server died.
     #[error("server task failed: {0}")]
     Task(String),
@@ -166,11 +170,42 @@ impl Running {
 /// Opens the database of `config` and serves it on `config.server.listen` (and the line
 /// protocol on `config.line_protocol.listen` when enabled, admitting every writer).
 pub async fn start(config: &Config) -> Result<Running, ServerError> {
-    start_with(config, crate::http::authorizer_for(config)).await
+    let config = with_bootstrap_token(config)?;
+    start_with(&config, crate::http::authorizer_for(&config)).await
+}
+
+/// `config` with the bootstrap admin token installed when `auth.bootstrap_token_file` applies
+/// ([`crate::auth::bootstrap`]); creates the data directory, where a relative file lives.
+fn with_bootstrap_token(config: &Config) -> Result<Config, crate::auth::bootstrap::BootstrapError> {
+    let mut config = config.clone();
+    let dir = &config.server.data_dir;
+    if config.auth.enabled && config.auth.tokens.is_empty() && !config.auth.bootstrap_token_file.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).map_err(|source| crate::auth::bootstrap::BootstrapError {
+            path: dir.clone(),
+            reason: format!("cannot create the data directory: {source}"),
+        })?;
+    }
+    match crate::auth::bootstrap::first_token(&mut config.auth, dir)? {
+        Bootstrap::Unused => {}
+        Bootstrap::Created(path) => tracing::warn!(
+            path = %path.display(),
+            "authentication is on and no [[auth.tokens]] are configured: generated an admin token; \
+             its secret is in {} (mode 0600). Clients: --token-file FILE or $ISOBAR_TOKEN",
+            path.display()
+        ),
+        Bootstrap::Reused(path) => tracing::info!(
+            path = %path.display(),
+            "no [[auth.tokens]] configured: accepting the bootstrap admin token in {}",
+            path.display()
+        ),
+    }
+    Ok(config)
 }
 
 /// [`start`] with the authorizer of line-protocol writes.
 pub async fn start_with(config: &Config, authorizer: Arc<dyn WriteAuthorizer>) -> Result<Running, ServerError> {
+    let config = &with_bootstrap_token(config)?;
     let tls = tls::server_config(&config.tls)?;
     let dir = config.server.data_dir.clone();
     let options = config.storage.to_options();
