@@ -16,6 +16,11 @@
 //! token (sent as `authorization: Bearer <token>` on every call) and the CA, certificate and key
 //! files for `https://` addresses. [`ClientOptions::from_sources`] reads the token the way the
 //! CLI does: `--token-file`, else `$ISOBAR_TOKEN` — never from the command line itself.
+//!
+//! [`mismatch`] turns the transport's riddle for a wrong scheme (`http://` against a TLS port,
+//! `https://` against a plain one) into [`ClientError::TlsMismatch`], which names the fix;
+//! [`pinned`] is the channel `isobar health --config` uses, trusting exactly the server's own
+//! certificate.
 
 use arrow_array::RecordBatch;
 use arrow_buffer::Buffer;
