@@ -16,6 +16,11 @@
 //! token (sent as `authorization: Bearer <token>` on every call) and the CA, certificate and key
 //! files for `https://` addresses. [`ClientOptions::from_sources`] reads the token the way the
 //! CLI does: `--token-file`, else `$ISOBAR_TOKEN` — never from the command line itself.
+//!
+//! [`mismatch`] turns the transport's riddle for a wrong scheme (`http://` against a TLS port,
+//! `https://` against a plain one) into [`ClientError::TlsMismatch`], which names the fix;
+//! [`pinned`] is the channel `isobar health --config` uses, trusting exactly the server's own
+//! certificate.
 
 use arrow_array::RecordBatch;
 use arrow_buffer::Buffer;
@@ -32,6 +37,9 @@ use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+
+pub mod mismatch;
+pub mod pinned;
 
 /// The environment variable holding the client's bearer token.
 pub const TOKEN_ENV: &str = "ISOBAR_TOKEN";
@@ -89,6 +97,29 @@ pub enum ClientError {
     /// TLS options that do not fit together or the address.
     #[error("{0}")]
     Tls(&'static str),
+    /// The address's scheme disagrees with what the server speaks (found by [`mismatch::explain`]).
+    #[error("{}", mismatch_message(.addr, *.server_tls))]
+    TlsMismatch {
+        /// `host:port` of the server.
+        addr: String,
+        /// Whether the server speaks TLS (and the client did not), or the other way round.
+        server_tls: bool,
+    },
+}
+
+/// What to do about a scheme that disagrees with the server.
+fn mismatch_message(addr: &str, server_tls: bool) -> String {
+    if server_tls {
+        format!(
+            "the server at {addr} speaks TLS, but the client connected in plain text (http://): \
+             use --addr https://{addr} and --tls-ca FILE (the CA certificate that signed the server's certificate)"
+        )
+    } else {
+        format!(
+            "the server at {addr} does not speak TLS, but the client asked for it (https://): \
+             use --addr http://{addr}, or turn on [tls] (cert and key) on the server"
+        )
+    }
 }
 
 /// How to reach and authenticate to the server.
@@ -160,7 +191,10 @@ impl ClientOptions {
             endpoint =
                 endpoint.tls_config(tls).map_err(|source| ClientError::Address { addr: addr.to_owned(), source })?;
         }
-        endpoint.connect().await.map_err(|source| ClientError::Connect { addr: addr.to_owned(), source })
+        match endpoint.connect().await {
+            Ok(channel) => Ok(channel),
+            Err(source) => Err(mismatch::explain(addr, ClientError::Connect { addr: addr.to_owned(), source }).await),
+        }
     }
 
     /// The rustls client settings, when the address or the options ask for TLS.

@@ -1,8 +1,11 @@
 //! The files under deploy/ are checked against the real binary and config loader: every YAML
 //! parses, the Kubernetes objects have the expected kinds, ports, probes and memory limits that
 //! fit the configured budgets, the config embedded in the ConfigMap loads, the health-check
-//! commands of the Dockerfile, compose file and probes are real `isobar` invocations, and the
-//! systemd unit is hardened and starts `isobar serve` with flags that exist.
+//! commands of the Dockerfile, compose file and probes are real `isobar` invocations that read the
+//! configuration the server runs with, and the systemd unit is hardened and starts `isobar serve`
+//! with flags that exist. The agent's unit, compose service and Kubernetes example run
+//! `isobar agent run` with flags that exist, configs that load and the queue on persistent
+//! storage. tests/deploy_health.rs runs the health checks against real servers.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -45,6 +48,18 @@ fn assert_real_invocation(args: &[String]) {
     assert_eq!(args.first().map(String::as_str), Some("isobar"), "{args:?}");
     let out = Command::new(BIN).args(&args[1..]).arg("--help").output().expect("runs");
     assert!(out.status.success(), "{args:?} is not a valid isobar command: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The value after `name` in a command line.
+fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(String::as_str)
+}
+
+/// `isobar` plus a compose service's `command`.
+fn command_of(service: &Value) -> Vec<String> {
+    let mut command = vec!["isobar".to_owned()];
+    command.extend(strings(&service["command"]));
+    command
 }
 
 fn strings(v: &Value) -> Vec<String> {
@@ -126,16 +141,16 @@ fn kubernetes_manifests_fit_the_binary_and_the_config() {
         }
     }
 
-    // Probes: the gRPC health service on the gRPC port, or `isobar health` as a real command.
-    assert_eq!(c["readinessProbe"]["grpc"]["port"].as_u64(), Some(GRPC_PORT));
-    for probe in ["livenessProbe", "startupProbe"] {
-        let command = strings(&c[probe]["exec"]["command"]);
-        assert_eq!(command.get(1).map(String::as_str), Some("health"), "{probe}");
-        assert!(command.iter().any(|a| a.ends_with(&format!(":{GRPC_PORT}"))), "{probe} checks the gRPC port");
-        assert_real_invocation(&command);
-    }
+    // Probes: `isobar health --config` with the config the server runs with (a real command;
+    // the kubelet's own grpc probe cannot speak TLS). tests/deploy_health.rs runs them.
     let mut args = vec!["isobar".to_owned()];
     args.extend(strings(&c["args"]));
+    for probe in ["readinessProbe", "livenessProbe", "startupProbe"] {
+        let command = strings(&c[probe]["exec"]["command"]);
+        assert_eq!(command.get(1).map(String::as_str), Some("health"), "{probe}");
+        assert_eq!(flag(&command, "--config"), flag(&args, "--config"), "{probe} reads the server's config");
+        assert_real_invocation(&command);
+    }
     assert!(!args.iter().any(|a| a == "--insecure"), "authentication, not --insecure: {args:?}");
     assert_real_invocation(&args);
 
@@ -160,6 +175,11 @@ fn compose_runs_isobar_with_prometheus_and_a_real_health_check() {
     let test = strings(&isobar["healthcheck"]["test"]);
     assert_eq!(test[0], "CMD");
     assert_real_invocation(&test[1..]);
+    assert_eq!(
+        flag(&test, "--config"),
+        flag(&command_of(isobar), "--config"),
+        "the health check reads the server's config"
+    );
     assert!(strings(&isobar["volumes"]).iter().any(|v| v.ends_with(":/var/lib/isobar")));
     let env = &isobar["environment"];
     assert_eq!(env["ISOBAR_SERVER_LISTEN"].as_str(), Some("0.0.0.0:50051"));
@@ -200,6 +220,8 @@ fn dockerfile_is_multi_stage_non_root_with_a_real_health_check() {
     let json = &health[health.find("CMD [").expect("exec-form CMD") + 4..];
     let command: Vec<String> = serde_yaml_ng::from_str(json).expect("CMD is a JSON array");
     assert_real_invocation(&command);
+    let config_env = lines.iter().find_map(|l| l.split_whitespace().find_map(|p| p.strip_prefix("ISOBAR_CONFIG=")));
+    assert_eq!(flag(&command, "--config"), config_env, "the health check reads the config `serve` runs with");
     // The runtime environment names real config keys: the loader accepts them.
     for line in lines.iter().filter(|l| l.starts_with("ENV ")) {
         for pair in line["ENV ".len()..].split_whitespace() {
@@ -254,4 +276,82 @@ fn systemd_unit_is_hardened_and_starts_a_real_serve() {
     let printed = String::from_utf8_lossy(&out.stdout);
     assert!(printed.contains("data_dir = \"/var/lib/isobar\""), "{printed}");
     assert!(keys["ReadWritePaths"].contains("/var/lib/isobar"));
+}
+
+/// `key=value` lines of a systemd unit (the last value of a repeated key wins).
+fn unit_keys(text: &str) -> BTreeMap<&str, &str> {
+    text.lines().filter(|l| !l.starts_with('#') && l.contains('=')).filter_map(|l| l.split_once('=')).collect()
+}
+
+#[test]
+fn the_agent_unit_is_hardened_and_runs_a_real_agent_with_its_queue_in_the_state_directory() {
+    let text = std::fs::read_to_string(deploy().join("systemd/isobar-agent.service")).expect("agent unit");
+    let keys = unit_keys(&text);
+    for key in
+        ["NoNewPrivileges", "ProtectSystem", "ReadWritePaths", "CapabilityBoundingSet", "Restart", "StateDirectory"]
+    {
+        assert!(keys.contains_key(key), "isobar-agent.service lacks {key}=");
+    }
+    assert_eq!(keys["ProtectSystem"], "strict");
+    assert!(keys.contains_key("DynamicUser") || keys.contains_key("User"), "not root");
+    let exec: Vec<String> = keys["ExecStart"].split_whitespace().map(str::to_owned).collect();
+    assert!(exec[0].ends_with("/isobar"), "{exec:?}");
+    let mut command = vec!["isobar".to_owned()];
+    command.extend(exec[1..].iter().cloned());
+    assert_eq!(command.get(1..3), Some(&["agent".to_owned(), "run".to_owned()][..]), "{command:?}");
+    assert_real_invocation(&command);
+    // The unit's install line puts deploy/agent.toml at the --config path; it loads.
+    assert!(text.contains(&format!("deploy/agent.toml {}", flag(&command, "--config").expect("--config"))));
+    let agent = isobar_agent::config::AgentConfig::load(&deploy().join("agent.toml")).expect("deploy/agent.toml");
+    assert!(agent.source.len() > 1, "the example lists the source kinds");
+    let state = Path::new("/var/lib").join(keys["StateDirectory"]);
+    assert!(keys["ReadWritePaths"].contains(state.to_str().expect("utf8")), "the queue directory is writable");
+    assert!(text.contains(&format!("dir = \"{}\"", state.display())), "the install note sets [queue] dir");
+}
+
+#[test]
+fn compose_runs_the_agent_from_the_image_with_its_queue_on_a_volume() {
+    let docs = yaml_documents();
+    let compose = &docs.get(&deploy().join("compose.yaml")).expect("deploy/compose.yaml")[0];
+    let agent = &compose["services"]["agent"];
+    assert_eq!(agent["image"], compose["services"]["isobar"]["image"], "the same image");
+    let command = command_of(agent);
+    assert_eq!(command.get(1..3), Some(&["agent".to_owned(), "run".to_owned()][..]), "{command:?}");
+    assert_real_invocation(&command);
+    let volumes = strings(&agent["volumes"]);
+    let config_path = flag(&command, "--config").expect("--config");
+    let mount = volumes.iter().find(|v| v.ends_with(&format!(":{config_path}:ro"))).expect("the config is mounted");
+    let file = deploy().join(mount.split(':').next().expect("source"));
+    let config = isobar_agent::config::AgentConfig::load(&file).expect("the agent's compose config loads");
+    let queue = config.queue.dir.to_str().expect("utf8").to_owned();
+    assert!(volumes.iter().any(|v| v.ends_with(&format!(":{queue}"))), "the queue {queue} is on a volume: {volumes:?}");
+    assert!(config.server.url.contains("//isobar:"), "sends to the isobar service: {}", config.server.url);
+    assert!(compose["volumes"].as_mapping().expect("volumes").contains_key("agent-queue"));
+}
+
+#[test]
+fn the_kubernetes_agent_example_runs_a_real_agent_with_its_queue_on_a_claim() {
+    let docs = yaml_documents();
+    let objects = docs.get(&deploy().join("k8s/agent/agent.yaml")).expect("deploy/k8s/agent/agent.yaml");
+    let kind = |k: &str| objects.iter().find(|d| d["kind"].as_str() == Some(k)).unwrap_or_else(|| panic!("no {k}"));
+    let toml = kind("ConfigMap")["data"]["agent.toml"].as_str().expect("agent.toml in the ConfigMap");
+    let config = isobar_agent::config::AgentConfig::parse(toml).expect("the embedded agent config loads");
+    let pod = &kind("Deployment")["spec"]["template"]["spec"];
+    assert_eq!(pod["securityContext"]["runAsNonRoot"].as_bool(), Some(true));
+    let c = &pod["containers"][0];
+    let mut command = vec!["isobar".to_owned()];
+    command.extend(strings(&c["args"]));
+    assert_eq!(command.get(1..3), Some(&["agent".to_owned(), "run".to_owned()][..]), "{command:?}");
+    assert_real_invocation(&command);
+    let mounts = c["volumeMounts"].as_sequence().expect("mounts");
+    let mounted = |path: &str| mounts.iter().find(|m| m["mountPath"].as_str() == Some(path)).map(|m| m["name"].clone());
+    let config_dir = Path::new(flag(&command, "--config").expect("--config")).parent().expect("dir").to_owned();
+    assert!(mounted(config_dir.to_str().expect("utf8")).is_some(), "the ConfigMap is mounted at {config_dir:?}");
+    let queue = mounted(config.queue.dir.to_str().expect("utf8")).expect("the queue directory is a volume");
+    let volume = pod["volumes"].as_sequence().expect("volumes").iter().find(|v| v["name"] == queue).expect("volume");
+    assert_eq!(volume["persistentVolumeClaim"]["claimName"], kind("PersistentVolumeClaim")["metadata"]["name"]);
+    let env: Vec<&str> = c["env"].as_sequence().expect("env").iter().filter_map(|e| e["name"].as_str()).collect();
+    assert!(env.contains(&config.server.token_env.as_str()), "the token variable {} is set", config.server.token_env);
+    let claim = quantity(&kind("PersistentVolumeClaim")["spec"]["resources"]["requests"]["storage"]);
+    assert!(claim > config.queue.max_bytes, "the claim holds the queue's bound");
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use tonic::transport::{Certificate, ClientTlsConfig, Identity};
 
 use crate::queue::{FullPolicy, QueueOptions};
 
@@ -45,6 +46,12 @@ pub struct ServerConfig {
     pub connect_timeout_ms: u64,
     /// Largest gRPC message sent or received.
     pub max_message_bytes: usize,
+    /// PEM CA certificate(s) that signed the server's certificate; required by an `https://` url.
+    pub tls_ca: Option<PathBuf>,
+    /// PEM client certificate, for servers that require one (with `tls_key`).
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -57,6 +64,9 @@ impl Default for ServerConfig {
             window: 32,
             connect_timeout_ms: 5000,
             max_message_bytes: 64 << 20,
+            tls_ca: None,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -335,6 +345,17 @@ fn default_true() -> bool {
 /// Why the configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// A TLS file of `[server]` cannot be read.
+    #[error("cannot read {key} file {path}: {source}")]
+    TlsFile {
+        /// The config key (`server.tls_ca`, ...).
+        key: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The file cannot be read.
     #[error("cannot read agent config {path}: {source}")]
     Read {
@@ -386,6 +407,24 @@ impl AgentConfig {
         if !(0.0..=1.0).contains(&self.backoff.jitter) {
             return bad(format!("backoff.jitter {} is not within 0..=1", self.backoff.jitter));
         }
+        let server = &self.server;
+        let https = server.url.starts_with("https://");
+        if https && server.tls_ca.is_none() {
+            return bad(format!(
+                "server.url {} is https://: set server.tls_ca to the CA certificate (PEM) that signed the \
+                 server's certificate",
+                server.url
+            ));
+        }
+        if !https && (server.tls_ca.is_some() || server.tls_cert.is_some() || server.tls_key.is_some()) {
+            return bad(format!(
+                "server.tls_ca, tls_cert and tls_key need an https:// server.url (it is {})",
+                server.url
+            ));
+        }
+        if server.tls_cert.is_some() != server.tls_key.is_some() {
+            return bad("server.tls_cert and server.tls_key go together".into());
+        }
         if self.queue.segment_bytes > self.queue.max_bytes {
             return bad("queue.segment_bytes must not exceed queue.max_bytes".into());
         }
@@ -401,6 +440,23 @@ impl AgentConfig {
             }
         }
         Ok(())
+    }
+
+    /// The TLS settings of an `https://` server url, their files read now (so that a missing
+    /// file fails the start instead of every reconnect); `None` for `http://`.
+    pub fn tls(&self) -> Result<Option<ClientTlsConfig>, ConfigError> {
+        let server = &self.server;
+        let Some(ca) = &server.tls_ca else {
+            return Ok(None);
+        };
+        let read = |key: &'static str, path: &PathBuf| {
+            std::fs::read(path).map_err(|source| ConfigError::TlsFile { key, path: path.clone(), source })
+        };
+        let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(read("server.tls_ca", ca)?));
+        if let (Some(cert), Some(key)) = (&server.tls_cert, &server.tls_key) {
+            tls = tls.identity(Identity::from_pem(read("server.tls_cert", cert)?, read("server.tls_key", key)?));
+        }
+        Ok(Some(tls))
     }
 
     /// The bearer token from `token_env` or `token_file`, if configured.
@@ -448,6 +504,21 @@ mod tests {
         assert_eq!(config.queue.full_policy, FullPolicy::Block);
         let kinds: Vec<_> = config.source.iter().map(std::mem::discriminant).collect();
         assert_eq!(kinds.len(), 5, "one example per source kind");
+    }
+
+    #[test]
+    fn tls_settings_must_fit_the_url() {
+        let err = AgentConfig::parse("[server]\nurl = \"https://db:50051\"\n").expect_err("no CA");
+        assert!(err.to_string().contains("server.tls_ca"), "{err}");
+        let err = AgentConfig::parse("[server]\ntls_ca = \"ca.pem\"\n").expect_err("http:// with a CA");
+        assert!(err.to_string().contains("https://"), "{err}");
+        let text = "[server]\nurl = \"https://db:50051\"\ntls_ca = \"ca.pem\"\ntls_cert = \"c.pem\"\n";
+        assert!(AgentConfig::parse(text).expect_err("cert without key").to_string().contains("go together"));
+        let config = AgentConfig::parse("[server]\nurl = \"https://db:50051\"\ntls_ca = \"/nonexistent/ca.pem\"\n")
+            .expect("valid");
+        let err = config.tls().expect_err("missing CA file").to_string();
+        assert!(err.contains("server.tls_ca") && err.contains("/nonexistent/ca.pem"), "{err}");
+        assert!(AgentConfig::default().tls().expect("plain").is_none());
     }
 
     #[test]

@@ -138,6 +138,8 @@ pub struct Forwarder {
     pub config: AgentConfig,
     /// Bearer token, if any.
     pub token: Option<String>,
+    /// TLS settings for an `https://` server url ([`crate::config::AgentConfig::tls`]).
+    pub tls: Option<tonic::transport::ClientTlsConfig>,
     /// The producer id.
     pub producer_id: String,
     /// Tables to create when missing.
@@ -191,10 +193,14 @@ impl Forwarder {
     async fn session(&self, progressed: &mut bool) -> Result<(), ForwardError> {
         let server = &self.config.server;
         let url = server.url.clone();
-        let endpoint = Endpoint::from_shared(url.clone())
+        let mut endpoint = Endpoint::from_shared(url.clone())
             .map_err(|source| ForwardError::Url { url: url.clone(), source })?
             .connect_timeout(Duration::from_millis(server.connect_timeout_ms))
             .tcp_nodelay(true);
+        if let Some(tls) = &self.tls {
+            endpoint =
+                endpoint.tls_config(tls.clone()).map_err(|source| ForwardError::Url { url: url.clone(), source })?;
+        }
         let channel: Channel = endpoint.connect().await.map_err(|source| ForwardError::Connect { url, source })?;
         let token = match &self.token {
             Some(t) => Some(format!("Bearer {t}").parse().map_err(|_| ForwardError::Token)?),

@@ -64,6 +64,7 @@ pub fn producer_id(config: &AgentConfig, dir: &Path) -> Result<String, QueueErro
 /// status once more; the queue needs no shutdown).
 pub fn run(config: AgentConfig) -> Result<(), RunError> {
     let token = config.token()?;
+    let tls = config.tls()?;
     let queue = Arc::new(Queue::open(&config.queue.dir, config.queue.options())?);
     let producer_id = producer_id(&config, &config.queue.dir)?;
     let metrics = Arc::new(Metrics::default());
@@ -107,6 +108,7 @@ pub fn run(config: AgentConfig) -> Result<(), RunError> {
         queue: Arc::clone(&queue),
         config: config.clone(),
         token,
+        tls,
         producer_id: producer_id.clone(),
         tables,
         metrics: Arc::clone(&metrics),

@@ -27,6 +27,7 @@
 //! Which permission each gRPC method needs is decided in one place, `server::rpc`.
 
 mod authenticator;
+pub mod bootstrap;
 mod token;
 
 #[cfg(test)]

@@ -29,6 +29,9 @@ use clap::{Parser, Subcommand};
 use crate::config::ConfigError;
 use args::OutputFormat;
 
+/// The default of `--addr`: a server started with `isobar serve` and no configuration.
+pub const DEFAULT_ADDR: &str = "http://127.0.0.1:50051";
+
 /// Isobar: a wide-column time-series store.
 #[derive(Parser, Clone, Debug, PartialEq)]
 #[command(name = "isobar", version, about, propagate_version = true)]
@@ -47,7 +50,7 @@ Examples:
 Client commands send the bearer token from --token-file, else $ISOBAR_TOKEN (never a flag value).")]
 pub struct Cli {
     /// Server address for client commands.
-    #[arg(long, global = true, default_value = "http://127.0.0.1:50051", value_name = "URL")]
+    #[arg(long, global = true, default_value = DEFAULT_ADDR, value_name = "URL")]
     pub addr: String,
     /// Output format of client commands.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
@@ -273,8 +276,19 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
     }
 }
 
-/// Runs a command that talks to the server at `--addr`.
+/// Runs a command that talks to the server at `--addr`; a transport failure caused by a TLS
+/// mismatch (`http://` against a TLS port or `https://` against a plain one) is reported as such.
 async fn run_client(cli: &Cli) -> Result<(), CliError> {
+    match run_client_command(cli).await {
+        Err(CliError::Client(error)) => {
+            Err(CliError::Client(Box::new(crate::client::mismatch::explain(&cli.addr, *error).await)))
+        }
+        other => other,
+    }
+}
+
+/// [`run_client`] without the mismatch explanation.
+async fn run_client_command(cli: &Cli) -> Result<(), CliError> {
     let mut options = crate::client::ClientOptions::from_sources(
         cli.token_file.as_deref(),
         std::env::var(crate::client::TOKEN_ENV).ok(),

@@ -131,6 +131,7 @@ impl Config {
             ("LOG", "LEVEL") => log.level = value.to_owned(),
             ("LOG", "FORMAT") => log.format = parse_value(var, value)?,
             ("AUTH", "ENABLED") => self.auth.enabled = parse(var, value, "true or false")?,
+            ("AUTH", "BOOTSTRAP_TOKEN_FILE") => self.auth.bootstrap_token_file = value.into(),
             ("TLS", "CERT") => self.tls.cert = Some(value.into()),
             ("TLS", "KEY") => self.tls.key = Some(value.into()),
             ("TLS", "CLIENT_CA") => self.tls.client_ca = Some(value.into()),

@@ -3,6 +3,7 @@
 //! ```toml
 //! [auth]
 //! enabled = true
+//! bootstrap_token_file = ""                  # or "admin.token": a generated first admin token
 //!
 //! [[auth.tokens]]
 //! name = "ingest-agent"                      # shown in logs; never the secret
@@ -34,6 +35,11 @@ use crate::auth::{ALL_TABLES, Grants, TokenHash};
 pub struct AuthConfig {
     /// Whether calls must carry a bearer token (default false).
     pub enabled: bool,
+    /// First start without tokens (the container image): with `enabled` and no `[[auth.tokens]]`,
+    /// the server generates an admin token, writes its secret to this file (mode 0600; a
+    /// relative path is inside `server.data_dir`) and logs the path, never the secret; later
+    /// starts read it back. Unused once a token is configured. Empty (the default): off.
+    pub bootstrap_token_file: PathBuf,
     /// `[[auth.tokens]]`: the accepted tokens.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tokens: Vec<TokenConfig>,
@@ -82,11 +88,12 @@ fn grant_table_is_valid(name: &str) -> bool {
 /// Checks `[auth]` and `[tls]`.
 pub(super) fn validate(auth: &AuthConfig, tls: &TlsConfig) -> Result<(), ConfigError> {
     let invalid = |key, value: String, reason| Err(ConfigError::Invalid { key, value, reason });
-    if auth.enabled && auth.tokens.is_empty() {
+    if auth.enabled && auth.tokens.is_empty() && auth.bootstrap_token_file.as_os_str().is_empty() {
         return invalid(
             "auth.enabled",
             "true".into(),
-            "needs at least one [[auth.tokens]] entry (create one with `isobar auth hash-token --generate`)",
+            "needs at least one [[auth.tokens]] entry (create one with `isobar auth hash-token --generate`) \
+             or auth.bootstrap_token_file (the server then generates a first admin token into that file)",
         );
     }
     let mut names = BTreeSet::new();

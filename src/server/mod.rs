@@ -26,14 +26,17 @@
 //! outcome log); every service checks the caller's permission on the tables a call touches with
 //! [`guard`] (directly in `Admin`, as `WriteGuard` / `ReadGuard` in `Ingest` / `Query`), using
 //! the permission [`rpc::Rpc::permission`] assigns to the method. With `[tls]`
-//! set the port speaks only TLS (rustls), optionally requiring client certificates.
+//! set the port speaks only TLS (rustls, through [`tls`]'s own accept loop), optionally requiring
+//! client certificates; failed handshakes are logged, rate-limited, by [`handshake_log`].
 
 mod admin;
 pub mod call;
 pub mod guard;
+pub mod handshake_log;
 pub mod otlp;
 pub mod rpc;
 mod snapshot;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -52,7 +55,8 @@ use tokio::task::JoinHandle;
 use tonic::transport::server::TcpIncoming;
 
 use crate::auth::Authenticator;
-use crate::config::{Config, TlsConfig};
+use crate::auth::bootstrap::Bootstrap;
+use crate::config::Config;
 use crate::http::{LineProtocolState, WriteAuthorizer};
 pub use admin::AdminService;
 
@@ -83,6 +87,9 @@ pub enum ServerError {
     /// A TLS file of `[tls]` could not be read.
     #[error(transparent)]
     TlsFile(#[from] TlsFileError),
+    /// The bootstrap admin token could not be read or created.
+    #[error(transparent)]
+    Bootstrap(#[from] crate::auth::bootstrap::BootstrapError),
     /// A blocking task of the server died.
     #[error("server task failed: {0}")]
     Task(String),
@@ -163,12 +170,43 @@ impl Running {
 /// Opens the database of `config` and serves it on `config.server.listen` (and the line
 /// protocol on `config.line_protocol.listen` when enabled, admitting every writer).
 pub async fn start(config: &Config) -> Result<Running, ServerError> {
-    start_with(config, crate::http::authorizer_for(config)).await
+    let config = with_bootstrap_token(config)?;
+    start_with(&config, crate::http::authorizer_for(&config)).await
+}
+
+/// `config` with the bootstrap admin token installed when `auth.bootstrap_token_file` applies
+/// ([`crate::auth::bootstrap`]); creates the data directory, where a relative file lives.
+fn with_bootstrap_token(config: &Config) -> Result<Config, crate::auth::bootstrap::BootstrapError> {
+    let mut config = config.clone();
+    let dir = &config.server.data_dir;
+    if config.auth.enabled && config.auth.tokens.is_empty() && !config.auth.bootstrap_token_file.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).map_err(|source| crate::auth::bootstrap::BootstrapError {
+            path: dir.clone(),
+            reason: format!("cannot create the data directory: {source}"),
+        })?;
+    }
+    match crate::auth::bootstrap::first_token(&mut config.auth, dir)? {
+        Bootstrap::Unused => {}
+        Bootstrap::Created(path) => tracing::warn!(
+            path = %path.display(),
+            "authentication is on and no [[auth.tokens]] are configured: generated an admin token; \
+             its secret is in {} (mode 0600). Clients: --token-file FILE or $ISOBAR_TOKEN",
+            path.display()
+        ),
+        Bootstrap::Reused(path) => tracing::info!(
+            path = %path.display(),
+            "no [[auth.tokens]] configured: accepting the bootstrap admin token in {}",
+            path.display()
+        ),
+    }
+    Ok(config)
 }
 
 /// [`start`] with the authorizer of line-protocol writes.
 pub async fn start_with(config: &Config, authorizer: Arc<dyn WriteAuthorizer>) -> Result<Running, ServerError> {
-    let tls = tls_config(&config.tls)?;
+    let config = &with_bootstrap_token(config)?;
+    let tls = tls::server_config(&config.tls)?;
     let dir = config.server.data_dir.clone();
     let options = config.storage.to_options();
     let open_dir = dir.clone();
@@ -224,28 +262,12 @@ pub async fn start_with(config: &Config, authorizer: Arc<dyn WriteAuthorizer>) -
     Ok(Running { addr: local, tls: with_tls, metrics, line_protocol, db, stop: Some(stop), task })
 }
 
-/// The rustls settings `[tls]` describes, its files read now so that a bad path fails the start.
-fn tls_config(tls: &TlsConfig) -> Result<Option<tonic::transport::ServerTlsConfig>, TlsFileError> {
-    let (Some(cert), Some(key)) = (&tls.cert, &tls.key) else {
-        return Ok(None);
-    };
-    let read = |key: &'static str, path: &std::path::Path| {
-        std::fs::read(path).map_err(|source| TlsFileError { key, path: path.to_owned(), source })
-    };
-    let identity = tonic::transport::Identity::from_pem(read("tls.cert", cert)?, read("tls.key", key)?);
-    let mut server = tonic::transport::ServerTlsConfig::new().identity(identity);
-    if let Some(ca) = &tls.client_ca {
-        server = server.client_ca_root(tonic::transport::Certificate::from_pem(read("tls.client_ca", ca)?));
-    }
-    Ok(Some(server))
-}
-
 /// Serves until `stopped` fires (or its sender is dropped), then closes the database.
 async fn serve(
     config: Config,
     db: Db,
     listener: TcpListener,
-    tls: Option<tonic::transport::ServerTlsConfig>,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     http: Option<(TcpListener, axum::Router)>,
     stopped: oneshot::Receiver<()>,
     requests: crate::metrics::RequestMetrics,
@@ -291,11 +313,8 @@ async fn serve(
         tracing::info!("shutting down: no new connections, waiting for running calls");
         let _ = drained_tx.send(());
     };
-    let mut builder = tonic::transport::Server::builder().tcp_nodelay(true);
-    if let Some(tls) = tls {
-        builder = builder.tls_config(tls)?;
-    }
-    let router = builder
+    let router = tonic::transport::Server::builder()
+        .tcp_nodelay(true)
         .layer(crate::metrics::RequestLayer::new(requests))
         .layer(call::CallLayer::new(Authenticator::from_config(&config.auth)))
         .add_service(health_service)
@@ -309,7 +328,13 @@ async fn serve(
                 .max_decoding_message_size(max)
                 .max_encoding_message_size(max)
         }));
-    let served = router.serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), signal);
+    let served: std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), tonic::transport::Error>> + Send>> =
+        match tls {
+            Some(tls) => Box::pin(router.serve_with_incoming_shutdown(tls::incoming(listener, tls), signal)),
+            None => Box::pin(
+                router.serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), signal),
+            ),
+        };
     let result = tokio::select! {
         r = served => r.map_err(ServerError::from),
         () = deadline_after(drained_rx, timeout) => {

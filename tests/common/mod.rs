@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+pub mod pki;
+
 use arrow_array::RecordBatch;
 use isobar::client::{Client, collect};
 use isobar::config::{ByteSize, Config};
