@@ -316,3 +316,48 @@ fn describe_drop_compact_generate_and_snapshots_work_from_the_cli() {
     let (list, _) = ok(&addr, &["--format", "csv", "table", "list"]);
     assert_eq!(list.lines().count(), 1, "{list}");
 }
+
+/// Runs `isobar ARGS` on a pseudo-terminal (util-linux `script`), typing `input`; returns the
+/// exit success and everything the terminal showed.
+fn on_terminal(addr: &SocketAddr, args: &str, input: &str) -> (bool, String) {
+    use std::io::Write;
+    let command = format!("'{BIN}' --addr http://{addr} {args}");
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs");
+    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("type");
+    let out = child.wait_with_output().expect("waits");
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn delete_on_a_terminal_asks_and_deletes_only_when_confirmed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(&dir.path().join("data"));
+    let addr = server.addr();
+    ok(&addr, &["table", "create", "w", "--family", "env:v=f64"]);
+    write_rows(&addr, dir.path(), "w", &[("p1", SEC, 1.0), ("p2", SEC, 2.0), ("q", SEC, 3.0)]);
+
+    // --all wants the table name typed; "y" is not enough.
+    let (deleted, screen) = on_terminal(&addr, "delete w --all", "y\n");
+    assert!(!deleted, "{screen}");
+    assert!(
+        screen.contains("Type the table name (w) to confirm") && screen.contains("nothing was deleted"),
+        "{screen}"
+    );
+    assert_eq!(keys(&addr, "w").len(), 3);
+    // An open range: y/N, and anything but yes keeps the rows.
+    let (deleted, screen) = on_terminal(&addr, "delete w --prefix p --from 0", "n\n");
+    assert!(!deleted && screen.contains("[y/N]"), "{screen}");
+    assert_eq!(keys(&addr, "w").len(), 3);
+    let (deleted, screen) = on_terminal(&addr, "delete w --prefix p --from 0", "y\n");
+    assert!(deleted && screen.contains("deleted table w: every series with prefix \"p\""), "{screen}");
+    assert_eq!(keys(&addr, "w"), vec!["q,1970-01-01T00:00:01Z".to_owned()]);
+    let (deleted, screen) = on_terminal(&addr, "delete w --all", "w\n");
+    assert!(deleted, "{screen}");
+    assert!(keys(&addr, "w").is_empty());
+}
