@@ -44,14 +44,31 @@ pub struct DeleteArgs {
 pub struct DeleteSelector {
     /// Exactly this series key; repeat (or separate with commas) for several. Each series is
     /// deleted by its own request, in the order given.
-    #[arg(long, value_name = "KEY", value_delimiter = ',', num_args = 1..)]
+    #[arg(long, value_name = "KEY", value_delimiter = ',', num_args = 1.., value_parser = series_key)]
     pub series: Vec<String>,
-    /// Every series whose key starts with PREFIX.
-    #[arg(long)]
+    /// Every series whose key starts with PREFIX (not empty: use --all for every series).
+    #[arg(long, value_parser = prefix)]
     pub prefix: Option<String>,
     /// Every series of the table.
     #[arg(long)]
     pub all: bool,
+}
+
+/// A series key to delete: not empty (no series has an empty key).
+fn series_key(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        return Err("a series key is not empty; to delete every series use --all".into());
+    }
+    Ok(s.to_owned())
+}
+
+/// A prefix to delete by: an empty one would select every series without the confirmation
+/// `--all` asks for, so it is refused.
+fn prefix(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        return Err("an empty prefix selects every series; use --all (which asks for confirmation)".into());
+    }
+    Ok(s.to_owned())
 }
 
 impl DeleteSelector {
@@ -196,6 +213,15 @@ mod tests {
         let cli = |args: &[&str]| super::super::Cli::try_parse_from([&["isobar", "delete", "t"], args].concat());
         assert!(cli(&[]).is_err());
         assert!(cli(&["--all", "--prefix", "a"]).is_err());
+    }
+
+    #[test]
+    fn an_empty_prefix_or_series_key_is_refused() {
+        let cli = |args: &[&str]| super::super::Cli::try_parse_from([&["isobar", "delete", "t"], args].concat());
+        let err = cli(&["--prefix", "", "--from", "0", "--to", "1"]).unwrap_err().to_string();
+        assert!(err.contains("an empty prefix selects every series; use --all"), "{err}");
+        let err = cli(&["--series", "", "--from", "0", "--to", "1"]).unwrap_err().to_string();
+        assert!(err.contains("a series key is not empty"), "{err}");
     }
 
     #[test]
