@@ -169,8 +169,21 @@ pub async fn run(args: &DeleteArgs, client: &mut Client) -> Result<(), CliError>
         }
     }
     let mut sequence = 0;
-    for request in args.requests() {
-        sequence = client.admin.delete(request).await?.into_inner().sequence;
+    let mut done: Vec<String> = Vec::new();
+    for (request, what) in args.requests().into_iter().zip(args.selector.selectors()) {
+        match client.admin.delete(request).await {
+            Ok(response) => sequence = response.into_inner().sequence,
+            Err(status) => {
+                // Each series is its own tombstone: say which ones the failure did not undo.
+                if !done.is_empty() {
+                    eprintln!("already deleted before this error: series {}", done.join(", "));
+                }
+                return Err(status.into());
+            }
+        }
+        if let SeriesSelector::Exact(key) = what {
+            done.push(key);
+        }
     }
     eprintln!("deleted {} (tombstone sequence {sequence})", args.describe());
     Ok(())
