@@ -42,6 +42,10 @@
 //! producer_state_ttl = "7d"         # idempotent producers idle this long are forgotten (docs/producers.md)
 //! max_producers = 100000            # producers tracked; past it the least recently active are forgotten
 //!
+//! [storage.compaction]              # time-window compaction; per table: `isobar table alter`
+//! window = "1d"                     # width of a time window (files are grouped by window)
+//! closed_after = "1h"               # a window not the newest is closed this long after its newest row
+//!
 //! [metrics]
 //! enabled = true                    # serve Prometheus metrics over HTTP
 //! listen = "127.0.0.1:9470"         # GET /metrics there (use 0.0.0.0:9470 for a remote Prometheus)
@@ -258,6 +262,27 @@ pub struct StorageConfig {
     pub producer_state_ttl: DurationValue,
     /// Most idempotent producers tracked at once.
     pub max_producers: usize,
+    /// `[storage.compaction]`: the database-wide compaction defaults.
+    pub compaction: CompactionConfig,
+}
+
+/// `[storage.compaction]`: the compaction settings a table uses unless `AlterTable`
+/// (`isobar table alter --compaction-window/--closed-after`) gives one of its families its own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CompactionConfig {
+    /// Width of a time window (default 1 day).
+    pub window: DurationValue,
+    /// A window that is not the newest is closed (merged into as few files as possible) this
+    /// long after its newest row, by wall clock (default 1 hour).
+    pub closed_after: DurationValue,
+}
+
+impl Default for CompactionConfig {
+    fn default() -> Self {
+        let engine = isobar_storage::CompactionOptions::default();
+        Self { window: DurationValue(engine.window), closed_after: DurationValue(engine.closed_after) }
+    }
 }
 
 impl Default for StorageConfig {
@@ -289,6 +314,10 @@ impl StorageConfig {
             max_ts: options.limits.max_ts,
             producer_state_ttl: DurationValue(options.producer_state_ttl),
             max_producers: options.max_producers,
+            compaction: CompactionConfig {
+                window: DurationValue(options.compaction.window),
+                closed_after: DurationValue(options.compaction.closed_after),
+            },
         }
     }
 
@@ -313,7 +342,11 @@ impl StorageConfig {
                 min_ts: self.min_ts,
                 max_ts: self.max_ts,
             },
-            compaction: isobar_storage::CompactionOptions::default(),
+            compaction: isobar_storage::CompactionOptions {
+                window: self.compaction.window.0,
+                closed_after: self.compaction.closed_after.0,
+                ..isobar_storage::CompactionOptions::default()
+            },
             producer_state_ttl: self.producer_state_ttl.0,
             max_producers: self.max_producers,
             ..Options::default()
@@ -450,6 +483,9 @@ impl Config {
         }
         if s.rows_per_page == 0 {
             return invalid("storage.rows_per_page", "0".into(), "must be positive");
+        }
+        if s.compaction.window.0.is_zero() {
+            return invalid("storage.compaction.window", s.compaction.window.to_string(), "must be positive");
         }
         if s.max_producers == 0 {
             return invalid("storage.max_producers", "0".into(), "must be positive");

@@ -5,9 +5,11 @@
 //! `admin verify` and `write --dry-run` need no server.
 
 pub mod admin;
+pub mod alter;
 pub mod args;
 pub mod auth;
 pub mod csv;
+pub mod delete;
 pub mod export;
 pub mod health;
 pub mod inspect;
@@ -42,6 +44,8 @@ Examples:
   isobar write --table weather --file readings.csv
   isobar scan weather --series station=KSEA --from now-1d
   isobar agg weather --all --from now-7d --bucket 1h --fn avg:env.temp_c
+  isobar delete weather --series station=KSEA --from 2024-05-01 --to 2024-05-02
+  isobar table alter weather --add-column env.wind:f64 --ttl env=90d
   isobar snapshot create --name nightly
   isobar restore ./isobar-data/snapshots/nightly --data-dir ./restored
   isobar health
@@ -90,6 +94,19 @@ pub enum Command {
     Latest(read::LatestArgs),
     /// Export rows to Parquet files on the server.
     Export(export::ExportArgs),
+    /// Delete the rows of some series in a time range (a range tombstone; cannot be undone).
+    #[command(after_help = "\
+Times take the same forms as scan's --from/--to. An open end deletes to the beginning or the end
+of time. With --all, or with an open end, the command asks for confirmation on a terminal (type
+the table name for --all, y otherwise); when standard input is not a terminal it refuses unless
+--yes is given.
+
+Examples:
+  isobar delete weather --series station=KSEA --from 2024-05-01 --to 2024-05-02
+  isobar delete weather --series s1 --series s2 --from now-1h --to now
+  isobar delete trucks --prefix truck_00 --from 2024-01-01 --to 2024-02-01 --family diag
+  isobar delete trucks --all --to now-365d --yes")]
+    Delete(delete::DeleteArgs),
     /// Maintenance: flush, compact, stats, verify.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
@@ -214,6 +231,9 @@ pub enum CliError {
         #[source]
         source: Box<isobar_storage::Error>,
     },
+    /// A destructive command that was not confirmed; nothing was changed.
+    #[error("{0}")]
+    NotConfirmed(String),
     /// A snapshot listing found damage.
     #[error("{0}")]
     Snapshot(String),
@@ -308,6 +328,7 @@ async fn run_client_command(cli: &Cli) -> Result<(), CliError> {
         Command::Agg(args) => read::run_agg(args, &mut client, format).await,
         Command::Latest(args) => read::run_latest(args, &mut client, format).await,
         Command::Export(args) => export::run(args, &mut client, format).await,
+        Command::Delete(args) => delete::run(args, &mut client).await,
         Command::Admin(command) => admin::run(command, &mut client, format).await,
         Command::Snapshot(command) => snapshot::run(command, &mut client, format).await,
         Command::Serve(_)

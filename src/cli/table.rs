@@ -1,4 +1,4 @@
-//! `isobar table create|list|describe|drop`.
+//! `isobar table create|list|describe|alter|drop` (`alter`'s flags live in [`super::alter`]).
 
 use clap::{Args, Subcommand};
 use isobar_proto::v1 as pb;
@@ -29,6 +29,20 @@ Examples:
         /// Table name.
         table: String,
     },
+    /// Change a live table: add families or columns, set or remove retention, allow dynamic
+    /// columns, set compaction settings. All changes apply together or not at all.
+    #[command(after_help = "\
+DURATION is a whole number with a unit: ns, us, ms, s, m, h or d (e.g. 90m, 12h, 30d).
+
+Examples:
+  isobar table alter weather --add-family wind:speed=f64,gust=f64
+  isobar table alter weather --add-column env.pressure:f64 --add-column env.station:string
+  isobar table alter weather --ttl env=90d --ttl 365d
+  isobar table alter weather --no-ttl env --no-table-ttl
+  isobar table alter weather --dynamic-columns true
+  isobar table alter weather --compaction-window all=6h --closed-after env=2h
+  isobar table alter weather --compaction-window env=default")]
+    Alter(super::alter::AlterArgs),
     /// Drop a table and all its data.
     #[command(after_help = "Example:\n  isobar table drop trucks --if-exists")]
     Drop {
@@ -132,6 +146,13 @@ pub async fn run(command: &TableCommand, client: &mut Client, format: OutputForm
             let response = client.admin.describe_table(request).await?.into_inner();
             describe(response.table.as_ref(), format)
         }
+        TableCommand::Alter(args) => {
+            let request = args.request()?;
+            let count = request.actions.len();
+            let response = client.admin.alter_table(request).await?.into_inner();
+            eprintln!("table {} altered ({count} change{})", args.table, if count == 1 { "" } else { "s" });
+            describe(response.table.as_ref(), format)
+        }
         TableCommand::Drop { table, if_exists } => {
             let request = pb::DropTableRequest { table: table.clone(), if_exists: *if_exists };
             let dropped = client.admin.drop_table(request).await?.into_inner().dropped;
@@ -142,7 +163,7 @@ pub async fn run(command: &TableCommand, client: &mut Client, format: OutputForm
 }
 
 /// A retention in the largest whole unit, e.g. `30d` or `90m`.
-fn ttl_text(ns: i64) -> String {
+pub(super) fn ttl_text(ns: i64) -> String {
     const UNITS: [(i64, &str); 6] = [
         (86_400_000_000_000, "d"),
         (3_600_000_000_000, "h"),
@@ -151,15 +172,24 @@ fn ttl_text(ns: i64) -> String {
         (1_000_000, "ms"),
         (1, "ns"),
     ];
+    if ns == 0 {
+        return "0s".into();
+    }
     UNITS.iter().find(|(n, _)| ns % n == 0).map_or_else(|| format!("{ns}ns"), |(n, u)| format!("{}{u}", ns / n))
 }
 
-/// Prints one column per line: family, column, type, ids and retention.
+/// A family's own compaction setting, or `default` (the server's `[storage.compaction]`).
+fn own_setting(ns: Option<i64>) -> String {
+    ns.map_or_else(|| "default".to_owned(), ttl_text)
+}
+
+/// Prints one column per line: family, column, type, ids, retention and compaction settings.
 fn describe(table: Option<&pb::TableInfo>, format: OutputFormat) -> Result<(), CliError> {
     let Some(table) = table else { return Ok(()) };
     let mut rows = Vec::new();
     for f in &table.families {
         let ttl = f.ttl_ns.or(table.ttl_ns).map(ttl_text).unwrap_or_default();
+        let (window, closed_after) = (own_setting(f.compaction_window_ns), own_setting(f.closed_after_ns));
         if f.columns.is_empty() {
             rows.push(vec![
                 Cell::Text(f.name.clone()),
@@ -167,6 +197,8 @@ fn describe(table: Option<&pb::TableInfo>, format: OutputFormat) -> Result<(), C
                 Cell::Text(String::new()),
                 Cell::Count(u64::from(f.id)),
                 Cell::Text(ttl.clone()),
+                Cell::Text(window.clone()),
+                Cell::Text(closed_after.clone()),
             ]);
         }
         for c in &f.columns {
@@ -183,6 +215,8 @@ fn describe(table: Option<&pb::TableInfo>, format: OutputFormat) -> Result<(), C
                 Cell::Text(ty.into()),
                 Cell::Count(u64::from(f.id)),
                 Cell::Text(ttl.clone()),
+                Cell::Text(window.clone()),
+                Cell::Text(closed_after.clone()),
             ]);
         }
     }
@@ -190,7 +224,7 @@ fn describe(table: Option<&pb::TableInfo>, format: OutputFormat) -> Result<(), C
         let dynamic = if table.dynamic_columns { ", dynamic columns" } else { "" };
         println!("table {} (id {}){dynamic}", table.name, table.id);
     }
-    let batch = listing(&["family", "column", "type", "family_id", "ttl"], &rows)?;
+    let batch = listing(&["family", "column", "type", "family_id", "ttl", "compaction_window", "closed_after"], &rows)?;
     Ok(print_all(format, &batch.schema(), &[batch])?)
 }
 

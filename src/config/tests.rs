@@ -377,3 +377,26 @@ fn column_limits_come_from_the_file_and_the_environment() {
     let defaults = Config::default().storage.to_options().limits;
     assert_eq!((defaults.max_columns_per_table, defaults.max_new_columns_per_request), (4096, 1024));
 }
+
+#[test]
+fn compaction_window_and_closed_after_come_from_the_file_and_the_environment() {
+    let defaults = Config::default().storage.to_options().compaction;
+    assert_eq!((defaults.window, defaults.closed_after), (Duration::from_secs(86_400), Duration::from_secs(3600)));
+    let config = parse("[storage.compaction]\nwindow = \"6h\"\nclosed_after = \"30m\"\n").expect("parses");
+    let compaction = config.storage.to_options().compaction;
+    assert_eq!(
+        (compaction.window, compaction.closed_after),
+        (Duration::from_secs(6 * 3600), Duration::from_secs(1800))
+    );
+    assert!(config.to_toml().contains("[storage.compaction]\nwindow = \"6h\"\nclosed_after = \"30m\"\n"));
+    let vars = env(&[("ISOBAR_STORAGE_COMPACTION_WINDOW", "2h"), ("ISOBAR_STORAGE_COMPACTION_CLOSED_AFTER", "0s")]);
+    let (config, warnings) = Config::load_with(None, vars).expect("loads");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let compaction = config.storage.to_options().compaction;
+    assert_eq!((compaction.window, compaction.closed_after), (Duration::from_secs(7200), Duration::ZERO));
+    let bad = Config::load_with(None, env(&[("ISOBAR_STORAGE_COMPACTION_WINDOW", "0s")]));
+    assert!(matches!(bad, Err(ConfigError::Invalid { key: "storage.compaction.window", .. })), "{bad:?}");
+    let bad = Config::load_with(None, env(&[("ISOBAR_STORAGE_COMPACTION_CLOSED_AFTER", "soon")])).unwrap_err();
+    assert!(bad.to_string().contains("a duration such as"), "{bad}");
+    assert!(parse("[storage.compaction]\nwindows = \"1d\"\n").is_err(), "a misspelt key is an error");
+}

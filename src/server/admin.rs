@@ -78,7 +78,8 @@ fn change_from_proto(table: &str, index: usize, action: pb::AlterTableAction) ->
     match action.action {
         None => Err(missing(
             &format!("actions[{index}]"),
-            "set one of add_family, add_columns, set_ttl, set_dynamic_columns",
+            "set one of add_family, add_columns, set_ttl, set_dynamic_columns, set_compaction_window, \
+             set_closed_after",
         )),
         Some(Action::AddFamily(f)) => Ok(TableChange::AddFamily(family_spec_from_proto(table, f)?)),
         Some(Action::AddColumns(c)) => {
@@ -87,6 +88,12 @@ fn change_from_proto(table: &str, index: usize, action: pb::AlterTableAction) ->
         }
         Some(Action::SetTtl(t)) => Ok(TableChange::SetTtl { family: t.family, ttl_ns: t.ttl_ns }),
         Some(Action::SetDynamicColumns(on)) => Ok(TableChange::SetDynamicColumns(on)),
+        Some(Action::SetCompactionWindow(w)) => {
+            Ok(TableChange::SetCompactionWindow { family: w.family, window_ns: w.window_ns })
+        }
+        Some(Action::SetClosedAfter(c)) => {
+            Ok(TableChange::SetClosedAfter { family: c.family, closed_after_ns: c.closed_after_ns })
+        }
     }
 }
 
@@ -135,7 +142,7 @@ impl Admin for AdminService {
             .enumerate()
             .map(|(i, a)| change_from_proto(&table, i, a))
             .collect::<Result<Vec<_>, _>>()?;
-        let def = self
+        let info = self
             .blocking(move |db| {
                 // Check every change on a copy first: all or nothing.
                 let mut draft = db.table_def(&table)?;
@@ -147,10 +154,11 @@ impl Admin for AdminService {
                 for change in changes {
                     def = Some(db.alter_table(&table, change)?);
                 }
-                def.ok_or_else(|| missing("actions", "at least one change"))
+                let def = def.ok_or_else(|| missing("actions", "at least one change"))?;
+                Ok(admin::table_info(db, &def))
             })
             .await?;
-        Ok(Response::new(pb::AlterTableResponse { table: Some(table_def_to_info(&def)) }))
+        Ok(Response::new(pb::AlterTableResponse { table: Some(info) }))
     }
 
     async fn drop_table(

@@ -109,12 +109,12 @@ pub use batch::{ColumnValues, ColumnWrite, SeriesWrite, WriteBatch, WriteReceipt
 pub use catalog::{LoggedColumn, LoggedSeries, TableChange, Validated, apply_change, build_table, validate_batch};
 pub use codec::DecodeError;
 pub use compaction::{CompactionOptions, CompactionReport};
-pub use db::Db;
 pub use db::checkpoint::{CHECKPOINT_FILE, CheckpointFile, CheckpointInfo, restore_checkpoint, verify_checkpoint};
 pub use db::metrics::EngineMetrics;
 pub use db::producer::PendingWrite;
 pub use db::stall::StallState;
 pub use db::stats::{DbStats, FamilyStats};
+pub use db::{Db, FamilyCompaction};
 pub use error::{Error, InvalidInput, NameKind, Result};
 pub use histogram::{HistogramSnapshot, LATENCY_BOUNDS_SECONDS, LatencyHistogram};
 pub use memtable::{ColumnInput, Memtable};

@@ -121,6 +121,8 @@ pub(crate) struct SuperVersion {
     pub tombstones: Arc<Vec<Tombstone>>,
     /// Compaction window widths of families that do not use the database default.
     pub windows: Arc<BTreeMap<FamilyId, i64>>,
+    /// `closed_after` times of families that do not use the database default.
+    pub closed_after: Arc<BTreeMap<FamilyId, i64>>,
 }
 
 impl SuperVersion {

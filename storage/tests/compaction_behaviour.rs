@@ -187,3 +187,70 @@ fn window_width_is_set_per_family_and_survives_reopen() {
     assert_eq!(files(&db, "b"), 1);
     assert_eq!(scan_all(&db, "t0", &SeriesSelector::All, TimeRange::ALL).len(), 300);
 }
+
+#[test]
+fn closed_after_is_set_per_family_drives_the_policy_and_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    // The database default keeps every window open for ten days, so nothing merges by itself.
+    let opts = || Options {
+        sync: SyncPolicy::None,
+        compaction: CompactionOptions {
+            closed_after: Duration::from_secs(10 * 86_400),
+            interval: Duration::from_millis(10),
+            ..Default::default()
+        },
+        ..Options::default()
+    };
+    let db = Db::open(dir.path(), opts()).unwrap();
+    common::create_tables(&db);
+    let bad = isobar_storage::TableChange::SetClosedAfter { family: Some("a".into()), closed_after_ns: Some(-1) };
+    assert!(db.alter_table("t0", bad).unwrap_err().to_string().contains("closed_after must not be negative"));
+    let unknown = isobar_storage::TableChange::SetClosedAfter { family: Some("nope".into()), closed_after_ns: Some(0) };
+    assert!(db.alter_table("t0", unknown).is_err());
+    let change = isobar_storage::TableChange::SetClosedAfter { family: Some("a".into()), closed_after_ns: Some(0) };
+    let def = db.alter_table("t0", change).unwrap();
+    let (a, b) = (def.family("a").unwrap().id, def.family("b").unwrap().id);
+    assert_eq!(db.family_compaction(a).closed_after_ns, Some(0));
+    assert_eq!(db.family_compaction(b).closed_after_ns, None, "only family a has its own");
+
+    // Two flushes into a window two days old, and one row now (so the old window is not the newest).
+    let old = now() - 48 * HOUR;
+    for (i, ts) in [old, old + 1].into_iter().enumerate() {
+        db.write(f64_write("t0", "s", vec![ts], "a", "x", vec![i as f64])).unwrap();
+        let z = isobar_storage::SeriesWrite::new("t0", "s", vec![ts]).column(
+            "b",
+            "z",
+            isobar_storage::ColumnValues::Bool(vec![true]),
+        );
+        db.write(z).unwrap();
+        db.flush().unwrap();
+    }
+    db.write(f64_write("t0", "s", vec![now()], "a", "x", vec![9.0])).unwrap();
+    let z = isobar_storage::SeriesWrite::new("t0", "s", vec![now()]).column(
+        "b",
+        "z",
+        isobar_storage::ColumnValues::Bool(vec![true]),
+    );
+    db.write(z).unwrap();
+    db.flush().unwrap();
+    let files =
+        |db: &Db, fam: &str| db.stats().families.iter().find(|f| f.table == "t0" && f.family == fam).unwrap().files;
+    // Family a's old window is closed at once and merged by the background worker (bounded wait).
+    let mut waited = 0;
+    while files(&db, "a") != 2 && waited < 1000 {
+        std::thread::sleep(Duration::from_millis(10));
+        waited += 1;
+    }
+    assert_eq!(files(&db, "a"), 2, "a's closed window merged into one file, beside the newest window's");
+    assert_eq!(files(&db, "b"), 3, "b follows the ten-day default: its old window stays open, unmerged");
+    db.close().unwrap();
+
+    let db = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(db.family_compaction(a).closed_after_ns, Some(0), "the setting survived the reopen");
+    let reset = isobar_storage::TableChange::SetClosedAfter { family: None, closed_after_ns: None };
+    db.alter_table("t0", reset).unwrap();
+    assert_eq!(db.family_compaction(a), isobar_storage::FamilyCompaction::default());
+    db.close().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(db.family_compaction(a).closed_after_ns, None, "the reset survived the reopen");
+}

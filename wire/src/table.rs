@@ -130,6 +130,10 @@ pub fn table_def_to_info(def: &TableDef) -> pb::TableInfo {
                     })
                     .collect(),
                 ttl_ns: f.ttl_ns,
+                // Kept by the manifest beside the catalog; `isobar_query::service::admin::table_info`
+                // fills them.
+                compaction_window_ns: None,
+                closed_after_ns: None,
             })
             .collect(),
         dynamic_columns: def.dynamic_columns,

@@ -18,10 +18,22 @@ pub fn list_tables(db: &Db, visible: impl Fn(&str) -> bool) -> pb::ListTablesRes
     pb::ListTablesResponse { tables: tables.iter().map(table_def_to_info).collect() }
 }
 
-/// `DescribeTable`: the catalog entry of `table`.
+/// `DescribeTable`: the catalog entry of `table`, with each family's own compaction settings.
 pub fn describe_table(db: &Db, table: &str) -> Result<pb::DescribeTableResponse, ApiError> {
     let def = db.table_def(table)?;
-    Ok(pb::DescribeTableResponse { table: Some(table_def_to_info(&def)) })
+    Ok(pb::DescribeTableResponse { table: Some(table_info(db, &def)) })
+}
+
+/// The wire description of `def` with the compaction window and `closed_after` each family has
+/// of its own (the manifest keeps them beside the catalog, so the plain conversion cannot).
+pub fn table_info(db: &Db, def: &isobar_storage::TableDef) -> pb::TableInfo {
+    let mut info = table_def_to_info(def);
+    for family in &mut info.families {
+        let own = db.family_compaction(family.id);
+        family.compaction_window_ns = own.window_ns;
+        family.closed_after_ns = own.closed_after_ns;
+    }
+    info
 }
 
 /// Size of the files directly in `dir` (0 when it is missing).

@@ -48,6 +48,16 @@ pub enum TableChange {
         /// Window width in nanoseconds.
         window_ns: Option<i64>,
     },
+    /// Sets (or resets to the database default with `None`) how long after its newest row (by
+    /// wall clock) a window of one family, or of every family of the table, is closed, so that
+    /// compaction merges it into as few files as possible. A table whose data arrives hours
+    /// late wants a longer value than one fed in real time.
+    SetClosedAfter {
+        /// `None` for every family of the table.
+        family: Option<String>,
+        /// Time in nanoseconds; zero closes a window as soon as newer data exists.
+        closed_after_ns: Option<i64>,
+    },
 }
 
 /// Builds the definition of a new table; `next_family` is the first free family id.
@@ -102,6 +112,14 @@ pub fn apply_change(def: &TableDef, change: &TableChange, next_family: FamilyId)
         TableChange::SetCompactionWindow { family, window_ns } => {
             if let Some(w) = window_ns.filter(|w| *w <= 0) {
                 return Err(InvalidInput::Impossible(format!("a compaction window must be positive, got {w} ns")));
+            }
+            if let Some(name) = family {
+                family_mut(&mut def, name)?;
+            }
+        }
+        TableChange::SetClosedAfter { family, closed_after_ns } => {
+            if let Some(t) = closed_after_ns.filter(|t| *t < 0) {
+                return Err(InvalidInput::Impossible(format!("closed_after must not be negative, got {t} ns")));
             }
             if let Some(name) = family {
                 family_mut(&mut def, name)?;

@@ -20,6 +20,14 @@ impl CompactionOptions {
         }
         opts
     }
+
+    /// These options with the `closed_after` time `closed_after` sets for `family`, if it sets one.
+    pub(crate) fn with_closed_after(mut self, closed_after: &BTreeMap<FamilyId, i64>, family: FamilyId) -> Self {
+        if let Some(t) = closed_after.get(&family) {
+            self.closed_after = std::time::Duration::from_nanos(u64::try_from(*t).unwrap_or(0));
+        }
+        self
+    }
 }
 
 /// The manifest entries of the files of `family` compaction may touch, and the policy context.

@@ -152,9 +152,11 @@ impl Db {
             .collect()
     }
 
-    /// The compaction options in force for `family` (its own window width, if set).
+    /// The compaction options in force for `family` (its own window width and `closed_after`,
+    /// if set).
     pub(super) fn compaction_options(&self, family: FamilyId) -> CompactionOptions {
-        self.inner.opts.compaction.for_family(&self.current().windows, family)
+        let sv = self.current();
+        self.inner.opts.compaction.for_family(&sv.windows, family).with_closed_after(&sv.closed_after, family)
     }
 
     /// Where a flush or merge of `family` writes: this database's `sst/`, the family's window

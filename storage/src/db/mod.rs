@@ -72,6 +72,8 @@ mod versions;
 mod write;
 mod write_path;
 
+pub use tables::FamilyCompaction;
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -209,5 +209,6 @@ fn build_version(fs: &Fs, dir: &Path, state: &ManifestState, cache: &Arc<BlockCa
         families,
         tombstones: Arc::new(state.tombstones.values().cloned().collect()),
         windows: Arc::new(state.compaction_windows.clone()),
+        closed_after: Arc::new(state.closed_after.clone()),
     })
 }

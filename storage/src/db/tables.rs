@@ -10,6 +10,16 @@ use crate::schema::{FamilyId, TableDef, TableSpec};
 use crate::selector::{SeriesSelector, TimeRange};
 use crate::version::FamilyVersion;
 
+/// A family's own compaction settings, set by [`TableChange::SetCompactionWindow`] and
+/// [`TableChange::SetClosedAfter`]; `None` follows the database default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FamilyCompaction {
+    /// Window width in nanoseconds.
+    pub window_ns: Option<i64>,
+    /// Time after which a window is closed, in nanoseconds.
+    pub closed_after_ns: Option<i64>,
+}
+
 impl Db {
     /// Creates a table; returns its definition with ids.
     pub fn create_table(&self, spec: TableSpec) -> Result<TableDef> {
@@ -42,15 +52,35 @@ impl Db {
                     .filter(|f| family.as_ref().is_none_or(|name| *name == f.name))
                     .map(|f| Edit::SetCompactionWindow { family: f.id, window_ns: *window_ns })
                     .collect(),
+                TableChange::SetClosedAfter { family, closed_after_ns } => def
+                    .families
+                    .iter()
+                    .filter(|f| family.as_ref().is_none_or(|name| *name == f.name))
+                    .map(|f| Edit::SetClosedAfter { family: f.id, closed_after_ns: *closed_after_ns })
+                    .collect(),
                 _ => vec![Edit::ReplaceTable(def.clone())],
             };
             cell.apply(edits)?;
             let windows = Arc::new(cell.state().compaction_windows.clone());
-            self.install(|sv| sv.windows = windows);
+            let closed_after = Arc::new(cell.state().closed_after.clone());
+            self.install(|sv| {
+                sv.windows = windows;
+                sv.closed_after = closed_after;
+            });
             def
         };
         self.install_table(&def);
         Ok(def)
+    }
+
+    /// The compaction settings `family` has of its own (unset fields follow the database's
+    /// [`CompactionOptions`](crate::CompactionOptions)).
+    pub fn family_compaction(&self, family: FamilyId) -> FamilyCompaction {
+        let sv = self.current();
+        FamilyCompaction {
+            window_ns: sv.windows.get(&family).copied(),
+            closed_after_ns: sv.closed_after.get(&family).copied(),
+        }
     }
 
     /// Drops a table and deletes its data.

@@ -37,6 +37,7 @@ impl ManifestState {
             self.files.remove(family);
             self.flushed_seq.remove(family);
             self.compaction_windows.remove(family);
+            self.closed_after.remove(family);
         }
         self.tombstones.retain(|_, t| t.family.is_none_or(|f| !dropped.contains(&f)));
         for family in &def.families {
@@ -53,6 +54,7 @@ impl ManifestState {
             self.files.remove(&family.id);
             self.flushed_seq.remove(&family.id);
             self.compaction_windows.remove(&family.id);
+            self.closed_after.remove(&family.id);
         }
         self.tombstones.retain(|_, t| t.table != table);
         Ok(())

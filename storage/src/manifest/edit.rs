@@ -150,6 +150,15 @@ pub enum Edit {
         /// Window width; `None` means the database default.
         window_ns: Option<i64>,
     },
+    /// Sets (or clears with `None`) how long after its newest row a window of a family is
+    /// closed, in nanoseconds. Added after format version 1 was fixed: manifests without it
+    /// read as before (every family on the database default).
+    SetClosedAfter {
+        /// The family.
+        family: FamilyId,
+        /// Time after which a window is closed; `None` means the database default.
+        closed_after_ns: Option<i64>,
+    },
 }
 
 impl Edit {
@@ -168,6 +177,7 @@ impl Edit {
             Edit::LastSeq(_) => "LastSeq",
             Edit::NextIds { .. } => "NextIds",
             Edit::SetCompactionWindow { .. } => "SetCompactionWindow",
+            Edit::SetClosedAfter { .. } => "SetClosedAfter",
             Edit::Producers { .. } => "Producers",
         }
     }

@@ -232,6 +232,14 @@ pub enum EditError {
         /// The rejected width.
         window_ns: i64,
     },
+    /// A window's `closed_after` must not be negative.
+    #[error("family {family}: closed_after {closed_after_ns} ns is negative")]
+    BadClosedAfter {
+        /// The family.
+        family: FamilyId,
+        /// The rejected time.
+        closed_after_ns: i64,
+    },
     /// Header edits belong to the manifest file's first record only.
     #[error("a header edit cannot be applied to the state")]
     HeaderNotAllowed,

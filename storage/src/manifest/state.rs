@@ -37,6 +37,8 @@ pub struct ManifestState {
     pub last_seq: u64,
     /// Compaction window widths (ns) of families that do not use the database default.
     pub compaction_windows: BTreeMap<FamilyId, i64>,
+    /// `closed_after` times (ns) of families that do not use the database default.
+    pub closed_after: BTreeMap<FamilyId, i64>,
     /// Idempotent producers' marks by id.
     pub producers: BTreeMap<String, ProducerMark>,
     /// The producer table is complete for WAL records up to this sequence number.
@@ -62,6 +64,9 @@ impl ManifestState {
             self.compaction_windows
                 .iter()
                 .map(|(&family, &w)| Edit::SetCompactionWindow { family, window_ns: Some(w) }),
+        );
+        edits.extend(
+            self.closed_after.iter().map(|(&family, &t)| Edit::SetClosedAfter { family, closed_after_ns: Some(t) }),
         );
         let marks: Vec<ProducerMark> = self.producers.values().cloned().collect();
         for chunk in marks.chunks(PRODUCERS_PER_EDIT) {
@@ -170,6 +175,22 @@ impl ManifestState {
                     }
                     None => {
                         self.compaction_windows.remove(family);
+                        Ok(())
+                    }
+                }
+            }
+            Edit::SetClosedAfter { family, closed_after_ns } => {
+                if !self.files.contains_key(family) {
+                    return Err(EditError::UnknownFamily { family: *family });
+                }
+                match closed_after_ns {
+                    Some(t) if *t < 0 => Err(EditError::BadClosedAfter { family: *family, closed_after_ns: *t }),
+                    Some(t) => {
+                        self.closed_after.insert(*family, *t);
+                        Ok(())
+                    }
+                    None => {
+                        self.closed_after.remove(family);
                         Ok(())
                     }
                 }

@@ -272,3 +272,42 @@ fn producer_marks_survive_rotation_in_chunks_and_forget_goes_first() {
     let (_, reopened) = Manifest::create_or_open(dir.path()).expect("reopen");
     assert_eq!(reopened, state);
 }
+
+#[test]
+fn closed_after_is_kept_per_family_survives_reopen_and_snapshots_and_goes_with_its_table() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut m, mut state) = Manifest::create_or_open(dir.path()).expect("create");
+    apply_all(
+        &mut m,
+        &mut state,
+        vec![
+            vec![Edit::CreateTable(table(0, "weather", &[(0, "readings"), (1, "meta")]))],
+            vec![Edit::CreateTable(table(1, "trucks", &[(2, "gps")]))],
+            vec![
+                Edit::SetClosedAfter { family: 0, closed_after_ns: Some(5) },
+                Edit::SetClosedAfter { family: 1, closed_after_ns: Some(0) },
+                Edit::SetClosedAfter { family: 2, closed_after_ns: Some(9) },
+                Edit::SetCompactionWindow { family: 1, window_ns: Some(7) },
+            ],
+            vec![Edit::SetClosedAfter { family: 1, closed_after_ns: None }],
+        ],
+    );
+    assert_eq!(state.closed_after.iter().map(|(&f, &t)| (f, t)).collect::<Vec<_>>(), [(0, 5), (2, 9)]);
+    let mut rebuilt = ManifestState::default();
+    for edit in state.snapshot_edits() {
+        rebuilt.apply(&edit).expect("snapshot edit");
+    }
+    assert_eq!(rebuilt, state, "a rotated manifest keeps the settings");
+    let negative = state.clone().apply(&Edit::SetClosedAfter { family: 0, closed_after_ns: Some(-1) });
+    assert!(matches!(negative, Err(Error::InvalidEdit { reason: EditError::BadClosedAfter { family: 0, .. }, .. })));
+    let unknown = state.clone().apply(&Edit::SetClosedAfter { family: 42, closed_after_ns: Some(1) });
+    assert!(matches!(unknown, Err(Error::InvalidEdit { reason: EditError::UnknownFamily { family: 42 }, .. })));
+    apply_all(&mut m, &mut state, vec![vec![Edit::DropTable(1)]]);
+    assert_eq!(state.closed_after.keys().copied().collect::<Vec<_>>(), [0], "dropped with its table");
+    drop(m);
+    let (_, reopened) = Manifest::create_or_open(dir.path()).expect("reopen");
+    assert_eq!(reopened, state);
+    // The edit as it reads in the file (JSON, snake_case), for operators with `jq`.
+    let json = serde_json::to_string(&Edit::SetClosedAfter { family: 3, closed_after_ns: Some(60) }).expect("json");
+    assert_eq!(json, r#"{"set_closed_after":{"family":3,"closed_after_ns":60}}"#);
+}
