@@ -198,10 +198,9 @@ impl Admin for AdminService {
                 let before = db.stats();
                 db.flush()?;
                 let after = db.stats();
-                let flushed = after.flushes.saturating_sub(before.flushes);
                 Ok(pb::FlushResponse {
-                    families_flushed: flushed,
-                    files_written: flushed,
+                    families_flushed: after.flushes.saturating_sub(before.flushes),
+                    files_written: after.flush_files.saturating_sub(before.flush_files),
                     bytes_written: after.flush_bytes.saturating_sub(before.flush_bytes),
                 })
             })
