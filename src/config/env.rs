@@ -114,6 +114,8 @@ impl Config {
             }
             ("STORAGE", "MIN_TS") => st.min_ts = parse(var, value, INT)?,
             ("STORAGE", "MAX_TS") => st.max_ts = parse(var, value, INT)?,
+            ("STORAGE", "PRODUCER_STATE_TTL") => st.producer_state_ttl = parse_value(var, value)?,
+            ("STORAGE", "MAX_PRODUCERS") => st.max_producers = parse(var, value, COUNT)?,
             ("METRICS", "ENABLED") => self.metrics.enabled = parse(var, value, "true or false")?,
             ("METRICS", "LISTEN") => {
                 self.metrics.listen = parse(var, value, "a socket address such as 127.0.0.1:9470")?;
@@ -130,6 +132,7 @@ impl Config {
             ("OTLP", "CREATE_TABLES") => self.otlp.create_tables = parse(var, value, BOOL)?,
             ("LOG", "LEVEL") => log.level = value.to_owned(),
             ("LOG", "FORMAT") => log.format = parse_value(var, value)?,
+            ("LOG", "COLOR") => log.color = parse_value(var, value)?,
             ("AUTH", "ENABLED") => self.auth.enabled = parse(var, value, "true or false")?,
             ("TLS", "CERT") => self.tls.cert = Some(value.into()),
             ("TLS", "KEY") => self.tls.key = Some(value.into()),
