@@ -65,6 +65,7 @@
 //! [log]
 //! level = "info"                    # a tracing filter, e.g. "info,isobar_storage=debug"
 //! format = "human"                  # "human" | "json"
+//! color = "auto"                    # "auto" (only on a terminal, unless NO_COLOR is set) | "always" | "never"
 //!
 //! [auth]                            # bearer tokens; see docs/security.md
 //! enabled = false                   # true: every call needs `authorization: Bearer <secret>`
@@ -83,6 +84,7 @@
 //! (`ISOBAR_AUTH_ENABLED`, `ISOBAR_TLS_CERT`, `ISOBAR_TLS_KEY` and `ISOBAR_TLS_CLIENT_CA` exist).
 
 mod env;
+mod print;
 pub mod security;
 mod values;
 
@@ -97,7 +99,7 @@ use serde::{Deserialize, Serialize};
 
 pub use env::EnvWarning;
 pub use security::{AuthConfig, TlsConfig, TokenConfig};
-pub use values::{ByteSize, DurationValue, LogFormat, SyncSetting, ValueError};
+pub use values::{ByteSize, DurationValue, LogColor, LogFormat, SyncSetting, ValueError};
 
 /// The whole configuration.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -379,11 +381,14 @@ pub struct LogConfig {
     pub level: String,
     /// Line format (default human).
     pub format: LogFormat,
+    /// ANSI colours in human-readable lines (default auto: only when standard error is a
+    /// terminal, so log files and pipes get plain text).
+    pub color: LogColor,
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { level: "info".into(), format: LogFormat::Human }
+        Self { level: "info".into(), format: LogFormat::Human, color: LogColor::Auto }
     }
 }
 
@@ -530,9 +535,10 @@ impl Config {
         security::validate(&self.auth, &self.tls)
     }
 
-    /// The effective configuration as TOML (what `isobar serve --print-config` prints).
+    /// The effective configuration as TOML (what `isobar serve --print-config` prints): every
+    /// key, those that are unset as comment lines saying what is in force (see `config/print.rs`).
+    /// It loads back to the same configuration.
     pub fn to_toml(&self) -> String {
-        // Every field serializes to a TOML value; the tests parse the output back.
-        toml::to_string(self).unwrap_or_else(|e| format!("# cannot print the config: {e}\n"))
+        self.print_toml()
     }
 }

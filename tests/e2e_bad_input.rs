@@ -176,6 +176,20 @@ async fn bad_admin_and_read_requests_are_refused_and_change_nothing() {
     // Delete without a range is refused rather than read as "everything".
     let delete = pb::DeleteRequest { table: "weather".into(), selector: all(), range: None, family: None };
     assert_status(client.admin.delete(delete).await, Code::InvalidArgument, &["range"]);
+    // A delete with one end is refused too (it used to delete to the end of time), naming the
+    // missing end and how to say "open"; nothing is deleted.
+    let half = |from_ns, to_ns| pb::DeleteRequest {
+        table: "weather".into(),
+        selector: all(),
+        range: Some(pb::TimeRange { from_ns, to_ns }),
+        family: None,
+    };
+    let only_from = client.admin.delete(half(Some(i64::MIN), None)).await;
+    assert_status(only_from, Code::InvalidArgument, &["range.to_ns", "i64::MAX", "9223372036854775807"]);
+    let only_to = client.admin.delete(half(None, Some(i64::MAX))).await;
+    assert_status(only_to, Code::InvalidArgument, &["range.from_ns", "i64::MIN"]);
+    let neither = client.admin.delete(half(None, None)).await;
+    assert_status(neither, Code::InvalidArgument, &["range.from_ns"]);
 
     assert_only_the_good_row(&mut client).await;
     running.stop().await.expect("clean stop");

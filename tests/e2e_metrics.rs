@@ -217,3 +217,48 @@ async fn metrics_can_be_turned_off_and_a_taken_port_fails_the_start() {
     let (running, _client) = serve(&config(dir.path())).await;
     running.stop().await.expect("stops");
 }
+
+/// `Flush` reports the SSTables it wrote (one per family and time window), and dropping
+/// TTL-expired files reads nothing: it moves its own counters, not the merge byte counters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flush_counts_files_and_expired_drops_count_apart_from_merges() {
+    const DAY: i64 = 86_400_000_000_000;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (running, mut client) = serve(&config(dir.path())).await;
+    let addr = running.metrics_addr().expect("metrics are on by default");
+    let mut spec = common::weather_spec();
+    spec.name = "old".into();
+    spec.ttl_ns = Some(3_600_000_000_000);
+    client
+        .admin
+        .create_table(pb::CreateTableRequest { table: Some(spec), if_not_exists: false })
+        .await
+        .expect("create");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_nanos() as i64;
+    // Four rows a day apart, long past the one-hour TTL: four daily windows in each family.
+    let ts: Vec<i64> = (0..4).map(|d| now - (10 - d) * DAY).collect();
+    client.ingest.write(one_batch("old", "s", ts.clone(), vec![f64_column("temp", vec![1.0; 4])])).await.expect("env");
+    let note = pb::Column {
+        family: "meta".into(),
+        name: "note".into(),
+        values: Some(pb::column::Values::StringValues(pb::StringValues { values: vec!["n".into(); 4] })),
+        validity: Vec::new(),
+    };
+    client.ingest.write(one_batch("old", "s", ts, vec![note])).await.expect("meta");
+
+    let flushed = client.admin.flush(pb::FlushRequest::default()).await.expect("flush").into_inner();
+    assert_eq!(flushed.families_flushed, 2, "{flushed:?}");
+    assert_eq!(flushed.files_written, 8, "four daily windows in each of two families: {flushed:?}");
+    let after_flush = scrape(addr).await;
+    assert_eq!(after_flush.get("isobar_flush_files_total"), 8.0);
+
+    let compacted = client.admin.compact(pb::CompactRequest { table: "old".into(), ..Default::default() }).await;
+    compacted.expect("compact");
+    let scraped = scrape(addr).await;
+    assert_eq!(scraped.get("isobar_expired_files_dropped_total"), 8.0, "every file was past the TTL");
+    assert_eq!(scraped.get("isobar_expired_bytes_dropped_total"), after_flush.get("isobar_flush_bytes_total"));
+    assert_eq!(scraped.get("isobar_compaction_read_bytes_total"), 0.0, "dropping a file reads nothing");
+    assert_eq!(scraped.get("isobar_compactions_total"), 0.0, "no merge ran");
+    assert_eq!(scraped.types.get("isobar_expired_files_dropped_total").map(String::as_str), Some("counter"));
+    running.stop().await.expect("stops");
+}

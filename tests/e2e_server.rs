@@ -118,7 +118,7 @@ async fn write_scan_admin_then_restart_keeps_everything() {
     let delete = pb::DeleteRequest {
         table: "weather".into(),
         selector: exact("station=B"),
-        range: Some(pb::TimeRange { from_ns: None, to_ns: None }),
+        range: Some(pb::TimeRange { from_ns: Some(i64::MIN), to_ns: Some(i64::MAX) }),
         family: None,
     };
     client.admin.delete(delete).await.expect("delete");

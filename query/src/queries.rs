@@ -245,7 +245,8 @@ pub struct ExportQuery {
     /// readers that parallelise per row group).
     #[serde(default = "default_row_group_rows")]
     pub row_group_rows: usize,
-    /// Rows per file before a partition starts its next `part-N` file (default 8 row groups).
+    /// The most rows in one file: a partition starts its next `part-N` file when one holds this
+    /// many (default 8 row groups).
     #[serde(default = "default_file_rows")]
     pub file_rows: u64,
 }

@@ -135,3 +135,122 @@ fn push_down_answers_flushed_chunks_from_statistics() {
         assert_eq!(pushed.iter().map(|b| b.num_rows()).sum::<usize>(), expected_rows);
     }
 }
+
+/// The answer's schema does not depend on the grouping: across series the `series` column is
+/// still there, nullable and null in every row (as the proto's `GROUP_BY_NONE` says).
+#[test]
+fn grouping_across_series_keeps_a_null_series_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db(dir.path());
+    for s in ["a", "b"] {
+        db.write(SeriesWrite::new("w", s, vec![0, MIN]).column("obs", "temp", ColumnValues::F64(vec![1.0, 2.0])))
+            .unwrap();
+    }
+    for group_by in [GroupBy::Series, GroupBy::None] {
+        let query = AggregateQuery {
+            bucket: Some(Bucket::new(MIN)),
+            group_by,
+            ..q(vec![Aggregation::new(F::Sum, "obs.temp".parse().unwrap())])
+        };
+        let batches = aggregate(&db.snapshot(), &query).unwrap();
+        let schema = batches[0].schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["series", "ts", "sum(obs.temp)"], "{group_by:?}");
+        let got = rows(&batches);
+        if group_by == GroupBy::None {
+            assert!(schema.field(0).is_nullable());
+            assert_eq!(got, [vec![V::N, V::I(0), V::f(2.0)], vec![V::N, V::I(MIN), V::f(4.0)]]);
+        } else {
+            assert_eq!(got.len(), 4);
+            assert!(got.iter().all(|r| matches!(&r[0], V::S(_))));
+        }
+    }
+}
+
+/// Without buckets the one bucket is labelled `from` when the range has one, else the earliest
+/// time at which an aggregated column has a value: a row holding only other columns (of the
+/// same family or another) does not move the label. The same in memtables and after a flush,
+/// with and without push-down, per series and across series.
+#[test]
+fn whole_range_bucket_is_labelled_by_the_first_aggregated_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options { sync: SyncPolicy::None, ..Options::default() }).unwrap();
+    db.create_table(
+        TableSpec::new("w")
+            .family("obs", &[("temp", ColumnType::F64), ("n", ColumnType::I64)])
+            .family("meta", &[("note", ColumnType::String)]),
+    )
+    .unwrap();
+    // Series a: a note at 10, n alone at 100, then temp at 200 and 300.
+    db.write(SeriesWrite::new("w", "a", vec![10]).column("meta", "note", ColumnValues::String(vec!["x".into()])))
+        .unwrap();
+    db.write(
+        SeriesWrite::new("w", "a", vec![100, 200, 300])
+            .sparse_column("obs", "temp", ColumnValues::F64(vec![0.0, 1.0, 3.0]), vec![false, true, true])
+            .column("obs", "n", ColumnValues::I64(vec![5, 6, 7])),
+    )
+    .unwrap();
+    // Series b: temp from 150.
+    db.write(SeriesWrite::new("w", "b", vec![150]).column("obs", "temp", ColumnValues::F64(vec![2.0]))).unwrap();
+    let query = |group_by, push_down, range| AggregateQuery {
+        group_by,
+        push_down,
+        range,
+        ..q(vec![Aggregation::new(F::Avg, "obs.temp".parse().unwrap())])
+    };
+    for flushed in [false, true] {
+        if flushed {
+            db.flush().unwrap();
+        }
+        for push_down in [true, false] {
+            let got = rows(&aggregate(&db.snapshot(), &query(GroupBy::Series, push_down, TimeRange::ALL)).unwrap());
+            let want = [vec![V::S("a".into()), V::I(200), V::f(2.0)], vec![V::S("b".into()), V::I(150), V::f(2.0)]];
+            assert_eq!(got, want, "flushed {flushed}, push-down {push_down}");
+            let across = rows(&aggregate(&db.snapshot(), &query(GroupBy::None, push_down, TimeRange::ALL)).unwrap());
+            assert_eq!(across, [vec![V::N, V::I(150), V::f(2.0)]], "flushed {flushed}, push-down {push_down}");
+            let from =
+                rows(&aggregate(&db.snapshot(), &query(GroupBy::None, push_down, TimeRange::new(5, 1000))).unwrap());
+            assert_eq!(from, [vec![V::N, V::I(5), V::f(2.0)]], "`from` labels a bounded range");
+        }
+    }
+}
+
+/// The NaN and infinity rules of the proto's `AggregateFunction` comments: `min`/`max` ignore
+/// NaN (NaN only when every value is NaN), `sum`/`avg` propagate it, `stddev` is NaN with any NaN
+/// or infinity. The same from statistics (after a flush) as from decoded values.
+#[test]
+fn nan_and_infinity_follow_the_documented_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db(dir.path());
+    let write = |series: &str, values: Vec<f64>| {
+        let ts = (0..values.len() as i64).collect();
+        db.write(SeriesWrite::new("w", series, ts).column("obs", "temp", ColumnValues::F64(values))).unwrap();
+    };
+    write("with_nan", vec![1.0, f64::NAN, 3.0]);
+    write("all_nan", vec![f64::NAN, f64::NAN]);
+    write("with_inf", vec![1.0, f64::INFINITY]);
+    let fns = [F::Min, F::Max, F::Sum, F::Avg, F::Stddev];
+    let query = |push_down| AggregateQuery {
+        push_down,
+        ..q(fns.iter().map(|f| Aggregation::new(*f, "obs.temp".parse().unwrap())).collect())
+    };
+    let nan = |v: &V| v.as_f64().is_some_and(f64::is_nan);
+    for flushed in [false, true] {
+        if flushed {
+            db.flush().unwrap();
+        }
+        for push_down in [true, false] {
+            let got = rows(&aggregate(&db.snapshot(), &query(push_down)).unwrap());
+            let row = |s: &str| got.iter().find(|r| r[0] == V::S(s.into())).unwrap().clone();
+            let ctx = format!("flushed {flushed}, push-down {push_down}");
+            let with_nan = row("with_nan");
+            assert_eq!((&with_nan[2], &with_nan[3]), (&V::f(1.0), &V::f(3.0)), "min/max ignore NaN, {ctx}");
+            assert!(nan(&with_nan[4]) && nan(&with_nan[5]) && nan(&with_nan[6]), "sum/avg/stddev: {with_nan:?}, {ctx}");
+            let all_nan = row("all_nan");
+            assert!(all_nan[2..].iter().all(nan), "every value NaN: every answer NaN: {all_nan:?}, {ctx}");
+            let with_inf = row("with_inf");
+            assert_eq!(with_inf[2..6], [V::f(1.0), V::f(f64::INFINITY), V::f(f64::INFINITY), V::f(f64::INFINITY)]);
+            assert!(nan(&with_inf[6]), "stddev with an infinity is NaN: {with_inf:?}, {ctx}");
+        }
+    }
+}

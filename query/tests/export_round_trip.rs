@@ -225,3 +225,34 @@ fn export_of_a_selection_equals_the_scan_of_it() {
         assert_eq!(got, want, "selection {i}");
     }
 }
+
+/// `file_rows` (`export --max-rows-per-file`) is a ceiling: a scan batch or run of one day is
+/// split across files so that none holds more, over several batches and row groups; only the
+/// last file of a day (per export worker) may be smaller.
+#[test]
+fn export_files_hold_at_most_file_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sample_db(dir.path());
+    let scan_rows = rows(&db.scan(&ScanRequest::new("trucks")).unwrap()).len();
+    let dest = dir.path().join("out");
+    const LIMIT: u64 = 35;
+    let query = ExportQuery { row_group_rows: 8, file_rows: LIMIT, ..ExportQuery::new("trucks") };
+    let summary = export(&db, &query, &dest, &mut |_| {}).unwrap();
+    assert_eq!(summary.rows as usize, scan_rows);
+    let files = parquet_files(&dest);
+    assert_eq!(files.len(), summary.files.len());
+    let mut total = 0;
+    let mut full = 0;
+    for f in &files {
+        let meta = ParquetRecordBatchReaderBuilder::try_new(File::open(f).unwrap()).unwrap().metadata().clone();
+        let n = meta.file_metadata().num_rows() as u64;
+        assert!(n <= LIMIT, "{} holds {n} rows, more than {LIMIT}", f.display());
+        assert!(n > 0, "{} is empty", f.display());
+        assert!(meta.num_row_groups() >= n.div_ceil(8) as usize, "row groups of 8 rows");
+        full += usize::from(n == LIMIT);
+        total += n;
+    }
+    assert_eq!(total as usize, scan_rows);
+    assert!(full > 0, "files are filled up to the limit, not cut short: none of {} is full", files.len());
+    assert_eq!(read_back(&files).iter().map(RecordBatch::num_rows).sum::<usize>(), scan_rows);
+}

@@ -35,7 +35,8 @@ pub struct ExportArgs {
     /// Destination directory, relative to the server's export directory.
     #[arg(long, value_name = "DIR")]
     pub dest: PathBuf,
-    /// Start a new file after this many rows (0: server's choice).
+    /// At most this many rows per Parquet file (the last file of a day may hold fewer; 0: the
+    /// server's choice).
     #[arg(long, default_value_t = 0)]
     pub max_rows_per_file: u64,
     /// Show progress while the export runs.

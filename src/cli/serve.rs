@@ -1,5 +1,6 @@
 //! `isobar serve`: loads the configuration, starts logging, then runs the server.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -165,7 +166,10 @@ async fn shutdown_signal() {
 fn init_logging(config: &Config) -> Result<(), CliError> {
     let filter = EnvFilter::try_new(&config.log.level)
         .map_err(|source| CliError::LogLevel { level: config.log.level.clone(), source })?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colour codes only where a person reads a terminal: a log file or a pipe gets plain text.
+    let no_color = std::env::var("NO_COLOR").ok();
+    let ansi = config.log.color.enabled(std::io::stderr().is_terminal(), no_color.as_deref());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     let installed = match config.log.format {
         LogFormat::Human => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),

@@ -116,6 +116,8 @@ impl Config {
             ("STORAGE", "COMPACTION_CLOSED_AFTER") => st.compaction.closed_after = parse_value(var, value)?,
             ("STORAGE", "MIN_TS") => st.min_ts = parse(var, value, INT)?,
             ("STORAGE", "MAX_TS") => st.max_ts = parse(var, value, INT)?,
+            ("STORAGE", "PRODUCER_STATE_TTL") => st.producer_state_ttl = parse_value(var, value)?,
+            ("STORAGE", "MAX_PRODUCERS") => st.max_producers = parse(var, value, COUNT)?,
             ("METRICS", "ENABLED") => self.metrics.enabled = parse(var, value, "true or false")?,
             ("METRICS", "LISTEN") => {
                 self.metrics.listen = parse(var, value, "a socket address such as 127.0.0.1:9470")?;
@@ -132,6 +134,7 @@ impl Config {
             ("OTLP", "CREATE_TABLES") => self.otlp.create_tables = parse(var, value, BOOL)?,
             ("LOG", "LEVEL") => log.level = value.to_owned(),
             ("LOG", "FORMAT") => log.format = parse_value(var, value)?,
+            ("LOG", "COLOR") => log.color = parse_value(var, value)?,
             ("AUTH", "ENABLED") => self.auth.enabled = parse(var, value, "true or false")?,
             ("AUTH", "BOOTSTRAP_TOKEN_FILE") => self.auth.bootstrap_token_file = value.into(),
             ("TLS", "CERT") => self.tls.cert = Some(value.into()),

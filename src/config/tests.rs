@@ -1,5 +1,6 @@
 //! Tests of defaults, file parsing, environment precedence and error messages.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
@@ -210,15 +211,106 @@ fn values_print_in_their_largest_exact_unit() {
     assert!("1.5s".parse::<DurationValue>().is_err());
 }
 
+/// Keys per section of a TOML text, counting commented keys and headers (`# key = ...`,
+/// `# [[auth.tokens]]`) as named: the example config and `--print-config` show keys without a
+/// value that way. Array-of-tables entries count as the section `auth.tokens`.
+fn keys_per_section(text: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let is_key = |k: &str| !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut section = String::new();
+    for line in text.lines() {
+        let line = line.trim_start();
+        let line = line.strip_prefix("# ").unwrap_or(line);
+        let header = line.split('#').next().unwrap_or_default().trim();
+        if let Some(name) = header.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            section = name.trim_matches(|c| c == '[' || c == ']').to_owned();
+            out.entry(section.clone()).or_default();
+        } else if let Some((key, _)) = line.split_once(" = ")
+            && is_key(key)
+        {
+            out.entry(section.clone()).or_default().insert(key.to_owned());
+        }
+    }
+    // A table-valued key (`grants = { ... }` written as `[auth.tokens.grants]`) is a key of its
+    // parent section, however it is spelled.
+    let nested: Vec<String> = out
+        .iter()
+        .filter(|(name, keys)| keys.is_empty() && name.rsplit_once('.').is_some_and(|(p, _)| out.contains_key(p)))
+        .map(|(name, _)| name.clone())
+        .collect();
+    for name in nested {
+        out.remove(&name);
+        if let Some((parent, key)) = name.rsplit_once('.') {
+            out.entry(parent.to_owned()).or_default().insert(key.to_owned());
+        }
+    }
+    out
+}
+
+/// Every key the config struct has, per section: a configuration with every optional key set
+/// (and one token), serialized by serde alone.
+fn struct_keys() -> BTreeMap<String, BTreeSet<String>> {
+    let mut full = Config::default();
+    full.server.export_dir = Some("/e".into());
+    full.server.snapshot_dir = Some("/s".into());
+    full.tls.cert = Some("/c.pem".into());
+    full.tls.key = Some("/k.pem".into());
+    full.tls.client_ca = Some("/ca.pem".into());
+    full.auth.tokens =
+        parse(&format!("[[auth.tokens]]\nname = \"a\"\nsha256 = \"{HASH}\"\ngrants = {{ \"*\" = [\"read\"] }}\n"))
+            .expect("token parses")
+            .auth
+            .tokens;
+    let keys = keys_per_section(&toml::to_string(&full).expect("serializes"));
+    assert!(keys.contains_key("auth.tokens") && keys["tls"].contains("client_ca"), "{keys:?}");
+    keys
+}
+
 #[test]
 fn the_deploy_example_config_documents_every_key_with_its_default() {
     let example = include_str!("../../deploy/isobar.toml");
     assert_eq!(parse(example).expect("deploy/isobar.toml parses"), Config::default());
-    let printed = Config::default().to_toml();
-    for line in printed.lines().filter(|l| l.contains(" = ")) {
-        let key = line.split(" = ").next().unwrap_or_default();
-        assert!(example.lines().any(|l| l.starts_with(&format!("{key} = "))), "deploy/isobar.toml lacks {key}");
+    // Per section: a key documented under the wrong section, or missing from one, fails.
+    assert_eq!(keys_per_section(example), struct_keys(), "deploy/isobar.toml vs the config struct");
+}
+
+#[test]
+fn print_config_names_every_key_of_every_section() {
+    for config in
+        [Config::default(), parse("[server]\nexport_dir = \"/x\"\n[tls]\nclient_ca = \"/ca.pem\"\n").expect("parses")]
+    {
+        let printed = config.to_toml();
+        assert_eq!(keys_per_section(&printed), struct_keys(), "{printed}");
+        assert_eq!(parse(&printed).expect("printed config parses"), config, "{printed}");
     }
+    let printed = Config::default().to_toml();
+    assert!(printed.contains("# export_dir = \"./isobar-data/export\""), "the directory in force: {printed}");
+    assert!(printed.contains("# snapshot_dir = \"./isobar-data/snapshots\""), "{printed}");
+    assert!(printed.contains("# cert = unset"), "{printed}");
+}
+
+#[test]
+fn every_key_has_its_environment_variable() {
+    let default = toml::Value::try_from(Config::default()).expect("serializes");
+    let mut checked = 0;
+    for (section, keys) in struct_keys() {
+        if section == "auth.tokens" {
+            continue; // tokens are defined in the file only (documented in the module doc)
+        }
+        for key in keys {
+            let value = match default.get(&section).and_then(|s| s.get(&key)) {
+                Some(toml::Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => "/tmp/x".to_owned(), // an unset path
+            };
+            let var = format!("ISOBAR_{}_{}", section.to_ascii_uppercase(), key.to_ascii_uppercase());
+            let mut config = Config::default();
+            let warnings = config.apply_env(env(&[(&var, &value)])).unwrap_or_else(|e| panic!("{var}={value}: {e}"));
+            assert!(warnings.is_empty(), "{var} is no override: {warnings:?}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 40, "{checked}");
 }
 
 const HASH: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";

@@ -179,6 +179,54 @@ impl fmt::Display for LogFormat {
     }
 }
 
+/// Whether human-readable log lines carry ANSI colour codes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogColor {
+    /// Colour only when standard error is a terminal and `NO_COLOR` is unset or empty (the
+    /// default): a log file or a pipe to a collector gets plain text.
+    #[default]
+    Auto,
+    /// Always colour (a terminal that `isatty` does not recognise, a viewer that renders ANSI).
+    Always,
+    /// Never colour.
+    Never,
+}
+
+impl LogColor {
+    /// Whether to colour, given whether standard error is a terminal and the value of
+    /// `NO_COLOR` (<https://no-color.org>: set and non-empty turns colour off).
+    pub fn enabled(self, stderr_is_terminal: bool, no_color: Option<&str>) -> bool {
+        match self {
+            LogColor::Always => true,
+            LogColor::Never => false,
+            LogColor::Auto => stderr_is_terminal && no_color.is_none_or(str::is_empty),
+        }
+    }
+}
+
+impl FromStr for LogColor {
+    type Err = ValueError;
+
+    fn from_str(s: &str) -> Result<Self, ValueError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(LogColor::Auto),
+            "always" => Ok(LogColor::Always),
+            "never" => Ok(LogColor::Never),
+            _ => Err(ValueError { expected: "auto, always or never" }),
+        }
+    }
+}
+
+impl fmt::Display for LogColor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LogColor::Auto => "auto",
+            LogColor::Always => "always",
+            LogColor::Never => "never",
+        })
+    }
+}
+
 /// Splits `12MiB` into `(12, "MiB")`; `None` when there is no leading integer or it overflows.
 fn split_number(s: &str) -> Option<(u64, &str)> {
     let digits = s.bytes().take_while(u8::is_ascii_digit).count();
@@ -199,6 +247,7 @@ macro_rules! serde_as_text {
 serde_as_text!(DurationValue);
 serde_as_text!(SyncSetting);
 serde_as_text!(LogFormat);
+serde_as_text!(LogColor);
 
 impl Serialize for ByteSize {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -251,6 +300,12 @@ impl<'de> Deserialize<'de> for ByteSize {
 impl<'de> Deserialize<'de> for DurationValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(TextVisitor::<DurationValue> { expected: DURATION, int: None })
+    }
+}
+
+impl<'de> Deserialize<'de> for LogColor {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TextVisitor::<LogColor> { expected: "auto, always or never", int: None })
     }
 }
 

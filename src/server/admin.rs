@@ -72,6 +72,23 @@ fn missing(field: &str, what: &str) -> ApiError {
     ApiError::Argument { field: field.into(), reason: format!("is required ({what})") }
 }
 
+/// The time range of a `Delete`: both ends must be set. An unset end means "open" elsewhere in
+/// the API, but a delete that reaches to the end (or from the beginning) of time by omission is
+/// too easy to send by mistake, so here it must be spelled out with `i64::MIN` / `i64::MAX`.
+fn delete_range(range: Option<pb::TimeRange>) -> Result<isobar_storage::TimeRange, ApiError> {
+    const HOW: &str = "a delete names both ends of its time range; for an open range send \
+                       from_ns = -9223372036854775808 (i64::MIN, the beginning of time) or \
+                       to_ns = 9223372036854775807 (i64::MAX, the end of time)";
+    let range = range.ok_or_else(|| missing("range", HOW))?;
+    if range.from_ns.is_none() {
+        return Err(missing("range.from_ns", HOW));
+    }
+    if range.to_ns.is_none() {
+        return Err(missing("range.to_ns", HOW));
+    }
+    Ok(time_range_from_proto(Some(range))?)
+}
+
 /// The engine change of one wire action of table `table`.
 fn change_from_proto(table: &str, index: usize, action: pb::AlterTableAction) -> Result<TableChange, ApiError> {
     use pb::alter_table_action::Action;
@@ -206,10 +223,9 @@ impl Admin for AdminService {
                 let before = db.stats();
                 db.flush()?;
                 let after = db.stats();
-                let flushed = after.flushes.saturating_sub(before.flushes);
                 Ok(pb::FlushResponse {
-                    families_flushed: flushed,
-                    files_written: flushed,
+                    families_flushed: after.flushes.saturating_sub(before.flushes),
+                    files_written: after.flush_files.saturating_sub(before.flush_files),
                     bytes_written: after.flush_bytes.saturating_sub(before.flush_bytes),
                 })
             })
@@ -261,8 +277,7 @@ impl Admin for AdminService {
         authorize(&request, Rpc::Delete, &request.get_ref().table)?;
         let request = request.into_inner();
         let selector = selector_from_proto(request.selector).map_err(ApiError::from)?;
-        let range = request.range.ok_or_else(|| missing("range", "set both ends to delete all time explicitly"))?;
-        let range = time_range_from_proto(Some(range)).map_err(ApiError::from)?;
+        let range = delete_range(request.range)?;
         let sequence = self
             .blocking(move |db| {
                 db.delete(&request.table, request.family.as_deref(), selector, range)?;

@@ -61,3 +61,57 @@ fn metrics_move_by_the_amounts_written_flushed_and_compacted() {
     assert_eq!(compacted.stall_rejections, 0);
     assert_eq!(compacted.stall_time, std::time::Duration::ZERO);
 }
+
+const HOUR: i64 = 3_600_000_000_000;
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as i64
+}
+
+/// A flush writes one file per time window its memtable covers: `flush_files` counts the files,
+/// `flushes` the memtables.
+#[test]
+fn flush_files_counts_every_sstable_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let compaction =
+        CompactionOptions { window: std::time::Duration::from_secs(3600), background: false, ..Default::default() };
+    let db = Db::open(dir.path(), Options { sync: SyncPolicy::None, compaction, ..Options::default() }).unwrap();
+    db.create_table(TableSpec::new("t").family("a", &[("x", ColumnType::F64)]).family("b", &[("y", ColumnType::F64)]))
+        .unwrap();
+    let ts: Vec<i64> = (0..4).map(|h| 10 * HOUR + h * HOUR).collect();
+    db.write(f64_write("t", "s", ts.clone(), "a", "x", vec![1.0; 4])).unwrap();
+    db.write(f64_write("t", "s", ts, "b", "y", vec![2.0; 4])).unwrap();
+    db.flush().unwrap();
+    let stats = db.stats();
+    assert_eq!(stats.flushes, 2, "two memtables flushed");
+    let files: usize = stats.families.iter().map(|f| f.files).sum();
+    assert_eq!(files, 8, "four hourly windows in each of two families");
+    assert_eq!(stats.flush_files, 8);
+}
+
+/// Dropping files whose rows are all past the TTL deletes them whole: nothing is read, so
+/// `compaction_bytes_read` does not move; the files and bytes count as dropped instead.
+#[test]
+fn dropping_expired_files_reads_nothing_and_counts_them_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let compaction =
+        CompactionOptions { window: std::time::Duration::from_secs(3600), background: false, ..Default::default() };
+    let db = Db::open(dir.path(), Options { sync: SyncPolicy::None, compaction, ..Options::default() }).unwrap();
+    let ttl = std::time::Duration::from_secs(2 * 3600);
+    db.create_table(TableSpec::new("t").family("a", &[("x", ColumnType::F64)]).ttl(ttl)).unwrap();
+    let t = now();
+    let old = vec![t - 6 * HOUR, t - 5 * HOUR];
+    db.write(f64_write("t", "s", old, "a", "x", vec![1.0, 2.0])).unwrap();
+    db.flush().unwrap();
+    let flushed = db.stats();
+    assert_eq!(flushed.flush_files, 2);
+    let report = db.compact("t", None, None).unwrap();
+    assert_eq!((report.expired_files, report.merges), (2, 0));
+    let after = db.stats();
+    assert_eq!(after.compaction_bytes_read, 0, "nothing was read to drop the files");
+    assert_eq!(after.compaction_bytes_written, 0);
+    assert_eq!(after.compactions, 0, "no merge ran");
+    assert_eq!(after.expired_files_dropped, 2);
+    assert_eq!(after.expired_bytes_dropped, flushed.flush_bytes, "the whole files were dropped");
+    assert_eq!(after.families[0].files, 0);
+}

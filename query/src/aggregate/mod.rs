@@ -27,12 +27,17 @@ use series::{Buckets, series_buckets};
 /// Answers `q` over `snapshot`.
 ///
 /// The answer has one row per (series, bucket) in series-key then time order (or per bucket
-/// when grouping across series): `series` (utf8; only when grouping per series), `ts` (the
-/// bucket start, timestamp ns UTC; without buckets, the range start or, for an unbounded
-/// range, the first row's time), then one nullable column per aggregation named by its alias or
-/// `function(family.column)`. Types: `count` Int64; `sum`, `min`, `max`, `first`, `last` the
-/// column's type; `avg`, `stddev` Float64. Buckets where no aggregated column has a value are
-/// left out unless filled. At least one (possibly empty) batch is returned.
+/// when grouping across series): `series` (utf8; null in every row when grouping across
+/// series, so that the schema is the same either way), `ts` (the bucket start, timestamp ns
+/// UTC; without buckets, the range start or, for a range without a start, the earliest time at
+/// which an aggregated column has a value), then one nullable column per aggregation named by
+/// its alias or `function(family.column)`. Types: `count` Int64; `sum`, `min`, `max`, `first`,
+/// `last` the column's type; `avg`, `stddev` Float64. Buckets where no aggregated column has a
+/// value are left out unless filled. At least one (possibly empty) batch is returned.
+///
+/// NaN and infinities (see `acc.rs`): `min` and `max` ignore NaN (NaN only when every value is
+/// NaN); `sum` and `avg` are NaN when any value is; `stddev` is NaN when any value is NaN or
+/// infinite.
 pub fn aggregate(snapshot: &Snapshot, q: &AggregateQuery) -> Result<Vec<RecordBatch>> {
     aggregate_with_stats(snapshot, q).map(|(b, _)| b)
 }

@@ -27,9 +27,12 @@ const BATCH_ROWS: usize = 65_536;
 /// The schema of an aggregate answer.
 pub(crate) fn schema(plan: &Plan) -> SchemaRef {
     let mut fields = Vec::with_capacity(plan.outputs.len() + 2);
-    if plan.group_by == GroupBy::Series {
-        fields.push(crate::resolve::series_field());
-    }
+    // The `series` column is always there, so the schema does not depend on the grouping;
+    // across series (`GroupBy::None`) it is nullable and every value is null.
+    fields.push(match plan.group_by {
+        GroupBy::Series => crate::resolve::series_field(),
+        GroupBy::None => Field::new("series", DataType::Utf8, true),
+    });
     fields.push(Field::new("ts", ts_arrow_type(), false));
     fields.extend(plan.outputs.iter().map(|o| Field::new(&o.name, o.data_type.clone(), true)));
     Arc::new(Schema::new(fields))
@@ -108,9 +111,10 @@ pub(crate) fn build(plan: &Plan, groups: &[(Option<Arc<str>>, Buckets)]) -> Resu
     }
     let schema = schema(plan);
     let mut arrays: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
-    if plan.group_by == GroupBy::Series {
-        arrays.push(Arc::new(StringArray::from_iter_values(cols.series.iter().map(|s| s.as_ref()))));
-    }
+    arrays.push(match plan.group_by {
+        GroupBy::Series => Arc::new(StringArray::from_iter_values(cols.series.iter().map(|s| s.as_ref()))),
+        GroupBy::None => Arc::new(StringArray::new_null(cols.ts.len())),
+    });
     arrays.push(Arc::new(TimestampNanosecondArray::from(cols.ts).with_timezone("UTC")));
     for (out, vals) in plan.outputs.iter().zip(cols.values) {
         arrays.push(array(&out.data_type, vals));

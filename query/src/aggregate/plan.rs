@@ -182,6 +182,12 @@ impl Plan {
     }
 
     /// Start of the bucket holding `ts` (`i64::MIN` when there are no buckets).
+    /// True when the one whole-range bucket is labelled with the earliest time at which an
+    /// aggregated column has a value (no buckets and no `from`), so that time must be exact.
+    pub(crate) fn labels_by_first_value(&self) -> bool {
+        self.bucket.is_none() && self.range.from == i64::MIN
+    }
+
     pub(crate) fn bucket_of(&self, ts: i64) -> i64 {
         match self.bucket {
             None => i64::MIN,

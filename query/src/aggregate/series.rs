@@ -16,7 +16,8 @@ use crate::error::Result;
 /// The accumulators of one bucket, one per input slot.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct BucketState {
-    /// Smallest timestamp of a row in the bucket.
+    /// Smallest timestamp at which an aggregated column has a value in the bucket (`i64::MAX`
+    /// while there is none); the label of the whole-range bucket when the range has no start.
     pub min_ts: i64,
     /// Accumulators by slot.
     pub accs: Vec<Acc>,
@@ -95,11 +96,20 @@ fn push_down(
         for chunk in file.chunks().iter().filter(|c| sources.range.overlaps(c.min_ts, c.max_ts)) {
             let bucket = plan.bucket_of(chunk.min_ts);
             let exclusive = sources.chunk_is_exclusive(fi, chunk);
-            if exclusive && bucket == plan.bucket_of(chunk.max_ts) {
+            let stats_of = |id| file.reader().chunk_stats(chunk, id);
+            // The chunk's first row has a value of some aggregated column when one of them has
+            // no null in the chunk; otherwise the earliest value's time is unknown without
+            // decoding, which only matters when it labels the answer.
+            let starts_with_value =
+                fam.inputs.iter().any(|i| stats_of(i.column.id).is_some_and(|s| s.non_null == u64::from(chunk.rows)));
+            let label_known = starts_with_value || !plan.labels_by_first_value();
+            if exclusive && label_known && bucket == plan.bucket_of(chunk.max_ts) {
                 let state = buckets.entry(bucket).or_insert_with(|| BucketState::new(plan.slots));
-                state.min_ts = state.min_ts.min(chunk.min_ts);
+                if starts_with_value {
+                    state.min_ts = state.min_ts.min(chunk.min_ts);
+                }
                 for input in &fam.inputs {
-                    if let Some(s) = file.reader().chunk_stats(chunk, input.column.id) {
+                    if let Some(s) = stats_of(input.column.id) {
                         state.accs[input.slot].merge_stats(s);
                     }
                 }
@@ -134,10 +144,15 @@ fn fold_run(plan: &Plan, fam: &FamilyInputs, run: &Run, buckets: &mut Buckets) {
         let end = start + ts[start..].partition_point(|t| *t < end_ts);
         let end = end.max(start + 1);
         let state = buckets.entry(bucket).or_insert_with(|| BucketState::new(plan.slots));
-        state.min_ts = state.min_ts.min(ts[start]);
         for input in &fam.inputs {
             if let Some(array) = run.column(input.column.id) {
-                state.accs[input.slot].fold(&ts[start..end], &array.slice(start, end - start), input.needs);
+                let segment = array.slice(start, end - start);
+                if let Some(first) = (0..segment.len()).find(|i| segment.is_valid(*i))
+                    && let Some(t) = ts.get(start + first)
+                {
+                    state.min_ts = state.min_ts.min(*t);
+                }
+                state.accs[input.slot].fold(&ts[start..end], &segment, input.needs);
             }
         }
         start = end;

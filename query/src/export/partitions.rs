@@ -49,8 +49,8 @@ impl<'a> Partitions<'a> {
         Self { dest, schema, props, file_rows, buffer_budget, next_part, open: BTreeMap::new() }
     }
 
-    /// Splits `batch` into runs of rows of one day and appends each to its partition; files
-    /// that reach their row limit are finished and passed to `done`.
+    /// Splits `batch` into runs of rows of one day and appends each to its partition; a file
+    /// holds at most `file_rows` rows and is finished and passed to `done` when it has them.
     pub(crate) fn write(&mut self, batch: &RecordBatch, done: &mut dyn FnMut(ExportedFile)) -> Result<Added> {
         let ts = batch.column(1).as_primitive::<TimestampNanosecondType>().values();
         let mut start = 0;
@@ -73,22 +73,32 @@ impl<'a> Partitions<'a> {
         Ok(())
     }
 
+    /// Appends `rows` (all of one day) to that day's part files, splitting them so that no file
+    /// holds more than `file_rows` rows: a file that reaches the limit is finished at once and
+    /// the rest goes to the next part.
     fn append(&mut self, day: i64, rows: &RecordBatch, done: &mut dyn FnMut(ExportedFile)) -> Result<()> {
-        let full = self.open.get(&day).is_some_and(|p| p.rows >= self.file_rows);
-        if full && let Some(part) = self.open.remove(&day) {
-            done(part.finish()?);
+        let total = rows.num_rows();
+        let mut offset = 0;
+        while offset < total {
+            if !self.open.contains_key(&day) {
+                let n = self.next_part.fetch_add(1, Ordering::Relaxed);
+                let date = date::date_string(day);
+                let dir = self.dest.join(format!("date={date}"));
+                let part = PartWriter::create(&dir, &date, n, Arc::clone(&self.schema), self.props.clone())?;
+                self.open.insert(day, part);
+            }
+            let Some(part) = self.open.get_mut(&day) else { return Ok(()) };
+            let room = usize::try_from(self.file_rows.saturating_sub(part.rows)).unwrap_or(usize::MAX).max(1);
+            let take = room.min(total - offset);
+            part.write(&rows.slice(offset, take))?;
+            offset += take;
+            if part.rows >= self.file_rows
+                && let Some(full) = self.open.remove(&day)
+            {
+                done(full.finish()?);
+            }
         }
-        if !self.open.contains_key(&day) {
-            let n = self.next_part.fetch_add(1, Ordering::Relaxed);
-            let date = date::date_string(day);
-            let dir = self.dest.join(format!("date={date}"));
-            let part = PartWriter::create(&dir, &date, n, Arc::clone(&self.schema), self.props.clone())?;
-            self.open.insert(day, part);
-        }
-        match self.open.get_mut(&day) {
-            Some(part) => part.write(rows),
-            None => Ok(()),
-        }
+        Ok(())
     }
 
     fn bound_memory(&mut self) -> Result<()> {

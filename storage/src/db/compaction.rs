@@ -12,6 +12,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use super::compactor::Signal;
+use super::counters::Counters;
 use super::{Db, DbInner};
 use crate::clock::now_ns;
 use crate::compaction::{self, CompactionReport, MergeInput, MergeOutcome, Merged, Task, policy};
@@ -54,7 +55,12 @@ impl Db {
                 let Some(fv) = sv.families.get(&family) else { return Ok(MergeOutcome::default()) };
                 let inputs: Vec<_> = fv.files.iter().filter(|f| files.contains(&f.meta.id)).cloned().collect();
                 tracing::info!(family, files = inputs.len(), "dropping SSTables whose rows are all past the TTL");
-                self.install_merge(Merged::dropping(family, inputs))
+                // Nothing is read or written: the files are deleted whole, so they count as
+                // dropped, not as merge input.
+                self.install_swap(Merged::dropping(family, inputs), |c, outcome| {
+                    c.expired_files_dropped.fetch_add(outcome.inputs as u64, Ordering::Relaxed);
+                    c.expired_bytes_dropped.fetch_add(outcome.bytes_read, Ordering::Relaxed);
+                })
             }
             Task::Merge { files, reason, window } => {
                 tracing::debug!(family, window, reason, files = files.len(), "compacting");
@@ -148,9 +154,20 @@ impl Db {
         self.install_merge(merged)
     }
 
-    /// Applies a merge's edit to the manifest and swaps its inputs for its outputs in the
-    /// current version.
+    /// Installs a merge (see [`Db::install_swap`]) and counts it as one compaction that read its
+    /// inputs and wrote its outputs.
     fn install_merge(&self, merged: Merged) -> Result<MergeOutcome> {
+        self.install_swap(merged, |c, outcome| {
+            c.compactions.fetch_add(1, Ordering::Relaxed);
+            c.compaction_bytes_read.fetch_add(outcome.bytes_read, Ordering::Relaxed);
+            c.compaction_bytes_written.fetch_add(outcome.bytes_written, Ordering::Relaxed);
+        })
+    }
+
+    /// Applies the edit of a merge or a drop to the manifest and swaps its inputs for its outputs
+    /// in the current version. `count` bumps the counters that fit (a drop reads nothing), before
+    /// waiters are told of the progress.
+    fn install_swap(&self, merged: Merged, count: impl FnOnce(&Counters, &MergeOutcome)) -> Result<MergeOutcome> {
         let family = merged.family;
         self.commit_files(merged.edits(), &merged.outputs)?;
         let files = self.open_files(&merged.outputs)?;
@@ -166,10 +183,7 @@ impl Db {
         }
         let outcome = merged.outcome();
         self.update_window_files();
-        let c = &self.inner.counters;
-        c.compactions.fetch_add(1, Ordering::Relaxed);
-        c.compaction_bytes_read.fetch_add(outcome.bytes_read, Ordering::Relaxed);
-        c.compaction_bytes_written.fetch_add(outcome.bytes_written, Ordering::Relaxed);
+        count(&self.inner.counters, &outcome);
         self.notify_progress();
         Ok(outcome)
     }

@@ -15,6 +15,8 @@ pub(super) struct Counters {
     pub(super) wal_bytes: AtomicU64,
     pub(super) flushes: AtomicU64,
     pub(super) flush_bytes: AtomicU64,
+    /// SSTables written by flushes (one flush of a family writes one file per time window).
+    pub(super) flush_files: AtomicU64,
     pub(super) stalls: AtomicU64,
     pub(super) stall_nanos: AtomicU64,
     pub(super) longest_stall_nanos: AtomicU64,
@@ -22,6 +24,10 @@ pub(super) struct Counters {
     pub(super) compactions: AtomicU64,
     pub(super) compaction_bytes_read: AtomicU64,
     pub(super) compaction_bytes_written: AtomicU64,
+    /// SSTables dropped whole because every row was past the TTL (nothing read, nothing written).
+    pub(super) expired_files_dropped: AtomicU64,
+    /// Bytes of those SSTables.
+    pub(super) expired_bytes_dropped: AtomicU64,
     /// Writes refused with `Overloaded` after waiting past the stall timeout.
     pub(super) stall_rejections: AtomicU64,
     /// Producer writes acknowledged as duplicates without being applied again.

@@ -98,6 +98,7 @@ impl Db {
         let files = self.open_files(&written)?;
         let bytes: u64 = written.iter().map(|m| m.size).sum();
         self.inner.counters.flush_bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.inner.counters.flush_files.fetch_add(written.len() as u64, Ordering::Relaxed);
         self.install(|sv| {
             if let Some(f) = sv.families.get_mut(&family) {
                 f.frozen.retain(|x| !Arc::ptr_eq(&x.mem, &frozen.mem));

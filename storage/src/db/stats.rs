@@ -53,6 +53,9 @@ pub struct DbStats {
     pub flushes: u64,
     /// Bytes written by flushes since open.
     pub flush_bytes: u64,
+    /// SSTables written by flushes since open (a flush writes one file per time window it covers,
+    /// so this can exceed `flushes`).
+    pub flush_files: u64,
     /// Writes that had to wait for memory.
     pub write_stalls: u64,
     /// Longest such wait.
@@ -63,10 +66,15 @@ pub struct DbStats {
     pub memtable_bytes: usize,
     /// Merges run by compaction since open.
     pub compactions: u64,
-    /// Bytes read by compaction since open.
+    /// Bytes read by compaction merges since open (dropping expired files reads nothing and is
+    /// not counted here).
     pub compaction_bytes_read: u64,
     /// Bytes written by compaction since open.
     pub compaction_bytes_written: u64,
+    /// SSTables deleted whole since open because all their rows were past the TTL.
+    pub expired_files_dropped: u64,
+    /// Bytes of those SSTables.
+    pub expired_bytes_dropped: u64,
     /// Writes that were slowed down since open.
     pub slowed_writes: u64,
     /// Whether writes are held back now.
@@ -110,6 +118,7 @@ impl Db {
             wal_bytes: c.wal_bytes.load(Ordering::Relaxed),
             flushes: c.flushes.load(Ordering::Relaxed),
             flush_bytes: c.flush_bytes.load(Ordering::Relaxed),
+            flush_files: c.flush_files.load(Ordering::Relaxed),
             write_stalls: c.stalls.load(Ordering::Relaxed),
             longest_stall: Duration::from_nanos(c.longest_stall_nanos.load(Ordering::Relaxed)),
             last_seq,
@@ -117,6 +126,8 @@ impl Db {
             compactions: c.compactions.load(Ordering::Relaxed),
             compaction_bytes_read: c.compaction_bytes_read.load(Ordering::Relaxed),
             compaction_bytes_written: c.compaction_bytes_written.load(Ordering::Relaxed),
+            expired_files_dropped: c.expired_files_dropped.load(Ordering::Relaxed),
+            expired_bytes_dropped: c.expired_bytes_dropped.load(Ordering::Relaxed),
             slowed_writes: c.slowed_writes.load(Ordering::Relaxed),
             stall: self.stall_state(),
             cache_hits: cache.hits,
