@@ -298,12 +298,14 @@ fn every_key_has_its_environment_variable() {
             continue; // tokens are defined in the file only (documented in the module doc)
         }
         for key in keys {
-            let value = match default.get(&section).and_then(|s| s.get(&key)) {
+            // Nested sections (`storage.compaction`) are tables inside tables.
+            let table = section.split('.').try_fold(&default, |t, part| t.get(part));
+            let value = match table.and_then(|s| s.get(&key)) {
                 Some(toml::Value::String(s)) => s.clone(),
                 Some(other) => other.to_string(),
                 None => "/tmp/x".to_owned(), // an unset path
             };
-            let var = format!("ISOBAR_{}_{}", section.to_ascii_uppercase(), key.to_ascii_uppercase());
+            let var = format!("ISOBAR_{}_{}", section.replace('.', "_").to_ascii_uppercase(), key.to_ascii_uppercase());
             let mut config = Config::default();
             let warnings = config.apply_env(env(&[(&var, &value)])).unwrap_or_else(|e| panic!("{var}={value}: {e}"));
             assert!(warnings.is_empty(), "{var} is no override: {warnings:?}");
