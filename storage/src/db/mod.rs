@@ -72,6 +72,9 @@ mod versions;
 mod write;
 mod write_path;
 
+#[cfg(test)]
+mod tests;
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
