@@ -7,7 +7,9 @@
 //! statistics tell which chunks hold no value of a column, so those are skipped undecoded.
 //!
 //! - [`LatestMode::Row`]: the newest row: the greatest `ts` at which any requested family has a
-//!   row, with every requested column's cell at that `ts` (null where absent).
+//!   row (a family has one where any of its cells was written), with every requested column's
+//!   cell at that `ts` (null where absent, even if the column has an older value): the last row
+//!   a scan of the same columns returns.
 //! - [`LatestMode::PerColumn`]: for each requested column its newest non-null value, followed by
 //!   a `family.column.ts` column (timestamp ns UTC, null with the value) holding that value's
 //!   time; `ts` is the newest of those times. The answer's columns:

@@ -85,8 +85,11 @@ impl Model {
                         }
                     }
                 }
-                for t in &ts {
-                    self.rows.insert((*family, s.to_string(), *t), ());
+                // The family has a row only where one of its cells was written.
+                for (t, r) in ts.iter().zip(&rows) {
+                    if (0..cols.len()).any(|k| if k == 0 { r.1.is_some() } else { r.2.is_some() }) {
+                        self.rows.insert((*family, s.to_string(), *t), ());
+                    }
                 }
                 db.write(w).unwrap();
             }

@@ -57,6 +57,8 @@
 //! One word per concept inside this crate:
 //!
 //! - **series**: the writer-chosen key of a row, with `ts` its identity `(series, ts)`.
+//! - **cell**: one `(family, column)` value of a row; *absent* (null) where a write gave no value.
+//! - **row** (of a family): `(series, ts)` in one family; it exists only where a cell of that family was written (a write's all-absent rows are not stored, older files' are skipped on read).
 //! - **family** (column family): the unit of physical storage: its own memtables, SSTables and compaction.
 //! - **seq** (sequence number): the place of a write in last-write-wins order, assigned under the write lock.
 //! - **run** ([`Run`]): the rows of one series, sorted by ts, with their seqs and columns.

@@ -2,7 +2,9 @@
 //!
 //! Each group keeps its rows in request order. A column that some rows of a group lack gets a
 //! validity list with `false` there (and a placeholder value: 0, false or ""); a column every
-//! row has gets no validity list.
+//! row has gets no validity list. So a group gives every family a slot at every timestamp of the
+//! group; the engine stores a family's row only where one of its cells is present, so a row adds
+//! rows only to the families it has cells of, however the rows were grouped.
 
 use std::collections::HashMap;
 

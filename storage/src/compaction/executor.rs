@@ -136,7 +136,7 @@ pub(crate) fn merge(input: MergeInput<'_>) -> Result<Merged> {
                 for (file, per_row) in inputs.iter().zip(&bytes_per_row) {
                     let Some(entry) = file.reader.get(key) else { continue };
                     bytes += entry.rows as f64 * per_row;
-                    if let Some(run) = file.reader.read(&entry, range, &column_ids)? {
+                    if let Some(run) = file.reader.read_present(&entry, range, &column_ids)? {
                         runs.push(if tombstones.is_empty() {
                             run
                         } else {

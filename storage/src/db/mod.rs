@@ -74,6 +74,9 @@ mod write_path;
 
 pub use tables::FamilyCompaction;
 
+#[cfg(test)]
+mod tests;
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -18,7 +18,9 @@ pub struct FamilyStats {
     pub files: usize,
     /// Bytes in SSTables.
     pub file_bytes: u64,
-    /// Rows in SSTables (before merging duplicates across files).
+    /// Rows in SSTables (before merging duplicates across files). Only rows with a present cell
+    /// are written; files from versions before that rule may also count rows without one until
+    /// compaction rewrites them.
     pub file_rows: u64,
     /// Series in the active memtable.
     pub memtable_series: usize,

@@ -14,6 +14,7 @@
 //! never blocks writers of other series.
 
 mod column;
+mod present;
 mod series;
 
 use std::collections::HashMap;
@@ -66,9 +67,32 @@ impl Memtable {
         self.family
     }
 
-    /// Appends rows of `series` written with sequence number `seq`. The caller has validated the
-    /// write: every column has `ts.len()` values of its declared type, ids ascend.
+    /// Appends the rows of `series` written with sequence number `seq` that carry at least one
+    /// present cell; a row whose cells are all absent is not stored (it changes nothing under
+    /// last-write-wins, see [`present`]), and a write with no such row leaves the memtable as it
+    /// was. The caller has validated the write: every column has `ts.len()` values of its
+    /// declared type, ids ascend.
     pub fn insert(&self, series: &str, ts: &[i64], seq: u64, columns: &[ColumnInput<'_>]) {
+        match present::present_rows(ts.len(), columns) {
+            present::Present::All => self.insert_rows(series, ts, seq, columns),
+            present::Present::None => {}
+            present::Present::Some(mask) => {
+                let (ts, kept) = present::keep_rows(ts, columns, &mask);
+                let inputs: Vec<ColumnInput<'_>> = kept.iter().map(present::KeptColumn::input).collect();
+                self.insert_rows(series, &ts, seq, &inputs);
+            }
+        }
+    }
+
+    /// Appends rows as older versions did, rows without a present cell included, so that tests
+    /// can make the files those versions left on disk.
+    #[cfg(test)]
+    pub(crate) fn insert_unfiltered(&self, series: &str, ts: &[i64], seq: u64, columns: &[ColumnInput<'_>]) {
+        self.insert_rows(series, ts, seq, columns);
+    }
+
+    /// Appends rows as they are (every row has a present cell, or the caller wants it stored).
+    fn insert_rows(&self, series: &str, ts: &[i64], seq: u64, columns: &[ColumnInput<'_>]) {
         let index = self.index.read();
         let added = match index.get(series) {
             Some(buf) => buf.lock().append(ts, seq, columns),
@@ -97,7 +121,7 @@ impl Memtable {
         self.bytes.load(Ordering::Relaxed)
     }
 
-    /// Rows appended (before merging duplicates).
+    /// Rows stored (before merging duplicates): rows with at least one present cell.
     pub fn rows(&self) -> usize {
         self.rows.load(Ordering::Relaxed)
     }

@@ -117,7 +117,9 @@ fn dense_rows_then_sparse_rows_keep_every_validity_bit() {
     // A column stays without a bitmap while dense; the first null must not shift earlier rows.
     let m = Memtable::new(1);
     m.insert("s", &[1, 2, 3], 1, &[col(0, &f64s(&[1.0, 2.0, 3.0]), None)]);
-    m.insert("s", &[4, 5], 2, &[col(0, &f64s(&[4.0, 0.0]), Some(&[true, false]))]);
+    // Row 5 has its cell in column 1 (a row with no present cell would not be stored at all).
+    let (c0_at_5, c1_at_5) = (f64s(&[4.0, 0.0]), f64s(&[0.0, 5.0]));
+    m.insert("s", &[4, 5], 2, &[col(0, &c0_at_5, Some(&[true, false])), col(1, &c1_at_5, Some(&[false, true]))]);
     m.insert("s", &[6], 3, &[col(0, &f64s(&[6.0]), Some(&[true]))]);
     m.insert("s", &[7], 4, &[col(1, &f64s(&[7.0]), None)]);
     let run = all(&m, u64::MAX).remove(0);
@@ -126,8 +128,8 @@ fn dense_rows_then_sparse_rows_keep_every_validity_bit() {
     let got: Vec<Option<f64>> = c0.iter().collect();
     assert_eq!(got, [Some(1.0), Some(2.0), Some(3.0), Some(4.0), None, Some(6.0), None]);
     let c1 = run.column(1).unwrap();
-    assert_eq!(c1.null_count(), 6);
-    assert!(c1.is_valid(6));
+    assert_eq!(c1.null_count(), 5);
+    assert!(c1.is_valid(4) && c1.is_valid(6));
 }
 
 #[test]
@@ -146,4 +148,56 @@ fn series_are_found_by_key_for_writes_and_exact_reads() {
     assert_eq!(exact[0].ts.as_ref(), &[0, 1, 2]);
     let keys: Vec<String> = all(&m, u64::MAX).iter().map(|r| r.series.to_string()).collect();
     assert_eq!(keys, ["truck_1", "truck_10", "truck_2"]);
+}
+
+#[test]
+fn rows_without_a_present_cell_are_not_stored() {
+    let m = Memtable::new(1);
+    // What the row form of a write touching two families hands this family: a slot at every
+    // timestamp of the series, absent where only the other family has a cell.
+    let a = f64s(&[1.0, 0.0, 0.0, 4.0]);
+    let b = ColumnValues::I64(vec![0, 0, 3, 0]);
+    m.insert(
+        "s",
+        &[10, 20, 30, 40],
+        1,
+        &[col(0, &a, Some(&[true, false, false, true])), col(1, &b, Some(&[false; 4]))],
+    );
+    assert_eq!(m.rows(), 2, "rows 20 and 30 have no present cell");
+    let run = all(&m, u64::MAX).remove(0);
+    run.check_invariants().unwrap();
+    assert_eq!(run.ts.as_ref(), &[10, 40]);
+    assert_eq!(run.column(0).unwrap().as_primitive::<Float64Type>().values().as_ref(), &[1.0, 4.0]);
+    assert_eq!(run.column(1).unwrap().null_count(), 2);
+    // Strings and bools are kept in step with their rows.
+    let s = ColumnValues::String(vec!["x".into(), "".into(), "z".into()]);
+    let flag = ColumnValues::Bool(vec![true, false, false]);
+    m.insert(
+        "t",
+        &[1, 2, 3],
+        2,
+        &[col(2, &flag, Some(&[true, false, false])), col(3, &s, Some(&[false, false, true]))],
+    );
+    let run = all(&m, u64::MAX).remove(1);
+    assert_eq!(run.ts.as_ref(), &[1, 3]);
+    let strings = run.column(3).unwrap().as_any().downcast_ref::<StringArray>().unwrap();
+    assert!(strings.is_null(0));
+    assert_eq!(strings.value(1), "z");
+    assert!(run.column(2).unwrap().as_boolean().value(0));
+}
+
+#[test]
+fn a_write_without_any_present_cell_changes_nothing() {
+    let m = Memtable::new(1);
+    let v = f64s(&[0.0, 0.0]);
+    m.insert("s", &[1, 2], 1, &[col(0, &v, Some(&[false, false]))]);
+    assert!(m.is_empty());
+    assert_eq!((m.series_count(), m.seq_bounds()), (0, None), "no series, no sequence numbers");
+    // Over an existing row: the old cell and the row's sequence number stay.
+    m.insert("s", &[1], 2, &[col(0, &f64s(&[5.0]), None)]);
+    m.insert("s", &[1], 3, &[col(0, &f64s(&[0.0]), Some(&[false]))]);
+    let run = all(&m, u64::MAX).remove(0);
+    assert_eq!((run.ts.as_ref(), run.seq.as_ref()), (&[1][..], &[2][..]));
+    assert_eq!(run.column(0).unwrap().as_primitive::<Float64Type>().value(0), 5.0);
+    assert_eq!(m.seq_bounds(), Some((2, 2)));
 }

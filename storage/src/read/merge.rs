@@ -95,6 +95,11 @@ fn interleave_runs(runs: &[Run], ids: &[ColumnId], types: &dyn Fn(ColumnId) -> O
 /// Keeps the rows of `run` for which `keep(ts, seq)` holds.
 pub(crate) fn filter_rows(run: Run, keep: impl Fn(i64, u64) -> bool) -> Run {
     let mask: Vec<bool> = run.ts.iter().zip(run.seq.iter()).map(|(t, s)| keep(*t, *s)).collect();
+    keep_rows(run, mask)
+}
+
+/// Keeps the rows of `run` whose entry in `mask` (one per row) is true.
+pub(crate) fn keep_rows(run: Run, mask: Vec<bool>) -> Run {
     if mask.iter().all(|k| *k) {
         return run;
     }

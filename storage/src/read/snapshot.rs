@@ -119,7 +119,7 @@ impl Snapshot {
         let Some(mut sources) = self.series_sources(table, family, series, range, columns)? else { return Ok(None) };
         let mut runs = std::mem::take(&mut sources.memtables);
         for source in &sources.files {
-            let read = source.file.reader.read(&source.entry, sources.range, columns).inspect_err(|e| {
+            let read = source.file.reader.read_present(&source.entry, sources.range, columns).inspect_err(|e| {
                 if matches!(e, crate::sst::Error::Corrupt { .. }) {
                     source.file.mark_bad(e.to_string());
                 }

@@ -137,10 +137,11 @@ impl SeriesSources {
     }
 
     /// The rows of `chunk` of file `file` inside the range with tombstones applied, restricted
-    /// to `columns` (ascending ids; those the file lacks are absent). `None` when none remain.
+    /// to `columns` (ascending ids; those the file lacks are absent), without rows that have no
+    /// present cell (older files may hold some). `None` when none remain.
     pub fn read_chunk(&self, file: usize, chunk: &ChunkMeta, columns: &[ColumnId]) -> Result<Option<Run>> {
         let Some(source) = self.files.get(file) else { return Ok(None) };
-        let run = source.reader().read_chunk(&source.entry, chunk, columns)?;
+        let run = source.reader().read_chunk_present(&source.entry, chunk, columns)?;
         let run = if self.range.covers(chunk.min_ts, chunk.max_ts) { run } else { run.slice_time(self.range) };
         let run = if self.tombstones.is_empty() { run } else { filter_rows(run, |ts, seq| !self.is_deleted(ts, seq)) };
         Ok((!run.is_empty()).then_some(run))

@@ -52,6 +52,7 @@ pub mod format;
 mod index;
 mod meta;
 mod page;
+mod present;
 mod read;
 mod reader;
 mod stats;

@@ -3,6 +3,9 @@
 //! A chunk is read by slicing the decoded (and cached) blocks of its page: `ts`, `seq`, and the
 //! requested columns only. A column whose statistics say the chunk holds no value is produced as
 //! nulls without touching the disk. Several chunks of a series are concatenated into one run.
+//! These read the file as it is; the engine reads through [`SstReader::read_present`] and
+//! [`SstReader::read_chunk_present`], which drop rows without any present cell (written by older
+//! versions, see `present.rs`).
 
 use std::sync::Arc;
 
@@ -13,6 +16,7 @@ use super::cache::CachedBlock;
 use super::error::{Corruption, Error};
 use super::index::{ChunkMeta, SeriesEntry};
 use super::reader::SstReader;
+use crate::read::merge::keep_rows;
 use crate::run::Run;
 use crate::schema::ColumnId;
 use crate::selector::TimeRange;
@@ -22,9 +26,49 @@ impl SstReader {
     /// ascending id order); `None` when no row falls in the range. Only chunks overlapping the
     /// range are read.
     pub fn read(&self, entry: &SeriesEntry, range: TimeRange, columns: &[ColumnId]) -> Result<Option<Run>, Error> {
+        self.read_rows(entry, range, columns, false)
+    }
+
+    /// [`SstReader::read`] without the rows that have no present cell in any column of the file:
+    /// the rows of the data model, which is what the engine's reads and compaction use.
+    pub fn read_present(
+        &self,
+        entry: &SeriesEntry,
+        range: TimeRange,
+        columns: &[ColumnId],
+    ) -> Result<Option<Run>, Error> {
+        self.read_rows(entry, range, columns, true)
+    }
+
+    /// [`SstReader::read_chunk`] without the rows that have no present cell in any column of the
+    /// file (the returned run may be empty).
+    pub fn read_chunk_present(
+        &self,
+        entry: &SeriesEntry,
+        chunk: &ChunkMeta,
+        columns: &[ColumnId],
+    ) -> Result<Run, Error> {
+        let run = self.read_chunk(entry, chunk, columns)?;
+        Ok(match self.rows_with_cells(chunk)? {
+            None => run,
+            Some(mask) => keep_rows(run, mask),
+        })
+    }
+
+    fn read_rows(
+        &self,
+        entry: &SeriesEntry,
+        range: TimeRange,
+        columns: &[ColumnId],
+        present_only: bool,
+    ) -> Result<Option<Run>, Error> {
         let mut parts = Vec::new();
         for chunk in self.chunks(entry).iter().filter(|c| range.overlaps(c.min_ts, c.max_ts)) {
-            let run = self.read_chunk(entry, chunk, columns)?;
+            let run = if present_only {
+                self.read_chunk_present(entry, chunk, columns)?
+            } else {
+                self.read_chunk(entry, chunk, columns)?
+            };
             let run = if range.covers(chunk.min_ts, chunk.max_ts) { run } else { run.slice_time(range) };
             if !run.is_empty() {
                 parts.push(run);
@@ -101,7 +145,7 @@ impl SstReader {
 
     /// Checks that a decoded block of `have` rows holds the rows of `chunk` (slicing panics
     /// otherwise; the index and the decoder have checked this already, this guards the cache).
-    fn check_rows(&self, chunk: &ChunkMeta, slot: usize, have: usize) -> Result<(), Error> {
+    pub(super) fn check_rows(&self, chunk: &ChunkMeta, slot: usize, have: usize) -> Result<(), Error> {
         let need = chunk.first_row as usize + chunk.rows as usize;
         if need <= have {
             return Ok(());
@@ -115,7 +159,7 @@ impl SstReader {
         })
     }
 
-    fn corrupt_index(&self, reason: Corruption) -> Error {
+    pub(super) fn corrupt_index(&self, reason: Corruption) -> Error {
         Error::Corrupt {
             file: self.path.clone(),
             block: super::error::BlockRef::Index,

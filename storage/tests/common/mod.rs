@@ -47,7 +47,8 @@ pub fn families(table: &str) -> Vec<&'static str> {
 /// Row key in the model: (table, series, ts).
 pub type RowKey = (String, String, i64);
 
-/// What a correct engine holds: per row, the families that have the row and the cells.
+/// What a correct engine holds: per row, the families that have the row (those with a cell
+/// written there) and the cells.
 #[derive(Clone, Debug, Default)]
 pub struct Model {
     /// (table, family, series, ts) present.
@@ -60,10 +61,12 @@ impl Model {
     pub fn write(&mut self, w: &SeriesWrite) {
         for (i, ts) in w.ts.iter().enumerate() {
             for c in &w.columns {
-                self.present.insert((w.table.clone(), c.family.clone(), w.series.clone(), *ts));
+                // A family has a row only where one of its cells was written: an absent cell
+                // adds no row (and keeps the old value).
                 if c.validity.as_ref().is_some_and(|v| !v[i]) {
                     continue;
                 }
+                self.present.insert((w.table.clone(), c.family.clone(), w.series.clone(), *ts));
                 let v = match &c.values {
                     ColumnValues::F64(v) => Cell::F(v[i].to_bits()),
                     ColumnValues::I64(v) => Cell::I(v[i]),

@@ -2,5 +2,6 @@
 
 mod corruption;
 pub(super) mod model;
+mod present;
 mod roundtrip;
 mod writer_rules;

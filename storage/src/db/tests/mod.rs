@@ -1,0 +1,3 @@
+//! Tests of the database handle that need its internals.
+
+mod legacy_rows;
