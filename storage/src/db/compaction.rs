@@ -37,6 +37,24 @@ impl Db {
         Ok(false)
     }
 
+    /// Runs, on the calling thread, the tasks the background worker would run now, until the
+    /// policy finds every family in shape; returns how many tasks ran.
+    ///
+    /// Unlike [`Db::compact`], which rewrites every selected window to as few files as possible,
+    /// this does only what the policy asks for. It makes the policy's outcome deterministic where
+    /// the background thread's timing would not be: in tests, benchmarks, and with
+    /// `background = false`.
+    pub fn compact_pending(&self) -> Result<usize> {
+        self.check_writable()?;
+        // Each task removes files or merges several into fewer, so the loop ends long before
+        // this bound; the bound only guards against a policy bug spinning forever.
+        let mut tasks = 0;
+        while tasks < 100_000 && self.compact_step()? {
+            tasks += 1;
+        }
+        Ok(tasks)
+    }
+
     fn pick_task(&self, family: FamilyId) -> Option<Task> {
         let (files, ctx) = self.family_files(family)?;
         policy::pick(&files, ctx, &self.compaction_options(family))
