@@ -76,7 +76,7 @@ impl Db {
             }
             Task::Merge { files, reason, window } => {
                 tracing::debug!(family, window, reason, files = files.len(), "compacting");
-                self.merge_files(family, files)
+                self.merge_files(family, files, task.output_level())
             }
         }
     }
@@ -131,7 +131,7 @@ impl Db {
                 }
                 for chunk in group.chunks(copts.max_merge.max(2)) {
                     let ids: Vec<_> = chunk.iter().map(|f| f.id).collect();
-                    report.add(&self.merge_files(family, &ids)?);
+                    report.add(&self.merge_files(family, &ids, 0)?);
                 }
             }
         }
@@ -140,8 +140,9 @@ impl Db {
     }
 
     /// Merges the files `ids` of `family` (which must be contiguous in sequence order within
-    /// their window) and installs the result. Files no longer in the family are skipped.
-    fn merge_files(&self, family: FamilyId, ids: &[FileId]) -> Result<MergeOutcome> {
+    /// their window) into files of manifest level `level` (see [`policy::LATE_LEVEL`]) and
+    /// installs the result. Files no longer in the family are skipped.
+    fn merge_files(&self, family: FamilyId, ids: &[FileId], level: u32) -> Result<MergeOutcome> {
         let sv = self.current();
         let Some(fv) = sv.families.get(&family) else { return Ok(MergeOutcome::default()) };
         let Some(table) = sv.table_by_id(fv.table).cloned() else { return Ok(MergeOutcome::default()) };
@@ -154,7 +155,7 @@ impl Db {
         let (tombstones, mark) = self.inner.versions.tombstones_for(table.id, family);
         let ttl_horizon = table.ttl_of(&fam).map(|ttl| now_ns().saturating_sub(ttl));
         let next_id = || self.inner.versions.allocate_file_id();
-        let merged = compaction::merge(MergeInput {
+        let mut merged = compaction::merge(MergeInput {
             family: &fam,
             inputs,
             tombstones: &tombstones,
@@ -163,6 +164,9 @@ impl Db {
             rate_limit_bytes_per_sec: self.compaction_options(family).rate_limit_bytes_per_sec,
             output: self.output_target(family, &next_id),
         })?;
+        for out in &mut merged.outputs {
+            out.level = level;
+        }
         self.install_merge(merged)
     }
 
