@@ -11,9 +11,9 @@
 //!
 //! Reported per late share: write amplification = (flush bytes + compaction bytes written) /
 //! flush bytes, from the engine's counters; the files per window after the policy settled; and
-//! the median cost of a point read and of a scan of one closed window as left by the policy,
-//! against the same window after `Db::compact` merged it into one file (the answers are checked
-//! to be identical).
+//! the median cost of a point read and of a scan of each closed window as left by the policy,
+//! against the same window after `Db::compact` merged it into one file in a copy of the store
+//! (the answers are checked to be identical; the two stores are timed alternately).
 //!
 //! ```text
 //! cargo run --release -p isobar-benches --bin late_bench                      # 0 %, 3 %, 10 %
@@ -43,7 +43,7 @@ struct Args {
     #[arg(long, value_delimiter = ',', default_values_t = vec![0.0, 0.03, 0.10])]
     late: Vec<f64>,
     /// Timing runs per read figure (the median is reported).
-    #[arg(long, default_value_t = 9)]
+    #[arg(long, default_value_t = 15)]
     runs: usize,
     /// Point reads per timing run.
     #[arg(long, default_value_t = 400)]
@@ -129,46 +129,101 @@ fn batch(rows: &[(usize, i64)], start: i64) -> WriteBatch {
     b
 }
 
-fn median(runs: usize, mut f: impl FnMut() -> usize) -> (Duration, usize) {
-    let mut rows = 0;
-    let mut t: Vec<Duration> = (0..runs.max(1))
-        .map(|_| {
-            let s = Instant::now();
-            rows = f();
-            s.elapsed()
-        })
-        .collect();
-    t.sort();
-    (t[t.len() / 2], rows)
-}
-
 fn rows_of(batches: &[RecordBatch]) -> usize {
     batches.iter().map(|b| b.num_rows()).sum()
 }
 
-/// Median time of `point_reads` single-row reads spread over window `w`, and of a scan of the
-/// whole window (every series, every column); plus the answers, to compare.
-fn read_costs(db: &Db, args: &Args, start: i64, w: i64) -> Result<(Duration, Duration, Vec<RecordBatch>), Error> {
-    let from = start + w * DAY;
-    let window = ScanRequest::new("late").range(TimeRange::new(from, from + DAY)).columns(["m.*"]);
-    let answer = db.scan(&window)?;
-    let mut rng = Rng(7);
-    let points: Vec<ScanRequest> = (0..args.point_reads)
-        .map(|_| {
-            let s = rng.next() as usize % SERIES;
-            let ts = from + (rng.next() % 1440) as i64 * MINUTE;
-            ScanRequest::new("late")
-                .selector(SeriesSelector::Exact(format!("sensor_{s:02}")))
-                .range(TimeRange::new(ts, ts + 1))
-                .columns(["m.*"])
-        })
-        .collect();
-    let (point, found) =
-        median(args.runs, || points.iter().map(|r| rows_of(&db.scan(r).expect("point read"))).sum::<usize>());
-    assert_eq!(found, args.point_reads, "every point read finds its row");
-    let (scan, rows) = median(args.runs, || rows_of(&db.scan(&window).expect("window scan")));
-    assert_eq!(rows, SERIES * 1440, "the window scan sees every row");
-    Ok((point / args.point_reads as u32, scan, answer))
+fn median(mut t: Vec<Duration>) -> Duration {
+    t.sort();
+    t.get(t.len() / 2).copied().unwrap_or_default()
+}
+
+/// Reads of one window: `point_reads` single-row reads spread over it, and a scan of all of it
+/// (every series, every column).
+struct WindowReads {
+    points: Vec<ScanRequest>,
+    window: ScanRequest,
+}
+
+impl WindowReads {
+    fn new(args: &Args, start: i64, w: i64) -> Self {
+        let from = start + w * DAY;
+        let mut rng = Rng(7 + w as u64);
+        let points = (0..args.point_reads)
+            .map(|_| {
+                let s = rng.next() as usize % SERIES;
+                let ts = from + (rng.next() % 1440) as i64 * MINUTE;
+                ScanRequest::new("late")
+                    .selector(SeriesSelector::Exact(format!("sensor_{s:02}")))
+                    .range(TimeRange::new(ts, ts + 1))
+                    .columns(["m.*"])
+            })
+            .collect();
+        let window = ScanRequest::new("late").range(TimeRange::new(from, from + DAY)).columns(["m.*"]);
+        Self { points, window }
+    }
+
+    /// Time per point read, checking that each finds its row.
+    fn point(&self, db: &Db) -> Duration {
+        let s = Instant::now();
+        let found: usize = self.points.iter().map(|r| rows_of(&db.scan(r).expect("point read"))).sum();
+        let t = s.elapsed() / self.points.len().max(1) as u32;
+        assert_eq!(found, self.points.len(), "every point read finds its row");
+        t
+    }
+
+    /// Time of one window scan (the mean of five after an untimed one, so that waking the
+    /// decoding threads is not counted), checking that it sees every row.
+    fn scan(&self, db: &Db) -> Duration {
+        let scan = || rows_of(&db.scan(&self.window).expect("window scan"));
+        scan();
+        let s = Instant::now();
+        let rows: usize = (0..5).map(|_| scan()).sum();
+        let t = s.elapsed() / 5;
+        assert_eq!(rows, 5 * SERIES * 1440, "the window scan sees every row");
+        t
+    }
+}
+
+/// Compares reads of window `w` in `runs` (as the policy left it) and in `one` (merged into one
+/// file), timing the two alternately so that a change of machine load hits both alike. Returns
+/// the medians (point read on `runs`, on `one`, scan on `runs`, on `one`).
+fn compare_reads(args: &Args, runs: &Db, one: &Db, start: i64, w: i64) -> Result<[Duration; 4], Error> {
+    let reads = WindowReads::new(args, start, w);
+    assert_eq!(runs.scan(&reads.window)?, one.scan(&reads.window)?, "the final merge changes no answer");
+    for r in &reads.points {
+        assert_eq!(runs.scan(r)?, one.scan(r)?, "the final merge changes no point read");
+    }
+    let mut t: [Vec<Duration>; 4] = Default::default();
+    for i in 0..args.runs.max(1) {
+        // Alternate which store goes first, so neither always follows the other's work.
+        let (first, second) = if i % 2 == 0 { ((runs, 0), (one, 1)) } else { ((one, 1), (runs, 0)) };
+        for (db, k) in [first, second] {
+            t[k].push(reads.point(db));
+        }
+        for (db, k) in [first, second] {
+            t[2 + k].push(reads.scan(db));
+        }
+    }
+    Ok(t.map(median))
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
+fn pct(a: Duration, b: Duration) -> f64 {
+    (a.as_secs_f64() / b.as_secs_f64() - 1.0) * 100.0
 }
 
 fn run(args: &Args, late: f64) -> Result<(), Error> {
@@ -178,7 +233,7 @@ fn run(args: &Args, late: f64) -> Result<(), Error> {
         compaction: CompactionOptions { background: false, ..CompactionOptions::default() },
         ..Options::default()
     };
-    let db = Db::open(tmp.path().join("db"), opts)?;
+    let db = Db::open(tmp.path().join("db"), opts.clone())?;
     let cols: Vec<(&str, ColumnType)> = COLUMNS.iter().map(|c| (*c, ColumnType::F64)).collect();
     db.create_table(TableSpec::new("late").family("m", &cols))?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64);
@@ -206,25 +261,30 @@ fn run(args: &Args, late: f64) -> Result<(), Error> {
         fam.windows,
         fam.file_bytes,
     );
-    // Read cost of window 1 (closed; it holds the late runs the policy left) against the same
-    // window merged into one file.
-    let (point_runs, scan_runs, before) = read_costs(&db, args, start, 1)?;
-    let files_before = db.stats().families.first().map_or(0, |f| f.files);
-    db.compact("late", None, Some(TimeRange::new(start + DAY, start + 2 * DAY)))?;
-    let files_after = db.stats().families.first().map_or(0, |f| f.files);
-    let (point_one, scan_one, after) = read_costs(&db, args, start, 1)?;
-    assert_eq!(before, after, "the final merge changes no answer");
-    println!(
-        "  window 1 as left ({files_before} files in all) vs merged ({files_after} files in all): \
-         point read {:.1} us vs {:.1} us ({:+.1} %), window scan {:.2} ms vs {:.2} ms ({:+.1} %)",
-        point_runs.as_secs_f64() * 1e6,
-        point_one.as_secs_f64() * 1e6,
-        (point_runs.as_secs_f64() / point_one.as_secs_f64() - 1.0) * 100.0,
-        scan_runs.as_secs_f64() * 1e3,
-        scan_one.as_secs_f64() * 1e3,
-        (scan_runs.as_secs_f64() / scan_one.as_secs_f64() - 1.0) * 100.0,
-    );
-    db.close()
+    db.close()?;
+    drop(db);
+    // The same store with windows 0 and 1 merged into one file each, to compare reads with.
+    let merged_dir = tmp.path().join("merged");
+    copy_dir(&tmp.path().join("db"), &merged_dir).map_err(|e| Error::io("copying the database", e))?;
+    let one = Db::open(&merged_dir, opts.clone())?;
+    let runs = Db::open(tmp.path().join("db"), opts)?;
+    for w in 0..WINDOWS - 1 {
+        let report = one.compact("late", None, Some(TimeRange::new(start + w * DAY, start + (w + 1) * DAY)))?;
+        let files = report.files_in.max(1);
+        let [point_runs, point_one, scan_runs, scan_one] = compare_reads(args, &runs, &one, start, w)?;
+        println!(
+            "  window {w}: {files} file(s) vs 1: point read {:.1} us vs {:.1} us ({:+.1} %), \
+             window scan {:.3} ms vs {:.3} ms ({:+.1} %)",
+            point_runs.as_secs_f64() * 1e6,
+            point_one.as_secs_f64() * 1e6,
+            pct(point_runs, point_one),
+            scan_runs.as_secs_f64() * 1e3,
+            scan_one.as_secs_f64() * 1e3,
+            pct(scan_runs, scan_one),
+        );
+    }
+    runs.close()?;
+    one.close()
 }
 
 fn main() -> Result<(), Error> {
