@@ -11,8 +11,9 @@
 //! | [`report`] | number formatting for the printed report |
 //!
 //! The `storage_bench` binary wires them together; `compaction_bench`, `encoding_sizes`,
-//! `wal_throughput` and `query_bench` are the other benchmark binaries (`src/bin/`); the criterion
-//! micro-benchmarks live in `benches/benches/`. The workloads come from [`isobar_workload`], so every figure is over the
+//! `wal_throughput`, `query_bench` and `late_bench` (late rows into closed compaction windows)
+//! are the other benchmark binaries (`src/bin/`); the criterion micro-benchmarks live in
+//! `benches/benches/`. The workloads come from [`isobar_workload`], so every figure is over the
 //! same deterministic data as the other benchmarks of the project; memory and CPU figures come
 //! from [`isobar_testkit::procfs`] (the dev-only test kit: fine here, benchmarks are not shipped).
 

@@ -29,7 +29,9 @@ pub(crate) mod policy;
 pub(crate) use executor::MergeOutcome;
 pub(crate) use executor::{MergeInput, Merged, merge};
 pub use options::CompactionOptions;
-pub(crate) use plan::{dead_tombstones, family_backlog, family_files, has_unapplied_tombstones, max_window_files};
+pub(crate) use plan::{
+    dead_tombstones, family_backlog, family_files, has_unapplied_tombstones, mark_late_runs, max_window_files,
+};
 pub(crate) use policy::Task;
 
 /// What a manual compaction did.

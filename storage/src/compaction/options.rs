@@ -21,6 +21,23 @@ pub struct CompactionOptions {
     pub size_ratio: f64,
     /// Largest output file; bigger outputs are split (default 1 GiB).
     pub max_file_bytes: u64,
+    /// A closed window's main file is rewritten with the window's late runs only once the runs
+    /// together hold at least this share of the main file's bytes (default 0.5).
+    ///
+    /// Why 0.5: rewriting the main file `M` together with late runs of `r * M` bytes writes
+    /// `(1 + r) * M`, so each late byte pays `(1 + r) / r` bytes for that rewrite: 3 at 0.5,
+    /// 2 at 1.0, 5 at 0.25, 11 at 0.1 (and the whole window at every late file at 0, which was
+    /// the policy before issue #26: 6-7x write amplification with a few per cent late rows).
+    /// Below 0.5 that cost climbs steeply; above it the gain is small (3 -> 2 at 1.0) while the
+    /// runs, which every read of the window merges, grow as large as the window itself. Late data
+    /// under a third of a window (the common case of gateways and buffered devices catching up)
+    /// never triggers a rewrite at all; its runs only merge with each other.
+    /// `0.0` rewrites the main file at every late file.
+    pub late_merge_ratio: f64,
+    /// Most late runs a closed window keeps beside its main file (default 8, at least 1); past
+    /// it the smallest adjacent runs are merged, so a read of a closed window merges at most this
+    /// many files besides the main one.
+    pub max_late_runs: usize,
     /// Bytes per second a compaction may read (default unlimited).
     pub rate_limit_bytes_per_sec: Option<u64>,
     /// Run compaction in the background (default true). Manual [`Db::compact`](crate::Db::compact)
@@ -43,6 +60,8 @@ impl Default for CompactionOptions {
             max_merge: 32,
             size_ratio: 4.0,
             max_file_bytes: 1 << 30,
+            late_merge_ratio: 0.5,
+            max_late_runs: 8,
             rate_limit_bytes_per_sec: None,
             background: true,
             interval: Duration::from_secs(1),

@@ -55,6 +55,32 @@ pub(crate) fn family_files(
     Some((files, Context { now_ns, ttl_ns: table.ttl_of(fam) }))
 }
 
+/// Marks the files a flush of `family` wrote (`written`, not yet installed in `sv`) that land
+/// in a window that is closed and already holds files as late runs ([`policy::LATE_LEVEL`]), so
+/// compaction keeps them beside the window's main file instead of rewriting it (see
+/// [`policy`]). Closedness counts the flush's own files: late rows flushed together with the
+/// first rows of a newer window are late.
+pub(crate) fn mark_late_runs(
+    sv: &SuperVersion,
+    family: FamilyId,
+    written: &mut [FileMeta],
+    opts: &CompactionOptions,
+    now_ns: i64,
+) {
+    let Some(fv) = sv.families.get(&family) else { return };
+    let w = opts.window_ns();
+    let old: BTreeSet<i64> = fv.files.iter().map(|f| window_start(f.meta.max_ts, w)).collect();
+    let mut all: Vec<FileMeta> = fv.files.iter().map(|f| f.meta.clone()).collect();
+    all.extend(written.iter().cloned());
+    let closed = policy::closed_windows(&policy::windows(&all, opts), Context { now_ns, ttl_ns: None }, opts);
+    for meta in written {
+        let start = window_start(meta.max_ts, w);
+        if old.contains(&start) && closed.contains(&start) {
+            meta.level = policy::LATE_LEVEL;
+        }
+    }
+}
+
 /// True when a tombstone in force in `sv` may cover rows of `file` that were written before it
 /// (so rewriting the file would drop them).
 pub(crate) fn has_unapplied_tombstones(sv: &SuperVersion, file: &FileMeta) -> bool {

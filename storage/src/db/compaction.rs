@@ -38,6 +38,24 @@ impl Db {
         Ok(false)
     }
 
+    /// Runs, on the calling thread, the tasks the background worker would run now, until the
+    /// policy finds every family in shape; returns how many tasks ran.
+    ///
+    /// Unlike [`Db::compact`], which rewrites every selected window to as few files as possible,
+    /// this does only what the policy asks for. It makes the policy's outcome deterministic where
+    /// the background thread's timing would not be: in tests, benchmarks, and with
+    /// `background = false`.
+    pub fn compact_pending(&self) -> Result<usize> {
+        self.check_writable()?;
+        // Each task removes files or merges several into fewer, so the loop ends long before
+        // this bound; the bound only guards against a policy bug spinning forever.
+        let mut tasks = 0;
+        while tasks < 100_000 && self.compact_step()? {
+            tasks += 1;
+        }
+        Ok(tasks)
+    }
+
     fn pick_task(&self, family: FamilyId) -> Option<Task> {
         let (files, ctx) = self.family_files(family)?;
         policy::pick(&files, ctx, &self.compaction_options(family))
@@ -64,7 +82,7 @@ impl Db {
             }
             Task::Merge { files, reason, window } => {
                 tracing::debug!(family, window, reason, files = files.len(), "compacting");
-                self.merge_files(family, files)
+                self.merge_files(family, files, task.output_level())
             }
         }
     }
@@ -119,7 +137,7 @@ impl Db {
                 }
                 for chunk in group.chunks(copts.max_merge.max(2)) {
                     let ids: Vec<_> = chunk.iter().map(|f| f.id).collect();
-                    report.add(&self.merge_files(family, &ids)?);
+                    report.add(&self.merge_files(family, &ids, 0)?);
                 }
             }
         }
@@ -128,8 +146,9 @@ impl Db {
     }
 
     /// Merges the files `ids` of `family` (which must be contiguous in sequence order within
-    /// their window) and installs the result. Files no longer in the family are skipped.
-    fn merge_files(&self, family: FamilyId, ids: &[FileId]) -> Result<MergeOutcome> {
+    /// their window) into files of manifest level `level` (see [`policy::LATE_LEVEL`]) and
+    /// installs the result. Files no longer in the family are skipped.
+    fn merge_files(&self, family: FamilyId, ids: &[FileId], level: u32) -> Result<MergeOutcome> {
         let sv = self.current();
         let Some(fv) = sv.families.get(&family) else { return Ok(MergeOutcome::default()) };
         let Some(table) = sv.table_by_id(fv.table).cloned() else { return Ok(MergeOutcome::default()) };
@@ -142,7 +161,7 @@ impl Db {
         let (tombstones, mark) = self.inner.versions.tombstones_for(table.id, family);
         let ttl_horizon = table.ttl_of(&fam).map(|ttl| now_ns().saturating_sub(ttl));
         let next_id = || self.inner.versions.allocate_file_id();
-        let merged = compaction::merge(MergeInput {
+        let mut merged = compaction::merge(MergeInput {
             family: &fam,
             inputs,
             tombstones: &tombstones,
@@ -151,6 +170,9 @@ impl Db {
             rate_limit_bytes_per_sec: self.compaction_options(family).rate_limit_bytes_per_sec,
             output: self.output_target(family, &next_id),
         })?;
+        for out in &mut merged.outputs {
+            out.level = level;
+        }
         self.install_merge(merged)
     }
 

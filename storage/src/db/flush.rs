@@ -22,6 +22,7 @@ use crossbeam_channel::Receiver;
 use super::flusher::Job;
 use super::versions::ManifestCell;
 use super::{Db, DbInner};
+use crate::clock::now_ns;
 use crate::compaction::CompactionOptions;
 use crate::error::Result;
 use crate::manifest::{Edit, FileMeta, Tombstone};
@@ -75,7 +76,8 @@ impl Db {
         let Some(frozen) = fv.frozen.first().cloned() else { return Ok(()) };
         let Some(table) = sv.table_by_id(fv.table).cloned() else { return Ok(()) };
         let (tombstones, mark) = self.inner.versions.tombstones_for(table.id, family);
-        let written = self.write_ssts(family, &table, &frozen.mem, &tombstones, mark)?;
+        let mut written = self.write_ssts(family, &table, &frozen.mem, &tombstones, mark)?;
+        crate::compaction::mark_late_runs(&sv, family, &mut written, &self.compaction_options(family), now_ns());
         let mut edits: Vec<Edit> = written.iter().cloned().map(Edit::AddFile).collect();
         edits.push(Edit::FlushedSeq { family, seq: frozen.switch_seq });
         // The producer table's changes ride in the same edit group (see crate::producer).
