@@ -37,6 +37,8 @@
 //! max_rows_per_batch = 1000000
 //! max_columns_per_table = 4096
 //! max_new_columns_per_request = 1024
+//! max_series_per_request = 100000   # distinct series in one write request (gRPC, line protocol, OTLP)
+//! max_cells_per_request = 10000000  # present values in one write request
 //! min_ts = -2208988800000000000     # 1900-01-01T00:00:00Z, in ns
 //! max_ts = 9223372036854775806
 //! producer_state_ttl = "7d"         # idempotent producers idle this long are forgotten (docs/producers.md)
@@ -250,6 +252,10 @@ pub struct StorageConfig {
     pub max_columns_per_table: usize,
     /// Most new columns one write may add.
     pub max_new_columns_per_request: usize,
+    /// Most distinct series in one write request (gRPC, line protocol, OTLP).
+    pub max_series_per_request: usize,
+    /// Most cells (present values) in one write request.
+    pub max_cells_per_request: u64,
     /// Smallest accepted timestamp (ns since the epoch).
     pub min_ts: i64,
     /// Largest accepted timestamp (ns since the epoch).
@@ -285,6 +291,8 @@ impl StorageConfig {
             max_rows_per_batch: options.limits.max_rows_per_batch,
             max_columns_per_table: options.limits.max_columns_per_table,
             max_new_columns_per_request: options.limits.max_new_columns_per_request,
+            max_series_per_request: options.limits.max_series_per_request,
+            max_cells_per_request: options.limits.max_cells_per_request,
             min_ts: options.limits.min_ts,
             max_ts: options.limits.max_ts,
             producer_state_ttl: DurationValue(options.producer_state_ttl),
@@ -310,6 +318,8 @@ impl StorageConfig {
                 max_rows_per_batch: self.max_rows_per_batch,
                 max_columns_per_table: self.max_columns_per_table,
                 max_new_columns_per_request: self.max_new_columns_per_request,
+                max_series_per_request: self.max_series_per_request,
+                max_cells_per_request: self.max_cells_per_request,
                 min_ts: self.min_ts,
                 max_ts: self.max_ts,
             },
@@ -453,6 +463,12 @@ impl Config {
         }
         if s.max_producers == 0 {
             return invalid("storage.max_producers", "0".into(), "must be positive");
+        }
+        if s.max_series_per_request == 0 {
+            return invalid("storage.max_series_per_request", "0".into(), "must be positive");
+        }
+        if s.max_cells_per_request == 0 {
+            return invalid("storage.max_cells_per_request", "0".into(), "must be positive");
         }
         if s.min_ts >= s.max_ts {
             return invalid("storage.min_ts", s.min_ts.to_string(), "must be less than storage.max_ts");

@@ -377,3 +377,19 @@ fn column_limits_come_from_the_file_and_the_environment() {
     let defaults = Config::default().storage.to_options().limits;
     assert_eq!((defaults.max_columns_per_table, defaults.max_new_columns_per_request), (4096, 1024));
 }
+
+#[test]
+fn request_limits_come_from_the_file_and_the_environment() {
+    let config = parse("[storage]\nmax_series_per_request = 10\nmax_cells_per_request = 70\n").expect("parses");
+    let limits = config.storage.to_options().limits;
+    assert_eq!((limits.max_series_per_request, limits.max_cells_per_request), (10, 70));
+    let vars = env(&[("ISOBAR_STORAGE_MAX_SERIES_PER_REQUEST", "20"), ("ISOBAR_STORAGE_MAX_CELLS_PER_REQUEST", "80")]);
+    let (config, warnings) = Config::load_with(None, vars).expect("loads");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let limits = config.storage.to_options().limits;
+    assert_eq!((limits.max_series_per_request, limits.max_cells_per_request), (20, 80));
+    let defaults = Config::default().storage.to_options().limits;
+    assert_eq!((defaults.max_series_per_request, defaults.max_cells_per_request), (100_000, 10_000_000));
+    let zero = parse("[storage]\nmax_series_per_request = 0\n").expect("parses").validate();
+    assert!(matches!(zero, Err(ConfigError::Invalid { key: "storage.max_series_per_request", .. })), "{zero:?}");
+}

@@ -326,6 +326,26 @@ pub enum InvalidInput {
         /// Limit.
         max: usize,
     },
+    /// A write request with more distinct series than one request may carry.
+    #[error(
+        "the write request has more than {max} distinct series (counted {series} so far), the limit per request is {max} (storage.max_series_per_request); split it"
+    )]
+    TooManySeries {
+        /// Distinct series counted when the limit was passed.
+        series: usize,
+        /// Limit.
+        max: usize,
+    },
+    /// A write request with more cells (present values) than one request may carry.
+    #[error(
+        "the write request has more than {max} cells (counted {cells} so far), the limit per request is {max} (storage.max_cells_per_request); split it"
+    )]
+    TooManyCells {
+        /// Cells counted when the limit was passed.
+        cells: u64,
+        /// Limit.
+        max: u64,
+    },
     /// A producer id that is empty, too long or holds a character outside `[A-Za-z0-9._:-]`.
     #[error("invalid producer id \"{id}\": {reason}; producer ids are 1 to 128 bytes of [A-Za-z0-9._:-]")]
     BadProducerId {

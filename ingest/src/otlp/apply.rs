@@ -55,7 +55,9 @@ pub fn map(
     options: &OtlpOptions,
 ) -> Result<OtlpMapped, OtlpError> {
     let map = OtlpMapOptions { family: options.family.clone(), now_ns, limits: db.options().limits.clone() };
-    map_request(request, &map)
+    let mapped = map_request(request, &map)?;
+    crate::request_limits::check_batch(&mapped.batch, &map.limits).map_err(Error::from)?;
+    Ok(mapped)
 }
 
 /// [`map`] then [`check_catalog`], changing nothing: for callers with no authorization step.
