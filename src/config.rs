@@ -43,6 +43,7 @@
 //! max_ts = 9223372036854775806
 //! producer_state_ttl = "7d"         # idempotent producers idle this long are forgotten (docs/producers.md)
 //! max_producers = 100000            # producers tracked; past it the least recently active are forgotten
+//! max_producers_per_owner = 1000    # producers of one token; a write creating one more is refused
 //!
 //! [metrics]
 //! enabled = true                    # serve Prometheus metrics over HTTP
@@ -264,6 +265,8 @@ pub struct StorageConfig {
     pub producer_state_ttl: DurationValue,
     /// Most idempotent producers tracked at once.
     pub max_producers: usize,
+    /// Most idempotent producers of one identity (token); a write creating one more is refused.
+    pub max_producers_per_owner: usize,
 }
 
 impl Default for StorageConfig {
@@ -297,6 +300,7 @@ impl StorageConfig {
             max_ts: options.limits.max_ts,
             producer_state_ttl: DurationValue(options.producer_state_ttl),
             max_producers: options.max_producers,
+            max_producers_per_owner: options.max_producers_per_owner,
         }
     }
 
@@ -326,6 +330,7 @@ impl StorageConfig {
             compaction: isobar_storage::CompactionOptions::default(),
             producer_state_ttl: self.producer_state_ttl.0,
             max_producers: self.max_producers,
+            max_producers_per_owner: self.max_producers_per_owner,
             ..Options::default()
         }
     }
@@ -463,6 +468,9 @@ impl Config {
         }
         if s.max_producers == 0 {
             return invalid("storage.max_producers", "0".into(), "must be positive");
+        }
+        if s.max_producers_per_owner == 0 {
+            return invalid("storage.max_producers_per_owner", "0".into(), "must be positive");
         }
         if s.max_series_per_request == 0 {
             return invalid("storage.max_series_per_request", "0".into(), "must be positive");

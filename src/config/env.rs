@@ -114,6 +114,7 @@ impl Config {
             }
             ("STORAGE", "MAX_SERIES_PER_REQUEST") => st.max_series_per_request = parse(var, value, COUNT)?,
             ("STORAGE", "MAX_CELLS_PER_REQUEST") => st.max_cells_per_request = parse(var, value, COUNT)?,
+            ("STORAGE", "MAX_PRODUCERS_PER_OWNER") => st.max_producers_per_owner = parse(var, value, COUNT)?,
             ("STORAGE", "MIN_TS") => st.min_ts = parse(var, value, INT)?,
             ("STORAGE", "MAX_TS") => st.max_ts = parse(var, value, INT)?,
             ("METRICS", "ENABLED") => self.metrics.enabled = parse(var, value, "true or false")?,

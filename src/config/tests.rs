@@ -393,3 +393,16 @@ fn request_limits_come_from_the_file_and_the_environment() {
     let zero = parse("[storage]\nmax_series_per_request = 0\n").expect("parses").validate();
     assert!(matches!(zero, Err(ConfigError::Invalid { key: "storage.max_series_per_request", .. })), "{zero:?}");
 }
+
+#[test]
+fn the_per_identity_producer_cap_comes_from_the_file_and_the_environment() {
+    let config = parse("[storage]\nmax_producers_per_owner = 7\n").expect("parses");
+    assert_eq!(config.storage.to_options().max_producers_per_owner, 7);
+    let vars = env(&[("ISOBAR_STORAGE_MAX_PRODUCERS_PER_OWNER", "9")]);
+    let (config, warnings) = Config::load_with(None, vars).expect("loads");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(config.storage.to_options().max_producers_per_owner, 9);
+    assert_eq!(Config::default().storage.to_options().max_producers_per_owner, 1000);
+    let zero = parse("[storage]\nmax_producers_per_owner = 0\n").expect("parses").validate();
+    assert!(matches!(zero, Err(ConfigError::Invalid { key: "storage.max_producers_per_owner", .. })), "{zero:?}");
+}

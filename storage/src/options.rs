@@ -110,6 +110,10 @@ pub struct Options {
     /// Most producers tracked at once; past it the least recently active are forgotten
     /// (default 100,000).
     pub max_producers: usize,
+    /// Most producers of one owner (an authenticated identity, see the `producer` module); a
+    /// write creating one more is refused, so one identity cannot fill `max_producers` and evict
+    /// the others' marks (default 1,000).
+    pub max_producers_per_owner: usize,
     /// The file system every engine file goes through (default: the OS). Tests put a
     /// [`FaultFs`](crate::fs::FaultFs) here; not part of the configuration file.
     #[serde(skip)]
@@ -132,6 +136,7 @@ impl Default for Options {
             compaction: crate::compaction::CompactionOptions::default(),
             producer_state_ttl: Duration::from_secs(7 * 24 * 3600),
             max_producers: 100_000,
+            max_producers_per_owner: 1000,
             fs: crate::fs::Fs::default(),
         }
     }

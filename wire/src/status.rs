@@ -186,7 +186,8 @@ fn invalid_code(invalid: &InvalidInput) -> Code {
         InvalidInput::TooManyColumns { .. }
         | InvalidInput::TooManyNewColumns { .. }
         | InvalidInput::TooManySeries { .. }
-        | InvalidInput::TooManyCells { .. } => Code::ResourceExhausted,
+        | InvalidInput::TooManyCells { .. }
+        | InvalidInput::TooManyProducers { .. } => Code::ResourceExhausted,
         // `InvalidInput` is non-exhaustive: a variant added later is a bad argument until classified here.
         _ => Code::InvalidArgument,
     }
