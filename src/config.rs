@@ -37,10 +37,13 @@
 //! max_rows_per_batch = 1000000
 //! max_columns_per_table = 4096
 //! max_new_columns_per_request = 1024
+//! max_series_per_request = 100000   # distinct series in one write request (gRPC, line protocol, OTLP)
+//! max_cells_per_request = 10000000  # present values in one write request
 //! min_ts = -2208988800000000000     # 1900-01-01T00:00:00Z, in ns
 //! max_ts = 9223372036854775806
 //! producer_state_ttl = "7d"         # idempotent producers idle this long are forgotten (docs/producers.md)
 //! max_producers = 100000            # producers tracked; past it the least recently active are forgotten
+//! max_producers_per_owner = 1000    # producers of one token; a write creating one more is refused
 //!
 //! [storage.compaction]              # time-window compaction; per table: `isobar table alter`
 //! window = "1d"                     # width of a time window (files are grouped by window)
@@ -256,6 +259,10 @@ pub struct StorageConfig {
     pub max_columns_per_table: usize,
     /// Most new columns one write may add.
     pub max_new_columns_per_request: usize,
+    /// Most distinct series in one write request (gRPC, line protocol, OTLP).
+    pub max_series_per_request: usize,
+    /// Most cells (present values) in one write request.
+    pub max_cells_per_request: u64,
     /// Smallest accepted timestamp (ns since the epoch).
     pub min_ts: i64,
     /// Largest accepted timestamp (ns since the epoch).
@@ -264,6 +271,8 @@ pub struct StorageConfig {
     pub producer_state_ttl: DurationValue,
     /// Most idempotent producers tracked at once.
     pub max_producers: usize,
+    /// Most idempotent producers of one identity (token); a write creating one more is refused.
+    pub max_producers_per_owner: usize,
     /// `[storage.compaction]`: the database-wide compaction defaults.
     pub compaction: CompactionConfig,
 }
@@ -312,6 +321,8 @@ impl StorageConfig {
             max_rows_per_batch: options.limits.max_rows_per_batch,
             max_columns_per_table: options.limits.max_columns_per_table,
             max_new_columns_per_request: options.limits.max_new_columns_per_request,
+            max_series_per_request: options.limits.max_series_per_request,
+            max_cells_per_request: options.limits.max_cells_per_request,
             min_ts: options.limits.min_ts,
             max_ts: options.limits.max_ts,
             producer_state_ttl: DurationValue(options.producer_state_ttl),
@@ -320,6 +331,7 @@ impl StorageConfig {
                 window: DurationValue(options.compaction.window),
                 closed_after: DurationValue(options.compaction.closed_after),
             },
+            max_producers_per_owner: options.max_producers_per_owner,
         }
     }
 
@@ -341,6 +353,8 @@ impl StorageConfig {
                 max_rows_per_batch: self.max_rows_per_batch,
                 max_columns_per_table: self.max_columns_per_table,
                 max_new_columns_per_request: self.max_new_columns_per_request,
+                max_series_per_request: self.max_series_per_request,
+                max_cells_per_request: self.max_cells_per_request,
                 min_ts: self.min_ts,
                 max_ts: self.max_ts,
             },
@@ -351,6 +365,7 @@ impl StorageConfig {
             },
             producer_state_ttl: self.producer_state_ttl.0,
             max_producers: self.max_producers,
+            max_producers_per_owner: self.max_producers_per_owner,
             ..Options::default()
         }
     }
@@ -494,6 +509,15 @@ impl Config {
         }
         if s.max_producers == 0 {
             return invalid("storage.max_producers", "0".into(), "must be positive");
+        }
+        if s.max_producers_per_owner == 0 {
+            return invalid("storage.max_producers_per_owner", "0".into(), "must be positive");
+        }
+        if s.max_series_per_request == 0 {
+            return invalid("storage.max_series_per_request", "0".into(), "must be positive");
+        }
+        if s.max_cells_per_request == 0 {
+            return invalid("storage.max_cells_per_request", "0".into(), "must be positive");
         }
         if s.min_ts >= s.max_ts {
             return invalid("storage.min_ts", s.min_ts.to_string(), "must be less than storage.max_ts");

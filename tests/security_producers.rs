@@ -96,3 +96,42 @@ async fn resume_of_another_identitys_producer_reveals_nothing() {
     assert_eq!(resume(&mut intruder, "gw-a").await, unknown, "the same answer as an unknown id");
     assert_eq!(resume(&mut gateway, "gw-a").await, pb::ResumeResponse { applied_seq: 41, known: true });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_identity_cannot_take_more_producers_than_its_cap() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = auth_config(dir.path());
+    config.storage.max_producers_per_owner = 3;
+    let (running, _) = serve(&config).await;
+    let mut root = client(&running, "secret-root").await;
+    create_weather(&mut root).await;
+    let other = pb::TableSpec { name: "other".into(), ..weather_spec() };
+    root.admin.create_table(pb::CreateTableRequest { table: Some(other), if_not_exists: false }).await.expect("other");
+    let mut gateway = client(&running, "secret-gateway").await;
+    let mut intruder = client(&running, "secret-intruder").await;
+
+    for i in 0..3 {
+        intruder.ingest.write(batch("other", &format!("p{i}"), 1)).await.expect("within the cap");
+    }
+    let refused = intruder.ingest.write(batch("other", "p3", 1)).await.expect_err("a fourth producer");
+    assert_eq!(refused.code(), tonic::Code::ResourceExhausted, "{refused:?}");
+    assert!(refused.message().contains("storage.max_producers_per_owner"), "{}", refused.message());
+    // The stream form is refused the same way.
+    let acks = intruder.ingest.producer_stream(tokio_stream::iter(vec![batch("other", "p4", 1)])).await;
+    let refused = match acks {
+        Ok(response) => {
+            let mut stream = response.into_inner();
+            stream.message().await.expect_err("the message is refused")
+        }
+        Err(status) => status,
+    };
+    assert_eq!(refused.code(), tonic::Code::ResourceExhausted, "{refused:?}");
+    assert_eq!(running.db().stats().points_written, 3, "the refused writes applied nothing");
+
+    // Its known producers write on; another identity is not affected.
+    intruder.ingest.write(batch("other", "p0", 2)).await.expect("a known producer");
+    for i in 0..3 {
+        gateway.ingest.write(batch("weather", &format!("gw{i}"), 1)).await.expect("another identity");
+    }
+    running.stop().await.expect("stops");
+}

@@ -295,6 +295,9 @@ pub enum SourceConfig {
         /// Timestamp precision: `s`, `ms`, `us` or `ns`.
         #[serde(default)]
         precision: TsUnit,
+        /// Exposure and resource limits of a TCP / UDP listener.
+        #[serde(flatten)]
+        limits: ListenLimits,
     },
     /// An MQTT 3.1.1 broker subscription.
     Mqtt {
@@ -318,6 +321,29 @@ pub enum SourceConfig {
         #[serde(flatten)]
         mapping: FieldMapping,
     },
+}
+
+/// Limits of the line-protocol TCP / UDP listener. Whoever reaches the port writes with the
+/// agent's token, so the listener is loopback-only unless `allow_remote` is set, and no client
+/// can hold more than `max_connections` threads or `max_line_bytes` of memory per connection.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct ListenLimits {
+    /// Accept a listen address that is not loopback (logged as a warning at start).
+    pub allow_remote: bool,
+    /// Concurrent TCP connections; a connection past it is closed at once and counted.
+    pub max_connections: usize,
+    /// Longest line in bytes (without its newline); a longer line is dropped and counted, and
+    /// no more than this is ever buffered for one line.
+    pub max_line_bytes: usize,
+    /// A TCP connection that sends nothing for this long is closed.
+    pub idle_timeout_ms: u64,
+}
+
+impl Default for ListenLimits {
+    fn default() -> Self {
+        Self { allow_remote: false, max_connections: 64, max_line_bytes: 1 << 20, idle_timeout_ms: 60_000 }
+    }
 }
 
 fn default_generator_name() -> String {
@@ -438,6 +464,10 @@ impl AgentConfig {
             {
                 return bad(format!("source {:?}: qos must be 0 or 1", s.name()));
             }
+            if let SourceConfig::LineProtocol { listen, limits, .. } = s {
+                crate::source::listen::check(listen, limits)
+                    .map_err(|m| ConfigError::Invalid(format!("source {:?}: {m}", s.name())))?;
+            }
         }
         Ok(())
     }
@@ -532,5 +562,31 @@ mod tests {
         let two = "[[source]]\ntype = \"generator\"\nworkload = \"iot\"\n[[source]]\ntype = \"generator\"\nworkload = \"iot\"\n";
         let err = AgentConfig::parse(two).expect_err("same name twice");
         assert!(err.to_string().contains("unique"), "{err}");
+    }
+
+    fn lp_source(extra: &str) -> Result<AgentConfig, ConfigError> {
+        AgentConfig::parse(&format!("[[source]]\ntype = \"line_protocol\"\n{extra}\n"))
+    }
+
+    #[test]
+    fn line_protocol_listener_defaults_are_loopback_and_bounded() {
+        let config = lp_source("listen = \"tcp://127.0.0.1:8094\"").expect("loopback parses");
+        let SourceConfig::LineProtocol { limits, .. } = &config.source[0] else { panic!("not line protocol") };
+        assert_eq!(limits, &ListenLimits::default());
+        assert!(!limits.allow_remote);
+        assert_eq!((limits.max_connections, limits.max_line_bytes, limits.idle_timeout_ms), (64, 1 << 20, 60_000));
+    }
+
+    #[test]
+    fn non_loopback_listener_needs_allow_remote() {
+        for listen in ["tcp://0.0.0.0:8094", "udp://0.0.0.0:8094", "tcp://[::]:8094"] {
+            let err = lp_source(&format!("listen = \"{listen}\"")).expect_err("wildcard refused");
+            assert!(err.to_string().contains("allow_remote = true"), "{err}");
+        }
+        let ok = lp_source("listen = \"tcp://0.0.0.0:8094\"\nallow_remote = true").expect("asked for explicitly");
+        let SourceConfig::LineProtocol { limits, .. } = &ok.source[0] else { panic!("not line protocol") };
+        assert!(limits.allow_remote);
+        let err = lp_source("listen = \"tcp://127.0.0.1:8094\"\nmax_connections = 0").expect_err("zero cap");
+        assert!(err.to_string().contains("max_connections"), "{err}");
     }
 }

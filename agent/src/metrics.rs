@@ -30,6 +30,12 @@ pub struct Metrics {
     pub rejected: AtomicU64,
     /// Connections (re)established after the first.
     pub reconnects: AtomicU64,
+    /// Line-protocol lines dropped for exceeding `max_line_bytes`.
+    pub lines_too_long: AtomicU64,
+    /// Line-protocol TCP connections closed at once for exceeding `max_connections`.
+    pub connections_refused: AtomicU64,
+    /// Line-protocol TCP connections closed after `idle_timeout_ms` without data.
+    pub connections_idle_closed: AtomicU64,
 }
 
 /// What `status.json` holds.
@@ -57,6 +63,15 @@ pub struct Status {
     pub rejected: u64,
     /// Reconnects.
     pub reconnects: u64,
+    /// Line-protocol lines dropped as too long.
+    #[serde(default)]
+    pub lines_too_long: u64,
+    /// Line-protocol connections refused past the cap.
+    #[serde(default)]
+    pub connections_refused: u64,
+    /// Line-protocol connections closed as idle.
+    #[serde(default)]
+    pub connections_idle_closed: u64,
     /// Age of the oldest unacknowledged record in ms (0 if none).
     pub lag_ms: u64,
     /// The queue's own state.
@@ -78,6 +93,9 @@ impl Metrics {
             duplicates: self.duplicates.load(Relaxed),
             rejected: self.rejected.load(Relaxed),
             reconnects: self.reconnects.load(Relaxed),
+            lines_too_long: self.lines_too_long.load(Relaxed),
+            connections_refused: self.connections_refused.load(Relaxed),
+            connections_idle_closed: self.connections_idle_closed.load(Relaxed),
             lag_ms: if queue.oldest_unacked_ms == 0 { 0 } else { now_ms.saturating_sub(queue.oldest_unacked_ms) },
             queue,
         }
@@ -105,7 +123,7 @@ impl Status {
     /// The status as an aligned two-column table.
     pub fn table(&self) -> String {
         let q = &self.queue;
-        let rows: [(&str, String); 19] = [
+        let rows: [(&str, String); 22] = [
             ("producer_id", self.producer_id.clone()),
             ("updated_ms", self.updated_ms.to_string()),
             ("connected", self.connected.to_string()),
@@ -117,6 +135,9 @@ impl Status {
             ("duplicates", self.duplicates.to_string()),
             ("rejected", self.rejected.to_string()),
             ("reconnects", self.reconnects.to_string()),
+            ("lines_too_long", self.lines_too_long.to_string()),
+            ("connections_refused", self.connections_refused.to_string()),
+            ("connections_idle_closed", self.connections_idle_closed.to_string()),
             ("lag_ms", self.lag_ms.to_string()),
             ("queue.acked_seq", q.acked_seq.to_string()),
             ("queue.last_seq", q.last_seq.to_string()),

@@ -27,6 +27,7 @@
 //!   written; past it, calls fail fast with `RESOURCE_EXHAUSTED` and a retry hint, as they do
 //!   when the engine answers `Overloaded`.
 //! - [`ack`]: the counts a write acknowledges.
+//! - [`request_limits`]: distinct series and cells per request, counted before conversion.
 //! - [`producer`]: idempotent producers: the pipelined `ProducerStream` (one acknowledgement per
 //!   message, in order, once durable) and `Resume`.
 //!
@@ -66,6 +67,7 @@ pub mod convert;
 pub mod line_protocol;
 pub mod otlp;
 pub mod producer;
+pub mod request_limits;
 pub mod service;
 
 /// Re-exported from [`isobar_wire`] for write-side clients (the agent, the CLI, the load

@@ -37,6 +37,7 @@ use tonic::{Status, Streaming};
 use crate::ack::{Applied, series_of};
 use crate::admission::{Admission, Admitted};
 use crate::convert::request_to_batch;
+use crate::request_limits::check_request;
 use isobar_wire::status::ApiError;
 
 /// Most messages of one stream applied and not yet acknowledged.
@@ -109,6 +110,7 @@ pub(crate) fn write_blocking(
     owner: Option<&str>,
 ) -> Result<Applied, ApiError> {
     let producer = owned_producer_of(&request, owner)?;
+    check_request(&request, &db.options().limits).map_err(isobar_storage::Error::from)?;
     let batch = request_to_batch(request, max_rows)?;
     let series = series_of(&batch);
     match producer {
@@ -191,6 +193,7 @@ async fn apply_one(
         let Some((id, seq)) = owned_producer_of(&message, owner.as_deref())? else {
             return Ok(Unacked::Done(write_blocking(&db, message, max_rows, owner.as_deref())?));
         };
+        check_request(&message, &db.options().limits).map_err(isobar_storage::Error::from)?;
         let batch = request_to_batch(message, max_rows)?;
         let series = series_of(&batch);
         let pending = db.submit_as(&id, seq, batch)?;

@@ -114,6 +114,9 @@ impl Config {
             }
             ("STORAGE", "COMPACTION_WINDOW") => st.compaction.window = parse_value(var, value)?,
             ("STORAGE", "COMPACTION_CLOSED_AFTER") => st.compaction.closed_after = parse_value(var, value)?,
+            ("STORAGE", "MAX_SERIES_PER_REQUEST") => st.max_series_per_request = parse(var, value, COUNT)?,
+            ("STORAGE", "MAX_CELLS_PER_REQUEST") => st.max_cells_per_request = parse(var, value, COUNT)?,
+            ("STORAGE", "MAX_PRODUCERS_PER_OWNER") => st.max_producers_per_owner = parse(var, value, COUNT)?,
             ("STORAGE", "MIN_TS") => st.min_ts = parse(var, value, INT)?,
             ("STORAGE", "MAX_TS") => st.max_ts = parse(var, value, INT)?,
             ("STORAGE", "PRODUCER_STATE_TTL") => st.producer_state_ttl = parse_value(var, value)?,

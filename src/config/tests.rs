@@ -494,3 +494,32 @@ fn compaction_window_and_closed_after_come_from_the_file_and_the_environment() {
     assert!(bad.to_string().contains("a duration such as"), "{bad}");
     assert!(parse("[storage.compaction]\nwindows = \"1d\"\n").is_err(), "a misspelt key is an error");
 }
+
+#[test]
+fn request_limits_come_from_the_file_and_the_environment() {
+    let config = parse("[storage]\nmax_series_per_request = 10\nmax_cells_per_request = 70\n").expect("parses");
+    let limits = config.storage.to_options().limits;
+    assert_eq!((limits.max_series_per_request, limits.max_cells_per_request), (10, 70));
+    let vars = env(&[("ISOBAR_STORAGE_MAX_SERIES_PER_REQUEST", "20"), ("ISOBAR_STORAGE_MAX_CELLS_PER_REQUEST", "80")]);
+    let (config, warnings) = Config::load_with(None, vars).expect("loads");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let limits = config.storage.to_options().limits;
+    assert_eq!((limits.max_series_per_request, limits.max_cells_per_request), (20, 80));
+    let defaults = Config::default().storage.to_options().limits;
+    assert_eq!((defaults.max_series_per_request, defaults.max_cells_per_request), (100_000, 10_000_000));
+    let zero = parse("[storage]\nmax_series_per_request = 0\n").expect("parses").validate();
+    assert!(matches!(zero, Err(ConfigError::Invalid { key: "storage.max_series_per_request", .. })), "{zero:?}");
+}
+
+#[test]
+fn the_per_identity_producer_cap_comes_from_the_file_and_the_environment() {
+    let config = parse("[storage]\nmax_producers_per_owner = 7\n").expect("parses");
+    assert_eq!(config.storage.to_options().max_producers_per_owner, 7);
+    let vars = env(&[("ISOBAR_STORAGE_MAX_PRODUCERS_PER_OWNER", "9")]);
+    let (config, warnings) = Config::load_with(None, vars).expect("loads");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(config.storage.to_options().max_producers_per_owner, 9);
+    assert_eq!(Config::default().storage.to_options().max_producers_per_owner, 1000);
+    let zero = parse("[storage]\nmax_producers_per_owner = 0\n").expect("parses").validate();
+    assert!(matches!(zero, Err(ConfigError::Invalid { key: "storage.max_producers_per_owner", .. })), "{zero:?}");
+}

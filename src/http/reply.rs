@@ -7,6 +7,7 @@
 //! | no or unknown credential | 401 | `unauthorized` |
 //! | no write permission | 403 | `forbidden` |
 //! | body over `line_protocol.max_body_bytes` (before or after gzip) | 413 | `request too large` |
+//! | more series or cells than `storage.max_series_per_request` / `max_cells_per_request` | 413 | `request too large` |
 //! | engine behind, too many bytes in flight | 503 + `Retry-After` | `unavailable` |
 //! | anything else (disk, bug) | 500 | `internal error` |
 
@@ -15,7 +16,7 @@ use std::time::Duration;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use isobar_ingest::line_protocol::LineWriteError;
-use isobar_storage::Error;
+use isobar_storage::{Error, InvalidInput};
 use isobar_wire::status::ApiError;
 
 use super::auth::Denied;
@@ -101,6 +102,12 @@ impl From<LineWriteError> for Failure {
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
         match error {
+            Error::Invalid(e @ (InvalidInput::TooManySeries { .. } | InvalidInput::TooManyCells { .. })) => Self {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                code: "request too large",
+                message: e.to_string(),
+                retry_after: None,
+            },
             Error::Invalid(e) => Failure::invalid(e.to_string()),
             Error::Overloaded { ref retry_after, .. } => Failure::unavailable(error.to_string(), *retry_after),
             other => Failure::internal(other.to_string()),

@@ -2,9 +2,15 @@
 //! served on the gRPC port when `[otlp] enabled = true`.
 //!
 //! ```text
-//! Export(request) ─► prepare (map + catalog check, blocking pool) ─► write permission on every
-//!                    table ─► apply (create tables, one engine write) ─► partial_success
+//! Export(request) ─► [auth layer: token] ─► map (blocking pool) ─► write permission on every
+//!                    table ─► check_catalog ─► apply (create tables, one engine write)
+//!                    ─► partial_success
 //! ```
+//!
+//! The order is the security model, as on the line-protocol endpoint: the caller is authenticated
+//! by the server's auth layer before the request is decoded, and authorized on every table before
+//! the catalog is consulted, so a caller without write permission on a table never learns its
+//! families, column types, whether it exists or whether it takes new columns.
 //!
 //! A whole-request refusal (bad metric name, timestamp out of range, type conflict, unknown table
 //! without `create_tables`) is `INVALID_ARGUMENT` and writes nothing; the caller needs write
@@ -17,7 +23,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use isobar_ingest::admission::Admission;
-use isobar_ingest::otlp::{OtlpError, OtlpOptions, apply, prepare};
+use isobar_ingest::otlp::{OtlpError, OtlpOptions, apply, check_catalog, map};
 use isobar_storage::Db;
 use isobar_wire::status::storage_status;
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::MetricsService;
@@ -65,10 +71,11 @@ impl MetricsService for OtlpService {
         let checked = Request::from_parts(Default::default(), extensions, ());
         let written = tokio::task::spawn_blocking(move || {
             let _admitted = admitted;
-            let mapped = prepare(&db, &message, now_ns, &options).map_err(otlp_status)?;
+            let mapped = map(&db, &message, now_ns, &options).map_err(otlp_status)?;
             for table in &mapped.tables {
                 authorize(&checked, Rpc::OtlpExport, &table.name)?;
             }
+            check_catalog(&db, &mapped, &options).map_err(otlp_status)?;
             apply(&db, mapped, &options).map_err(otlp_status)
         })
         .await

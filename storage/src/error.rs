@@ -326,6 +326,36 @@ pub enum InvalidInput {
         /// Limit.
         max: usize,
     },
+    /// A write request with more distinct series than one request may carry.
+    #[error(
+        "the write request has more than {max} distinct series (counted {series} so far), the limit per request is {max} (storage.max_series_per_request); split it"
+    )]
+    TooManySeries {
+        /// Distinct series counted when the limit was passed.
+        series: usize,
+        /// Limit.
+        max: usize,
+    },
+    /// A write request with more cells (present values) than one request may carry.
+    #[error(
+        "the write request has more than {max} cells (counted {cells} so far), the limit per request is {max} (storage.max_cells_per_request); split it"
+    )]
+    TooManyCells {
+        /// Cells counted when the limit was passed.
+        cells: u64,
+        /// Limit.
+        max: u64,
+    },
+    /// A write that would create a producer past its owner's cap.
+    #[error(
+        "the caller already has {count} idempotent producers, the limit per identity is {max} (storage.max_producers_per_owner); reuse producer ids, or wait until idle ones expire (storage.producer_state_ttl)"
+    )]
+    TooManyProducers {
+        /// Producers the owner has.
+        count: usize,
+        /// Limit.
+        max: usize,
+    },
     /// A producer id that is empty, too long or holds a character outside `[A-Za-z0-9._:-]`.
     #[error("invalid producer id \"{id}\": {reason}; producer ids are 1 to 128 bytes of [A-Za-z0-9._:-]")]
     BadProducerId {

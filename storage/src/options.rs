@@ -46,6 +46,13 @@ pub struct Limits {
     /// Most new columns one write may add to dynamic tables (default 1,024). Columns are added
     /// under the database's write lock, so this bounds how long one write holds it.
     pub max_new_columns_per_request: usize,
+    /// Most distinct series (table, series key) in one write request (default 100,000). Checked
+    /// by the front ends before a request is converted or applied: a request's size on the wire
+    /// says little about what it becomes in memtables and indexes.
+    pub max_series_per_request: usize,
+    /// Most cells (present values) in one write request (default 10,000,000); checked like
+    /// `max_series_per_request`.
+    pub max_cells_per_request: u64,
     /// Smallest accepted timestamp (default 1900-01-01T00:00:00Z).
     pub min_ts: i64,
     /// Largest accepted timestamp (default `i64::MAX - 1`, 2262-04-11); `i64::MAX` stays free as
@@ -61,6 +68,8 @@ impl Default for Limits {
             max_rows_per_batch: 1_000_000,
             max_columns_per_table: 4096,
             max_new_columns_per_request: 1024,
+            max_series_per_request: 100_000,
+            max_cells_per_request: 10_000_000,
             min_ts: -2_208_988_800_000_000_000,
             max_ts: i64::MAX - 1,
         }
@@ -101,6 +110,10 @@ pub struct Options {
     /// Most producers tracked at once; past it the least recently active are forgotten
     /// (default 100,000).
     pub max_producers: usize,
+    /// Most producers of one owner (an authenticated identity, see the `producer` module); a
+    /// write creating one more is refused, so one identity cannot fill `max_producers` and evict
+    /// the others' marks (default 1,000).
+    pub max_producers_per_owner: usize,
     /// The file system every engine file goes through (default: the OS). Tests put a
     /// [`FaultFs`](crate::fs::FaultFs) here; not part of the configuration file.
     #[serde(skip)]
@@ -123,6 +136,7 @@ impl Default for Options {
             compaction: crate::compaction::CompactionOptions::default(),
             producer_state_ttl: Duration::from_secs(7 * 24 * 3600),
             max_producers: 100_000,
+            max_producers_per_owner: 1000,
             fs: crate::fs::Fs::default(),
         }
     }

@@ -183,7 +183,11 @@ fn invalid_code(invalid: &InvalidInput) -> Code {
         | InvalidInput::ProducerSeqZero { .. }
         | InvalidInput::Empty(_)
         | InvalidInput::Impossible(_) => Code::InvalidArgument,
-        InvalidInput::TooManyColumns { .. } | InvalidInput::TooManyNewColumns { .. } => Code::ResourceExhausted,
+        InvalidInput::TooManyColumns { .. }
+        | InvalidInput::TooManyNewColumns { .. }
+        | InvalidInput::TooManySeries { .. }
+        | InvalidInput::TooManyCells { .. }
+        | InvalidInput::TooManyProducers { .. } => Code::ResourceExhausted,
         // `InvalidInput` is non-exhaustive: a variant added later is a bad argument until classified here.
         _ => Code::InvalidArgument,
     }

@@ -1,65 +1,50 @@
-//! Line protocol on stdin, a local TCP port (one reader thread per connection) or a local UDP
-//! port (one datagram = some lines). Lines are parsed by [`crate::lp`]; a bad line is logged,
-//! counted and skipped. These sources have no position to resume from: what was read but not
-//! yet queued when the agent dies is lost, as with any socket.
+//! Line protocol on stdin, a local TCP port (one reader thread per connection, at most
+//! `max_connections` of them) or a local UDP port (one datagram = some lines). Lines are parsed by
+//! [`crate::lp`]; a bad line is logged, counted and skipped. These sources have no position to
+//! resume from: what was read but not yet queued when the agent dies is lost, as with any socket.
+//!
+//! Whoever reaches the port writes with the agent's token, so the listener binds loopback unless
+//! `allow_remote` is set ([`super::listen`]), a line longer than `max_line_bytes` is dropped
+//! without being buffered ([`super::line_reader`]), and a TCP connection idle for
+//! `idle_timeout_ms` is closed.
 
-use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, UdpSocket};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use super::{Chunk, Ctx};
-use crate::config::{SourceConfig, TsUnit};
+use super::line_reader::{Line, LineReader};
+use super::{Chunk, Ctx, listen};
+use crate::config::{ListenLimits, SourceConfig, TsUnit};
 use crate::lp;
 
 /// Rows per chunk at most.
 const CHUNK_ROWS: usize = 2000;
 
+/// How lines become rows, and the limits of one listener.
+#[derive(Debug, Clone)]
+pub struct LineOptions {
+    /// Family of every field.
+    pub family: String,
+    /// Timestamp precision.
+    pub precision: TsUnit,
+    /// Limits.
+    pub limits: ListenLimits,
+}
+
 /// Runs the source until the agent stops (or stdin ends).
 pub fn run(config: &SourceConfig, ctx: &Ctx) -> std::io::Result<()> {
-    let SourceConfig::LineProtocol { listen, family, precision, .. } = config else { return Ok(()) };
+    let SourceConfig::LineProtocol { listen, family, precision, limits, .. } = config else { return Ok(()) };
+    let opts = LineOptions { family: family.clone(), precision: *precision, limits: limits.clone() };
     if listen == "stdin" {
-        return read_stream(BufReader::new(std::io::stdin()), family, *precision, ctx);
+        return read_stream(LineReader::new(std::io::stdin(), limits.max_line_bytes), &opts, ctx);
     }
+    listen::check(listen, limits).map_err(|m| std::io::Error::new(std::io::ErrorKind::InvalidInput, m))?;
     if let Some(addr) = listen.strip_prefix("tcp://") {
-        let listener = TcpListener::bind(addr)?;
-        listener.set_nonblocking(true)?;
-        tracing::info!(source = %ctx.name, addr = %listener.local_addr()?, "line protocol on TCP");
-        while !ctx.stopping() {
-            match listener.accept() {
-                Ok((stream, peer)) => {
-                    stream.set_nonblocking(false)?;
-                    let (ctx, family, precision) = (ctx.clone(), family.clone(), *precision);
-                    std::thread::spawn(move || {
-                        if let Err(e) = read_stream(BufReader::new(stream), &family, precision, &ctx) {
-                            tracing::warn!(source = %ctx.name, %peer, error = %e, "connection ended");
-                        }
-                    });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(50)),
-                Err(e) => return Err(e),
-            }
-        }
-        return Ok(());
+        return serve_tcp(TcpListener::bind(addr)?, &opts, ctx);
     }
     if let Some(addr) = listen.strip_prefix("udp://") {
-        let socket = UdpSocket::bind(addr)?;
-        socket.set_read_timeout(Some(Duration::from_millis(200)))?;
-        tracing::info!(source = %ctx.name, addr = %socket.local_addr()?, "line protocol on UDP");
-        let mut buf = vec![0; 65_536];
-        while !ctx.stopping() {
-            match socket.recv(&mut buf) {
-                Ok(n) => {
-                    let text = String::from_utf8_lossy(buf.get(..n).unwrap_or_default()).into_owned();
-                    let rows = text.lines().filter_map(|l| parse(l, family, *precision, ctx)).collect();
-                    if !ctx.send(Chunk { rows, ..Chunk::default() }) {
-                        return Ok(());
-                    }
-                }
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        return Ok(());
+        return serve_udp(UdpSocket::bind(addr)?, &opts, ctx);
     }
     Err(std::io::Error::new(
         std::io::ErrorKind::InvalidInput,
@@ -67,37 +52,133 @@ pub fn run(config: &SourceConfig, ctx: &Ctx) -> std::io::Result<()> {
     ))
 }
 
-fn parse(line: &str, family: &str, precision: TsUnit, ctx: &Ctx) -> Option<isobar_proto::v1::Row> {
-    lp::parse_line(line, family, precision).unwrap_or_else(|e| {
+/// Accepts connections on `listener` until the agent stops; past `max_connections` open ones a
+/// new connection is closed at once and counted in `connections_refused`.
+pub fn serve_tcp(listener: TcpListener, opts: &LineOptions, ctx: &Ctx) -> std::io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let local = listener.local_addr()?;
+    listen::warn_if_remote(&ctx.name, local);
+    tracing::info!(source = %ctx.name, addr = %local, "line protocol on TCP");
+    let open = Arc::new(AtomicUsize::new(0));
+    while !ctx.stopping() {
+        match listener.accept() {
+            Ok((stream, peer)) => {
+                if open.load(Ordering::Acquire) >= opts.limits.max_connections {
+                    ctx.metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(source = %ctx.name, %peer, max_connections = opts.limits.max_connections,
+                        "connection refused: too many open connections (max_connections)");
+                    drop(stream);
+                    continue;
+                }
+                open.fetch_add(1, Ordering::AcqRel);
+                let guard = OpenGuard(open.clone());
+                let (ctx, opts) = (ctx.clone(), opts.clone());
+                std::thread::spawn(move || {
+                    let _guard = guard;
+                    if let Err(e) = serve_connection(stream, &opts, &ctx) {
+                        tracing::warn!(source = %ctx.name, %peer, error = %e, "connection ended");
+                    }
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Decrements the open-connection count when a connection's thread ends.
+struct OpenGuard(Arc<AtomicUsize>);
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+fn serve_connection(stream: TcpStream, opts: &LineOptions, ctx: &Ctx) -> std::io::Result<()> {
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(Duration::from_millis(opts.limits.idle_timeout_ms)))?;
+    read_stream(LineReader::new(stream, opts.limits.max_line_bytes), opts, ctx)
+}
+
+fn serve_udp(socket: UdpSocket, opts: &LineOptions, ctx: &Ctx) -> std::io::Result<()> {
+    socket.set_read_timeout(Some(Duration::from_millis(200)))?;
+    let local = socket.local_addr()?;
+    listen::warn_if_remote(&ctx.name, local);
+    tracing::info!(source = %ctx.name, addr = %local, "line protocol on UDP");
+    let mut buf = vec![0; 65_536];
+    while !ctx.stopping() {
+        match socket.recv(&mut buf) {
+            Ok(n) => {
+                let mut rows = Vec::new();
+                let mut lines = LineReader::new(buf.get(..n).unwrap_or_default(), opts.limits.max_line_bytes);
+                while let Some(line) = lines.next_line()? {
+                    rows.extend(take_line(line, opts, ctx));
+                }
+                if !ctx.send(Chunk { rows, ..Chunk::default() }) {
+                    return Ok(());
+                }
+            }
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// The row of one line; a dropped, non-UTF-8 or unparsable line is counted and logged.
+fn take_line(line: Line, opts: &LineOptions, ctx: &Ctx) -> Option<isobar_proto::v1::Row> {
+    let bytes = match line {
+        Line::Text(bytes) => bytes,
+        Line::TooLong { bytes } => {
+            ctx.metrics.lines_too_long.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(source = %ctx.name, bytes, max_line_bytes = opts.limits.max_line_bytes,
+                "dropped a line longer than max_line_bytes");
+            return None;
+        }
+    };
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        ctx.bad(&"line protocol: the line is not UTF-8");
+        return None;
+    };
+    lp::parse_line(text, &opts.family, opts.precision).unwrap_or_else(|e| {
         ctx.bad(&e);
         None
     })
 }
 
-/// Reads lines until the end of `reader`, sending a chunk whenever no more input is buffered.
-fn read_stream<R: std::io::Read>(
-    mut reader: BufReader<R>,
-    family: &str,
-    precision: TsUnit,
-    ctx: &Ctx,
-) -> std::io::Result<()> {
+/// Reads lines until the end of `reader`, sending a chunk whenever no more input is buffered. A
+/// read that times out (the connection was idle for `idle_timeout_ms`) ends the stream.
+fn read_stream<R: std::io::Read>(mut reader: LineReader<R>, opts: &LineOptions, ctx: &Ctx) -> std::io::Result<()> {
     let mut rows = Vec::new();
-    let mut line = String::new();
     loop {
-        line.clear();
-        let n = reader.read_line(&mut line)?;
-        if n > 0 {
-            rows.extend(parse(&line, family, precision, ctx));
+        let line = match reader.next_line() {
+            Ok(line) => line,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                ctx.metrics.connections_idle_closed.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(source = %ctx.name, idle_timeout_ms = opts.limits.idle_timeout_ms,
+                    "closed an idle connection");
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        let end = line.is_none();
+        if let Some(line) = line {
+            rows.extend(take_line(line, opts, ctx));
         }
-        let drained = n == 0 || reader.buffer().is_empty();
+        let drained = end || reader.buffer_is_empty();
         if (drained || rows.len() >= CHUNK_ROWS)
             && !rows.is_empty()
             && !ctx.send(Chunk { rows: std::mem::take(&mut rows), ..Chunk::default() })
         {
             return Ok(());
         }
-        if n == 0 || ctx.stopping() {
+        if end || ctx.stopping() {
             return Ok(());
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

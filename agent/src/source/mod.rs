@@ -6,7 +6,9 @@
 //! [`crate::queue::Queue::checkpoint`] gives exactly the position after the last queued row.
 
 pub mod generator;
+pub mod line_reader;
 pub mod lines;
+pub mod listen;
 pub mod mqtt;
 pub mod tail;
 

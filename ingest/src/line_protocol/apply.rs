@@ -93,6 +93,7 @@ pub fn map_lines(
     })?;
     let map = MapOptions { family: options.family.clone(), precision, now_ns, limits: db.options().limits.clone() };
     let mapped = map_body(text, &map)?;
+    crate::request_limits::check_batch(&mapped.batch, &map.limits).map_err(Error::from)?;
     if mapped.batch.is_empty() {
         return Err(Error::Invalid(InvalidInput::Empty("the body has no lines")).into());
     }

@@ -2,11 +2,15 @@
 //! then one atomic engine write.
 //!
 //! ```text
-//! request ─► map_request (whole-request checks; histograms etc. counted as rejected)
-//!         ─► catalog check (value column type, family, unknown tables)
+//! request ─► map (whole-request checks; histograms etc. counted as rejected; no catalog)
 //!         ─► [caller authorizes OtlpMapped::tables]
+//!         ─► check_catalog (value column type, family, unknown tables)
 //!         ─► create missing tables (dynamic columns) ─► Db::write (one batch) ─► response counts
 //! ```
+//!
+//! Authorization sits between [`map`] and [`check_catalog`] because catalog errors name families,
+//! column types and whether a table exists or takes new columns: a caller without permission on a
+//! table must be refused before any of that is looked up (issue 20, finding 3).
 //!
 //! Table creation and the write are those of the line protocol ([`crate::line_protocol::apply`]):
 //! a new table is `TableSpec::new(table).family(family, &[])` with dynamic columns.
@@ -41,9 +45,10 @@ pub struct OtlpWrite {
     pub receipt: Option<WriteReceipt>,
 }
 
-/// Maps `request` and checks it against the catalog, changing nothing; `now_ns` stamps data
-/// points without a time. The caller may authorize [`OtlpMapped::tables`] next.
-pub fn prepare(
+/// Maps `request` without consulting the catalog, so its errors carry only what the caller sent;
+/// `now_ns` stamps data points without a time. The caller authorizes [`OtlpMapped::tables`] next,
+/// then calls [`check_catalog`].
+pub fn map(
     db: &Db,
     request: &ExportMetricsServiceRequest,
     now_ns: i64,
@@ -51,6 +56,26 @@ pub fn prepare(
 ) -> Result<OtlpMapped, OtlpError> {
     let map = OtlpMapOptions { family: options.family.clone(), now_ns, limits: db.options().limits.clone() };
     let mapped = map_request(request, &map)?;
+    crate::request_limits::check_batch(&mapped.batch, &map.limits).map_err(Error::from)?;
+    Ok(mapped)
+}
+
+/// [`map`] then [`check_catalog`], changing nothing: for callers with no authorization step.
+pub fn prepare(
+    db: &Db,
+    request: &ExportMetricsServiceRequest,
+    now_ns: i64,
+    options: &OtlpOptions,
+) -> Result<OtlpMapped, OtlpError> {
+    let mapped = map(db, request, now_ns, options)?;
+    check_catalog(db, &mapped, options)?;
+    Ok(mapped)
+}
+
+/// Checks a mapped request against the catalog (value column type, family, unknown tables),
+/// changing nothing. Its errors disclose schema: call it only once the caller is authorized on
+/// every table of `mapped`.
+pub fn check_catalog(db: &Db, mapped: &OtlpMapped, options: &OtlpOptions) -> Result<(), OtlpError> {
     for table in &mapped.tables {
         match db.table_def(&table.name) {
             Ok(def) => check_table(&def, table, options)?,
@@ -61,7 +86,7 @@ pub fn prepare(
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(mapped)
+    Ok(())
 }
 
 /// Creates the missing tables of a [`prepare`]d request and writes it in one engine write.

@@ -5,7 +5,8 @@
 //!
 //! - [`map`]: request -> columnar [`WriteBatch`](isobar_storage::WriteBatch) (metric -> table,
 //!   attributes -> series key, `value` column), histograms and summaries counted as rejected.
-//! - [`apply`]: catalog checks, table creation, the atomic write.
+//! - [`apply`]: mapping against the database's limits, catalog checks (after the caller's
+//!   authorization), table creation, the atomic write.
 //! - [`error`]: whole-request refusals.
 //!
 //! ```
@@ -47,6 +48,6 @@ pub mod apply;
 pub mod error;
 pub mod map;
 
-pub use apply::{OtlpOptions, OtlpWrite, apply, prepare, write_metrics};
+pub use apply::{OtlpOptions, OtlpWrite, apply, check_catalog, map, prepare, write_metrics};
 pub use error::OtlpError;
 pub use map::{OtlpMapOptions, OtlpMapped, VALUE_COLUMN, map_request, table_for};

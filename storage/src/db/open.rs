@@ -54,7 +54,7 @@ fn open(dir: &Path, opts: crate::Options) -> Result<Db> {
     let replay_from =
         sv.families.keys().map(|f| flushed(*f)).min().unwrap_or(state.last_seq).min(state.producers_as_of);
     let ttl_ms = u64::try_from(opts.producer_state_ttl.as_millis()).unwrap_or(u64::MAX);
-    let mut producers = ProducerTable::new(ttl_ms, opts.max_producers);
+    let mut producers = ProducerTable::new(ttl_ms, opts.max_producers).with_owner_cap(opts.max_producers_per_owner);
     producers.load(&state.producers);
     let mut last_seq = state.last_seq;
     let mut replayed = 0u64;

@@ -113,6 +113,15 @@ impl Db {
         })
     }
 
+    /// Refuses a write that would create a producer past its owner's cap
+    /// (`max_producers_per_owner`), under the write lock so that racing writes cannot pass it.
+    pub(super) fn admit_producer(&self, w: &WriteState, stamp: Option<&Stamp>) -> Result<()> {
+        let Some(st) = stamp else { return Ok(()) };
+        w.producers()
+            .admit_new(&st.producer)
+            .map_err(|(count, max)| InvalidInput::TooManyProducers { count, max }.into())
+    }
+
     /// Takes the producer table's changes (after expiring idle producers) as a manifest edit
     /// complete up to the last assigned sequence number, and syncs the WAL up to there, so the
     /// edit never records a mark whose data could still be lost. The caller holds

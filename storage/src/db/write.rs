@@ -65,6 +65,7 @@ impl Db {
         if let Some(dup) = stamp.and_then(|st| self.duplicate_of(&mut w, &st.producer, st.seq, st.active_ms)) {
             return Ok(dup);
         }
+        self.admit_producer(&w, stamp)?;
         let sv = self.current();
         if !Arc::ptr_eq(&sv.tables, &seen.tables) {
             still_valid(&seen, &sv, &validated.series)?;
@@ -80,6 +81,7 @@ impl Db {
         if let Some(dup) = stamp.and_then(|st| self.duplicate_of(&mut w, &st.producer, st.seq, st.active_ms)) {
             return Ok(dup);
         }
+        self.admit_producer(&w, stamp)?;
         let mut sv = self.current();
         let validated = validate_batch(&sv.tables, batch, &self.inner.opts.limits)?;
         if !validated.changed_tables.is_empty() {

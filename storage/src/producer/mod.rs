@@ -30,8 +30,14 @@
 //! is unknown: resume answers "unknown" and its next batch is applied whatever its seq. Ages are
 //! wall-clock milliseconds kept with each mark, so expiry survives restarts.
 //!
+//! One owner (the identity a front end scoped the id to, see [`owner`]) may have at most
+//! `max_producers_per_owner` producers: a write that would create one more is refused
+//! ([`InvalidInput::TooManyProducers`]) instead of evicting other owners' marks. Known producers
+//! always write on; a producer forgotten by age frees its place.
+//!
 //! [`Edit::Producers`]: crate::manifest::Edit::Producers
 
+pub(crate) mod owner;
 pub(crate) mod table;
 
 use serde::{Deserialize, Serialize};

@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::ProducerMark;
+use super::owner::owner_of;
 
 /// One producer's entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +41,10 @@ pub(crate) struct ProducerTable {
     forgotten: HashSet<String>,
     ttl_ms: u64,
     max: usize,
+    /// Producers per owner prefix ([`owner_of`]); ids without an owner are not counted here.
+    per_owner: HashMap<String, usize>,
+    /// Most producers one owner may have (`max_producers_per_owner`).
+    max_per_owner: usize,
     /// Producers forgotten by age or count since open.
     pub expired: u64,
 }
@@ -53,14 +58,51 @@ impl ProducerTable {
             forgotten: HashSet::new(),
             ttl_ms,
             max: max.max(1),
+            per_owner: HashMap::new(),
+            max_per_owner: usize::MAX,
             expired: 0,
+        }
+    }
+
+    /// The table with at most `max` producers per owner (at least 1).
+    pub(crate) fn with_owner_cap(mut self, max: usize) -> Self {
+        self.max_per_owner = max.max(1);
+        self
+    }
+
+    /// Whether a write may create producer `id`: a known producer always may; a new one is
+    /// refused when its owner already has `max_producers_per_owner`. Returns the owner's count
+    /// and the cap on refusal. Replay never asks: what the WAL holds was admitted.
+    pub(crate) fn admit_new(&self, id: &str) -> Result<(), (usize, usize)> {
+        if self.entries.contains_key(id) {
+            return Ok(());
+        }
+        let count = owner_of(id).and_then(|o| self.per_owner.get(o)).copied().unwrap_or(0);
+        if count >= self.max_per_owner {
+            return Err((count, self.max_per_owner));
+        }
+        Ok(())
+    }
+
+    fn count_owner(&mut self, id: &str, added: bool) {
+        let Some(owner) = owner_of(id) else { return };
+        if added {
+            *self.per_owner.entry(owner.to_string()).or_insert(0) += 1;
+        } else if let Some(n) = self.per_owner.get_mut(owner) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_owner.remove(owner);
+            }
         }
     }
 
     /// Loads the manifest's marks (clean: nothing to write back).
     pub(crate) fn load(&mut self, marks: &BTreeMap<String, ProducerMark>) {
         for m in marks.values() {
-            self.entries.insert(m.id.clone(), Entry { applied_seq: m.applied_seq, active_ms: m.active_ms, wal_seq: 0 });
+            let entry = Entry { applied_seq: m.applied_seq, active_ms: m.active_ms, wal_seq: 0 };
+            if self.entries.insert(m.id.clone(), entry).is_none() {
+                self.count_owner(&m.id, true);
+            }
         }
     }
 
@@ -93,6 +135,9 @@ impl ProducerTable {
     /// up (replay may present a record the manifest already covers). Forgets the least recently
     /// active producers past the cap, never `id` itself.
     pub(crate) fn record(&mut self, id: &str, seq: u64, active_ms: u64, wal_seq: u64) {
+        if !self.entries.contains_key(id) {
+            self.count_owner(id, true);
+        }
         let entry = self.entries.entry(id.to_string()).or_insert(Entry { applied_seq: 0, active_ms, wal_seq });
         if seq > entry.applied_seq {
             entry.applied_seq = seq;
@@ -149,6 +194,7 @@ impl ProducerTable {
 
     fn forget(&mut self, id: &str) {
         if self.entries.remove(id).is_some() {
+            self.count_owner(id, false);
             self.dirty.remove(id);
             self.forgotten.insert(id.to_string());
             self.expired += 1;
@@ -214,6 +260,24 @@ mod tests {
         assert!(t.get("b", 80).is_none(), "least recent goes first");
         assert!(t.get("e", 80).is_some());
         assert_eq!(t.expired, 2);
+    }
+
+    #[test]
+    fn one_owner_cannot_take_more_than_its_cap() {
+        let a = |i: u32| format!("o00000000000000aa:p{i}");
+        let b = "o00000000000000bb:p0";
+        let mut t = ProducerTable::new(100, 1000).with_owner_cap(3);
+        for i in 0..3 {
+            assert_eq!(t.admit_new(&a(i)), Ok(()));
+            t.record(&a(i), 1, 10, u64::from(i) + 1);
+        }
+        assert_eq!(t.admit_new(&a(3)), Err((3, 3)), "a fourth producer of owner aa");
+        assert_eq!(t.admit_new(&a(0)), Ok(()), "a known producer writes on");
+        assert_eq!(t.admit_new(b), Ok(()), "another owner is not affected");
+        assert_eq!(t.admit_new("plain-id"), Ok(()), "ids without an owner are not capped per owner");
+        // A forgotten producer frees its place.
+        assert!(t.get(&a(1), 200).is_none(), "expired");
+        assert_eq!(t.admit_new(&a(3)), Ok(()));
     }
 
     #[test]
