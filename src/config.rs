@@ -69,6 +69,17 @@
 //! # sha256 = "<64 hex digits>"      # SHA-256 of the secret; the secret itself is never stored
 //! # grants = { "*" = ["read"], weather = ["read", "write"] }  # table or "*": read | write | admin
 //!
+//! [connections]                     # every listener (gRPC, line protocol, metrics); docs/security.md
+//! max_per_listener = 4096           # open connections per listener; past it: closed on accept
+//! max_per_peer = 256                # open connections per client IP on one listener
+//! header_read_timeout = "10s"       # HTTP listeners: the request head within this
+//! body_read_timeout = "1m"          # HTTP listeners: the request body within this
+//! idle_timeout = "5m"               # no request in progress this long: the connection is closed
+//! grpc_keepalive_interval = "1m"    # gRPC: HTTP/2 PING after this much silence
+//! grpc_keepalive_timeout = "20s"    # gRPC: a PING unanswered this long closes the connection
+//! grpc_max_concurrent_streams = 256 # gRPC: open calls per connection
+//! tcp_keepalive = "1m"              # TCP keep-alive probes after this much silence
+//!
 //! [tls]                             # TLS is on when cert and key are set
 //! # cert = "/etc/isobar/server.pem" # PEM certificate chain, leaf first
 //! # key = "/etc/isobar/server.key"  # PEM private key
@@ -78,6 +89,7 @@
 //! `[auth]` and `[tls]` are described in [`security`]; tokens can only be defined in the file
 //! (`ISOBAR_AUTH_ENABLED`, `ISOBAR_TLS_CERT`, `ISOBAR_TLS_KEY` and `ISOBAR_TLS_CLIENT_CA` exist).
 
+pub mod connections;
 mod env;
 pub mod security;
 mod values;
@@ -91,6 +103,7 @@ use std::path::{Path, PathBuf};
 use isobar_storage::{Limits, Options, WalRecovery};
 use serde::{Deserialize, Serialize};
 
+pub use connections::ConnectionsConfig;
 pub use env::EnvWarning;
 pub use security::{AuthConfig, TlsConfig, TokenConfig};
 pub use values::{ByteSize, DurationValue, LogFormat, SyncSetting, ValueError};
@@ -115,6 +128,8 @@ pub struct Config {
     pub line_protocol: LineProtocolConfig,
     /// `[otlp]`: OpenTelemetry metrics over gRPC.
     pub otlp: OtlpConfig,
+    /// `[connections]`: connection caps and timeouts of every listener.
+    pub connections: ConnectionsConfig,
 }
 
 /// `[otlp]`: OTLP metrics (`opentelemetry.proto.collector.metrics.v1.MetricsService/Export`) on
@@ -491,6 +506,7 @@ impl Config {
         if self.log.level.trim().is_empty() {
             return invalid("log.level", String::new(), "must name a level such as info");
         }
+        connections::validate(&self.connections)?;
         security::validate(&self.auth, &self.tls)
     }
 

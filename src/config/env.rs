@@ -128,6 +128,7 @@ impl Config {
             ("OTLP", "ENABLED") => self.otlp.enabled = parse(var, value, BOOL)?,
             ("OTLP", "FAMILY") => self.otlp.family = value.to_owned(),
             ("OTLP", "CREATE_TABLES") => self.otlp.create_tables = parse(var, value, BOOL)?,
+            ("CONNECTIONS", key) => return self.connections.apply_var(var, key, value),
             ("LOG", "LEVEL") => log.level = value.to_owned(),
             ("LOG", "FORMAT") => log.format = parse_value(var, value)?,
             ("AUTH", "ENABLED") => self.auth.enabled = parse(var, value, "true or false")?,
@@ -135,6 +136,25 @@ impl Config {
             ("TLS", "CERT") => self.tls.cert = Some(value.into()),
             ("TLS", "KEY") => self.tls.key = Some(value.into()),
             ("TLS", "CLIENT_CA") => self.tls.client_ca = Some(value.into()),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+impl super::ConnectionsConfig {
+    /// Applies `ISOBAR_CONNECTIONS_<KEY>`; `false` when `key` names no key of the section.
+    fn apply_var(&mut self, var: &str, key: &str, value: &str) -> Result<bool, ConfigError> {
+        match key {
+            "MAX_PER_LISTENER" => self.max_per_listener = parse(var, value, COUNT)?,
+            "MAX_PER_PEER" => self.max_per_peer = parse(var, value, COUNT)?,
+            "HEADER_READ_TIMEOUT" => self.header_read_timeout = parse_value(var, value)?,
+            "BODY_READ_TIMEOUT" => self.body_read_timeout = parse_value(var, value)?,
+            "IDLE_TIMEOUT" => self.idle_timeout = parse_value(var, value)?,
+            "GRPC_KEEPALIVE_INTERVAL" => self.grpc_keepalive_interval = parse_value(var, value)?,
+            "GRPC_KEEPALIVE_TIMEOUT" => self.grpc_keepalive_timeout = parse_value(var, value)?,
+            "GRPC_MAX_CONCURRENT_STREAMS" => self.grpc_max_concurrent_streams = parse(var, value, COUNT)?,
+            "TCP_KEEPALIVE" => self.tcp_keepalive = parse_value(var, value)?,
             _ => return Ok(false),
         }
         Ok(true)

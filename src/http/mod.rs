@@ -16,7 +16,7 @@ pub mod query;
 pub mod reply;
 pub mod write;
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
@@ -97,11 +97,14 @@ async fn health() -> impl IntoResponse {
     ([("content-type", "application/json; charset=utf-8")], body.to_string())
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then finishes running requests.
+/// Serves `router` on `listener` until `shutdown` completes, then finishes running requests;
+/// connections are capped and timed out by `gate` and `timeouts` (`[connections]`).
 pub fn serve(
     listener: TcpListener,
+    gate: crate::net::accept::Gate,
+    timeouts: crate::net::http1::HttpTimeouts,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> impl Future<Output = std::io::Result<()>> + Send {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).into_future()
+    crate::net::http1::serve(listener, gate, timeouts, router, shutdown)
 }

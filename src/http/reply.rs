@@ -64,6 +64,19 @@ impl Failure {
         }
     }
 
+    /// A 408: the body did not arrive within `connections.body_read_timeout`.
+    pub fn body_timed_out(timeout: Duration) -> Self {
+        Self {
+            status: StatusCode::REQUEST_TIMEOUT,
+            code: "request timeout",
+            message: format!(
+                "the request body did not arrive within connections.body_read_timeout = {timeout:?}; \
+                 send it faster or in smaller requests"
+            ),
+            retry_after: None,
+        }
+    }
+
     /// A 500.
     pub fn internal(message: impl Into<String>) -> Self {
         Self {

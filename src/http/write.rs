@@ -99,6 +99,8 @@ async fn write(
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
         if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>()) {
             Failure::too_large(max)
+        } else if let Some(late) = timed_out(&e) {
+            Failure::body_timed_out(late.0)
         } else {
             Failure::invalid(format!("cannot read the request body: {e}"))
         }
@@ -122,6 +124,20 @@ async fn write(
         Ok::<(), Failure>(())
     });
     task.await.map_err(|e| Failure::internal(format!("write task failed: {e}")))?
+}
+
+/// The body timeout somewhere in the causes of `error`, if that is why the body failed.
+fn timed_out<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a crate::net::body::BodyTimedOut> {
+    let mut cause = Some(error);
+    // Bounded: error chains are short; a cycle cannot hold us.
+    for _ in 0..8 {
+        let current = cause?;
+        if let Some(late) = current.downcast_ref::<crate::net::body::BodyTimedOut>() {
+            return Some(late);
+        }
+        cause = current.source();
+    }
+    None
 }
 
 /// Bytes of gzip bodies inflated since the process started.

@@ -8,16 +8,15 @@
 //! | any other method | 405 with `Allow: GET` |
 //!
 //! The engine snapshot reads the current version and a few locks, so it is taken on the
-//! blocking pool, never on a tokio worker. Each connection is served by its own task; the
-//! accept loop stops when the [`MetricsServer`] handle is dropped.
+//! blocking pool, never on a tokio worker. Connections go through [`crate::net::http1::serve`]
+//! (the caps and timeouts of `[connections]`); the accept loop stops when the [`MetricsServer`]
+//! handle is dropped.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use isobar_storage::Db;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -34,11 +33,23 @@ pub struct MetricsServer {
 }
 
 impl MetricsServer {
-    /// Binds `addr` and serves the metrics of `db` and `requests` there.
-    pub async fn start(addr: SocketAddr, db: Db, requests: RequestMetrics) -> std::io::Result<MetricsServer> {
+    /// Binds `addr` and serves the metrics of `db` and `requests` there, under the caps and
+    /// timeouts of `connections`.
+    pub async fn start(
+        addr: SocketAddr,
+        db: Db,
+        requests: RequestMetrics,
+        connections: &crate::config::ConnectionsConfig,
+    ) -> std::io::Result<MetricsServer> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let task = tokio::spawn(accept_loop(listener, db, requests));
+        let gate = crate::net::accept::Gate::new("metrics", connections);
+        requests.watch_listener(gate.listener.clone());
+        let timeouts = crate::net::http1::HttpTimeouts::from_config(connections);
+        let service = Answer { db, requests: requests.clone() };
+        let task = tokio::spawn(async move {
+            let _ = crate::net::http1::serve(listener, gate, timeouts, service, std::future::pending()).await;
+        });
         tracing::info!(listen = %addr, "serving Prometheus metrics at /metrics");
         Ok(MetricsServer { addr, task })
     }
@@ -55,28 +66,24 @@ impl Drop for MetricsServer {
     }
 }
 
-async fn accept_loop(listener: TcpListener, db: Db, requests: RequestMetrics) {
-    loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(e) => {
-                // Out of file descriptors and the like: wait a little instead of spinning.
-                tracing::warn!(error = %e, "metrics endpoint cannot accept a connection");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let (db, requests) = (db.clone(), requests.clone());
-        tokio::spawn(async move {
-            let service = service_fn(move |request| answer(request, db.clone(), requests.clone()));
-            let served = hyper::server::conn::http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-            if let Err(e) = served {
-                tracing::debug!(error = %e, "metrics connection ended with an error");
-            }
-        });
+/// [`answer`] as a tower service (what [`crate::net::http1::serve`] takes).
+#[derive(Clone)]
+struct Answer {
+    db: Db,
+    requests: RequestMetrics,
+}
+
+impl tower_service::Service<crate::net::http1::Request> for Answer {
+    type Response = http::Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: crate::net::http1::Request) -> Self::Future {
+        Box::pin(answer(request, self.db.clone(), self.requests.clone()))
     }
 }
 

@@ -73,6 +73,7 @@ pub struct RpcSnapshot {
 #[derive(Clone, Debug, Default)]
 pub struct RequestMetrics {
     rpcs: Arc<RwLock<BTreeMap<String, Arc<RpcStats>>>>,
+    listeners: Arc<RwLock<Vec<crate::net::Listener>>>,
 }
 
 impl RequestMetrics {
@@ -85,6 +86,16 @@ impl RequestMetrics {
         let mut rpcs = self.rpcs.write();
         let key = if rpcs.len() >= MAX_RPCS && !rpcs.contains_key(name) { "other" } else { name };
         Arc::clone(rpcs.entry(key.to_owned()).or_default())
+    }
+
+    /// Adds a listener whose connection counts the endpoint shows.
+    pub fn watch_listener(&self, listener: crate::net::Listener) {
+        self.listeners.write().push(listener);
+    }
+
+    /// The connection counts of every watched listener.
+    pub fn listeners(&self) -> Vec<crate::net::ListenerStats> {
+        self.listeners.read().iter().map(crate::net::Listener::stats).collect()
     }
 
     /// Every RPC seen so far, by name.
