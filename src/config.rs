@@ -45,6 +45,8 @@
 //! [metrics]
 //! enabled = true                    # serve Prometheus metrics over HTTP
 //! listen = "127.0.0.1:9470"         # GET /metrics there (use 0.0.0.0:9470 for a remote Prometheus)
+//! allow_anonymous = false           # true: scrapes need no token (auth on) / may listen beyond loopback (auth off)
+//! table_labels = false              # true: per-table/family series (discloses table names)
 //!
 //! [line_protocol]                   # InfluxDB line protocol over HTTP (/write, /api/v2/write)
 //! enabled = false                   # off unless asked for
@@ -344,11 +346,23 @@ pub struct MetricsConfig {
     pub enabled: bool,
     /// HTTP listen address of the endpoint (default `127.0.0.1:9470`).
     pub listen: SocketAddr,
+    /// Serve scrapes without a token (default false). With `[auth]` on, a scrape otherwise needs
+    /// `Authorization: Bearer <secret>` of any configured token; with `[auth]` off, a `listen`
+    /// address other than loopback is refused at start unless this is true (or `--insecure`).
+    pub allow_anonymous: bool,
+    /// Label per-family metrics with `table` and `family` (default false: one aggregate series
+    /// labelled `table="*",family="*"`, so the endpoint discloses no schema names).
+    pub table_labels: bool,
 }
 
 impl Default for MetricsConfig {
     fn default() -> Self {
-        Self { enabled: true, listen: SocketAddr::from(([127, 0, 0, 1], 9470)) }
+        Self {
+            enabled: true,
+            listen: SocketAddr::from(([127, 0, 0, 1], 9470)),
+            allow_anonymous: false,
+            table_labels: false,
+        }
     }
 }
 

@@ -62,7 +62,9 @@ async fn closed_by_server(stream: &mut TcpStream, within: Duration) -> Option<Ve
 /// The value of one sample line of the metrics endpoint.
 async fn metric(addr: SocketAddr, sample: &str) -> Option<u64> {
     let mut stream = TcpStream::connect(addr).await.expect("connect to metrics");
-    let request = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    // With [auth] on, a scrape needs a token (tests/security_metrics.rs).
+    let request =
+        format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer secret-r\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.expect("send");
     let mut text = String::new();
     stream.read_to_string(&mut text).await.expect("answer");

@@ -19,7 +19,8 @@ Examples:
   isobar serve --listen 0.0.0.0:50051 --insecure   # reachable from other hosts, NO authentication
 
 A listen address other than loopback needs [auth] enabled with tokens (and should have [tls]);
-see docs/security.md.
+so does a metrics.listen other than loopback, unless metrics.allow_anonymous = true. See
+docs/security.md.
 
 SIGINT (Ctrl-C) or SIGTERM stop the server gracefully: it stops accepting calls, lets running
 calls finish (up to server.shutdown_timeout), syncs the WAL and exits 0.")]
@@ -73,6 +74,9 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         true => exposure(lp.listen, config.auth.enabled, false, args.insecure)?,
         false => Exposure::Safe,
     };
+    if config.metrics.enabled {
+        metrics_exposure(config.metrics.listen, config.auth.enabled, config.metrics.allow_anonymous || args.insecure)?;
+    }
     init_logging(&config)?;
     for warning in &warnings {
         tracing::warn!("{warning}");
@@ -130,6 +134,15 @@ pub fn exposure(listen: std::net::SocketAddr, auth: bool, tls: bool, insecure: b
         (false, _) => Ok(Exposure::NoAuth),
         (true, false) => Ok(Exposure::ClearText),
         (true, true) => Ok(Exposure::Safe),
+    }
+}
+
+/// The metrics endpoint's policy: beyond loopback it needs `[auth]` (scrapes then need a token)
+/// or an explicit `allowed` (`metrics.allow_anonymous` or `--insecure`).
+pub fn metrics_exposure(listen: std::net::SocketAddr, auth: bool, allowed: bool) -> Result<(), CliError> {
+    match listen.ip().is_loopback() || auth || allowed {
+        true => Ok(()),
+        false => Err(CliError::InsecureMetrics { addr: listen }),
     }
 }
 

@@ -115,6 +115,8 @@ impl Config {
             ("STORAGE", "MIN_TS") => st.min_ts = parse(var, value, INT)?,
             ("STORAGE", "MAX_TS") => st.max_ts = parse(var, value, INT)?,
             ("METRICS", "ENABLED") => self.metrics.enabled = parse(var, value, "true or false")?,
+            ("METRICS", "ALLOW_ANONYMOUS") => self.metrics.allow_anonymous = parse(var, value, BOOL)?,
+            ("METRICS", "TABLE_LABELS") => self.metrics.table_labels = parse(var, value, BOOL)?,
             ("METRICS", "LISTEN") => {
                 self.metrics.listen = parse(var, value, "a socket address such as 127.0.0.1:9470")?;
             }

@@ -1,5 +1,8 @@
 //! The metrics HTTP endpoint: HTTP/1.1 with hyper on its own port.
 //!
+//! Every request first passes [`Access::check`] (a token with `[auth]` on, unless
+//! `metrics.allow_anonymous`): `401` with `WWW-Authenticate: Bearer` otherwise.
+//!
 //! | request | answer |
 //! |---|---|
 //! | `GET /metrics` | 200, the exposition ([`CONTENT_TYPE`]) |
@@ -21,6 +24,7 @@ use isobar_storage::Db;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use super::access::Access;
 use super::render::render;
 use super::requests::RequestMetrics;
 use super::text::CONTENT_TYPE;
@@ -33,20 +37,20 @@ pub struct MetricsServer {
 }
 
 impl MetricsServer {
-    /// Binds `addr` and serves the metrics of `db` and `requests` there, under the caps and
-    /// timeouts of `connections`.
+    /// Binds `metrics.listen` of `config` and serves the metrics of `db` and `requests` there,
+    /// under the caps and timeouts of `[connections]` and the access rules of [`Access`].
     pub async fn start(
-        addr: SocketAddr,
+        config: &crate::config::Config,
         db: Db,
         requests: RequestMetrics,
-        connections: &crate::config::ConnectionsConfig,
     ) -> std::io::Result<MetricsServer> {
-        let listener = TcpListener::bind(addr).await?;
+        let connections = &config.connections;
+        let listener = TcpListener::bind(config.metrics.listen).await?;
         let addr = listener.local_addr()?;
         let gate = crate::net::accept::Gate::new("metrics", connections);
         requests.watch_listener(gate.listener.clone());
         let timeouts = crate::net::http1::HttpTimeouts::from_config(connections);
-        let service = Answer { db, requests: requests.clone() };
+        let service = Answer { db, requests: requests.clone(), access: Access::from_config(config) };
         let task = tokio::spawn(async move {
             let _ = crate::net::http1::serve(listener, gate, timeouts, service, std::future::pending()).await;
         });
@@ -71,6 +75,7 @@ impl Drop for MetricsServer {
 struct Answer {
     db: Db,
     requests: RequestMetrics,
+    access: Access,
 }
 
 impl tower_service::Service<crate::net::http1::Request> for Answer {
@@ -83,7 +88,7 @@ impl tower_service::Service<crate::net::http1::Request> for Answer {
     }
 
     fn call(&mut self, request: crate::net::http1::Request) -> Self::Future {
-        Box::pin(answer(request, self.db.clone(), self.requests.clone()))
+        Box::pin(answer(request, self.db.clone(), self.requests.clone(), self.access.clone()))
     }
 }
 
@@ -91,6 +96,7 @@ async fn answer<B>(
     request: http::Request<B>,
     db: Db,
     requests: RequestMetrics,
+    access: Access,
 ) -> Result<http::Response<Full<Bytes>>, Infallible> {
     let reply = |status: http::StatusCode, content_type: &str, body: String| {
         let mut response = http::Response::new(Full::new(Bytes::from(body)));
@@ -101,16 +107,28 @@ async fn answer<B>(
         response
     };
     const PLAIN: &str = "text/plain; charset=utf-8";
+    if let Err(refused) = access.check(request.headers()) {
+        tracing::warn!(error = %refused, "metrics scrape refused: not authenticated");
+        let mut response = reply(http::StatusCode::UNAUTHORIZED, PLAIN, format!("{refused}\n"));
+        response
+            .headers_mut()
+            .insert(http::header::WWW_AUTHENTICATE, http::HeaderValue::from_static("Bearer realm=\"isobar-metrics\""));
+        return Ok(response);
+    }
     if request.method() != http::Method::GET {
         let mut response = reply(http::StatusCode::METHOD_NOT_ALLOWED, PLAIN, "only GET is supported\n".into());
         response.headers_mut().insert(http::header::ALLOW, http::HeaderValue::from_static("GET"));
         return Ok(response);
     }
     Ok(match request.uri().path() {
-        "/metrics" => match tokio::task::spawn_blocking(move || render(&db.metrics(), &requests)).await {
-            Ok(text) => reply(http::StatusCode::OK, CONTENT_TYPE, text),
-            Err(e) => reply(http::StatusCode::INTERNAL_SERVER_ERROR, PLAIN, format!("metrics snapshot failed: {e}\n")),
-        },
+        "/metrics" => {
+            match tokio::task::spawn_blocking(move || render(&access.redact(db.metrics()), &requests)).await {
+                Ok(text) => reply(http::StatusCode::OK, CONTENT_TYPE, text),
+                Err(e) => {
+                    reply(http::StatusCode::INTERNAL_SERVER_ERROR, PLAIN, format!("metrics snapshot failed: {e}\n"))
+                }
+            }
+        }
         "/" => reply(
             http::StatusCode::OK,
             PLAIN,

@@ -228,14 +228,7 @@ pub async fn start_with(config: &Config, authorizer: Arc<dyn WriteAuthorizer>) -
     let requests = crate::metrics::RequestMetrics::default();
     let metrics = match config.metrics.enabled {
         false => None,
-        true => match crate::metrics::MetricsServer::start(
-            config.metrics.listen,
-            db.clone(),
-            requests.clone(),
-            &config.connections,
-        )
-        .await
-        {
+        true => match crate::metrics::MetricsServer::start(config, db.clone(), requests.clone()).await {
             Ok(m) => Some(m),
             Err(source) => {
                 let _ = db.close();
