@@ -54,6 +54,7 @@
 //! family = "fields"                 # the column family every field goes to
 //! create_tables = true              # a new measurement creates its table (dynamic columns)
 //! max_body_bytes = "32MiB"          # largest body, after gzip decompression; past it: 413
+//! allow_token_in_url = false        # true: accept the v1 token as ?p= (proxies log URLs)
 //!
 //! [otlp]                            # OpenTelemetry metrics: MetricsService/Export on the gRPC port
 //! enabled = false                   # off unless asked for
@@ -167,6 +168,9 @@ pub struct LineProtocolConfig {
     pub create_tables: bool,
     /// Largest request body after decompression (default 32 MiB); larger bodies get 413.
     pub max_body_bytes: ByteSize,
+    /// Accept the v1 token in the URL (`/write?p=<secret>`), where proxies and access logs keep
+    /// it (default false: such a request is refused with 400 naming this key).
+    pub allow_token_in_url: bool,
 }
 
 impl Default for LineProtocolConfig {
@@ -177,6 +181,7 @@ impl Default for LineProtocolConfig {
             family: "fields".into(),
             create_tables: true,
             max_body_bytes: ByteSize(32 << 20),
+            allow_token_in_url: false,
         }
     }
 }

@@ -127,6 +127,7 @@ impl Config {
             ("LINE", "PROTOCOL_FAMILY") => lp.family = value.to_owned(),
             ("LINE", "PROTOCOL_CREATE_TABLES") => lp.create_tables = parse(var, value, BOOL)?,
             ("LINE", "PROTOCOL_MAX_BODY_BYTES") => lp.max_body_bytes = parse_value(var, value)?,
+            ("LINE", "PROTOCOL_ALLOW_TOKEN_IN_URL") => lp.allow_token_in_url = parse(var, value, BOOL)?,
             ("OTLP", "ENABLED") => self.otlp.enabled = parse(var, value, BOOL)?,
             ("OTLP", "FAMILY") => self.otlp.family = value.to_owned(),
             ("OTLP", "CREATE_TABLES") => self.otlp.create_tables = parse(var, value, BOOL)?,

@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use isobar_ingest::admission::{Admission, Admitted};
@@ -35,35 +35,52 @@ use super::LineProtocolState;
 use super::auth::credential;
 use super::query::Query;
 use super::reply::Failure;
+use crate::net::http1::Peer;
 
-/// `POST /write?db=&precision=n|u|ms|s&u=&p=`.
+/// `POST /write?db=&precision=n|u|ms|s&u=&p=` (`p` only with `line_protocol.allow_token_in_url`).
 pub async fn write_v1(
     State(state): State<Arc<LineProtocolState>>,
+    peer: Option<Extension<Peer>>,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let query = Query::parse(uri.query());
-    let token = credential(&headers, query.get("p"));
-    respond(write(state, &query, token, headers, body).await)
+    let in_url = query.get("p").filter(|p| !p.is_empty());
+    if in_url.is_some() && !state.allow_token_in_url {
+        return respond(peer, Err(Failure::token_in_url()));
+    }
+    let token = credential(&headers, in_url);
+    respond(peer, write(state, &query, token, headers, body).await)
 }
 
 /// `POST /api/v2/write?org=&bucket=&precision=ns|us|ms|s`.
 pub async fn write_v2(
     State(state): State<Arc<LineProtocolState>>,
+    peer: Option<Extension<Peer>>,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let query = Query::parse(uri.query());
     let token = credential(&headers, None);
-    respond(write(state, &query, token, headers, body).await)
+    respond(peer, write(state, &query, token, headers, body).await)
 }
 
-fn respond(result: Result<(), Failure>) -> Response {
+/// The answer; refusals of the caller (400 for a token in the URL, 401, 403) are logged with
+/// the peer address (never a secret: the messages name tokens, tables and keys only).
+fn respond(peer: Option<Extension<Peer>>, result: Result<(), Failure>) -> Response {
     match result {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(failure) => failure.into_response(),
+        Err(failure) => {
+            let refused = matches!(failure.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+                || failure.code == Failure::TOKEN_IN_URL;
+            if refused {
+                let peer = peer.map_or_else(|| "unknown".to_owned(), |Extension(Peer(addr))| addr.to_string());
+                tracing::warn!(%peer, status = failure.status.as_u16(), error = %failure.message, "line-protocol write refused");
+            }
+            failure.into_response()
+        }
     }
 }
 

@@ -19,6 +19,10 @@ use super::body::TimedBody;
 use super::tracked::{IdleRule, Tracked};
 use crate::config::ConnectionsConfig;
 
+/// The client address of a request, in its extensions (handlers log refusals with it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Peer(pub std::net::SocketAddr);
+
 /// The request type handlers of [`serve`] receive.
 pub type Request = http::Request<TimedBody<Incoming>>;
 
@@ -72,7 +76,8 @@ where
         let body_read = timeouts.body_read;
         let handler = hyper::service::service_fn(move |request: http::Request<Incoming>| {
             let mut service = service.clone();
-            let request = request.map(|body| TimedBody::new(body, body_read));
+            let mut request = request.map(|body| TimedBody::new(body, body_read));
+            request.extensions_mut().insert(Peer(peer));
             async move {
                 std::future::poll_fn(|cx| service.poll_ready(cx)).await?;
                 service.call(request).await
