@@ -68,10 +68,10 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
     }
     let listen = config.server.listen;
     let grpc_exposure = exposure(listen, config.auth.enabled, config.tls.enabled(), args.insecure)?;
-    // The line-protocol endpoint is plain HTTP: the same policy, never with TLS.
+    // The line-protocol endpoint: the same policy; it speaks HTTPS when [tls] is set.
     let lp = &config.line_protocol;
     let lp_exposure = match lp.enabled {
-        true => exposure(lp.listen, config.auth.enabled, false, args.insecure)?,
+        true => exposure(lp.listen, config.auth.enabled, config.tls.enabled(), args.insecure)?,
         false => Exposure::Safe,
     };
     if config.metrics.enabled {

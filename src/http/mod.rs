@@ -100,14 +100,16 @@ async fn health() -> impl IntoResponse {
     ([("content-type", "application/json; charset=utf-8")], body.to_string())
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then finishes running requests;
-/// connections are capped and timed out by `gate` and `timeouts` (`[connections]`).
+/// Serves `router` on `listener` (HTTPS with `tls`: the server's `[tls]` certificate) until
+/// `shutdown` completes, then finishes running requests; connections are capped and timed out
+/// by `gate` and `timeouts` (`[connections]`).
 pub fn serve(
     listener: TcpListener,
     gate: crate::net::accept::Gate,
     timeouts: crate::net::http1::HttpTimeouts,
+    tls: Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> impl Future<Output = std::io::Result<()>> + Send {
-    crate::net::http1::serve(listener, gate, timeouts, router, shutdown)
+    crate::net::http1::serve(listener, gate, timeouts, tls, router, shutdown)
 }

@@ -52,7 +52,7 @@ impl MetricsServer {
         let timeouts = crate::net::http1::HttpTimeouts::from_config(connections);
         let service = Answer { db, requests: requests.clone(), access: Access::from_config(config) };
         let task = tokio::spawn(async move {
-            let _ = crate::net::http1::serve(listener, gate, timeouts, service, std::future::pending()).await;
+            let _ = crate::net::http1::serve(listener, gate, timeouts, None, service, std::future::pending()).await;
         });
         tracing::info!(listen = %addr, "serving Prometheus metrics at /metrics");
         Ok(MetricsServer { addr, task })

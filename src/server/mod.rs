@@ -307,7 +307,8 @@ async fn serve(
         let gate = crate::net::accept::Gate::new("line_protocol", &config.connections);
         requests.watch_listener(gate.listener.clone());
         let timeouts = crate::net::http1::HttpTimeouts::from_config(&config.connections);
-        tokio::spawn(crate::http::serve(l, gate, timeouts, router, async move {
+        let lp_tls = tls.as_ref().map(tls::http1_config);
+        tokio::spawn(crate::http::serve(l, gate, timeouts, lp_tls, router, async move {
             let _ = http_stopped.await;
         }))
     });

@@ -75,6 +75,14 @@ pub fn server_config(tls: &TlsConfig) -> Result<Option<Arc<ServerConfig>>, TlsFi
     Ok(Some(Arc::new(config)))
 }
 
+/// `grpc` with ALPN `http/1.1` instead of `h2`: the same certificate, key and client CA for the
+/// line-protocol HTTP listener.
+pub fn http1_config(grpc: &Arc<ServerConfig>) -> Arc<ServerConfig> {
+    let mut config = ServerConfig::clone(grpc);
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(config)
+}
+
 /// Reads a whole file of `[tls]`.
 fn read(key: &'static str, path: &Path) -> Result<Vec<u8>, TlsFileError> {
     std::fs::read(path).map_err(|source| TlsFileError { key, path: path.to_owned(), source })
@@ -150,7 +158,10 @@ async fn accept_loop(
 }
 
 /// Runs the server side of one handshake; `Err(None)` when the client sent nothing at all.
-async fn handshake(acceptor: &TlsAcceptor, stream: TcpStream) -> Result<TlsStream<TcpStream>, Option<Failure>> {
+pub(crate) async fn handshake(
+    acceptor: &TlsAcceptor,
+    stream: TcpStream,
+) -> Result<TlsStream<TcpStream>, Option<Failure>> {
     let attempt = async {
         let mut first = [0u8; 4];
         let seen = stream.peek(&mut first).await.unwrap_or(0);
