@@ -152,3 +152,29 @@ async fn http_listeners_cap_connections_and_time_out_slow_heads_bodies_and_idle_
     assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 204"), "{}", String::from_utf8_lossy(&answer));
     running.stop().await.expect("stops");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grpc_connection_with_an_open_call_outlives_the_idle_timeout() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut config = config(data.path());
+    config.connections.idle_timeout = secs(1);
+    let (running, mut client) = common::serve(&config).await;
+    common::create_weather(&mut client).await;
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let call = {
+        let mut client = client.clone();
+        tokio::spawn(async move { client.ingest.write_stream(tokio_stream::wrappers::ReceiverStream::new(rx)).await })
+    };
+    let batch = |ts: i64| common::one_batch("weather", "s", vec![ts], vec![common::f64_column("temp", vec![1.0])]);
+    tx.send(batch(1)).await.expect("first message");
+    // The call stays open, silent, for three idle timeouts: an open stream is activity.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    tx.send(batch(2)).await.expect("second message");
+    drop(tx);
+    call.await.expect("call task").expect("the stream survived the idle timeout");
+    assert_eq!(
+        common::scan_all(&mut client, "weather", &["env.temp"]).await.iter().map(|b| b.num_rows()).sum::<usize>(),
+        2
+    );
+    running.stop().await.expect("stops");
+}
