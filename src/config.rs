@@ -52,6 +52,8 @@
 //! [metrics]
 //! enabled = true                    # serve Prometheus metrics over HTTP
 //! listen = "127.0.0.1:9470"         # GET /metrics there (use 0.0.0.0:9470 for a remote Prometheus)
+//! allow_anonymous = false           # true: scrapes need no token (auth on) / may listen beyond loopback (auth off)
+//! table_labels = false              # true: per-table/family series (discloses table names)
 //!
 //! [line_protocol]                   # InfluxDB line protocol over HTTP (/write, /api/v2/write)
 //! enabled = false                   # off unless asked for
@@ -59,6 +61,7 @@
 //! family = "fields"                 # the column family every field goes to
 //! create_tables = true              # a new measurement creates its table (dynamic columns)
 //! max_body_bytes = "32MiB"          # largest body, after gzip decompression; past it: 413
+//! allow_token_in_url = false        # true: accept the v1 token as ?p= (proxies log URLs)
 //!
 //! [otlp]                            # OpenTelemetry metrics: MetricsService/Export on the gRPC port
 //! enabled = false                   # off unless asked for
@@ -77,6 +80,17 @@
 //! # sha256 = "<64 hex digits>"      # SHA-256 of the secret; the secret itself is never stored
 //! # grants = { "*" = ["read"], weather = ["read", "write"] }  # table or "*": read | write | admin
 //!
+//! [connections]                     # every listener (gRPC, line protocol, metrics); docs/security.md
+//! max_per_listener = 4096           # open connections per listener; past it: closed on accept
+//! max_per_peer = 256                # open connections per client IP on one listener
+//! header_read_timeout = "10s"       # HTTP listeners: the request head within this
+//! body_read_timeout = "1m"          # HTTP listeners: the request body within this
+//! idle_timeout = "5m"               # no request in progress this long: the connection is closed
+//! grpc_keepalive_interval = "1m"    # gRPC: HTTP/2 PING after this much silence
+//! grpc_keepalive_timeout = "20s"    # gRPC: a PING unanswered this long closes the connection
+//! grpc_max_concurrent_streams = 256 # gRPC: open calls per connection
+//! tcp_keepalive = "1m"              # TCP keep-alive probes after this much silence
+//!
 //! [tls]                             # TLS is on when cert and key are set
 //! # cert = "/etc/isobar/server.pem" # PEM certificate chain, leaf first
 //! # key = "/etc/isobar/server.key"  # PEM private key
@@ -86,6 +100,7 @@
 //! `[auth]` and `[tls]` are described in [`security`]; tokens can only be defined in the file
 //! (`ISOBAR_AUTH_ENABLED`, `ISOBAR_TLS_CERT`, `ISOBAR_TLS_KEY` and `ISOBAR_TLS_CLIENT_CA` exist).
 
+pub mod connections;
 mod env;
 mod print;
 pub mod security;
@@ -100,6 +115,7 @@ use std::path::{Path, PathBuf};
 use isobar_storage::{Limits, Options, WalRecovery};
 use serde::{Deserialize, Serialize};
 
+pub use connections::ConnectionsConfig;
 pub use env::EnvWarning;
 pub use security::{AuthConfig, TlsConfig, TokenConfig};
 pub use values::{ByteSize, DurationValue, LogColor, LogFormat, SyncSetting, ValueError};
@@ -124,6 +140,8 @@ pub struct Config {
     pub line_protocol: LineProtocolConfig,
     /// `[otlp]`: OpenTelemetry metrics over gRPC.
     pub otlp: OtlpConfig,
+    /// `[connections]`: connection caps and timeouts of every listener.
+    pub connections: ConnectionsConfig,
 }
 
 /// `[otlp]`: OTLP metrics (`opentelemetry.proto.collector.metrics.v1.MetricsService/Export`) on
@@ -159,6 +177,9 @@ pub struct LineProtocolConfig {
     pub create_tables: bool,
     /// Largest request body after decompression (default 32 MiB); larger bodies get 413.
     pub max_body_bytes: ByteSize,
+    /// Accept the v1 token in the URL (`/write?p=<secret>`), where proxies and access logs keep
+    /// it (default false: such a request is refused with 400 naming this key).
+    pub allow_token_in_url: bool,
 }
 
 impl Default for LineProtocolConfig {
@@ -169,6 +190,7 @@ impl Default for LineProtocolConfig {
             family: "fields".into(),
             create_tables: true,
             max_body_bytes: ByteSize(32 << 20),
+            allow_token_in_url: false,
         }
     }
 }
@@ -379,11 +401,23 @@ pub struct MetricsConfig {
     pub enabled: bool,
     /// HTTP listen address of the endpoint (default `127.0.0.1:9470`).
     pub listen: SocketAddr,
+    /// Serve scrapes without a token (default false). With `[auth]` on, a scrape otherwise needs
+    /// `Authorization: Bearer <secret>` of any configured token; with `[auth]` off, a `listen`
+    /// address other than loopback is refused at start unless this is true (or `--insecure`).
+    pub allow_anonymous: bool,
+    /// Label per-family metrics with `table` and `family` (default false: one aggregate series
+    /// labelled `table="*",family="*"`, so the endpoint discloses no schema names).
+    pub table_labels: bool,
 }
 
 impl Default for MetricsConfig {
     fn default() -> Self {
-        Self { enabled: true, listen: SocketAddr::from(([127, 0, 0, 1], 9470)) }
+        Self {
+            enabled: true,
+            listen: SocketAddr::from(([127, 0, 0, 1], 9470)),
+            allow_anonymous: false,
+            table_labels: false,
+        }
     }
 }
 
@@ -556,6 +590,7 @@ impl Config {
         if self.log.level.trim().is_empty() {
             return invalid("log.level", String::new(), "must name a level such as info");
         }
+        connections::validate(&self.connections)?;
         security::validate(&self.auth, &self.tls)
     }
 

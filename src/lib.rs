@@ -25,5 +25,6 @@ pub mod client;
 pub mod config;
 pub mod http;
 pub mod metrics;
+pub mod net;
 pub mod server;
 pub mod snapshots;

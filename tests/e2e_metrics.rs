@@ -66,7 +66,10 @@ const WRITE_OK: &str = r#"isobar_grpc_requests_total{rpc="isobar.v1.Ingest/Write
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counters_move_by_exactly_what_was_written_flushed_and_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (running, mut client) = serve(&config(dir.path())).await;
+    // Per-table series (asserted below) need metrics.table_labels; off by default (issue 20).
+    let mut with_tables = config(dir.path());
+    with_tables.metrics.table_labels = true;
+    let (running, mut client) = serve(&with_tables).await;
     let addr = running.metrics_addr().expect("metrics are on by default");
     assert_ne!(addr.port(), 0, "the bound port is reported");
     create_weather(&mut client).await;

@@ -188,6 +188,18 @@ pub enum CliError {
         /// The listen address.
         addr: std::net::SocketAddr,
     },
+    /// `serve` with the metrics endpoint reachable from other hosts, no `[auth]`, and neither
+    /// `metrics.allow_anonymous` nor `--insecure`.
+    #[error(
+        "refusing to serve metrics on {addr}: it is not a loopback address and authentication is off, so \
+         anyone who can reach it would read the server's counters; enable [auth] (scrapes then need a token), \
+         set metrics.listen to 127.0.0.1:9470, or allow it explicitly with metrics.allow_anonymous = true \
+         (ISOBAR_METRICS_ALLOW_ANONYMOUS=true) or --insecure"
+    )]
+    InsecureMetrics {
+        /// `metrics.listen`.
+        addr: std::net::SocketAddr,
+    },
     /// The async runtime could not start.
     #[error("cannot start the async runtime: {source}")]
     Runtime {

@@ -20,7 +20,8 @@ Examples:
   isobar serve --listen 0.0.0.0:50051 --insecure   # reachable from other hosts, NO authentication
 
 A listen address other than loopback needs [auth] enabled with tokens (and should have [tls]);
-see docs/security.md.
+so does a metrics.listen other than loopback, unless metrics.allow_anonymous = true. See
+docs/security.md.
 
 SIGINT (Ctrl-C) or SIGTERM stop the server gracefully: it stops accepting calls, lets running
 calls finish (up to server.shutdown_timeout), syncs the WAL and exits 0.")]
@@ -68,12 +69,15 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
     }
     let listen = config.server.listen;
     let grpc_exposure = exposure(listen, config.auth.enabled, config.tls.enabled(), args.insecure)?;
-    // The line-protocol endpoint is plain HTTP: the same policy, never with TLS.
+    // The line-protocol endpoint: the same policy; it speaks HTTPS when [tls] is set.
     let lp = &config.line_protocol;
     let lp_exposure = match lp.enabled {
-        true => exposure(lp.listen, config.auth.enabled, false, args.insecure)?,
+        true => exposure(lp.listen, config.auth.enabled, config.tls.enabled(), args.insecure)?,
         false => Exposure::Safe,
     };
+    if config.metrics.enabled {
+        metrics_exposure(config.metrics.listen, config.auth.enabled, config.metrics.allow_anonymous || args.insecure)?;
+    }
     init_logging(&config)?;
     for warning in &warnings {
         tracing::warn!("{warning}");
@@ -131,6 +135,15 @@ pub fn exposure(listen: std::net::SocketAddr, auth: bool, tls: bool, insecure: b
         (false, _) => Ok(Exposure::NoAuth),
         (true, false) => Ok(Exposure::ClearText),
         (true, true) => Ok(Exposure::Safe),
+    }
+}
+
+/// The metrics endpoint's policy: beyond loopback it needs `[auth]` (scrapes then need a token)
+/// or an explicit `allowed` (`metrics.allow_anonymous` or `--insecure`).
+pub fn metrics_exposure(listen: std::net::SocketAddr, auth: bool, allowed: bool) -> Result<(), CliError> {
+    match listen.ip().is_loopback() || auth || allowed {
+        true => Ok(()),
+        false => Err(CliError::InsecureMetrics { addr: listen }),
     }
 }
 

@@ -229,6 +229,18 @@ fn serve_policy_needs_auth_off_loopback_and_warns_without_tls() {
 }
 
 #[test]
+fn metrics_beyond_loopback_need_auth_or_an_explicit_allowance() {
+    use super::serve::metrics_exposure;
+    let local: std::net::SocketAddr = "127.0.0.1:9470".parse().expect("addr");
+    let public: std::net::SocketAddr = "0.0.0.0:9470".parse().expect("addr");
+    assert!(metrics_exposure(local, false, false).is_ok());
+    let refused = metrics_exposure(public, false, false).unwrap_err().to_string();
+    assert!(refused.contains("metrics.allow_anonymous") && refused.contains("0.0.0.0:9470"), "{refused}");
+    assert!(metrics_exposure(public, true, false).is_ok(), "auth on: scrapes need a token");
+    assert!(metrics_exposure(public, false, true).is_ok(), "explicitly allowed");
+}
+
+#[test]
 fn hash_token_entry_parses_as_config() {
     let entry = super::auth::config_entry("agent", &crate::auth::hash_secret("s3cret").to_string());
     let config = crate::config::Config::from_toml(&format!("[auth]\nenabled = true\n{entry}"), "x.toml".as_ref())

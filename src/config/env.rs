@@ -122,6 +122,8 @@ impl Config {
             ("STORAGE", "PRODUCER_STATE_TTL") => st.producer_state_ttl = parse_value(var, value)?,
             ("STORAGE", "MAX_PRODUCERS") => st.max_producers = parse(var, value, COUNT)?,
             ("METRICS", "ENABLED") => self.metrics.enabled = parse(var, value, "true or false")?,
+            ("METRICS", "ALLOW_ANONYMOUS") => self.metrics.allow_anonymous = parse(var, value, BOOL)?,
+            ("METRICS", "TABLE_LABELS") => self.metrics.table_labels = parse(var, value, BOOL)?,
             ("METRICS", "LISTEN") => {
                 self.metrics.listen = parse(var, value, "a socket address such as 127.0.0.1:9470")?;
             }
@@ -132,9 +134,11 @@ impl Config {
             ("LINE", "PROTOCOL_FAMILY") => lp.family = value.to_owned(),
             ("LINE", "PROTOCOL_CREATE_TABLES") => lp.create_tables = parse(var, value, BOOL)?,
             ("LINE", "PROTOCOL_MAX_BODY_BYTES") => lp.max_body_bytes = parse_value(var, value)?,
+            ("LINE", "PROTOCOL_ALLOW_TOKEN_IN_URL") => lp.allow_token_in_url = parse(var, value, BOOL)?,
             ("OTLP", "ENABLED") => self.otlp.enabled = parse(var, value, BOOL)?,
             ("OTLP", "FAMILY") => self.otlp.family = value.to_owned(),
             ("OTLP", "CREATE_TABLES") => self.otlp.create_tables = parse(var, value, BOOL)?,
+            ("CONNECTIONS", key) => return self.connections.apply_var(var, key, value),
             ("LOG", "LEVEL") => log.level = value.to_owned(),
             ("LOG", "FORMAT") => log.format = parse_value(var, value)?,
             ("LOG", "COLOR") => log.color = parse_value(var, value)?,
@@ -143,6 +147,25 @@ impl Config {
             ("TLS", "CERT") => self.tls.cert = Some(value.into()),
             ("TLS", "KEY") => self.tls.key = Some(value.into()),
             ("TLS", "CLIENT_CA") => self.tls.client_ca = Some(value.into()),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+impl super::ConnectionsConfig {
+    /// Applies `ISOBAR_CONNECTIONS_<KEY>`; `false` when `key` names no key of the section.
+    fn apply_var(&mut self, var: &str, key: &str, value: &str) -> Result<bool, ConfigError> {
+        match key {
+            "MAX_PER_LISTENER" => self.max_per_listener = parse(var, value, COUNT)?,
+            "MAX_PER_PEER" => self.max_per_peer = parse(var, value, COUNT)?,
+            "HEADER_READ_TIMEOUT" => self.header_read_timeout = parse_value(var, value)?,
+            "BODY_READ_TIMEOUT" => self.body_read_timeout = parse_value(var, value)?,
+            "IDLE_TIMEOUT" => self.idle_timeout = parse_value(var, value)?,
+            "GRPC_KEEPALIVE_INTERVAL" => self.grpc_keepalive_interval = parse_value(var, value)?,
+            "GRPC_KEEPALIVE_TIMEOUT" => self.grpc_keepalive_timeout = parse_value(var, value)?,
+            "GRPC_MAX_CONCURRENT_STREAMS" => self.grpc_max_concurrent_streams = parse(var, value, COUNT)?,
+            "TCP_KEEPALIVE" => self.tcp_keepalive = parse_value(var, value)?,
             _ => return Ok(false),
         }
         Ok(true)

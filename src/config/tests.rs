@@ -523,3 +523,29 @@ fn the_per_identity_producer_cap_comes_from_the_file_and_the_environment() {
     let zero = parse("[storage]\nmax_producers_per_owner = 0\n").expect("parses").validate();
     assert!(matches!(zero, Err(ConfigError::Invalid { key: "storage.max_producers_per_owner", .. })), "{zero:?}");
 }
+
+#[test]
+fn connection_limits_come_from_the_file_and_the_environment() {
+    let defaults = Config::default().connections;
+    assert_eq!((defaults.max_per_listener, defaults.max_per_peer), (4096, 256));
+    assert_eq!(defaults.header_read_timeout.0, Duration::from_secs(10));
+    assert_eq!(defaults.body_read_timeout.0, Duration::from_secs(60));
+    assert_eq!(defaults.idle_timeout.0, Duration::from_secs(300));
+    let config = parse("[connections]\nmax_per_peer = 3\nidle_timeout = \"2s\"\n").expect("parses");
+    assert_eq!(config.connections.max_per_peer, 3);
+    assert_eq!(config.connections.idle_timeout.0, Duration::from_secs(2));
+    let vars = env(&[
+        ("ISOBAR_CONNECTIONS_MAX_PER_LISTENER", "10"),
+        ("ISOBAR_CONNECTIONS_HEADER_READ_TIMEOUT", "3s"),
+        ("ISOBAR_CONNECTIONS_GRPC_MAX_CONCURRENT_STREAMS", "8"),
+    ]);
+    let (config, warnings) = Config::load_with(None, vars).expect("loads");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(config.connections.max_per_listener, 10);
+    assert_eq!(config.connections.header_read_timeout.0, Duration::from_secs(3));
+    assert_eq!(config.connections.grpc_max_concurrent_streams, 8);
+    let zero = Config::load_with(None, env(&[("ISOBAR_CONNECTIONS_IDLE_TIMEOUT", "0s")])).unwrap_err();
+    assert!(matches!(zero, ConfigError::Invalid { key: "connections.idle_timeout", .. }), "{zero}");
+    let bad = Config::load_with(None, env(&[("ISOBAR_CONNECTIONS_MAX_PER_PEER", "many")])).unwrap_err();
+    assert!(bad.to_string().contains("ISOBAR_CONNECTIONS_MAX_PER_PEER"), "{bad}");
+}

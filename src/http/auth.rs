@@ -2,7 +2,7 @@
 //!
 //! InfluxDB clients send their token as `Authorization: Token X` (v2 clients, Telegraf),
 //! `Authorization: Bearer X`, or as the v1 query parameter `p=X` (with a user name in `u=`,
-//! which is ignored). [`credential`] extracts it; a [`WriteAuthorizer`] decides, once the tables
+//! which is ignored; accepted only with `line_protocol.allow_token_in_url`). [`credential`] extracts it; a [`WriteAuthorizer`] decides, once the tables
 //! a request writes are known and before anything changes. The default, [`AllowAll`], admits
 //! every request; the server's token authentication plugs in as another implementation.
 
@@ -59,28 +59,26 @@ where
 
 /// The server's bearer tokens (`[auth]`, [`crate::auth`]) applied to line-protocol writes: the
 /// credential must be a configured token holding `write` on every table of the request.
-/// Refusals are logged (token name, table, permission; never the secret).
+/// Refusals are logged by the handler ([`super::write`]) with the peer address and this
+/// message (token name, table, permission; never the secret).
 #[derive(Debug)]
 pub struct TokenWrites(pub Authenticator);
 
 impl WriteAuthorizer for TokenWrites {
     fn authenticate(&self, credential: Option<&str>) -> Result<(), Denied> {
-        self.0.authenticate_optional(credential).map(|_| ()).map_err(|error| {
-            tracing::warn!(%error, "line-protocol write refused: not authenticated");
-            Denied::Unauthenticated(format!("{error}; send Authorization: Token <secret>"))
-        })
+        self.0
+            .authenticate_optional(credential)
+            .map(|_| ())
+            .map_err(|error| Denied::Unauthenticated(format!("{error}; send Authorization: Token <secret>")))
     }
 
     fn authorize(&self, credential: Option<&str>, tables: &[&str]) -> Result<(), Denied> {
-        let principal = self.0.authenticate_optional(credential).map_err(|error| {
-            tracing::warn!(%error, "line-protocol write refused: not authenticated");
-            Denied::Unauthenticated(format!("{error}; send Authorization: Token <secret>"))
-        })?;
+        let principal = self
+            .0
+            .authenticate_optional(credential)
+            .map_err(|error| Denied::Unauthenticated(format!("{error}; send Authorization: Token <secret>")))?;
         for table in tables {
-            principal.require(table, Permission::Write).map_err(|error| {
-                tracing::warn!(%error, "line-protocol write refused: permission denied");
-                Denied::Forbidden(error.to_string())
-            })?;
+            principal.require(table, Permission::Write).map_err(|error| Denied::Forbidden(error.to_string()))?;
         }
         Ok(())
     }

@@ -2,7 +2,7 @@
 //!
 //! | route | answers |
 //! |---|---|
-//! | `POST /write` | InfluxDB 1.x write: `db`, `rp` ignored; `precision` = `n`/`ns`, `u`/`us`, `ms`, `s`; token in `p` or `Authorization` |
+//! | `POST /write` | InfluxDB 1.x write: `db`, `rp` ignored; `precision` = `n`/`ns`, `u`/`us`, `ms`, `s`; token in `Authorization` (in `p` only with `line_protocol.allow_token_in_url`) |
 //! | `POST /api/v2/write` | InfluxDB 2.x write: `org`, `bucket` ignored; `precision` = `ns`, `us`, `ms`, `s`; `Authorization: Token X` |
 //! | `GET`/`HEAD /ping` | 204 with `X-Influxdb-Version` (what Telegraf and v1 clients probe) |
 //! | `GET /health` | 200 JSON `{"name":"isobar","status":"pass",...}` (what v2 clients probe) |
@@ -16,7 +16,7 @@ pub mod query;
 pub mod reply;
 pub mod write;
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
@@ -48,6 +48,8 @@ pub struct LineProtocolState {
     pub admission: Admission,
     /// Who may write.
     pub authorizer: Arc<dyn WriteAuthorizer>,
+    /// `line_protocol.allow_token_in_url`.
+    pub allow_token_in_url: bool,
 }
 
 impl LineProtocolState {
@@ -60,6 +62,7 @@ impl LineProtocolState {
             max_body_bytes: lp.max_body_bytes.0,
             admission: Admission::new(config.server.max_inflight_write_bytes.0),
             authorizer,
+            allow_token_in_url: lp.allow_token_in_url,
         }
     }
 }
@@ -97,11 +100,16 @@ async fn health() -> impl IntoResponse {
     ([("content-type", "application/json; charset=utf-8")], body.to_string())
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then finishes running requests.
+/// Serves `router` on `listener` (HTTPS with `tls`: the server's `[tls]` certificate) until
+/// `shutdown` completes, then finishes running requests; connections are capped and timed out
+/// by `gate` and `timeouts` (`[connections]`).
 pub fn serve(
     listener: TcpListener,
+    gate: crate::net::accept::Gate,
+    timeouts: crate::net::http1::HttpTimeouts,
+    tls: Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> impl Future<Output = std::io::Result<()>> + Send {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).into_future()
+    crate::net::http1::serve(listener, gate, timeouts, tls, router, shutdown)
 }

@@ -65,6 +65,35 @@ impl Failure {
         }
     }
 
+    /// The `code` of [`Failure::token_in_url`].
+    pub const TOKEN_IN_URL: &'static str = "token in url";
+
+    /// A 400: the v1 token came in the URL while `line_protocol.allow_token_in_url` is off.
+    pub fn token_in_url() -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: Self::TOKEN_IN_URL,
+            message: "the token was sent in the URL (p=), where proxies and access logs record it; send it as \
+                      Authorization: Token <secret> instead, or set line_protocol.allow_token_in_url = true \
+                      (ISOBAR_LINE_PROTOCOL_ALLOW_TOKEN_IN_URL=true) for v1 clients that cannot"
+                .into(),
+            retry_after: None,
+        }
+    }
+
+    /// A 408: the body did not arrive within `connections.body_read_timeout`.
+    pub fn body_timed_out(timeout: Duration) -> Self {
+        Self {
+            status: StatusCode::REQUEST_TIMEOUT,
+            code: "request timeout",
+            message: format!(
+                "the request body did not arrive within connections.body_read_timeout = {timeout:?}; \
+                 send it faster or in smaller requests"
+            ),
+            retry_after: None,
+        }
+    }
+
     /// A 500.
     pub fn internal(message: impl Into<String>) -> Self {
         Self {

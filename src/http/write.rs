@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use isobar_ingest::admission::{Admission, Admitted};
@@ -35,35 +35,52 @@ use super::LineProtocolState;
 use super::auth::credential;
 use super::query::Query;
 use super::reply::Failure;
+use crate::net::http1::Peer;
 
-/// `POST /write?db=&precision=n|u|ms|s&u=&p=`.
+/// `POST /write?db=&precision=n|u|ms|s&u=&p=` (`p` only with `line_protocol.allow_token_in_url`).
 pub async fn write_v1(
     State(state): State<Arc<LineProtocolState>>,
+    peer: Option<Extension<Peer>>,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let query = Query::parse(uri.query());
-    let token = credential(&headers, query.get("p"));
-    respond(write(state, &query, token, headers, body).await)
+    let in_url = query.get("p").filter(|p| !p.is_empty());
+    if in_url.is_some() && !state.allow_token_in_url {
+        return respond(peer, Err(Failure::token_in_url()));
+    }
+    let token = credential(&headers, in_url);
+    respond(peer, write(state, &query, token, headers, body).await)
 }
 
 /// `POST /api/v2/write?org=&bucket=&precision=ns|us|ms|s`.
 pub async fn write_v2(
     State(state): State<Arc<LineProtocolState>>,
+    peer: Option<Extension<Peer>>,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let query = Query::parse(uri.query());
     let token = credential(&headers, None);
-    respond(write(state, &query, token, headers, body).await)
+    respond(peer, write(state, &query, token, headers, body).await)
 }
 
-fn respond(result: Result<(), Failure>) -> Response {
+/// The answer; refusals of the caller (400 for a token in the URL, 401, 403) are logged with
+/// the peer address (never a secret: the messages name tokens, tables and keys only).
+fn respond(peer: Option<Extension<Peer>>, result: Result<(), Failure>) -> Response {
     match result {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(failure) => failure.into_response(),
+        Err(failure) => {
+            let refused = matches!(failure.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+                || failure.code == Failure::TOKEN_IN_URL;
+            if refused {
+                let peer = peer.map_or_else(|| "unknown".to_owned(), |Extension(Peer(addr))| addr.to_string());
+                tracing::warn!(%peer, status = failure.status.as_u16(), error = %failure.message, "line-protocol write refused");
+            }
+            failure.into_response()
+        }
     }
 }
 
@@ -99,6 +116,8 @@ async fn write(
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
         if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>()) {
             Failure::too_large(max)
+        } else if let Some(late) = timed_out(&e) {
+            Failure::body_timed_out(late.0)
         } else {
             Failure::invalid(format!("cannot read the request body: {e}"))
         }
@@ -122,6 +141,20 @@ async fn write(
         Ok::<(), Failure>(())
     });
     task.await.map_err(|e| Failure::internal(format!("write task failed: {e}")))?
+}
+
+/// The body timeout somewhere in the causes of `error`, if that is why the body failed.
+fn timed_out<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a crate::net::body::BodyTimedOut> {
+    let mut cause = Some(error);
+    // Bounded: error chains are short; a cycle cannot hold us.
+    for _ in 0..8 {
+        let current = cause?;
+        if let Some(late) = current.downcast_ref::<crate::net::body::BodyTimedOut>() {
+            return Some(late);
+        }
+        cause = current.source();
+    }
+    None
 }
 
 /// Bytes of gzip bodies inflated since the process started.

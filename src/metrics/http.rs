@@ -1,5 +1,8 @@
 //! The metrics HTTP endpoint: HTTP/1.1 with hyper on its own port.
 //!
+//! Every request first passes [`Access::check`] (a token with `[auth]` on, unless
+//! `metrics.allow_anonymous`): `401` with `WWW-Authenticate: Bearer` otherwise.
+//!
 //! | request | answer |
 //! |---|---|
 //! | `GET /metrics` | 200, the exposition ([`CONTENT_TYPE`]) |
@@ -8,20 +11,20 @@
 //! | any other method | 405 with `Allow: GET` |
 //!
 //! The engine snapshot reads the current version and a few locks, so it is taken on the
-//! blocking pool, never on a tokio worker. Each connection is served by its own task; the
-//! accept loop stops when the [`MetricsServer`] handle is dropped.
+//! blocking pool, never on a tokio worker. Connections go through [`crate::net::http1::serve`]
+//! (the caps and timeouts of `[connections]`); the accept loop stops when the [`MetricsServer`]
+//! handle is dropped.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use isobar_storage::Db;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use super::access::Access;
 use super::render::render;
 use super::requests::RequestMetrics;
 use super::text::CONTENT_TYPE;
@@ -34,11 +37,23 @@ pub struct MetricsServer {
 }
 
 impl MetricsServer {
-    /// Binds `addr` and serves the metrics of `db` and `requests` there.
-    pub async fn start(addr: SocketAddr, db: Db, requests: RequestMetrics) -> std::io::Result<MetricsServer> {
-        let listener = TcpListener::bind(addr).await?;
+    /// Binds `metrics.listen` of `config` and serves the metrics of `db` and `requests` there,
+    /// under the caps and timeouts of `[connections]` and the access rules of [`Access`].
+    pub async fn start(
+        config: &crate::config::Config,
+        db: Db,
+        requests: RequestMetrics,
+    ) -> std::io::Result<MetricsServer> {
+        let connections = &config.connections;
+        let listener = TcpListener::bind(config.metrics.listen).await?;
         let addr = listener.local_addr()?;
-        let task = tokio::spawn(accept_loop(listener, db, requests));
+        let gate = crate::net::accept::Gate::new("metrics", connections);
+        requests.watch_listener(gate.listener.clone());
+        let timeouts = crate::net::http1::HttpTimeouts::from_config(connections);
+        let service = Answer { db, requests: requests.clone(), access: Access::from_config(config) };
+        let task = tokio::spawn(async move {
+            let _ = crate::net::http1::serve(listener, gate, timeouts, None, service, std::future::pending()).await;
+        });
         tracing::info!(listen = %addr, "serving Prometheus metrics at /metrics");
         Ok(MetricsServer { addr, task })
     }
@@ -55,28 +70,25 @@ impl Drop for MetricsServer {
     }
 }
 
-async fn accept_loop(listener: TcpListener, db: Db, requests: RequestMetrics) {
-    loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(e) => {
-                // Out of file descriptors and the like: wait a little instead of spinning.
-                tracing::warn!(error = %e, "metrics endpoint cannot accept a connection");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let (db, requests) = (db.clone(), requests.clone());
-        tokio::spawn(async move {
-            let service = service_fn(move |request| answer(request, db.clone(), requests.clone()));
-            let served = hyper::server::conn::http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-            if let Err(e) = served {
-                tracing::debug!(error = %e, "metrics connection ended with an error");
-            }
-        });
+/// [`answer`] as a tower service (what [`crate::net::http1::serve`] takes).
+#[derive(Clone)]
+struct Answer {
+    db: Db,
+    requests: RequestMetrics,
+    access: Access,
+}
+
+impl tower_service::Service<crate::net::http1::Request> for Answer {
+    type Response = http::Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: crate::net::http1::Request) -> Self::Future {
+        Box::pin(answer(request, self.db.clone(), self.requests.clone(), self.access.clone()))
     }
 }
 
@@ -84,6 +96,7 @@ async fn answer<B>(
     request: http::Request<B>,
     db: Db,
     requests: RequestMetrics,
+    access: Access,
 ) -> Result<http::Response<Full<Bytes>>, Infallible> {
     let reply = |status: http::StatusCode, content_type: &str, body: String| {
         let mut response = http::Response::new(Full::new(Bytes::from(body)));
@@ -94,16 +107,28 @@ async fn answer<B>(
         response
     };
     const PLAIN: &str = "text/plain; charset=utf-8";
+    if let Err(refused) = access.check(request.headers()) {
+        tracing::warn!(error = %refused, "metrics scrape refused: not authenticated");
+        let mut response = reply(http::StatusCode::UNAUTHORIZED, PLAIN, format!("{refused}\n"));
+        response
+            .headers_mut()
+            .insert(http::header::WWW_AUTHENTICATE, http::HeaderValue::from_static("Bearer realm=\"isobar-metrics\""));
+        return Ok(response);
+    }
     if request.method() != http::Method::GET {
         let mut response = reply(http::StatusCode::METHOD_NOT_ALLOWED, PLAIN, "only GET is supported\n".into());
         response.headers_mut().insert(http::header::ALLOW, http::HeaderValue::from_static("GET"));
         return Ok(response);
     }
     Ok(match request.uri().path() {
-        "/metrics" => match tokio::task::spawn_blocking(move || render(&db.metrics(), &requests)).await {
-            Ok(text) => reply(http::StatusCode::OK, CONTENT_TYPE, text),
-            Err(e) => reply(http::StatusCode::INTERNAL_SERVER_ERROR, PLAIN, format!("metrics snapshot failed: {e}\n")),
-        },
+        "/metrics" => {
+            match tokio::task::spawn_blocking(move || render(&access.redact(db.metrics()), &requests)).await {
+                Ok(text) => reply(http::StatusCode::OK, CONTENT_TYPE, text),
+                Err(e) => {
+                    reply(http::StatusCode::INTERNAL_SERVER_ERROR, PLAIN, format!("metrics snapshot failed: {e}\n"))
+                }
+            }
+        }
         "/" => reply(
             http::StatusCode::OK,
             PLAIN,

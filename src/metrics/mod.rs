@@ -15,6 +15,8 @@
 //! against a checker, and it keeps the dependency tree as it is (hyper and tower are already
 //! in it through tonic).
 
+pub mod access;
+mod connections;
 mod http;
 mod layer;
 mod render;

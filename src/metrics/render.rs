@@ -18,6 +18,7 @@ pub fn render(engine: &EngineMetrics, requests: &RequestMetrics) -> String {
     stalls(&mut w, engine);
     cache(&mut w, engine);
     rpcs(&mut w, requests);
+    super::connections::render(&mut w, &requests.listeners());
     w.finish()
 }
 

@@ -4,8 +4,8 @@
 //!
 //! Recording a call costs a read lock on the RPC map (write-locked only the first time an RPC is
 //! seen) and three relaxed atomic adds. The `rpc` label comes from the request path, which a
-//! client chooses, so the map is capped at [`MAX_RPCS`] entries; later unknown paths are counted
-//! under `rpc="other"` and label cardinality stays bounded.
+//! client chooses, so only paths of served methods become labels (an unknown path counts under
+//! `rpc="other"`), and the map is capped at [`MAX_RPCS`] entries besides.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,6 +14,17 @@ use std::time::Duration;
 
 use isobar_storage::{HistogramSnapshot, LatencyHistogram};
 use parking_lot::RwLock;
+
+/// The methods of the services open to everyone that the server serves (health, reflection).
+const OPEN_METHODS: [&str; 4] = [
+    "/grpc.health.v1.Health/Check",
+    "/grpc.health.v1.Health/Watch",
+    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+];
+
+/// The `rpc` label of calls to paths the server does not serve.
+pub const OTHER: &str = "other";
 
 /// Most distinct `rpc` label values kept; more fall under `other`.
 pub const MAX_RPCS: usize = 64;
@@ -73,18 +84,35 @@ pub struct RpcSnapshot {
 #[derive(Clone, Debug, Default)]
 pub struct RequestMetrics {
     rpcs: Arc<RwLock<BTreeMap<String, Arc<RpcStats>>>>,
+    listeners: Arc<RwLock<Vec<crate::net::Listener>>>,
 }
 
 impl RequestMetrics {
-    /// The counters of the RPC at gRPC request `path` (`/package.Service/Method`).
+    /// The counters of the RPC at gRPC request `path` (`/package.Service/Method`). A path that
+    /// is no method the server serves (an Isobar RPC, OTLP export, health or reflection) counts
+    /// as `other`: the path is chosen by the client, and must not become a label value.
     pub fn rpc(&self, path: &str) -> Arc<RpcStats> {
-        let name = path.strip_prefix('/').unwrap_or(path);
+        let known = crate::server::rpc::Rpc::from_path(path).is_some() || OPEN_METHODS.contains(&path);
+        let name = match known {
+            true => path.strip_prefix('/').unwrap_or(path),
+            false => OTHER,
+        };
         if let Some(stats) = self.rpcs.read().get(name) {
             return Arc::clone(stats);
         }
         let mut rpcs = self.rpcs.write();
-        let key = if rpcs.len() >= MAX_RPCS && !rpcs.contains_key(name) { "other" } else { name };
+        let key = if rpcs.len() >= MAX_RPCS && !rpcs.contains_key(name) { OTHER } else { name };
         Arc::clone(rpcs.entry(key.to_owned()).or_default())
+    }
+
+    /// Adds a listener whose connection counts the endpoint shows.
+    pub fn watch_listener(&self, listener: crate::net::Listener) {
+        self.listeners.write().push(listener);
+    }
+
+    /// The connection counts of every watched listener.
+    pub fn listeners(&self) -> Vec<crate::net::ListenerStats> {
+        self.listeners.read().iter().map(crate::net::Listener::stats).collect()
     }
 
     /// Every RPC seen so far, by name.

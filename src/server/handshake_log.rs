@@ -93,15 +93,21 @@ impl RateLimit {
 #[derive(Debug)]
 pub struct HandshakeLog {
     limit: RateLimit,
+    port: &'static str,
 }
 
 impl Default for HandshakeLog {
     fn default() -> Self {
-        Self { limit: RateLimit::new(LOG_INTERVAL) }
+        Self::for_port("gRPC")
     }
 }
 
 impl HandshakeLog {
+    /// The log of the listener named `port` in its lines (`gRPC`, `line-protocol`).
+    pub fn for_port(port: &'static str) -> Self {
+        Self { limit: RateLimit::new(LOG_INTERVAL), port }
+    }
+
     /// Records a failed handshake from `peer`, logging it unless the rate limit says not now.
     pub fn failed(&self, peer: SocketAddr, failure: &Failure) {
         if let Some(suppressed) = self.limit.admit(Instant::now()) {
@@ -109,7 +115,9 @@ impl HandshakeLog {
                 %peer,
                 reason = %failure,
                 suppressed,
-                "TLS handshake failed on the gRPC port ({suppressed} more failures not logged since the last line)"
+                port = self.port,
+                "TLS handshake failed on the {} port ({suppressed} more failures not logged since the last line)",
+                self.port
             );
         }
     }

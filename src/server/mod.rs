@@ -27,7 +27,10 @@
 //! [`guard`] (directly in `Admin`, as `WriteGuard` / `ReadGuard` in `Ingest` / `Query`), using
 //! the permission [`rpc::Rpc::permission`] assigns to the method. With `[tls]`
 //! set the port speaks only TLS (rustls, through [`tls`]'s own accept loop), optionally requiring
-//! client certificates; failed handshakes are logged, rate-limited, by [`handshake_log`].
+//! client certificates; failed handshakes are logged, rate-limited, by [`handshake_log`]. With or
+//! without TLS, connections come through the server's own accept loop ([`crate::net`]): caps per
+//! listener and per client IP, TCP keep-alive, and an idle timeout for connections with no call
+//! (`[connections]`); HTTP/2 keep-alive PINGs and the per-connection stream cap are tonic's.
 
 mod admin;
 pub mod call;
@@ -52,7 +55,6 @@ use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tonic::transport::server::TcpIncoming;
 
 use crate::auth::Authenticator;
 use crate::auth::bootstrap::Bootstrap;
@@ -226,7 +228,7 @@ pub async fn start_with(config: &Config, authorizer: Arc<dyn WriteAuthorizer>) -
     let requests = crate::metrics::RequestMetrics::default();
     let metrics = match config.metrics.enabled {
         false => None,
-        true => match crate::metrics::MetricsServer::start(config.metrics.listen, db.clone(), requests.clone()).await {
+        true => match crate::metrics::MetricsServer::start(config, db.clone(), requests.clone()).await {
             Ok(m) => Some(m),
             Err(source) => {
                 let _ = db.close();
@@ -302,10 +304,17 @@ async fn serve(
     let (http_stop, http_stopped) = oneshot::channel::<()>();
     let http_task = http.map(|(l, router)| {
         tracing::info!(addr = ?l.local_addr().ok(), "serving InfluxDB line protocol over HTTP");
-        tokio::spawn(crate::http::serve(l, router, async move {
+        let gate = crate::net::accept::Gate::new("line_protocol", &config.connections);
+        requests.watch_listener(gate.listener.clone());
+        let timeouts = crate::net::http1::HttpTimeouts::from_config(&config.connections);
+        let lp_tls = tls.as_ref().map(tls::http1_config);
+        tokio::spawn(crate::http::serve(l, gate, timeouts, lp_tls, router, async move {
             let _ = http_stopped.await;
         }))
     });
+    let grpc_gate = crate::net::accept::Gate::new("grpc", &config.connections);
+    requests.watch_listener(grpc_gate.listener.clone());
+    let limits = &config.connections;
     let signal = async move {
         let _ = stopped.await;
         let _ = http_stop.send(());
@@ -315,7 +324,11 @@ async fn serve(
     };
     let router = tonic::transport::Server::builder()
         .tcp_nodelay(true)
+        .http2_keepalive_interval(Some(limits.grpc_keepalive_interval.0))
+        .http2_keepalive_timeout(Some(limits.grpc_keepalive_timeout.0))
+        .max_concurrent_streams(limits.grpc_max_concurrent_streams)
         .layer(crate::metrics::RequestLayer::new(requests))
+        .layer(crate::net::streams::StreamLayer::new(grpc_gate.registry.clone()))
         .layer(call::CallLayer::new(Authenticator::from_config(&config.auth)))
         .add_service(health_service)
         .add_service(reflection)
@@ -330,9 +343,9 @@ async fn serve(
         }));
     let served: std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), tonic::transport::Error>> + Send>> =
         match tls {
-            Some(tls) => Box::pin(router.serve_with_incoming_shutdown(tls::incoming(listener, tls), signal)),
+            Some(tls) => Box::pin(router.serve_with_incoming_shutdown(tls::incoming(listener, tls, grpc_gate), signal)),
             None => Box::pin(
-                router.serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), signal),
+                router.serve_with_incoming_shutdown(crate::net::accept::grpc_plain(listener, grpc_gate), signal),
             ),
         };
     let result = tokio::select! {

@@ -28,6 +28,9 @@ use tokio_stream::wrappers::ReceiverStream;
 use super::TlsFileError;
 use super::handshake_log::{Failure, HandshakeLog};
 use crate::config::TlsConfig;
+use crate::net::Tracked;
+use crate::net::accept::Gate;
+use crate::net::tracked::IdleRule;
 
 /// Longest a client may take to finish its handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -72,6 +75,14 @@ pub fn server_config(tls: &TlsConfig) -> Result<Option<Arc<ServerConfig>>, TlsFi
     Ok(Some(Arc::new(config)))
 }
 
+/// `grpc` with ALPN `http/1.1` instead of `h2`: the same certificate, key and client CA for the
+/// line-protocol HTTP listener.
+pub fn http1_config(grpc: &Arc<ServerConfig>) -> Arc<ServerConfig> {
+    let mut config = ServerConfig::clone(grpc);
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(config)
+}
+
 /// Reads a whole file of `[tls]`.
 fn read(key: &'static str, path: &Path) -> Result<Vec<u8>, TlsFileError> {
     std::fs::read(path).map_err(|source| TlsFileError { key, path: path.to_owned(), source })
@@ -93,42 +104,50 @@ fn invalid(key: &'static str, path: &Path, reason: String) -> TlsFileError {
     TlsFileError { key, path: path.to_owned(), source: io::Error::new(io::ErrorKind::InvalidData, reason) }
 }
 
+/// A TLS connection as tonic gets it: under the caps and idle timeout of [`Gate`].
+pub type Connection = Tracked<TlsStream<TcpStream>>;
+
 /// The TLS connections of `listener`, for tonic's `serve_with_incoming_shutdown`. The accept
 /// loop ends when tonic drops the stream (at shutdown).
-pub fn incoming(listener: TcpListener, config: Arc<ServerConfig>) -> ReceiverStream<io::Result<TlsStream<TcpStream>>> {
+pub fn incoming(
+    listener: TcpListener,
+    config: Arc<ServerConfig>,
+    gate: Gate,
+) -> ReceiverStream<io::Result<Connection>> {
     let (tx, rx) = mpsc::channel(PENDING);
-    tokio::spawn(accept_loop(listener, TlsAcceptor::from(config), tx));
+    tokio::spawn(accept_loop(listener, TlsAcceptor::from(config), gate, tx));
     ReceiverStream::new(rx)
 }
 
-/// Accepts connections and starts a handshake task for each.
-async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor, tx: mpsc::Sender<io::Result<TlsStream<TcpStream>>>) {
+/// Accepts connections (a connection over a cap of `gate` is closed at once, before any
+/// handshake work) and starts a handshake task for each.
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    gate: Gate,
+    tx: mpsc::Sender<io::Result<Connection>>,
+) {
     let log = Arc::new(HandshakeLog::default());
     let slots = Arc::new(Semaphore::new(MAX_HANDSHAKES));
     loop {
-        let accepted = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = tx.closed() => return,
-            accepted = listener.accept() => accepted,
+            accepted = gate.accept(&listener) => accepted,
         };
-        let (stream, peer) = match accepted {
-            Ok(pair) => pair,
-            Err(error) => {
-                // Out of file descriptors and the like: pause instead of spinning.
-                tracing::warn!(%error, "cannot accept a connection on the gRPC port");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
+        let Some(permit) = gate.admit(&stream, peer) else {
+            continue;
         };
         let Ok(slot) = slots.clone().acquire_owned().await else {
             return;
         };
-        let (acceptor, tx, log) = (acceptor.clone(), tx.clone(), log.clone());
+        let (acceptor, tx, log, gate) = (acceptor.clone(), tx.clone(), log.clone(), gate.clone());
         tokio::spawn(async move {
-            let _ = stream.set_nodelay(true);
             match handshake(&acceptor, stream).await {
                 Ok(tls) => {
                     drop(slot);
-                    let _ = tx.send(Ok(tls)).await;
+                    let tracked =
+                        Tracked::new(tls, permit, IdleRule::Streams, gate.idle_timeout).register(&gate.registry, peer);
+                    let _ = tx.send(Ok(tracked)).await;
                 }
                 Err(Some(failure)) => log.failed(peer, &failure),
                 // Closed before sending a byte: a port check, not a handshake.
@@ -139,7 +158,10 @@ async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor, tx: mpsc::Sen
 }
 
 /// Runs the server side of one handshake; `Err(None)` when the client sent nothing at all.
-async fn handshake(acceptor: &TlsAcceptor, stream: TcpStream) -> Result<TlsStream<TcpStream>, Option<Failure>> {
+pub(crate) async fn handshake(
+    acceptor: &TlsAcceptor,
+    stream: TcpStream,
+) -> Result<TlsStream<TcpStream>, Option<Failure>> {
     let attempt = async {
         let mut first = [0u8; 4];
         let seen = stream.peek(&mut first).await.unwrap_or(0);
