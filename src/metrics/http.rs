@@ -3,6 +3,7 @@
 //! | request | answer |
 //! |---|---|
 //! | `GET /metrics` | 200, the exposition ([`CONTENT_TYPE`]) |
+//! | `GET /ready` | 200 `ready` while the database takes writes; 503 `not ready: read-only (REASON): DETAIL` while it refuses them for a background failure (see [`ready`]) |
 //! | `GET /` | 200, a line of text pointing at `/metrics` |
 //! | `GET` anything else | 404 |
 //! | any other method | 405 with `Allow: GET` |
@@ -80,6 +81,19 @@ async fn accept_loop(listener: TcpListener, db: Db, requests: RequestMetrics) {
     }
 }
 
+/// The readiness answer, for probes that cannot speak gRPC: the same condition as the gRPC health
+/// service's `NOT_SERVING` ([`Db::read_only`]). Cheap enough for a tokio worker: two small
+/// mutexes and the memtable sizes, no I/O.
+fn ready(db: &Db) -> (http::StatusCode, String) {
+    match db.read_only() {
+        None => (http::StatusCode::OK, "ready\n".into()),
+        Some(state) => (
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: read-only ({}): {}\n", state.reason.as_str(), state.detail),
+        ),
+    }
+}
+
 async fn answer<B>(
     request: http::Request<B>,
     db: Db,
@@ -104,6 +118,10 @@ async fn answer<B>(
             Ok(text) => reply(http::StatusCode::OK, CONTENT_TYPE, text),
             Err(e) => reply(http::StatusCode::INTERNAL_SERVER_ERROR, PLAIN, format!("metrics snapshot failed: {e}\n")),
         },
+        "/ready" => {
+            let (status, body) = ready(&db);
+            reply(status, PLAIN, body)
+        }
         "/" => reply(
             http::StatusCode::OK,
             PLAIN,

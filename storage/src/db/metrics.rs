@@ -33,6 +33,8 @@ pub struct EngineMetrics {
     pub stall_time: Duration,
     /// Writes refused with `Overloaded` after waiting past the stall timeout.
     pub stall_rejections: u64,
+    /// Why writes are refused for a background failure, if they are ([`Db::read_only`]).
+    pub read_only: Option<super::health::ReadOnly>,
 }
 
 impl EngineMetrics {
@@ -59,6 +61,7 @@ impl Db {
             compactions_running: self.inner.compactor.running(),
             stall_time: Duration::from_nanos(c.stall_nanos.load(Ordering::Relaxed)),
             stall_rejections: c.stall_rejections.load(Ordering::Relaxed),
+            read_only: self.read_only(),
         }
     }
 }
