@@ -136,6 +136,15 @@ async fn a_full_disk_turns_health_readiness_and_the_metric_to_read_only() {
     let gauge = read_only_gauge(metrics).await;
     let on: Vec<&str> = gauge.iter().filter(|(_, v)| v == "1").map(|(r, _)| r.as_str()).collect();
     assert_eq!(on, ["disk_full"], "{gauge:?}");
+    // The WAL backlog gauge holds what filled the disk (nothing was flushed).
+    let (_, body) = http_get(metrics, "/metrics").await;
+    let backlog: f64 = body
+        .lines()
+        .find_map(|l| l.strip_prefix("isobar_wal_unflushed_bytes "))
+        .expect("the WAL backlog gauge")
+        .parse()
+        .expect("a number");
+    assert!(backlog > f64::from(4u32 << 20), "most of the 7 MiB left is WAL: {backlog}");
     // The Watch side (the reporter's statuses) follows within the watcher's period.
     let channel =
         tonic::transport::Endpoint::from_shared(server.url()).expect("url").connect().await.expect("connects");

@@ -17,6 +17,7 @@ pub fn render(engine: &EngineMetrics, requests: &RequestMetrics) -> String {
     lsm(&mut w, engine);
     stalls(&mut w, engine);
     read_only(&mut w, engine);
+    wal_backlog(&mut w, engine);
     cache(&mut w, engine);
     rpcs(&mut w, requests);
     w.finish()
@@ -118,6 +119,12 @@ fn read_only(w: &mut TextWriter, m: &EngineMetrics) {
     for reason in ReadOnlyReason::ALL {
         w.sample(&[("reason", reason.as_str())], u64::from(now == Some(reason)));
     }
+}
+
+fn wal_backlog(w: &mut TextWriter, m: &EngineMetrics) {
+    let help =
+        "Bytes in WAL segments still on disk (not yet flushed past by every family): what a restart replays at most.";
+    w.single("isobar_wal_unflushed_bytes", Kind::Gauge, help, m.wal_unflushed_bytes);
 }
 
 fn cache(w: &mut TextWriter, m: &EngineMetrics) {

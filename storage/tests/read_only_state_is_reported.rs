@@ -97,3 +97,22 @@ fn failing_flushes_are_read_only_only_while_writes_are_stopped_and_clear_by_them
     s.write_ok(3);
     s.reopen_real().close().unwrap();
 }
+
+/// Sum of the sizes of the files in the WAL directory.
+fn wal_dir_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir.join("wal")).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum()
+}
+
+#[test]
+fn the_wal_backlog_gauge_is_the_size_of_the_segments_on_disk_and_shrinks_after_a_flush() {
+    let mut s = Store::with(|o| isobar_storage::Options { wal_segment_size: 4096, ..o });
+    assert_eq!(s.db.metrics().wal_unflushed_bytes, wal_dir_bytes(s.dir.path()));
+    s.write_ok(200);
+    let before = s.db.metrics().wal_unflushed_bytes;
+    assert_eq!(before, wal_dir_bytes(s.dir.path()), "the gauge is what is on disk");
+    assert!(before > 4 * 4096, "several segments: {before}");
+    s.db.flush().unwrap();
+    let after = s.db.metrics().wal_unflushed_bytes;
+    assert_eq!(after, wal_dir_bytes(s.dir.path()));
+    assert!(after < 4096, "flushed segments are deleted: {before} -> {after}");
+}
