@@ -45,7 +45,8 @@ Examples:
         table: Option<String>,
     },
     /// Check every SSTable of a data directory: every block's checksum, decoding and
-    /// statistics (offline; safe while the server runs, since SSTables are immutable).
+    /// statistics. Offline: it takes the directory's LOCK and refuses while a server has the
+    /// database open (stop it, or use `isobar snapshot create` + `isobar snapshot verify`).
     #[command(after_help = "Example:\n  isobar admin verify --data-dir ./isobar-data")]
     Verify {
         /// The data directory.
@@ -132,8 +133,10 @@ pub async fn run(command: &AdminCommand, client: &mut Client, format: OutputForm
     }
 }
 
-/// `isobar admin verify`: opens and checks every SSTable under `<data_dir>/sst`, offline.
+/// `isobar admin verify`: opens and checks every SSTable under `<data_dir>/sst`, offline, holding
+/// the directory's LOCK so that no compaction removes a file under it (see [`super::data_lock`]).
 pub fn verify(data_dir: &Path, format: OutputFormat) -> Result<(), CliError> {
+    let _lock = super::data_lock::lock_data_dir(data_dir)?;
     let dir = data_dir.join("sst");
     let io = |source| CliError::Io { path: dir.clone(), source };
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)

@@ -1,6 +1,9 @@
 //! `isobar health`: the standard gRPC health check (`grpc.health.v1.Health/Check`), exiting 0
 //! when the server answers `SERVING` and non-zero otherwise. Made for container health checks
-//! and Kubernetes exec probes, where no other gRPC client is installed.
+//! and Kubernetes exec probes, where no other gRPC client is installed. The server answers
+//! `NOT_SERVING` while its database refuses writes for a background failure (a full disk, a
+//! failed WAL write); the message then names the reason, e.g.
+//! `server at http://127.0.0.1:50051: NOT_SERVING (read-only: disk_full: ...)`.
 //!
 //! `--config FILE` reads the server's own configuration (the file plus `ISOBAR_*` variables,
 //! exactly as `isobar serve` does) and derives everything from it: the port of
@@ -162,7 +165,10 @@ pub async fn run(args: &HealthArgs, addr: &str, options: &ClientOptions) -> Resu
         let mut client = HealthClient::new(channel);
         let request = HealthCheckRequest { service: args.service.clone() };
         match client.check(request).await {
-            Ok(answer) => Ok(answer.into_inner().status()),
+            Ok(answer) => {
+                let why = read_only_reason(answer.metadata());
+                Ok((answer.into_inner().status(), why))
+            }
             Err(status) => Err(match mismatch::explain(addr, status.into()).await {
                 mismatch @ ClientError::TlsMismatch { .. } => CliError::Unhealthy(mismatch.to_string()),
                 ClientError::Status(s) => {
@@ -172,7 +178,7 @@ pub async fn run(args: &HealthArgs, addr: &str, options: &ClientOptions) -> Resu
             }),
         }
     };
-    let status = tokio::time::timeout(args.timeout, check)
+    let (status, why) = tokio::time::timeout(args.timeout, check)
         .await
         .map_err(|_| CliError::Unhealthy(format!("{addr}: no answer within {:?}", args.timeout)))??;
     let what = if args.service.is_empty() { "server" } else { args.service.as_str() };
@@ -180,6 +186,16 @@ pub async fn run(args: &HealthArgs, addr: &str, options: &ClientOptions) -> Resu
         println!("{what} at {addr}: SERVING");
         Ok(())
     } else {
-        Err(CliError::Unhealthy(format!("{what} at {addr}: {}", status.as_str_name())))
+        let why = why.map(|w| format!(" ({w})")).unwrap_or_default();
+        Err(CliError::Unhealthy(format!("{what} at {addr}: {}{why}", status.as_str_name())))
     }
+}
+
+/// The read-only reason the server puts in a `NOT_SERVING` reply, as
+/// `read-only: REASON: DETAIL` (see `server::health`).
+fn read_only_reason(headers: &tonic::metadata::MetadataMap) -> Option<String> {
+    use crate::server::health::{DETAIL_HEADER, REASON_HEADER};
+    let reason = headers.get(REASON_HEADER)?.to_str().ok()?;
+    let detail = headers.get(DETAIL_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    Some(format!("read-only: {reason}: {detail}"))
 }

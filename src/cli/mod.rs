@@ -9,6 +9,7 @@ pub mod alter;
 pub mod args;
 pub mod auth;
 pub mod csv;
+pub mod data_lock;
 pub mod delete;
 pub mod export;
 pub mod health;
@@ -252,6 +253,17 @@ pub enum CliError {
     /// `isobar health`: the server is not serving, or did not answer.
     #[error("unhealthy: {0}")]
     Unhealthy(String),
+    /// An offline command found the data directory in use (its `LOCK` is held by a server).
+    #[error(
+        "{} is in use: a running server holds its LOCK, and its compactions may remove files while they are \
+         checked; stop the server and run this again, or check the live database through the server with \
+         `isobar snapshot create NAME` then `isobar snapshot verify NAME`",
+        dir.display()
+    )]
+    DataDirInUse {
+        /// The data directory.
+        dir: std::path::PathBuf,
+    },
     /// `admin verify` or `inspect --verify` found damage.
     #[error("{files} of {checked} SSTables have problems (listed above)")]
     Damaged {

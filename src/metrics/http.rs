@@ -6,6 +6,7 @@
 //! | request | answer |
 //! |---|---|
 //! | `GET /metrics` | 200, the exposition ([`CONTENT_TYPE`]) |
+//! | `GET /ready` | 200 `ready` while the database takes writes; 503 `not ready: read-only (REASON): DETAIL` while it refuses them for a background failure (see [`ready`]) |
 //! | `GET /` | 200, a line of text pointing at `/metrics` |
 //! | `GET` anything else | 404 |
 //! | any other method | 405 with `Allow: GET` |
@@ -92,6 +93,24 @@ impl tower_service::Service<crate::net::http1::Request> for Answer {
     }
 }
 
+/// The readiness answer, for probes that cannot speak gRPC: the same condition as the gRPC health
+/// service's `NOT_SERVING` ([`Db::read_only`]). Cheap enough for a tokio worker: two small
+/// mutexes and the memtable sizes, no I/O. Probes carry no token, so `/ready` needs none (as
+/// Kubernetes' HTTP probes expect); a caller without a valid token gets the reason but not the
+/// detail, which may name files of the server.
+fn ready(db: &Db, authenticated: bool) -> (http::StatusCode, String) {
+    match db.read_only() {
+        None => (http::StatusCode::OK, "ready\n".into()),
+        Some(state) if authenticated => (
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: read-only ({}): {}\n", state.reason.as_str(), state.detail),
+        ),
+        Some(state) => {
+            (http::StatusCode::SERVICE_UNAVAILABLE, format!("not ready: read-only ({})\n", state.reason.as_str()))
+        }
+    }
+}
+
 async fn answer<B>(
     request: http::Request<B>,
     db: Db,
@@ -107,7 +126,12 @@ async fn answer<B>(
         response
     };
     const PLAIN: &str = "text/plain; charset=utf-8";
-    if let Err(refused) = access.check(request.headers()) {
+    let authenticated = access.check(request.headers());
+    if request.method() == http::Method::GET && request.uri().path() == "/ready" {
+        let (status, body) = ready(&db, authenticated.is_ok());
+        return Ok(reply(status, PLAIN, body));
+    }
+    if let Err(refused) = authenticated {
         tracing::warn!(error = %refused, "metrics scrape refused: not authenticated");
         let mut response = reply(http::StatusCode::UNAUTHORIZED, PLAIN, format!("{refused}\n"));
         response

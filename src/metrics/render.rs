@@ -1,7 +1,7 @@
 //! Renders [`EngineMetrics`] and [`RequestMetrics`] as Prometheus text. Every family written
 //! here is listed, with its meaning, in `docs/metrics.md`.
 
-use isobar_storage::{EngineMetrics, FamilyStats, StallState};
+use isobar_storage::{EngineMetrics, FamilyStats, ReadOnlyReason, StallState};
 
 use super::requests::RequestMetrics;
 use super::text::{Kind, TextWriter};
@@ -16,6 +16,8 @@ pub fn render(engine: &EngineMetrics, requests: &RequestMetrics) -> String {
     memory(&mut w, engine);
     lsm(&mut w, engine);
     stalls(&mut w, engine);
+    read_only(&mut w, engine);
+    wal_backlog(&mut w, engine);
     cache(&mut w, engine);
     rpcs(&mut w, requests);
     super::connections::render(&mut w, &requests.listeners());
@@ -112,6 +114,24 @@ fn stalls(w: &mut TextWriter, m: &EngineMetrics) {
     };
     let help = "Write throttling now: 0 normal, 1 slowed, 2 stopped.";
     w.single("isobar_write_stall_state", Kind::Gauge, help, state);
+}
+
+/// One sample per reason, so that an alert on `isobar_read_only == 1` has every series from the
+/// start (no "absent" case to handle) and the label says why.
+fn read_only(w: &mut TextWriter, m: &EngineMetrics) {
+    let help = "1 while the database refuses writes for a background failure, labelled by why (disk_full, \
+                wal_failed, manifest_failed, flush_failing); 0 otherwise. Health reports NOT_SERVING meanwhile.";
+    w.family("isobar_read_only", Kind::Gauge, help);
+    let now = m.read_only.as_ref().map(|r| r.reason);
+    for reason in ReadOnlyReason::ALL {
+        w.sample(&[("reason", reason.as_str())], u64::from(now == Some(reason)));
+    }
+}
+
+fn wal_backlog(w: &mut TextWriter, m: &EngineMetrics) {
+    let help =
+        "Bytes in WAL segments still on disk (not yet flushed past by every family): what a restart replays at most.";
+    w.single("isobar_wal_unflushed_bytes", Kind::Gauge, help, m.wal_unflushed_bytes);
 }
 
 fn cache(w: &mut TextWriter, m: &EngineMetrics) {

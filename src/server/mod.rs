@@ -19,7 +19,9 @@
 //! ```
 //!
 //! Health: every service reports `NOT_SERVING` until the database is open and `SERVING` after;
-//! on shutdown they go back to `NOT_SERVING` first, so load balancers drain the instance.
+//! on shutdown they go back to `NOT_SERVING` first, so load balancers drain the instance. In
+//! between they report `NOT_SERVING` while the engine refuses writes for a background failure (a
+//! failed WAL write, a full disk), with the reason in the reply metadata ([`health`]).
 //! [`start`] is what `isobar serve` runs and what the end-to-end tests start in-process.
 //!
 //! Every call passes [`call::CallLayer`] (a span per call, bearer-token authentication, the
@@ -36,6 +38,7 @@ mod admin;
 pub mod call;
 pub mod guard;
 pub mod handshake_log;
+pub mod health;
 pub mod otlp;
 pub mod rpc;
 mod snapshot;
@@ -290,13 +293,17 @@ async fn serve(
     let admin_service =
         AdminService::new(db.clone(), config.server.export_root()).with_snapshot_dir(config.server.snapshot_root());
     let admin = AdminServer::new(admin_service).max_decoding_message_size(max).max_encoding_message_size(max);
-    let (health, health_service) = tonic_health::server::health_reporter();
+    // Health follows the engine: NOT_SERVING while it refuses writes (see `health`).
+    let health = tonic_health::server::HealthReporter::new();
+    let health_service =
+        tonic_health::pb::health_server::HealthServer::new(health::EngineHealth::new(health.clone(), db.clone()));
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(isobar_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()
         .map_err(|e| ServerError::Task(format!("reflection: {e}")))?;
     set_health(&health, tonic_health::ServingStatus::Serving).await;
+    let health_watcher = tokio::spawn(health::watch_read_only(health.clone(), db.clone()));
 
     let timeout = config.server.shutdown_timeout.0;
     let (drained_tx, drained_rx) = oneshot::channel::<()>();
@@ -318,6 +325,8 @@ async fn serve(
     let signal = async move {
         let _ = stopped.await;
         let _ = http_stop.send(());
+        // The watcher would report the closed database as serving again.
+        health_watcher.abort();
         set_health(&health_on_stop, tonic_health::ServingStatus::NotServing).await;
         tracing::info!("shutting down: no new connections, waiting for running calls");
         let _ = drained_tx.send(());
@@ -381,7 +390,7 @@ async fn deadline_after(start: oneshot::Receiver<()>, timeout: Duration) {
 
 /// Sets the overall status and that of every Isobar service.
 async fn set_health(reporter: &tonic_health::server::HealthReporter, status: tonic_health::ServingStatus) {
-    for name in ["", "isobar.v1.Ingest", "isobar.v1.Query", "isobar.v1.Admin"] {
+    for name in health::SERVICES {
         reporter.set_service_status(name, status).await;
     }
 }

@@ -112,6 +112,7 @@ pub use catalog::{LoggedColumn, LoggedSeries, TableChange, Validated, apply_chan
 pub use codec::DecodeError;
 pub use compaction::{CompactionOptions, CompactionReport};
 pub use db::checkpoint::{CHECKPOINT_FILE, CheckpointFile, CheckpointInfo, restore_checkpoint, verify_checkpoint};
+pub use db::health::{ReadOnly, ReadOnlyReason};
 pub use db::metrics::EngineMetrics;
 pub use db::producer::PendingWrite;
 pub use db::stall::StallState;

@@ -136,7 +136,10 @@ impl Db {
         if !cell.is_poisoned() {
             return false;
         }
-        self.poison(format!(
+        let full = matches!(e, crate::manifest::Error::Io { source, .. } if crate::error::is_disk_full(source));
+        let kind =
+            if full { super::health::ReadOnlyReason::DiskFull } else { super::health::ReadOnlyReason::ManifestFailed };
+        self.poison(kind, format!(
             "the manifest could not be synced ({e}); whether the last change reached the disk is unknown, so writes \
              are refused until the database is reopened (acknowledged writes are replayed from the WAL)"
         ));

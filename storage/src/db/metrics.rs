@@ -33,6 +33,11 @@ pub struct EngineMetrics {
     pub stall_time: Duration,
     /// Writes refused with `Overloaded` after waiting past the stall timeout.
     pub stall_rejections: u64,
+    /// Bytes in the WAL segments still on disk: what a restart would replay at most. Segments
+    /// are deleted once every family has flushed past them, so this grows while flushes lag.
+    pub wal_unflushed_bytes: u64,
+    /// Why writes are refused for a background failure, if they are ([`Db::read_only`]).
+    pub read_only: Option<super::health::ReadOnly>,
 }
 
 impl EngineMetrics {
@@ -59,6 +64,8 @@ impl Db {
             compactions_running: self.inner.compactor.running(),
             stall_time: Duration::from_nanos(c.stall_nanos.load(Ordering::Relaxed)),
             stall_rejections: c.stall_rejections.load(Ordering::Relaxed),
+            wal_unflushed_bytes: self.inner.wal.segments().iter().map(|s| s.size).sum(),
+            read_only: self.read_only(),
         }
     }
 }

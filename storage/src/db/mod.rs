@@ -26,6 +26,7 @@
 //! The other files are `impl Db` blocks by concern: `open.rs` (recover), `flush.rs` (one flush,
 //! manual flush, WAL trimming), `compaction.rs` (running merges and installing their edits),
 //! `tables.rs` (schema changes, range deletes), `stats.rs`, `metrics.rs`, `producer.rs`,
+//! `health.rs` (the read-only state health checks report),
 //! `read.rs` (snapshots and scans), `checkpoint/`. The compaction *executor* lives in
 //! [`crate::compaction`] as a function that returns an edit; only `db/` applies edits.
 //!
@@ -60,6 +61,7 @@ mod compactor;
 mod counters;
 mod flush;
 mod flusher;
+pub(crate) mod health;
 pub(crate) mod metrics;
 mod open;
 pub(crate) mod producer;
@@ -115,7 +117,7 @@ struct DbInner {
     /// Signalled whenever a flush or merge frees memory or files, a flush fails, or the database
     /// is poisoned.
     progress: (Mutex<()>, Condvar),
-    poison: Mutex<Option<String>>,
+    poison: Mutex<Option<health::Poison>>,
     closed: AtomicBool,
     counters: Counters,
     /// Held from capturing the producer table's changes until their manifest edit is written,
@@ -160,7 +162,7 @@ impl Db {
             return Err(Error::Closed);
         }
         match &*self.inner.poison.lock() {
-            Some(reason) => Err(Error::Poisoned(reason.clone())),
+            Some(p) => Err(Error::Poisoned(p.message.clone())),
             None => Ok(()),
         }
     }
@@ -180,19 +182,23 @@ impl Db {
         let e = Error::from(e);
         let full = e.disk_full_path().map(Path::to_path_buf);
         let hint = if full.is_some() { "free space on its file system, then reopen" } else { "reopen" };
-        self.poison(format!(
-            "{e}; whether the last writes reached the disk is unknown, so writes are refused until the database is \
+        let reason = if full.is_some() { health::ReadOnlyReason::DiskFull } else { health::ReadOnlyReason::WalFailed };
+        self.poison(
+            reason,
+            format!(
+                "{e}; whether the last writes reached the disk is unknown, so writes are refused until the database is \
              reopened ({hint}: acknowledged writes are replayed from the WAL)"
-        ));
+            ),
+        );
         match full {
             Some(path) => Error::DiskFull { during: "WAL append", path, resumes: false },
             None => e,
         }
     }
 
-    fn poison(&self, reason: String) {
-        tracing::error!(%reason, "database refuses writes until reopened");
-        self.inner.poison.lock().get_or_insert(reason);
+    fn poison(&self, kind: health::ReadOnlyReason, reason: String) {
+        tracing::error!(read_only = kind.as_str(), %reason, "database refuses writes until reopened");
+        self.inner.poison.lock().get_or_insert(health::Poison { reason: kind, message: reason });
         self.notify_progress();
     }
 

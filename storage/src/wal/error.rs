@@ -41,6 +41,24 @@ pub enum Error {
         #[source]
         source: Arc<io::Error>,
     },
+    /// A segment written by a newer build: its header carries a format version above the one
+    /// this build reads. Never treated as corruption, whatever
+    /// [`WalRecovery`](crate::options::WalRecovery) says: the segment holds acknowledged writes
+    /// that a mistaken downgrade must not drop, so the open fails and the operator runs the
+    /// newer build again.
+    #[error(
+        "WAL segment {segment} has format version {found}, newer than this build reads (version {supported}); \
+         it holds acknowledged writes, so it is not skipped as corrupt: run the Isobar release that wrote it \
+         (or a later one)"
+    )]
+    NewerVersion {
+        /// The segment file.
+        segment: PathBuf,
+        /// The version in its header.
+        found: u16,
+        /// The version this build reads (and writes).
+        supported: u16,
+    },
     /// The WAL was closed (or its writer thread has stopped).
     #[error("WAL is closed")]
     Closed,

@@ -14,6 +14,12 @@
 //! warning, and the scan resumes at the next valid record (or skips the rest of the segment, or
 //! the whole segment for a bad header).
 //!
+//! A segment whose header carries a *newer* format version is not corruption: it was written by a
+//! later build (a downgrade) and holds acknowledged writes. Replay fails with
+//! [`Error::NewerVersion`] under every recovery mode, naming the file and both versions, before
+//! any record of it is handed over. (A newer header is not checksum-checked: a later version may
+//! lay it out differently.)
+//!
 //! Each segment is read whole into memory (one at a time) and records are handed to the
 //! callback as slices of it; nothing is allocated from a length field.
 //!
@@ -111,6 +117,9 @@ fn replay_segment(
     });
     let header = match header {
         Ok(h) => h,
+        Err(CorruptReason::UnsupportedVersion { got, supported }) if got > supported => {
+            return Err(Error::NewerVersion { segment: path.to_path_buf(), found: got, supported }.into());
+        }
         Err(_) if last && is_torn_header(&buf) => {
             tracing::warn!(
                 segment = %path.display(),
