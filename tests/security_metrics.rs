@@ -17,9 +17,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Status line and body of `GET /metrics`, with `authorization` if given.
 async fn scrape(addr: SocketAddr, authorization: Option<&str>) -> (String, String) {
+    get(addr, "/metrics", authorization).await
+}
+
+/// Status line and body of `GET path`, with `authorization` if given.
+async fn get(addr: SocketAddr, path: &str, authorization: Option<&str>) -> (String, String) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let auth = authorization.map(|a| format!("Authorization: {a}\r\n")).unwrap_or_default();
-    let request = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.expect("send");
     let mut text = String::new();
     tokio::time::timeout(Duration::from_secs(30), stream.read_to_string(&mut text))
@@ -58,6 +63,11 @@ async fn scrapes_need_a_token_and_show_no_table_names_unless_configured() {
     assert!(!body.contains("isobar_"), "no metric in a refusal");
     let (status, _) = scrape(addr, Some("Bearer wrong")).await;
     assert!(status.contains(" 401 "), "unknown token: {status}");
+    // Readiness probes carry no token: /ready answers them (and only it).
+    let (status, body) = get(addr, "/ready", None).await;
+    assert!(status.contains(" 200 ") && body == "ready\n", "/ready without a token: {status} {body:?}");
+    let (status, _) = get(addr, "/", None).await;
+    assert!(status.contains(" 401 "), "/ without a token: {status}");
 
     let (status, body) = scrape(addr, Some("Bearer secret-prom")).await;
     assert!(status.contains(" 200 "), "any valid token: {status}");
