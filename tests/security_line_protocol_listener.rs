@@ -9,8 +9,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use isobar::auth::{Permission, hash_secret};
-use isobar::config::{Config, TokenConfig};
+use isobar::config::Config;
 use isobar::server::start;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -47,14 +46,7 @@ impl std::io::Write for Writer {
 
 fn config(dir: &std::path::Path) -> Config {
     let mut config = common::config(dir);
-    config.line_protocol.enabled = true;
-    config.line_protocol.listen = "127.0.0.1:0".parse().expect("address");
-    config.auth.enabled = true;
-    config.auth.tokens = vec![TokenConfig {
-        name: "writer".into(),
-        sha256: hash_secret("secret-w"),
-        grants: [("*".to_owned(), vec![Permission::Write])].into_iter().collect(),
-    }];
+    common::line_protocol_with_a_writer(&mut config);
     config
 }
 

@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::pki::Pki;
-use isobar::auth::{Permission, hash_secret};
-use isobar::config::{Config, TokenConfig};
+use isobar::config::Config;
 use isobar::server::start;
 
 fn tls_config(data: &Path, pki: &Pki) -> Config {
@@ -17,14 +16,7 @@ fn tls_config(data: &Path, pki: &Pki) -> Config {
     let (cert, key) = pki.leaf("server", &["127.0.0.1", "localhost"]);
     config.tls.cert = Some(cert);
     config.tls.key = Some(key);
-    config.line_protocol.enabled = true;
-    config.line_protocol.listen = "127.0.0.1:0".parse().expect("address");
-    config.auth.enabled = true;
-    config.auth.tokens = vec![TokenConfig {
-        name: "writer".into(),
-        sha256: hash_secret("secret-w"),
-        grants: [("*".to_owned(), vec![Permission::Write])].into_iter().collect(),
-    }];
+    common::line_protocol_with_a_writer(&mut config);
     config
 }
 

@@ -24,6 +24,19 @@ pub fn config(dir: &Path) -> Config {
     config
 }
 
+/// Turns on the line-protocol listener on loopback, and auth with one token, `writer` (secret
+/// `secret-w`), that may write every table: the set-up of the line-protocol security tests.
+pub fn line_protocol_with_a_writer(config: &mut Config) {
+    config.line_protocol.enabled = true;
+    config.line_protocol.listen = "127.0.0.1:0".parse().expect("address");
+    config.auth.enabled = true;
+    config.auth.tokens = vec![isobar::config::TokenConfig {
+        name: "writer".into(),
+        sha256: isobar::auth::hash_secret("secret-w"),
+        grants: [("*".to_owned(), vec![isobar::auth::Permission::Write])].into_iter().collect(),
+    }];
+}
+
 /// Starts a server with `config` and connects a client to it.
 pub async fn serve(config: &Config) -> (Running, Client) {
     let running = start(config).await.expect("server starts");
