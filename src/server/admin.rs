@@ -1,8 +1,9 @@
 //! The tonic `Admin` service: tables, flush, compact, stats, export, deletes and snapshots.
 //!
-//! Every call checks the caller's permission first. The read-only calls (`ListTables`,
-//! `DescribeTable`, `Stats`, `Export`, `ExportWithProgress`) are then answered by the read
-//! model, [`isobar_query::service::admin`] and [`isobar_query::service::export`]; the calls that
+//! Every call checks the caller's permission first (`Export` needs `admin` on its table: it
+//! writes files on the server's disk, see `super::rpc`). The calls that only read the database
+//! (`ListTables`, `DescribeTable`, `Stats`, `Export`, `ExportWithProgress`) are then answered by
+//! the read model, [`isobar_query::service::admin`] and [`isobar_query::service::export`]; the calls that
 //! change the database are answered here.
 //!
 //! Catalog changes fsync the manifest and flushes write files, so every engine call runs on the
@@ -38,15 +39,24 @@ use crate::snapshots::SnapshotStore;
 pub struct AdminService {
     db: Db,
     export_root: PathBuf,
+    /// The most bytes one export may write (`server.export_max_bytes`).
+    export_max_bytes: u64,
     snapshots: Arc<SnapshotStore>,
 }
 
 impl AdminService {
-    /// A service for `db`; exports go under `export_root`, snapshots under
-    /// `<data_dir>/snapshots` (see [`AdminService::with_snapshot_dir`]).
+    /// A service for `db`; exports go under `export_root` (at most the default 10 GiB each, see
+    /// [`AdminService::with_export_max_bytes`]), snapshots under `<data_dir>/snapshots` (see
+    /// [`AdminService::with_snapshot_dir`]).
     pub fn new(db: Db, export_root: PathBuf) -> Self {
         let snapshots = Arc::new(SnapshotStore::new(db.path().join("snapshots")));
-        Self { db, export_root, snapshots }
+        let export_max_bytes = crate::config::ServerConfig::default().export_max_bytes.0;
+        Self { db, export_root, export_max_bytes, snapshots }
+    }
+
+    /// The same service with each export limited to `bytes` (`server.export_max_bytes`).
+    pub fn with_export_max_bytes(self, bytes: u64) -> Self {
+        Self { export_max_bytes: bytes, ..self }
     }
 
     /// The same service with snapshots under `dir` (`server.snapshot_dir`).
@@ -262,7 +272,9 @@ impl Admin for AdminService {
 
     async fn export(&self, request: Request<pb::ExportRequest>) -> Result<Response<pb::ExportResponse>, Status> {
         authorize(&request, Rpc::Export, &request.get_ref().table)?;
-        export::export(&self.db, &self.export_root, request.into_inner()).await.map(Response::new)
+        export::export(&self.db, &self.export_root, Some(self.export_max_bytes), request.into_inner())
+            .await
+            .map(Response::new)
     }
 
     async fn export_with_progress(
@@ -270,7 +282,9 @@ impl Admin for AdminService {
         request: Request<pb::ExportRequest>,
     ) -> Result<Response<Self::ExportWithProgressStream>, Status> {
         authorize(&request, Rpc::ExportWithProgress, &request.get_ref().table)?;
-        export::export_with_progress(&self.db, &self.export_root, request.into_inner()).await.map(Response::new)
+        export::export_with_progress(&self.db, &self.export_root, Some(self.export_max_bytes), request.into_inner())
+            .await
+            .map(Response::new)
     }
 
     async fn delete(&self, request: Request<pb::DeleteRequest>) -> Result<Response<pb::DeleteResponse>, Status> {
