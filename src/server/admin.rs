@@ -226,12 +226,14 @@ impl Admin for AdminService {
         let table = request.into_inner().table;
         let response = self
             .blocking(move |db| {
-                if !table.is_empty() {
-                    db.table_def(&table)?;
-                }
-                // The engine flushes every family together (one WAL); report what this call did.
+                // Counters are database-wide: a background flush running meanwhile is counted too.
                 let before = db.stats();
-                db.flush()?;
+                if table.is_empty() {
+                    db.flush()?;
+                } else {
+                    // Only this table's memtables: admin on one table must not flush them all.
+                    db.flush_table(&table)?;
+                }
                 let after = db.stats();
                 Ok(pb::FlushResponse {
                     families_flushed: after.flushes.saturating_sub(before.flushes),
@@ -265,8 +267,21 @@ impl Admin for AdminService {
             authorize(&request, Rpc::Stats, &table)?;
         }
         let caller = caller(request.extensions())?.clone();
+        if !caller.reads_somewhere() {
+            tracing::warn!(principal = %caller.name, "call refused: Stats needs read permission on some table");
+            return Err(Status::permission_denied(format!(
+                "token {:?} may not read statistics: it needs read permission on \"*\" or on some table",
+                caller.name
+            )));
+        }
         let mut response = self.blocking(move |db| admin::stats(db, &table)).await?;
         response.tables.retain(|t| caller.allows(&t.table, Rpc::Stats.permission()));
+        if !caller.allows(crate::auth::ALL_TABLES, Rpc::Stats.permission()) {
+            // Database-wide counters describe every table's traffic: only for readers of `*`.
+            response.wal_bytes = 0;
+            response.memtable_bytes = 0;
+            response.last_sequence = 0;
+        }
         Ok(Response::new(response))
     }
 

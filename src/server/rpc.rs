@@ -6,15 +6,15 @@
 //! |------------|---------|
 //! | read       | Scan, Aggregate, Latest, ListTables, DescribeTable, Stats |
 //! | write      | Write, WriteStream, ProducerStream, Delete; Resume (write on any table); OTLP MetricsService/Export (every table it writes) |
-//! | admin      | CreateTable, AlterTable, DropTable, Compact, Export, ExportWithProgress; Flush, CreateSnapshot, ListSnapshots, DeleteSnapshot, VerifySnapshot (on `*`) |
+//! | admin      | CreateTable, AlterTable, DropTable, Flush, Compact, Export, ExportWithProgress; CreateSnapshot, ListSnapshots, DeleteSnapshot, VerifySnapshot (on `*`) |
 //!
 //! `Export` needs `admin`, not `read`: it writes files onto the server's disk (under
 //! `server.export_dir`, within `server.export_max_bytes`), which reading does not, and the
-//! permission model has no narrower grant for it. `Flush` always needs `admin` on `*`: the engine
-//! flushes every table together (one WAL), so a flush "of one table" is a flush of all of them.
-//! `ListTables` and `Stats` without a table answer only with the tables the caller may read;
-//! `Stats` without a table is refused to a caller that may read no table at all (its
-//! database-wide counters are not for it).
+//! permission model has no narrower grant for it. `Flush` of a table flushes only that table's
+//! memtables (`Db::flush_table`); `Flush` without a table flushes every table and needs `admin`
+//! on `*`. `ListTables` and `Stats` without a table answer only with the tables the caller may
+//! read; `Stats` is refused to a caller that may read no table at all, and its database-wide
+//! counters (WAL and memtable bytes, last sequence) are 0 unless the caller may read `*`.
 //!
 //! Adding an RPC: add a variant here (name and permission; the compiler then points at every
 //! `match`), and call [`super::guard::authorize`] in its handler with the table it touches, or
