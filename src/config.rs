@@ -17,6 +17,7 @@
 //! data_dir = "./isobar-data"        # the database directory (created if missing)
 //! # export_dir = "./exports"        # Export destinations are relative to it; default <data_dir>/export
 //! # snapshot_dir = "./snapshots"    # CreateSnapshot writes here; default <data_dir>/snapshots (same file system!)
+//! export_max_bytes = "10GiB"        # most bytes one Export may write; past it: RESOURCE_EXHAUSTED, files removed
 //! max_message_bytes = "64MiB"       # largest gRPC message accepted or sent
 //! max_rows_per_request = 1000000    # most rows (timestamps + rows) in one write request
 //! max_inflight_write_bytes = "256MiB" # requests being decoded/written at once; past it: RESOURCE_EXHAUSTED
@@ -210,6 +211,10 @@ pub struct ServerConfig {
     /// data directory's file system: SSTables are then hard-linked, otherwise copied.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshot_dir: Option<PathBuf>,
+    /// The most bytes one `Export` may write, counted while it writes (default 10 GiB). Exports
+    /// land on a disk the server shares with its data; past the quota the export stops, removes
+    /// its partial files and answers `RESOURCE_EXHAUSTED` naming this key.
+    pub export_max_bytes: ByteSize,
     /// Largest gRPC message accepted or sent (default 64 MiB).
     pub max_message_bytes: ByteSize,
     /// Most rows in one write request (default 1,000,000).
@@ -228,6 +233,7 @@ impl Default for ServerConfig {
             data_dir: PathBuf::from("./isobar-data"),
             export_dir: None,
             snapshot_dir: None,
+            export_max_bytes: ByteSize(10 << 30),
             max_message_bytes: ByteSize(64 << 20),
             max_rows_per_request: 1_000_000,
             max_inflight_write_bytes: ByteSize(256 << 20),

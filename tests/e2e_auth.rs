@@ -236,18 +236,18 @@ fn cases() -> Vec<Case> {
         },
         Case {
             rpc: "Admin/Export",
-            needs: Read,
+            needs: Admin,
             table: "weather",
-            allowed: reader,
-            denied: writer,
+            allowed: wadmin,
+            denied: reader,
             call: |mut c| Box::pin(async move { c.admin.export(export_request()).await.map(drop) }),
         },
         Case {
             rpc: "Admin/ExportWithProgress",
-            needs: Read,
+            needs: Admin,
             table: "weather",
-            allowed: reader,
-            denied: writer,
+            allowed: wadmin,
+            denied: reader,
             call: |mut c| {
                 Box::pin(async move {
                     let mut request = export_request();

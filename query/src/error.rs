@@ -82,6 +82,15 @@ pub enum Error {
         /// The directory.
         path: PathBuf,
     },
+    /// The export would write more than its byte quota; what it wrote is removed.
+    #[error(
+        "export stopped: it would write more than {limit} bytes, its byte quota (server.export_max_bytes); \
+         its partial files were removed; export a narrower table, time range or set of columns, or raise the quota"
+    )]
+    ExportQuota {
+        /// The quota in bytes.
+        limit: u64,
+    },
     /// A file system operation failed.
     #[error("{op} {path}: {source}")]
     Io {

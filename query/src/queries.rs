@@ -249,6 +249,12 @@ pub struct ExportQuery {
     /// many (default 8 row groups).
     #[serde(default = "default_file_rows")]
     pub file_rows: u64,
+    /// The most bytes the export may write, counted as they are written (`None`: no limit).
+    /// Past it the export stops, removes what it wrote and fails with
+    /// [`crate::Error::ExportQuota`]; the server sets it from `server.export_max_bytes`, so that
+    /// a caller cannot fill the disk the data directory lives on.
+    #[serde(default)]
+    pub max_bytes: Option<u64>,
 }
 
 fn default_row_group_rows() -> usize {
@@ -269,6 +275,7 @@ impl ExportQuery {
             columns: Vec::new(),
             row_group_rows: default_row_group_rows(),
             file_rows: default_file_rows(),
+            max_bytes: None,
         }
     }
 }

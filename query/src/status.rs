@@ -80,6 +80,7 @@ impl ReadError {
                 | E::TooManyBuckets { .. } => fatal(Code::InvalidArgument),
                 E::SumOverflow { .. } => fatal(Code::OutOfRange),
                 E::DestinationNotEmpty { .. } => fatal(Code::FailedPrecondition),
+                E::ExportQuota { .. } => fatal(Code::ResourceExhausted),
                 E::Io { .. } | E::WorkerPanicked | E::Arrow(_) | E::Parquet(_) => fatal(Code::Internal),
             },
         }

@@ -256,3 +256,22 @@ fn export_files_hold_at_most_file_rows() {
     assert!(full > 0, "files are filled up to the limit, not cut short: none of {} is full", files.len());
     assert_eq!(read_back(&files).iter().map(RecordBatch::num_rows).sum::<usize>(), scan_rows);
 }
+
+/// An export that would write more than `max_bytes` stops with `ExportQuota` and leaves its
+/// destination empty (its partial files are removed); the same export with room succeeds.
+#[test]
+fn export_past_its_byte_quota_stops_and_removes_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sample_db(dir.path());
+    let full = export(&db, &ExportQuery::new("trucks"), &dir.path().join("full"), &mut |_| {}).unwrap();
+    assert!(full.bytes > 1000, "the sample exports to more than a kilobyte: {}", full.bytes);
+    let dest = dir.path().join("capped");
+    let query = ExportQuery { max_bytes: Some(full.bytes / 2), ..ExportQuery::new("trucks") };
+    let err = export(&db, &query, &dest, &mut |_| {}).unwrap_err();
+    assert!(matches!(err, Error::ExportQuota { limit } if limit == full.bytes / 2), "{err}");
+    assert!(err.to_string().contains("server.export_max_bytes"), "names the key: {err}");
+    let left: Vec<_> = std::fs::read_dir(&dest).unwrap().collect();
+    assert!(left.is_empty(), "partial files removed: {left:?}");
+    let roomy = ExportQuery { max_bytes: Some(full.bytes * 2), ..ExportQuery::new("trucks") };
+    assert_eq!(export(&db, &roomy, &dir.path().join("roomy"), &mut |_| {}).unwrap().rows, full.rows);
+}

@@ -134,6 +134,12 @@ impl Principal {
         self.grants.values().flatten().any(|held| held.allows(Permission::Write))
     }
 
+    /// Whether this principal may read at least one table: what `Stats` without a table needs
+    /// (its answer is about the tables the caller may read, so a caller reading none gets none).
+    pub fn reads_somewhere(&self) -> bool {
+        self.grants.values().flatten().any(|held| held.allows(Permission::Read))
+    }
+
     /// `Ok` when this principal holds `needed` on `table`, else [`AuthError::Denied`].
     pub fn require(&self, table: &str, needed: Permission) -> Result<(), AuthError> {
         if self.allows(table, needed) {

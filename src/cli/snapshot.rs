@@ -103,7 +103,7 @@ pub async fn run(command: &SnapshotCommand, client: &mut Client, format: OutputF
             let s = r.snapshot.unwrap_or_default();
             print(std::slice::from_ref(&s), format)?;
             eprintln!(
-                "snapshot {} written to {} on the server: {} files, {} bytes ({} SSTables linked, {} copied)",
+                "snapshot {} written to {} in the server's snapshot directory: {} files, {} bytes ({} SSTables linked, {} copied)",
                 s.name, r.path, s.files, s.bytes, r.linked, r.copied
             );
         }

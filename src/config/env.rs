@@ -82,6 +82,7 @@ impl Config {
             ("SERVER", "DATA_DIR") => srv.data_dir = value.into(),
             ("SERVER", "EXPORT_DIR") => srv.export_dir = Some(value.into()),
             ("SERVER", "SNAPSHOT_DIR") => srv.snapshot_dir = Some(value.into()),
+            ("SERVER", "EXPORT_MAX_BYTES") => srv.export_max_bytes = parse_value(var, value)?,
             ("SERVER", "MAX_MESSAGE_BYTES") => srv.max_message_bytes = parse_value(var, value)?,
             ("SERVER", "MAX_ROWS_PER_REQUEST") => {
                 srv.max_rows_per_request = parse(var, value, COUNT)?;

@@ -1,8 +1,9 @@
 //! The tonic `Admin` service: tables, flush, compact, stats, export, deletes and snapshots.
 //!
-//! Every call checks the caller's permission first. The read-only calls (`ListTables`,
-//! `DescribeTable`, `Stats`, `Export`, `ExportWithProgress`) are then answered by the read
-//! model, [`isobar_query::service::admin`] and [`isobar_query::service::export`]; the calls that
+//! Every call checks the caller's permission first (`Export` needs `admin` on its table: it
+//! writes files on the server's disk, see `super::rpc`). The calls that only read the database
+//! (`ListTables`, `DescribeTable`, `Stats`, `Export`, `ExportWithProgress`) are then answered by
+//! the read model, [`isobar_query::service::admin`] and [`isobar_query::service::export`]; the calls that
 //! change the database are answered here.
 //!
 //! Catalog changes fsync the manifest and flushes write files, so every engine call runs on the
@@ -38,15 +39,24 @@ use crate::snapshots::SnapshotStore;
 pub struct AdminService {
     db: Db,
     export_root: PathBuf,
+    /// The most bytes one export may write (`server.export_max_bytes`).
+    export_max_bytes: u64,
     snapshots: Arc<SnapshotStore>,
 }
 
 impl AdminService {
-    /// A service for `db`; exports go under `export_root`, snapshots under
-    /// `<data_dir>/snapshots` (see [`AdminService::with_snapshot_dir`]).
+    /// A service for `db`; exports go under `export_root` (at most the default 10 GiB each, see
+    /// [`AdminService::with_export_max_bytes`]), snapshots under `<data_dir>/snapshots` (see
+    /// [`AdminService::with_snapshot_dir`]).
     pub fn new(db: Db, export_root: PathBuf) -> Self {
         let snapshots = Arc::new(SnapshotStore::new(db.path().join("snapshots")));
-        Self { db, export_root, snapshots }
+        let export_max_bytes = crate::config::ServerConfig::default().export_max_bytes.0;
+        Self { db, export_root, export_max_bytes, snapshots }
+    }
+
+    /// The same service with each export limited to `bytes` (`server.export_max_bytes`).
+    pub fn with_export_max_bytes(self, bytes: u64) -> Self {
+        Self { export_max_bytes: bytes, ..self }
     }
 
     /// The same service with snapshots under `dir` (`server.snapshot_dir`).
@@ -216,12 +226,14 @@ impl Admin for AdminService {
         let table = request.into_inner().table;
         let response = self
             .blocking(move |db| {
-                if !table.is_empty() {
-                    db.table_def(&table)?;
-                }
-                // The engine flushes every family together (one WAL); report what this call did.
+                // Counters are database-wide: a background flush running meanwhile is counted too.
                 let before = db.stats();
-                db.flush()?;
+                if table.is_empty() {
+                    db.flush()?;
+                } else {
+                    // Only this table's memtables: admin on one table must not flush them all.
+                    db.flush_table(&table)?;
+                }
                 let after = db.stats();
                 Ok(pb::FlushResponse {
                     families_flushed: after.flushes.saturating_sub(before.flushes),
@@ -255,14 +267,29 @@ impl Admin for AdminService {
             authorize(&request, Rpc::Stats, &table)?;
         }
         let caller = caller(request.extensions())?.clone();
+        if !caller.reads_somewhere() {
+            tracing::warn!(principal = %caller.name, "call refused: Stats needs read permission on some table");
+            return Err(Status::permission_denied(format!(
+                "token {:?} may not read statistics: it needs read permission on \"*\" or on some table",
+                caller.name
+            )));
+        }
         let mut response = self.blocking(move |db| admin::stats(db, &table)).await?;
         response.tables.retain(|t| caller.allows(&t.table, Rpc::Stats.permission()));
+        if !caller.allows(crate::auth::ALL_TABLES, Rpc::Stats.permission()) {
+            // Database-wide counters describe every table's traffic: only for readers of `*`.
+            response.wal_bytes = 0;
+            response.memtable_bytes = 0;
+            response.last_sequence = 0;
+        }
         Ok(Response::new(response))
     }
 
     async fn export(&self, request: Request<pb::ExportRequest>) -> Result<Response<pb::ExportResponse>, Status> {
         authorize(&request, Rpc::Export, &request.get_ref().table)?;
-        export::export(&self.db, &self.export_root, request.into_inner()).await.map(Response::new)
+        export::export(&self.db, &self.export_root, Some(self.export_max_bytes), request.into_inner())
+            .await
+            .map(Response::new)
     }
 
     async fn export_with_progress(
@@ -270,7 +297,9 @@ impl Admin for AdminService {
         request: Request<pb::ExportRequest>,
     ) -> Result<Response<Self::ExportWithProgressStream>, Status> {
         authorize(&request, Rpc::ExportWithProgress, &request.get_ref().table)?;
-        export::export_with_progress(&self.db, &self.export_root, request.into_inner()).await.map(Response::new)
+        export::export_with_progress(&self.db, &self.export_root, Some(self.export_max_bytes), request.into_inner())
+            .await
+            .map(Response::new)
     }
 
     async fn delete(&self, request: Request<pb::DeleteRequest>) -> Result<Response<pb::DeleteResponse>, Status> {

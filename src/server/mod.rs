@@ -290,8 +290,9 @@ async fn serve(
         .max_encoding_message_size(max);
     let query = QueryService::new(db.clone()).with_guard(std::sync::Arc::new(guard::QueryGuard));
     let query = QueryServer::new(query).max_decoding_message_size(max).max_encoding_message_size(max);
-    let admin_service =
-        AdminService::new(db.clone(), config.server.export_root()).with_snapshot_dir(config.server.snapshot_root());
+    let admin_service = AdminService::new(db.clone(), config.server.export_root())
+        .with_snapshot_dir(config.server.snapshot_root())
+        .with_export_max_bytes(config.server.export_max_bytes.0);
     let admin = AdminServer::new(admin_service).max_decoding_message_size(max).max_encoding_message_size(max);
     // Health follows the engine: NOT_SERVING while it refuses writes (see `health`).
     let health = tonic_health::server::HealthReporter::new();

@@ -4,11 +4,17 @@
 //!
 //! | permission | methods |
 //! |------------|---------|
-//! | read       | Scan, Aggregate, Latest, Export, ExportWithProgress, ListTables, DescribeTable, Stats |
+//! | read       | Scan, Aggregate, Latest, ListTables, DescribeTable, Stats |
 //! | write      | Write, WriteStream, ProducerStream, Delete; Resume (write on any table); OTLP MetricsService/Export (every table it writes) |
-//! | admin      | CreateTable, AlterTable, DropTable, Flush, Compact, CreateSnapshot, ListSnapshots, DeleteSnapshot, VerifySnapshot (on `*`) |
+//! | admin      | CreateTable, AlterTable, DropTable, Flush, Compact, Export, ExportWithProgress; CreateSnapshot, ListSnapshots, DeleteSnapshot, VerifySnapshot (on `*`) |
 //!
-//! `ListTables` and `Stats` without a table answer only with the tables the caller may read.
+//! `Export` needs `admin`, not `read`: it writes files onto the server's disk (under
+//! `server.export_dir`, within `server.export_max_bytes`), which reading does not, and the
+//! permission model has no narrower grant for it. `Flush` of a table flushes only that table's
+//! memtables (`Db::flush_table`); `Flush` without a table flushes every table and needs `admin`
+//! on `*`. `ListTables` and `Stats` without a table answer only with the tables the caller may
+//! read; `Stats` is refused to a caller that may read no table at all, and its database-wide
+//! counters (WAL and memtable bytes, last sequence) are 0 unless the caller may read `*`.
 //!
 //! Adding an RPC: add a variant here (name and permission; the compiler then points at every
 //! `match`), and call [`super::guard::authorize`] in its handler with the table it touches, or
@@ -136,14 +142,9 @@ impl Rpc {
     /// The permission the method needs on the table(s) it touches.
     pub fn permission(self) -> Permission {
         match self {
-            Rpc::Scan
-            | Rpc::Aggregate
-            | Rpc::Latest
-            | Rpc::Export
-            | Rpc::ExportWithProgress
-            | Rpc::ListTables
-            | Rpc::DescribeTable
-            | Rpc::Stats => Permission::Read,
+            Rpc::Scan | Rpc::Aggregate | Rpc::Latest | Rpc::ListTables | Rpc::DescribeTable | Rpc::Stats => {
+                Permission::Read
+            }
             Rpc::Write | Rpc::WriteStream | Rpc::ProducerStream | Rpc::Resume | Rpc::Delete | Rpc::OtlpExport => {
                 Permission::Write
             }
@@ -152,6 +153,8 @@ impl Rpc {
             | Rpc::DropTable
             | Rpc::Flush
             | Rpc::Compact
+            | Rpc::Export
+            | Rpc::ExportWithProgress
             | Rpc::CreateSnapshot
             | Rpc::ListSnapshots
             | Rpc::DeleteSnapshot

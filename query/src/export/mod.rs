@@ -14,9 +14,14 @@
 //! every core. Workers report to the calling thread, which calls `progress`. Memory stays
 //! bounded: per worker a scan batch and the row groups in progress of its open partitions
 //! (flushed early past a budget).
+//!
+//! Disk stays bounded too: every byte written is charged to the query's `max_bytes` quota
+//! (`quota.rs`) as it is written; past it the workers fail, everything under the destination
+//! is removed and the export answers [`Error::ExportQuota`].
 
 mod date;
 mod partitions;
+mod quota;
 mod writer;
 
 use std::path::Path;
@@ -31,6 +36,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::queries::ExportQuery;
 use partitions::Partitions;
+use quota::Quota;
 pub use writer::ExportedFile;
 use writer::properties;
 
@@ -110,9 +116,10 @@ pub fn export_snapshot(
     let schema = projection.schema();
     let props = properties(&schema, q.row_group_rows)?;
     let next_part = AtomicU32::new(0);
+    let quota = Quota::new(q.max_bytes);
     let mut summary = ExportSummary { snapshot_seq: snapshot.seq(), ..ExportSummary::default() };
     let (tx, rx) = mpsc::sync_channel::<Event>(64);
-    std::thread::scope(|scope| -> Result<()> {
+    let written = std::thread::scope(|scope| -> Result<()> {
         let mut handles = Vec::with_capacity(workers);
         for w in 0..workers {
             let (lo, hi) = (keys.len() * w / workers, keys.len() * (w + 1) / workers);
@@ -126,6 +133,7 @@ pub fn export_snapshot(
                 q.file_rows.max(1),
                 BUFFER_BUDGET / workers,
                 &next_part,
+                &quota,
             );
             let tx = tx.clone();
             handles.push(scope.spawn(move || -> Result<()> {
@@ -163,7 +171,14 @@ pub fn export_snapshot(
             h.join().map_err(|_| Error::WorkerPanicked)??;
         }
         Ok(())
-    })?;
+    });
+    if let Err(error) = written {
+        if let Some(limit) = quota.exceeded() {
+            remove_contents(dest_dir)?;
+            return Err(Error::ExportQuota { limit });
+        }
+        return Err(error);
+    }
     summary.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     Ok(summary)
 }
@@ -177,6 +192,18 @@ fn key_range(keys: &[Arc<str>], lo: usize, hi: usize) -> Option<SeriesSelector> 
         return None;
     }
     Some(SeriesSelector::Range { start: Some(first.to_string()), end: Some(format!("{last}\0")) })
+}
+
+/// Removes everything under `dir` (an export's destination, empty when it started), keeping
+/// `dir` itself. Symbolic links are removed, never followed.
+fn remove_contents(dir: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(dir).map_err(Error::io("read directory", dir))? {
+        let path = entry.map_err(Error::io("read directory", dir))?.path();
+        let is_dir = std::fs::symlink_metadata(&path).map_err(Error::io("stat", &path))?.is_dir();
+        let removed = if is_dir { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+        removed.map_err(Error::io("remove", &path))?;
+    }
+    Ok(())
 }
 
 fn check_destination(dest: &Path) -> Result<()> {

@@ -13,6 +13,7 @@ use arrow_schema::SchemaRef;
 use parquet::file::properties::WriterProperties;
 
 use super::date;
+use super::quota::Quota;
 use super::writer::{ExportedFile, PartWriter};
 use crate::error::Result;
 
@@ -33,7 +34,8 @@ pub(crate) struct Partitions<'a> {
     file_rows: u64,
     buffer_budget: usize,
     next_part: &'a AtomicU32,
-    open: BTreeMap<i64, PartWriter>,
+    quota: &'a Quota,
+    open: BTreeMap<i64, PartWriter<'a>>,
 }
 
 impl<'a> Partitions<'a> {
@@ -45,8 +47,9 @@ impl<'a> Partitions<'a> {
         file_rows: u64,
         buffer_budget: usize,
         next_part: &'a AtomicU32,
+        quota: &'a Quota,
     ) -> Self {
-        Self { dest, schema, props, file_rows, buffer_budget, next_part, open: BTreeMap::new() }
+        Self { dest, schema, props, file_rows, buffer_budget, next_part, quota, open: BTreeMap::new() }
     }
 
     /// Splits `batch` into runs of rows of one day and appends each to its partition; a file
@@ -84,7 +87,8 @@ impl<'a> Partitions<'a> {
                 let n = self.next_part.fetch_add(1, Ordering::Relaxed);
                 let date = date::date_string(day);
                 let dir = self.dest.join(format!("date={date}"));
-                let part = PartWriter::create(&dir, &date, n, Arc::clone(&self.schema), self.props.clone())?;
+                let part =
+                    PartWriter::create(&dir, &date, n, Arc::clone(&self.schema), self.props.clone(), self.quota)?;
                 self.open.insert(day, part);
             }
             let Some(part) = self.open.get_mut(&day) else { return Ok(()) };

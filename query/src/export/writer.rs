@@ -10,8 +10,10 @@
 //!
 //! A part is written as `.part-N.parquet.tmp` (hidden from readers' `*.parquet` globs), synced,
 //! renamed to `part-N.parquet`, and its directory synced: a reader never sees half a file.
+//! The temporary file is created exclusively (`create_new`, which never follows a symbolic link
+//! at its name), and every byte goes through the export's [`Quota`].
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
 use arrow_array::RecordBatch;
@@ -22,6 +24,7 @@ use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 use serde::{Deserialize, Serialize};
 
+use super::quota::{Quota, QuotaFile};
 use crate::error::{Error, Result};
 
 /// A finished Parquet file of an export.
@@ -60,23 +63,30 @@ pub(crate) fn properties(schema: &Schema, row_group_rows: usize) -> Result<Write
 }
 
 /// A part file being written.
-pub(crate) struct PartWriter {
+pub(crate) struct PartWriter<'a> {
     tmp: PathBuf,
     path: PathBuf,
     date: String,
-    writer: ArrowWriter<File>,
+    writer: ArrowWriter<QuotaFile<'a>>,
     /// Rows written so far.
     pub rows: u64,
 }
 
-impl PartWriter {
-    /// Starts `dir/part-{n}.parquet` (as a temporary file).
-    pub(crate) fn create(dir: &Path, date: &str, n: u32, schema: SchemaRef, props: WriterProperties) -> Result<Self> {
+impl<'a> PartWriter<'a> {
+    /// Starts `dir/part-{n}.parquet` (as a temporary file), its bytes charged to `quota`.
+    pub(crate) fn create(
+        dir: &Path,
+        date: &str,
+        n: u32,
+        schema: SchemaRef,
+        props: WriterProperties,
+        quota: &'a Quota,
+    ) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(Error::io("create directory", dir))?;
         let tmp = dir.join(format!(".part-{n}.parquet.tmp"));
         let path = dir.join(format!("part-{n}.parquet"));
-        let file = File::create(&tmp).map_err(Error::io("create", &tmp))?;
-        let writer = ArrowWriter::try_new(file, schema, Some(props))?;
+        let file = OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(Error::io("create", &tmp))?;
+        let writer = ArrowWriter::try_new(QuotaFile::new(file, quota), schema, Some(props))?;
         Ok(Self { tmp, path, date: date.to_string(), writer, rows: 0 })
     }
 
@@ -99,7 +109,7 @@ impl PartWriter {
 
     /// Writes the footer, syncs, and publishes the file under its final name.
     pub(crate) fn finish(self) -> Result<ExportedFile> {
-        let file = self.writer.into_inner()?;
+        let file = self.writer.into_inner()?.into_file();
         file.sync_all().map_err(Error::io("sync", &self.tmp))?;
         let bytes = file.metadata().map_err(Error::io("stat", &self.tmp))?.len();
         drop(file);

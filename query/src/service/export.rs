@@ -2,9 +2,12 @@
 //! from one snapshot, under the server's export directory. The server's `Admin` service checks
 //! the caller's permission and calls [`export`] or [`export_with_progress`].
 //!
-//! The destination is a relative path without `..` (checked here, so nothing outside the
-//! export directory is ever written); the engine refuses a destination that is not empty, so
-//! existing files are never overwritten. The export runs on the blocking pool; with progress,
+//! The destination is a relative path without `..` and without a symbolic link among its
+//! existing components (checked here, so nothing outside the export directory is ever written;
+//! part files are then created exclusively, which never follows a link at their name); the
+//! engine refuses a destination that is not empty, so existing files are never overwritten.
+//! Every byte written is charged to the server's quota (`server.export_max_bytes`). Answers and
+//! errors name files relative to the export directory, never by their absolute server path. The export runs on the blocking pool; with progress,
 //! events go through a small channel and are dropped (not queued) when the client reads slowly.
 
 use std::path::{Component, Path, PathBuf};
@@ -32,8 +35,47 @@ struct Job {
     root: PathBuf,
 }
 
-/// Checks `request` against `root`.
-fn job(root: &Path, request: pb::ExportRequest) -> Result<Job, ApiError> {
+/// Refuses a destination with a symbolic link among the components that exist below `root`
+/// (a link planted in the export directory would otherwise carry the export out of it).
+fn refuse_links(root: &Path, relative: &Path) -> Result<(), ApiError> {
+    let mut at = root.to_path_buf();
+    for component in relative.components() {
+        at.push(component);
+        match std::fs::symlink_metadata(&at) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let name = at.strip_prefix(root).unwrap_or(relative).display().to_string();
+                return Err(ApiError::Argument {
+                    field: "destination".into(),
+                    reason: format!(
+                        "\"{name}\" inside the export directory is a symbolic link; exports never write \
+                         through links: choose a destination of plain directories"
+                    ),
+                });
+            }
+            Ok(_) => {}
+            // Nothing further exists: the export creates it as plain directories.
+            Err(_) => break,
+        }
+    }
+    Ok(())
+}
+
+/// `error` with its paths made relative to the export directory `root`: answers never carry
+/// the server's absolute paths.
+fn relative_paths(root: &Path, error: crate::Error) -> crate::Error {
+    let relative = |path: PathBuf| match path.strip_prefix(root) {
+        Ok(rest) => rest.to_path_buf(),
+        Err(_) => path.file_name().map(PathBuf::from).unwrap_or_default(),
+    };
+    match error {
+        crate::Error::Io { op, path, source } => crate::Error::Io { op, path: relative(path), source },
+        crate::Error::DestinationNotEmpty { path } => crate::Error::DestinationNotEmpty { path: relative(path) },
+        other => other,
+    }
+}
+
+/// Checks `request` against `root`; the export may write at most `max_bytes`.
+fn job(root: &Path, max_bytes: Option<u64>, request: pb::ExportRequest) -> Result<Job, ApiError> {
     let argument = |field: &str, reason: &str| ApiError::Argument { field: field.into(), reason: reason.into() };
     match pb::ExportFormat::try_from(request.format) {
         Ok(pb::ExportFormat::Unspecified | pb::ExportFormat::Parquet) => {}
@@ -46,12 +88,14 @@ fn job(root: &Path, request: pb::ExportRequest) -> Result<Job, ApiError> {
             "must be a non-empty relative path inside the export directory, without \"..\" or \".\"",
         ));
     }
+    refuse_links(root, relative)?;
     let selector = selector_from_proto(request.selector)?;
     let range = time_range_from_proto(request.range)?;
     let mut query = ExportQuery::new(request.table);
     query.selector = selector;
     query.range = range;
     query.columns = request.columns;
+    query.max_bytes = max_bytes;
     if request.max_rows_per_file > 0 {
         query.file_rows = request.max_rows_per_file;
     }
@@ -77,7 +121,8 @@ fn response(root: &Path, summary: &ExportSummary) -> pb::ExportResponse {
 
 /// Runs `job`, calling `progress` after each batch.
 fn run(db: &Db, job: &Job, progress: &mut dyn FnMut(ExportProgress)) -> Result<pb::ExportResponse, Status> {
-    let summary = crate::export(db, &job.query, &job.dest, progress).map_err(ReadError::from)?;
+    let summary = crate::export(db, &job.query, &job.dest, progress)
+        .map_err(|e| ReadError::from(relative_paths(&job.root, e)))?;
     tracing::info!(
         table = %job.query.table,
         dest = %job.dest.display(),
@@ -88,18 +133,28 @@ fn run(db: &Db, job: &Job, progress: &mut dyn FnMut(ExportProgress)) -> Result<p
     Ok(response(&job.root, &summary))
 }
 
-/// Runs an export to completion.
-pub async fn export(db: &Db, root: &Path, request: pb::ExportRequest) -> Result<pb::ExportResponse, Status> {
-    let job = job(root, request)?;
+/// Runs an export to completion into `root`, writing at most `max_bytes`.
+pub async fn export(
+    db: &Db,
+    root: &Path,
+    max_bytes: Option<u64>,
+    request: pb::ExportRequest,
+) -> Result<pb::ExportResponse, Status> {
+    let job = job(root, max_bytes, request)?;
     let db = db.clone();
     tokio::task::spawn_blocking(move || run(&db, &job, &mut |_| {}))
         .await
         .map_err(|e| Status::from(ApiError::TaskFailed(e.to_string())))?
 }
 
-/// Runs an export, streaming progress and then the result.
-pub async fn export_with_progress(db: &Db, root: &Path, request: pb::ExportRequest) -> Result<ExportStream, Status> {
-    let job = job(root, request)?;
+/// Runs an export, streaming progress and then the result (as [`export`]).
+pub async fn export_with_progress(
+    db: &Db,
+    root: &Path,
+    max_bytes: Option<u64>,
+    request: pb::ExportRequest,
+) -> Result<ExportStream, Status> {
+    let job = job(root, max_bytes, request)?;
     let db = db.clone();
     let (tx, rx) = mpsc::channel(16);
     tokio::task::spawn_blocking(move || {
@@ -134,17 +189,40 @@ mod tests {
     #[test]
     fn destinations_stay_inside_the_export_directory() {
         let root = Path::new("/srv/export");
-        assert_eq!(job(root, request("may/2024")).expect("ok").dest, Path::new("/srv/export/may/2024"));
+        assert_eq!(job(root, None, request("may/2024")).expect("ok").dest, Path::new("/srv/export/may/2024"));
         for bad in ["", "../etc", "/abs", "a/../../b", "./x"] {
-            let err = job(root, request(bad)).err().expect("refused");
+            let err = job(root, None, request(bad)).err().expect("refused");
             assert!(err.to_string().starts_with("destination:"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn a_symbolic_link_below_the_export_directory_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("export");
+        std::fs::create_dir_all(root.join("plain")).expect("mkdir");
+        std::os::unix::fs::symlink(dir.path(), root.join("plain/out")).expect("symlink");
+        let err = job(&root, None, request("plain/out/x")).err().expect("refused");
+        let message = err.to_string();
+        assert!(message.contains("\"plain/out\"") && message.contains("symbolic link"), "{message}");
+        assert!(!message.contains(&dir.path().display().to_string()), "no absolute path: {message}");
+        assert!(job(&root, None, request("plain/new/x")).is_ok(), "plain directories are fine");
+    }
+
+    #[test]
+    fn error_paths_are_relative_to_the_export_directory() {
+        let root = Path::new("/srv/export");
+        let err = relative_paths(root, crate::Error::DestinationNotEmpty { path: root.join("may/2024") });
+        assert_eq!(err.to_string(), crate::Error::DestinationNotEmpty { path: "may/2024".into() }.to_string());
+        let io = std::io::Error::other("disk full");
+        let err = relative_paths(root, crate::Error::Io { op: "create", path: root.join("a/b"), source: io });
+        assert!(err.to_string().starts_with("create a/b:"), "{err}");
     }
 
     #[test]
     fn unknown_format_is_refused() {
         let mut r = request("x");
         r.format = 9;
-        assert!(job(Path::new("/e"), r).err().expect("refused").to_string().starts_with("format:"));
+        assert!(job(Path::new("/e"), None, r).err().expect("refused").to_string().starts_with("format:"));
     }
 }

@@ -29,7 +29,7 @@ use crate::manifest::{Edit, FileMeta, Tombstone};
 use crate::schema::{FamilyId, TableDef};
 use crate::selector::{SeriesSelector, TimeRange};
 use crate::sst::{OutputTarget, SstReader, SstWriterOptions, WindowedWriter, sst_path};
-use crate::version::SstFile;
+use crate::version::{FamilyVersion, SstFile};
 
 impl Db {
     /// Flushes every memtable to SSTables and waits until done; afterwards the WAL holds nothing
@@ -39,13 +39,31 @@ impl Db {
     /// retry at once and returns the error of an attempt that failed after the call began
     /// ([`Error::DiskFull`](crate::Error::DiskFull) or [`Error::FlushFailing`](crate::Error::FlushFailing)).
     pub fn flush(&self) -> Result<()> {
+        self.flush_families(|_| true)
+    }
+
+    /// Flushes the memtables of table `table` only and waits until done, as [`Db::flush`] does
+    /// for every table. Other tables' memtables stay in memory (their rows stay in the WAL,
+    /// which is trimmed only past what every family has flushed), so a caller allowed to manage
+    /// one table cannot make every table write small files.
+    ///
+    /// Fails with [`InvalidInput::UnknownTable`](crate::InvalidInput::UnknownTable) when there is
+    /// no such table.
+    pub fn flush_table(&self, table: &str) -> Result<()> {
+        let id = self.table_def(table)?.id;
+        self.flush_families(|f| f.table == id)
+    }
+
+    /// Freezes the active memtables of the families `pick` chooses and waits until the frozen
+    /// memtables of those families, up to now, are flushed.
+    fn flush_families(&self, pick: impl Fn(&FamilyVersion) -> bool) -> Result<()> {
         self.check_writable()?;
         let failures_before = self.inner.flusher.failures();
         self.inner.flusher.nudge();
         let target = {
             let w = self.inner.writes.lock();
             let sv = self.current();
-            let ids: Vec<FamilyId> = sv.families.keys().copied().collect();
+            let ids: Vec<FamilyId> = sv.families.iter().filter(|(_, f)| pick(f)).map(|(id, _)| *id).collect();
             self.freeze(&ids, w.last_seq());
             w.last_seq()
         };
@@ -59,7 +77,12 @@ impl Db {
             {
                 return Err(failure.to_error());
             }
-            let pending = self.current().families.values().any(|f| f.frozen.iter().any(|m| m.switch_seq <= target));
+            let pending = self
+                .current()
+                .families
+                .values()
+                .filter(|f| pick(f))
+                .any(|f| f.frozen.iter().any(|m| m.switch_seq <= target));
             if !pending {
                 drop(guard);
                 self.remove_obsolete_wal();
