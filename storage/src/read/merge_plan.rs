@@ -7,18 +7,21 @@
 //! merge ([`super::merge`]'s `interleave_runs`) sorts every row of every source and gathers each
 //! cell on its own; here the walk takes, from the source with the earliest head, every row before
 //! the next head of any other source in one step, so the merged order is a short list of
-//! stretches `(source, first row, rows)`, and a column is built with one `extend` (a `memcpy` of
-//! values and validity) per stretch.
+//! stretches `(source, first row, rows)`, and a column is built with one copy of values (and of
+//! validity, where a source has gaps) per stretch: typed for `f64`/`i64` ([`copy`]), through
+//! `MutableArrayData` for the other types.
 //!
 //! Answers are those of the general merge: a timestamp held by several sources becomes one row
 //! whose sequence number is the highest, and each of its cells takes the value of the newest of
 //! those rows that has one (last write wins per cell); such a timestamp is always a stretch of
 //! one row, so the per-cell choice only replaces that stretch.
 
+use arrow_array::types::{Float64Type, Int64Type};
 use arrow_array::{ArrayRef, make_array, new_null_array};
 use arrow_data::ArrayData;
 use arrow_data::transform::MutableArrayData;
 
+use self::copy::copy_primitive;
 use crate::run::Run;
 use crate::schema::{ColumnId, ColumnType};
 
@@ -145,7 +148,18 @@ impl Plan {
                 *s = pick;
             }
         }
-        let mut out = MutableArrayData::new(data.iter().collect(), true, self.ts.len());
+        let typed = match ty {
+            ColumnType::F64 => copy_primitive::<Float64Type>(&sources, &stretches, self.ts.len()),
+            ColumnType::I64 => copy_primitive::<Int64Type>(&sources, &stretches, self.ts.len()),
+            ColumnType::Bool | ColumnType::String => None,
+        };
+        if typed.is_some() {
+            return typed;
+        }
+        // Validity is tracked only where a null can appear: copying validity bits per stretch
+        // costs more than copying the values of a dense column.
+        let nulls = data.len() < runs.len() || data.iter().any(|d| d.null_count() > 0);
+        let mut out = MutableArrayData::new(data.iter().collect(), nulls, self.ts.len());
         for s in stretches.iter() {
             let done = match slot.get(s.run).copied().flatten() {
                 Some(k) => out.try_extend(k, s.first, s.first + s.len),
@@ -179,5 +193,6 @@ pub(super) fn merge_sorted(
     })
 }
 
+mod copy;
 #[cfg(test)]
 mod tests;

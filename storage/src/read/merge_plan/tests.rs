@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, Int64Array};
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array};
 use arrow_buffer::ScalarBuffer;
 use proptest::prelude::*;
 
@@ -12,11 +12,12 @@ use crate::read::merge::{filter_rows, interleave_runs};
 use crate::run::Run;
 use crate::schema::{ColumnId, ColumnType};
 
-/// Column 0 and 1 are `f64`, column 2 is `i64`.
+/// Column 0 and 1 are `f64`, column 2 is `i64`, column 3 is `bool` (copied generically).
 fn types(id: ColumnId) -> Option<ColumnType> {
     match id {
         0 | 1 => Some(ColumnType::F64),
         2 => Some(ColumnType::I64),
+        3 => Some(ColumnType::Bool),
         _ => None,
     }
 }
@@ -70,13 +71,22 @@ fn late_rows_between_a_big_sources_rows_cost_stretches_not_rows() {
 
 /// A random source: sorted distinct times in `0..60`, sparse cells of some columns.
 fn source() -> impl Strategy<Value = (Vec<i64>, Vec<Vec<Option<i64>>>, Vec<bool>)> {
-    (prop::collection::btree_set(0i64..60, 0..30), prop::collection::vec(any::<bool>(), 3)).prop_flat_map(
-        |(ts, has)| {
+    (prop::collection::btree_set(0i64..60, 0..30), prop::collection::vec(any::<bool>(), 4), any::<[bool; 4]>())
+        .prop_flat_map(|(ts, has, dense)| {
             let n = ts.len();
-            let cells = prop::collection::vec(prop::collection::vec(prop::option::weighted(0.7, -50i64..50), n), 3);
+            // A dense column has a value in every row (no validity to copy), a sparse one has gaps.
+            let cells = dense
+                .map(|d| {
+                    let cell = if d {
+                        (-50i64..50).prop_map(Some).boxed()
+                    } else {
+                        prop::option::weighted(0.7, -50i64..50).boxed()
+                    };
+                    prop::collection::vec(cell, n)
+                })
+                .to_vec();
             (Just(ts.into_iter().collect::<Vec<_>>()), cells, Just(has))
-        },
-    )
+        })
 }
 
 fn build(sources: &[(Vec<i64>, Vec<Vec<Option<i64>>>, Vec<bool>)], seqs: &[u64], delete: (i64, i64, u64)) -> Vec<Run> {
@@ -93,6 +103,8 @@ fn build(sources: &[(Vec<i64>, Vec<Vec<Option<i64>>>, Vec<bool>)], seqs: &[u64],
                 }
                 let array: ArrayRef = if id == 2 {
                     Arc::new(Int64Array::from(values.clone()))
+                } else if id == 3 {
+                    Arc::new(BooleanArray::from(values.iter().map(|v| v.map(|x| x > 0)).collect::<Vec<_>>()))
                 } else {
                     Arc::new(Float64Array::from(values.iter().map(|v| v.map(|x| x as f64)).collect::<Vec<_>>()))
                 };
@@ -119,7 +131,7 @@ proptest! {
             seqs
         }),
         delete in (0i64..60, 0i64..30, 0u64..700),
-        ids in prop::collection::btree_set(0 as ColumnId..4, 1..4),
+        ids in prop::collection::btree_set(0 as ColumnId..5, 1..5),
     ) {
         let runs: Vec<Run> = build(&sources, &order, (delete.0, delete.0 + delete.1, delete.2))
             .into_iter()
