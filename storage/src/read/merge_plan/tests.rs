@@ -69,8 +69,11 @@ fn late_rows_between_a_big_sources_rows_cost_stretches_not_rows() {
     assert_eq!(col.slice(at7005, 1).as_ref(), &Float64Array::from(vec![-3.0]) as &dyn arrow_array::Array);
 }
 
+/// A source as drawn: its times, the cells of each column, which columns it has.
+type Drawn = (Vec<i64>, Vec<Vec<Option<i64>>>, Vec<bool>);
+
 /// A random source: sorted distinct times in `0..60`, sparse cells of some columns.
-fn source() -> impl Strategy<Value = (Vec<i64>, Vec<Vec<Option<i64>>>, Vec<bool>)> {
+fn source() -> impl Strategy<Value = Drawn> {
     (prop::collection::btree_set(0i64..60, 0..30), prop::collection::vec(any::<bool>(), 4), any::<[bool; 4]>())
         .prop_flat_map(|(ts, has, dense)| {
             let n = ts.len();
@@ -89,7 +92,7 @@ fn source() -> impl Strategy<Value = (Vec<i64>, Vec<Vec<Option<i64>>>, Vec<bool>
         })
 }
 
-fn build(sources: &[(Vec<i64>, Vec<Vec<Option<i64>>>, Vec<bool>)], seqs: &[u64], delete: (i64, i64, u64)) -> Vec<Run> {
+fn build(sources: &[Drawn], seqs: &[u64], delete: (i64, i64, u64)) -> Vec<Run> {
     sources
         .iter()
         .enumerate()
