@@ -5,6 +5,11 @@
 //! the value of the row with the highest sequence number that has a value for it, so a sparse
 //! write of one column does not erase the others (as Cassandra and Bigtable resolve cells).
 //! Tombstones must be applied to every source before merging.
+//!
+//! Disjoint runs are concatenated; overlapping ones go through the fast path of
+//! [`super::merge_plan`] (one walk over the timestamps, columns copied in stretches), and the
+//! general merge below (sort every row, gather every cell) is kept for columns of an unexpected
+//! type and as the model the fast path is tested against.
 
 use std::sync::Arc;
 
@@ -14,6 +19,7 @@ use arrow_select::concat::concat;
 use arrow_select::filter::filter;
 use arrow_select::interleave::interleave;
 
+use super::merge_plan::merge_sorted;
 use crate::run::Run;
 use crate::schema::{ColumnId, ColumnType};
 
@@ -35,7 +41,7 @@ pub fn merge_runs(mut runs: Vec<Run>, types: &dyn Fn(ColumnId) -> Option<ColumnT
     if disjoint {
         return Some(concat_runs(&runs, &ids, types));
     }
-    Some(interleave_runs(&runs, &ids, types))
+    merge_sorted(&runs, &ids, types).or_else(|| Some(interleave_runs(&runs, &ids, types)))
 }
 
 fn concat_runs(runs: &[Run], ids: &[ColumnId], types: &dyn Fn(ColumnId) -> Option<ColumnType>) -> Run {
@@ -58,7 +64,10 @@ fn series_of(runs: &[Run]) -> std::sync::Arc<str> {
     runs.first().map(|r| r.series.clone()).unwrap_or_default()
 }
 
-fn interleave_runs(runs: &[Run], ids: &[ColumnId], types: &dyn Fn(ColumnId) -> Option<ColumnType>) -> Run {
+/// The general merge: every row sorted by `(ts, seq)`, every cell gathered on its own. Used
+/// when [`merge_sorted`] declines (a source column of another type, which it drops) and in tests
+/// as the model the fast path must agree with.
+pub(super) fn interleave_runs(runs: &[Run], ids: &[ColumnId], types: &dyn Fn(ColumnId) -> Option<ColumnType>) -> Run {
     // Every row of every run, ordered by (ts, seq): equal timestamps end up adjacent, newest last.
     let mut rows: Vec<(i64, u64, usize, usize)> = Vec::with_capacity(runs.iter().map(Run::len).sum());
     for (r, run) in runs.iter().enumerate() {

@@ -1,6 +1,7 @@
 //! The read path: snapshots, merging sources with last-write-wins, scans to Arrow.
 
 pub(crate) mod merge;
+mod merge_plan;
 mod part;
 mod projection;
 mod scan;
