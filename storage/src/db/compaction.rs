@@ -246,7 +246,7 @@ pub(super) fn run_worker(inner: Weak<DbInner>, signals: Receiver<Signal>, interv
             Ok(Signal::Wake) | Err(RecvTimeoutError::Timeout) => {}
         }
         let Some(inner) = inner.upgrade() else { return };
-        let db = Db { inner };
+        let db = Db::worker(inner);
         // Work until in shape, re-checking the stop flag between tasks.
         for _ in 0..1000 {
             if db.is_closed() || !matches!(signals.try_recv(), Err(_) | Ok(Signal::Wake)) {

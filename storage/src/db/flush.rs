@@ -263,7 +263,7 @@ pub(super) fn run_worker(inner: Weak<DbInner>, jobs: Receiver<Job>) {
     while let Ok(job) = jobs.recv() {
         let Job::Flush(family) = job else { return };
         let Some(inner) = inner.upgrade() else { return };
-        let db = Db { inner };
+        let db = Db::worker(inner);
         let flusher = &db.inner.flusher;
         let mut backoff = Duration::from_millis(100);
         loop {

@@ -98,10 +98,26 @@ use versions::VersionSet;
 use write_path::WritePath;
 
 /// An open database. Cheap to clone; all clones share the same engine. Dropping the last clone
-/// closes the database the way [`Db::close`] does, ignoring errors.
+/// closes the database the way [`Db::close`] does, ignoring errors, on the dropping thread: it
+/// waits for the background workers, so the directory can be reopened at once (as RocksDB's
+/// `Close` waits for background jobs).
 #[derive(Clone, Debug)]
 pub struct Db {
     inner: Arc<DbInner>,
+    /// Shared by the handles callers hold; `None` in the workers' own short-lived handles, so that
+    /// the last caller's handle, not a worker finishing a job, is what closes the database (a
+    /// worker that closed it would have to join its own thread).
+    _owner: Option<Arc<Owner>>,
+}
+
+/// Closes the database when the last caller's handle goes.
+#[derive(Debug)]
+struct Owner(Arc<DbInner>);
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        let _ = Db::worker(Arc::clone(&self.0)).close();
+    }
 }
 
 #[derive(Debug)]
@@ -128,6 +144,17 @@ struct DbInner {
 }
 
 impl Db {
+    /// The handle a caller gets from `open`: dropping its last clone closes the database.
+    fn owned(inner: Arc<DbInner>) -> Self {
+        let owner = Some(Arc::new(Owner(Arc::clone(&inner))));
+        Self { inner, _owner: owner }
+    }
+
+    /// A background worker's handle for one job: dropping it never closes the database.
+    fn worker(inner: Arc<DbInner>) -> Self {
+        Self { inner, _owner: None }
+    }
+
     /// The directory the database lives in.
     pub fn path(&self) -> &Path {
         &self.inner.dir

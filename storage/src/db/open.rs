@@ -110,7 +110,7 @@ fn open(dir: &Path, opts: crate::Options) -> Result<Db> {
             .map_err(|e| Error::io(dir, e))?;
         inner.compactor.started(handle);
     }
-    let db = Db { inner };
+    let db = Db::owned(inner);
     db.update_window_files();
     {
         let w = db.inner.writes.lock();
