@@ -146,3 +146,99 @@ fn serve_refuses_a_public_address_without_insecure() {
     assert!(stderr.contains("not a loopback address") && stderr.contains("authentication is off"), "{stderr}");
     assert!(stderr.contains("--insecure"), "{stderr}");
 }
+
+#[test]
+fn isobar_addr_from_the_environment_and_host_port_without_scheme() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = ServerCommand::new(BIN, dir.path().join("data")).start().expect("serve starts");
+    let addr = server.addr();
+    // No --addr: $ISOBAR_ADDR, given as bare HOST:PORT, is the server.
+    let out = Command::new(BIN)
+        .env("ISOBAR_ADDR", addr.to_string())
+        .args(["table", "create", "t", "--family", "f:x=f64"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // --addr HOST:PORT without a scheme; it wins over a wrong $ISOBAR_ADDR.
+    let out = Command::new(BIN)
+        .env("ISOBAR_ADDR", "127.0.0.1:1")
+        .args(["--format", "csv", "--addr", &addr.to_string(), "table", "list"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\nt,"));
+}
+
+#[test]
+fn scan_csv_imports_back_and_a_real_world_file_imports_with_flags() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = ServerCommand::new(BIN, dir.path().join("data")).start().expect("serve starts");
+    let addr = server.addr();
+    for table in ["a", "b"] {
+        ok(&addr, &["table", "create", table, "--family", "met:temp_c=f64,wind=i64", "--family", "meta:note=string"]);
+    }
+    // A spreadsheet's file: BOM, a station line, local standard time with hour-ending 24:00,
+    // a missing-value marker, a column that is not imported.
+    let raw = dir.path().join("station.csv");
+    std::fs::write(
+        &raw,
+        "\u{feff}723170,\"GREENSBORO\",NC,-5.0\n\
+         Date (MM/DD/YYYY),Time (HH:MM),Dry-bulb (C),Wspd,GHI\n\
+         12/31/1987,23:00,-2.5,3,0\n\
+         12/31/1987,24:00,-9900,4,0\n",
+    )
+    .expect("write");
+    let out = isobar(
+        &addr,
+        &[
+            "write",
+            "--table",
+            "a",
+            "--file",
+            raw.to_str().expect("utf8"),
+            "--skip-lines",
+            "1",
+            "--series",
+            "723170",
+            "--date-column",
+            "Date (MM/DD/YYYY)",
+            "--time-column",
+            "Time (HH:MM)",
+            "--ts-format",
+            "%m/%d/%Y %H:%M",
+            "--tz",
+            "Etc/GMT+5",
+            "--map",
+            "Dry-bulb (C)=met.temp_c",
+            "--map",
+            "Wspd=met.wind",
+            "--null-values",
+            "-9900",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("imported 2 rows (3 points, 1 series)"), "{stderr}");
+    let scanned = ok(&addr, &["--format", "csv", "scan", "a", "--all"]);
+    assert_eq!(
+        scanned,
+        "series,ts,met.temp_c,met.wind,meta.note\n\
+         723170,1988-01-01T04:00:00Z,-2.5,3,\n\
+         723170,1988-01-01T05:00:00Z,,4,\n"
+    );
+    // What scan prints imports back as it is: types come from the table.
+    let exported = dir.path().join("a.csv");
+    std::fs::write(&exported, &scanned).expect("write");
+    ok(&addr, &["write", "--table", "b", "--file", exported.to_str().expect("utf8")]);
+    assert_eq!(ok(&addr, &["--format", "csv", "scan", "b", "--all"]), scanned);
+    // Epoch seconds without --ts-unit are refused naming the unit and the line; nothing is written.
+    let epoch = dir.path().join("epoch.csv");
+    std::fs::write(&epoch, "series,ts,met.temp_c\ns,567993600,1\n").expect("write");
+    let out = isobar(&addr, &["write", "--table", "b", "--file", epoch.to_str().expect("utf8")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("epoch.csv: line 2, column \"ts\"") && stderr.contains("--ts-unit s"), "{stderr}");
+    ok(&addr, &["write", "--table", "b", "--file", epoch.to_str().expect("utf8"), "--ts-unit", "s"]);
+    let row = ok(&addr, &["--format", "csv", "scan", "b", "--series", "s"]);
+    assert_eq!(row, "series,ts,met.temp_c,met.wind,meta.note\ns,1988-01-01T00:00:00Z,1.0,,\n");
+}

@@ -8,11 +8,11 @@ pub mod admin;
 pub mod alter;
 pub mod args;
 pub mod auth;
-pub mod csv;
 pub mod data_lock;
 pub mod delete;
 pub mod export;
 pub mod health;
+pub mod import;
 pub mod inspect;
 pub mod output;
 pub mod progress;
@@ -35,6 +35,25 @@ use args::OutputFormat;
 /// The default of `--addr`: a server started with `isobar serve` and no configuration.
 pub const DEFAULT_ADDR: &str = "http://127.0.0.1:50051";
 
+/// The environment variable that sets `--addr` when the flag is not given.
+pub const ADDR_ENV: &str = "ISOBAR_ADDR";
+
+/// A server address: `http://…` or `https://…` as given; a bare `HOST:PORT` is taken as
+/// `http://HOST:PORT`, since that is what a user who copies the server's listen address means.
+pub fn parse_addr(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("the server address is empty: give http://HOST:PORT, https://HOST:PORT or HOST:PORT".into());
+    }
+    if let Some((scheme, _)) = s.split_once("://") {
+        if scheme != "http" && scheme != "https" {
+            return Err(format!("\"{s}\" has scheme {scheme}://; use http://HOST:PORT or https://HOST:PORT"));
+        }
+        return Ok(s.to_owned());
+    }
+    Ok(format!("http://{s}"))
+}
+
 /// Isobar: a wide-column time-series store.
 #[derive(Parser, Clone, Debug, PartialEq)]
 #[command(name = "isobar", version, about, propagate_version = true)]
@@ -52,10 +71,13 @@ Examples:
   isobar health
   ISOBAR_TOKEN=$(cat token) isobar --addr https://db:50051 --tls-ca ca.pem table list
 
-Client commands send the bearer token from --token-file, else $ISOBAR_TOKEN (never a flag value).")]
+Client commands send the bearer token from --token-file, else $ISOBAR_TOKEN (never a flag value).
+The server address comes from --addr, else $ISOBAR_ADDR, else http://127.0.0.1:50051; HOST:PORT
+without a scheme means http://HOST:PORT.")]
 pub struct Cli {
-    /// Server address for client commands.
-    #[arg(long, global = true, default_value = DEFAULT_ADDR, value_name = "URL")]
+    /// Server address for client commands: a URL, or HOST:PORT for http://HOST:PORT.
+    #[arg(long, global = true, env = ADDR_ENV, default_value = DEFAULT_ADDR, value_name = "URL",
+          value_parser = parse_addr, hide_env_values = true)]
     pub addr: String,
     /// Output format of client commands.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
@@ -170,14 +192,14 @@ pub enum CliError {
         /// What is wrong.
         reason: &'static str,
     },
-    /// A CSV file that cannot be imported.
+    /// A file that cannot be imported.
     #[error("{path}: {source}")]
     Csv {
         /// The file.
         path: std::path::PathBuf,
-        /// What is wrong, and where.
+        /// What is wrong, and where (boxed: the error is large and rare).
         #[source]
-        source: csv::CsvError,
+        source: Box<import::ImportError>,
     },
     /// `serve` on an address reachable from other hosts without `--insecure`.
     #[error(

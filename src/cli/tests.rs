@@ -107,6 +107,16 @@ fn global_flags_work_after_the_subcommand() {
 }
 
 #[test]
+fn addr_without_scheme_means_http() {
+    let cli = parse("isobar --addr 127.0.0.1:59553 table list").expect("parses");
+    assert_eq!(cli.addr, "http://127.0.0.1:59553");
+    let cli = parse("isobar --addr https://db:1 table list").expect("parses");
+    assert_eq!(cli.addr, "https://db:1");
+    let err = parse("isobar --addr ftp://db:1 table list").expect_err("refused").to_string();
+    assert!(err.contains("use http://HOST:PORT"), "{err}");
+}
+
+#[test]
 fn selector_is_required_and_exclusive() {
     assert!(parse("isobar scan t").is_err(), "no selector");
     assert!(parse("isobar scan t --all --series a").is_err(), "two selectors");
@@ -209,9 +219,10 @@ fn dry_run_counts_what_a_csv_file_would_write() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("r.csv");
     std::fs::write(&path, "series,ts,env.t:f64,env.h:i64\na,1,1.5,\na,2,,7\nb,1,2.5,8\n").expect("write");
-    let summary = write::check_csv(&path, "w", 2).expect("valid");
-    assert_eq!(summary, write::CsvSummary { rows: 3, points: 4, batches: 2, requests: 2 });
-    let missing = write::check_csv(&dir.path().join("nope.csv"), "w", 2).unwrap_err();
+    let options = import::ImportOptions::default();
+    let summary = write::check_csv(&path, "w", 2, &options).expect("valid");
+    assert_eq!(summary, write::CsvSummary { rows: 3, points: 4, series: 2, batches: 2, requests: 2 });
+    let missing = write::check_csv(&dir.path().join("nope.csv"), "w", 2, &options).unwrap_err();
     assert!(missing.to_string().contains("nope.csv"), "{missing}");
 }
 

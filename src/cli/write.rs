@@ -1,14 +1,13 @@
 //! `isobar write`: CSV import or generated load.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use clap::{ArgGroup, Args, ValueEnum};
 use isobar_ingest::convert::{batch_to_request, request_rows};
-use isobar_proto::v1::{self as pb, column};
+use isobar_proto::v1 as pb;
 
 use super::CliError;
-use super::csv::{CsvError, CsvReader};
+use super::import::{ImportArgs, ImportOptions, Importer, open_input};
 use super::progress::Progress;
 use super::sender::Sender;
 use crate::client::Client;
@@ -29,16 +28,25 @@ pub enum Generator {
 #[derive(Args, Clone, Debug, PartialEq)]
 #[command(group(ArgGroup::new("source").required(true).args(["file", "generate"])))]
 #[command(after_help = "\
-CSV format (--file): the first line is a header
-  series,ts,<family>.<column>:<type>,...
-with <type> one of f64, i64, bool, string. Each other line is a row: series key, timestamp
-(ns since the epoch or RFC 3339), one field per column; an empty field is null (not written);
-quote fields containing commas with \"...\".
+CSV import (--file): a header line, then one row per line. The header names the series column
+(`series`), the timestamp column (`ts`) and columns as <family>.<column>, optionally with
+:<type> (f64, i64, bool, string; else the table's type), so `isobar scan --format csv` output
+imports back. Other files are read with flags: --skip-lines, --map 'Src Col=family.column'
+(with any --map, unmapped columns are skipped), --series KEY or --series '{station}-{id}',
+--ts-column or --date-column + --time-column, --ts-format (strftime), --tz (IANA zone or
+offset; local times a DST change skips or repeats are refused), --ts-unit for integers (without
+it an integer implausible as nanoseconds is refused), --null-values. Hour-ending 24:00 is the
+midnight ending the day. An empty field is null (not written). Errors name the line and column.
+See docs/import.md.
 
 Examples:
   isobar write --table weather --file readings.csv
   isobar write --table weather --file - < readings.csv      # read standard input
   isobar write --table weather --file readings.csv --dry-run  # check the file only
+  isobar write --table weather --file epoch.csv --ts-unit s
+  isobar write --table tmy3 --file 723170TYA.CSV --skip-lines 1 --series 723170 \\
+    --date-column 'Date (MM/DD/YYYY)' --time-column 'Time (HH:MM)' \\
+    --ts-format '%m/%d/%Y %H:%M' --tz Etc/GMT+5 --map 'Dry-bulb (C)=met.temp_c' --null-values -9900
   isobar write --generate iot --scale 0.1 --duration 1h     # creates table `iot` if missing
   isobar write --generate weather --scale 0.5 --seed 7     # table `weather`, 2 days of minutes
 
@@ -73,6 +81,9 @@ pub struct WriteArgs {
     /// Write requests in flight at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub concurrency: u64,
+    /// How to read the file.
+    #[command(flatten)]
+    pub import: ImportArgs,
 }
 
 /// A positive, finite scale factor.
@@ -88,12 +99,15 @@ pub fn dry_run(args: &WriteArgs) -> Result<(), CliError> {
     let (Some(path), Some(table)) = (&args.file, &args.table) else {
         return Err(CliError::Argument { arg: "--dry-run", reason: "needs --file and --table" });
     };
-    let summary = check_csv(path, table, args.rows_per_request)?;
+    let options = ImportOptions::from_args(&args.import)
+        .map_err(|source| CliError::Csv { path: path.clone(), source: Box::new(source) })?;
+    let summary = check_csv(path, table, args.rows_per_request, &options)?;
     println!(
-        "{}: {} rows, {} points, {} series batches in {} requests (not written: --dry-run)",
+        "{}: {} rows, {} points, {} series ({} series batches) in {} requests (not written: --dry-run)",
         path.display(),
         summary.rows,
         summary.points,
+        summary.series,
         summary.batches,
         summary.requests
     );
@@ -125,19 +139,43 @@ pub async fn run(args: &WriteArgs, client: &Client) -> Result<(), CliError> {
     let (Some(path), Some(table)) = (&args.file, &args.table) else {
         return Err(CliError::Argument { arg: "--file", reason: "give --file and --table, or --generate" });
     };
-    let csv_error = |source| CliError::Csv { path: path.to_owned(), source };
+    import_file(args, path, table, client, sender).await
+}
+
+/// Imports one file: reads the table's definition (for types the header lacks), then sends the
+/// file's rows.
+async fn import_file(
+    args: &WriteArgs,
+    path: &Path,
+    table: &str,
+    client: &Client,
+    mut sender: Sender,
+) -> Result<(), CliError> {
+    let csv_error = |source| CliError::Csv { path: path.to_owned(), source: Box::new(source) };
+    let options = ImportOptions::from_args(&args.import).map_err(csv_error)?;
+    let describe = pb::DescribeTableRequest { table: table.to_owned() };
+    let info = client.admin.clone().describe_table(describe).await?.into_inner().table;
+    let table_def = info.and_then(|info| isobar_wire::table::table_info_to_def(info).ok());
     let input = open_input(path).map_err(csv_error)?;
     let rows_per_request = usize::try_from(args.rows_per_request).unwrap_or(usize::MAX);
-    let mut reader = CsvReader::new(input, table, rows_per_request).map_err(csv_error)?;
+    let mut importer =
+        Importer::new(input, table, &options, table_def.as_ref(), rows_per_request).map_err(csv_error)?;
     let mut progress = Progress::new(format!("import {}", path.display()), "rows", None);
-    while let Some(request) = reader.next_request().map_err(csv_error)? {
-        sender.send(request, &mut progress).await?;
+    while let Some(chunk) = importer.next_chunk(&mut Err).map_err(csv_error)? {
+        sender.send(chunk.request, &mut progress).await?;
     }
     let totals = sender.finish(&mut progress).await?;
     progress.finish(totals.rows);
+    let skipped = &importer.plan().skipped;
+    let skipped =
+        if skipped.is_empty() { String::new() } else { format!("; {} columns not mapped were skipped", skipped.len()) };
     eprintln!(
-        "wrote {} points of {} series in {} requests to table {table}",
-        totals.points, totals.series, totals.requests
+        "imported {} rows ({} points, {} series) from {} into table {table} in {} requests{skipped}",
+        totals.rows,
+        totals.points,
+        importer.series(),
+        path.display(),
+        totals.requests
     );
     Ok(())
 }
@@ -159,15 +197,6 @@ fn workload_spec(args: &WriteArgs, kind: Generator) -> isobar_workload::Spec {
     spec
 }
 
-/// The CSV input: a file, or standard input for `-`.
-fn open_input(path: &Path) -> Result<Box<dyn BufRead>, CsvError> {
-    if path == Path::new("-") {
-        return Ok(Box::new(std::io::stdin().lock()));
-    }
-    let file = std::fs::File::open(path).map_err(|source| CsvError::Io { line: 0, source })?;
-    Ok(Box::new(BufReader::new(file)))
-}
-
 /// What a CSV file would write.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CsvSummary {
@@ -175,51 +204,33 @@ pub struct CsvSummary {
     pub rows: usize,
     /// Non-null cells.
     pub points: usize,
+    /// Distinct series keys.
+    pub series: usize,
     /// Series batches over all requests.
     pub batches: usize,
     /// Write requests.
     pub requests: usize,
 }
 
-/// Reads the whole CSV file at `path` (`-`: standard input) and converts it as `write` would.
-pub fn check_csv(path: &Path, table: &str, rows_per_request: u64) -> Result<CsvSummary, CliError> {
-    let csv_error = |source| CliError::Csv { path: path.to_owned(), source };
+/// Reads the whole file at `path` (`-`: standard input) and converts it as `write` would; the
+/// header must give every type (no server is asked).
+pub fn check_csv(
+    path: &Path,
+    table: &str,
+    rows_per_request: u64,
+    options: &ImportOptions,
+) -> Result<CsvSummary, CliError> {
+    let csv_error = |source| CliError::Csv { path: path.to_owned(), source: Box::new(source) };
     let input = open_input(path).map_err(csv_error)?;
     let rows_per_request = usize::try_from(rows_per_request).unwrap_or(usize::MAX);
-    let mut reader = CsvReader::new(input, table, rows_per_request).map_err(csv_error)?;
+    let mut importer = Importer::new(input, table, options, None, rows_per_request).map_err(csv_error)?;
     let mut summary = CsvSummary::default();
-    while let Some(request) = reader.next_request().map_err(csv_error)? {
+    while let Some(chunk) = importer.next_chunk(&mut Err).map_err(csv_error)? {
         summary.requests += 1;
-        summary.rows += request_rows(&request);
-        summary.batches += request.batches.len();
-        summary.points += request
-            .batches
-            .iter()
-            .flat_map(|b| &b.columns)
-            .map(|c| match &c.values {
-                Some(v) => values_len(v) - unset_bits(&c.validity, values_len(v)),
-                None => 0,
-            })
-            .sum::<usize>();
+        summary.rows += request_rows(&chunk.request);
+        summary.batches += chunk.request.batches.len();
+        summary.points += usize::try_from(chunk.points).unwrap_or(usize::MAX);
     }
+    summary.series = usize::try_from(importer.series()).unwrap_or(usize::MAX);
     Ok(summary)
-}
-
-/// Value slots of a column.
-fn values_len(values: &column::Values) -> usize {
-    match values {
-        column::Values::F64Values(v) => v.values.len(),
-        column::Values::I64Values(v) => v.values.len(),
-        column::Values::BoolValues(v) => v.values.len(),
-        column::Values::StringValues(v) => v.values.len(),
-    }
-}
-
-/// Rows a validity bitmap marks absent (0 for an empty bitmap).
-fn unset_bits(validity: &[u8], rows: usize) -> usize {
-    if validity.is_empty() {
-        return 0;
-    }
-    let set: usize = validity.iter().map(|b| b.count_ones() as usize).sum();
-    rows.saturating_sub(set)
 }

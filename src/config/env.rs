@@ -7,8 +7,9 @@ use isobar_storage::WalRecovery;
 use super::{Config, ConfigError, ValueError};
 
 /// Variables with the `ISOBAR_` prefix that are not config keys but are known (`ISOBAR_TOKEN`
-/// is the client's bearer token; the server ignores it and never logs it).
-const NOT_KEYS: &[&str] = &["ISOBAR_CONFIG", "ISOBAR_TOKEN"];
+/// is the client's bearer token; the server ignores it and never logs it; `ISOBAR_ADDR` is the
+/// client's server address, the default of `--addr`).
+const NOT_KEYS: &[&str] = &["ISOBAR_CONFIG", "ISOBAR_TOKEN", "ISOBAR_ADDR"];
 
 /// An `ISOBAR_*` variable that names no config key; it is ignored.
 #[derive(Clone, Debug, PartialEq, Eq)]
