@@ -44,6 +44,7 @@ fn sample_request() -> WriteRequest {
         }],
         producer_id: "gw-1".into(),
         producer_seq: 7,
+        ts_unit: crate::v1::TsUnit::Milliseconds as i32,
     }
 }
 

@@ -124,7 +124,9 @@ pub fn classify(error: &ApiError) -> Classified {
             | ConvertError::MissingValues { .. }
             | ConvertError::MissingCellValue { .. }
             | ConvertError::DuplicateCell { .. }
-            | ConvertError::CellTypeConflict { .. },
+            | ConvertError::CellTypeConflict { .. }
+            | ConvertError::UnknownTsUnit { .. }
+            | ConvertError::TsOutOfRange { .. },
         ) => Classified::fatal(Code::InvalidArgument),
         ApiError::Table(TableError::BadColumnType { .. }) => Classified::fatal(Code::InvalidArgument),
         ApiError::Selector(SelectorError::Missing | SelectorError::InvertedRange { .. }) => {

@@ -145,6 +145,27 @@ pub enum ConvertError {
         /// Where (the second occurrence).
         at: Box<CellAt>,
     },
+    /// `ts_unit` is not one of the enum's values.
+    #[error("ts_unit {value} is not a TsUnit (0 unset/ns, 1 s, 2 ms, 3 us, 4 ns)")]
+    UnknownTsUnit {
+        /// The value sent.
+        value: i32,
+    },
+    /// A timestamp that overflows i64 nanoseconds once multiplied by `ts_unit`.
+    #[error(
+        "table \"{table}\", series \"{series}\": timestamp {ts} in {unit} is outside the range of nanosecond \
+         timestamps (years 1678 to 2261)"
+    )]
+    TsOutOfRange {
+        /// Table (escaped).
+        table: String,
+        /// Series (escaped).
+        series: String,
+        /// The timestamp as sent.
+        ts: i64,
+        /// The unit's name.
+        unit: &'static str,
+    },
     /// A cell of another type than the same column in earlier rows of the same series.
     #[error("{at} is {got} but earlier rows of this series sent {expected}")]
     CellTypeConflict {

@@ -24,14 +24,15 @@ pub use isobar_wire::write::{CellAt, ColumnAt, ConvertError};
 pub use rows::rows_to_series;
 pub use to_proto::{batch_to_request, series_write_to_batch};
 
-use isobar_proto::v1::WriteRequest;
+use isobar_proto::v1::{TsUnit, WriteRequest};
 use isobar_storage::WriteBatch;
 
 /// Converts a whole request into one atomic batch: first the columnar `batches` in order (those
 /// with no timestamps are dropped), then the `rows` grouped by `(table, series)` in order of first
 /// appearance.
 ///
-/// `max_rows` bounds timestamps plus rows, checked before anything is converted.
+/// `max_rows` bounds timestamps plus rows, checked before anything is converted. Timestamps are
+/// multiplied by the request's `ts_unit` (unset: nanoseconds, unchanged).
 pub fn request_to_batch(request: WriteRequest, max_rows: usize) -> Result<WriteBatch, ConvertError> {
     let rows = request_rows(&request);
     if rows == 0 {
@@ -40,6 +41,7 @@ pub fn request_to_batch(request: WriteRequest, max_rows: usize) -> Result<WriteB
     if rows > max_rows {
         return Err(ConvertError::TooManyRows { rows, max: max_rows });
     }
+    let unit = ts_unit_nanos(request.ts_unit)?;
     let mut batch = WriteBatch::new();
     batch.series.reserve(request.batches.len());
     for (index, series) in request.batches.into_iter().enumerate() {
@@ -49,7 +51,36 @@ pub fn request_to_batch(request: WriteRequest, max_rows: usize) -> Result<WriteB
         }
     }
     batch.series.extend(rows_to_series(request.rows)?);
+    if let Some((nanos, unit)) = unit {
+        scale_timestamps(&mut batch, nanos, unit)?;
+    }
     Ok(batch)
+}
+
+/// Nanoseconds per unit and the unit's name for `ts_unit`; `None` for nanoseconds (nothing to do).
+fn ts_unit_nanos(value: i32) -> Result<Option<(i64, &'static str)>, ConvertError> {
+    match TsUnit::try_from(value) {
+        Ok(TsUnit::Unspecified | TsUnit::Nanoseconds) => Ok(None),
+        Ok(TsUnit::Seconds) => Ok(Some((1_000_000_000, "seconds"))),
+        Ok(TsUnit::Milliseconds) => Ok(Some((1_000_000, "milliseconds"))),
+        Ok(TsUnit::Microseconds) => Ok(Some((1_000, "microseconds"))),
+        Err(_) => Err(ConvertError::UnknownTsUnit { value }),
+    }
+}
+
+/// Multiplies every timestamp by `nanos`; an overflow refuses the whole request.
+fn scale_timestamps(batch: &mut WriteBatch, nanos: i64, unit: &'static str) -> Result<(), ConvertError> {
+    for series in &mut batch.series {
+        for ts in &mut series.ts {
+            *ts = ts.checked_mul(nanos).ok_or_else(|| ConvertError::TsOutOfRange {
+                table: isobar_wire::shown::shown(&series.table),
+                series: isobar_wire::shown::shown(&series.series),
+                ts: *ts,
+                unit,
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// Rows in a request: timestamps of every batch plus rows of the row form.

@@ -255,3 +255,31 @@ fn batch_to_request_round_trips() {
     assert_eq!(request.batches[1].columns[0].validity, vec![0xff, 0xff, 0b1101]);
     assert_eq!(request_to_batch(request, MAX), Ok(batch));
 }
+
+#[test]
+fn ts_unit_scales_every_timestamp_and_refuses_overflow() {
+    let mut request = columnar(vec![batch("t", "s", &[567_993_600], vec![col("f", "x", f64s(&[1.0]), Vec::new())])]);
+    request.rows = vec![row("t", "r", 567_993_601, vec![cell("f", "x", cell::Value::F64Value(2.0))])];
+    request.ts_unit = TsUnit::Seconds as i32;
+    let converted = request_to_batch(request.clone(), MAX).expect("valid");
+    let ts: Vec<i64> = converted.series.iter().flat_map(|s| s.ts.clone()).collect();
+    assert_eq!(ts, [567_993_600_000_000_000, 567_993_601_000_000_000]);
+    request.ts_unit = TsUnit::Milliseconds as i32;
+    let ts: Vec<i64> =
+        request_to_batch(request.clone(), MAX).expect("valid").series.iter().flat_map(|s| s.ts.clone()).collect();
+    assert_eq!(ts, [567_993_600_000_000, 567_993_601_000_000]);
+    // Unset and explicit nanoseconds leave the timestamps as sent.
+    for unit in [TsUnit::Unspecified, TsUnit::Nanoseconds] {
+        request.ts_unit = unit as i32;
+        let ts: Vec<i64> =
+            request_to_batch(request.clone(), MAX).expect("valid").series.iter().flat_map(|s| s.ts.clone()).collect();
+        assert_eq!(ts, [567_993_600, 567_993_601]);
+    }
+    request.ts_unit = 9;
+    assert_eq!(request_to_batch(request.clone(), MAX), Err(ConvertError::UnknownTsUnit { value: 9 }));
+    let mut far = columnar(vec![batch("t", "s", &[i64::MAX / 10], vec![col("f", "x", f64s(&[1.0]), Vec::new())])]);
+    far.ts_unit = TsUnit::Seconds as i32;
+    let err = request_to_batch(far, MAX).expect_err("overflow");
+    assert!(matches!(err, ConvertError::TsOutOfRange { unit: "seconds", .. }), "{err}");
+    assert!(err.to_string().contains("series \"s\""), "{err}");
+}
