@@ -242,3 +242,65 @@ fn scan_csv_imports_back_and_a_real_world_file_imports_with_flags() {
     let row = ok(&addr, &["--format", "csv", "scan", "b", "--series", "s"]);
     assert_eq!(row, "series,ts,met.temp_c,met.wind,meta.note\ns,1988-01-01T00:00:00Z,1.0,,\n");
 }
+
+#[test]
+fn imports_account_for_every_row() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = ServerCommand::new(BIN, dir.path().join("data")).start().expect("serve starts");
+    let addr = server.addr();
+    ok(&addr, &["table", "create", "t", "--family", "m:v=f64"]);
+    let file = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        path.to_str().expect("utf8").to_owned()
+    };
+    let count = |addr: &SocketAddr| ok(addr, &["--format", "csv", "scan", "t", "--all"]).lines().count() - 1;
+    // A bad value in the third request: the file is checked first, nothing is written.
+    let bad = file("bad.csv", "series,ts,m.v\ns,1,1\ns,2,2\ns,3,3\ns,4,4\ns,5,oops\ns,6,6\n");
+    let out = isobar(&addr, &["write", "-t", "t", "--file", &bad, "--rows-per-request", "2"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("bad.csv: line 6, column \"m.v\": \"oops\" is not a valid f64"), "{stderr}");
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+    assert_eq!(count(&addr), 0);
+    // Skipping bad rows: each is listed with its line and reason.
+    let rejects = dir.path().join("rejects.csv");
+    let out = isobar(
+        &addr,
+        &["write", "-t", "t", "--file", &bad, "--rows-per-request", "2", "--max-errors", "1", "--reject-file"],
+    );
+    assert!(!out.status.success(), "--reject-file needs a value");
+    let out = Command::new(BIN)
+        .args(["--addr", &addr.to_string(), "write", "-t", "t", "--file", &bad, "--rows-per-request", "2"])
+        .args(["--max-errors", "1", "--reject-file"])
+        .arg(&rejects)
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("imported 5 rows (5 points, 1 series)") && stderr.contains("1 bad rows skipped"),
+        "{stderr}"
+    );
+    let listed = std::fs::read_to_string(&rejects).expect("reject file");
+    assert!(listed.starts_with("line,reason\n6,"), "{listed}");
+    assert_eq!(count(&addr), 5);
+    // Duplicates are merged and counted as such.
+    let dup = file("dup.csv", "series,ts,m.v\nd,1,1\nd,1,2\nd,2,3\n");
+    let stderr = String::from_utf8_lossy(&isobar(&addr, &["write", "-t", "t", "--file", &dup]).stderr).into_owned();
+    assert!(stderr.contains("imported 2 rows (2 points, 1 series)"), "{stderr}");
+    assert!(stderr.contains("1 duplicate rows (same series and ts) merged"), "{stderr}");
+    // The server refuses the second request (a series key over its 1024-byte limit): the rows
+    // it stored and the line to resume from are named exactly.
+    let long = "k".repeat(2000);
+    let partial = file("partial.csv", &format!("series,ts,m.v\np,1,1\np,2,2\n{long},3,3\np,4,4\n"));
+    let out = isobar(&addr, &["write", "-t", "t", "--file", &partial, "--rows-per-request", "2", "--concurrency", "1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("2 rows of") && stderr.contains("--from-line 4"), "{stderr}");
+    let fixed = file("partial.csv", "series,ts,m.v\np,1,1\np,2,2\np,3,3\np,4,4\n");
+    let out = isobar(&addr, &["write", "-t", "t", "--file", &fixed, "--from-line", "4"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let p = ok(&addr, &["--format", "csv", "scan", "t", "--series", "p"]);
+    assert_eq!(p.lines().count(), 5, "{p}");
+}

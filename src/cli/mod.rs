@@ -201,6 +201,31 @@ pub enum CliError {
         #[source]
         source: Box<import::ImportError>,
     },
+    /// An import refused before anything was sent.
+    #[error("{path}: {source}; nothing was written")]
+    NothingWritten {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong, and where.
+        #[source]
+        source: Box<import::ImportError>,
+    },
+    /// An import that stopped after the server stored some of its rows.
+    #[error(
+        "{cause}\n{stored} rows of {path} were stored before the import stopped; fix the cause and resume with \
+         --from-line {resume} (rows stored again are harmless: writes are upserts)",
+        path = path.display()
+    )]
+    PartialImport {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Rows the server acknowledged.
+        stored: u64,
+        /// The first line not known to be stored.
+        resume: u64,
+        /// Why it stopped.
+        cause: Box<CliError>,
+    },
     /// `serve` on an address reachable from other hosts without `--insecure`.
     #[error(
         "refusing to listen on {addr}: it is not a loopback address and authentication is off; \

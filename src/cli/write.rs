@@ -142,41 +142,18 @@ pub async fn run(args: &WriteArgs, client: &Client) -> Result<(), CliError> {
     import_file(args, path, table, client, sender).await
 }
 
-/// Imports one file: reads the table's definition (for types the header lacks), then sends the
-/// file's rows.
+/// Imports one file and prints the summary.
 async fn import_file(
     args: &WriteArgs,
     path: &Path,
     table: &str,
     client: &Client,
-    mut sender: Sender,
+    sender: Sender,
 ) -> Result<(), CliError> {
-    let csv_error = |source| CliError::Csv { path: path.to_owned(), source: Box::new(source) };
-    let options = ImportOptions::from_args(&args.import).map_err(csv_error)?;
-    let describe = pb::DescribeTableRequest { table: table.to_owned() };
-    let info = client.admin.clone().describe_table(describe).await?.into_inner().table;
-    let table_def = info.and_then(|info| isobar_wire::table::table_info_to_def(info).ok());
-    let input = open_input(path).map_err(csv_error)?;
     let rows_per_request = usize::try_from(args.rows_per_request).unwrap_or(usize::MAX);
-    let mut importer =
-        Importer::new(input, table, &options, table_def.as_ref(), rows_per_request).map_err(csv_error)?;
-    let mut progress = Progress::new(format!("import {}", path.display()), "rows", None);
-    while let Some(chunk) = importer.next_chunk(&mut Err).map_err(csv_error)? {
-        sender.send(chunk.request, &mut progress).await?;
-    }
-    let totals = sender.finish(&mut progress).await?;
-    progress.finish(totals.rows);
-    let skipped = &importer.plan().skipped;
-    let skipped =
-        if skipped.is_empty() { String::new() } else { format!("; {} columns not mapped were skipped", skipped.len()) };
-    eprintln!(
-        "imported {} rows ({} points, {} series) from {} into table {table} in {} requests{skipped}",
-        totals.rows,
-        totals.points,
-        importer.series(),
-        path.display(),
-        totals.requests
-    );
+    let (summary, skipped_columns) =
+        super::import::run::import(&args.import, path, table, rows_per_request, client, sender).await?;
+    eprintln!("{}", summary.line(path, table, &args.import, skipped_columns));
     Ok(())
 }
 

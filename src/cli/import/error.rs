@@ -150,6 +150,23 @@ pub enum ImportError {
         /// Where it came from.
         from: String,
     },
+    /// More bad rows than `--max-errors`.
+    #[error("more than --max-errors {max} bad rows; the last: {last}")]
+    TooManyErrors {
+        /// The limit.
+        max: u64,
+        /// The bad row past the limit.
+        #[source]
+        last: Box<ImportError>,
+    },
+    /// The reject file could not be written.
+    #[error("cannot write --reject-file {}: {message}", path.display())]
+    RejectFile {
+        /// The file.
+        path: PathBuf,
+        /// The writer's error.
+        message: String,
+    },
     /// Rows of one chunk that cannot be grouped (cannot happen with a consistent header).
     #[error("line {line}: {source}")]
     Convert {

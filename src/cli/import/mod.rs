@@ -19,14 +19,20 @@
 //! integers, `--null-values` (missing-value markers such as `-9900` or `NA`) and `--delimiter`.
 //! A UTF-8 byte-order mark is skipped. An empty field is null (not written), quoted or not.
 //!
+//! An import accounts for every row: see [`run`] for when it is all-or-nothing and what it says
+//! when it stops part way.
+//!
 //! Modules: [`options`] (flags), [`header`] (which field goes where), [`timestamp`] (text to
-//! nanoseconds), [`rows`] (records to write requests), [`error`] (what is wrong and where).
+//! nanoseconds), [`rows`] (records to write requests), [`report`] (counts, rejected rows),
+//! [`run`] (passes and sending), [`error`] (what is wrong and where).
 //! Reading uses the `csv` crate; zones and strftime formats use `jiff`.
 
 pub mod error;
 pub mod header;
 pub mod options;
+pub mod report;
 pub mod rows;
+pub mod run;
 pub mod timestamp;
 
 #[cfg(test)]

@@ -47,6 +47,16 @@ pub struct ImportArgs {
     /// Field values meaning "no value" (comma-separated or repeated), e.g. -9900,NA.
     #[arg(long, value_delimiter = ',', value_name = "TEXT", allow_hyphen_values = true)]
     pub null_values: Vec<String>,
+    /// Skip up to N bad rows (each recorded in --reject-file) instead of stopping at the first.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub max_errors: u64,
+    /// Write the line and reason of every skipped row here (CSV: line,reason).
+    #[arg(long, value_name = "FILE")]
+    pub reject_file: Option<PathBuf>,
+    /// Start at this line of the file (the header is still read); to resume an import that
+    /// stopped, with the line it names.
+    #[arg(long, value_name = "LINE")]
+    pub from_line: Option<u64>,
     /// Field separator (one ASCII character; `\t` for tab).
     #[arg(long, default_value = ",", value_name = "CHAR", value_parser = parse_delimiter)]
     pub delimiter: u8,
@@ -185,6 +195,8 @@ pub struct ImportOptions {
     pub null_values: Vec<String>,
     /// Field separator.
     pub delimiter: u8,
+    /// Rows on earlier lines are skipped.
+    pub from_line: u64,
 }
 
 impl Default for ImportOptions {
@@ -197,6 +209,7 @@ impl Default for ImportOptions {
             ts_parser: TsParser::new(None, None, None),
             null_values: Vec::new(),
             delimiter: b',',
+            from_line: 0,
         }
     }
 }
@@ -242,6 +255,7 @@ impl ImportOptions {
             ts_parser: TsParser::new(args.ts_format.clone(), tz, args.ts_unit),
             null_values: args.null_values.iter().map(|v| v.trim().to_owned()).collect(),
             delimiter: args.delimiter,
+            from_line: args.from_line.unwrap_or(0),
         })
     }
 }

@@ -1,6 +1,5 @@
 //! Reading the rows of a file into write requests, `rows_per_request` rows at a time.
 
-use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read};
 
 use isobar_ingest::convert::{batch_to_request, rows_to_series};
@@ -10,6 +9,7 @@ use isobar_storage::{ColumnType, TableDef, WriteBatch};
 use super::error::ImportError;
 use super::header::{Plan, SeriesSource, TemplatePart, TsSource, ValueColumn, resolve};
 use super::options::ImportOptions;
+use super::report::Tally;
 
 /// Rows of consecutive lines, ready to send.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,7 +35,7 @@ pub struct Importer<R: Read> {
     plan: Plan,
     options: ImportOptions,
     rows_per_request: usize,
-    series_seen: HashSet<String>,
+    tally: Tally,
 }
 
 /// A UTF-8 byte-order mark, as spreadsheets write at the start of a file.
@@ -86,7 +86,7 @@ impl<R: Read> Importer<R> {
             },
             options: options.clone(),
             rows_per_request: rows_per_request.max(1),
-            series_seen: HashSet::new(),
+            tally: Tally::default(),
         };
         if !this.read_record()? {
             return Err(ImportError::NoHeader { skipped: options.skip_lines });
@@ -104,7 +104,17 @@ impl<R: Read> Importer<R> {
 
     /// Distinct series keys read so far.
     pub fn series(&self) -> u64 {
-        self.series_seen.len() as u64
+        self.tally.series()
+    }
+
+    /// Rows, points and duplicates read so far.
+    pub fn tally(&self) -> &Tally {
+        &self.tally
+    }
+
+    /// Takes the tally out (the importer's is reset).
+    pub fn take_tally(&mut self) -> Tally {
+        std::mem::take(&mut self.tally)
     }
 
     /// Line of the record read last (1-based, counting skipped lines). Found from where the
@@ -145,16 +155,17 @@ impl<R: Read> Importer<R> {
                 break;
             }
             let line = self.line();
+            if line < self.options.from_line {
+                continue;
+            }
             match self.row(line) {
-                Ok(row) => {
+                Ok((row, set)) => {
                     if rows.is_empty() {
                         first_line = line;
                     }
                     last_line = line;
                     points += row.cells.len() as u64;
-                    if !self.series_seen.contains(&row.series) {
-                        self.series_seen.insert(row.series.clone());
-                    }
+                    self.tally.add(&row.series, row.ts, set.into_iter());
                     rows.push(row);
                 }
                 Err(e) => on_error(e)?,
@@ -168,8 +179,8 @@ impl<R: Read> Importer<R> {
         Ok(Some(Chunk { request: batch_to_request(WriteBatch { series }), rows: count, points, first_line, last_line }))
     }
 
-    /// The current record as a row.
-    fn row(&self, line: u64) -> Result<Row, ImportError> {
+    /// The current record as a row, with the indexes of the value columns it sets.
+    fn row(&self, line: u64) -> Result<(Row, Vec<usize>), ImportError> {
         let record = &self.record;
         if record.len() != self.plan.width {
             return Err(ImportError::FieldCount { line, expected: self.plan.width, got: record.len() });
@@ -202,13 +213,15 @@ impl<R: Read> Importer<R> {
             source,
         })?;
         let mut cells = Vec::with_capacity(self.plan.values.len());
-        for column in &self.plan.values {
+        let mut set = Vec::with_capacity(self.plan.values.len());
+        for (j, column) in self.plan.values.iter().enumerate() {
             let text = field(column.index);
             if let Some(value) = self.value(line, column, text)? {
                 cells.push(Cell { family: column.family.clone(), column: column.column.clone(), value: Some(value) });
+                set.push(j);
             }
         }
-        Ok(Row { table: self.table.clone(), series, ts, cells })
+        Ok((Row { table: self.table.clone(), series, ts, cells }, set))
     }
 
     /// The value of one field; `None` for an empty field or a `--null-values` marker.

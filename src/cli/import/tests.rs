@@ -242,3 +242,46 @@ fn bad_options_are_refused() {
     let message = bad(ImportArgs { map_file: Some(file.clone()), ..ImportArgs::default() });
     assert!(message.contains("map.txt:4: \"broken\""), "{message}");
 }
+
+#[test]
+fn tally_merges_duplicate_rows_and_cells() {
+    let mut tally = super::report::Tally::default();
+    tally.add("s", 1, [0, 1].into_iter());
+    tally.add("s", 1, [1].into_iter());
+    tally.add("s", 1, [2].into_iter());
+    tally.add("t", 1, [0].into_iter());
+    assert_eq!((tally.rows_read, tally.rows, tally.points, tally.series(), tally.duplicates()), (4, 2, 4, 2, 2));
+}
+
+#[test]
+fn rejects_skip_up_to_max_and_record_line_and_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("rejects.csv");
+    let text = "series,ts,m.v:f64\ns,1,x\ns,2,1\ns,3,y\n";
+    let options = ImportOptions::default();
+    let mut rejects = super::report::Rejects::new(1, Some(&file)).expect("file");
+    let mut reader = importer(text, &options, None, 10);
+    let err = reader.next_chunk(&mut |e| rejects.reject(e)).expect_err("second bad row");
+    assert!(err.to_string().starts_with("more than --max-errors 1 bad rows; the last: line 4"), "{err}");
+    rejects.finish().expect("flush");
+    let written = std::fs::read_to_string(&file).expect("read");
+    assert_eq!(
+        written,
+        "line,reason\n2,\"line 2, column \"\"m.v:f64\"\": \"\"x\"\" is not a valid f64 (a number such as 1.5)\"\n"
+    );
+    let mut rejects = super::report::Rejects::new(2, None).expect("no file");
+    let mut reader = importer(text, &options, None, 10);
+    let chunk = reader.next_chunk(&mut |e| rejects.reject(e)).expect("skips").expect("rows");
+    assert_eq!((chunk.rows, chunk.first_line, rejects.count()), (1, 3, 2));
+    // Header errors are never skipped.
+    let mut rejects = super::report::Rejects::new(5, None).expect("no file");
+    assert!(rejects.reject(super::error::ImportError::NoHeader { skipped: 0 }).is_err());
+}
+
+#[test]
+fn from_line_skips_earlier_rows() {
+    let options = ImportOptions { from_line: 3, ..ImportOptions::default() };
+    let mut reader = importer("series,ts,m.v:f64\ns,1,x\ns,2,1\n", &options, None, 10);
+    let chunk = reader.next_chunk(&mut Err).expect("line 2 skipped").expect("rows");
+    assert_eq!((chunk.rows, chunk.first_line), (1, 3));
+}
