@@ -304,3 +304,33 @@ fn imports_account_for_every_row() {
     let p = ok(&addr, &["--format", "csv", "scan", "t", "--series", "p"]);
     assert_eq!(p.lines().count(), 5, "{p}");
 }
+
+#[test]
+fn a_ttl_speaks_up_when_imported_rows_are_already_expired() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = ServerCommand::new(BIN, dir.path().join("data")).start().expect("serve starts");
+    let addr = server.addr();
+    ok(&addr, &["table", "create", "t", "--family", "m:v=f64", "--ttl", "365d"]);
+    let path = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).expect("write");
+        p.to_str().expect("utf8").to_owned()
+    };
+    // 1988 into a table that keeps a year: refused, naming the TTL and the table.
+    let old = path("old.csv", "series,ts,m.v\ns,1988-01-01T00:00:00Z,1\ns,1988-01-01T01:00:00Z,2\n");
+    let out = isobar(&addr, &["write", "-t", "t", "--file", &old]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("past the TTL of table \"t\" (365d)"), "{stderr}");
+    // Partly expired: accepted, and the summary says how many rows will not be seen.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_nanos();
+    let mixed = path("mixed.csv", &format!("series,ts,m.v\ns,1988-01-01T00:00:00Z,1\ns,{now},2\n"));
+    let out = isobar(&addr, &["write", "-t", "t", "--file", &mixed]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("imported 2 rows") && stderr.contains("1 of them were already past the table's TTL"),
+        "{stderr}"
+    );
+    assert_eq!(ok(&addr, &["--format", "csv", "scan", "t", "--all"]).lines().count(), 2, "one visible row");
+}

@@ -71,6 +71,7 @@ pub struct Totals {
     messages: u64,
     duplicates: u64,
     producer_applied_seq: u64,
+    expired_rows: u64,
 }
 
 impl Totals {
@@ -78,6 +79,7 @@ impl Totals {
     pub fn add(&mut self, applied: Applied) {
         self.points += applied.receipt.points as u64;
         self.rows += applied.receipt.rows as u64;
+        self.expired_rows += applied.receipt.expired_rows as u64;
         self.sequence = self.sequence.max(applied.receipt.seq);
         self.messages += 1;
         self.duplicates += u64::from(applied.duplicate);
@@ -101,6 +103,7 @@ impl Totals {
             messages: self.messages,
             duplicate: self.messages > 0 && self.duplicates == self.messages,
             producer_applied_seq: self.producer_applied_seq,
+            expired_rows: self.expired_rows,
         }
     }
 }
@@ -132,7 +135,7 @@ mod tests {
         let mut totals = Totals::default();
         for (seq, s) in [(4, "a"), (5, "b"), (6, "a")] {
             let batch = write(s);
-            totals.add(Applied::plain(WriteReceipt { seq, rows: 2, points: 2 }, series_of(&batch)));
+            totals.add(Applied::plain(WriteReceipt { seq, rows: 2, points: 2, expired_rows: 0 }, series_of(&batch)));
         }
         let r = totals.response(SyncPolicy::Always);
         assert_eq!((r.points, r.rows, r.series, r.sequence, r.messages), (6, 6, 2, 6, 3));
@@ -146,7 +149,7 @@ mod tests {
         let r = dup.response(SyncPolicy::Always);
         assert!(r.duplicate);
         assert_eq!((r.points, r.rows, r.series, r.sequence, r.messages, r.producer_applied_seq), (0, 0, 0, 0, 1, 9));
-        let applied = WriteReceipt { seq: 40, rows: 1, points: 2 };
+        let applied = WriteReceipt { seq: 40, rows: 1, points: 2, expired_rows: 0 };
         let r = Applied::of_producer(ProducerReceipt { applied: Some(applied), applied_seq: 10 }, HashSet::from([1]))
             .response(SyncPolicy::Always);
         assert!(!r.duplicate);

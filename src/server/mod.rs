@@ -213,7 +213,9 @@ pub async fn start_with(config: &Config, authorizer: Arc<dyn WriteAuthorizer>) -
     let config = &with_bootstrap_token(config)?;
     let tls = tls::server_config(&config.tls)?;
     let dir = config.server.data_dir.clone();
-    let options = config.storage.to_options();
+    // The server never stores a write that no read could return: a backfill into a table with a
+    // short TTL is refused naming the TTL instead of vanishing silently (docs/import.md).
+    let options = isobar_storage::Options { refuse_expired_writes: true, ..config.storage.to_options() };
     let open_dir = dir.clone();
     let db = tokio::task::spawn_blocking(move || Db::open(&open_dir, options))
         .await

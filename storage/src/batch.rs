@@ -154,4 +154,6 @@ pub struct WriteReceipt {
     pub rows: usize,
     /// Non-null cells written.
     pub points: usize,
+    /// Rows written that were already past their TTL (never visible to reads).
+    pub expired_rows: usize,
 }

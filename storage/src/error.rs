@@ -246,6 +246,19 @@ pub enum InvalidInput {
         /// Column name.
         column: String,
     },
+    /// Every row of a write is already past its TTL: reads would never return any of it.
+    #[error(
+        "all {rows} rows of the write are past the TTL of table \"{table}\" ({ttl}) and would never be visible; \
+         raise or remove the TTL first to load older data (isobar table alter {table} with a longer --ttl, --no-ttl FAMILY or --no-table-ttl)"
+    )]
+    AllExpired {
+        /// Table name.
+        table: String,
+        /// Rows in the write.
+        rows: usize,
+        /// The TTL, as people write it (`365d`).
+        ttl: String,
+    },
     /// A timestamp outside the accepted range.
     #[error(
         "table \"{table}\" series \"{series}\" row {row}: timestamp {ts} is outside the accepted range [{min}, {max}] (nanoseconds since 1970-01-01 UTC)"

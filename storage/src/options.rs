@@ -118,6 +118,12 @@ pub struct Options {
     /// [`FaultFs`](crate::fs::FaultFs) here; not part of the configuration file.
     #[serde(skip)]
     pub fs: crate::fs::Fs,
+    /// Refuse a write whose rows are all past their TTL ([`InvalidInput::AllExpired`](crate::InvalidInput::AllExpired))
+    /// instead of storing rows no read will return (default false, so an embedding program or a
+    /// test may load expired data on purpose; the server turns it on). Either way the receipt
+    /// counts the expired rows of an applied write. Not part of the configuration file.
+    #[serde(skip)]
+    pub refuse_expired_writes: bool,
 }
 
 impl Default for Options {
@@ -137,6 +143,7 @@ impl Default for Options {
             producer_state_ttl: Duration::from_secs(7 * 24 * 3600),
             max_producers: 100_000,
             max_producers_per_owner: 1000,
+            refuse_expired_writes: false,
             fs: crate::fs::Fs::default(),
         }
     }

@@ -178,6 +178,7 @@ fn invalid_code(invalid: &InvalidInput) -> Code {
         | InvalidInput::LengthMismatch { .. }
         | InvalidInput::DuplicateColumn { .. }
         | InvalidInput::TimestampOutOfRange { .. }
+        | InvalidInput::AllExpired { .. }
         | InvalidInput::BadSeriesKey { .. }
         | InvalidInput::StringTooLong { .. }
         | InvalidInput::TooManyRows { .. }

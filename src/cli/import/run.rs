@@ -41,6 +41,8 @@ pub struct Summary {
     pub rejected: u64,
     /// Requests sent.
     pub requests: u64,
+    /// Rows the server reported as already past the table's TTL (stored, never visible).
+    pub expired: u64,
 }
 
 impl Summary {
@@ -60,6 +62,12 @@ impl Summary {
         if self.rejected > 0 {
             let into = args.reject_file.as_ref().map(|p| format!(", listed in {}", p.display())).unwrap_or_default();
             line.push_str(&format!("; {} bad rows skipped{into}", self.rejected));
+        }
+        if self.expired > 0 {
+            line.push_str(&format!(
+                "; {} of them were already past the table's TTL and will not be visible to reads",
+                self.expired
+            ));
         }
         if skipped_columns > 0 {
             line.push_str(&format!("; {skipped_columns} columns not mapped were skipped"));
@@ -142,6 +150,7 @@ pub async fn import(
         duplicates: tally.duplicates(),
         rejected: rejects.count(),
         requests: sender.acked().len() as u64,
+        expired: sender.acked().iter().map(|(_, r)| r.expired_rows).sum(),
     };
     Ok((summary, skipped_columns))
 }

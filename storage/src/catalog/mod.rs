@@ -6,10 +6,12 @@
 //! applying [`TableChange`]s, and resolving a [`WriteBatch`](crate::WriteBatch) against the
 //! definitions ([`validate`]).
 
+mod expiry;
 mod validate;
 
 use std::collections::BTreeMap;
 
+pub(crate) use expiry::expired_rows;
 pub(crate) use validate::known_families;
 pub use validate::{LoggedColumn, LoggedSeries, Validated, validate_batch};
 

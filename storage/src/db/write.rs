@@ -9,7 +9,8 @@ use super::Db;
 use super::record::{self, Stamp};
 use super::write_path::WriteState;
 use crate::batch::{WriteBatch, WriteReceipt};
-use crate::catalog::{LoggedSeries, Validated, validate_batch};
+use crate::catalog::{LoggedSeries, Validated, expired_rows, validate_batch};
+use crate::clock::now_ns;
 use crate::error::{InvalidInput, Result};
 use crate::manifest::Edit;
 use crate::memtable::{ColumnInput, Memtable};
@@ -28,6 +29,14 @@ pub(super) struct Logged {
     pub(super) duplicate: bool,
     /// The producer's mark after the write (0 without a producer).
     pub(super) applied_seq: u64,
+}
+
+impl Logged {
+    /// The same, with `expired` rows past their TTL noted in the receipt.
+    fn with_expired(mut self, expired: usize) -> Self {
+        self.receipt.expired_rows = expired;
+        self
+    }
 }
 
 impl Db {
@@ -59,6 +68,7 @@ impl Db {
         // Validation and encoding read an immutable catalog version and need no lock, so
         // concurrent writers do them in parallel; the lock covers seq, WAL hand-off and inserts.
         let validated = validate_batch(&seen.tables, batch, &self.inner.opts.limits)?;
+        let expired = expired_rows(&seen.tables, &validated, now_ns(), self.inner.opts.refuse_expired_writes)?;
         let payload = encode_payload(&validated, stamp);
         let mut w = self.inner.writes.lock();
         self.check_writable()?;
@@ -70,7 +80,7 @@ impl Db {
         if !Arc::ptr_eq(&sv.tables, &seen.tables) {
             still_valid(&seen, &sv, &validated.series)?;
         }
-        self.commit_write(w, &sv, &validated, payload, start, stamp)
+        self.commit_write(w, &sv, &validated, payload, start, stamp).map(|logged| logged.with_expired(expired))
     }
 
     /// The write path of batches that may add columns: validated under the write lock, because
@@ -84,13 +94,14 @@ impl Db {
         self.admit_producer(&w, stamp)?;
         let mut sv = self.current();
         let validated = validate_batch(&sv.tables, batch, &self.inner.opts.limits)?;
+        let expired = expired_rows(&sv.tables, &validated, now_ns(), self.inner.opts.refuse_expired_writes)?;
         if !validated.changed_tables.is_empty() {
             let edits = validated.changed_tables.iter().cloned().map(Edit::ReplaceTable).collect();
             self.commit_tables(edits)?;
             sv = self.current();
         }
         let payload = encode_payload(&validated, stamp);
-        self.commit_write(w, &sv, &validated, payload, start, stamp)
+        self.commit_write(w, &sv, &validated, payload, start, stamp).map(|logged| logged.with_expired(expired))
     }
 
     /// Logs and applies a validated write under the write lock `w` (advancing the producer's
@@ -118,7 +129,7 @@ impl Db {
         self.inner.counters.record_write(validated.rows, validated.points, bytes, start.elapsed());
         Ok(Logged {
             wal_seq: seq,
-            receipt: WriteReceipt { seq, rows: validated.rows, points: validated.points },
+            receipt: WriteReceipt { seq, rows: validated.rows, points: validated.points, expired_rows: 0 },
             duplicate: false,
             applied_seq: stamp.map_or(0, |st| st.seq),
         })
