@@ -3,6 +3,10 @@
 //! Accepted forms: an integer count of nanoseconds since the epoch (`1700000000000000000`),
 //! an RFC 3339 time (`2024-05-01T12:00:00Z`, `2024-05-01T12:00:00.25+02:00`), a UTC date
 //! (`2024-05-01`, midnight), `now`, or `now` plus or minus a duration (`now-1h`, `now+15m`).
+//!
+//! Lenient where it stays unambiguous: a space for `T`, minutes without seconds
+//! (`2024-05-01 12:00Z`), offsets without a colon or minutes (`+0200`, `+02`). A date-time
+//! without `Z` or an offset is refused with a message that says to add one: it could be any zone.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -11,7 +15,8 @@ use crate::config::DurationValue;
 /// A time argument that is none of the accepted forms.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "\"{input}\" is not a time: use nanoseconds since the epoch, RFC 3339 (2024-05-01T12:00:00Z), a date (2024-05-01), now, or now-1h"
+    "\"{input}\" is not a time: use nanoseconds since the epoch, RFC 3339 (2024-05-01T12:00:00Z), a date (2024-05-01), now, \
+     or now-1h; a date-time needs Z or an offset (2024-05-01 12:00Z, 2024-05-01T12:00+02:00), since it could be any zone"
 )]
 pub struct TimeError {
     /// The rejected text.
@@ -47,7 +52,16 @@ pub fn parse_time_at(s: &str, now_ns: i64) -> Result<i64, TimeError> {
         let offset = i64::try_from(d.as_nanos()).map_err(|_| err())?;
         return now_ns.checked_add(sign * offset).ok_or_else(err);
     }
-    parse_rfc3339(s).ok_or_else(err)
+    if let Some(ns) = parse_rfc3339(s) {
+        return Ok(ns);
+    }
+    lenient(s).ok_or_else(err)
+}
+
+/// The other unambiguous forms (jiff's RFC 3339 / ISO 8601 reader: `+0200`, `12:00Z`, ...).
+fn lenient(s: &str) -> Option<i64> {
+    let ts = s.parse::<jiff::Timestamp>().ok()?;
+    i64::try_from(ts.as_nanosecond()).ok()
 }
 
 /// `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)` (a space may replace `T`).
@@ -155,6 +169,17 @@ mod tests {
     }
 
     #[test]
+    fn lenient_forms_that_stay_unambiguous() {
+        // `+0200` used to be refused (see refuses_anything_else); it names one instant.
+        assert_eq!(parse_time_at("2023-11-14T22:13:20+0000", NOW), Ok(NOW));
+        assert_eq!(parse_time_at("2023-11-15T00:13:20+0200", NOW), Ok(NOW));
+        assert_eq!(parse_time_at("2023-11-15 00:13:20+02", NOW), Ok(NOW));
+        assert_eq!(parse_time_at("2023-11-14 22:00Z", NOW), Ok(NOW - 800_000_000_000));
+        let naive = parse_time_at("2023-11-14 22:13", NOW).expect_err("no zone").to_string();
+        assert!(naive.contains("needs Z or an offset"), "{naive}");
+    }
+
+    #[test]
     fn refuses_anything_else() {
         for bad in [
             "",
@@ -166,7 +191,7 @@ mod tests {
             "2023-11-14T25:00:00Z",
             "2023-11-14T22:13:20",
             "2023-11-14T22:13:20.Z",
-            "2023-11-14T22:13:20+0200",
+            "2023-11-14 22:13",
             "99999999999999999999",
         ] {
             assert_eq!(parse_time_at(bad, NOW), Err(TimeError { input: bad.into() }), "{bad}");
