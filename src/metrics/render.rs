@@ -114,6 +114,8 @@ fn stalls(w: &mut TextWriter, m: &EngineMetrics) {
     };
     let help = "Write throttling now: 0 normal, 1 slowed, 2 stopped.";
     w.single("isobar_write_stall_state", Kind::Gauge, help, state);
+    let help = "Times writes were resumed after a WAL failure or a full disk, without a restart.";
+    w.single("isobar_resumes_total", Kind::Counter, help, m.resumes);
 }
 
 /// One sample per reason, so that an alert on `isobar_read_only == 1` has every series from the

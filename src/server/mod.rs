@@ -296,15 +296,19 @@ async fn serve(
     let admin = AdminServer::new(admin_service).max_decoding_message_size(max).max_encoding_message_size(max);
     // Health follows the engine: NOT_SERVING while it refuses writes (see `health`).
     let health = tonic_health::server::HealthReporter::new();
-    let health_service =
-        tonic_health::pb::health_server::HealthServer::new(health::EngineHealth::new(health.clone(), db.clone()));
+    let reported = health::ReadOnlyReported::default();
+    let health_service = tonic_health::pb::health_server::HealthServer::new(health::EngineHealth::new(
+        health.clone(),
+        db.clone(),
+        reported.clone(),
+    ));
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(isobar_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()
         .map_err(|e| ServerError::Task(format!("reflection: {e}")))?;
     set_health(&health, tonic_health::ServingStatus::Serving).await;
-    let health_watcher = tokio::spawn(health::watch_read_only(health.clone(), db.clone()));
+    let health_watcher = tokio::spawn(health::watch_read_only(health.clone(), db.clone(), reported.clone()));
 
     let timeout = config.server.shutdown_timeout.0;
     let (drained_tx, drained_rx) = oneshot::channel::<()>();
@@ -328,6 +332,7 @@ async fn serve(
         let _ = http_stop.send(());
         // The watcher would report the closed database as serving again.
         health_watcher.abort();
+        reported.shutting_down();
         set_health(&health_on_stop, tonic_health::ServingStatus::NotServing).await;
         tracing::info!("shutting down: no new connections, waiting for running calls");
         let _ = drained_tx.send(());
