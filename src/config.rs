@@ -21,7 +21,8 @@
 //! max_message_bytes = "64MiB"       # largest gRPC message accepted or sent
 //! max_rows_per_request = 1000000    # most rows (timestamps + rows) in one write request
 //! max_inflight_write_bytes = "256MiB" # requests being decoded/written at once; past it: RESOURCE_EXHAUSTED
-//! shutdown_timeout = "30s"          # how long shutdown waits for running calls
+//! shutdown_timeout = "30s"          # how long shutdown waits for running calls (streams and exports are cancelled at once)
+//! shutdown_flush_timeout = "30s"    # how long shutdown may flush memtables before closing ("0s": no flush)
 //!
 //! [storage]                         # mirrors isobar_storage::Options
 //! sync = "always"                   # "always" | "none" | "interval:100ms" | { interval_ms = 100 }
@@ -222,8 +223,12 @@ pub struct ServerConfig {
     /// Bytes of write requests being decoded and written at once; past it, writes are refused
     /// with `RESOURCE_EXHAUSTED` (default 256 MiB).
     pub max_inflight_write_bytes: ByteSize,
-    /// How long a shutdown waits for running calls (default 30 s).
+    /// How long a shutdown waits for running unary calls before cancelling them with
+    /// `UNAVAILABLE` (default 30 s); streams and exports are cancelled at once.
     pub shutdown_timeout: DurationValue,
+    /// How long a shutdown may spend flushing the memtables, so that the next start replays
+    /// little WAL (default 30 s; zero skips the flush). Past it the database closes anyway.
+    pub shutdown_flush_timeout: DurationValue,
 }
 
 impl Default for ServerConfig {
@@ -238,6 +243,7 @@ impl Default for ServerConfig {
             max_rows_per_request: 1_000_000,
             max_inflight_write_bytes: ByteSize(256 << 20),
             shutdown_timeout: DurationValue(std::time::Duration::from_secs(30)),
+            shutdown_flush_timeout: DurationValue(std::time::Duration::from_secs(30)),
         }
     }
 }
