@@ -104,6 +104,7 @@
 
 pub mod connections;
 mod env;
+pub mod log_level;
 mod print;
 pub mod security;
 mod values;
@@ -437,7 +438,8 @@ impl Default for MetricsConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
-    /// A `tracing` filter such as `info` or `info,isobar_storage=debug` (default `info`).
+    /// A level or a list of levels and `target=level` directives such as
+    /// `info,isobar_storage=debug` (default `info`; checked by [`log_level::check`]).
     /// `RUST_LOG` is not read; use `ISOBAR_LOG_LEVEL`.
     pub level: String,
     /// Line format (default human).
@@ -533,6 +535,9 @@ impl Config {
     /// Checks ranges and relations that the types alone do not.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |key, value: String, reason| Err(ConfigError::Invalid { key, value, reason });
+        if let Err(reason) = log_level::check(&self.log.level) {
+            return invalid("log.level", self.log.level.clone(), reason);
+        }
         let s = &self.storage;
         if !(1..=22).contains(&s.zstd_level) {
             return invalid("storage.zstd_level", s.zstd_level.to_string(), "must be 1 to 22");

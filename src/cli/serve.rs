@@ -117,7 +117,11 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
     // Work a cancelled call left on the blocking pool (an export that was still writing) must
     // not keep the process alive after "server stopped": it is abandoned with the process.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
-    served
+    served.map_err(|error| {
+        // The last line, in the log's format: a JSON log must not end with a plain-text line.
+        tracing::error!(error = %error, "isobar serve failed (exit code 1): {error}");
+        CliError::Logged(Box::new(error))
+    })
 }
 
 /// How exposed a listen address leaves the server.
@@ -191,7 +195,11 @@ fn init_logging(config: &Config) -> Result<(), CliError> {
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     let installed = match config.log.format {
         LogFormat::Human => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Json => builder
+            .with_ansi(false)
+            .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+            .event_format(super::log_format::FlatJson)
+            .try_init(),
     };
     installed.map_err(|source| CliError::LoggingInit { source })
 }
