@@ -21,7 +21,8 @@
 //! max_message_bytes = "64MiB"       # largest gRPC message accepted or sent
 //! max_rows_per_request = 1000000    # most rows (timestamps + rows) in one write request
 //! max_inflight_write_bytes = "256MiB" # requests being decoded/written at once; past it: RESOURCE_EXHAUSTED
-//! shutdown_timeout = "30s"          # how long shutdown waits for running calls
+//! shutdown_timeout = "30s"          # how long shutdown waits for running calls (streams and exports are cancelled at once)
+//! shutdown_flush_timeout = "30s"    # how long shutdown may flush memtables before closing ("0s": no flush)
 //!
 //! [storage]                         # mirrors isobar_storage::Options
 //! sync = "always"                   # "always" | "none" | "interval:100ms" | { interval_ms = 100 }
@@ -103,6 +104,7 @@
 
 pub mod connections;
 mod env;
+pub mod log_level;
 mod print;
 pub mod security;
 mod values;
@@ -222,8 +224,12 @@ pub struct ServerConfig {
     /// Bytes of write requests being decoded and written at once; past it, writes are refused
     /// with `RESOURCE_EXHAUSTED` (default 256 MiB).
     pub max_inflight_write_bytes: ByteSize,
-    /// How long a shutdown waits for running calls (default 30 s).
+    /// How long a shutdown waits for running unary calls before cancelling them with
+    /// `UNAVAILABLE` (default 30 s); streams and exports are cancelled at once.
     pub shutdown_timeout: DurationValue,
+    /// How long a shutdown may spend flushing the memtables, so that the next start replays
+    /// little WAL (default 30 s; zero skips the flush). Past it the database closes anyway.
+    pub shutdown_flush_timeout: DurationValue,
 }
 
 impl Default for ServerConfig {
@@ -238,6 +244,7 @@ impl Default for ServerConfig {
             max_rows_per_request: 1_000_000,
             max_inflight_write_bytes: ByteSize(256 << 20),
             shutdown_timeout: DurationValue(std::time::Duration::from_secs(30)),
+            shutdown_flush_timeout: DurationValue(std::time::Duration::from_secs(30)),
         }
     }
 }
@@ -431,7 +438,8 @@ impl Default for MetricsConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
-    /// A `tracing` filter such as `info` or `info,isobar_storage=debug` (default `info`).
+    /// A level or a list of levels and `target=level` directives such as
+    /// `info,isobar_storage=debug` (default `info`; checked by [`log_level::check`]).
     /// `RUST_LOG` is not read; use `ISOBAR_LOG_LEVEL`.
     pub level: String,
     /// Line format (default human).
@@ -527,6 +535,9 @@ impl Config {
     /// Checks ranges and relations that the types alone do not.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |key, value: String, reason| Err(ConfigError::Invalid { key, value, reason });
+        if let Err(reason) = log_level::check(&self.log.level) {
+            return invalid("log.level", self.log.level.clone(), reason);
+        }
         let s = &self.storage;
         if !(1..=22).contains(&s.zstd_level) {
             return invalid("storage.zstd_level", s.zstd_level.to_string(), "must be 1 to 22");

@@ -8,6 +8,8 @@ fn main() -> ExitCode {
     let cli = isobar::cli::Cli::parse();
     match isobar::cli::run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // Already the last line of the log, in the configured format (text or JSON).
+        Err(err) if err.is_logged() => ExitCode::FAILURE,
         Err(err) => {
             let message = err.to_string();
             eprintln!("error: {message}");

@@ -115,7 +115,8 @@ fn kubernetes_manifests_fit_the_binary_and_the_config() {
     let pod = &set["template"]["spec"];
     assert_eq!(pod["securityContext"]["runAsNonRoot"].as_bool(), Some(true));
     let grace = pod["terminationGracePeriodSeconds"].as_u64().expect("grace period");
-    assert!(grace > config.server.shutdown_timeout.0.as_secs(), "grace {grace}s must exceed shutdown_timeout");
+    let stop_budget = (config.server.shutdown_timeout.0 + config.server.shutdown_flush_timeout.0).as_secs();
+    assert!(grace > stop_budget, "grace {grace}s must exceed shutdown_timeout + shutdown_flush_timeout");
     let c = &pod["containers"][0];
     let ports: BTreeMap<String, u64> = c["ports"]
         .as_sequence()
@@ -260,7 +261,8 @@ fn systemd_unit_is_hardened_and_starts_a_real_serve() {
     )
     .expect("deploy/isobar.toml parses");
     let stop: u64 = keys["TimeoutStopSec"].trim_end_matches('s').parse().expect("seconds");
-    assert!(stop > config.server.shutdown_timeout.0.as_secs(), "TimeoutStopSec must exceed shutdown_timeout");
+    let stop_budget = (config.server.shutdown_timeout.0 + config.server.shutdown_flush_timeout.0).as_secs();
+    assert!(stop > stop_budget, "TimeoutStopSec must exceed shutdown_timeout + shutdown_flush_timeout");
 
     // ExecStart, with the example config in place of /etc/isobar/isobar.toml, prints the config
     // it would serve with: every flag is real and the data directory is the state directory.

@@ -337,6 +337,14 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            rpc: "Admin/ResumeWrites",
+            needs: Admin,
+            table: "*",
+            allowed: "secret-root",
+            denied: wadmin,
+            call: |mut c| Box::pin(async move { c.admin.resume_writes(pb::ResumeWritesRequest {}).await.map(drop) }),
+        },
+        Case {
             rpc: "Admin/DeleteSnapshot",
             needs: Admin,
             table: "*",

@@ -83,25 +83,27 @@ fn tokens_from_env_or_file_are_enforced_and_json_logs_carry_span_fields_but_no_s
     assert!(!text.contains("not-the-secret"), "nor a wrong one");
     let lines: Vec<serde_json::Value> =
         text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("JSON line {l}: {e}"))).collect();
-    let span_of = |line: &serde_json::Value| line.get("span").cloned().unwrap_or_default();
+    // Flat JSON: the event's and the span's fields sit at the top level (no `fields`/`span`).
+    for line in &lines {
+        assert!(line.get("fields").is_none() && line.get("span").is_none() && line.get("spans").is_none(), "{line}");
+    }
     let refusal = lines
         .iter()
-        .find(|l| l["fields"]["message"].as_str().is_some_and(|m| m.contains("not authenticated")))
+        .find(|l| l["message"].as_str().is_some_and(|m| m.contains("not authenticated")))
         .expect("refusal logged");
     assert_eq!(refusal["level"], "WARN");
-    assert_eq!(span_of(refusal)["rpc"], "isobar.v1.Admin/CreateTable");
-    assert!(span_of(refusal)["peer"].as_str().is_some_and(|p| p.starts_with("127.0.0.1:")), "{refusal}");
-    let finished: Vec<&serde_json::Value> =
-        lines.iter().filter(|l| l["fields"]["message"] == "call finished").collect();
+    assert_eq!(refusal["rpc"], "isobar.v1.Admin/CreateTable");
+    assert!(refusal["peer"].as_str().is_some_and(|p| p.starts_with("127.0.0.1:")), "{refusal}");
+    let finished: Vec<&serde_json::Value> = lines.iter().filter(|l| l["message"] == "call finished").collect();
     let ok_create = finished
         .iter()
-        .find(|l| span_of(l)["rpc"] == "isobar.v1.Admin/CreateTable" && l["fields"]["code"] == "OK")
+        .find(|l| l["rpc"] == "isobar.v1.Admin/CreateTable" && l["code"] == "OK")
         .expect("successful create logged");
-    assert_eq!(span_of(ok_create)["principal"], "ops");
-    assert!(ok_create["fields"]["duration_ms"].as_f64().is_some(), "{ok_create}");
+    assert_eq!(ok_create["principal"], "ops");
+    assert!(ok_create["duration_ms"].as_f64().is_some(), "{ok_create}");
     assert!(
-        finished.iter().any(|l| span_of(l)["rpc"] == "isobar.v1.Admin/ListTables" && span_of(l)["principal"] == "ops"),
+        finished.iter().any(|l| l["rpc"] == "isobar.v1.Admin/ListTables" && l["principal"] == "ops"),
         "{finished:?}"
     );
-    assert!(finished.iter().any(|l| l["fields"]["code"] == "Unauthenticated"), "{finished:?}");
+    assert!(finished.iter().any(|l| l["code"] == "Unauthenticated"), "{finished:?}");
 }

@@ -1,4 +1,4 @@
-//! `isobar admin flush|compact|stats|verify`.
+//! `isobar admin flush|resume|compact|stats|verify`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,6 +22,11 @@ pub enum AdminCommand {
         #[arg(long)]
         table: Option<String>,
     },
+    /// Take writes again after a WAL failure or a full disk, now, without a restart (the
+    /// server also retries by itself with back-off). Free space first; exits non-zero with
+    /// the reason while the cause persists.
+    #[command(after_help = "Example:\n  isobar admin resume")]
+    Resume,
     /// Compact a table's files now.
     #[command(after_help = "\
 Examples:
@@ -74,6 +79,17 @@ pub async fn run(command: &AdminCommand, client: &mut Client, format: OutputForm
             let request = pb::FlushRequest { table: table.clone().unwrap_or_default() };
             let r = client.admin.flush(request).await?.into_inner();
             eprintln!("flushed {} families: {} files, {} bytes", r.families_flushed, r.files_written, r.bytes_written);
+            Ok(())
+        }
+        AdminCommand::Resume => {
+            let r = client.admin.resume_writes(pb::ResumeWritesRequest {}).await?.into_inner();
+            let said = match r.outcome.as_str() {
+                "not_needed" => "writes were not refused: nothing to resume",
+                "flushes_retried" => "failing flushes retried: writes are taken",
+                "wal_restarted" => "memtables flushed and the WAL restarted: writes are taken",
+                other => other,
+            };
+            eprintln!("{said}");
             Ok(())
         }
         AdminCommand::Compact { .. } => {

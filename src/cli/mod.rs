@@ -14,6 +14,7 @@ pub mod export;
 pub mod health;
 pub mod import;
 pub mod inspect;
+pub mod log_format;
 pub mod output;
 pub mod progress;
 pub mod read;
@@ -155,6 +156,13 @@ Examples:
     Agent(isobar_agent::cli::AgentCommand),
 }
 
+impl CliError {
+    /// True when the failure is already in the log (see [`CliError::Logged`]).
+    pub fn is_logged(&self) -> bool {
+        matches!(self, CliError::Logged(_))
+    }
+}
+
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -177,6 +185,10 @@ pub enum CliError {
         #[source]
         source: tracing_subscriber::filter::ParseError,
     },
+    /// A failure already written to the log in the configured format (`isobar serve` after its
+    /// logging started), so that `main` does not print it again as plain text.
+    #[error("{0}")]
+    Logged(Box<CliError>),
     /// Logging could not be installed.
     #[error("cannot install logging: {source}")]
     LoggingInit {

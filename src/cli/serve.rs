@@ -23,8 +23,10 @@ A listen address other than loopback needs [auth] enabled with tokens (and shoul
 so does a metrics.listen other than loopback, unless metrics.allow_anonymous = true. See
 docs/security.md.
 
-SIGINT (Ctrl-C) or SIGTERM stop the server gracefully: it stops accepting calls, lets running
-calls finish (up to server.shutdown_timeout), syncs the WAL and exits 0.")]
+SIGINT (Ctrl-C) or SIGTERM stop the server gracefully: it stops accepting calls, cancels streams
+and exports with UNAVAILABLE, lets other running calls finish (up to server.shutdown_timeout,
+then cancels them too), flushes the memtables (up to server.shutdown_flush_timeout), syncs the
+WAL and exits 0; when the database cannot be closed cleanly it logs why and exits 1.")]
 pub struct ServeArgs {
     /// Configuration file (TOML); default: $ISOBAR_CONFIG if set, else built-in defaults.
     #[arg(long, value_name = "FILE")]
@@ -89,7 +91,7 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         .thread_name("isobar-rpc")
         .build()
         .map_err(|source| CliError::Runtime { source })?;
-    runtime.block_on(async {
+    let served = runtime.block_on(async {
         let mut running = crate::server::start(&config).await?;
         tracing::info!(
             listen = %running.addr(),
@@ -111,6 +113,14 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         }
         running.wait().await?;
         Ok(())
+    });
+    // Work a cancelled call left on the blocking pool (an export that was still writing) must
+    // not keep the process alive after "server stopped": it is abandoned with the process.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    served.map_err(|error| {
+        // The last line, in the log's format: a JSON log must not end with a plain-text line.
+        tracing::error!(error = %error, "isobar serve failed (exit code 1): {error}");
+        CliError::Logged(Box::new(error))
     })
 }
 
@@ -185,7 +195,11 @@ fn init_logging(config: &Config) -> Result<(), CliError> {
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     let installed = match config.log.format {
         LogFormat::Human => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Json => builder
+            .with_ansi(false)
+            .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+            .event_format(super::log_format::FlatJson)
+            .try_init(),
     };
     installed.map_err(|source| CliError::LoggingInit { source })
 }

@@ -92,6 +92,7 @@ impl Config {
                 srv.max_inflight_write_bytes = parse_value(var, value)?;
             }
             ("SERVER", "SHUTDOWN_TIMEOUT") => srv.shutdown_timeout = parse_value(var, value)?,
+            ("SERVER", "SHUTDOWN_FLUSH_TIMEOUT") => srv.shutdown_flush_timeout = parse_value(var, value)?,
             ("STORAGE", "SYNC") => st.sync = parse_value(var, value)?,
             ("STORAGE", "WAL_SEGMENT_SIZE") => st.wal_segment_size = parse_value(var, value)?,
             ("STORAGE", "WAL_RECOVERY") => {

@@ -19,6 +19,7 @@ pub mod access;
 mod connections;
 mod http;
 mod layer;
+pub mod process;
 mod render;
 mod requests;
 pub mod text;

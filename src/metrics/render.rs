@@ -19,9 +19,23 @@ pub fn render(engine: &EngineMetrics, requests: &RequestMetrics) -> String {
     read_only(&mut w, engine);
     wal_backlog(&mut w, engine);
     cache(&mut w, engine);
+    producers(&mut w, engine);
     rpcs(&mut w, requests);
     super::connections::render(&mut w, &requests.listeners());
+    super::process::render(&mut w, &super::process::ProcessStats::read());
     w.finish()
+}
+
+/// The idempotent producers (docs/producers.md): how many are tracked against
+/// `storage.max_producers`, how many were forgotten, how many duplicates were answered.
+fn producers(w: &mut TextWriter, m: &EngineMetrics) {
+    let s = &m.stats;
+    let help = "Idempotent producers tracked now (each has a durable mark); capped by storage.max_producers.";
+    w.single("isobar_producers", Kind::Gauge, help, s.producers_tracked);
+    let help = "Producers forgotten since start, idle past storage.producer_state_ttl or past storage.max_producers.";
+    w.single("isobar_producers_expired_total", Kind::Counter, help, s.producers_expired);
+    let help = "Producer writes answered as duplicates (already applied; not applied again).";
+    w.single("isobar_producer_duplicates_total", Kind::Counter, help, s.producer_duplicates);
 }
 
 fn ingest(w: &mut TextWriter, m: &EngineMetrics) {
@@ -114,6 +128,8 @@ fn stalls(w: &mut TextWriter, m: &EngineMetrics) {
     };
     let help = "Write throttling now: 0 normal, 1 slowed, 2 stopped.";
     w.single("isobar_write_stall_state", Kind::Gauge, help, state);
+    let help = "Times writes were resumed after a WAL failure or a full disk, without a restart.";
+    w.single("isobar_resumes_total", Kind::Counter, help, m.resumes);
 }
 
 /// One sample per reason, so that an alert on `isobar_read_only == 1` has every series from the

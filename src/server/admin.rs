@@ -1,4 +1,5 @@
-//! The tonic `Admin` service: tables, flush, compact, stats, export, deletes and snapshots.
+//! The tonic `Admin` service: tables, flush, compact, stats, export, deletes, snapshots and
+//! resuming writes after a failure.
 //!
 //! Every call checks the caller's permission first (`Export` needs `admin` on its table: it
 //! writes files on the server's disk, see `super::rpc`). The calls that only read the database
@@ -348,5 +349,19 @@ impl Admin for AdminService {
     ) -> Result<Response<pb::VerifySnapshotResponse>, Status> {
         authorize(&request, Rpc::VerifySnapshot, crate::auth::ALL_TABLES)?;
         snapshot::verify(self.snapshots.clone(), request.into_inner()).await.map(Response::new)
+    }
+
+    async fn resume_writes(
+        &self,
+        request: Request<pb::ResumeWritesRequest>,
+    ) -> Result<Response<pb::ResumeWritesResponse>, Status> {
+        authorize(&request, Rpc::ResumeWrites, crate::auth::ALL_TABLES)?;
+        let outcome = self.blocking(|db| Ok(db.resume()?)).await?;
+        let outcome = match outcome {
+            isobar_storage::Resumed::NotNeeded => "not_needed",
+            isobar_storage::Resumed::FlushesRetried => "flushes_retried",
+            isobar_storage::Resumed::WalRestarted => "wal_restarted",
+        };
+        Ok(Response::new(pb::ResumeWritesResponse { outcome: outcome.into() }))
     }
 }

@@ -6,9 +6,14 @@
 //!                    │ (header removed)                      │ fails: UNAUTHENTICATED, warn
 //!                    ▼                                       ▼
 //!                 handler: authorize(table) ─► PERMISSION_DENIED, warn
-//! response body ends (or is dropped) ─► "call finished" {code, duration_ms}: debug when OK,
-//!                                        info otherwise
+//! response body ends (or is dropped) ─► "call finished" {code, duration_ms}: one INFO line
+//!                                        per call (table and rows in the span when known)
 //! ```
+//!
+//! Every call has a request id: the client's `x-request-id` header when it sends a usable one
+//! (1 to 128 visible ASCII characters), else 16 random hex digits. It is a field of the call's
+//! span, so every line logged during the call carries it (flat in JSON logs), and it is echoed
+//! in the `x-request-id` response header, so a client can quote it in a report.
 //!
 //! The secret never reaches a log line nor a handler: the header is taken out of the request
 //! before the router sees it. Handlers find the caller as [`CallAuth`] in the request extensions.
@@ -109,13 +114,22 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let path = request.uri().path().to_owned();
+        let id = request_id(request.headers());
         if is_open_path(&path) {
             request.headers_mut().remove(http::header::AUTHORIZATION);
-            return Box::pin(async move { Ok(inner.call(request).await?.map(Logged::silent)) });
+            return Box::pin(async move { Ok(echo(inner.call(request).await?.map(Logged::silent), &id)) });
         }
         let rpc = Rpc::from_path(&path);
         let name = rpc.map_or_else(|| path.clone(), |r| r.to_string());
-        let span = tracing::info_span!("rpc", rpc = %name, peer = %peer(&request), principal = tracing::field::Empty);
+        let span = tracing::info_span!(
+            "rpc",
+            rpc = %name,
+            request_id = %id,
+            peer = %peer(&request),
+            principal = tracing::field::Empty,
+            table = tracing::field::Empty,
+            rows = tracing::field::Empty,
+        );
         let started = Instant::now();
         let secret = bearer(request.headers());
         request.headers_mut().remove(http::header::AUTHORIZATION);
@@ -125,15 +139,45 @@ where
                 span.record("principal", principal.name.as_str());
                 request.extensions_mut().insert(CallAuth { principal, rpc, anonymous: !self.auth.enabled() });
                 let call = inner.call(request).instrument(span.clone());
-                Box::pin(async move { Ok(Logged::wrap(call.await?, span, started)) })
+                Box::pin(async move { Ok(echo(Logged::wrap(call.await?, span, started), &id)) })
             }
             Err(error) => {
                 span.in_scope(|| tracing::warn!(%error, "call refused: not authenticated"));
                 let response = tonic::Status::unauthenticated(error.to_string()).into_http::<R>();
-                Box::pin(async move { Ok(Logged::wrap(response, span, started)) })
+                Box::pin(async move { Ok(echo(Logged::wrap(response, span, started), &id)) })
             }
         }
     }
+}
+
+/// The request id header, read and echoed.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// The client's request id when usable (1 to 128 visible ASCII characters), else a new one.
+fn request_id(headers: &http::HeaderMap) -> String {
+    let given = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::trim);
+    match given {
+        Some(id) if (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic()) => id.to_owned(),
+        _ => {
+            let mut bytes = [0u8; 8];
+            if getrandom::fill(&mut bytes).is_err() {
+                // No randomness: time and a counter are unique enough within one server.
+                static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+                bytes = ((t as u64) ^ n.rotate_left(32)).to_be_bytes();
+            }
+            bytes.iter().map(|b| format!("{b:02x}")).collect()
+        }
+    }
+}
+
+/// `response` with the request id in its headers.
+fn echo<R>(mut response: http::Response<R>, id: &str) -> http::Response<R> {
+    if let Ok(value) = http::HeaderValue::from_str(id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
 }
 
 /// A response body that logs the call's outcome once it ends or is dropped.
@@ -197,7 +241,7 @@ impl<R> Drop for Logged<R> {
         let code = self.code.as_deref().and_then(|c| c.parse::<i32>().ok()).map(tonic::Code::from_i32);
         let _entered = span.enter();
         match code {
-            Some(tonic::Code::Ok) => tracing::debug!(code = "OK", duration_ms, "call finished"),
+            Some(tonic::Code::Ok) => tracing::info!(code = "OK", duration_ms, "call finished"),
             Some(code) => tracing::info!(code = ?code, duration_ms, "call finished"),
             None => tracing::info!(code = "none (cancelled or connection lost)", duration_ms, "call finished"),
         }

@@ -7,13 +7,20 @@
 //! prints. `Watch` streams the reporter's statuses, which [`watch_read_only`] updates once a
 //! second and on every change logs one line: an `ERROR` "health: NOT_SERVING, the database is
 //! read-only" with the reason, or an `INFO` "health: SERVING again" once it clears.
+//!
+//! Between a resume (`isobar admin resume`, or the engine's own retry) and the watcher's next
+//! look, the reporter still says `NOT_SERVING` for the read-only state that just cleared; `Check`
+//! answers `SERVING` then, because [`ReadOnlyReported`] tells it that the reporter's
+//! `NOT_SERVING` is the watcher's (stale) one and not the shutdown's.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use isobar_storage::{Db, ReadOnly};
 use tonic::{Request, Response, Status};
 use tonic_health::ServingStatus;
-use tonic_health::pb::health_check_response::ServingStatus::NotServing;
+use tonic_health::pb::health_check_response::ServingStatus::{NotServing, Serving};
 use tonic_health::pb::health_server::Health;
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 use tonic_health::server::{HealthReporter, HealthService};
@@ -29,17 +36,39 @@ pub const SERVICES: [&str; 4] = ["", "isobar.v1.Ingest", "isobar.v1.Query", "iso
 /// How often [`watch_read_only`] looks at the engine.
 const POLL: Duration = Duration::from_secs(1);
 
+/// True while the reporter's `NOT_SERVING` was set by [`watch_read_only`] for a read-only
+/// state (not by the shutdown, which clears it first).
+#[derive(Clone, Debug, Default)]
+pub struct ReadOnlyReported(Arc<AtomicBool>);
+
+impl ReadOnlyReported {
+    fn set(&self, on: bool) {
+        self.0.store(on, Ordering::Release);
+    }
+
+    fn get(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// Called before the shutdown reports `NOT_SERVING`: from then on it is the truth.
+    pub fn shutting_down(&self) {
+        self.set(false);
+    }
+}
+
 /// The health service: the reporter's statuses, overridden by the engine's read-only state.
 #[derive(Debug)]
 pub struct EngineHealth {
     inner: HealthService,
     db: Db,
+    reported: ReadOnlyReported,
 }
 
 impl EngineHealth {
-    /// A service answering from `reporter`'s statuses and `db`'s read-only state.
-    pub fn new(reporter: HealthReporter, db: Db) -> Self {
-        Self { inner: HealthService::from_health_reporter(reporter), db }
+    /// A service answering from `reporter`'s statuses and `db`'s read-only state; `reported` is
+    /// shared with the [`watch_read_only`] that updates `reporter`.
+    pub fn new(reporter: HealthReporter, db: Db, reported: ReadOnlyReported) -> Self {
+        Self { inner: HealthService::from_health_reporter(reporter), db, reported }
     }
 }
 
@@ -59,7 +88,12 @@ impl Health for EngineHealth {
             }
             return Ok(reply);
         }
-        self.inner.check(request).await
+        let answer = self.inner.check(request).await?;
+        if ours && answer.get_ref().status == NotServing as i32 && self.reported.get() {
+            // The watcher's NOT_SERVING for a read-only state that has cleared since.
+            return Ok(Response::new(HealthCheckResponse { status: Serving as i32 }));
+        }
+        Ok(answer)
     }
 
     type WatchStream = <HealthService as Health>::WatchStream;
@@ -76,7 +110,7 @@ fn printable(text: &str) -> String {
 
 /// Keeps `reporter` in step with the engine's read-only state and logs each change; runs until
 /// aborted (the server aborts it before it reports `NOT_SERVING` for shutdown).
-pub async fn watch_read_only(reporter: HealthReporter, db: Db) {
+pub async fn watch_read_only(reporter: HealthReporter, db: Db, reported: ReadOnlyReported) {
     let mut last: Option<ReadOnly> = None;
     let mut tick = tokio::time::interval(POLL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -99,8 +133,14 @@ pub async fn watch_read_only(reporter: HealthReporter, db: Db) {
             ),
         }
         let status = if now.is_some() { ServingStatus::NotServing } else { ServingStatus::Serving };
+        if now.is_some() {
+            reported.set(true);
+        }
         for name in SERVICES {
             reporter.set_service_status(name, status).await;
+        }
+        if now.is_none() {
+            reported.set(false);
         }
         last = now;
     }

@@ -13,9 +13,13 @@
 //!
 //! ```text
 //! start(config) ─► Db::open (blocking pool) ─► bind ─► serve ────────────► stop()/signal
-//!                                                        │ stop accepting, finish running calls
-//!                                                        ▼ (at most server.shutdown_timeout)
-//!                                                      Db::close (syncs the WAL) ─► Ok
+//!                                                        │ stop accepting; cancel streams and
+//!                                                        │ exports with UNAVAILABLE ([`shutdown`]);
+//!                                                        │ finish the other running calls
+//!                                                        ▼ (at most server.shutdown_timeout, then cancel)
+//!                                                      Db::flush (at most server.shutdown_flush_timeout)
+//!                                                        ▼
+//!                                                      Db::close (syncs the WAL) ─► Ok, or Err and a final ERROR line
 //! ```
 //!
 //! Health: every service reports `NOT_SERVING` until the database is open and `SERVING` after;
@@ -41,6 +45,7 @@ pub mod handshake_log;
 pub mod health;
 pub mod otlp;
 pub mod rpc;
+pub mod shutdown;
 mod snapshot;
 pub mod tls;
 
@@ -298,17 +303,24 @@ async fn serve(
     let admin = AdminServer::new(admin_service).max_decoding_message_size(max).max_encoding_message_size(max);
     // Health follows the engine: NOT_SERVING while it refuses writes (see `health`).
     let health = tonic_health::server::HealthReporter::new();
-    let health_service =
-        tonic_health::pb::health_server::HealthServer::new(health::EngineHealth::new(health.clone(), db.clone()));
+    let reported = health::ReadOnlyReported::default();
+    let health_service = tonic_health::pb::health_server::HealthServer::new(health::EngineHealth::new(
+        health.clone(),
+        db.clone(),
+        reported.clone(),
+    ));
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(isobar_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()
         .map_err(|e| ServerError::Task(format!("reflection: {e}")))?;
     set_health(&health, tonic_health::ServingStatus::Serving).await;
-    let health_watcher = tokio::spawn(health::watch_read_only(health.clone(), db.clone()));
+    let health_watcher = tokio::spawn(health::watch_read_only(health.clone(), db.clone(), reported.clone()));
 
     let timeout = config.server.shutdown_timeout.0;
+    let (shutdown, shutdown_layer) = shutdown::Shutdown::new();
+    let shutdown = Arc::new(shutdown);
+    let shutdown_on_signal = Arc::clone(&shutdown);
     let (drained_tx, drained_rx) = oneshot::channel::<()>();
     let health_on_stop = health.clone();
     let (http_stop, http_stopped) = oneshot::channel::<()>();
@@ -330,8 +342,13 @@ async fn serve(
         let _ = http_stop.send(());
         // The watcher would report the closed database as serving again.
         health_watcher.abort();
+        reported.shutting_down();
         set_health(&health_on_stop, tonic_health::ServingStatus::NotServing).await;
-        tracing::info!("shutting down: no new connections, waiting for running calls");
+        tracing::info!(
+            "shutting down: no new connections; streams and exports cancelled with UNAVAILABLE, waiting for the \
+             other running calls"
+        );
+        shutdown_on_signal.begin();
         let _ = drained_tx.send(());
     };
     let router = tonic::transport::Server::builder()
@@ -342,6 +359,7 @@ async fn serve(
         .layer(crate::metrics::RequestLayer::new(requests))
         .layer(crate::net::streams::StreamLayer::new(grpc_gate.registry.clone()))
         .layer(call::CallLayer::new(Authenticator::from_config(&config.auth)))
+        .layer(shutdown_layer)
         .add_service(health_service)
         .add_service(reflection)
         .add_service(ingest)
@@ -353,7 +371,7 @@ async fn serve(
                 .max_decoding_message_size(max)
                 .max_encoding_message_size(max)
         }));
-    let served: std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), tonic::transport::Error>> + Send>> =
+    let mut served: std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), tonic::transport::Error>> + Send>> =
         match tls {
             Some(tls) => Box::pin(router.serve_with_incoming_shutdown(tls::incoming(listener, tls, grpc_gate), signal)),
             None => Box::pin(
@@ -361,10 +379,17 @@ async fn serve(
             ),
         };
     let result = tokio::select! {
-        r = served => r.map_err(ServerError::from),
+        r = &mut served => r.map_err(ServerError::from),
         () = deadline_after(drained_rx, timeout) => {
-            tracing::warn!(?timeout, "running calls did not finish within server.shutdown_timeout; closing anyway");
-            Ok(())
+            tracing::warn!(?timeout, "running calls did not finish within server.shutdown_timeout; cancelling them with UNAVAILABLE");
+            shutdown.deadline();
+            match tokio::time::timeout(CANCEL_GRACE, &mut served).await {
+                Ok(r) => r.map_err(ServerError::from),
+                Err(_) => {
+                    tracing::warn!(?CANCEL_GRACE, "connections stayed open after the cancellation; closing anyway");
+                    Ok(())
+                }
+            }
         }
     };
     if let Some(task) = http_task {
@@ -376,11 +401,47 @@ async fn serve(
             Err(_) => tracing::warn!("line-protocol requests did not finish within server.shutdown_timeout"),
         }
     }
+    flush_within(&db, config.server.shutdown_flush_timeout.0).await;
     let dir = db.path().to_path_buf();
     let closed = tokio::task::spawn_blocking(move || db.close()).await.map_err(|e| ServerError::Task(e.to_string()))?;
-    closed.map_err(|source| ServerError::Db { dir, source })?;
-    tracing::info!("database closed; server stopped");
+    if let Err(source) = closed {
+        let error = ServerError::Db { dir, source };
+        tracing::error!(%error, "server stopped: the database did not close cleanly (exit code 1)");
+        return Err(error);
+    }
+    match &result {
+        Ok(()) => tracing::info!("database closed; server stopped"),
+        Err(error) => tracing::error!(%error, "server stopped: the gRPC server failed (exit code 1)"),
+    }
     result
+}
+
+/// How long connections get to close after the remaining calls were cancelled.
+const CANCEL_GRACE: Duration = Duration::from_secs(5);
+
+/// Flushes the memtables before the close, so that the next start replays (almost) no WAL, when
+/// that fits in `budget` (`server.shutdown_flush_timeout`; zero skips it). Past the budget, or
+/// when the flush fails, the close goes on: the WAL still holds every acknowledged write.
+async fn flush_within(db: &Db, budget: Duration) {
+    if budget.is_zero() {
+        return;
+    }
+    let started = std::time::Instant::now();
+    let flushing = db.clone();
+    let flush = tokio::task::spawn_blocking(move || flushing.flush());
+    match tokio::time::timeout(budget, flush).await {
+        Ok(Ok(Ok(()))) => {
+            tracing::info!(duration_ms = started.elapsed().as_millis() as u64, "memtables flushed before closing");
+        }
+        Ok(Ok(Err(error))) => {
+            tracing::warn!(%error, "memtables not flushed before closing; the next start replays them from the WAL");
+        }
+        Ok(Err(error)) => tracing::warn!(%error, "the shutdown flush task failed; the next start replays the WAL"),
+        Err(_) => tracing::warn!(
+            ?budget,
+            "memtables not flushed within server.shutdown_flush_timeout; closing anyway (the next start replays the WAL)"
+        ),
+    }
 }
 
 /// Completes `timeout` after `start` fires; never if it is dropped unfired.

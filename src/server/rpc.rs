@@ -6,7 +6,7 @@
 //! |------------|---------|
 //! | read       | Scan, Aggregate, Latest, ListTables, DescribeTable, Stats |
 //! | write      | Write, WriteStream, ProducerStream, Delete; Resume (write on any table); OTLP MetricsService/Export (every table it writes) |
-//! | admin      | CreateTable, AlterTable, DropTable, Flush, Compact, Export, ExportWithProgress; CreateSnapshot, ListSnapshots, DeleteSnapshot, VerifySnapshot (on `*`) |
+//! | admin      | CreateTable, AlterTable, DropTable, Flush, Compact, Export, ExportWithProgress; CreateSnapshot, ListSnapshots, DeleteSnapshot, VerifySnapshot, ResumeWrites (on `*`) |
 //!
 //! `Export` needs `admin`, not `read`: it writes files onto the server's disk (under
 //! `server.export_dir`, within `server.export_max_bytes`), which reading does not, and the
@@ -74,6 +74,8 @@ pub enum Rpc {
     DeleteSnapshot,
     /// `isobar.v1.Admin/VerifySnapshot`.
     VerifySnapshot,
+    /// `isobar.v1.Admin/ResumeWrites` (on `*`).
+    ResumeWrites,
     /// `opentelemetry.proto.collector.metrics.v1.MetricsService/Export` (OTLP metrics, served
     /// only with `[otlp] enabled = true`; write on every table the request writes).
     OtlpExport,
@@ -104,6 +106,7 @@ impl Rpc {
         Rpc::ListSnapshots,
         Rpc::DeleteSnapshot,
         Rpc::VerifySnapshot,
+        Rpc::ResumeWrites,
         Rpc::OtlpExport,
     ];
 
@@ -135,6 +138,7 @@ impl Rpc {
             Rpc::ListSnapshots => (ADMIN, "ListSnapshots"),
             Rpc::DeleteSnapshot => (ADMIN, "DeleteSnapshot"),
             Rpc::VerifySnapshot => (ADMIN, "VerifySnapshot"),
+            Rpc::ResumeWrites => (ADMIN, "ResumeWrites"),
             Rpc::OtlpExport => (OTLP_METRICS, "Export"),
         }
     }
@@ -158,7 +162,8 @@ impl Rpc {
             | Rpc::CreateSnapshot
             | Rpc::ListSnapshots
             | Rpc::DeleteSnapshot
-            | Rpc::VerifySnapshot => Permission::Admin,
+            | Rpc::VerifySnapshot
+            | Rpc::ResumeWrites => Permission::Admin,
         }
     }
 

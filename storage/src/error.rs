@@ -67,8 +67,8 @@ pub enum Error {
     },
     /// The file system is full (`ENOSPC` or a quota): nothing of the failed operation is
     /// acknowledged. `resumes` tells whether the engine picks up by itself once space is freed
-    /// (a flush or compaction that failed is retried; a write held back by it can be retried) or
-    /// refuses writes until the database is reopened (the WAL could not be written).
+    /// (a flush, compaction or WAL write that failed is retried; the request can be retried) or
+    /// refuses writes until the database is reopened.
     #[error("disk full: {during} failed on {path}: no space left on that file system; free space there, then {}", remedy(*.resumes))]
     DiskFull {
         /// What the engine was doing, e.g. `WAL append`, `flush`.
@@ -81,6 +81,13 @@ pub enum Error {
     /// A background worker failed; the database refuses further writes until it is reopened.
     #[error("database is read-only after a background failure: {0}")]
     Poisoned(String),
+    /// A WAL write or sync failed (a full disk, an I/O error): writes are refused until the
+    /// engine has recovered, which it retries by itself with back-off ([`Db::resume`] retries
+    /// now). Retrying the request later can succeed.
+    ///
+    /// [`Db::resume`]: crate::Db::resume
+    #[error("writes are suspended after a failure the engine recovers from; retry later: {0}")]
+    Suspended(String),
     /// The database was closed.
     #[error("database is closed")]
     Closed,
@@ -109,7 +116,7 @@ impl Error {
 
     /// True when retrying the same request later may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::Overloaded { .. } | Error::DiskFull { resumes: true, .. })
+        matches!(self, Error::Overloaded { .. } | Error::DiskFull { resumes: true, .. } | Error::Suspended(_))
     }
 
     /// The file an I/O error of this error says is on a full file system (`ENOSPC`/`EDQUOT`).
@@ -130,7 +137,8 @@ impl Error {
 /// What to do after a disk-full error.
 fn remedy(resumes: bool) -> &'static str {
     if resumes {
-        "retry: the engine resumes by itself (failed flushes and compactions are retried)"
+        "retry: the engine resumes by itself (failed flushes, compactions and WAL writes are retried with back-off; \
+         `isobar admin resume` retries now)"
     } else {
         "reopen the database: it refuses writes until then (acknowledged writes are safe in the WAL)"
     }

@@ -115,6 +115,7 @@ pub use db::checkpoint::{CHECKPOINT_FILE, CheckpointFile, CheckpointInfo, restor
 pub use db::health::{ReadOnly, ReadOnlyReason};
 pub use db::metrics::EngineMetrics;
 pub use db::producer::PendingWrite;
+pub use db::resume::Resumed;
 pub use db::stall::StallState;
 pub use db::stats::{DbStats, FamilyStats};
 pub use db::{Db, FamilyCompaction};

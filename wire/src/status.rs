@@ -147,6 +147,7 @@ pub fn classify_storage(error: &Error) -> Classified {
         Error::Overloaded { retry_after, .. } => Classified::retry(Code::ResourceExhausted, *retry_after),
         Error::Closed => Classified::retry(Code::Unavailable, Duration::from_secs(1)),
         Error::Poisoned(_) => Classified::fatal(Code::Unavailable),
+        Error::Suspended(_) => Classified::retry(Code::Unavailable, Duration::from_secs(5)),
         Error::Locked { .. } => Classified::fatal(Code::Unavailable),
         Error::WalPayload { .. } | Error::WalMismatch { .. } => Classified::fatal(Code::DataLoss),
         Error::FlushFailing { .. } => Classified::retry(Code::Unavailable, Duration::from_secs(1)),

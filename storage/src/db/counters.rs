@@ -32,6 +32,8 @@ pub(super) struct Counters {
     pub(super) stall_rejections: AtomicU64,
     /// Producer writes acknowledged as duplicates without being applied again.
     pub(super) producer_duplicates: AtomicU64,
+    /// Times writes were resumed after a WAL failure without a reopen.
+    pub(super) resumes: AtomicU64,
 }
 
 impl Counters {

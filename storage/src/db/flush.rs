@@ -10,8 +10,9 @@
 //! deleted, and writers are held back by the memory budget meanwhile. The one exception is a
 //! manifest whose `fsync` failed: whether the edit reached the disk is unknown, so the output
 //! files stay (the next open deletes them if the manifest does not list them) and the database
-//! refuses writes until reopened. A poisoned database does not flush at all: its memtables may
-//! hold writes that were never acknowledged, which only the WAL replay of a reopen may bring back.
+//! refuses writes until reopened. A poisoned database does not flush in the background: its
+//! memtables may hold writes that were never acknowledged; a resume (`resume.rs`) flushes them
+//! all under the flush gate, which also keeps a background flush from racing it.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
@@ -92,8 +93,18 @@ impl Db {
         }
     }
 
+    /// Flushes the oldest frozen memtable of `family` (the flush worker's job).
     pub(super) fn flush_oldest(&self, family: FamilyId) -> Result<()> {
+        let _gate = self.inner.flush_gate.lock();
         self.check_writable()?;
+        self.flush_frozen(family, true)
+    }
+
+    /// Flushes the oldest frozen memtable of `family`; the caller holds the flush gate. With
+    /// `producers`, the producer table's changes ride in the same manifest edit group (after a
+    /// WAL sync that makes the marks' records durable); a resume records them once every family
+    /// is flushed instead, since its WAL cannot be synced (see `resume.rs`).
+    pub(super) fn flush_frozen(&self, family: FamilyId, producers: bool) -> Result<()> {
         let sv = self.current();
         let Some(fv) = sv.families.get(&family) else { return Ok(()) };
         let Some(frozen) = fv.frozen.first().cloned() else { return Ok(()) };
@@ -103,23 +114,27 @@ impl Db {
         crate::compaction::mark_late_runs(&sv, family, &mut written, &self.compaction_options(family), now_ns());
         let mut edits: Vec<Edit> = written.iter().cloned().map(Edit::AddFile).collect();
         edits.push(Edit::FlushedSeq { family, seq: frozen.switch_seq });
-        // The producer table's changes ride in the same edit group (see crate::producer).
-        let persisting = self.inner.producer_persist.lock();
-        let (producers, delta) = match self.producer_edit() {
-            Ok(x) => x,
-            Err(e) => {
-                for meta in &written {
-                    let _ = self.inner.opts.fs.remove_file(&sst_path(&self.inner.dir, meta.id));
+        if producers {
+            // The producer table's changes ride in the same edit group (see crate::producer).
+            let persisting = self.inner.producer_persist.lock();
+            let (producers, delta) = match self.producer_edit() {
+                Ok(x) => x,
+                Err(e) => {
+                    for meta in &written {
+                        let _ = self.inner.opts.fs.remove_file(&sst_path(&self.inner.dir, meta.id));
+                    }
+                    return Err(e);
                 }
+            };
+            edits.push(producers);
+            if let Err(e) = self.commit_files(edits, &written) {
+                self.restore_producer_delta(delta);
                 return Err(e);
             }
-        };
-        edits.push(producers);
-        if let Err(e) = self.commit_files(edits, &written) {
-            self.restore_producer_delta(delta);
-            return Err(e);
+            drop(persisting);
+        } else {
+            self.commit_files(edits, &written)?;
         }
-        drop(persisting);
         let files = self.open_files(&written)?;
         let bytes: u64 = written.iter().map(|m| m.size).sum();
         self.inner.counters.flush_bytes.fetch_add(bytes, Ordering::Relaxed);
@@ -162,7 +177,7 @@ impl Db {
         let full = matches!(e, crate::manifest::Error::Io { source, .. } if crate::error::is_disk_full(source));
         let kind =
             if full { super::health::ReadOnlyReason::DiskFull } else { super::health::ReadOnlyReason::ManifestFailed };
-        self.poison(kind, format!(
+        self.poison(kind, false, format!(
             "the manifest could not be synced ({e}); whether the last change reached the disk is unknown, so writes \
              are refused until the database is reopened (acknowledged writes are replayed from the WAL)"
         ));
@@ -277,9 +292,13 @@ pub(super) fn run_worker(inner: Weak<DbInner>, jobs: Receiver<Job>) {
                 Err(e) => {
                     flusher.failed(&e);
                     db.notify_progress();
-                    if db.check_writable().is_err() {
-                        // Closed, or poisoned: nothing may be flushed any more (see the module doc).
+                    if db.is_closed() {
                         return;
+                    }
+                    if db.check_writable().is_err() {
+                        // Poisoned: nothing may be flushed until a resume, which flushes every
+                        // frozen memtable itself (see `resume.rs`); drop the job.
+                        break;
                     }
                     tracing::error!(family, error = %e, retry_in = ?backoff, "flush failed; rows stay in memory and in the WAL");
                     flusher.wait_nudge(backoff);

@@ -5,7 +5,8 @@
 //! Two conditions count:
 //!
 //! - **Poisoned**: a WAL write or sync failed, or a manifest sync failed. What reached the disk is
-//!   unknown, so every write is refused until the database is reopened. The reason is
+//!   unknown, so every write is refused: after a WAL failure until a resume (`resume.rs`, retried
+//!   in the background) succeeds, after a manifest failure until the database is reopened. The reason is
 //!   [`ReadOnlyReason::DiskFull`] when the failing call reported `ENOSPC`, else
 //!   [`ReadOnlyReason::WalFailed`] or [`ReadOnlyReason::ManifestFailed`].
 //! - **Flushes failing while writes are stopped**: the flush worker keeps retrying (with back-off)
@@ -67,7 +68,7 @@ pub struct ReadOnly {
     /// What failed, on which file, and what to do (the message the log line carries).
     pub detail: String,
     /// True when the engine leaves the state by itself once the cause is gone (failing flushes
-    /// are retried); false when only a reopen does (a poisoned WAL or manifest).
+    /// and a failed WAL are retried); false when only a reopen does (a failed manifest sync).
     pub clears_by_itself: bool,
 }
 
@@ -76,6 +77,9 @@ pub struct ReadOnly {
 pub(super) struct Poison {
     pub(super) reason: ReadOnlyReason,
     pub(super) message: String,
+    /// True when a resume can clear it (a WAL failure); false when only a reopen can (a manifest
+    /// whose sync failed).
+    pub(super) resumable: bool,
 }
 
 impl Db {
@@ -87,7 +91,7 @@ impl Db {
             return None;
         }
         if let Some(p) = self.inner.poison.lock().clone() {
-            return Some(ReadOnly { reason: p.reason, detail: p.message, clears_by_itself: false });
+            return Some(ReadOnly { reason: p.reason, detail: p.message, clears_by_itself: p.resumable });
         }
         let failure = self.inner.flusher.last_failure()?;
         if !matches!(self.stall_state(), StallState::Stopped(_)) {

@@ -38,6 +38,9 @@ pub struct EngineMetrics {
     pub wal_unflushed_bytes: u64,
     /// Why writes are refused for a background failure, if they are ([`Db::read_only`]).
     pub read_only: Option<super::health::ReadOnly>,
+    /// Times writes were resumed after a WAL failure or a full disk without a reopen
+    /// ([`Db::resume`], on demand or by the background retry).
+    pub resumes: u64,
 }
 
 impl EngineMetrics {
@@ -66,6 +69,7 @@ impl Db {
             stall_rejections: c.stall_rejections.load(Ordering::Relaxed),
             wal_unflushed_bytes: self.inner.wal.segments().iter().map(|s| s.size).sum(),
             read_only: self.read_only(),
+            resumes: c.resumes.load(Ordering::Relaxed),
         }
     }
 }

@@ -26,7 +26,8 @@
 //! The other files are `impl Db` blocks by concern: `open.rs` (recover), `flush.rs` (one flush,
 //! manual flush, WAL trimming), `compaction.rs` (running merges and installing their edits),
 //! `tables.rs` (schema changes, range deletes), `stats.rs`, `metrics.rs`, `producer.rs`,
-//! `health.rs` (the read-only state health checks report),
+//! `health.rs` (the read-only state health checks report), `resume.rs` and `resumer.rs` (recovery
+//! without a restart, on demand and in the background),
 //! `read.rs` (snapshots and scans), `checkpoint/`. The compaction *executor* lives in
 //! [`crate::compaction`] as a function that returns an edit; only `db/` applies edits.
 //!
@@ -37,6 +38,7 @@
 //! them. Structural changes take the manifest lock and swap the current version; readers never
 //! take either lock. The order, outermost first:
 //!
+//! 0. the flush gate (held by a flush for its whole run, and by a resume);
 //! 1. the compaction lock (held by whoever merges, and by a checkpoint while it links files);
 //! 2. `producer_persist` (from capturing the producer table's changes until their edit is written);
 //! 3. the write lock;
@@ -52,8 +54,9 @@
 //!
 //! A write is acknowledged once its WAL record is durable as the sync policy promises. A flush or
 //! merge writes and fsyncs its files, renames them and fsyncs the directory before its manifest
-//! edit; the edit is the commit point. A failed manifest sync poisons the database (its state on
-//! disk is unknown); so does a failed WAL write. See `flush.rs` and [`crate::compaction`].
+//! edit; the edit is the commit point. A failed manifest sync poisons the database until reopened
+//! (its state on disk is unknown); a failed WAL write or sync suspends writes until a resume
+//! (`resume.rs`) flushes the memtables and restarts the WAL. See `flush.rs` and [`crate::compaction`].
 
 pub(crate) mod checkpoint;
 mod compaction;
@@ -67,6 +70,8 @@ mod open;
 pub(crate) mod producer;
 mod read;
 mod record;
+pub(crate) mod resume;
+mod resumer;
 pub(crate) mod stall;
 pub(crate) mod stats;
 mod tables;
@@ -141,6 +146,11 @@ struct DbInner {
     producer_persist: Mutex<()>,
     /// The directory lock, released by `close`.
     lock: Mutex<Option<File>>,
+    /// Held by each flush for its whole run and by a resume while it flushes everything, so that
+    /// no memtable is flushed twice. Taken before every other lock of the write path.
+    flush_gate: Mutex<()>,
+    /// The background retry after a failure the engine recovers from.
+    resumer: resumer::Resumer,
 }
 
 impl Db {
@@ -189,6 +199,7 @@ impl Db {
             return Err(Error::Closed);
         }
         match &*self.inner.poison.lock() {
+            Some(p) if p.resumable => Err(Error::Suspended(p.message.clone())),
             Some(p) => Err(Error::Poisoned(p.message.clone())),
             None => Ok(()),
         }
@@ -208,24 +219,40 @@ impl Db {
         }
         let e = Error::from(e);
         let full = e.disk_full_path().map(Path::to_path_buf);
-        let hint = if full.is_some() { "free space on its file system, then reopen" } else { "reopen" };
+        let hint = if full.is_some() { "free space on its file system; " } else { "" };
         let reason = if full.is_some() { health::ReadOnlyReason::DiskFull } else { health::ReadOnlyReason::WalFailed };
         self.poison(
             reason,
+            true,
             format!(
-                "{e}; whether the last writes reached the disk is unknown, so writes are refused until the database is \
-             reopened ({hint}: acknowledged writes are replayed from the WAL)"
+                "{e}; whether the last writes reached the disk is unknown, so writes are refused until the engine \
+                 recovers ({hint}it retries by itself with back-off, `isobar admin resume` retries now, and a reopen \
+                 works too: acknowledged writes are never lost)"
             ),
         );
         match full {
-            Some(path) => Error::DiskFull { during: "WAL append", path, resumes: false },
+            Some(path) => Error::DiskFull { during: "WAL append", path, resumes: true },
             None => e,
         }
     }
 
-    fn poison(&self, kind: health::ReadOnlyReason, reason: String) {
-        tracing::error!(read_only = kind.as_str(), %reason, "database refuses writes until reopened");
-        self.inner.poison.lock().get_or_insert(health::Poison { reason: kind, message: reason });
+    /// Refuses writes from now on, for `kind`. A `resumable` failure starts the background retry
+    /// (`resumer.rs`); one that is not replaces a resumable one (it is the worse news) and stays
+    /// until the database is reopened.
+    fn poison(&self, kind: health::ReadOnlyReason, resumable: bool, reason: String) {
+        {
+            let mut p = self.inner.poison.lock();
+            if p.as_ref().is_some_and(|p| !p.resumable || resumable) {
+                return;
+            }
+            *p = Some(health::Poison { reason: kind, message: reason.clone(), resumable });
+        }
+        if resumable {
+            tracing::error!(read_only = kind.as_str(), %reason, "database refuses writes until it recovers");
+            self.inner.resumer.ensure_running(Arc::downgrade(&self.inner));
+        } else {
+            tracing::error!(read_only = kind.as_str(), %reason, "database refuses writes until reopened");
+        }
         self.notify_progress();
     }
 
@@ -263,6 +290,7 @@ impl DbInner {
         self.compactor.signal_stop();
         self.flusher.join();
         self.compactor.join();
+        self.resumer.stop_and_join();
     }
 }
 

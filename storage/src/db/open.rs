@@ -94,6 +94,8 @@ fn open(dir: &Path, opts: crate::Options) -> Result<Db> {
         counters: Default::default(),
         producer_persist: Mutex::new(()),
         lock: Mutex::new(Some(lock)),
+        flush_gate: Mutex::new(()),
+        resumer: super::resumer::Resumer::new(),
     });
     let weak = Arc::downgrade(&inner);
     let handle = std::thread::Builder::new()

@@ -72,16 +72,22 @@
 //! writer never touches the file again. Retrying is unsafe: after a failed `fsync` Linux may
 //! mark the dirty pages clean and drop the error, so a second `fsync` "succeeds" although the
 //! data never reached the disk (PostgreSQL's 2018 "fsyncgate"; since then it panics and recovers
-//! from its WAL instead). The only safe way on is to reopen and replay from what is on disk.
+//! from its WAL instead). One safe way on is to reopen and replay from what is on disk. The
+//! other, which the engine uses to recover without a restart, never touches the failed file
+//! again either: once every record up to the last appended one is persisted elsewhere (the
+//! engine flushes its memtables to SSTables), [`Wal::restart`] retires the failed segment and
+//! starts a new writer on a new segment.
 
 // Map: `format` (byte layout, encode and checked decode), `segment` (names, listing, live list),
 // `reader` (scanning one segment, resync), `replay` (recovery policy: torn tail, corruption),
-// `writer` (the group-commit thread), `state` (what handle and writer share), `error`.
+// `writer` (the group-commit thread), `state` (what handle and writer share), `restart` (a new
+// writer after a failure, for the engine's recovery), `error`.
 mod error;
 pub mod format;
 mod metrics;
 mod reader;
 mod replay;
+mod restart;
 mod segment;
 mod state;
 mod writer;
@@ -91,12 +97,11 @@ mod tests;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::Sender;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
 pub use error::{CorruptReason, Error, FailedOp, SeqExpectation};
 pub use metrics::WalMetrics;
@@ -141,8 +146,8 @@ pub struct Wal {
     dir: PathBuf,
     opts: WalOptions,
     shared: Arc<Shared>,
-    /// Set by replay; the channel to the writer thread.
-    tx: OnceLock<Sender<Msg>>,
+    /// Set by replay (and replaced by [`Wal::restart`]); the channel to the writer thread.
+    tx: RwLock<Option<Sender<Msg>>>,
     /// Serialises appends so that the queue order is the seq order; holds the last seq.
     append_lock: Mutex<u64>,
     /// The last appended seq, readable without `append_lock`.
@@ -168,7 +173,7 @@ impl Wal {
             dir: dir.to_path_buf(),
             opts,
             shared: Arc::new(Shared::default()),
-            tx: OnceLock::new(),
+            tx: RwLock::new(None),
             append_lock: Mutex::new(0),
             last_appended: AtomicU64::new(0),
             replayed: Mutex::new(false),
@@ -226,7 +231,7 @@ impl Wal {
             .spawn(move || writer.run())
             .map_err(|e| Error::io(&self.dir, e))?;
         *self.thread.lock() = Some(handle);
-        let _ = self.tx.set(tx);
+        *self.tx.write() = Some(tx);
         *replayed = true;
         Ok(recovered.stats)
     }
@@ -241,10 +246,11 @@ impl Wal {
         if payload.len() > MAX_RECORD_LEN {
             return Err(Error::RecordTooLarge { len: payload.len(), max: MAX_RECORD_LEN });
         }
-        let Some(tx) = self.tx.get() else {
+        let mut last = self.append_lock.lock();
+        let tx = self.tx.read();
+        let Some(tx) = tx.as_ref() else {
             return Err(Error::NotReplayed);
         };
-        let mut last = self.append_lock.lock();
         if seq <= *last {
             return Err(Error::SeqNotIncreasing { last: *last, got: seq });
         }
@@ -292,7 +298,7 @@ impl Wal {
     /// Returns once everything appended so far is written and `fdatasync`ed, whatever the
     /// policy. After a clean close this is `Ok` (close synced everything).
     pub fn sync(&self) -> Result<(), Error> {
-        let Some(tx) = self.tx.get() else {
+        let Some(tx) = self.tx.read().clone() else {
             return Ok(());
         };
         let (reply_tx, reply_rx) = crossbeam_channel::bounded(1);
@@ -351,7 +357,8 @@ impl Wal {
         let Some(handle) = self.thread.lock().take() else {
             return self.after_stop();
         };
-        let result = match self.tx.get() {
+        let tx = self.tx.read().clone();
+        let result = match tx {
             Some(tx) => {
                 let (reply_tx, reply_rx) = crossbeam_channel::bounded(1);
                 match tx.send(Msg::Close(reply_tx)) {

@@ -84,6 +84,25 @@ impl SegmentList {
         self.segments.last_mut().filter(|s| s.active)
     }
 
+    /// Marks the active segment closed, holding records up to `seq` at most (after a failure the
+    /// writer no longer knows exactly what reached it; `seq` bounds it from above).
+    pub(super) fn retire_active(&mut self, seq: u64) {
+        if let Some(info) = self.active_mut() {
+            info.active = false;
+            info.last_seq = Some(info.last_seq.map_or(seq, |last| last.max(seq)));
+        }
+    }
+
+    /// True when `number` is a live segment.
+    pub(super) fn contains(&self, number: u64) -> bool {
+        self.segments.iter().any(|s| s.number == number)
+    }
+
+    /// The highest segment number in the list.
+    pub(super) fn max_number(&self) -> Option<u64> {
+        self.segments.iter().map(|s| s.number).max()
+    }
+
     /// Removes and returns the closed segments whose records all have seq `<= seq`.
     pub(super) fn take_obsolete(&mut self, seq: u64) -> Vec<SegmentInfo> {
         let (obsolete, keep) = std::mem::take(&mut self.segments)

@@ -139,6 +139,23 @@ impl Shared {
         self.queue_freed.notify_all();
     }
 
+    /// Clears the poison and the stopped flag for a new writer that starts at `seq` (durable:
+    /// the caller persisted everything up to it elsewhere). Only after the old writer exited.
+    pub(super) fn revive(&self, seq: u64) {
+        {
+            let mut p = self.progress.lock();
+            *p = Progress { written: seq, synced: seq, poison: None, stopped: false };
+        }
+        *self.queued.lock() = 0;
+        self.dead.store(false, Ordering::Release);
+        self.progress_changed.notify_all();
+    }
+
+    /// True while a failure poisons the log.
+    pub(super) fn is_poisoned(&self) -> bool {
+        self.progress.lock().poison.is_some()
+    }
+
     /// The error a caller gets once the writer is dead: the poison if any, else `Closed`.
     pub(super) fn dead_error(&self) -> Error {
         self.progress.lock().poison.as_ref().map_or(Error::Closed, Poison::to_error)
