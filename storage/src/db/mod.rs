@@ -55,6 +55,7 @@
 //! edit; the edit is the commit point. A failed manifest sync poisons the database (its state on
 //! disk is unknown); so does a failed WAL write. See `flush.rs` and [`crate::compaction`].
 
+mod access;
 pub(crate) mod checkpoint;
 mod compaction;
 mod compactor;
