@@ -64,7 +64,7 @@ impl Index {
         for t in file {
             let identity = Identity {
                 hash: t.hash,
-                principal: Principal { name: t.name.clone(), grants: t.grants.clone() },
+                principal: Principal { name: t.name.clone(), grants: Arc::new(t.grants.clone()) },
                 user: None,
                 token: t.name.clone(),
                 groups: Vec::new(),
@@ -75,7 +75,7 @@ impl Index {
             tokens.insert(t.hash, Arc::new(identity));
         }
         for (name, user) in &catalog.users {
-            let grants = catalog.effective_grants(name);
+            let grants = Arc::new(catalog.effective_grants(name));
             let groups: Vec<String> = catalog.groups_of(name).into_iter().map(str::to_owned).collect();
             for (token, record) in &user.tokens {
                 let identity = Identity {

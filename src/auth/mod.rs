@@ -197,14 +197,16 @@ pub enum AuthError {
 pub struct Principal {
     /// The file token's name or the catalog user's name (what logs show; never the secret).
     pub name: String,
-    /// What it may do, per table or `*`.
-    pub grants: Grants,
+    /// What it may do, per table or `*`; shared with the live index, so a request's copy of
+    /// its caller costs a name and a reference count, whatever the number of grants.
+    pub grants: std::sync::Arc<Grants>,
 }
 
 impl Principal {
     /// The caller when authentication is disabled: every permission on every table.
     pub fn anonymous() -> Self {
-        Self { name: ANONYMOUS.into(), grants: Grants::from([(ALL_TABLES.into(), vec![Permission::Admin])]) }
+        let grants = Grants::from([(ALL_TABLES.into(), vec![Permission::Admin])]);
+        Self { name: ANONYMOUS.into(), grants: std::sync::Arc::new(grants) }
     }
 
     /// Whether this principal holds `needed` on `table` (directly, through `*`, or implied by admin).
