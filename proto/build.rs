@@ -19,6 +19,7 @@ const PROTOS: &[&str] = &[
     "isobar/v1/table.proto",
     "isobar/v1/ingest.proto",
     "isobar/v1/query.proto",
+    "isobar/v1/access.proto",
     "isobar/v1/admin.proto",
 ];
 

@@ -80,7 +80,9 @@
 //! # [[auth.tokens]]                 # one entry per token; `isobar auth hash-token` prints one
 //! # name = "dashboard"              # unique, shown in logs
 //! # sha256 = "<64 hex digits>"      # SHA-256 of the secret; the secret itself is never stored
-//! # grants = { "*" = ["read"], weather = ["read", "write"] }  # table or "*": read | write | admin
+//! # grants = { "*" = ["read"], weather = ["read", "write"] }  # table or "*": read | write | admin,
+//! #                                 # or view | add | change | delete (read = view, write = add + delete)
+//! max_failed_auth_per_minute = 10   # per client IP; past it every attempt is refused for the minute
 //!
 //! [connections]                     # every listener (gRPC, line protocol, metrics); docs/security.md
 //! max_per_listener = 4096           # open connections per listener; past it: closed on accept

@@ -24,13 +24,17 @@ type GrantList = &'static [(&'static str, &'static [Permission])];
 const TOKENS: &[(&str, &str, GrantList)] = &[
     ("root", "secret-root", &[("*", &[Permission::Admin])]),
     ("reader", "secret-reader", &[("*", &[Permission::Read])]),
-    ("weather-writer", "secret-writer", &[("weather", &[Permission::Write])]),
+    // What a config file's `write` means: add rows and range-delete (docs/security.md).
+    ("weather-writer", "secret-writer", &[("weather", &[Permission::Add, Permission::Delete])]),
     ("weather-admin", "secret-wadmin", &[("weather", &[Permission::Admin])]),
 ];
 
 fn auth_config(dir: &std::path::Path) -> Config {
     let mut config = config(dir);
     config.auth.enabled = true;
+    // These tests send many wrong tokens from one address on purpose; the per-address limit of
+    // failed authentications has its own test (tests/e2e_access_matrix.rs).
+    config.auth.max_failed_auth_per_minute = 0;
     config.auth.tokens = TOKENS
         .iter()
         .map(|(name, secret, grants)| TokenConfig {
@@ -81,12 +85,12 @@ fn export_request() -> pb::ExportRequest {
 }
 
 fn cases() -> Vec<Case> {
-    use Permission::{Admin, Read, Write};
+    use Permission::{Add, Admin, Change, Delete, View};
     let (reader, writer, wadmin) = ("secret-reader", "secret-writer", "secret-wadmin");
     vec![
         Case {
             rpc: "Ingest/Write",
-            needs: Write,
+            needs: Add,
             table: "weather",
             allowed: writer,
             denied: reader,
@@ -94,7 +98,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             rpc: "Ingest/WriteStream",
-            needs: Write,
+            needs: Add,
             table: "weather",
             allowed: writer,
             denied: reader,
@@ -106,7 +110,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             rpc: "Ingest/ProducerStream",
-            needs: Write,
+            needs: Add,
             table: "weather",
             allowed: writer,
             denied: reader,
@@ -121,7 +125,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             rpc: "Ingest/Resume",
-            needs: Write,
+            needs: Add,
             table: "*",
             allowed: writer,
             denied: reader,
@@ -133,7 +137,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             rpc: "Query/Scan",
-            needs: Read,
+            needs: View,
             table: "weather",
             allowed: reader,
             denied: writer,
@@ -146,7 +150,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             rpc: "Query/Aggregate",
-            needs: Read,
+            needs: View,
             table: "weather",
             allowed: reader,
             denied: writer,
@@ -169,7 +173,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             rpc: "Query/Latest",
-            needs: Read,
+            needs: View,
             table: "weather",
             allowed: reader,
             denied: writer,
@@ -182,7 +186,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             rpc: "Admin/CreateTable",
-            needs: Admin,
+            needs: Change,
             table: "created",
             allowed: "secret-root",
             denied: wadmin,
@@ -199,7 +203,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             rpc: "Admin/AlterTable",
-            needs: Admin,
+            needs: Change,
             table: "weather",
             allowed: wadmin,
             denied: writer,
@@ -214,7 +218,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             rpc: "Admin/DescribeTable",
-            needs: Read,
+            needs: View,
             table: "weather",
             allowed: reader,
             denied: writer,
@@ -226,7 +230,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             rpc: "Admin/Stats",
-            needs: Read,
+            needs: View,
             table: "weather",
             allowed: reader,
             denied: writer,
@@ -258,7 +262,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             rpc: "Admin/Delete",
-            needs: Write,
+            needs: Delete,
             table: "weather",
             allowed: writer,
             denied: reader,
@@ -358,7 +362,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             rpc: "Admin/DropTable",
-            needs: Admin,
+            needs: Change,
             table: "doomed",
             allowed: "secret-root",
             denied: wadmin,
@@ -369,6 +373,64 @@ fn cases() -> Vec<Case> {
                         .await
                         .map(drop)
                 })
+            },
+        },
+        Case {
+            rpc: "Admin/ChangeAccess",
+            needs: Admin,
+            table: "*",
+            allowed: "secret-root",
+            denied: wadmin,
+            call: |mut c| {
+                Box::pin(async move {
+                    let change = pb::change_access_request::Change::CreateGroup("auditors".into());
+                    c.admin.change_access(pb::ChangeAccessRequest { change: Some(change) }).await.map(drop)
+                })
+            },
+        },
+        Case {
+            rpc: "Admin/IssueToken",
+            needs: Admin,
+            table: "*",
+            allowed: "secret-root",
+            denied: wadmin,
+            call: |mut c| {
+                Box::pin(async move {
+                    let change = pb::change_access_request::Change::CreateUser(pb::CreateUser {
+                        name: "bot".into(),
+                        ..Default::default()
+                    });
+                    let request = pb::ChangeAccessRequest { change: Some(change) };
+                    // Creating the user needs admin too; only the root token gets past it.
+                    if c.admin.change_access(request).await.is_ok() {
+                        let issue = pb::IssueTokenRequest { user: "bot".into(), name: "t".into(), expires_at_ms: None };
+                        return c.admin.issue_token(issue).await.map(drop);
+                    }
+                    let issue = pb::IssueTokenRequest { user: "bot".into(), name: "t".into(), expires_at_ms: None };
+                    c.admin.issue_token(issue).await.map(drop)
+                })
+            },
+        },
+        Case {
+            rpc: "Admin/DescribeAccess",
+            needs: Admin,
+            table: "*",
+            allowed: "secret-root",
+            denied: wadmin,
+            call: |mut c| {
+                Box::pin(async move { c.admin.describe_access(pb::DescribeAccessRequest {}).await.map(drop) })
+            },
+        },
+        Case {
+            rpc: "Admin/ListAuditEntries",
+            needs: Admin,
+            table: "*",
+            allowed: "secret-root",
+            denied: wadmin,
+            call: |mut c| {
+                Box::pin(
+                    async move { c.admin.list_audit_entries(pb::ListAuditEntriesRequest { limit: 5 }).await.map(drop) },
+                )
             },
         },
     ]
@@ -422,8 +484,9 @@ async fn every_rpc_needs_a_valid_token_with_the_right_permission() {
     let cases = cases();
     assert_eq!(
         cases.len(),
-        isobar::server::rpc::Rpc::ALL.len() - 2,
-        "every RPC but ListTables (own test) and OtlpExport (served only with [otlp]; tests/e2e_otlp.rs)"
+        isobar::server::rpc::Rpc::ALL.len() - 3,
+        "every RPC but ListTables (own test), WhoAmI (any identity; tests/e2e_access_matrix.rs) and OtlpExport \
+         (served only with [otlp]; tests/e2e_otlp.rs)"
     );
     for case in cases {
         let before = fingerprint(&running, &mut root, &export_dir).await;

@@ -220,7 +220,7 @@ async fn with_auth_on_line_protocol_writes_need_a_token_with_write_permission() 
     assert_eq!(post(&running, "/api/v2/write", &[("Authorization", "Token wrong")], line).await.status, 401);
     let reader = post(&running, "/api/v2/write", &[("Authorization", "Token secret-r")], line).await;
     assert_eq!(reader.status, 403, "{}", reader.body);
-    assert!(reader.body.contains("weather") && reader.body.contains("write"), "{}", reader.body);
+    assert!(reader.body.contains("weather") && reader.body.contains("add permission"), "{}", reader.body);
     assert!(!reader.body.contains("secret-r"), "the secret is never echoed: {}", reader.body);
     assert!(running.db().table_def("weather").is_err(), "refused requests create nothing");
     assert_eq!(post(&running, "/write?u=x&p=secret-w", &[], line).await.status, 204);

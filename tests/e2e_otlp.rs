@@ -214,7 +214,7 @@ async fn with_auth_export_needs_write_on_every_table_it_writes() {
     assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
     let status = with(Some("secret-reader")).export(level()).await.expect_err("reader");
     assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
-    assert!(status.message().contains("\"level\"") && status.message().contains("write"), "{status:?}");
+    assert!(status.message().contains("\"level\"") && status.message().contains("add permission"), "{status:?}");
     // One forbidden table refuses the whole request before anything is created or written.
     let two = request(vec![gauge("level", vec![int(T0, 1, vec![])]), gauge("other", vec![int(T0, 1, vec![])])]);
     let status = with(Some("secret-writer")).export(two).await.expect_err("other table");

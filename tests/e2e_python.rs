@@ -25,7 +25,7 @@ async fn python_grpcio_client_writes_and_reads_back_with_pyarrow() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let python = test_python();
     let stubs = tempfile::tempdir().expect("tempdir");
-    let protos: Vec<PathBuf> = ["common", "table", "ingest", "query", "admin"]
+    let protos: Vec<PathBuf> = ["common", "table", "ingest", "query", "access", "admin"]
         .iter()
         .map(|name| root.join(format!("proto/isobar/v1/{name}.proto")))
         .collect();

@@ -20,6 +20,9 @@ fn config(dir: &std::path::Path) -> Config {
     config.line_protocol.enabled = true;
     config.line_protocol.listen = "127.0.0.1:0".parse().expect("address");
     config.auth.enabled = true;
+    // The flood below comes from one address on purpose and is followed by a valid write from
+    // it; the per-address limit of failed authentications is tested in e2e_access_matrix.rs.
+    config.auth.max_failed_auth_per_minute = 0;
     config.auth.tokens = vec![TokenConfig {
         name: "writer".into(),
         sha256: hash_secret("secret-w"),

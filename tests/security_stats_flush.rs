@@ -102,7 +102,11 @@ async fn stats_answer_only_what_the_caller_may_read() {
         let mut c = client(&running, name).await;
         let refused = stats(&mut c, "").await.expect_err("reads no table");
         assert_eq!(refused.code(), Code::PermissionDenied, "{name}: {refused:?}");
-        assert!(refused.message().contains(name) && refused.message().contains("read"), "{}", refused.message());
+        assert!(
+            refused.message().contains(name) && refused.message().contains("view permission"),
+            "{}",
+            refused.message()
+        );
         assert_eq!(stats(&mut c, "weather").await.expect_err("no read").code(), Code::PermissionDenied);
     }
 

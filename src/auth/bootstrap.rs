@@ -8,6 +8,12 @@
 //! `admin` on every table. A later start reads the same file, so the secret survives restarts
 //! with the volume. The caller logs the file's path; the secret is never logged or printed.
 //! Once an operator configures tokens of their own, the file is ignored (and may be deleted).
+//!
+//! Without a file ([`catalog_admin`]): a database whose access catalog has no users, served with
+//! authentication on and no `[[auth.tokens]]`, gets a catalog user [`CATALOG_ADMIN`] with
+//! `admin` on `*` and one token, `bootstrap`, created in one catalog change; the secret is
+//! written to the log once, as a warning (the only secret Isobar ever logs, because there is
+//! nowhere else to put it). Later starts find the user and do nothing.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -71,6 +77,42 @@ pub fn first_token(auth: &mut AuthConfig, data_dir: &Path) -> Result<Bootstrap, 
     Ok(outcome)
 }
 
+/// The user [`catalog_admin`] creates.
+pub const CATALOG_ADMIN: &str = "admin";
+
+/// Creates the first catalog admin when it applies (see the module docs); answers its token's
+/// secret, which the caller logs once.
+pub fn catalog_admin(
+    store: &crate::auth::store::AccessStore,
+    auth: &AuthConfig,
+) -> Result<Option<String>, crate::auth::store::StoreError> {
+    if !auth.enabled || !auth.tokens.is_empty() || !store.snapshot().0.users.is_empty() {
+        return Ok(None);
+    }
+    let secret = generate_secret().map_err(|e| {
+        crate::auth::store::StoreError::Access(crate::auth::catalog::AccessError::Invalid(format!(
+            "no random secret from the OS for the first admin token: {e}"
+        )))
+    })?;
+    use crate::auth::catalog::{Change, Subject};
+    let changes = [
+        Change::CreateUser { name: CATALOG_ADMIN.into(), password_hash: None, disabled: false },
+        Change::Grant {
+            subject: Subject::User(CATALOG_ADMIN.into()),
+            table: ALL_TABLES.into(),
+            permissions: vec![Permission::Admin],
+        },
+        Change::AddToken {
+            user: CATALOG_ADMIN.into(),
+            name: "bootstrap".into(),
+            sha256: Some(hash_secret(&secret)),
+            expires_ms: None,
+        },
+    ];
+    store.change_all("bootstrap", "", &changes)?;
+    Ok(Some(secret))
+}
+
 /// Creates `path` (which must not exist) readable by its owner only, with `secret` in it.
 fn write_private(path: &Path, secret: &str) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
@@ -101,7 +143,7 @@ mod tests {
     use super::*;
 
     fn auth(file: &str) -> AuthConfig {
-        AuthConfig { enabled: true, bootstrap_token_file: file.into(), tokens: Vec::new() }
+        AuthConfig { enabled: true, bootstrap_token_file: file.into(), ..AuthConfig::default() }
     }
 
     #[test]

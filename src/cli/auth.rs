@@ -46,7 +46,7 @@ pub fn run(command: &AuthCommand) -> Result<(), CliError> {
 pub fn config_entry(name: &str, sha256: &str) -> String {
     format!(
         "[[auth.tokens]]\nname = {name:?}\nsha256 = \"{sha256}\"\n\
-         grants = {{ \"*\" = [\"read\"] }}   # edit: table or \"*\" = any of \"read\", \"write\", \"admin\"\n"
+         grants = {{ \"*\" = [\"read\"] }}   # edit: table or \"*\" = any of \"read\", \"write\", \"admin\" (or view, add, change, delete)\n"
     )
 }
 

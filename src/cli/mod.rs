@@ -4,6 +4,7 @@
 //! [`crate::client::Client`] and print the answer through [`output`]. `serve`, `inspect`,
 //! `admin verify` and `write --dry-run` need no server.
 
+pub mod access;
 pub mod admin;
 pub mod alter;
 pub mod args;
@@ -139,6 +140,30 @@ Examples:
     /// Authentication helpers: create tokens for `[[auth.tokens]]`.
     #[command(subcommand, after_help = "Examples:\n  isobar auth hash-token --generate --name ingest-agent")]
     Auth(auth::AuthCommand),
+    /// Users of the access catalog: create, disable, enable, set-password, delete, list, describe.
+    #[command(subcommand, after_help = "Examples:\n  isobar user create alice\n  isobar user list")]
+    User(access::UserCommand),
+    /// Groups of users: create, delete, add-member, remove-member, list.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  isobar group create field-techs\n  isobar group add-member field-techs alice"
+    )]
+    Group(access::GroupCommand),
+    /// Grant permissions on a table (or '*') to a user or a group.
+    Grant(access::GrantArgs),
+    /// Revoke permissions on a table (or '*') from a user or a group.
+    Revoke(access::GrantArgs),
+    /// Tokens of users: issue (the secret is printed once), revoke.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  isobar token issue alice laptop\n  isobar token revoke alice laptop\nThe secret is printed once on standard output: redirect it into a file (mode 600)."
+    )]
+    Token(access::TokenCommand),
+    /// Who the server takes the caller for, and what it may do.
+    #[command(after_help = "Examples:\n  isobar whoami\n  isobar --token-file alice.token whoami")]
+    Whoami,
+    /// Recent audit entries: access changes and refused requests.
+    Audit(access::AuditArgs),
     /// Online backups on the server: create, list, delete, verify snapshots.
     #[command(
         subcommand,
@@ -414,6 +439,13 @@ async fn run_client_command(cli: &Cli) -> Result<(), CliError> {
         Command::Delete(args) => delete::run(args, &mut client).await,
         Command::Admin(command) => admin::run(command, &mut client, format).await,
         Command::Snapshot(command) => snapshot::run(command, &mut client, format).await,
+        Command::User(command) => access::run_user(command, &mut client, format).await,
+        Command::Group(command) => access::run_group(command, &mut client, format).await,
+        Command::Grant(args) => access::run_grant(args, false, &mut client).await,
+        Command::Revoke(args) => access::run_grant(args, true, &mut client).await,
+        Command::Token(command) => access::run_token(command, &mut client).await,
+        Command::Whoami => access::run_whoami(&mut client, format).await,
+        Command::Audit(args) => access::run_audit(args, &mut client, format).await,
         Command::Serve(_)
         | Command::Inspect(_)
         | Command::Auth(_)

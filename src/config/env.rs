@@ -147,6 +147,9 @@ impl Config {
             ("LOG", "COLOR") => log.color = parse_value(var, value)?,
             ("AUTH", "ENABLED") => self.auth.enabled = parse(var, value, "true or false")?,
             ("AUTH", "BOOTSTRAP_TOKEN_FILE") => self.auth.bootstrap_token_file = value.into(),
+            ("AUTH", "MAX_FAILED_AUTH_PER_MINUTE") => {
+                self.auth.max_failed_auth_per_minute = parse(var, value, "a whole number (0: no limit)")?;
+            }
             ("TLS", "CERT") => self.tls.cert = Some(value.into()),
             ("TLS", "KEY") => self.tls.key = Some(value.into()),
             ("TLS", "CLIENT_CA") => self.tls.client_ca = Some(value.into()),

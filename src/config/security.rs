@@ -30,7 +30,7 @@ use super::ConfigError;
 use crate::auth::{ALL_TABLES, Grants, TokenHash};
 
 /// `[auth]`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
     /// Whether calls must carry a bearer token (default false).
@@ -40,9 +40,23 @@ pub struct AuthConfig {
     /// relative path is inside `server.data_dir`) and logs the path, never the secret; later
     /// starts read it back. Unused once a token is configured. Empty (the default): off.
     pub bootstrap_token_file: PathBuf,
+    /// Failed authentications one client IP address may make per minute before every further
+    /// attempt from it is refused for the rest of that minute (default 10; 0: no limit).
+    pub max_failed_auth_per_minute: u32,
     /// `[[auth.tokens]]`: the accepted tokens.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tokens: Vec<TokenConfig>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            bootstrap_token_file: PathBuf::new(),
+            max_failed_auth_per_minute: 10,
+            tokens: Vec::new(),
+        }
+    }
 }
 
 /// One `[[auth.tokens]]` entry.
@@ -53,8 +67,9 @@ pub struct TokenConfig {
     pub name: String,
     /// SHA-256 of the secret, 64 hex digits.
     pub sha256: TokenHash,
-    /// Permissions per table name or `*`: `read`, `write`, `admin`.
-    #[serde(default)]
+    /// Permissions per table name or `*`: `read` (= `view`), `write` (= `add` + `delete`, what
+    /// it always allowed), `admin`, or the new names `view`, `add`, `change`, `delete`.
+    #[serde(default, deserialize_with = "crate::auth::legacy::deserialize_config_grants")]
     pub grants: Grants,
 }
 
@@ -88,14 +103,6 @@ fn grant_table_is_valid(name: &str) -> bool {
 /// Checks `[auth]` and `[tls]`.
 pub(super) fn validate(auth: &AuthConfig, tls: &TlsConfig) -> Result<(), ConfigError> {
     let invalid = |key, value: String, reason| Err(ConfigError::Invalid { key, value, reason });
-    if auth.enabled && auth.tokens.is_empty() && auth.bootstrap_token_file.as_os_str().is_empty() {
-        return invalid(
-            "auth.enabled",
-            "true".into(),
-            "needs at least one [[auth.tokens]] entry (create one with `isobar auth hash-token --generate`) \
-             or auth.bootstrap_token_file (the server then generates a first admin token into that file)",
-        );
-    }
     let mut names = BTreeSet::new();
     let mut hashes = BTreeSet::new();
     for token in &auth.tokens {

@@ -338,7 +338,9 @@ fn auth_tokens_and_tls_are_read() {
     assert!(config.validate().is_ok());
     let token = &config.auth.tokens[0];
     assert_eq!(token.sha256, crate::auth::hash_secret("test"));
-    assert_eq!(token.grants["weather"], vec![crate::auth::Permission::Read, crate::auth::Permission::Write]);
+    // `write` keeps its meaning from before the access catalog: add rows and range-delete.
+    use crate::auth::Permission;
+    assert_eq!(token.grants["weather"], vec![Permission::View, Permission::Add, Permission::Delete]);
     assert!(config.tls.enabled());
     assert_eq!(parse(&config.to_toml()).expect("printed config parses"), config);
 }
@@ -366,7 +368,6 @@ fn inconsistent_auth_and_tls_settings_are_refused_with_the_key() {
         format!("[[auth.tokens]]\nname = \"{name}\"\nsha256 = \"{HASH}\"\ngrants = {{ {grant} = [\"read\"] }}\n")
     };
     let cases = [
-        ("[auth]\nenabled = true\n".to_owned(), "auth.enabled"),
         (format!("{}{}", token("a", "t"), token("a", "u").replace(HASH, &HASH.replace('9', "8"))), "auth.tokens.name"),
         (format!("{}{}", token("a", "t"), token("b", "t")), "auth.tokens.sha256"),
         (token("a", "\"../x\""), "auth.tokens.grants"),
@@ -384,8 +385,10 @@ fn auth_and_tls_have_environment_overrides() {
     let vars = env(&[("ISOBAR_TLS_CERT", "/c.pem"), ("ISOBAR_TLS_KEY", "/k.pem"), ("ISOBAR_TLS_CLIENT_CA", "/ca.pem")]);
     let config = Config::load_with(None, vars).expect("loads").0;
     assert_eq!(config.tls.client_ca.as_deref(), Some(Path::new("/ca.pem")));
-    let err = Config::load_with(None, env(&[("ISOBAR_AUTH_ENABLED", "true")])).unwrap_err();
-    assert!(matches!(err, ConfigError::Invalid { key: "auth.enabled", .. }), "enabled without tokens: {err}");
+    // Enabled without tokens is valid since the access catalog: users may live in the database,
+    // and a database without any gets a first admin token (auth::bootstrap).
+    let (config, _) = Config::load_with(None, env(&[("ISOBAR_AUTH_ENABLED", "true")])).expect("loads");
+    assert!(config.auth.enabled && config.auth.tokens.is_empty());
     let (_, warnings) = Config::load_with(None, env(&[("ISOBAR_TOKEN", "a-client-secret")])).expect("loads");
     assert!(warnings.is_empty(), "the client's token variable is known, not a typo: {warnings:?}");
     let err = Config::load_with(None, env(&[("ISOBAR_AUTH_ENABLED", "yes")])).unwrap_err();

@@ -6,6 +6,7 @@
 //! a request writes are known and before anything changes. The default, [`AllowAll`], admits
 //! every request; the server's token authentication plugs in as another implementation.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::http::HeaderMap;
@@ -36,6 +37,17 @@ pub trait WriteAuthorizer: Send + Sync + 'static {
 
     /// `Ok` when the holder of `credential` (if any) may write every table of `tables`.
     fn authorize(&self, credential: Option<&str>, tables: &[&str]) -> Result<(), Denied>;
+
+    /// [`WriteAuthorizer::authenticate`] for a request from `peer` (rate limits and audit
+    /// entries are per address); the default ignores the address.
+    fn authenticate_from(&self, _peer: Option<IpAddr>, credential: Option<&str>) -> Result<(), Denied> {
+        self.authenticate(credential)
+    }
+
+    /// [`WriteAuthorizer::authorize`] for a request from `peer`; the default ignores it.
+    fn authorize_from(&self, _peer: Option<IpAddr>, credential: Option<&str>, tables: &[&str]) -> Result<(), Denied> {
+        self.authorize(credential, tables)
+    }
 }
 
 /// Admits every request (the default while the server has no authentication configured).
@@ -57,8 +69,10 @@ where
     }
 }
 
-/// The server's bearer tokens (`[auth]`, [`crate::auth`]) applied to line-protocol writes: the
-/// credential must be a configured token holding `write` on every table of the request.
+/// The server's live tokens (`[auth]` and the access catalog, [`crate::auth`]) applied to
+/// line-protocol writes: the credential must be a known, enabled, unexpired token holding `add`
+/// on every table of the request. Failed authentications count toward the per-address limit;
+/// refusals are audited.
 /// Refusals are logged by the handler ([`super::write`]) with the peer address and this
 /// message (token name, table, permission; never the secret).
 #[derive(Debug)]
@@ -73,16 +87,33 @@ impl WriteAuthorizer for TokenWrites {
     }
 
     fn authorize(&self, credential: Option<&str>, tables: &[&str]) -> Result<(), Denied> {
+        self.authorize_from(None, credential, tables)
+    }
+
+    fn authenticate_from(&self, peer: Option<IpAddr>, credential: Option<&str>) -> Result<(), Denied> {
+        self.0
+            .identify_from(peer, credential, LINE_PROTOCOL)
+            .map(|_| ())
+            .map_err(|error| Denied::Unauthenticated(format!("{error}; send Authorization: Token <secret>")))
+    }
+
+    fn authorize_from(&self, peer: Option<IpAddr>, credential: Option<&str>, tables: &[&str]) -> Result<(), Denied> {
         let principal = self
             .0
             .authenticate_optional(credential)
             .map_err(|error| Denied::Unauthenticated(format!("{error}; send Authorization: Token <secret>")))?;
         for table in tables {
-            principal.require(table, Permission::Write).map_err(|error| Denied::Forbidden(error.to_string()))?;
+            if let Err(error) = principal.require(table, Permission::Add) {
+                self.0.refused(&principal.name, LINE_PROTOCOL, table, &format!("denied: {error}"), peer);
+                return Err(Denied::Forbidden(error.to_string()));
+            }
         }
         Ok(())
     }
 }
+
+/// The action line-protocol refusals are audited under.
+const LINE_PROTOCOL: &str = "line protocol /write";
 
 /// The authorizer `[auth]` describes: its tokens when enabled, else [`AllowAll`].
 pub fn authorizer_for(config: &Config) -> Arc<dyn WriteAuthorizer> {

@@ -51,7 +51,8 @@ pub async fn write_v1(
         return respond(peer, Err(Failure::token_in_url()));
     }
     let token = credential(&headers, in_url);
-    respond(peer, write(state, &query, token, headers, body).await)
+    let ip = peer.as_ref().map(|Extension(Peer(addr))| addr.ip());
+    respond(peer, write(state, ip, &query, token, headers, body).await)
 }
 
 /// `POST /api/v2/write?org=&bucket=&precision=ns|us|ms|s`.
@@ -64,7 +65,8 @@ pub async fn write_v2(
 ) -> Response {
     let query = Query::parse(uri.query());
     let token = credential(&headers, None);
-    respond(peer, write(state, &query, token, headers, body).await)
+    let ip = peer.as_ref().map(|Extension(Peer(addr))| addr.ip());
+    respond(peer, write(state, ip, &query, token, headers, body).await)
 }
 
 /// The answer; refusals of the caller (400 for a token in the URL, 401, 403) are logged with
@@ -86,6 +88,7 @@ fn respond(peer: Option<Extension<Peer>>, result: Result<(), Failure>) -> Respon
 
 async fn write(
     state: Arc<LineProtocolState>,
+    peer: Option<std::net::IpAddr>,
     query: &Query,
     token: Option<String>,
     headers: HeaderMap,
@@ -106,7 +109,7 @@ async fn write(
             return Err(Failure::invalid(format!("Content-Encoding \"{other}\" is not supported (use gzip)")));
         }
     };
-    state.authorizer.authenticate(token.as_deref())?;
+    state.authorizer.authenticate_from(peer, token.as_deref())?;
     let max = state.max_body_bytes;
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max) {
@@ -135,7 +138,7 @@ async fn write(
         };
         let mapped = map_lines(&state.db, body, precision, now_ns, &state.options)?;
         let tables: Vec<&str> = mapped.tables.iter().map(|t| t.name.as_str()).collect();
-        state.authorizer.authorize(token.as_deref(), &tables)?;
+        state.authorizer.authorize_from(peer, token.as_deref(), &tables)?;
         check_catalog(&state.db, &mapped, &state.options)?;
         apply(&state.db, mapped, &state.options)?;
         Ok::<(), Failure>(())

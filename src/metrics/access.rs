@@ -32,11 +32,15 @@ pub struct Access {
 pub struct Refused(String);
 
 impl Access {
-    /// The rules `config` sets.
-    pub fn from_config(config: &Config) -> Self {
-        let tokens =
-            (config.auth.enabled && !config.metrics.allow_anonymous).then(|| Authenticator::from_config(&config.auth));
+    /// The rules `config` sets, with the server's live tokens (config file and access catalog).
+    pub fn new(config: &Config, tokens: &Authenticator) -> Self {
+        let tokens = (config.auth.enabled && !config.metrics.allow_anonymous).then(|| tokens.clone());
         Self { tokens, table_labels: config.metrics.table_labels }
+    }
+
+    /// The rules `config` sets, with the config file's tokens only.
+    pub fn from_config(config: &Config) -> Self {
+        Self::new(config, &Authenticator::from_config(&config.auth))
     }
 
     /// Checks the `Authorization` header of a scrape.

@@ -44,6 +44,7 @@ impl MetricsServer {
         config: &crate::config::Config,
         db: Db,
         requests: RequestMetrics,
+        tokens: &crate::auth::Authenticator,
     ) -> std::io::Result<MetricsServer> {
         let connections = &config.connections;
         let listener = TcpListener::bind(config.metrics.listen).await?;
@@ -51,7 +52,7 @@ impl MetricsServer {
         let gate = crate::net::accept::Gate::new("metrics", connections);
         requests.watch_listener(gate.listener.clone());
         let timeouts = crate::net::http1::HttpTimeouts::from_config(connections);
-        let service = Answer { db, requests: requests.clone(), access: Access::from_config(config) };
+        let service = Answer { db, requests: requests.clone(), access: Access::new(config, tokens) };
         let task = tokio::spawn(async move {
             let _ = crate::net::http1::serve(listener, gate, timeouts, None, service, std::future::pending()).await;
         });

@@ -32,7 +32,8 @@ use super::rpc::Rpc;
 fn table_or_all(table: &str) -> &str {
     if table.is_empty() { crate::auth::ALL_TABLES } else { table }
 }
-use super::snapshot;
+use super::{access, snapshot};
+use crate::auth::store::AccessStore;
 use crate::snapshots::SnapshotStore;
 
 /// The `isobar.v1.Admin` service over one database.
@@ -43,16 +44,17 @@ pub struct AdminService {
     /// The most bytes one export may write (`server.export_max_bytes`).
     export_max_bytes: u64,
     snapshots: Arc<SnapshotStore>,
+    access: Arc<AccessStore>,
 }
 
 impl AdminService {
     /// A service for `db`; exports go under `export_root` (at most the default 10 GiB each, see
     /// [`AdminService::with_export_max_bytes`]), snapshots under `<data_dir>/snapshots` (see
     /// [`AdminService::with_snapshot_dir`]).
-    pub fn new(db: Db, export_root: PathBuf) -> Self {
+    pub fn new(db: Db, export_root: PathBuf, access: Arc<AccessStore>) -> Self {
         let snapshots = Arc::new(SnapshotStore::new(db.path().join("snapshots")));
         let export_max_bytes = crate::config::ServerConfig::default().export_max_bytes.0;
-        Self { db, export_root, export_max_bytes, snapshots }
+        Self { db, export_root, export_max_bytes, snapshots, access }
     }
 
     /// The same service with each export limited to `bytes` (`server.export_max_bytes`).
@@ -210,7 +212,7 @@ impl Admin for AdminService {
         request: Request<pb::ListTablesRequest>,
     ) -> Result<Response<pb::ListTablesResponse>, Status> {
         let caller = caller(request.extensions())?;
-        let visible = |table: &str| caller.allows(table, Rpc::ListTables.permission());
+        let visible = |table: &str| caller.allows(table, crate::auth::Permission::View);
         Ok(Response::new(admin::list_tables(&self.db, visible)))
     }
 
@@ -269,15 +271,15 @@ impl Admin for AdminService {
         }
         let caller = caller(request.extensions())?.clone();
         if !caller.reads_somewhere() {
-            tracing::warn!(principal = %caller.name, "call refused: Stats needs read permission on some table");
+            tracing::warn!(principal = %caller.name, "call refused: Stats needs the view permission on some table");
             return Err(Status::permission_denied(format!(
-                "token {:?} may not read statistics: it needs read permission on \"*\" or on some table",
+                "token {:?} may not read statistics: it needs the view permission on \"*\" or on some table",
                 caller.name
             )));
         }
         let mut response = self.blocking(move |db| admin::stats(db, &table)).await?;
-        response.tables.retain(|t| caller.allows(&t.table, Rpc::Stats.permission()));
-        if !caller.allows(crate::auth::ALL_TABLES, Rpc::Stats.permission()) {
+        response.tables.retain(|t| caller.allows(&t.table, crate::auth::Permission::View));
+        if !caller.allows(crate::auth::ALL_TABLES, crate::auth::Permission::View) {
             // Database-wide counters describe every table's traffic: only for readers of `*`.
             response.wal_bytes = 0;
             response.memtable_bytes = 0;
@@ -363,5 +365,37 @@ impl Admin for AdminService {
             isobar_storage::Resumed::WalRestarted => "wal_restarted",
         };
         Ok(Response::new(pb::ResumeWritesResponse { outcome: outcome.into() }))
+    }
+
+    async fn change_access(
+        &self,
+        request: Request<pb::ChangeAccessRequest>,
+    ) -> Result<Response<pb::ChangeAccessResponse>, Status> {
+        access::change(self.access.clone(), request).await
+    }
+
+    async fn issue_token(
+        &self,
+        request: Request<pb::IssueTokenRequest>,
+    ) -> Result<Response<pb::IssueTokenResponse>, Status> {
+        access::issue_token(self.access.clone(), request).await
+    }
+
+    async fn describe_access(
+        &self,
+        request: Request<pb::DescribeAccessRequest>,
+    ) -> Result<Response<pb::DescribeAccessResponse>, Status> {
+        access::describe_access(&self.access, &request)
+    }
+
+    async fn list_audit_entries(
+        &self,
+        request: Request<pb::ListAuditEntriesRequest>,
+    ) -> Result<Response<pb::ListAuditEntriesResponse>, Status> {
+        access::list_audit(&self.access, &request)
+    }
+
+    async fn who_am_i(&self, request: Request<pb::WhoAmIRequest>) -> Result<Response<pb::WhoAmIResponse>, Status> {
+        access::who_am_i(&request)
     }
 }

@@ -29,17 +29,31 @@ use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 use tracing::{Instrument, Span};
 
 use super::rpc::{Rpc, is_open_path};
+use crate::auth::live::Identity;
 use crate::auth::{AuthError, Authenticator, Principal};
 
 /// The authenticated caller of a call and the method called, put into the request extensions.
+///
+/// A call that runs long (a stream) is re-checked against the live catalog by
+/// [`super::guard`] on every message: `generation` is the catalog generation `principal` was
+/// resolved under, so a revocation, a disabled user or a changed grant takes effect on the
+/// next message, and an expiry as soon as it passes.
 #[derive(Clone, Debug)]
 pub struct CallAuth {
-    /// Who calls.
+    /// Who calls (as of `generation`).
     pub principal: Principal,
     /// What (absent for a path that names no Isobar method; the router answers UNIMPLEMENTED).
     pub rpc: Option<Rpc>,
     /// True when authentication is off and every caller is the one anonymous identity.
     pub anonymous: bool,
+    /// The token's identity (`None` with authentication off).
+    pub identity: Option<Arc<Identity>>,
+    /// The catalog generation `principal` was resolved under.
+    pub generation: u64,
+    /// The live authenticator, for re-checks and the audit log.
+    pub auth: Authenticator,
+    /// The client's address, when the transport knows it.
+    pub peer: Option<std::net::SocketAddr>,
 }
 
 /// The [`tower_layer::Layer`] that wraps the router in [`CallService`].
@@ -85,12 +99,11 @@ fn bearer(headers: &http::HeaderMap) -> Result<Option<String>, AuthError> {
 }
 
 /// The client's address, when the transport knows it.
-fn peer<B>(request: &http::Request<B>) -> String {
+fn peer_addr<B>(request: &http::Request<B>) -> Option<std::net::SocketAddr> {
     let ext = request.extensions();
     ext.get::<TcpConnectInfo>()
         .and_then(|i| i.remote_addr())
         .or_else(|| ext.get::<TlsConnectInfo<TcpConnectInfo>>().and_then(|i| i.get_ref().remote_addr()))
-        .map_or_else(|| "unknown".to_owned(), |a| a.to_string())
 }
 
 type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
@@ -121,11 +134,13 @@ where
         }
         let rpc = Rpc::from_path(&path);
         let name = rpc.map_or_else(|| path.clone(), |r| r.to_string());
+        let peer = peer_addr(&request);
+        let shown = peer.map_or_else(|| "unknown".to_owned(), |a| a.to_string());
         let span = tracing::info_span!(
             "rpc",
             rpc = %name,
             request_id = %id,
-            peer = %peer(&request),
+            peer = %shown,
             principal = tracing::field::Empty,
             table = tracing::field::Empty,
             rows = tracing::field::Empty,
@@ -133,11 +148,23 @@ where
         let started = Instant::now();
         let secret = bearer(request.headers());
         request.headers_mut().remove(http::header::AUTHORIZATION);
-        let principal = secret.and_then(|s| self.auth.authenticate_optional(s.as_deref()));
-        match principal {
-            Ok(principal) => {
+        let generation = self.auth.generation();
+        let identity = secret.and_then(|s| self.auth.identify_from(peer.map(|p| p.ip()), s.as_deref(), &name));
+        match identity {
+            Ok(identity) => {
+                let principal = identity.as_ref().map_or_else(Principal::anonymous, |i| i.principal.clone());
                 span.record("principal", principal.name.as_str());
-                request.extensions_mut().insert(CallAuth { principal, rpc, anonymous: !self.auth.enabled() });
+                let auth = (*self.auth).clone();
+                let anonymous = !self.auth.enabled();
+                request.extensions_mut().insert(CallAuth {
+                    principal,
+                    rpc,
+                    anonymous,
+                    identity,
+                    generation,
+                    auth,
+                    peer,
+                });
                 let call = inner.call(request).instrument(span.clone());
                 Box::pin(async move { Ok(echo(Logged::wrap(call.await?, span, started), &id)) })
             }

@@ -11,31 +11,65 @@ use tonic::{Request, Status};
 
 use super::call::CallAuth;
 use super::rpc::Rpc;
-use crate::auth::{AuthError, Permission, Principal};
+use crate::auth::audit::now_ms;
+use crate::auth::{AuthError, Principal};
 
-/// The caller of a call (fails closed when the call did not pass the authentication layer).
-pub fn caller(extensions: &tonic::Extensions) -> Result<&Principal, Status> {
+/// The call's authentication (fails closed when the call did not pass the authentication layer).
+pub fn call_auth(extensions: &tonic::Extensions) -> Result<&CallAuth, Status> {
     extensions
         .get::<CallAuth>()
-        .map(|c| &c.principal)
         .ok_or_else(|| Status::internal("the call was not authenticated (the server's auth layer is missing)"))
+}
+
+/// The caller as the live catalog has it now: the principal resolved when the call started,
+/// re-resolved when the catalog changed since (a revoked token or a disabled user is then
+/// `UNAUTHENTICATED`, changed grants apply), and refused once its token expired.
+pub fn caller(extensions: &tonic::Extensions) -> Result<Principal, Status> {
+    let call = call_auth(extensions)?;
+    current(call).map_err(|error| {
+        let who = call.principal.name.as_str();
+        let action = call.rpc.map(|r| r.to_string()).unwrap_or_default();
+        call.auth.refused(who, &action, "", &format!("unauthenticated: {error}"), call.peer.map(|p| p.ip()));
+        Status::unauthenticated(error.to_string())
+    })
+}
+
+fn current(call: &CallAuth) -> Result<Principal, AuthError> {
+    let Some(identity) = &call.identity else {
+        return Ok(call.principal.clone());
+    };
+    if call.auth.generation() == call.generation {
+        crate::auth::check_usable(identity, now_ms())?;
+        return Ok(call.principal.clone());
+    }
+    call.auth.resolve(&identity.hash).map(|fresh| fresh.principal.clone())
 }
 
 /// Checks that the caller may call `rpc` on `table`.
 pub fn authorize<T>(request: &Request<T>, rpc: Rpc, table: &str) -> Result<(), Status> {
-    require(request.extensions(), rpc.permission(), table)
+    require(request.extensions(), rpc, table)
 }
 
-/// Checks that the caller holds `needed` on `table`, and names the table in the call's span
-/// (so the call's "call finished" line says which table it touched).
-fn require(extensions: &tonic::Extensions, needed: Permission, table: &str) -> Result<(), Status> {
+/// Checks that the caller holds every permission `rpc` needs on `table`, and names the table in
+/// the call's span (so the call's "call finished" line says which table it touched).
+fn require(extensions: &tonic::Extensions, rpc: Rpc, table: &str) -> Result<(), Status> {
     tracing::Span::current().record("table", table);
-    caller(extensions)?.require(table, needed).map_err(denied)
+    let principal = caller(extensions)?;
+    for needed in rpc.permissions() {
+        if let Err(error) = principal.require(table, *needed) {
+            return Err(denied(extensions, rpc, table, error));
+        }
+    }
+    Ok(())
 }
 
-/// The status of a refusal, logged.
-fn denied(error: AuthError) -> Status {
+/// The status of a refusal, logged and audited.
+fn denied(extensions: &tonic::Extensions, rpc: Rpc, table: &str, error: AuthError) -> Status {
     tracing::warn!(%error, "call refused: permission denied");
+    if let Some(call) = extensions.get::<CallAuth>() {
+        let peer = call.peer.map(|p| p.ip());
+        call.auth.refused(&call.principal.name, &rpc.to_string(), table, &format!("denied: {error}"), peer);
+    }
     Status::permission_denied(error.to_string())
 }
 
@@ -51,7 +85,7 @@ impl isobar_query::service::ReadGuard for QueryGuard {
             ReadCall::Aggregate => Rpc::Aggregate,
             ReadCall::Latest => Rpc::Latest,
         };
-        require(extensions, rpc.permission(), table)
+        require(extensions, rpc, table)
     }
 }
 
@@ -69,7 +103,7 @@ impl isobar_ingest::WriteGuard for IngestGuard {
             .chain(request.rows.iter().map(|r| r.table.as_str()))
             .collect();
         for table in &tables {
-            require(extensions, Rpc::Write.permission(), table)?;
+            require(extensions, Rpc::Write, table)?;
         }
         // The call's span: every table and the rows of the request (the last message's, for a stream).
         let span = tracing::Span::current();
@@ -88,7 +122,7 @@ impl isobar_ingest::WriteGuard for IngestGuard {
         }
         tracing::warn!(principal = %principal.name, "call refused: Resume needs write permission on some table");
         Err(Status::permission_denied(format!(
-            "token {:?} may not resume producers: it needs write permission on \"*\" or on some table",
+            "token {:?} may not resume producers: it needs the add permission on \"*\" or on some table",
             principal.name
         )))
     }

@@ -38,6 +38,7 @@
 //! listener and per client IP, TCP keep-alive, and an idle timeout for connections with no call
 //! (`[connections]`); HTTP/2 keep-alive PINGs and the per-connection stream cap are tonic's.
 
+mod access;
 mod admin;
 pub mod call;
 pub mod guard;
@@ -66,6 +67,7 @@ use tokio::task::JoinHandle;
 
 use crate::auth::Authenticator;
 use crate::auth::bootstrap::Bootstrap;
+use crate::auth::store::AccessStore;
 use crate::config::Config;
 use crate::http::{LineProtocolState, WriteAuthorizer};
 pub use admin::AdminService;
@@ -97,6 +99,9 @@ pub enum ServerError {
     /// A TLS file of `[tls]` could not be read.
     #[error(transparent)]
     TlsFile(#[from] TlsFileError),
+    /// The access catalog stored in the database could not be read.
+    #[error("access catalog: {0}")]
+    Access(#[source] crate::auth::store::StoreError),
     /// The bootstrap admin token could not be read or created.
     #[error(transparent)]
     Bootstrap(#[from] crate::auth::bootstrap::BootstrapError),
@@ -180,8 +185,7 @@ impl Running {
 /// Opens the database of `config` and serves it on `config.server.listen` (and the line
 /// protocol on `config.line_protocol.listen` when enabled, admitting every writer).
 pub async fn start(config: &Config) -> Result<Running, ServerError> {
-    let config = with_bootstrap_token(config)?;
-    start_with(&config, crate::http::authorizer_for(&config)).await
+    start_inner(config, None).await
 }
 
 /// `config` with the bootstrap admin token installed when `auth.bootstrap_token_file` applies
@@ -215,6 +219,12 @@ fn with_bootstrap_token(config: &Config) -> Result<Config, crate::auth::bootstra
 
 /// [`start`] with the authorizer of line-protocol writes.
 pub async fn start_with(config: &Config, authorizer: Arc<dyn WriteAuthorizer>) -> Result<Running, ServerError> {
+    start_inner(config, Some(authorizer)).await
+}
+
+/// [`start`], with line-protocol writes checked by `authorizer`, or (`None`) by the server's
+/// live tokens when `[auth]` is on.
+async fn start_inner(config: &Config, authorizer: Option<Arc<dyn WriteAuthorizer>>) -> Result<Running, ServerError> {
     let config = &with_bootstrap_token(config)?;
     let tls = tls::server_config(&config.tls)?;
     let dir = config.server.data_dir.clone();
@@ -226,6 +236,42 @@ pub async fn start_with(config: &Config, authorizer: Arc<dyn WriteAuthorizer>) -
         .await
         .map_err(|e| ServerError::Task(e.to_string()))?
         .map_err(|source| ServerError::Db { dir: dir.clone(), source })?;
+    let authenticator = Authenticator::from_config(&config.auth);
+    let open_access = (db.clone(), authenticator.clone());
+    let access = tokio::task::spawn_blocking(move || AccessStore::open(open_access.0, open_access.1))
+        .await
+        .map_err(|e| ServerError::Task(e.to_string()))?;
+    let access = match access {
+        Ok(access) => Arc::new(access),
+        Err(source) => {
+            let _ = db.close();
+            return Err(ServerError::Access(source));
+        }
+    };
+    let first = {
+        let (store, auth) = (access.clone(), config.auth.clone());
+        tokio::task::spawn_blocking(move || crate::auth::bootstrap::catalog_admin(&store, &auth))
+    }
+    .await
+    .map_err(|e| ServerError::Task(e.to_string()))?;
+    match first {
+        Ok(None) => {}
+        Ok(Some(secret)) => tracing::warn!(
+            user = crate::auth::bootstrap::CATALOG_ADMIN,
+            "authentication is on, no [[auth.tokens]] and no users: created the user \"admin\" with admin on \"*\" \
+             and its token \"bootstrap\"; its secret is shown this once: {secret} (clients: --token-file FILE or \
+             $ISOBAR_TOKEN; create your own users and tokens, then `isobar token revoke admin bootstrap`)"
+        ),
+        Err(source) => {
+            let _ = db.close();
+            return Err(ServerError::Access(source));
+        }
+    }
+    let authorizer: Arc<dyn WriteAuthorizer> = match (authorizer, config.auth.enabled) {
+        (Some(given), _) => given,
+        (None, true) => Arc::new(crate::http::TokenWrites(authenticator.clone())),
+        (None, false) => Arc::new(crate::http::AllowAll),
+    };
     let addr = config.server.listen;
     let listener = match TcpListener::bind(addr).await {
         Ok(l) => l,
@@ -238,13 +284,15 @@ pub async fn start_with(config: &Config, authorizer: Arc<dyn WriteAuthorizer>) -
     let requests = crate::metrics::RequestMetrics::default();
     let metrics = match config.metrics.enabled {
         false => None,
-        true => match crate::metrics::MetricsServer::start(config, db.clone(), requests.clone()).await {
-            Ok(m) => Some(m),
-            Err(source) => {
-                let _ = db.close();
-                return Err(ServerError::Bind { addr: config.metrics.listen, source });
+        true => {
+            match crate::metrics::MetricsServer::start(config, db.clone(), requests.clone(), &authenticator).await {
+                Ok(m) => Some(m),
+                Err(source) => {
+                    let _ = db.close();
+                    return Err(ServerError::Bind { addr: config.metrics.listen, source });
+                }
             }
-        },
+        }
     };
     let http = match config.line_protocol.enabled {
         false => None,
@@ -270,11 +318,12 @@ pub async fn start_with(config: &Config, authorizer: Arc<dyn WriteAuthorizer>) -
     let http = http.map(|(l, _, router)| (l, router));
     let (stop, stopped) = oneshot::channel();
     let with_tls = tls.is_some();
-    let task = tokio::spawn(serve(config.clone(), db.clone(), listener, tls, http, stopped, requests));
+    let task = tokio::spawn(serve(config.clone(), db.clone(), listener, tls, http, stopped, requests, access));
     Ok(Running { addr: local, tls: with_tls, metrics, line_protocol, db, stop: Some(stop), task })
 }
 
 /// Serves until `stopped` fires (or its sender is dropped), then closes the database.
+#[allow(clippy::too_many_arguments, reason = "the parts start_inner built, handed over once")]
 async fn serve(
     config: Config,
     db: Db,
@@ -283,7 +332,9 @@ async fn serve(
     http: Option<(TcpListener, axum::Router)>,
     stopped: oneshot::Receiver<()>,
     requests: crate::metrics::RequestMetrics,
+    access: Arc<AccessStore>,
 ) -> Result<(), ServerError> {
+    let authenticator = access.authenticator().clone();
     let max = config.server.max_message_bytes.as_usize();
     let limits = IngestLimits {
         max_rows_per_request: config.server.max_rows_per_request,
@@ -297,7 +348,7 @@ async fn serve(
         .max_encoding_message_size(max);
     let query = QueryService::new(db.clone()).with_guard(std::sync::Arc::new(guard::QueryGuard));
     let query = QueryServer::new(query).max_decoding_message_size(max).max_encoding_message_size(max);
-    let admin_service = AdminService::new(db.clone(), config.server.export_root())
+    let admin_service = AdminService::new(db.clone(), config.server.export_root(), access)
         .with_snapshot_dir(config.server.snapshot_root())
         .with_export_max_bytes(config.server.export_max_bytes.0);
     let admin = AdminServer::new(admin_service).max_decoding_message_size(max).max_encoding_message_size(max);
@@ -358,7 +409,7 @@ async fn serve(
         .max_concurrent_streams(limits.grpc_max_concurrent_streams)
         .layer(crate::metrics::RequestLayer::new(requests))
         .layer(crate::net::streams::StreamLayer::new(grpc_gate.registry.clone()))
-        .layer(call::CallLayer::new(Authenticator::from_config(&config.auth)))
+        .layer(call::CallLayer::new(authenticator))
         .layer(shutdown_layer)
         .add_service(health_service)
         .add_service(reflection)

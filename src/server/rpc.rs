@@ -1,22 +1,29 @@
-//! Every gRPC method of the Isobar services and the permission it needs: the one place that
+//! Every gRPC method of the Isobar services and the permissions it needs: the one place that
 //! decides it. A test checks that every method in `isobar_proto::FILE_DESCRIPTOR_SET` is listed,
-//! so a new RPC cannot be served before someone decides who may call it.
+//! so a new RPC cannot be served before someone decides who may call it, and another that the
+//! table in `docs/security.md` lists every method with exactly these permissions.
 //!
 //! | permission | methods |
 //! |------------|---------|
-//! | read       | Scan, Aggregate, Latest, ListTables, DescribeTable, Stats |
-//! | write      | Write, WriteStream, ProducerStream, Delete; Resume (write on any table); OTLP MetricsService/Export (every table it writes) |
-//! | admin      | CreateTable, AlterTable, DropTable, Flush, Compact, Export, ExportWithProgress; CreateSnapshot, ListSnapshots, DeleteSnapshot, VerifySnapshot, ResumeWrites (on `*`) |
+//! | view       | Scan, Aggregate, Latest, ListTables, DescribeTable, Stats |
+//! | add        | Write, WriteStream, ProducerStream; Resume (add on any table); OTLP MetricsService/Export (every table it writes) |
+//! | change     | CreateTable, AlterTable |
+//! | delete     | Delete |
+//! | change + delete | DropTable |
+//! | admin      | Flush, Compact, Export, ExportWithProgress; on `*`: CreateSnapshot, ListSnapshots, DeleteSnapshot, VerifySnapshot, ChangeAccess, IssueToken, DescribeAccess, ListAuditEntries, ResumeWrites |
+//! | (any identity) | WhoAmI |
 //!
-//! `Export` needs `admin`, not `read`: it writes files onto the server's disk (under
-//! `server.export_dir`, within `server.export_max_bytes`), which reading does not, and the
-//! permission model has no narrower grant for it. `Flush` of a table flushes only that table's
-//! memtables (`Db::flush_table`); `Flush` without a table flushes every table and needs `admin`
-//! on `*`. `ListTables` and `Stats` without a table answer only with the tables the caller may
-//! read; `Stats` is refused to a caller that may read no table at all, and its database-wide
-//! counters (WAL and memtable bytes, last sequence) are 0 unless the caller may read `*`.
+//! `Export` needs `admin`, not `view`: it writes files onto the server's disk (under
+//! `server.export_dir`, within `server.export_max_bytes`), which viewing does not. `Flush` of a
+//! table flushes only that table's memtables (`Db::flush_table`); `Flush` without a table
+//! flushes every table and needs `admin` on `*`. `ListTables` and `Stats` without a table
+//! answer only with the tables the caller may view; `Stats` is refused to a caller that may
+//! view no table at all, and its database-wide counters (WAL and memtable bytes, last
+//! sequence) are 0 unless the caller may view `*`. `DropTable` needs `change` and `delete`:
+//! it removes the schema and the data (and so a config-file `write` token, = `add` + `delete`,
+//! still cannot drop, as before).
 //!
-//! Adding an RPC: add a variant here (name and permission; the compiler then points at every
+//! Adding an RPC: add a variant here (name and permissions; the compiler then points at every
 //! `match`), and call [`super::guard::authorize`] in its handler with the table it touches, or
 //! with [`crate::auth::ALL_TABLES`] for a database-wide operation such as a snapshot (which then
 //! needs the permission on `*`).
@@ -76,6 +83,16 @@ pub enum Rpc {
     VerifySnapshot,
     /// `isobar.v1.Admin/ResumeWrites` (on `*`).
     ResumeWrites,
+    /// `isobar.v1.Admin/ChangeAccess` (users, groups, grants, token revocation).
+    ChangeAccess,
+    /// `isobar.v1.Admin/IssueToken`.
+    IssueToken,
+    /// `isobar.v1.Admin/DescribeAccess`.
+    DescribeAccess,
+    /// `isobar.v1.Admin/ListAuditEntries`.
+    ListAuditEntries,
+    /// `isobar.v1.Admin/WhoAmI` (any authenticated caller).
+    WhoAmI,
     /// `opentelemetry.proto.collector.metrics.v1.MetricsService/Export` (OTLP metrics, served
     /// only with `[otlp] enabled = true`; write on every table the request writes).
     OtlpExport,
@@ -107,6 +124,11 @@ impl Rpc {
         Rpc::DeleteSnapshot,
         Rpc::VerifySnapshot,
         Rpc::ResumeWrites,
+        Rpc::ChangeAccess,
+        Rpc::IssueToken,
+        Rpc::DescribeAccess,
+        Rpc::ListAuditEntries,
+        Rpc::WhoAmI,
         Rpc::OtlpExport,
     ];
 
@@ -139,23 +161,27 @@ impl Rpc {
             Rpc::DeleteSnapshot => (ADMIN, "DeleteSnapshot"),
             Rpc::VerifySnapshot => (ADMIN, "VerifySnapshot"),
             Rpc::ResumeWrites => (ADMIN, "ResumeWrites"),
+            Rpc::ChangeAccess => (ADMIN, "ChangeAccess"),
+            Rpc::IssueToken => (ADMIN, "IssueToken"),
+            Rpc::DescribeAccess => (ADMIN, "DescribeAccess"),
+            Rpc::ListAuditEntries => (ADMIN, "ListAuditEntries"),
+            Rpc::WhoAmI => (ADMIN, "WhoAmI"),
             Rpc::OtlpExport => (OTLP_METRICS, "Export"),
         }
     }
 
-    /// The permission the method needs on the table(s) it touches.
-    pub fn permission(self) -> Permission {
+    /// The permissions the method needs, all of them, on the table(s) it touches (none: any
+    /// authenticated caller).
+    pub fn permissions(self) -> &'static [Permission] {
         match self {
             Rpc::Scan | Rpc::Aggregate | Rpc::Latest | Rpc::ListTables | Rpc::DescribeTable | Rpc::Stats => {
-                Permission::Read
+                &[Permission::View]
             }
-            Rpc::Write | Rpc::WriteStream | Rpc::ProducerStream | Rpc::Resume | Rpc::Delete | Rpc::OtlpExport => {
-                Permission::Write
-            }
-            Rpc::CreateTable
-            | Rpc::AlterTable
-            | Rpc::DropTable
-            | Rpc::Flush
+            Rpc::Write | Rpc::WriteStream | Rpc::ProducerStream | Rpc::Resume | Rpc::OtlpExport => &[Permission::Add],
+            Rpc::CreateTable | Rpc::AlterTable => &[Permission::Change],
+            Rpc::Delete => &[Permission::Delete],
+            Rpc::DropTable => &[Permission::Change, Permission::Delete],
+            Rpc::Flush
             | Rpc::Compact
             | Rpc::Export
             | Rpc::ExportWithProgress
@@ -163,7 +189,12 @@ impl Rpc {
             | Rpc::ListSnapshots
             | Rpc::DeleteSnapshot
             | Rpc::VerifySnapshot
-            | Rpc::ResumeWrites => Permission::Admin,
+            | Rpc::ResumeWrites
+            | Rpc::ChangeAccess
+            | Rpc::IssueToken
+            | Rpc::DescribeAccess
+            | Rpc::ListAuditEntries => &[Permission::Admin],
+            Rpc::WhoAmI => &[],
         }
     }
 
@@ -231,17 +262,48 @@ mod tests {
         assert_eq!(Rpc::OtlpExport.name(), (<Server as NamedService>::NAME, "Export"));
         let path = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
         assert_eq!(Rpc::from_path(path), Some(Rpc::OtlpExport));
-        assert_eq!(Rpc::OtlpExport.permission(), Permission::Write);
+        assert_eq!(Rpc::OtlpExport.permissions(), &[Permission::Write]);
     }
 
     #[test]
     fn paths_resolve_and_open_services_are_recognised() {
         assert_eq!(Rpc::from_path("/isobar.v1.Admin/DropTable"), Some(Rpc::DropTable));
-        assert_eq!(Rpc::DropTable.permission(), Permission::Admin);
+        assert_eq!(Rpc::DropTable.permissions(), &[Permission::Change, Permission::Delete]);
         assert_eq!(Rpc::from_path("/isobar.v1.Admin/Nope"), None);
         assert_eq!(Rpc::from_path("isobar.v1.Admin/DropTable"), None);
         assert!(is_open_path("/grpc.health.v1.Health/Check"));
         assert!(is_open_path("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"));
         assert!(!is_open_path("/isobar.v1.Query/Scan"));
+    }
+
+    /// The table in docs/security.md ("Which call needs what") names every method, and each
+    /// with exactly the permissions [`Rpc::permissions`] gives it.
+    #[test]
+    fn the_permission_table_in_the_security_doc_is_complete_and_agrees() {
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/security.md")).expect("doc");
+        let section = doc.split("### Which call needs what").nth(1).expect("the section exists");
+        let rows: Vec<(String, String)> = section
+            .lines()
+            .skip_while(|l| !l.starts_with('|'))
+            .take_while(|l| l.starts_with('|'))
+            .skip(2)
+            .filter_map(|l| {
+                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+                Some((cells.get(1)?.trim_matches('`').to_owned(), (*cells.get(2)?).to_owned()))
+            })
+            .collect();
+        for rpc in Rpc::ALL {
+            let (service, method) = rpc.name();
+            let name = format!("{service}/{method}");
+            let row = rows.iter().find(|(n, _)| *n == name);
+            let (_, needs) = row.unwrap_or_else(|| panic!("{name} is missing from the table in docs/security.md"));
+            let expected = if rpc.permissions().is_empty() {
+                "any identity".to_owned()
+            } else {
+                rpc.permissions().iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" + ")
+            };
+            assert!(needs.starts_with(&expected), "{name}: the doc says {needs:?}, the code needs {expected:?}");
+        }
+        assert_eq!(rows.len(), Rpc::ALL.len() + 2, "one row per method plus the two HTTP endpoints: {rows:?}");
     }
 }

@@ -58,6 +58,7 @@
 //! (its state on disk is unknown); a failed WAL write or sync suspends writes until a resume
 //! (`resume.rs`) flushes the memtables and restarts the WAL. See `flush.rs` and [`crate::compaction`].
 
+mod access;
 pub(crate) mod checkpoint;
 mod compaction;
 mod compactor;

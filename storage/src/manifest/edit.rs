@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::access::AccessCatalog;
 use crate::producer::ProducerMark;
 use crate::schema::{FamilyId, TableDef, TableId};
 use crate::selector::{SeriesSelector, TimeRange};
@@ -159,6 +160,10 @@ pub enum Edit {
         /// Time after which a window is closed; `None` means the database default.
         closed_after_ns: Option<i64>,
     },
+    /// Replaces the access catalog (users, groups, tokens, grants; opaque to the engine, see
+    /// the `access` module). Its generation must be above the one in force. Added
+    /// after format version 1 was fixed: manifests without it read as before (no catalog).
+    SetAccessCatalog(AccessCatalog),
 }
 
 impl Edit {
@@ -179,6 +184,7 @@ impl Edit {
             Edit::SetCompactionWindow { .. } => "SetCompactionWindow",
             Edit::SetClosedAfter { .. } => "SetClosedAfter",
             Edit::Producers { .. } => "Producers",
+            Edit::SetAccessCatalog(_) => "SetAccessCatalog",
         }
     }
 }

@@ -203,6 +203,22 @@ pub enum IdKind {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EditError {
+    /// An access catalog whose checksum or size is wrong.
+    #[error("access catalog generation {generation}: {reason}")]
+    BadAccessCatalog {
+        /// The generation it carried.
+        generation: u64,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// An access catalog not newer than the one in force (a replayed or lost-race change).
+    #[error("access catalog generation {got} is not above generation {current} in force")]
+    AccessGeneration {
+        /// The generation in force (0: none).
+        current: u64,
+        /// The generation the edit carried.
+        got: u64,
+    },
     /// A producer mark with an invalid id or a zero seq.
     #[error("producer mark {id:?} (applied seq {applied_seq}) is invalid: {reason}")]
     BadProducerMark {

@@ -71,6 +71,7 @@
 //! cannot be torn. A header with another version is [`Error::UnsupportedVersion`]. Ids of tables,
 //! families, files and tombstones are never reused: the counters survive drops and rotations.
 
+mod access;
 mod catalog;
 mod edit;
 mod error;
@@ -81,6 +82,7 @@ mod state;
 mod tests;
 mod writer;
 
+pub use access::{AccessCatalog, MAX_ACCESS_CATALOG_BYTES};
 pub use edit::{Edit, FileId, FileMeta, Tombstone};
 pub use error::{CorruptReason, EditError, Error, IdKind};
 pub use log::{MAX_RECORD_LEN, RECORD_HEADER_LEN};

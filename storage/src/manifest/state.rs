@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::producer::{ProducerMark, check_producer_id};
 use crate::schema::{FamilyDef, FamilyId, TableDef, TableId};
 
+use super::access::AccessCatalog;
 use super::edit::{Edit, FileId, FileMeta, Tombstone};
 use super::error::{EditError, Error, IdKind};
 
@@ -43,6 +44,8 @@ pub struct ManifestState {
     pub producers: BTreeMap<String, ProducerMark>,
     /// The producer table is complete for WAL records up to this sequence number.
     pub producers_as_of: u64,
+    /// The access catalog in force (none until the server first stores one).
+    pub access: Option<AccessCatalog>,
 }
 
 /// Producer marks per snapshot edit.
@@ -75,6 +78,7 @@ impl ManifestState {
         if marks.is_empty() && self.producers_as_of > 0 {
             edits.push(Edit::Producers { as_of_seq: self.producers_as_of, set: Vec::new(), forget: Vec::new() });
         }
+        edits.extend(self.access.iter().cloned().map(Edit::SetAccessCatalog));
         edits.push(Edit::LastSeq(self.last_seq));
         edits.push(Edit::NextIds {
             table: self.next_table_id,
@@ -196,6 +200,7 @@ impl ManifestState {
                 }
             }
             Edit::Producers { as_of_seq, set, forget } => self.apply_producers(*as_of_seq, set, forget),
+            Edit::SetAccessCatalog(catalog) => self.set_access(catalog),
             Edit::NextIds { table, family, file, tombstone } => {
                 self.next_table_id = self.next_table_id.max(*table);
                 self.next_family_id = self.next_family_id.max(*family);
@@ -204,6 +209,18 @@ impl ManifestState {
                 Ok(())
             }
         }
+    }
+
+    /// Installs `catalog` when its checksum holds and its generation is above the one in force
+    /// (a snapshot replays only the latest generation onto an empty state, so gaps are allowed).
+    fn set_access(&mut self, catalog: &AccessCatalog) -> Result<(), EditError> {
+        catalog.check().map_err(|reason| EditError::BadAccessCatalog { generation: catalog.generation, reason })?;
+        let current = self.access.as_ref().map_or(0, |a| a.generation);
+        if catalog.generation <= current {
+            return Err(EditError::AccessGeneration { current, got: catalog.generation });
+        }
+        self.access = Some(catalog.clone());
+        Ok(())
     }
 
     fn add_file(&mut self, meta: &FileMeta) -> Result<(), EditError> {
