@@ -58,7 +58,8 @@ fn write_rows(addr: &SocketAddr, dir: &Path, table: &str, rows: &[(&str, i64, f6
     }
     let file = dir.join(format!("{table}.csv"));
     std::fs::write(&file, csv).expect("csv");
-    ok(addr, &["write", "--table", table, "--file", file.to_str().expect("utf8")]);
+    // The timestamps are nanoseconds even where they look like seconds (1000000000 = 1 s).
+    ok(addr, &["write", "--table", table, "--file", file.to_str().expect("utf8"), "--ts-unit", "ns"]);
 }
 
 /// The `(family, column) -> value` of `table describe --format csv`'s column `name`.

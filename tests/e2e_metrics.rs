@@ -231,7 +231,6 @@ async fn flush_counts_files_and_expired_drops_count_apart_from_merges() {
     let addr = running.metrics_addr().expect("metrics are on by default");
     let mut spec = common::weather_spec();
     spec.name = "old".into();
-    spec.ttl_ns = Some(3_600_000_000_000);
     client
         .admin
         .create_table(pb::CreateTableRequest { table: Some(spec), if_not_exists: false })
@@ -248,6 +247,19 @@ async fn flush_counts_files_and_expired_drops_count_apart_from_merges() {
         validity: Vec::new(),
     };
     client.ingest.write(one_batch("old", "s", ts, vec![note])).await.expect("meta");
+    // The one-hour TTL is set after the write: the server refuses a write whose rows are all
+    // past the TTL already.
+    let ttl = pb::AlterTableAction {
+        action: Some(pb::alter_table_action::Action::SetTtl(pb::SetTtl {
+            family: None,
+            ttl_ns: Some(3_600_000_000_000),
+        })),
+    };
+    client
+        .admin
+        .alter_table(pb::AlterTableRequest { table: "old".into(), actions: vec![ttl] })
+        .await
+        .expect("set the TTL");
 
     let flushed = client.admin.flush(pb::FlushRequest::default()).await.expect("flush").into_inner();
     assert_eq!(flushed.families_flushed, 2, "{flushed:?}");
