@@ -2,8 +2,9 @@
 //!
 //! Precedence, lowest first: built-in defaults, the file (`isobar serve --config FILE`), the
 //! environment, then command-line flags of `serve`. A key in the file that Isobar does not know
-//! is an error naming it (a typo must not silently fall back to a default); an `ISOBAR_*`
-//! variable that names no key is a warning.
+//! is an error naming it (a typo must not silently fall back to a default); so is an `ISOBAR_*`
+//! variable that names no key, with the closest key as a suggestion (`env_names.rs`; the
+//! client's and the test harness's variables are allowed; `ISOBAR_UNKNOWN_ENV=warn` warns instead).
 //!
 //! Every key `key` of section `[section]` is overridden by `ISOBAR_<SECTION>_<KEY>` in upper
 //! case, e.g. `ISOBAR_SERVER_LISTEN=0.0.0.0:50051`, `ISOBAR_STORAGE_SYNC=interval:100ms`,
@@ -106,6 +107,7 @@
 
 pub mod connections;
 mod env;
+pub mod env_names;
 pub mod log_level;
 mod print;
 pub mod security;
@@ -488,6 +490,20 @@ pub enum ConfigError {
         /// What was expected.
         #[source]
         source: ValueError,
+    },
+    /// An `ISOBAR_*` variable that names no config key and is not one of the client's or the
+    /// test harness's ([`env_names::NOT_KEYS`]): most likely a misspelling, which must not fall
+    /// back to a default silently. `ISOBAR_UNKNOWN_ENV=warn` turns it into a warning.
+    #[error(
+        "environment variable {var} names no config key{}; keys look like ISOBAR_SERVER_LISTEN (see deploy/isobar.toml); \
+         set ISOBAR_UNKNOWN_ENV=warn to only warn",
+        suggestion.as_ref().map(|s| format!(" (did you mean {s}?)")).unwrap_or_default()
+    )]
+    UnknownEnv {
+        /// The variable.
+        var: String,
+        /// The closest key's variable, when one is close.
+        suggestion: Option<String>,
     },
     /// A value that parses but is out of range or contradicts another.
     #[error("config key {key} = {value}: {reason}")]

@@ -6,12 +6,10 @@ use isobar_storage::WalRecovery;
 
 use super::{Config, ConfigError, ValueError};
 
-/// Variables with the `ISOBAR_` prefix that are not config keys but are known (`ISOBAR_TOKEN`
-/// is the client's bearer token; the server ignores it and never logs it; `ISOBAR_ADDR` is the
-/// client's server address, the default of `--addr`).
-const NOT_KEYS: &[&str] = &["ISOBAR_CONFIG", "ISOBAR_TOKEN", "ISOBAR_ADDR"];
+use super::env_names;
 
-/// An `ISOBAR_*` variable that names no config key; it is ignored.
+/// An `ISOBAR_*` variable that names no config key; ignored with a warning under
+/// `ISOBAR_UNKNOWN_ENV=warn` (else the configuration is refused, see [`ConfigError::UnknownEnv`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EnvWarning {
     /// The variable's name.
@@ -55,16 +53,26 @@ impl Config {
         let mut vars: Vec<(String, String)> = vars.into_iter().filter(|(k, _)| k.starts_with("ISOBAR_")).collect();
         // Deterministic order, so that the first bad variable reported is always the same.
         vars.sort();
+        let warn_only = vars.iter().any(|(k, v)| k == "ISOBAR_UNKNOWN_ENV" && v.trim() == "warn");
         let mut warnings = Vec::new();
         for (var, value) in vars {
-            if NOT_KEYS.contains(&var.as_str()) {
+            if env_names::is_allowed_non_key(&var) {
                 continue;
             }
             if !self.apply_var(&var, &value)? {
+                if !warn_only {
+                    let suggestion = env_names::suggestion(&var);
+                    return Err(ConfigError::UnknownEnv { var, suggestion });
+                }
                 warnings.push(EnvWarning { var });
             }
         }
         Ok(warnings)
+    }
+
+    /// True when `var` names a config key (probed on a copy: the value is never kept).
+    pub(super) fn names_key(&self, var: &str) -> bool {
+        !matches!(self.clone().apply_var(var, ""), Ok(false))
     }
 
     /// Applies one variable; `false` when it names no key.

@@ -145,8 +145,28 @@ fn environment_overrides_the_file() {
 }
 
 #[test]
-fn unknown_isobar_variables_are_warnings_not_errors() {
-    let vars = env(&[("ISOBAR_SERVER_LISTNE", "x"), ("ISOBAR_CONFIG", "/etc/isobar.toml"), ("ISOBAR_NOPE", "1")]);
+fn unknown_isobar_variables_are_refused_with_the_closest_key() {
+    let err = Config::load_with(None, env(&[("ISOBAR_SERVER_LISTNE", "x"), ("ISOBAR_CONFIG", "/etc/isobar.toml")]))
+        .expect_err("a misspelled variable is refused");
+    let message = err.to_string();
+    assert!(matches!(&err, ConfigError::UnknownEnv { var, .. } if var == "ISOBAR_SERVER_LISTNE"), "{message}");
+    assert!(message.contains("did you mean ISOBAR_SERVER_LISTEN?"), "{message}");
+    let err = Config::load_with(None, env(&[("ISOBAR_NOPE", "1")])).expect_err("an unknown variable is refused");
+    assert!(matches!(&err, ConfigError::UnknownEnv { suggestion: None, .. }), "{err}");
+    // The client's and the test harness's variables are no config keys but are allowed.
+    let allowed = [("ISOBAR_ADDR", "http://h:1"), ("ISOBAR_TOKEN", "s"), ("ISOBAR_TEST_PYTHON", "/p")];
+    assert!(Config::load_with(None, env(&allowed)).is_ok());
+}
+
+/// Before the refusal, unknown variables were warnings; `ISOBAR_UNKNOWN_ENV=warn` keeps that.
+#[test]
+fn unknown_isobar_variables_are_warnings_behind_the_switch() {
+    let vars = env(&[
+        ("ISOBAR_SERVER_LISTNE", "x"),
+        ("ISOBAR_CONFIG", "/etc/isobar.toml"),
+        ("ISOBAR_NOPE", "1"),
+        ("ISOBAR_UNKNOWN_ENV", "warn"),
+    ]);
     let (config, warnings) = Config::load_with(None, vars).expect("loads");
     assert_eq!(config, Config::default());
     let names: Vec<&str> = warnings.iter().map(|w| w.var.as_str()).collect();
