@@ -111,6 +111,7 @@ pub mod env_names;
 pub mod log_level;
 mod print;
 pub mod security;
+pub mod sql;
 mod values;
 
 #[cfg(test)]
@@ -125,6 +126,7 @@ use serde::{Deserialize, Serialize};
 pub use connections::ConnectionsConfig;
 pub use env::EnvWarning;
 pub use security::{AuthConfig, TlsConfig, TokenConfig};
+pub use sql::SqlConfig;
 pub use values::{ByteSize, DurationValue, LogColor, LogFormat, SyncSetting, ValueError};
 
 /// The whole configuration.
@@ -149,6 +151,8 @@ pub struct Config {
     pub otlp: OtlpConfig,
     /// `[connections]`: connection caps and timeouts of every listener.
     pub connections: ConnectionsConfig,
+    /// `[sql]`: the bounds of SQL queries.
+    pub sql: SqlConfig,
 }
 
 /// `[otlp]`: OTLP metrics (`opentelemetry.proto.collector.metrics.v1.MetricsService/Export`) on
@@ -626,6 +630,7 @@ impl Config {
             return invalid("log.level", String::new(), "must name a level such as info");
         }
         connections::validate(&self.connections)?;
+        sql::validate(&self.sql)?;
         security::validate(&self.auth, &self.tls)
     }
 
@@ -634,5 +639,10 @@ impl Config {
     /// It loads back to the same configuration.
     pub fn to_toml(&self) -> String {
         self.print_toml()
+    }
+
+    /// The bounds of the server's SQL engine, from `[sql]`.
+    pub fn sql_options(&self) -> isobar_sql::SqlOptions {
+        self.sql.options()
     }
 }

@@ -27,7 +27,7 @@ impl std::fmt::Display for EnvWarning {
 }
 
 /// Parses `value` of variable `var`.
-fn parse<T: FromStr>(var: &str, value: &str, expected: &'static str) -> Result<T, ConfigError> {
+pub(super) fn parse<T: FromStr>(var: &str, value: &str, expected: &'static str) -> Result<T, ConfigError> {
     value.trim().parse().map_err(|_| ConfigError::Env {
         var: var.to_owned(),
         value: value.to_owned(),
@@ -36,7 +36,7 @@ fn parse<T: FromStr>(var: &str, value: &str, expected: &'static str) -> Result<T
 }
 
 /// Parses `value` of `var` with the type's own `FromStr` (whose error says what it expects).
-fn parse_value<T: FromStr<Err = ValueError>>(var: &str, value: &str) -> Result<T, ConfigError> {
+pub(super) fn parse_value<T: FromStr<Err = ValueError>>(var: &str, value: &str) -> Result<T, ConfigError> {
     value.parse().map_err(|source| ConfigError::Env { var: var.to_owned(), value: value.to_owned(), source })
 }
 
@@ -150,6 +150,7 @@ impl Config {
             ("OTLP", "FAMILY") => self.otlp.family = value.to_owned(),
             ("OTLP", "CREATE_TABLES") => self.otlp.create_tables = parse(var, value, BOOL)?,
             ("CONNECTIONS", key) => return self.connections.apply_var(var, key, value),
+            ("SQL", key) => return self.sql.apply_var(var, key, value),
             ("LOG", "LEVEL") => log.level = value.to_owned(),
             ("LOG", "FORMAT") => log.format = parse_value(var, value)?,
             ("LOG", "COLOR") => log.color = parse_value(var, value)?,

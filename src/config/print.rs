@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::Config;
 
 /// The sections [`Config::print_toml`] prints in this order.
-const PRINTED: [&str; 8] = ["server", "storage", "metrics", "log", "auth", "tls", "line_protocol", "otlp"];
+const PRINTED: [&str; 9] = ["server", "storage", "metrics", "log", "auth", "tls", "line_protocol", "otlp", "sql"];
 
 /// One section of the printed file: its name, the value serialized, and comment lines for the
 /// keys it leaves unset.
@@ -81,6 +81,7 @@ impl Config {
             section("tls", &self.tls, &tls_unset),
             section("line_protocol", &self.line_protocol, &[]),
             section("otlp", &self.otlp, &[]),
+            section("sql", &self.sql, &[]),
         ];
         // A section added to `Config` later is printed too, even before it is listed above.
         if let Ok(toml::Value::Table(all)) = toml::Value::try_from(self) {

@@ -572,3 +572,23 @@ fn connection_limits_come_from_the_file_and_the_environment() {
     let bad = Config::load_with(None, env(&[("ISOBAR_CONNECTIONS_MAX_PER_PEER", "many")])).unwrap_err();
     assert!(bad.to_string().contains("ISOBAR_CONNECTIONS_MAX_PER_PEER"), "{bad}");
 }
+
+#[test]
+fn the_sql_section_sets_the_sql_engine_bounds_from_file_and_environment() {
+    assert_eq!(Config::default().sql_options(), isobar_sql::SqlOptions::default());
+    let config = parse("[sql]\nmemory_limit = \"64MiB\"\ntimeout = \"30s\"\nmax_concurrent_queries = 4\n").expect("parses");
+    let options = config.sql_options();
+    assert_eq!(options.memory_limit_bytes, 64 << 20);
+    assert_eq!(options.timeout, Duration::from_secs(30));
+    assert_eq!(options.max_concurrent_queries, 4);
+    let vars = env(&[("ISOBAR_SQL_MEMORY_LIMIT", "1GiB"), ("ISOBAR_SQL_TIMEOUT", "5s"), ("ISOBAR_SQL_MAX_CONCURRENT_QUERIES", "2")]);
+    let (config, warnings) = Config::load_with(None, vars).expect("loads");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(config.sql_options().memory_limit_bytes, 1 << 30);
+    assert_eq!(config.sql_options().timeout, Duration::from_secs(5));
+    assert_eq!(config.sql_options().max_concurrent_queries, 2);
+    for bad in ["[sql]\nmax_concurrent_queries = 0\n", "[sql]\ntimeout = \"0s\"\n", "[sql]\nmemory_limit = \"0\"\n"] {
+        let message = parse(bad).and_then(|c| c.validate().map(|_| c)).unwrap_err().to_string();
+        assert!(message.contains("sql."), "{bad}: {message}");
+    }
+}

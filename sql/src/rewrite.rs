@@ -1,0 +1,283 @@
+//! Optimizer rule: time-bucketed aggregates answered by the engine's aggregate path.
+//!
+//! An `Aggregate` directly over a scan of an Isobar relation becomes an [`EngineNode`] running
+//! an [`AggregateRead`] when all of these hold (anything else stays with DataFusion, which
+//! aggregates the scanned rows and gets the same answer):
+//!
+//! - it groups by `series`, by one `date_bin(<fixed interval>, ts [, <origin>])` (or its
+//!   aliases `time_bucket`, `date_bin_gapfill`), or both; and by nothing else;
+//! - every aggregate is `avg`, `min`, `max`, `sum`, `count` of a column (not `count(*)`, no
+//!   `DISTINCT`, no `FILTER`), or `first_value` / `last_value` of a column ordered by `ts`
+//!   (ascending or descending) that ignores nulls (`IGNORE NULLS`) or cannot be null (the only
+//!   column of a family relation), because the engine's first and last skip nulls;
+//! - the scan has no row limit, and its filters became selectors the engine can aggregate (one
+//!   selector when not grouping by series).
+//!
+//! Gap filling: grouping by `date_bin_gapfill` fills the empty buckets of the (bounded) `ts`
+//! range with nulls; `locf(<aggregate>)` or `interpolate(<aggregate>)` in the `SELECT` above
+//! fill them with the previous value or linearly instead (every aggregate of the query the
+//! same way).
+
+use std::sync::Arc;
+
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{Column, ScalarValue};
+use datafusion::datasource::source_as_provider;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::expr::{AggregateFunction as AggExpr, NullTreatment, ScalarFunction};
+use datafusion::logical_expr::{Aggregate, Expr, Extension, LogicalPlan, Projection};
+use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
+use isobar_query::{AggregateFunction, AggregateQuery, Aggregation, Bucket, Fill, GroupBy};
+
+use crate::aggregate::{AggregateRead, Source};
+use crate::node::EngineNode;
+use crate::provider::IsobarTable;
+use crate::pushdown::Pushed;
+
+/// The rule; see the module docs.
+#[derive(Debug, Default)]
+pub(crate) struct PushDownAggregate;
+
+impl OptimizerRule for PushDownAggregate {
+    fn name(&self) -> &str {
+        "isobar_push_down_aggregate"
+    }
+
+    fn apply_order(&self) -> Option<ApplyOrder> {
+        Some(ApplyOrder::BottomUp)
+    }
+
+    fn rewrite(&self, plan: LogicalPlan, _config: &dyn OptimizerConfig) -> Result<Transformed<LogicalPlan>> {
+        match &plan {
+            LogicalPlan::Aggregate(agg) => match aggregate_read(agg)? {
+                Some(read) => Ok(Transformed::yes(LogicalPlan::Extension(Extension {
+                    node: Arc::new(EngineNode { read: Arc::new(read), schema: agg.schema.clone() }),
+                }))),
+                None => Ok(Transformed::no(plan)),
+            },
+            LogicalPlan::Projection(p) => fill_projection(p).map(|new| match new {
+                Some(new) => Transformed::yes(LogicalPlan::Projection(new)),
+                None => Transformed::no(plan),
+            }),
+            _ => Ok(Transformed::no(plan)),
+        }
+    }
+}
+
+/// The engine read answering `agg`, if it can.
+fn aggregate_read(agg: &Aggregate) -> Result<Option<AggregateRead>> {
+    let LogicalPlan::TableScan(scan) = agg.input.as_ref() else { return Ok(None) };
+    if scan.fetch.is_some() {
+        return Ok(None);
+    }
+    let Ok(provider) = source_as_provider(&scan.source) else { return Ok(None) };
+    let Some(table) = provider.downcast_ref::<IsobarTable>() else { return Ok(None) };
+    let pushed = Pushed::from_filters(&scan.filters);
+    let def = table.def();
+
+    let mut output = Vec::new();
+    let (mut by_series, mut bucket, mut gapfill) = (false, None, false);
+    for g in &agg.group_expr {
+        match g {
+            Expr::Column(c) if c.name == "series" && !by_series => {
+                by_series = true;
+                output.push(Source::Series);
+            }
+            Expr::ScalarFunction(f) if bucket.is_none() => match bin_of(f) {
+                Some((b, fill)) => {
+                    bucket = Some(b);
+                    gapfill = fill;
+                    output.push(Source::Bucket);
+                }
+                None => return Ok(None),
+            },
+            _ => return Ok(None),
+        }
+    }
+    if !by_series && bucket.is_none() {
+        return Ok(None); // a global aggregate answers one row even over nothing: DataFusion's job
+    }
+
+    let only_column = def.family.as_ref().is_some_and(|f| f.columns.len() == 1);
+    let mut aggregations = Vec::new();
+    for (i, a) in agg.aggr_expr.iter().enumerate() {
+        let Some((function, column)) = aggregation_of(a.clone().unalias(), only_column) else { return Ok(None) };
+        let Some(index) = def.schema.index_of(&column).ok().and_then(|i| i.checked_sub(2)) else { return Ok(None) };
+        let Some((engine_name, _)) = def.columns.get(index) else { return Ok(None) };
+        let column_ref = engine_name.parse().map_err(|e| DataFusionError::Plan(format!("{e}")))?;
+        let mut aggregation = Aggregation::new(function, column_ref);
+        aggregation.alias = Some(format!("a{i}"));
+        aggregations.push(aggregation);
+        output.push(Source::Aggregation(i));
+    }
+    let asked = aggregations.len();
+    // Existence: count every column of the shown families (see crate::aggregate).
+    for family in &def.table.families {
+        if def.family.as_ref().is_some_and(|f| f.id != family.id) {
+            continue;
+        }
+        for column in &family.columns {
+            let column_ref = format!("{}.{}", family.name, column.name).parse().map_err(|e| DataFusionError::Plan(format!("{e}")))?;
+            let mut aggregation = Aggregation::new(AggregateFunction::Count, column_ref);
+            aggregation.alias = Some(format!("e{}", aggregations.len()));
+            aggregations.push(aggregation);
+        }
+    }
+
+    let plan = pushed.series_plan();
+    if !plan.post.is_empty() || (!by_series && plan.selectors.len() != 1) {
+        return Ok(None);
+    }
+    if gapfill && (pushed.range.from == i64::MIN || pushed.range.to == i64::MAX) {
+        return Err(DataFusionError::Plan(
+            "date_bin_gapfill needs a bounded time range: add WHERE ts >= '<start>' AND ts < '<end>' \
+             (which buckets are empty otherwise?)"
+                .into(),
+        ));
+    }
+    let mut query = AggregateQuery::new(def.table.name.clone(), aggregations);
+    query.range = pushed.range;
+    query.bucket = bucket;
+    query.group_by = if by_series { GroupBy::Series } else { GroupBy::None };
+    query.fill = if gapfill { Fill::Null } else { Fill::None };
+    query.push_down = true;
+    Ok(Some(AggregateRead {
+        snapshot: table.snapshot().clone(),
+        relation: def.sql_name(),
+        query,
+        asked,
+        selectors: plan.selectors,
+        output,
+        schema: Arc::new(agg.schema.as_arrow().clone()),
+        gapfill,
+    }))
+}
+
+/// `date_bin(interval, ts [, origin])` (or an alias) as an engine bucket, and whether it is the
+/// gap-filling variant.
+fn bin_of(f: &ScalarFunction) -> Option<(Bucket, bool)> {
+    let gapfill = match f.func.name() {
+        "date_bin" => false,
+        "date_bin_gapfill" => true,
+        _ => return None,
+    };
+    let (width, ts, origin) = match f.args.as_slice() {
+        [w, ts] => (w, ts, None),
+        [w, ts, o] => (w, ts, Some(o)),
+        _ => return None,
+    };
+    if !matches!(ts, Expr::Column(Column { name, .. }) if name == "ts") {
+        return None;
+    }
+    let width_ns = match width {
+        Expr::Literal(ScalarValue::IntervalMonthDayNano(Some(v)), _) if v.months == 0 => {
+            i64::from(v.days).checked_mul(86_400_000_000_000)?.checked_add(v.nanoseconds)?
+        }
+        Expr::Literal(ScalarValue::IntervalDayTime(Some(v)), _) => {
+            i64::from(v.days).checked_mul(86_400_000_000_000)?.checked_add(i64::from(v.milliseconds).checked_mul(1_000_000)?)?
+        }
+        _ => return None,
+    };
+    if width_ns <= 0 {
+        return None;
+    }
+    let origin_ns = match origin {
+        None => 0,
+        Some(Expr::Literal(ScalarValue::TimestampNanosecond(Some(t), _), _)) => *t,
+        Some(_) => return None,
+    };
+    Some((Bucket { width_ns, origin_ns }, gapfill))
+}
+
+/// An aggregate expression as an engine function over a relation column (its name).
+fn aggregation_of(e: Expr, only_column: bool) -> Option<(AggregateFunction, String)> {
+    let Expr::AggregateFunction(AggExpr { func, params }) = e else { return None };
+    if params.distinct || params.filter.is_some() {
+        return None;
+    }
+    let column = match params.args.as_slice() {
+        [Expr::Column(c)] => c.name.clone(),
+        [Expr::Cast(c)] => match c.expr.as_ref() {
+            Expr::Column(col) if func.name() == "avg" => col.name.clone(),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    if column == "series" || column == "ts" {
+        return None;
+    }
+    let by_ts = |asc: bool| match params.order_by.as_slice() {
+        [s] => matches!(&s.expr, Expr::Column(c) if c.name == "ts").then_some(s.asc == asc),
+        _ => None,
+    };
+    let ignores_nulls = only_column || params.null_treatment == Some(NullTreatment::IgnoreNulls);
+    let function = match func.name() {
+        "avg" if params.order_by.is_empty() => AggregateFunction::Avg,
+        "min" if params.order_by.is_empty() => AggregateFunction::Min,
+        "max" if params.order_by.is_empty() => AggregateFunction::Max,
+        "sum" if params.order_by.is_empty() => AggregateFunction::Sum,
+        "count" if params.order_by.is_empty() => AggregateFunction::Count,
+        "first_value" if ignores_nulls => {
+            if by_ts(true)? { AggregateFunction::First } else { AggregateFunction::Last }
+        }
+        "last_value" if ignores_nulls => {
+            if by_ts(true)? { AggregateFunction::Last } else { AggregateFunction::First }
+        }
+        _ => return None,
+    };
+    Some((function, column))
+}
+
+/// A projection over a gap-filling engine aggregate with `locf(..)` / `interpolate(..)`: the
+/// fill moved into the engine read and the wrappers removed (output names kept).
+fn fill_projection(p: &Projection) -> Result<Option<Projection>> {
+    let LogicalPlan::Extension(ext) = p.input.as_ref() else { return Ok(None) };
+    let Some(node) = ext.node.as_any().downcast_ref::<EngineNode>() else { return Ok(None) };
+    let Some(read) = node.read.as_any().downcast_ref::<AggregateRead>() else { return Ok(None) };
+    let mut fill = None;
+    for e in &p.expr {
+        e.apply(|e| {
+            if let Some(f) = fill_of(e) {
+                if fill.is_some_and(|g| g != f) {
+                    return Err(DataFusionError::Plan("locf() and interpolate() cannot be mixed in one query: the engine fills every aggregate the same way".into()));
+                }
+                fill = Some(f);
+            }
+            Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
+        })?;
+    }
+    let Some(fill) = fill else { return Ok(None) };
+    if !read.gapfill {
+        return Err(DataFusionError::Plan(
+            "locf() and interpolate() fill the empty buckets of a GROUP BY date_bin_gapfill(...): group by date_bin_gapfill instead of date_bin".into(),
+        ));
+    }
+    let mut exprs = Vec::with_capacity(p.expr.len());
+    for (i, e) in p.expr.iter().enumerate() {
+        let stripped = e.clone().transform_up(|e| match fill_of(&e) {
+            Some(_) => match e {
+                Expr::ScalarFunction(mut f) if f.args.len() == 1 => Ok(Transformed::yes(f.args.remove(0))),
+                other => Ok(Transformed::no(other)),
+            },
+            None => Ok(Transformed::no(e)),
+        })?;
+        exprs.push(if stripped.transformed {
+            let (qualifier, field) = p.schema.qualified_field(i);
+            stripped.data.unalias().alias_qualified(qualifier.cloned(), field.name())
+        } else {
+            stripped.data
+        });
+    }
+    let filled = Arc::new(read.with_fill(fill));
+    let input = LogicalPlan::Extension(Extension { node: Arc::new(EngineNode { read: filled, schema: node.schema.clone() }) });
+    Ok(Some(Projection::try_new(exprs, Arc::new(input))?))
+}
+
+/// The fill a `locf(..)` or `interpolate(..)` call asks for.
+fn fill_of(e: &Expr) -> Option<Fill> {
+    match e {
+        Expr::ScalarFunction(f) if f.func.name() == "locf" => Some(Fill::Previous),
+        Expr::ScalarFunction(f) if f.func.name() == "interpolate" => Some(Fill::Linear),
+        _ => None,
+    }
+}
