@@ -26,8 +26,9 @@ pub fn authorize<T>(request: &Request<T>, rpc: Rpc, table: &str) -> Result<(), S
     require(request.extensions(), rpc.permission(), table)
 }
 
-/// Checks that the caller holds `needed` on `table`.
-fn require(extensions: &tonic::Extensions, needed: Permission, table: &str) -> Result<(), Status> {
+/// Checks that the caller holds `needed` on `table` (for front ends whose permission depends
+/// on the command, such as Flight SQL).
+pub fn require(extensions: &tonic::Extensions, needed: Permission, table: &str) -> Result<(), Status> {
     caller(extensions)?.require(table, needed).map_err(denied)
 }
 
