@@ -86,6 +86,12 @@ impl IngestService {
         self
     }
 
+    /// The write budget, shared with the other front ends that write through the same path
+    /// (Flight SQL bulk ingest), so that back-pressure counts every writer.
+    pub fn admission(&self) -> Admission {
+        self.admission.clone()
+    }
+
     /// Runs the guard, if any, on one message.
     fn check(&self, extensions: &tonic::Extensions, request: &WriteRequest) -> Result<(), Status> {
         self.guard.as_ref().map_or(Ok(()), |g| g.check(extensions, request))

@@ -22,6 +22,7 @@ pub mod read;
 pub mod sender;
 pub mod serve;
 pub mod snapshot;
+pub mod sql;
 pub mod table;
 pub mod time;
 pub mod write;
@@ -66,6 +67,7 @@ Examples:
   isobar write --table weather --file readings.csv
   isobar scan weather --series station=KSEA --from now-1d
   isobar agg weather --all --from now-7d --bucket 1h --fn avg:env.temp_c
+  isobar sql \"SELECT series, avg(temp_c) FROM weather.env GROUP BY series\"
   isobar delete weather --series station=KSEA --from 2024-05-01 --to 2024-05-02
   isobar table alter weather --add-column env.wind:f64 --ttl env=90d
   isobar snapshot create --name nightly
@@ -115,6 +117,8 @@ pub enum Command {
     Scan(read::ScanArgs),
     /// Aggregate per time bucket (avg, min, max, ...).
     Agg(read::AggArgs),
+    /// Run SQL through Arrow Flight SQL: one statement, standard input, or an interactive shell.
+    Sql(sql::SqlArgs),
     /// Read the latest point of each series.
     Latest(read::LatestArgs),
     /// Export rows to Parquet files on the server.
@@ -298,6 +302,9 @@ pub enum CliError {
     /// A call to the server failed.
     #[error(transparent)]
     Client(Box<crate::client::ClientError>),
+    /// The Flight SQL client failed outside a server status (a transport or protocol error).
+    #[error("Flight SQL: {0}")]
+    Flight(String),
     /// An answer could not be printed.
     #[error("cannot print the answer: {0}")]
     Output(#[from] arrow_schema::ArrowError),
@@ -427,6 +434,9 @@ async fn run_client_command(cli: &Cli) -> Result<(), CliError> {
     if let Command::Health(args) = &cli.command {
         return health::run(args, &cli.addr, &options).await;
     }
+    if let Command::Sql(args) = &cli.command {
+        return sql::run(args, &cli.addr, &options, cli.format).await;
+    }
     let mut client = crate::client::Client::connect_with(&cli.addr, &options).await?;
     let format = cli.format;
     match &cli.command {
@@ -451,6 +461,7 @@ async fn run_client_command(cli: &Cli) -> Result<(), CliError> {
         | Command::Auth(_)
         | Command::Restore(_)
         | Command::Health(_)
+        | Command::Sql(_)
         | Command::Agent(_) => Ok(()),
     }
 }

@@ -12,7 +12,7 @@ use tonic::{Request, Status};
 use super::call::CallAuth;
 use super::rpc::Rpc;
 use crate::auth::audit::now_ms;
-use crate::auth::{AuthError, Principal};
+use crate::auth::{AuthError, Permission, Principal};
 
 /// The call's authentication (fails closed when the call did not pass the authentication layer).
 pub fn call_auth(extensions: &tonic::Extensions) -> Result<&CallAuth, Status> {
@@ -53,22 +53,33 @@ pub fn authorize<T>(request: &Request<T>, rpc: Rpc, table: &str) -> Result<(), S
 /// Checks that the caller holds every permission `rpc` needs on `table`, and names the table in
 /// the call's span (so the call's "call finished" line says which table it touched).
 fn require(extensions: &tonic::Extensions, rpc: Rpc, table: &str) -> Result<(), Status> {
-    tracing::Span::current().record("table", table);
-    let principal = caller(extensions)?;
     for needed in rpc.permissions() {
-        if let Err(error) = principal.require(table, *needed) {
-            return Err(denied(extensions, rpc, table, error));
-        }
+        require_permission(extensions, *needed, table, &rpc.to_string())?;
     }
     Ok(())
 }
 
+/// Checks that the caller holds `needed` on `table`, for front ends whose permission depends on
+/// the command rather than the method (Flight SQL: `action` names the command in the audit
+/// log); a refusal is logged and audited like [`authorize`]'s.
+pub fn require_permission(
+    extensions: &tonic::Extensions,
+    needed: Permission,
+    table: &str,
+    action: &str,
+) -> Result<(), Status> {
+    tracing::Span::current().record("table", table);
+    let principal = caller(extensions)?;
+    principal.require(table, needed).map_err(|error| denied(extensions, action, table, error))
+}
+}
+
 /// The status of a refusal, logged and audited.
-fn denied(extensions: &tonic::Extensions, rpc: Rpc, table: &str, error: AuthError) -> Status {
+pub fn denied(extensions: &tonic::Extensions, action: &str, table: &str, error: impl std::fmt::Display) -> Status {
     tracing::warn!(%error, "call refused: permission denied");
     if let Some(call) = extensions.get::<CallAuth>() {
         let peer = call.peer.map(|p| p.ip());
-        call.auth.refused(&call.principal.name, &rpc.to_string(), table, &format!("denied: {error}"), peer);
+        call.auth.refused(&call.principal.name, action, table, &format!("denied: {error}"), peer);
     }
     Status::permission_denied(error.to_string())
 }

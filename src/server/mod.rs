@@ -41,10 +41,12 @@
 mod access;
 mod admin;
 pub mod call;
+pub mod flight;
 pub mod guard;
 pub mod handshake_log;
 pub mod health;
 pub mod otlp;
+pub mod reflection;
 pub mod rpc;
 pub mod shutdown;
 mod snapshot;
@@ -342,6 +344,11 @@ async fn serve(
     };
     // Agents (`isobar agent`, compression = "zstd") may send zstd-compressed writes.
     let ingest = IngestService::new(db.clone(), limits).with_guard(std::sync::Arc::new(guard::IngestGuard));
+    let flight_ingest =
+        flight::ingest::IngestPath::new(db.clone(), ingest.admission(), config.server.max_rows_per_request);
+    let flight = flight::FlightSql::new(flight_ingest)
+        .map_err(|e| ServerError::Task(format!("flight sql: {}", e.message())))?
+        .into_server(max);
     let ingest = IngestServer::new(ingest)
         .accept_compressed(tonic::codec::CompressionEncoding::Zstd)
         .max_decoding_message_size(max)
@@ -360,11 +367,9 @@ async fn serve(
         db.clone(),
         reported.clone(),
     ));
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(isobar_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .map_err(|e| ServerError::Task(format!("reflection: {e}")))?;
+    let reflection = reflection::builder().build_v1().map_err(|e| ServerError::Task(format!("reflection: {e}")))?;
+    let reflection_v1alpha =
+        reflection::builder().build_v1alpha().map_err(|e| ServerError::Task(format!("reflection v1alpha: {e}")))?;
     set_health(&health, tonic_health::ServingStatus::Serving).await;
     let health_watcher = tokio::spawn(health::watch_read_only(health.clone(), db.clone(), reported.clone()));
 
@@ -413,6 +418,8 @@ async fn serve(
         .layer(shutdown_layer)
         .add_service(health_service)
         .add_service(reflection)
+        .add_service(reflection_v1alpha)
+        .add_service(flight)
         .add_service(ingest)
         .add_service(query)
         .add_service(admin)

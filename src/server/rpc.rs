@@ -28,6 +28,11 @@
 //! with [`crate::auth::ALL_TABLES`] for a database-wide operation such as a snapshot (which then
 //! needs the permission on `*`).
 //! Health (`grpc.health.v1`) and reflection (`grpc.reflection.*`) need no token.
+//!
+//! Arrow Flight SQL (`arrow.flight.protocol.FlightService`, [`super::flight`]) is not in this
+//! table: one Flight method carries many commands, so each command's handler checks its own
+//! permission on the tables it touches (bulk ingest: `write` on its table). Its calls still
+//! pass the authentication layer like every other non-open path.
 
 use crate::auth::Permission;
 

@@ -1,0 +1,24 @@
+//! Arrow Flight SQL on the gRPC port: the `arrow.flight.protocol.FlightService` that ADBC,
+//! JDBC and other Flight SQL clients speak, served by the same tonic server as the Isobar
+//! services (same TLS, same bearer-token authentication in [`super::call`]: a call without a
+//! valid token is refused before any command is decoded).
+//!
+//! Every command decides its permission in its handler, on the tables it touches, through
+//! [`super::guard::require`]: bulk ingest needs `write` on its table.
+//!
+//! Modules, one concern each:
+//!
+//! - [`service`]: the `FlightSqlService` implementation, dispatching each command to its handler.
+//! - [`ingest`]: `CommandStatementIngest` (ADBC `adbc_ingest`): target relation, modes,
+//!   permission, write budget, the atomic write.
+//! - [`batches`]: Arrow record batches -> the engine's `WriteBatch` (pure, unit-tested).
+//! - [`metadata`]: the metadata commands (`CommandGetSqlInfo`).
+//! - [`errors`]: the front end's errors and their gRPC codes.
+
+pub mod batches;
+pub mod errors;
+pub mod ingest;
+pub mod metadata;
+pub mod service;
+
+pub use service::FlightSql;
