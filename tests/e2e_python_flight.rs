@@ -67,3 +67,49 @@ async fn adbc_ingest_of_a_pyarrow_table_and_a_pandas_frame_reads_back() {
     assert_eq!(values_i64(&scan_all(&mut admin, "weather", &["env.code"]).await, "env.code"), [Some(3), None, Some(1), Some(2)]);
     running.stop().await.expect("stops");
 }
+
+/// ADBC queries (`scripts/interop/adbc_flight_sql.py`): DB-API `execute` and
+/// `fetch_arrow_table`, a parameter, `adbc_get_objects`, pandas `read_sql`, a client that stops
+/// reading mid-stream, and the refusals (no token, a join over an unreadable table, a syntax
+/// error).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adbc_queries_metadata_pandas_and_refusals() {
+    use isobar::auth::{Permission, hash_secret};
+    use isobar::client::{Client, ClientOptions};
+    use isobar::config::TokenConfig;
+    use isobar_proto::v1 as pb;
+
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut config = config(data.path());
+    config.auth.enabled = true;
+    let token = |name: &str, secret: &str, table: &str, permission: Permission| TokenConfig {
+        name: name.into(),
+        sha256: hash_secret(secret),
+        grants: [(table.to_owned(), vec![permission])].into_iter().collect(),
+    };
+    config.auth.tokens = vec![
+        token("root", "secret-root", "*", Permission::Admin),
+        token("weather-reader", "secret-weather", "weather", Permission::View),
+    ];
+    let running = isobar::server::start(&config).await.expect("server starts");
+    let options = ClientOptions { token: Some("secret-root".into()), ..ClientOptions::default() };
+    let mut admin = Client::connect_with(&running.url(), &options).await.expect("client connects");
+    create_weather(&mut admin).await;
+    let other = pb::TableSpec {
+        name: "other".into(),
+        families: vec![pb::FamilySpec {
+            name: "m".into(),
+            columns: vec![pb::ColumnSpec { name: "v".into(), r#type: pb::ColumnType::F64.into() }],
+            ttl_ns: None,
+        }],
+        dynamic_columns: false,
+        ttl_ns: None,
+    };
+    admin.admin.create_table(pb::CreateTableRequest { table: Some(other), if_not_exists: false }).await.expect("other");
+    let mut v = f64_column("v", vec![1.0]);
+    v.family = "m".into();
+    admin.ingest.write(one_batch("other", "KXYZ", vec![1_700_000_000_000_000_000], vec![v])).await.expect("written");
+    let args = vec![running.addr().to_string(), "secret-root".into(), "secret-weather".into()];
+    run_script("adbc_flight_sql.py", args, "adbc flight sql ok").await;
+    running.stop().await.expect("stops");
+}

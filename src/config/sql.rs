@@ -6,6 +6,7 @@
 //! memory_limit = "256MiB"        # operator memory per query (hash tables, sorts, joins); past it RESOURCE_EXHAUSTED
 //! timeout = "1m"                 # longest a query may run, streaming included; past it DEADLINE_EXCEEDED
 //! max_concurrent_queries = 16    # queries executing at once; one more is refused with RESOURCE_EXHAUSTED
+//! max_prepared_statements = 1024 # open prepared statements (Flight SQL), all clients; past it the least recently used is closed
 //! ```
 //!
 //! A query over the cap is refused at once rather than queued: a client that gets
@@ -26,6 +27,9 @@ pub struct SqlConfig {
     pub timeout: DurationValue,
     /// Queries executing at once (default 16); one more is refused with `RESOURCE_EXHAUSTED`.
     pub max_concurrent_queries: usize,
+    /// Prepared statements open at once across all clients (default 1024); creating one more
+    /// closes the least recently used (its client gets `NOT_FOUND` and prepares again).
+    pub max_prepared_statements: usize,
 }
 
 impl Default for SqlConfig {
@@ -35,6 +39,7 @@ impl Default for SqlConfig {
             memory_limit: ByteSize(options.memory_limit_bytes as u64),
             timeout: DurationValue(options.timeout),
             max_concurrent_queries: options.max_concurrent_queries,
+            max_prepared_statements: 1024,
         }
     }
 }
@@ -57,6 +62,9 @@ impl SqlConfig {
             "MAX_CONCURRENT_QUERIES" => {
                 self.max_concurrent_queries = super::env::parse(var, value, "a non-negative whole number")?;
             }
+            "MAX_PREPARED_STATEMENTS" => {
+                self.max_prepared_statements = super::env::parse(var, value, "a non-negative whole number")?;
+            }
             _ => return Ok(false),
         }
         Ok(true)
@@ -74,6 +82,9 @@ pub(super) fn validate(c: &SqlConfig) -> Result<(), ConfigError> {
     }
     if c.max_concurrent_queries == 0 {
         return invalid("sql.max_concurrent_queries", "0".into());
+    }
+    if c.max_prepared_statements == 0 {
+        return invalid("sql.max_prepared_statements", "0".into());
     }
     Ok(())
 }

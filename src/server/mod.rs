@@ -346,7 +346,9 @@ async fn serve(
     let ingest = IngestService::new(db.clone(), limits).with_guard(std::sync::Arc::new(guard::IngestGuard));
     let flight_ingest =
         flight::ingest::IngestPath::new(db.clone(), ingest.admission(), config.server.max_rows_per_request);
-    let flight = flight::FlightSql::new(flight_ingest)
+    let sql_engine = isobar_sql::SqlEngine::new(db.clone(), config.sql.options());
+    let flight_sql = flight::query::SqlPath::new(sql_engine, config.sql.max_prepared_statements);
+    let flight = flight::FlightSql::new(flight_ingest, flight_sql)
         .map_err(|e| ServerError::Task(format!("flight sql: {}", e.message())))?
         .into_server(max);
     let ingest = IngestServer::new(ingest)

@@ -9,14 +9,21 @@ use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::flight_service_server::FlightServiceServer;
 use arrow_flight::sql::metadata::SqlInfoData;
 use arrow_flight::sql::server::{FlightSqlService, PeekableFlightDataStream};
-use arrow_flight::sql::{CommandGetSqlInfo, CommandStatementIngest, ProstMessageExt, SqlInfo};
-use arrow_flight::{FlightData, FlightDescriptor, FlightEndpoint, FlightInfo, Ticket};
+use arrow_flight::sql::{
+    ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest, ActionCreatePreparedStatementResult,
+    CommandGetCatalogs, CommandGetDbSchemas, CommandGetSqlInfo, CommandGetTableTypes, CommandGetTables,
+    CommandPreparedStatementQuery, CommandStatementIngest, CommandStatementQuery, DoPutPreparedStatementResult,
+    ProstMessageExt, SqlInfo, TicketStatementQuery,
+};
+use arrow_flight::{Action, FlightData, FlightDescriptor, FlightEndpoint, FlightInfo, Ticket};
 use futures::{Stream, TryStreamExt};
 use prost::Message;
 use tonic::{Request, Response, Status};
 
 use super::ingest::IngestPath;
-use super::metadata;
+use super::query::SqlPath;
+use super::{listings, metadata};
+use crate::server::guard;
 
 /// The stream of a `DoGet` answer.
 pub type DoGetStream = Pin<Box<dyn Stream<Item = Result<FlightData, Status>> + Send + 'static>>;
@@ -25,6 +32,7 @@ pub type DoGetStream = Pin<Box<dyn Stream<Item = Result<FlightData, Status>> + S
 #[derive(Clone)]
 pub struct FlightSql {
     ingest: IngestPath,
+    sql: SqlPath,
     sql_info: Arc<SqlInfoData>,
 }
 
@@ -35,9 +43,9 @@ impl std::fmt::Debug for FlightSql {
 }
 
 impl FlightSql {
-    /// The front end writing through `ingest`.
-    pub fn new(ingest: IngestPath) -> Result<Self, Status> {
-        Ok(Self { ingest, sql_info: Arc::new(metadata::sql_info()?) })
+    /// The front end writing through `ingest` and answering SQL through `sql`.
+    pub fn new(ingest: IngestPath, sql: SqlPath) -> Result<Self, Status> {
+        Ok(Self { ingest, sql, sql_info: Arc::new(metadata::sql_info()?) })
     }
 
     /// The tonic service, with the server's message size limit.
@@ -99,6 +107,141 @@ impl FlightSqlService for FlightSql {
         request: Request<PeekableFlightDataStream>,
     ) -> Result<i64, Status> {
         self.ingest.run(command, request).await
+    }
+
+    async fn get_flight_info_statement(
+        &self,
+        query: CommandStatementQuery,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let (_, extensions, descriptor) = request.into_parts();
+        Ok(Response::new(self.sql.statement_info(&extensions, query, descriptor).await?))
+    }
+
+    async fn do_get_statement(
+        &self,
+        ticket: TicketStatementQuery,
+        request: Request<Ticket>,
+    ) -> Result<Response<DoGetStream>, Status> {
+        Ok(Response::new(self.sql.statement_get(request.extensions(), ticket).await?))
+    }
+
+    async fn do_action_create_prepared_statement(
+        &self,
+        query: ActionCreatePreparedStatementRequest,
+        request: Request<Action>,
+    ) -> Result<ActionCreatePreparedStatementResult, Status> {
+        self.sql.create_prepared(request.extensions(), query).await
+    }
+
+    async fn do_put_prepared_statement_query(
+        &self,
+        query: CommandPreparedStatementQuery,
+        request: Request<PeekableFlightDataStream>,
+    ) -> Result<DoPutPreparedStatementResult, Status> {
+        let (_, extensions, stream) = request.into_parts();
+        self.sql.bind_prepared(&extensions, query, stream).await
+    }
+
+    async fn get_flight_info_prepared_statement(
+        &self,
+        query: CommandPreparedStatementQuery,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let (_, extensions, descriptor) = request.into_parts();
+        Ok(Response::new(self.sql.prepared_info(&extensions, query, descriptor).await?))
+    }
+
+    async fn do_get_prepared_statement(
+        &self,
+        query: CommandPreparedStatementQuery,
+        request: Request<Ticket>,
+    ) -> Result<Response<DoGetStream>, Status> {
+        Ok(Response::new(self.sql.prepared_get(request.extensions(), query).await?))
+    }
+
+    async fn do_action_close_prepared_statement(
+        &self,
+        query: ActionClosePreparedStatementRequest,
+        request: Request<Action>,
+    ) -> Result<(), Status> {
+        self.sql.close_prepared(request.extensions(), query)
+    }
+
+    async fn get_flight_info_catalogs(
+        &self,
+        query: CommandGetCatalogs,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        guard::caller(request.extensions())?;
+        let schema = query.clone().into_builder().schema();
+        Ok(Response::new(info_for(&query, &schema, request.into_inner())?))
+    }
+
+    async fn do_get_catalogs(
+        &self,
+        query: CommandGetCatalogs,
+        request: Request<Ticket>,
+    ) -> Result<Response<DoGetStream>, Status> {
+        guard::caller(request.extensions())?;
+        Ok(Response::new(one_batch(listings::catalogs(query)?)))
+    }
+
+    async fn get_flight_info_schemas(
+        &self,
+        query: CommandGetDbSchemas,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        guard::caller(request.extensions())?;
+        let schema = query.clone().into_builder().schema();
+        Ok(Response::new(info_for(&query, &schema, request.into_inner())?))
+    }
+
+    async fn do_get_schemas(
+        &self,
+        query: CommandGetDbSchemas,
+        request: Request<Ticket>,
+    ) -> Result<Response<DoGetStream>, Status> {
+        let principal = guard::caller(request.extensions())?;
+        Ok(Response::new(one_batch(listings::schemas(self.sql.engine(), &principal, query)?)))
+    }
+
+    async fn get_flight_info_tables(
+        &self,
+        query: CommandGetTables,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        guard::caller(request.extensions())?;
+        let schema = query.clone().into_builder().schema();
+        Ok(Response::new(info_for(&query, &schema, request.into_inner())?))
+    }
+
+    async fn do_get_tables(
+        &self,
+        query: CommandGetTables,
+        request: Request<Ticket>,
+    ) -> Result<Response<DoGetStream>, Status> {
+        let principal = guard::caller(request.extensions())?;
+        Ok(Response::new(one_batch(listings::tables(self.sql.engine(), &principal, query)?)))
+    }
+
+    async fn get_flight_info_table_types(
+        &self,
+        query: CommandGetTableTypes,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        guard::caller(request.extensions())?;
+        let schema = query.clone().into_builder().schema();
+        Ok(Response::new(info_for(&query, &schema, request.into_inner())?))
+    }
+
+    async fn do_get_table_types(
+        &self,
+        query: CommandGetTableTypes,
+        request: Request<Ticket>,
+    ) -> Result<Response<DoGetStream>, Status> {
+        guard::caller(request.extensions())?;
+        Ok(Response::new(one_batch(listings::table_types(query)?)))
     }
 
     async fn register_sql_info(&self, _id: i32, _result: &SqlInfo) {}
