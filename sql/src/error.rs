@@ -91,10 +91,17 @@ impl From<DataFusionError> for SqlError {
 fn classify(err: &DataFusionError, text: &str) -> SqlError {
     use SqlErrorKind as K;
     let kind = match err {
-        DataFusionError::SQL(..) => return SqlError::new(K::InvalidArgument, format!("syntax error: {}", strip(text))),
-        DataFusionError::Context(_, inner) | DataFusionError::Diagnostic(_, inner) => {
-            return SqlError::new(classify(inner, "").kind, strip(text));
+        DataFusionError::SQL(parser, _) => {
+            use datafusion::sql::sqlparser::parser::ParserError as P;
+            let detail = match parser.as_ref() {
+                P::ParserError(m) | P::TokenizerError(m) => m.clone(),
+                P::RecursionLimitExceeded => "the statement is nested too deeply".to_owned(),
+            };
+            return SqlError::new(K::InvalidArgument, format!("syntax error: {detail}"));
         }
+        // A diagnostic only decorates its error (spans for an editor): the error says it all.
+        DataFusionError::Diagnostic(_, inner) => return classify(inner, &inner.strip_backtrace()),
+        DataFusionError::Context(_, inner) => return SqlError::new(classify(inner, "").kind, strip(text)),
         DataFusionError::Shared(inner) => return SqlError::new(classify(inner, "").kind, strip(text)),
         DataFusionError::Collection(errs) => match errs.first() {
             Some(first) => return SqlError::new(classify(first, "").kind, strip(text)),

@@ -55,12 +55,6 @@ impl IsobarExec {
         );
         Self { read, schema, props: Arc::new(props) }
     }
-
-    /// The read this node runs (tests look at it).
-    #[cfg(test)]
-    pub(crate) fn read(&self) -> &Arc<dyn EngineRead> {
-        &self.read
-    }
 }
 
 impl DisplayAs for IsobarExec {

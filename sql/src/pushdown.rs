@@ -7,8 +7,9 @@
 //! with `<`, `<=`, `>`, `>=` or `BETWEEN`; `ts` compared with a timestamp the same ways or `=`.
 //! Accepted `Inexact`: any other `series LIKE` pattern that starts with literal characters (the
 //! engine reads that prefix, DataFusion applies the whole pattern to what it returns).
-//! Everything else (other columns, `OR`, `NOT`, functions of `ts`) is left to DataFusion above
-//! the scan.
+//! `series = 'a' OR series = 'b'` (what DataFusion makes of a short `IN` list) is a key set too.
+//! Everything else (other columns, other `OR`s, `NOT`, functions of `ts`) is left to DataFusion
+//! above the scan.
 
 use datafusion::common::{Column, ScalarValue};
 use datafusion::logical_expr::{Between, BinaryExpr, Expr, Like, Operator, TableProviderFilterPushDown};
@@ -144,6 +145,15 @@ fn like(pattern: &str) -> Option<(Cond, bool)> {
 
 fn classify_exact(e: &Expr) -> Option<Cond> {
     match e {
+        // DataFusion rewrites a short `series IN (...)` into `series = a OR series = b`: a
+        // disjunction of key sets is the union of the keys.
+        Expr::BinaryExpr(BinaryExpr { left, op: Operator::Or, right }) => match (classify_exact(left)?, classify_exact(right)?) {
+            (Cond::Series(SeriesCond::Keys(mut a)), Cond::Series(SeriesCond::Keys(b))) => {
+                a.extend(b);
+                Some(Cond::Series(SeriesCond::Keys(a)))
+            }
+            _ => None,
+        },
         Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
             let (col, op, lit) = match (column_name(left), column_name(right)) {
                 (Some(c), None) => (c, *op, right.as_ref()),

@@ -4,7 +4,7 @@
 
 mod common;
 
-use arrow_array::RecordBatch;
+use arrow_array::{Array, RecordBatch};
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
 use common::{HOUR, T0, concat, engine, iot_db, query};

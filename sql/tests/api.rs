@@ -17,7 +17,8 @@ async fn the_table_relation_equals_a_native_scan_of_every_family() {
     let native = concat(&db.scan(&ScanRequest::new("iot")).expect("scan"));
     assert_eq!(got.num_rows(), native.num_rows());
     assert_eq!(got.columns(), native.columns());
-    let names: Vec<&str> = got.schema().fields().iter().map(|f| f.name().as_str()).collect();
+    let schema = got.schema();
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     assert_eq!(names, ["series", "ts", "readings.velocity", "readings.load", "diag.fuel", "diag.status"]);
 }
 

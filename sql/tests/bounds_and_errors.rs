@@ -15,7 +15,8 @@ async fn a_syntax_error_names_line_and_column() {
     let sql = engine(&db);
     let err = try_query(&sql, "SELECT series,\n  FROM FROM iot.readings", &AllowAll).await.expect_err("syntax");
     assert_eq!(err.kind(), SqlErrorKind::InvalidArgument);
-    assert!(err.message().contains("Line: 2, Column: 8"), "{err}");
+    // sqlparser reads `FROM` as a column here and stops at the `.` of `iot.readings`.
+    assert!(err.message().starts_with("syntax error: Expected") && err.message().contains("Line: 2, Column: 16"), "{err}");
 }
 
 #[tokio::test]
@@ -85,7 +86,7 @@ async fn the_concurrency_cap_refuses_one_more_and_a_dropped_stream_frees_its_slo
     let batch = stream.next().await.expect("a batch").expect("ok");
     assert!(batch.num_rows() > 0);
     let second = sql.prepare("SELECT count(*) FROM iot", &AllowAll).await.expect("prepare");
-    let err = second.execute().await.expect_err("cap");
+    let Err(err) = second.execute().await else { panic!("the second query should be refused past the cap") };
     assert_eq!(err.kind(), SqlErrorKind::ResourceExhausted);
     assert!(err.message().contains("max_concurrent_queries"), "{err}");
     drop(stream); // a client that goes away mid-stream

@@ -43,8 +43,17 @@ fn like_with_a_literal_prefix_reads_that_prefix_exactly_or_inexactly() {
 fn other_columns_and_disjunctions_are_left_to_datafusion() {
     let unsupported = |e: Expr| accepts(&e) == TableProviderFilterPushDown::Unsupported;
     assert!(unsupported(col("velocity").gt(lit(1.0))));
-    assert!(unsupported(col("series").eq(lit("a")).or(col("series").eq(lit("b")))));
+    assert!(unsupported(col("series").eq(lit("a")).or(col("velocity").gt(lit(1.0)))));
+    assert!(unsupported(col("series").eq(lit("a")).or(col("series").gt(lit("b")))));
     assert!(unsupported(col("ts").not_eq(ts(1))));
+}
+
+#[test]
+fn a_disjunction_of_series_keys_is_a_key_set() {
+    let either = col("series").eq(lit("b")).or(col("series").eq(lit("a")).or(col("series").eq(lit("c"))));
+    assert_eq!(accepts(&either), TableProviderFilterPushDown::Exact);
+    let plan = Pushed::from_filters(&[either]).series_plan();
+    assert_eq!(plan.selectors, ["a", "b", "c"].map(|k| SeriesSelector::Exact(k.into())).to_vec());
 }
 
 #[test]
