@@ -50,7 +50,9 @@ frame = pd.DataFrame(
 
 with connect(TOKEN) as conn, conn.cursor() as cur:
     assert cur.adbc_ingest("env", readings, mode="append", db_schema_name="weather") == 3
-    assert cur.adbc_ingest("weather", frame, mode="append") == 1
+    # A cursor keeps the target schema of its last ingest (db_schema_name=None does not reset
+    # it), so the table relation is named with its schema, `public`.
+    assert cur.adbc_ingest("weather", frame, mode="append", db_schema_name="public") == 1
     try:
         cur.adbc_ingest("env", readings, mode="create", db_schema_name="weather")
         raise AssertionError("mode=create on an existing relation was accepted")

@@ -53,8 +53,12 @@ pub fn authorize<T>(request: &Request<T>, rpc: Rpc, table: &str) -> Result<(), S
 /// Checks that the caller holds every permission `rpc` needs on `table`, and names the table in
 /// the call's span (so the call's "call finished" line says which table it touched).
 fn require(extensions: &tonic::Extensions, rpc: Rpc, table: &str) -> Result<(), Status> {
+    tracing::Span::current().record("table", table);
+    let principal = caller(extensions)?;
     for needed in rpc.permissions() {
-        require_permission(extensions, *needed, table, &rpc.to_string())?;
+        if let Err(error) = principal.require(table, *needed) {
+            return Err(denied(extensions, &rpc.to_string(), table, error));
+        }
     }
     Ok(())
 }
@@ -71,7 +75,6 @@ pub fn require_permission(
     tracing::Span::current().record("table", table);
     let principal = caller(extensions)?;
     principal.require(table, needed).map_err(|error| denied(extensions, action, table, error))
-}
 }
 
 /// The status of a refusal, logged and audited.

@@ -30,7 +30,7 @@ impl TableAccess for Readable<'_> {
     }
 }
 
-fn built(result: Result<RecordBatch, arrow_schema::ArrowError>) -> Result<RecordBatch, Status> {
+fn built(result: Result<RecordBatch, arrow_flight::error::FlightError>) -> Result<RecordBatch, Status> {
     result.map_err(|e| Status::internal(format!("building a listing: {e}")))
 }
 
