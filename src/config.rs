@@ -109,6 +109,7 @@ pub mod connections;
 mod env;
 pub mod env_names;
 pub mod log_level;
+pub mod origin;
 mod print;
 pub mod security;
 pub mod sql;
@@ -519,6 +520,14 @@ pub enum ConfigError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// An [`ConfigError::Invalid`] value and where it was set (what [`Config::load`] returns).
+    #[error("{origin}: {source}")]
+    Located {
+        /// The variable, file and line, or the default.
+        origin: origin::Origin,
+        /// The error.
+        source: Box<ConfigError>,
+    },
 }
 
 impl Config {
@@ -541,16 +550,25 @@ impl Config {
         file: Option<&Path>,
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<(Self, Vec<EnvWarning>), ConfigError> {
-        let mut config = match file {
-            None => Config::default(),
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-                Config::from_toml(&text, path)?
-            }
+        let text = match file {
+            None => None,
+            Some(path) => Some(
+                std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?,
+            ),
         };
-        let warnings = config.apply_env(vars)?;
-        config.validate()?;
+        let mut config = match (file, &text) {
+            (Some(path), Some(text)) => Config::from_toml(text, path)?,
+            _ => Config::default(),
+        };
+        let vars: Vec<(String, String)> = vars.into_iter().collect();
+        let warnings = config.apply_env(vars.clone())?;
+        config.validate().map_err(|error| match error {
+            ConfigError::Invalid { key, .. } => {
+                let origin = origin::find(key, &vars, file.zip(text.as_deref()));
+                ConfigError::Located { origin, source: Box::new(error) }
+            }
+            other => other,
+        })?;
         Ok((config, warnings))
     }
 

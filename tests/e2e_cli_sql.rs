@@ -34,11 +34,16 @@ async fn one_shot_standard_input_and_errors() {
     let (running, mut client) = serve(&config(data.path())).await;
     create_weather(&mut client).await;
     for (series, ts, temp) in [("KSEA", T0, 11.5), ("KSEA", T0 + 1, 12.0), ("KBOI", T0, -2.0)] {
-        client.ingest.write(one_batch("weather", series, vec![ts], vec![f64_column("temp", vec![temp])])).await.expect("written");
+        client
+            .ingest
+            .write(one_batch("weather", series, vec![ts], vec![f64_column("temp", vec![temp])]))
+            .await
+            .expect("written");
     }
     let addr = running.url();
 
-    let out = isobar_sql(&addr, &["SELECT series, max(temp) AS top FROM weather.env GROUP BY series ORDER BY series"], None);
+    let out =
+        isobar_sql(&addr, &["SELECT series, max(temp) AS top FROM weather.env GROUP BY series ORDER BY series"], None);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "series,top\nKBOI,-2.0\nKSEA,12.0\n");
 

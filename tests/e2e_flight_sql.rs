@@ -61,7 +61,10 @@ fn code(error: FlightError) -> (Code, String) {
 }
 
 /// The batches of the first endpoint of `info`.
-async fn fetch(client: &mut FlightSqlServiceClient<Channel>, info: FlightInfo) -> Result<Vec<RecordBatch>, (Code, String)> {
+async fn fetch(
+    client: &mut FlightSqlServiceClient<Channel>,
+    info: FlightInfo,
+) -> Result<Vec<RecordBatch>, (Code, String)> {
     let ticket: Ticket = info.endpoint[0].ticket.clone().expect("ticket");
     let stream = client.do_get(ticket).await.map_err(code)?;
     stream.try_collect().await.map_err(code)
@@ -123,10 +126,12 @@ async fn statements_prepared_statements_and_listings_answer_with_the_callers_per
     assert_eq!(answered, native);
 
     // A prepared statement with a parameter, run twice with two bindings.
-    let mut prepared = root.prepare("SELECT count(*) AS n FROM weather.env WHERE series = $1".into(), None).await.expect("prepared");
+    let mut prepared =
+        root.prepare("SELECT count(*) AS n FROM weather.env WHERE series = $1".into(), None).await.expect("prepared");
     assert_eq!(prepared.parameter_schema().expect("parameters").fields().len(), 1);
     for (series, expected) in [("KSEA", 2i64), ("KBOI", 1)] {
-        let binding = RecordBatch::try_from_iter([("$1", Arc::new(StringArray::from(vec![series])) as ArrayRef)]).expect("batch");
+        let binding =
+            RecordBatch::try_from_iter([("$1", Arc::new(StringArray::from(vec![series])) as ArrayRef)]).expect("batch");
         prepared.set_parameters(binding).expect("bound");
         let info = prepared.execute().await.expect("executes");
         let batches = fetch(&mut root, info).await.expect("answer");
@@ -137,7 +142,10 @@ async fn statements_prepared_statements_and_listings_answer_with_the_callers_per
 
     // Listings as the reader of `weather` only: `other` is in none of them.
     let mut reader = flight(&running, Some("secret-weather")).await;
-    let info = reader.get_db_schemas(CommandGetDbSchemas { catalog: None, db_schema_filter_pattern: None }).await.expect("schemas");
+    let info = reader
+        .get_db_schemas(CommandGetDbSchemas { catalog: None, db_schema_filter_pattern: None })
+        .await
+        .expect("schemas");
     let schemas = text(&fetch(&mut reader, info).await.expect("schemas"));
     assert!(schemas.contains("weather") && schemas.contains("public") && !schemas.contains("other"), "{schemas}");
     let request = CommandGetTables {
@@ -156,7 +164,8 @@ async fn statements_prepared_statements_and_listings_answer_with_the_callers_per
     assert!(text(&fetch(&mut root, info).await.expect("tables")).contains("other"));
 
     // Refusals, each with its status and a message naming what is wrong.
-    let (status, message) = sql(&mut reader, "SELECT * FROM weather.env JOIN other.m USING (series, ts)").await.expect_err("join");
+    let (status, message) =
+        sql(&mut reader, "SELECT * FROM weather.env JOIN other.m USING (series, ts)").await.expect_err("join");
     assert_eq!(status, Code::PermissionDenied, "{message}");
     assert!(message.contains("other"), "{message}");
     let mut nobody = flight(&running, None).await;
@@ -180,10 +189,11 @@ async fn statements_prepared_statements_and_listings_answer_with_the_callers_per
     assert_eq!(status, Code::ResourceExhausted, "{message}");
     assert!(message.contains("memory_limit"), "{message}");
     let stranger = arrow_flight::sql::CommandPreparedStatementQuery { prepared_statement_handle: vec![1u8; 16].into() };
-    let descriptor = arrow_flight::FlightDescriptor::new_cmd(
-        prost::Message::encode_to_vec(&arrow_flight::sql::ProstMessageExt::as_any(&stranger)),
-    );
-    let channel = tonic::transport::Endpoint::from_shared(running.url()).expect("url").connect().await.expect("connects");
+    let descriptor = arrow_flight::FlightDescriptor::new_cmd(prost::Message::encode_to_vec(
+        &arrow_flight::sql::ProstMessageExt::as_any(&stranger),
+    ));
+    let channel =
+        tonic::transport::Endpoint::from_shared(running.url()).expect("url").connect().await.expect("connects");
     let mut raw = arrow_flight::FlightClient::new(channel);
     raw.add_header("authorization", "Bearer secret-root").expect("header");
     let (status, message) = code(raw.get_flight_info(descriptor).await.expect_err("unknown handle"));

@@ -64,7 +64,10 @@ async fn adbc_ingest_of_a_pyarrow_table_and_a_pandas_frame_reads_back() {
             ("KSEA".to_owned(), T0 + SEC, Some(12.0)),
         ]
     );
-    assert_eq!(values_i64(&scan_all(&mut admin, "weather", &["env.code"]).await, "env.code"), [Some(3), None, Some(1), Some(2)]);
+    assert_eq!(
+        values_i64(&scan_all(&mut admin, "weather", &["env.code"]).await, "env.code"),
+        [Some(3), None, Some(1), Some(2)]
+    );
     running.stop().await.expect("stops");
 }
 

@@ -75,7 +75,11 @@ impl AggregateRead {
                 Source::Aggregation(i) => 2 + i,
             };
             let column = batch.column(index);
-            columns.push(if column.data_type() == field.data_type() { column.clone() } else { cast(column, field.data_type())? });
+            columns.push(if column.data_type() == field.data_type() {
+                column.clone()
+            } else {
+                cast(column, field.data_type())?
+            });
         }
         let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
         Ok(RecordBatch::try_new_with_options(self.schema.clone(), columns, &options)?)
@@ -133,8 +137,14 @@ impl EngineRead for AggregateRead {
 
 /// `1h`, `15m`, `1d`, ... for `EXPLAIN`.
 fn duration_text(ns: i64) -> String {
-    const UNITS: [(i64, &str); 6] =
-        [(86_400_000_000_000, "d"), (3_600_000_000_000, "h"), (60_000_000_000, "m"), (1_000_000_000, "s"), (1_000_000, "ms"), (1_000, "us")];
+    const UNITS: [(i64, &str); 6] = [
+        (86_400_000_000_000, "d"),
+        (3_600_000_000_000, "h"),
+        (60_000_000_000, "m"),
+        (1_000_000_000, "s"),
+        (1_000_000, "ms"),
+        (1_000, "us"),
+    ];
     for (unit, name) in UNITS {
         if ns % unit == 0 {
             return format!("{}{name}", ns / unit);

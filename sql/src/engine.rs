@@ -83,7 +83,11 @@ impl SqlEngine {
         let tables = snapshot.tables().into_iter().filter(|t| access.can_read(&t.name)).collect();
         state.register_catalog_list(Arc::new(Catalogs::new(snapshot, tables)));
         let plan = state.statement_to_plan(statement).await?;
-        SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false).verify_plan(&plan)?;
+        SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false)
+            .verify_plan(&plan)?;
         Ok(SqlPlan::new(self.shared.clone(), state, plan))
     }
 

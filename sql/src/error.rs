@@ -157,7 +157,9 @@ fn external_kind(e: &(dyn std::error::Error + Send + Sync + 'static)) -> SqlErro
 pub(crate) fn engine_kind(e: &isobar_storage::Error) -> SqlErrorKind {
     use isobar_storage::{Error as E, InvalidInput as I};
     match e {
-        E::Invalid(I::UnknownTable { .. } | I::UnknownFamily { .. } | I::UnknownColumn { .. }) => SqlErrorKind::NotFound,
+        E::Invalid(I::UnknownTable { .. } | I::UnknownFamily { .. } | I::UnknownColumn { .. }) => {
+            SqlErrorKind::NotFound
+        }
         E::Invalid(_) => SqlErrorKind::InvalidArgument,
         E::Overloaded { .. } | E::Closed | E::DiskFull { .. } | E::Locked { .. } | E::FlushFailing { .. } => {
             SqlErrorKind::Unavailable

@@ -108,9 +108,7 @@ impl ExecutionPlan for IsobarExec {
         let mut builder = RecordBatchReceiverStreamBuilder::new(self.schema.clone(), CHANNEL_BATCHES);
         let tx = builder.tx();
         let read = self.read.clone();
-        builder.spawn_blocking(move || {
-            read.run(batch_rows, &mut |batch| tx.blocking_send(Ok(batch)).is_ok())
-        });
+        builder.spawn_blocking(move || read.run(batch_rows, &mut |batch| tx.blocking_send(Ok(batch)).is_ok()));
         Ok(builder.build())
     }
 }

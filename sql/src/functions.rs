@@ -29,8 +29,14 @@ pub(crate) fn register(mut state: SessionState) -> SessionState {
         result_arg: 1,
     };
     let locf = Marker { name: "locf", signature: Signature::any(1, Volatility::Immutable), result_arg: 0 };
-    let interpolate = Marker { name: "interpolate", signature: Signature::any(1, Volatility::Immutable), result_arg: 0 };
-    for udf in [time_bucket, ScalarUDF::new_from_impl(gapfill), ScalarUDF::new_from_impl(locf), ScalarUDF::new_from_impl(interpolate)] {
+    let interpolate =
+        Marker { name: "interpolate", signature: Signature::any(1, Volatility::Immutable), result_arg: 0 };
+    for udf in [
+        time_bucket,
+        ScalarUDF::new_from_impl(gapfill),
+        ScalarUDF::new_from_impl(locf),
+        ScalarUDF::new_from_impl(interpolate),
+    ] {
         // Re-registering date_bin under its aliases only adds the new name.
         let _ = state.register_udf(Arc::new(udf));
     }
@@ -56,10 +62,9 @@ impl ScalarUDFImpl for Marker {
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        arg_types
-            .get(self.result_arg)
-            .cloned()
-            .ok_or_else(|| DataFusionError::Plan(format!("{} takes at least {} arguments", self.name, self.result_arg + 1)))
+        arg_types.get(self.result_arg).cloned().ok_or_else(|| {
+            DataFusionError::Plan(format!("{} takes at least {} arguments", self.name, self.result_arg + 1))
+        })
     }
 
     fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> Result<ColumnarValue> {

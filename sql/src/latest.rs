@@ -37,7 +37,12 @@ pub(crate) struct LatestFunction;
 impl TableFunctionImpl for LatestFunction {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
         let name = match args.exprs() {
-            [Expr::Literal(ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s)), _)] => s.clone(),
+            [
+                Expr::Literal(
+                    ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s)),
+                    _,
+                ),
+            ] => s.clone(),
             _ => {
                 return Err(DataFusionError::Plan(
                     "latest() takes one string, the relation: latest('iot.readings') or latest('iot')".into(),

@@ -84,10 +84,10 @@ mod rewrite;
 mod scan;
 
 pub use access::{AllowAll, TableAccess};
+/// A SQL value, as bound to a parameter (`$1`, `$2`, ...) by [`SqlPlan::bind`].
+pub use datafusion::scalar::ScalarValue;
 pub use engine::SqlEngine;
 pub use error::{SqlError, SqlErrorKind};
 pub use options::SqlOptions;
 pub use plan::SqlPlan;
 pub use relation::{CATALOG, Relation, TABLE_SCHEMA};
-/// A SQL value, as bound to a parameter (`$1`, `$2`, ...) by [`SqlPlan::bind`].
-pub use datafusion::scalar::ScalarValue;

@@ -66,7 +66,10 @@ impl SqlPlan {
         if params.len() != expected {
             return Err(SqlError::new(
                 SqlErrorKind::InvalidArgument,
-                format!("the statement has {expected} parameter(s) ($1..${expected}) but {} value(s) were bound", params.len()),
+                format!(
+                    "the statement has {expected} parameter(s) ($1..${expected}) but {} value(s) were bound",
+                    params.len()
+                ),
             ));
         }
         let plan = self.plan.with_param_values(params).map_err(|e| {

@@ -47,7 +47,12 @@ impl IsobarTable {
 
     /// The scan read for a projection (indices into the relation's schema), the accepted
     /// filters and a limit; `None` when no row can match.
-    pub(crate) fn scan_read(&self, projection: Option<&Vec<usize>>, filters: &[Expr], limit: Option<usize>) -> Option<ScanRead> {
+    pub(crate) fn scan_read(
+        &self,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Option<ScanRead> {
         let all: Vec<usize>;
         let projection = match projection {
             Some(p) => p,

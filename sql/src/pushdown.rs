@@ -138,7 +138,9 @@ fn like(pattern: &str) -> Option<(Cond, bool)> {
     match rest {
         "" => selector(SeriesCond::Keys(vec![prefix.to_string()])),
         "%" => selector(SeriesCond::Selector(SeriesSelector::Prefix(prefix.to_string()))),
-        _ if !prefix.is_empty() => Some((Cond::Series(SeriesCond::Selector(SeriesSelector::Prefix(prefix.to_string()))), false)),
+        _ if !prefix.is_empty() => {
+            Some((Cond::Series(SeriesCond::Selector(SeriesSelector::Prefix(prefix.to_string()))), false))
+        }
         _ => None,
     }
 }
@@ -147,13 +149,15 @@ fn classify_exact(e: &Expr) -> Option<Cond> {
     match e {
         // DataFusion rewrites a short `series IN (...)` into `series = a OR series = b`: a
         // disjunction of key sets is the union of the keys.
-        Expr::BinaryExpr(BinaryExpr { left, op: Operator::Or, right }) => match (classify_exact(left)?, classify_exact(right)?) {
-            (Cond::Series(SeriesCond::Keys(mut a)), Cond::Series(SeriesCond::Keys(b))) => {
-                a.extend(b);
-                Some(Cond::Series(SeriesCond::Keys(a)))
+        Expr::BinaryExpr(BinaryExpr { left, op: Operator::Or, right }) => {
+            match (classify_exact(left)?, classify_exact(right)?) {
+                (Cond::Series(SeriesCond::Keys(mut a)), Cond::Series(SeriesCond::Keys(b))) => {
+                    a.extend(b);
+                    Some(Cond::Series(SeriesCond::Keys(a)))
+                }
+                _ => None,
             }
-            _ => None,
-        },
+        }
         Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
             let (col, op, lit) = match (column_name(left), column_name(right)) {
                 (Some(c), None) => (c, *op, right.as_ref()),
@@ -173,7 +177,10 @@ fn classify_exact(e: &Expr) -> Option<Cond> {
         Expr::Between(Between { expr, negated: false, low, high }) => match column_name(expr)? {
             "series" => {
                 let (lo, hi) = (string_lit(low)?, string_lit(high)?);
-                Some(Cond::Series(SeriesCond::Selector(SeriesSelector::Range { start: Some(lo), end: Some(after(hi)) })))
+                Some(Cond::Series(SeriesCond::Selector(SeriesSelector::Range {
+                    start: Some(lo),
+                    end: Some(after(hi)),
+                })))
             }
             "ts" => {
                 let (lo, hi) = (ts_lit(low)?, ts_lit(high)?);
@@ -231,9 +238,10 @@ fn column_name(e: &Expr) -> Option<&str> {
 
 fn string_lit(e: &Expr) -> Option<String> {
     match e {
-        Expr::Literal(ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)), _) => {
-            Some(s.clone())
-        }
+        Expr::Literal(
+            ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)),
+            _,
+        ) => Some(s.clone()),
         _ => None,
     }
 }

@@ -14,10 +14,7 @@ use crate::error::SqlError;
 pub(crate) fn check(stmt: &Statement) -> Result<(), SqlError> {
     match stmt {
         Statement::Statement(s) => match s.as_ref() {
-            Ast::Query(_)
-            | Ast::ShowTables { .. }
-            | Ast::ShowColumns { .. }
-            | Ast::ExplainTable { .. } => Ok(()),
+            Ast::Query(_) | Ast::ShowTables { .. } | Ast::ShowColumns { .. } | Ast::ExplainTable { .. } => Ok(()),
             Ast::Explain { statement, .. } => match statement.as_ref() {
                 Ast::Query(_) => Ok(()),
                 other => Err(SqlError::read_only(&verb(&other.to_string()))),

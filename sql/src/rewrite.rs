@@ -117,7 +117,9 @@ fn aggregate_read(agg: &Aggregate) -> Result<Option<AggregateRead>> {
             continue;
         }
         for column in &family.columns {
-            let column_ref = format!("{}.{}", family.name, column.name).parse().map_err(|e| DataFusionError::Plan(format!("{e}")))?;
+            let column_ref = format!("{}.{}", family.name, column.name)
+                .parse()
+                .map_err(|e| DataFusionError::Plan(format!("{e}")))?;
             let mut aggregation = Aggregation::new(AggregateFunction::Count, column_ref);
             aggregation.alias = Some(format!("e{}", aggregations.len()));
             aggregations.push(aggregation);
@@ -169,15 +171,16 @@ fn bin_of(f: &ScalarFunction) -> Option<(Bucket, bool)> {
     if !matches!(ts, Expr::Column(Column { name, .. }) if name == "ts") {
         return None;
     }
-    let width_ns = match width {
-        Expr::Literal(ScalarValue::IntervalMonthDayNano(Some(v)), _) if v.months == 0 => {
-            i64::from(v.days).checked_mul(86_400_000_000_000)?.checked_add(v.nanoseconds)?
-        }
-        Expr::Literal(ScalarValue::IntervalDayTime(Some(v)), _) => {
-            i64::from(v.days).checked_mul(86_400_000_000_000)?.checked_add(i64::from(v.milliseconds).checked_mul(1_000_000)?)?
-        }
-        _ => return None,
-    };
+    let width_ns =
+        match width {
+            Expr::Literal(ScalarValue::IntervalMonthDayNano(Some(v)), _) if v.months == 0 => {
+                i64::from(v.days).checked_mul(86_400_000_000_000)?.checked_add(v.nanoseconds)?
+            }
+            Expr::Literal(ScalarValue::IntervalDayTime(Some(v)), _) => i64::from(v.days)
+                .checked_mul(86_400_000_000_000)?
+                .checked_add(i64::from(v.milliseconds).checked_mul(1_000_000)?)?,
+            _ => return None,
+        };
     if width_ns <= 0 {
         return None;
     }
@@ -218,10 +221,18 @@ fn aggregation_of(e: Expr, only_column: bool) -> Option<(AggregateFunction, Stri
         "sum" if params.order_by.is_empty() => AggregateFunction::Sum,
         "count" if params.order_by.is_empty() => AggregateFunction::Count,
         "first_value" if ignores_nulls => {
-            if by_ts(true)? { AggregateFunction::First } else { AggregateFunction::Last }
+            if by_ts(true)? {
+                AggregateFunction::First
+            } else {
+                AggregateFunction::Last
+            }
         }
         "last_value" if ignores_nulls => {
-            if by_ts(true)? { AggregateFunction::Last } else { AggregateFunction::First }
+            if by_ts(true)? {
+                AggregateFunction::Last
+            } else {
+                AggregateFunction::First
+            }
         }
         _ => return None,
     };
@@ -269,7 +280,8 @@ fn fill_projection(p: &Projection) -> Result<Option<Projection>> {
         });
     }
     let filled = Arc::new(read.with_fill(fill));
-    let input = LogicalPlan::Extension(Extension { node: Arc::new(EngineNode { read: filled, schema: node.schema.clone() }) });
+    let input =
+        LogicalPlan::Extension(Extension { node: Arc::new(EngineNode { read: filled, schema: node.schema.clone() }) });
     Ok(Some(Projection::try_new(exprs, Arc::new(input))?))
 }
 

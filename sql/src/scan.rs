@@ -114,7 +114,11 @@ impl ScanRead {
 }
 
 /// ` series=...` for `EXPLAIN` (nothing when every series is read).
-pub(crate) fn write_series(f: &mut fmt::Formatter<'_>, selectors: &[SeriesSelector], post: &[SeriesSelector]) -> fmt::Result {
+pub(crate) fn write_series(
+    f: &mut fmt::Formatter<'_>,
+    selectors: &[SeriesSelector],
+    post: &[SeriesSelector],
+) -> fmt::Result {
     match selectors {
         [SeriesSelector::All] => {}
         [] => write!(f, " series=none")?,
@@ -149,7 +153,11 @@ fn selector_text(s: &SeriesSelector) -> String {
         SeriesSelector::Exact(k) => format!("{k:?}"),
         SeriesSelector::Prefix(p) => format!("prefix({p:?})"),
         SeriesSelector::Range { start, end } => {
-            format!("range({}, {})", start.as_deref().map_or("..".into(), |s| format!("{s:?}")), end.as_deref().map_or("..".into(), |e| format!("{e:?}")))
+            format!(
+                "range({}, {})",
+                start.as_deref().map_or("..".into(), |s| format!("{s:?}")),
+                end.as_deref().map_or("..".into(), |e| format!("{e:?}"))
+            )
         }
     }
 }

@@ -4,14 +4,20 @@
 
 mod common;
 
-use arrow_array::{Array, RecordBatch};
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
+use arrow_array::{Array, RecordBatch};
 use common::{HOUR, T0, concat, engine, iot_db, query};
 use isobar_query::{AggregateFunction, AggregateQuery, Aggregation, Bucket, LatestQuery};
 use isobar_storage::{ScanRequest, SeriesSelector, TimeRange};
 
-fn aggregate(db: &isobar_storage::Db, function: AggregateFunction, column: &str, width: i64, range: TimeRange) -> RecordBatch {
+fn aggregate(
+    db: &isobar_storage::Db,
+    function: AggregateFunction,
+    column: &str,
+    width: i64,
+    range: TimeRange,
+) -> RecordBatch {
     let mut q = AggregateQuery::new("iot", vec![Aggregation::new(function, column.parse().expect("column"))]);
     q.bucket = Some(Bucket::new(width));
     q.range = range;
@@ -41,7 +47,8 @@ async fn a_filtered_scan_equals_the_native_scans() {
     let range = TimeRange::new(T0 + 6 * HOUR, T0 + 24 * HOUR);
     let mut native = Vec::new();
     for key in ["truck_01", "truck_03"] {
-        let req = ScanRequest::new("iot").selector(SeriesSelector::Exact(key.into())).range(range).columns(["readings.*"]);
+        let req =
+            ScanRequest::new("iot").selector(SeriesSelector::Exact(key.into())).range(range).columns(["readings.*"]);
         native.extend(db.scan(&req).expect("scan"));
     }
     let native = concat(&native);
@@ -85,7 +92,8 @@ async fn daily_max_equals_the_native_aggregate_over_a_time_range() {
          WHERE ts >= '2024-01-01T03:00:00Z' GROUP BY series, day ORDER BY series, day",
     )
     .await;
-    let native = aggregate(&db, AggregateFunction::Max, "readings.load", 24 * HOUR, TimeRange::new(T0 + 3 * HOUR, i64::MAX));
+    let native =
+        aggregate(&db, AggregateFunction::Max, "readings.load", 24 * HOUR, TimeRange::new(T0 + 3 * HOUR, i64::MAX));
     assert!(native.num_rows() > 0);
     assert_eq!(got.columns(), native.columns());
     let fallback = query(
@@ -139,7 +147,8 @@ async fn latest_per_series_equals_the_native_latest_and_distinct_on() {
     assert_eq!(distinct_on.columns(), native.columns());
     // Series filters are pushed; the table relation's newest row is the diag or readings one.
     let one = query(&sql, r#"SELECT series, ts FROM latest('iot') WHERE series = 'truck_02'"#).await;
-    let scan = concat(&db.scan(&ScanRequest::new("iot").selector(SeriesSelector::Exact("truck_02".into()))).expect("scan"));
+    let scan =
+        concat(&db.scan(&ScanRequest::new("iot").selector(SeriesSelector::Exact("truck_02".into()))).expect("scan"));
     assert_eq!(one.num_rows(), 1);
     assert_eq!(one.column(1).as_ref(), scan.column(1).slice(scan.num_rows() - 1, 1).as_ref());
 }
@@ -174,7 +183,11 @@ async fn gap_filling_equals_the_native_fills() {
     // Weather has one reading per hour from T0 on; the range starts 4 hours before: empty buckets.
     let range = TimeRange::new(T0 - 4 * HOUR, T0 + 3 * HOUR);
     let where_ = "ts >= '2023-12-31T20:00:00Z' AND ts < '2024-01-01T03:00:00Z'";
-    for (wrap, fill) in [("", isobar_query::Fill::Null), ("locf", isobar_query::Fill::Previous), ("interpolate", isobar_query::Fill::Linear)] {
+    for (wrap, fill) in [
+        ("", isobar_query::Fill::Null),
+        ("locf", isobar_query::Fill::Previous),
+        ("interpolate", isobar_query::Fill::Linear),
+    ] {
         let got = query(
             &sql,
             &format!(
@@ -183,7 +196,10 @@ async fn gap_filling_equals_the_native_fills() {
             ),
         )
         .await;
-        let mut q = AggregateQuery::new("weather", vec![Aggregation::new(AggregateFunction::Avg, "obs.temp".parse().expect("col"))]);
+        let mut q = AggregateQuery::new(
+            "weather",
+            vec![Aggregation::new(AggregateFunction::Avg, "obs.temp".parse().expect("col"))],
+        );
         q.bucket = Some(Bucket::new(HOUR / 2));
         q.range = range;
         q.fill = fill;

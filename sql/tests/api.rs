@@ -61,7 +61,8 @@ async fn parameters_are_typed_and_bound() {
         .expect("prepare");
     assert_eq!(plan.parameter_types(), [arrow_schema::DataType::Utf8, arrow_schema::DataType::Float64]);
     let bound = plan.bind(vec![ScalarValue::from("truck_01"), ScalarValue::from(10.0)]).expect("bind");
-    let batches: Vec<_> = futures::TryStreamExt::try_collect(bound.execute().await.expect("execute")).await.expect("rows");
+    let batches: Vec<_> =
+        futures::TryStreamExt::try_collect(bound.execute().await.expect("execute")).await.expect("rows");
     let n = concat(&batches).column(0).as_primitive::<arrow_array::types::Int64Type>().value(0);
     assert!(n > 0);
     let plan = sql.prepare("SELECT * FROM iot.readings WHERE series = $1", &AllowAll).await.expect("prepare");
@@ -81,9 +82,14 @@ impl TableAccess for Only {
 async fn relations_list_only_readable_tables_with_their_families() {
     let (_dir, db) = iot_db();
     let sql = engine(&db);
-    let names: Vec<String> = sql.relations(&AllowAll).iter().map(|r| format!("{}.{}.{}", r.catalog, r.schema, r.name)).collect();
-    assert_eq!(names, ["isobar.public.iot", "isobar.iot.readings", "isobar.iot.diag", "isobar.public.weather", "isobar.weather.obs"]);
-    let names: Vec<String> = sql.relations(&Only("weather")).iter().map(|r| format!("{}.{}", r.schema, r.name)).collect();
+    let names: Vec<String> =
+        sql.relations(&AllowAll).iter().map(|r| format!("{}.{}.{}", r.catalog, r.schema, r.name)).collect();
+    assert_eq!(
+        names,
+        ["isobar.public.iot", "isobar.iot.readings", "isobar.iot.diag", "isobar.public.weather", "isobar.weather.obs"]
+    );
+    let names: Vec<String> =
+        sql.relations(&Only("weather")).iter().map(|r| format!("{}.{}", r.schema, r.name)).collect();
     assert_eq!(names, ["public.weather", "weather.obs"]);
 }
 
@@ -102,7 +108,9 @@ async fn an_unreadable_table_in_a_join_is_denied_by_name() {
     // information_schema lists only what may be read.
     let tables = try_query(&sql, "SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = 'isobar' AND table_schema <> 'information_schema' ORDER BY 1, 2", &Only("weather")).await.expect("listing");
     let names: Vec<String> = (0..tables.num_rows())
-        .map(|i| format!("{}.{}", tables.column(0).as_string::<i32>().value(i), tables.column(1).as_string::<i32>().value(i)))
+        .map(|i| {
+            format!("{}.{}", tables.column(0).as_string::<i32>().value(i), tables.column(1).as_string::<i32>().value(i))
+        })
         .collect();
     assert_eq!(names, ["public.weather", "weather.obs"]);
 }

@@ -16,7 +16,10 @@ async fn a_syntax_error_names_line_and_column() {
     let err = try_query(&sql, "SELECT series,\n  FROM FROM iot.readings", &AllowAll).await.expect_err("syntax");
     assert_eq!(err.kind(), SqlErrorKind::InvalidArgument);
     // sqlparser reads `FROM` as a column here and stops at the `.` of `iot.readings`.
-    assert!(err.message().starts_with("syntax error: Expected") && err.message().contains("Line: 2, Column: 16"), "{err}");
+    assert!(
+        err.message().starts_with("syntax error: Expected") && err.message().contains("Line: 2, Column: 16"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -61,7 +64,8 @@ async fn a_query_over_the_memory_limit_names_the_limit() {
     let (_dir, db) = iot_db();
     let sql = SqlEngine::new(db.clone(), SqlOptions { memory_limit_bytes: 16 << 10, ..SqlOptions::default() });
     // A sort of every row with a string key holds far more than 16 KiB.
-    let err = try_query(&sql, "SELECT * FROM iot ORDER BY \"diag.status\", ts DESC", &AllowAll).await.expect_err("memory");
+    let err =
+        try_query(&sql, "SELECT * FROM iot ORDER BY \"diag.status\", ts DESC", &AllowAll).await.expect_err("memory");
     assert_eq!(err.kind(), SqlErrorKind::ResourceExhausted);
     assert!(err.message().contains("memory limit of 16384 bytes"), "{err}");
     // The engine and the SQL layer keep working.

@@ -65,7 +65,9 @@ async fn latest_is_answered_by_the_engines_latest_path() {
     let sql = engine(&db);
     let text = explain(&sql, "SELECT * FROM latest('iot.readings') WHERE series >= 'truck_03'").await;
     assert!(
-        text.contains("IsobarExec: latest iot.readings columns=[readings.velocity, readings.load] series=range(\"truck_03\", ..)"),
+        text.contains(
+            "IsobarExec: latest iot.readings columns=[readings.velocity, readings.load] series=range(\"truck_03\", ..)"
+        ),
         "{text}"
     );
     let rows = query(&sql, "SELECT * FROM latest('iot.readings') WHERE series >= 'truck_03'").await;

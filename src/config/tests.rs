@@ -204,8 +204,22 @@ fn out_of_range_values_are_refused_with_the_key() {
     ];
     for (var, value, key) in cases {
         let err = Config::load_with(None, env(&[(var, value)])).unwrap_err();
-        assert!(matches!(&err, ConfigError::Invalid { key: k, .. } if *k == key), "{var}: {err}");
+        // The error names the key and where its value came from (issue 24: every error names
+        // where the value came from).
+        let ConfigError::Located { origin, source } = &err else { panic!("{var}: not located: {err}") };
+        assert_eq!(*origin, super::origin::Origin::Env(var.to_owned()), "{err}");
+        assert!(matches!(source.as_ref(), ConfigError::Invalid { key: k, .. } if *k == key), "{var}: {err}");
+        assert!(err.to_string().starts_with(&format!("environment variable {var}: config key {key} = ")), "{err}");
     }
+}
+
+#[test]
+fn an_out_of_range_value_in_the_file_names_the_file_and_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("isobar.toml");
+    std::fs::write(&path, "[server]\nlisten = \"127.0.0.1:1\"\n\n[storage]\nzstd_level = 30\n").expect("written");
+    let err = Config::load_with(Some(&path), env(&[])).unwrap_err();
+    assert_eq!(err.to_string(), format!("{}:5: config key storage.zstd_level = 30: must be 1 to 22", path.display()));
 }
 
 #[test]
@@ -576,12 +590,17 @@ fn connection_limits_come_from_the_file_and_the_environment() {
 #[test]
 fn the_sql_section_sets_the_sql_engine_bounds_from_file_and_environment() {
     assert_eq!(Config::default().sql_options(), isobar_sql::SqlOptions::default());
-    let config = parse("[sql]\nmemory_limit = \"64MiB\"\ntimeout = \"30s\"\nmax_concurrent_queries = 4\n").expect("parses");
+    let config =
+        parse("[sql]\nmemory_limit = \"64MiB\"\ntimeout = \"30s\"\nmax_concurrent_queries = 4\n").expect("parses");
     let options = config.sql_options();
     assert_eq!(options.memory_limit_bytes, 64 << 20);
     assert_eq!(options.timeout, Duration::from_secs(30));
     assert_eq!(options.max_concurrent_queries, 4);
-    let vars = env(&[("ISOBAR_SQL_MEMORY_LIMIT", "1GiB"), ("ISOBAR_SQL_TIMEOUT", "5s"), ("ISOBAR_SQL_MAX_CONCURRENT_QUERIES", "2")]);
+    let vars = env(&[
+        ("ISOBAR_SQL_MEMORY_LIMIT", "1GiB"),
+        ("ISOBAR_SQL_TIMEOUT", "5s"),
+        ("ISOBAR_SQL_MAX_CONCURRENT_QUERIES", "2"),
+    ]);
     let (config, warnings) = Config::load_with(None, vars).expect("loads");
     assert!(warnings.is_empty(), "{warnings:?}");
     assert_eq!(config.sql_options().memory_limit_bytes, 1 << 30);

@@ -52,20 +52,22 @@ pub fn iot_db() -> (tempfile::TempDir, Db) {
                 .column("diag", "status", ColumnValues::String((0..n).map(|i| format!("ok{}", i % 4)).collect())),
         )
         .expect("write diag");
-        db.write(
-            SeriesWrite::new("weather", format!("station={s}"), ts.iter().copied().step_by(12).collect())
-                .column("obs", "temp", ColumnValues::F64((0..ROWS / 12).map(|i| i as f64 - 20.0).collect())),
-        )
+        db.write(SeriesWrite::new("weather", format!("station={s}"), ts.iter().copied().step_by(12).collect()).column(
+            "obs",
+            "temp",
+            ColumnValues::F64((0..ROWS / 12).map(|i| i as f64 - 20.0).collect()),
+        ))
         .expect("write weather");
     }
     db.flush().expect("flush");
     for s in 0..SERIES {
         // Late rows: between existing ones, hours in the past; a diag-only row too.
         let late: Vec<i64> = (0..20).map(|i| T0 + i * 7 * STEP + STEP / 2).collect();
-        db.write(
-            SeriesWrite::new("iot", series(s), late.clone())
-                .column("readings", "velocity", ColumnValues::F64(late.iter().map(|t| (t % 1000) as f64).collect())),
-        )
+        db.write(SeriesWrite::new("iot", series(s), late.clone()).column(
+            "readings",
+            "velocity",
+            ColumnValues::F64(late.iter().map(|t| (t % 1000) as f64).collect()),
+        ))
         .expect("write late");
         db.write(
             SeriesWrite::new("iot", series(s), vec![T0 - HOUR])

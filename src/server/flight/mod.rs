@@ -18,7 +18,7 @@
 //! - [`prepared`]: the open prepared statements, bounded, each usable only by its creator.
 //! - [`listings`]: catalogs, schemas, tables (with Arrow schemas) and table types, readable
 //!   tables only.
-//! - [`metadata`]: `CommandGetSqlInfo`.
+//! - [`metadata`]: the answers to `CommandGetSqlInfo`.
 //! - [`errors`]: the front end's errors and their gRPC codes.
 
 pub mod batches;

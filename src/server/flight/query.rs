@@ -26,8 +26,8 @@ use arrow_flight::sql::{
 };
 use arrow_flight::{FlightDescriptor, FlightEndpoint, FlightInfo, IpcMessage, SchemaAsIpc, Ticket};
 use arrow_schema::{DataType, Field, Schema};
-use isobar_sql::ScalarValue;
 use futures::{StreamExt, TryStreamExt};
+use isobar_sql::ScalarValue;
 use isobar_sql::{SqlEngine, SqlError, SqlErrorKind, SqlPlan};
 use prost::Message;
 use tonic::Status;
@@ -199,14 +199,13 @@ impl SqlPath {
 
 /// A `FlightInfo` with `schema` and one endpoint whose ticket is `ticket`.
 fn info(schema: &Schema, ticket: Vec<u8>, descriptor: FlightDescriptor) -> Result<FlightInfo, Status> {
-    FlightInfo::new()
-        .try_with_schema(schema)
-        .map_err(|e| Status::internal(format!("encoding a schema: {e}")))
-        .map(|info| {
+    FlightInfo::new().try_with_schema(schema).map_err(|e| Status::internal(format!("encoding a schema: {e}"))).map(
+        |info| {
             info.with_endpoint(FlightEndpoint::new().with_ticket(Ticket::new(ticket)))
                 .with_descriptor(descriptor)
                 .with_ordered(true)
-        })
+        },
+    )
 }
 
 /// `schema` as an IPC-encapsulated message, as `ActionCreatePreparedStatementResult` wants it.
