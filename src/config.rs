@@ -530,6 +530,17 @@ pub enum ConfigError {
     },
 }
 
+impl ConfigError {
+    /// The key of an out-of-range value ([`ConfigError::Invalid`], located or not).
+    pub fn invalid_key(&self) -> Option<&'static str> {
+        match self {
+            ConfigError::Invalid { key, .. } => Some(key),
+            ConfigError::Located { source, .. } => source.invalid_key(),
+            _ => None,
+        }
+    }
+}
+
 impl Config {
     /// Parses a config file's text (`path` is only used in errors).
     pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {

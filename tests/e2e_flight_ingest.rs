@@ -16,9 +16,9 @@ use arrow_flight::sql::{
 };
 use common::*;
 use futures::TryStreamExt;
-use isobar::auth::{Permission, hash_secret};
+use isobar::auth::Permission;
 use isobar::client::{Client, ClientOptions};
-use isobar::config::{Config, TokenConfig};
+use isobar::config::Config;
 use isobar::server::Running;
 use tonic::Code;
 
@@ -27,24 +27,11 @@ const T0: i64 = 1_700_000_000_000_000_000;
 fn auth_config(dir: &std::path::Path) -> Config {
     let mut config = config(dir);
     config.auth.enabled = true;
-    let token = |name: &str, secret: &str, permission: Permission| TokenConfig {
-        name: name.into(),
-        sha256: hash_secret(secret),
-        grants: [("*".to_owned(), vec![permission])].into_iter().collect(),
-    };
-    config.auth.tokens =
-        vec![token("root", "secret-root", Permission::Admin), token("reader", "secret-reader", Permission::Read)];
+    config.auth.tokens = vec![
+        token("root", "secret-root", "*", Permission::Admin),
+        token("reader", "secret-reader", "*", Permission::Read),
+    ];
     config
-}
-
-async fn flight(running: &Running, token: Option<&str>) -> FlightSqlServiceClient<tonic::transport::Channel> {
-    let channel =
-        tonic::transport::Endpoint::from_shared(running.url()).expect("url").connect().await.expect("connects");
-    let mut client = FlightSqlServiceClient::new(channel);
-    if let Some(token) = token {
-        client.set_token(token.to_owned());
-    }
-    client
 }
 
 fn command(schema: Option<&str>, table: &str, if_exists: TableExistsOption) -> CommandStatementIngest {
@@ -104,7 +91,7 @@ async fn bulk_ingest_writes_arrow_batches_through_the_write_path_and_refuses_bad
         ("temp", Arc::new(Float64Array::from(vec![12.5])) as ArrayRef),
         ("code", Arc::new(Int64Array::from(vec![3])) as ArrayRef),
     ]);
-    let mut root = flight(&running, Some("secret-root")).await;
+    let mut root = flight_sql(&running, Some("secret-root")).await;
     let written =
         ingest(&mut root, command(Some("weather"), "env", TableExistsOption::Append), vec![first, second]).await;
     assert_eq!(written, Ok(3));
@@ -140,7 +127,7 @@ async fn bulk_ingest_writes_arrow_batches_through_the_write_path_and_refuses_bad
         (Some("secret-root"), command(Some("weather"), "env", TableExistsOption::Append), Code::InvalidArgument),
     ];
     for (token, command, code) in refusals {
-        let mut client = flight(&running, token).await;
+        let mut client = flight_sql(&running, token).await;
         let answer = ingest(&mut client, command.clone(), vec![wide.clone()]).await;
         assert_eq!(answer, Err(code), "{command:?} with {token:?}");
     }

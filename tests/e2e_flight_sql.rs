@@ -16,11 +16,9 @@ use arrow_flight::sql::{CommandGetDbSchemas, CommandGetTables};
 use arrow_flight::{FlightInfo, Ticket};
 use common::*;
 use futures::{StreamExt, TryStreamExt};
-use isobar::auth::{Permission, hash_secret};
+use isobar::auth::Permission;
 use isobar::client::{Client, ClientOptions};
-use isobar::config::{Config, TokenConfig};
-use isobar::server::Running;
-use isobar_proto::v1 as pb;
+use isobar::config::Config;
 use tonic::Code;
 use tonic::transport::Channel;
 
@@ -30,27 +28,12 @@ const SEC: i64 = 1_000_000_000;
 fn auth_config(dir: &std::path::Path) -> Config {
     let mut config = config(dir);
     config.auth.enabled = true;
-    let token = |name: &str, secret: &str, table: &str, permission: Permission| TokenConfig {
-        name: name.into(),
-        sha256: hash_secret(secret),
-        grants: [(table.to_owned(), vec![permission])].into_iter().collect(),
-    };
     config.auth.tokens = vec![
         token("root", "secret-root", "*", Permission::Admin),
         token("weather-reader", "secret-weather", "weather", Permission::View),
     ];
     config.sql.memory_limit = isobar::config::ByteSize(1 << 20);
     config
-}
-
-async fn flight(running: &Running, token: Option<&str>) -> FlightSqlServiceClient<Channel> {
-    let channel =
-        tonic::transport::Endpoint::from_shared(running.url()).expect("url").connect().await.expect("connects");
-    let mut client = FlightSqlServiceClient::new(channel);
-    if let Some(token) = token {
-        client.set_token(token.to_owned());
-    }
-    client
 }
 
 fn code(error: FlightError) -> (Code, String) {
@@ -82,14 +65,7 @@ fn text(batches: &[RecordBatch]) -> String {
 /// `weather` with KSEA (two rows, one late) and KBOI, and `other` (family m: v f64) with KXYZ.
 async fn load(admin: &mut Client) {
     create_weather(admin).await;
-    let col = |name: &str| pb::ColumnSpec { name: name.into(), r#type: pb::ColumnType::F64.into() };
-    let other = pb::TableSpec {
-        name: "other".into(),
-        families: vec![pb::FamilySpec { name: "m".into(), columns: vec![col("v")], ttl_ns: None }],
-        dynamic_columns: false,
-        ttl_ns: None,
-    };
-    admin.admin.create_table(pb::CreateTableRequest { table: Some(other), if_not_exists: false }).await.expect("other");
+    create_other_with_a_row(admin, T0).await;
     for request in [
         one_batch("weather", "KSEA", vec![T0 + SEC], vec![f64_column("temp", vec![12.0])]),
         one_batch("weather", "KSEA", vec![T0], vec![f64_column("temp", vec![11.5])]),
@@ -97,9 +73,6 @@ async fn load(admin: &mut Client) {
     ] {
         admin.ingest.write(request).await.expect("written");
     }
-    let mut m = f64_column("v", vec![1.0]);
-    m.family = "m".into();
-    admin.ingest.write(one_batch("other", "KXYZ", vec![T0], vec![m])).await.expect("written");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,7 +82,7 @@ async fn statements_prepared_statements_and_listings_answer_with_the_callers_per
     let options = ClientOptions { token: Some("secret-root".into()), ..ClientOptions::default() };
     let mut admin = Client::connect_with(&running.url(), &options).await.expect("client connects");
     load(&mut admin).await;
-    let mut root = flight(&running, Some("secret-root")).await;
+    let mut root = flight_sql(&running, Some("secret-root")).await;
 
     // A statement answers what the native scan answers (late row in order).
     let batches = sql(&mut root, "SELECT series, ts, temp FROM weather.env ORDER BY series, ts").await.expect("query");
@@ -141,7 +114,7 @@ async fn statements_prepared_statements_and_listings_answer_with_the_callers_per
     prepared.close().await.expect("closed");
 
     // Listings as the reader of `weather` only: `other` is in none of them.
-    let mut reader = flight(&running, Some("secret-weather")).await;
+    let mut reader = flight_sql(&running, Some("secret-weather")).await;
     let info = reader
         .get_db_schemas(CommandGetDbSchemas { catalog: None, db_schema_filter_pattern: None })
         .await
@@ -168,7 +141,7 @@ async fn statements_prepared_statements_and_listings_answer_with_the_callers_per
         sql(&mut reader, "SELECT * FROM weather.env JOIN other.m USING (series, ts)").await.expect_err("join");
     assert_eq!(status, Code::PermissionDenied, "{message}");
     assert!(message.contains("other"), "{message}");
-    let mut nobody = flight(&running, None).await;
+    let mut nobody = flight_sql(&running, None).await;
     assert_eq!(sql(&mut nobody, "SELECT 1").await.expect_err("no token").0, Code::Unauthenticated);
     let (status, message) = sql(&mut root, "SELECT series\n  FROM FROM weather.env").await.expect_err("syntax");
     assert_eq!(status, Code::InvalidArgument, "{message}");
@@ -206,7 +179,7 @@ async fn statements_prepared_statements_and_listings_answer_with_the_callers_per
     assert!(stream.next().await.expect("a batch").expect("ok").num_rows() > 0);
     drop(stream);
     drop(root);
-    let mut again = flight(&running, Some("secret-root")).await;
+    let mut again = flight_sql(&running, Some("secret-root")).await;
     let batches = sql(&mut again, "SELECT count(*) AS n FROM other.m").await.expect("next query");
     assert_eq!(batches[0].column(0).as_any().downcast_ref::<arrow_array::Int64Array>().expect("n").value(0), 1);
     running.stop().await.expect("stops");

@@ -7,8 +7,8 @@
 mod common;
 
 use common::*;
-use isobar::auth::{Permission, hash_secret};
-use isobar::config::{Config, TokenConfig};
+use isobar::auth::Permission;
+use isobar::config::Config;
 use isobar::server::Running;
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
 use opentelemetry_proto::tonic::collector::metrics::v1::{ExportMetricsServiceRequest, ExportMetricsServiceResponse};
@@ -190,11 +190,6 @@ async fn with_auth_export_needs_write_on_every_table_it_writes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = otlp_config(dir.path());
     config.auth.enabled = true;
-    let token = |name: &str, secret: &str, table: &str, permission: Permission| TokenConfig {
-        name: name.into(),
-        sha256: hash_secret(secret),
-        grants: [(table.to_owned(), vec![permission])].into_iter().collect(),
-    };
     config.auth.tokens = vec![
         token("reader", "secret-reader", "*", Permission::Read),
         token("level-writer", "secret-writer", "level", Permission::Write),

@@ -34,20 +34,15 @@ async fn grpcio_reflection_lists_services_over_v1alpha() {
 /// a pandas DataFrame into `public.weather`, read back here through the native `Scan`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adbc_ingest_of_a_pyarrow_table_and_a_pandas_frame_reads_back() {
-    use isobar::auth::{Permission, hash_secret};
+    use isobar::auth::Permission;
     use isobar::client::{Client, ClientOptions};
-    use isobar::config::TokenConfig;
 
     const T0: i64 = 1_700_000_000_000_000_000;
     const SEC: i64 = 1_000_000_000;
     let data = tempfile::tempdir().expect("tempdir");
     let mut config = config(data.path());
     config.auth.enabled = true;
-    config.auth.tokens = vec![TokenConfig {
-        name: "root".into(),
-        sha256: hash_secret("secret-root"),
-        grants: [("*".to_owned(), vec![Permission::Admin])].into_iter().collect(),
-    }];
+    config.auth.tokens = vec![token("root", "secret-root", "*", Permission::Admin)];
     let running = isobar::server::start(&config).await.expect("server starts");
     let options = ClientOptions { token: Some("secret-root".into()), ..ClientOptions::default() };
     let mut admin = Client::connect_with(&running.url(), &options).await.expect("client connects");
@@ -77,19 +72,12 @@ async fn adbc_ingest_of_a_pyarrow_table_and_a_pandas_frame_reads_back() {
 /// error).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adbc_queries_metadata_pandas_and_refusals() {
-    use isobar::auth::{Permission, hash_secret};
+    use isobar::auth::Permission;
     use isobar::client::{Client, ClientOptions};
-    use isobar::config::TokenConfig;
-    use isobar_proto::v1 as pb;
 
     let data = tempfile::tempdir().expect("tempdir");
     let mut config = config(data.path());
     config.auth.enabled = true;
-    let token = |name: &str, secret: &str, table: &str, permission: Permission| TokenConfig {
-        name: name.into(),
-        sha256: hash_secret(secret),
-        grants: [(table.to_owned(), vec![permission])].into_iter().collect(),
-    };
     config.auth.tokens = vec![
         token("root", "secret-root", "*", Permission::Admin),
         token("weather-reader", "secret-weather", "weather", Permission::View),
@@ -98,20 +86,7 @@ async fn adbc_queries_metadata_pandas_and_refusals() {
     let options = ClientOptions { token: Some("secret-root".into()), ..ClientOptions::default() };
     let mut admin = Client::connect_with(&running.url(), &options).await.expect("client connects");
     create_weather(&mut admin).await;
-    let other = pb::TableSpec {
-        name: "other".into(),
-        families: vec![pb::FamilySpec {
-            name: "m".into(),
-            columns: vec![pb::ColumnSpec { name: "v".into(), r#type: pb::ColumnType::F64.into() }],
-            ttl_ns: None,
-        }],
-        dynamic_columns: false,
-        ttl_ns: None,
-    };
-    admin.admin.create_table(pb::CreateTableRequest { table: Some(other), if_not_exists: false }).await.expect("other");
-    let mut v = f64_column("v", vec![1.0]);
-    v.family = "m".into();
-    admin.ingest.write(one_batch("other", "KXYZ", vec![1_700_000_000_000_000_000], vec![v])).await.expect("written");
+    create_other_with_a_row(&mut admin, 1_700_000_000_000_000_000).await;
     let args = vec![running.addr().to_string(), "secret-root".into(), "secret-weather".into()];
     run_script("adbc_flight_sql.py", args, "adbc flight sql ok").await;
     running.stop().await.expect("stops");

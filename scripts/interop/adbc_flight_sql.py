@@ -18,11 +18,11 @@ line and column), a client that stops reading mid-stream (the next query works).
 
 import sys
 
-import adbc_driver_flightsql.dbapi as flight_sql
 import adbc_driver_manager
 import pandas as pd
 import pyarrow as pa
-from adbc_driver_flightsql import DatabaseOptions
+
+import adbc_connect
 
 ADDRESS, ROOT, WEATHER_ONLY = sys.argv[1], sys.argv[2], sys.argv[3]
 T0 = 1_700_000_000_000_000_000
@@ -31,10 +31,7 @@ Code = adbc_driver_manager.AdbcStatusCode
 
 
 def connect(token):
-    options = {}
-    if token is not None:
-        options[DatabaseOptions.AUTHORIZATION_HEADER.value] = f"Bearer {token}"
-    return flight_sql.connect(f"grpc://{ADDRESS}", db_kwargs=options, autocommit=True)
+    return adbc_connect.connect(ADDRESS, token)
 
 
 def refused(token, sql, code, *needles):

@@ -12,11 +12,11 @@ ALREADY_EXISTS. The caller reads the rows back through the native API. Prints "a
 
 import sys
 
-import adbc_driver_flightsql.dbapi as flight_sql
 import adbc_driver_manager
 import pandas as pd
 import pyarrow as pa
-from adbc_driver_flightsql import DatabaseOptions
+
+import adbc_connect
 
 ADDRESS, TOKEN = sys.argv[1], sys.argv[2]
 T0 = 1_700_000_000_000_000_000
@@ -25,10 +25,7 @@ Code = adbc_driver_manager.AdbcStatusCode
 
 
 def connect(token):
-    options = {}
-    if token is not None:
-        options[DatabaseOptions.AUTHORIZATION_HEADER.value] = f"Bearer {token}"
-    return flight_sql.connect(f"grpc://{ADDRESS}", db_kwargs=options, autocommit=True)
+    return adbc_connect.connect(ADDRESS, token)
 
 
 readings = pa.table(

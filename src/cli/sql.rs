@@ -30,7 +30,7 @@ per table has one relation per family with plain column names (see docs/sql.md).
 
 Examples:
   isobar sql \"SELECT series, max(temp) FROM weather.env GROUP BY series\"
-  isobar sql --format csv \"SELECT * FROM weather.env WHERE ts >= now() - INTERVAL '1 hour'\" > last-hour.csv
+  isobar sql --format csv \"SELECT * FROM weather.env WHERE ts >= now() - INTERVAL '1 hour'\"
   echo \"SHOW TABLES;\" | isobar sql
   ISOBAR_TOKEN=$(cat token) isobar --addr https://db:50051 --tls-ca ca.pem sql")]
 pub struct SqlArgs {

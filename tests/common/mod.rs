@@ -37,6 +37,56 @@ pub fn line_protocol_with_a_writer(config: &mut Config) {
     }];
 }
 
+/// A token of the config file: `name` with `secret`, holding `permission` on `table` (or `*`).
+pub fn token(
+    name: &str,
+    secret: &str,
+    table: &str,
+    permission: isobar::auth::Permission,
+) -> isobar::config::TokenConfig {
+    isobar::config::TokenConfig {
+        name: name.into(),
+        sha256: isobar::auth::hash_secret(secret),
+        grants: [(table.to_owned(), vec![permission])].into_iter().collect(),
+    }
+}
+
+/// The `other` table (family `m`: `v` f64) with one row, series `KXYZ`.
+pub async fn create_other_with_a_row(client: &mut Client, ts: i64) {
+    let other = pb::TableSpec {
+        name: "other".into(),
+        families: vec![pb::FamilySpec {
+            name: "m".into(),
+            columns: vec![pb::ColumnSpec { name: "v".into(), r#type: pb::ColumnType::F64.into() }],
+            ttl_ns: None,
+        }],
+        dynamic_columns: false,
+        ttl_ns: None,
+    };
+    client
+        .admin
+        .create_table(pb::CreateTableRequest { table: Some(other), if_not_exists: false })
+        .await
+        .expect("other");
+    let mut v = f64_column("v", vec![1.0]);
+    v.family = "m".into();
+    client.ingest.write(one_batch("other", "KXYZ", vec![ts], vec![v])).await.expect("written");
+}
+
+/// A Flight SQL client of `running`, sending `token` as its bearer token when given.
+pub async fn flight_sql(
+    running: &Running,
+    token: Option<&str>,
+) -> arrow_flight::sql::client::FlightSqlServiceClient<tonic::transport::Channel> {
+    let channel =
+        tonic::transport::Endpoint::from_shared(running.url()).expect("url").connect().await.expect("connects");
+    let mut client = arrow_flight::sql::client::FlightSqlServiceClient::new(channel);
+    if let Some(token) = token {
+        client.set_token(token.to_owned());
+    }
+    client
+}
+
 /// Starts a server with `config` and connects a client to it.
 pub async fn serve(config: &Config) -> (Running, Client) {
     let running = start(config).await.expect("server starts");
