@@ -8,6 +8,13 @@
 //! `/proc/<pid>/status`), and stops it with SIGTERM at the end (checking it exits 0).
 //! `--addr` targets a running server instead (no RSS figure then).
 //!
+//! With authentication on (a started server's `--config` with `[auth] enabled = true`, or a
+//! running server that has it), `--token-file` gives the secret sent as
+//! `authorization: Bearer <secret>` with every call (`CreateTable` and each `Write`). The
+//! started server serves `--data-dir` as it is, so a directory prepared beforehand (say, one
+//! whose access catalog already holds the users and grants to measure with) can be copied and
+//! loaded run after run; the run writes into it.
+//!
 //! Requests are generated before the clock starts (the generator is not what is measured);
 //! each writer has its own HTTP/2 connection and sends unary `Write`s back to back, so the
 //! latency of a request is its acknowledgement latency under the configured sync policy.
@@ -15,6 +22,7 @@
 //! ```text
 //! cargo build --release -p isobar -p isobar-grpc-load
 //! target/release/isobar-grpc-load --server-bin target/release/isobar --scale 0.2 --streams 8 --sync always
+//! target/release/isobar-grpc-load --config auth.toml --token-file bench.token   # auth on
 //! ```
 
 mod report;
@@ -31,8 +39,9 @@ use isobar_proto::v1::admin_client::AdminClient;
 use isobar_proto::v1::ingest_client::IngestClient;
 use isobar_proto::v1::{CreateTableRequest, WriteRequest};
 use isobar_workload::{Generator, Spec};
-use tonic::Code;
+use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Request};
 
 /// Command-line arguments.
 #[derive(Parser, Debug)]
@@ -65,6 +74,14 @@ struct Args {
     /// Data directory of the started server (default: a fresh temporary directory).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// A config file for the started server (`serve --config FILE`), e.g. one turning on
+    /// authentication with a `[[auth.tokens]]` entry (ignored with --addr).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Send `authorization: Bearer <secret>` with every call, the secret read from this file
+    /// (never taken on the command line).
+    #[arg(long)]
+    token_file: Option<PathBuf>,
 }
 
 /// What went wrong.
@@ -78,6 +95,32 @@ enum LoadError {
     Status(#[from] tonic::Status),
     #[error("writer task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+    #[error("token file: {0}")]
+    Token(String),
+}
+
+/// The `authorization` value to send, if any.
+type Bearer = Option<MetadataValue<Ascii>>;
+
+/// `message` as a request carrying `bearer`.
+fn authorized<T>(message: T, bearer: &Bearer) -> Request<T> {
+    let mut request = Request::new(message);
+    if let Some(value) = bearer {
+        request.metadata_mut().insert("authorization", value.clone());
+    }
+    request
+}
+
+/// `authorization: Bearer <secret>` from the secret in `path` (a trailing newline is ignored).
+fn read_bearer(path: &std::path::Path) -> Result<MetadataValue<Ascii>, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|e| LoadError::Token(format!("{}: {e}", path.display())))?;
+    let secret = text.trim_end_matches(['\n', '\r']);
+    if secret.is_empty() {
+        return Err(LoadError::Token(format!("{} is empty", path.display())));
+    }
+    format!("Bearer {secret}")
+        .parse()
+        .map_err(|_| LoadError::Token(format!("{}: not a valid header value", path.display())))
 }
 
 /// Per-writer results.
@@ -93,7 +136,11 @@ async fn connect(url: &str) -> Result<Channel, LoadError> {
 }
 
 /// Sends requests from `queue` until it is empty.
-async fn writer(url: String, queue: Arc<Mutex<VecDeque<WriteRequest>>>) -> Result<WriterResult, LoadError> {
+async fn writer(
+    url: String,
+    queue: Arc<Mutex<VecDeque<WriteRequest>>>,
+    bearer: Bearer,
+) -> Result<WriterResult, LoadError> {
     let mut client = IngestClient::new(connect(&url).await?).max_encoding_message_size(256 << 20);
     let mut result = WriterResult::default();
     loop {
@@ -101,7 +148,7 @@ async fn writer(url: String, queue: Arc<Mutex<VecDeque<WriteRequest>>>) -> Resul
         let Some(request) = next else { return Ok(result) };
         let started = Instant::now();
         loop {
-            match client.write(request.clone()).await {
+            match client.write(authorized(request.clone(), &bearer)).await {
                 Ok(ack) => {
                     result.points += ack.get_ref().points;
                     break;
@@ -127,31 +174,40 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let started_server = match &args.addr {
         Some(_) => None,
-        None => Some(server::Server::start(&args.server_bin, &args.sync, args.data_dir.as_deref()).await?),
+        None => Some(
+            server::Server::start(&args.server_bin, &args.sync, args.data_dir.as_deref(), args.config.as_deref())
+                .await?,
+        ),
     };
     let url = args.addr.clone().or_else(|| started_server.as_ref().map(server::Server::url)).unwrap_or_default();
 
+    let bearer: Bearer = match &args.token_file {
+        Some(path) => Some(read_bearer(path)?),
+        None => None,
+    };
     let mut admin = AdminClient::new(connect(&url).await?);
     let table = Some(isobar_ingest::table::table_spec_to_proto(spec.table_spec()));
-    admin.create_table(CreateTableRequest { table, if_not_exists: true }).await?;
+    admin.create_table(authorized(CreateTableRequest { table, if_not_exists: true }, &bearer)).await?;
 
     let ts_per_batch = (args.rows_per_request / spec.series.max(1)).max(1);
     let requests: VecDeque<WriteRequest> =
         Generator::new(spec.clone()).ts_per_batch(ts_per_batch).map(batch_to_request).collect();
     let count = requests.len();
     eprintln!(
-        "{} series x {} samples = {} points in {count} requests of ~{} rows; {} writers; sync {}",
+        "{} series x {} samples = {} points in {count} requests of ~{} rows; {} writers; sync {}; auth {}",
         spec.series,
         spec.timestamps,
         spec.points(),
         ts_per_batch * spec.series,
         args.streams,
-        args.sync
+        args.sync,
+        if bearer.is_some() { "token" } else { "none" }
     );
     let queue = Arc::new(Mutex::new(requests));
     let sampler = started_server.as_ref().map(|s| s.rss_sampler());
     let clock = Instant::now();
-    let writers: Vec<_> = (0..args.streams.max(1)).map(|_| tokio::spawn(writer(url.clone(), queue.clone()))).collect();
+    let writers: Vec<_> =
+        (0..args.streams.max(1)).map(|_| tokio::spawn(writer(url.clone(), queue.clone(), bearer.clone()))).collect();
     let mut results = Vec::with_capacity(writers.len());
     for w in writers {
         results.push(w.await??);

@@ -81,6 +81,8 @@ pub fn print(r: &Report) {
             rss.sampled_max_kib as f64 / 1024.0
         );
     }
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("load average    {}", load.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
 }
 
 fn ms(d: Duration) -> f64 {

@@ -46,8 +46,14 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `bin serve` with `ISOBAR_STORAGE_SYNC=sync` over `data_dir` (or a temporary one).
-    pub async fn start(bin: &Path, sync: &str, data_dir: Option<&Path>) -> Result<Server, ServerError> {
+    /// Starts `bin serve` with `ISOBAR_STORAGE_SYNC=sync` over `data_dir` (or a temporary one),
+    /// with `--config config` when given.
+    pub async fn start(
+        bin: &Path,
+        sync: &str,
+        data_dir: Option<&Path>,
+        config: Option<&Path>,
+    ) -> Result<Server, ServerError> {
         let (dir, temp) = match data_dir {
             Some(d) => (d.to_path_buf(), None),
             None => {
@@ -56,11 +62,12 @@ impl Server {
                 (t.path().to_path_buf(), Some(t))
             }
         };
-        let process = ServerCommand::new(bin, dir)
-            .env("ISOBAR_STORAGE_SYNC", sync)
-            .wait_at_most(Duration::from_secs(30))
-            .start_async()
-            .await?;
+        let mut command =
+            ServerCommand::new(bin, dir).env("ISOBAR_STORAGE_SYNC", sync).wait_at_most(Duration::from_secs(30));
+        if let Some(config) = config {
+            command = command.arg("--config").arg(config);
+        }
+        let process = command.start_async().await?;
         Ok(Server { process, _dir: temp })
     }
 

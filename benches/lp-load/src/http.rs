@@ -1,5 +1,6 @@
 //! A minimal HTTP/1.1 client over one keep-alive connection: POST a body, read the status and
-//! the response body (`Content-Length` framing, which is what the server sends).
+//! the response body (`Content-Length` framing, which is what the server sends), optionally with
+//! `Authorization: Bearer <secret>`.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -11,21 +12,25 @@ use tokio::net::TcpStream;
 pub struct Connection {
     stream: BufReader<TcpStream>,
     host: String,
+    /// The `Authorization` header line (with its CRLF), or empty.
+    authorization: String,
 }
 
 impl Connection {
-    /// Connects to `addr`.
-    pub async fn open(addr: SocketAddr) -> Result<Self, String> {
+    /// Connects to `addr`; every request carries `token` as a bearer token when given.
+    pub async fn open(addr: SocketAddr, token: Option<&str>) -> Result<Self, String> {
         let stream = TcpStream::connect(addr).await.map_err(|e| format!("connect {addr}: {e}"))?;
         let _ = stream.set_nodelay(true);
-        Ok(Self { stream: BufReader::new(stream), host: addr.to_string() })
+        let authorization = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+        Ok(Self { stream: BufReader::new(stream), host: addr.to_string(), authorization })
     }
 
     /// POSTs `body` to `path`; the status and the response body.
     pub async fn post(&mut self, path: &str, body: &[u8]) -> Result<(u16, String), String> {
         let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\r\n",
+            "POST {path} HTTP/1.1\r\nHost: {}\r\n{}Content-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\r\n",
             self.host,
+            self.authorization,
             body.len()
         );
         let io = |e: std::io::Error| format!("HTTP I/O: {e}");

@@ -10,9 +10,13 @@
 //! timestamp, ten float fields, lines in time order across the fleet (as gateways send them),
 //! cut into requests of `--lines` lines.
 //!
+//! With authentication on (`--config` with `[auth] enabled = true` and a token entry), every
+//! request carries `Authorization: Bearer <secret>`, the secret read from `--token-file`.
+//!
 //! ```text
 //! cargo build --release -p isobar -p isobar-lp-load
 //! target/release/isobar-lp-load --server-bin target/release/isobar --timestamps 432 --connections 4
+//! target/release/isobar-lp-load --config auth.toml --token-file bench.token   # auth on
 //! ```
 
 mod http;
@@ -50,6 +54,14 @@ struct Args {
     /// Concurrent connections.
     #[arg(long, default_value_t = 4)]
     connections: usize,
+    /// A config file for the started server (`serve --config FILE`), e.g. one turning on
+    /// authentication with a `[[auth.tokens]]` entry.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Send `Authorization: Bearer <secret>` with every request, the secret read from this file
+    /// (never taken on the command line).
+    #[arg(long)]
+    token_file: Option<PathBuf>,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -71,23 +83,29 @@ async fn run(args: Args) -> Result<(), String> {
         bytes as f64 / (1 << 20) as f64,
         started.elapsed().as_secs_f64()
     );
+    let token = match &args.token_file {
+        Some(path) => Some(read_token(path)?),
+        None => None,
+    };
     let free_port = || free_addr().map_err(|e| format!("free port: {e}"));
     let http = free_port()?;
     let dir = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
-    let mut server = ServerCommand::new(&args.server_bin, dir.path())
+    let mut command = ServerCommand::new(&args.server_bin, dir.path())
         .env("ISOBAR_STORAGE_SYNC", &args.sync)
         .env("ISOBAR_LINE_PROTOCOL_ENABLED", "true")
-        .env("ISOBAR_LINE_PROTOCOL_LISTEN", http.to_string())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let result = load(http, requests, args.connections).await;
+        .env("ISOBAR_LINE_PROTOCOL_LISTEN", http.to_string());
+    if let Some(config) = &args.config {
+        command = command.arg("--config").arg(config);
+    }
+    let mut server = command.spawn().map_err(|e| e.to_string())?;
+    let result = load(http, requests, args.connections, token).await;
     let _ = server.terminate();
     let _ = server.wait();
     let elapsed = result?;
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
         "line protocol over HTTP: {points} points ({} series x {} ts x 10 fields) in {:.2} s = {:.0} points/s \
-         ({} connections, {} lines/request, sync {}); load average: {}",
+         ({} connections, {} lines/request, sync {}, auth {}); load average: {}",
         args.series,
         args.timestamps,
         elapsed.as_secs_f64(),
@@ -95,9 +113,20 @@ async fn run(args: Args) -> Result<(), String> {
         args.connections,
         args.lines,
         args.sync,
+        if args.token_file.is_some() { "token" } else { "none" },
         load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
     );
     Ok(())
+}
+
+/// The secret in `path`, without a trailing newline.
+fn read_token(path: &std::path::Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("token file {}: {e}", path.display()))?;
+    let token = text.trim_end_matches(['\n', '\r']);
+    if token.is_empty() {
+        return Err(format!("token file {} is empty", path.display()));
+    }
+    Ok(token.to_owned())
 }
 
 /// The workload as request bodies, with the total points and bytes.
@@ -141,16 +170,21 @@ fn render(spec: &Spec, lines_per_request: usize) -> (Vec<Vec<u8>>, u64, usize) {
 
 /// Sends every request over `connections` connections; the wall time from the first send to
 /// the last acknowledgement.
-async fn load(addr: std::net::SocketAddr, requests: Vec<Vec<u8>>, connections: usize) -> Result<Duration, String> {
+async fn load(
+    addr: std::net::SocketAddr,
+    requests: Vec<Vec<u8>>,
+    connections: usize,
+    token: Option<String>,
+) -> Result<Duration, String> {
     http::wait_until_up(addr, Duration::from_secs(30)).await?;
     let requests = Arc::new(requests);
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..connections.max(1) {
-        let (requests, next) = (requests.clone(), next.clone());
+        let (requests, next, token) = (requests.clone(), next.clone(), token.clone());
         tasks.push(tokio::spawn(async move {
-            let mut conn = http::Connection::open(addr).await?;
+            let mut conn = http::Connection::open(addr, token.as_deref()).await?;
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(body) = requests.get(i) else { return Ok::<(), String>(()) };
