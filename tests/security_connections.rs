@@ -86,8 +86,16 @@ async fn grpc_connections_past_the_peer_cap_are_closed_and_idle_ones_time_out() 
     let metrics = running.metrics_addr().expect("metrics on");
 
     let mut idle = idle_connections(running.addr(), 4).await;
-    // Let the accept loop take the four before the fifth arrives.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Let the accept loop take the four before the fifth arrives: wait (bounded) until the
+    // server counts them open, rather than for a fixed time a loaded machine may not meet.
+    let open = "isobar_connections_open{listener=\"grpc\"}";
+    for _ in 0..200 {
+        if metric(metrics, open).await == Some(4) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(metric(metrics, open).await, Some(4), "the four idle connections are accepted");
     let mut refused = TcpStream::connect(running.addr()).await.expect("the OS still accepts");
     assert!(closed_by_server(&mut refused, CLOSE_WITHIN).await.is_some(), "the fifth connection from one IP is closed");
     let sample = "isobar_connections_refused_total{listener=\"grpc\",reason=\"peer\"}";
@@ -97,7 +105,6 @@ async fn grpc_connections_past_the_peer_cap_are_closed_and_idle_ones_time_out() 
     for stream in &mut idle {
         assert!(closed_by_server(stream, CLOSE_WITHIN).await.is_some(), "an idle gRPC connection is closed");
     }
-    let open = "isobar_connections_open{listener=\"grpc\"}";
     assert_eq!(metric(metrics, open).await, Some(0), "every place is free again");
 
     // Then an authenticated call succeeds.
