@@ -9,42 +9,14 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
 use common::{config, create_weather, f64_column, one_batch, serve};
+use isobar_testkit::tmpfs::mount_or_skip;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const BIN: &str = env!("CARGO_BIN_EXE_isobar");
-
-/// Unmounts the tmpfs when the test ends, however it ends.
-struct Mount(PathBuf);
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let ok = Command::new("umount").arg(&self.0).status().is_ok_and(|s| s.success());
-        if !ok {
-            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-        }
-    }
-}
-
-/// Mounts an 8 MiB tmpfs at `dir`; `None` when this process may not mount.
-fn mount_tmpfs(dir: &Path) -> Option<Mount> {
-    let out =
-        Command::new("mount").args(["-t", "tmpfs", "-o", "size=8m", "tmpfs"]).arg(dir).output().expect("run mount");
-    if out.status.success() {
-        return Some(Mount(dir.to_path_buf()));
-    }
-    let stderr = String::from_utf8_lossy(&out.stderr).to_lowercase();
-    let denied = ["permission denied", "must be superuser", "operation not permitted", "only root"];
-    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0");
-    if !root || denied.iter().any(|d| stderr.contains(d)) {
-        return None;
-    }
-    panic!("mount -t tmpfs failed as root: {stderr}");
-}
 
 /// `GET path` over a fresh HTTP/1.1 connection; returns the status line and the body.
 async fn http_get(addr: SocketAddr, path: &str) -> (String, String) {
@@ -88,9 +60,7 @@ async fn a_full_disk_turns_health_readiness_and_the_metric_to_read_only() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let mnt = tmp.path().join("mnt");
     std::fs::create_dir(&mnt).expect("mkdir");
-    let Some(_mount) = mount_tmpfs(&mnt) else {
-        assert!(std::env::var_os("CI").is_none(), "cannot mount a tmpfs; under CI (run as root) the test must run");
-        println!("SKIPPED: cannot mount tmpfs (not root)");
+    let Some(_mount) = mount_or_skip(&mnt, "8m") else {
         return;
     };
     std::fs::write(mnt.join("filler"), vec![0x5a; 1 << 20]).expect("filler");

@@ -8,40 +8,10 @@
 
 mod fault_support;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use fault_support::{assert_acked, options, write_of};
 use isobar_storage::fs::Fs;
 use isobar_storage::{ColumnType, Db, Error, Options, TableSpec};
-
-/// Unmounts the tmpfs when the test ends, however it ends.
-struct Mount(PathBuf);
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let ok = Command::new("umount").arg(&self.0).status().is_ok_and(|s| s.success());
-        if !ok {
-            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-        }
-    }
-}
-
-/// Mounts an 8 MiB tmpfs at `dir`; `None` when this process may not mount.
-fn mount_tmpfs(dir: &Path) -> Option<Mount> {
-    let out =
-        Command::new("mount").args(["-t", "tmpfs", "-o", "size=8m", "tmpfs"]).arg(dir).output().expect("run mount");
-    if out.status.success() {
-        return Some(Mount(dir.to_path_buf()));
-    }
-    let stderr = String::from_utf8_lossy(&out.stderr).to_lowercase();
-    let denied = ["permission denied", "must be superuser", "operation not permitted", "only root"];
-    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0");
-    if !root || denied.iter().any(|d| stderr.contains(d)) {
-        return None;
-    }
-    panic!("mount -t tmpfs failed as root: {stderr}");
-}
+use isobar_testkit::tmpfs::mount_or_skip;
 
 fn opts() -> Options {
     Options { wal_segment_size: 1 << 20, ..options(Fs::os()) }
@@ -52,9 +22,7 @@ fn disk_full_on_a_real_tmpfs_refuses_writes_loses_nothing_and_resumes_after_spac
     let tmp = tempfile::tempdir().unwrap();
     let mnt = tmp.path().join("mnt");
     std::fs::create_dir(&mnt).unwrap();
-    let Some(_mount) = mount_tmpfs(&mnt) else {
-        assert!(std::env::var_os("CI").is_none(), "cannot mount a tmpfs; under CI (run as root) the test must run");
-        println!("SKIPPED: cannot mount tmpfs (not root)");
+    let Some(_mount) = mount_or_skip(&mnt, "8m") else {
         return;
     };
     let filler = mnt.join("filler");

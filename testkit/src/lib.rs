@@ -8,6 +8,7 @@
 //! | [`server`] | `isobar serve` as a child process on a free loopback port, waited for until it accepts connections, signalled by its PID only, killed on drop |
 //! | [`procfs`] | resident memory (current, peak), CPU time and load average from `/proc` |
 //! | [`rows`] | Arrow record batches as comparable rows and typed columns |
+//! | [`tmpfs`] | a small real file system (tmpfs) for disk-full tests, unmounted on drop |
 //!
 //! **Dev-only.** No production crate depends on this one: tests take it as a dev-dependency.
 //! The benchmark load clients and harnesses under `benches/` take it as a normal dependency,
@@ -27,3 +28,4 @@
 pub mod procfs;
 pub mod rows;
 pub mod server;
+pub mod tmpfs;

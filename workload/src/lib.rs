@@ -40,6 +40,18 @@ pub use model::{Column, STATUS_SWITCH_P, STATUS_VALUES, reflect, round_to};
 /// 2024-01-01T00:00:00Z in nanoseconds since the Unix epoch: both workloads start here.
 pub const T0_NS: i64 = 1_704_067_200_000_000_000;
 
+/// `T0_NS` plus `hours` (0 to 743, within January 2024) as an RFC 3339 literal, for the SQL
+/// text of benchmarks and tests.
+///
+/// ```
+/// assert_eq!(isobar_workload::t0_plus_hours(0), "2024-01-01T00:00:00Z");
+/// assert_eq!(isobar_workload::t0_plus_hours(29), "2024-01-02T05:00:00Z");
+/// ```
+pub fn t0_plus_hours(hours: i64) -> String {
+    assert!((0..31 * 24).contains(&hours), "{hours} hours from T0 leaves January 2024");
+    format!("2024-01-{:02}T{:02}:00:00Z", 1 + hours / 24, hours % 24)
+}
+
 /// Which workload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {

@@ -26,7 +26,7 @@ use futures::TryStreamExt;
 use isobar_query::{AggregateFunction as F, AggregateQuery, Aggregation, Bucket, LatestQuery, aggregate, latest};
 use isobar_sql::{AllowAll, SqlEngine, SqlOptions};
 use isobar_storage::{Db, Options, ScanRequest, SeriesSelector, Snapshot, SyncPolicy, TimeRange};
-use isobar_workload::{Generator, Spec, T0_NS};
+use isobar_workload::{Generator, Spec, T0_NS, t0_plus_hours};
 
 const HOUR: i64 = 3_600_000_000_000;
 
@@ -37,12 +37,6 @@ fn arg(name: &str) -> Option<String> {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
-}
-
-/// `T0_NS + hours` as an RFC 3339 literal for SQL (the workloads start at midnight UTC).
-fn at(hours: i64) -> String {
-    assert_eq!(T0_NS, 1_704_067_200_000_000_000, "the SQL literals assume the workloads start 2024-01-01T00:00:00Z");
-    format!("2024-01-{:02}T{:02}:00:00Z", 1 + hours / 24, hours % 24)
 }
 
 fn rows_of(batches: &[RecordBatch]) -> usize {
@@ -155,14 +149,18 @@ fn iot_cases<'a>(spec: &Spec, snap: &'a Snapshot) -> Vec<Case<'a>> {
             native: Box::new(move || scan(snap, &q1)),
             sql: format!(
                 "SELECT * FROM iot.readings WHERE series = '{key}' AND ts >= '{}' AND ts < '{}'",
-                at(5),
-                at(6)
+                t0_plus_hours(5),
+                t0_plus_hours(6)
             ),
         },
         Case {
             name: "Q2 iot: one series, all columns, 12 h (scan)",
             native: Box::new(move || scan(snap, &q2)),
-            sql: format!("SELECT * FROM iot WHERE series = '{key}' AND ts >= '{}' AND ts < '{}'", at(0), at(12)),
+            sql: format!(
+                "SELECT * FROM iot WHERE series = '{key}' AND ts >= '{}' AND ts < '{}'",
+                t0_plus_hours(0),
+                t0_plus_hours(12)
+            ),
         },
         Case {
             name: "Q3 iot: hourly avg(velocity), every series, 12 h",
@@ -170,8 +168,8 @@ fn iot_cases<'a>(spec: &Spec, snap: &'a Snapshot) -> Vec<Case<'a>> {
             sql: format!(
                 "SELECT series, date_bin(INTERVAL '1 hour', ts) AS hour, avg(velocity) FROM iot.readings \
                  WHERE ts >= '{}' AND ts < '{}' GROUP BY series, hour",
-                at(0),
-                at(12)
+                t0_plus_hours(0),
+                t0_plus_hours(12)
             ),
         },
         Case {

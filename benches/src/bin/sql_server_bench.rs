@@ -35,7 +35,7 @@ use isobar::client::{Client, collect};
 use isobar_proto::v1 as pb;
 use isobar_storage::{ColumnValues, WriteBatch};
 use isobar_testkit::server::ServerCommand;
-use isobar_workload::{Generator, Spec, T0_NS};
+use isobar_workload::{Generator, Spec, T0_NS, t0_plus_hours};
 use tonic::transport::{Channel, Endpoint};
 
 const HOUR: i64 = 3_600_000_000_000;
@@ -135,14 +135,30 @@ fn ingest_command(table: &str) -> CommandStatementIngest {
     }
 }
 
-/// Sends requests from `queue` until it is empty; the rows acknowledged.
-async fn ingest_stream(url: String, table: String, queue: Arc<Mutex<VecDeque<Vec<RecordBatch>>>>) -> i64 {
+/// Sends requests from `queue` until it is empty; the rows acknowledged and the requests the
+/// server pushed back (`RESOURCE_EXHAUSTED`, retried after 200 ms as a polite client does, at
+/// most 100 times each).
+async fn ingest_stream(url: String, table: String, queue: Arc<Mutex<VecDeque<Vec<RecordBatch>>>>) -> (i64, usize) {
     let mut client = FlightSqlServiceClient::new(channel(&url).await);
-    let mut rows = 0;
+    let (mut rows, mut pushed_back) = (0, 0);
     loop {
-        let Some(request) = queue.lock().expect("queue").pop_front() else { return rows };
-        let stream = futures::stream::iter(request.into_iter().map(Ok));
-        rows += client.execute_ingest(ingest_command(&table), stream).await.expect("ingest");
+        let Some(request) = queue.lock().expect("queue").pop_front() else { return (rows, pushed_back) };
+        for attempt in 1.. {
+            let stream = futures::stream::iter(request.clone().into_iter().map(Ok));
+            match client.execute_ingest(ingest_command(&table), stream).await {
+                Ok(n) => {
+                    rows += n;
+                    break;
+                }
+                Err(arrow_flight::error::FlightError::Tonic(status))
+                    if status.code() == tonic::Code::ResourceExhausted && attempt < 100 =>
+                {
+                    pushed_back += 1;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("ingest: {e}"),
+            }
+        }
     }
 }
 
@@ -162,15 +178,17 @@ async fn ingest(url: &str, spec: &Spec, args: &Args) -> f64 {
     let streams: Vec<_> = (0..args.streams.max(1))
         .map(|_| tokio::spawn(ingest_stream(url.to_owned(), table.clone(), queue.clone())))
         .collect();
-    let mut acked = 0;
+    let (mut acked, mut pushed_back) = (0, 0);
     for s in streams {
-        acked += s.await.expect("ingest stream");
+        let (rows, refused) = s.await.expect("ingest stream");
+        acked += rows;
+        pushed_back += refused;
     }
     let s = clock.elapsed().as_secs_f64();
     assert_eq!(acked as usize, rows, "rows acknowledged");
     let rate = spec.points() as f64 / s / 1e6;
     println!(
-        "ingest {table}: {rows} rows, {} points in {count} requests of {} batches x ~{} rows, {} streams: {s:.2} s = {rate:.2} M points/s",
+        "ingest {table}: {rows} rows, {} points in {count} requests of {} batches x ~{} rows, {} streams: {s:.2} s = {rate:.2} M points/s ({pushed_back} requests pushed back and retried)",
         spec.points(),
         args.batches_per_request,
         series_per_batch * args.ts_per_series,
@@ -220,12 +238,6 @@ fn aggregation(function: pb::AggregateFunction, column: &str) -> pb::Aggregation
     pb::Aggregation { function: function.into(), column: column.into(), alias: String::new() }
 }
 
-/// `T0_NS + hours` as an RFC 3339 literal (the workloads start 2024-01-01T00:00:00Z).
-fn at(hours: i64) -> String {
-    assert_eq!(T0_NS, 1_704_067_200_000_000_000, "the SQL literals assume the workloads start 2024-01-01T00:00:00Z");
-    format!("2024-01-{:02}T{:02}:00:00Z", 1 + hours / 24, hours % 24)
-}
-
 fn cases(iot: &Spec) -> Vec<(&'static str, Native, String)> {
     use pb::series_selector::Selector;
     let key = iot.series_name(iot.series / 2);
@@ -241,12 +253,20 @@ fn cases(iot: &Spec) -> Vec<(&'static str, Native, String)> {
         (
             "Q1 iot: one series, readings, 1 h (scan)",
             Native::Scan(scan(vec!["readings.*".into()], 5, 6)),
-            format!("SELECT * FROM iot.readings WHERE series = '{key}' AND ts >= '{}' AND ts < '{}'", at(5), at(6)),
+            format!(
+                "SELECT * FROM iot.readings WHERE series = '{key}' AND ts >= '{}' AND ts < '{}'",
+                t0_plus_hours(5),
+                t0_plus_hours(6)
+            ),
         ),
         (
             "Q2 iot: one series, all columns, 12 h (scan)",
             Native::Scan(scan(Vec::new(), 0, 12)),
-            format!("SELECT * FROM iot WHERE series = '{key}' AND ts >= '{}' AND ts < '{}'", at(0), at(12)),
+            format!(
+                "SELECT * FROM iot WHERE series = '{key}' AND ts >= '{}' AND ts < '{}'",
+                t0_plus_hours(0),
+                t0_plus_hours(12)
+            ),
         ),
         (
             "Q3 iot: hourly avg(velocity), every series, 12 h",
@@ -261,8 +281,8 @@ fn cases(iot: &Spec) -> Vec<(&'static str, Native, String)> {
             format!(
                 "SELECT series, date_bin(INTERVAL '1 hour', ts) AS hour, avg(velocity) FROM iot.readings \
                  WHERE ts >= '{}' AND ts < '{}' GROUP BY series, hour",
-                at(0),
-                at(12)
+                t0_plus_hours(0),
+                t0_plus_hours(12)
             ),
         ),
         (

@@ -36,7 +36,7 @@ use isobar_storage::Db;
 use isobar_wire::status::ApiError;
 use tonic::{Request, Status};
 
-use super::batches::{Target, to_write_batch};
+use super::batches::{Target, admitted_bytes, to_write_batch};
 use super::errors::IngestError;
 use crate::auth::Permission;
 use crate::server::guard;
@@ -121,7 +121,7 @@ impl IngestPath {
                 FlightError::Tonic(status) => IngestError::Decode(status.message().to_owned()),
                 other => IngestError::Decode(other.to_string()),
             })?;
-            budget.push(self.admission.try_admit(batch.get_array_memory_size())?);
+            budget.push(self.admission.try_admit(admitted_bytes(&batch))?);
             rows += batch.num_rows();
             if rows > self.max_rows {
                 return Err(IngestError::TooManyRows { rows, limit: self.max_rows });

@@ -112,3 +112,24 @@ fn bad_input_is_refused_naming_the_column_or_row() {
     let err = to_write_batch(&family(), &def(), &[float_ts]).unwrap_err();
     assert!(err.to_string().contains("timestamp"), "{err}");
 }
+
+#[test]
+fn a_batch_decoded_from_flight_data_is_admitted_at_its_own_size_not_once_per_column() {
+    let rows = 10_000;
+    let mut columns: Vec<(String, ArrayRef)> = vec![
+        ("series".into(), Arc::new(StringArray::from(vec!["truck_1"; rows])) as ArrayRef),
+        ("ts".into(), Arc::new(Int64Array::from_iter_values(0..rows as i64)) as ArrayRef),
+    ];
+    for c in 0..10 {
+        columns.push((format!("c{c}"), Arc::new(Float64Array::from_iter_values((0..rows).map(|r| r as f64)))));
+    }
+    let sent = RecordBatch::try_from_iter(columns).expect("batch");
+    let data = arrow_flight::utils::batches_to_flight_data(&sent.schema(), vec![sent.clone()]).expect("encode");
+    let received = arrow_flight::utils::flight_data_to_batches(&data).expect("decode").remove(0);
+    // 11 fixed-width columns of 8 bytes a row, 7 bytes of string and a 4-byte offset a row.
+    let payload = rows * (11 * 8 + 7 + 4);
+    let admitted = admitted_bytes(&received);
+    assert!(admitted >= payload, "{admitted} bytes admitted for a {payload}-byte payload");
+    assert!(admitted < 2 * payload, "{admitted} bytes admitted for a {payload}-byte payload");
+    assert_eq!(received.num_rows(), rows);
+}
