@@ -426,3 +426,76 @@ fn line_protocol_over_tcp_reaches_the_table() {
     }
     assert_eq!(got, want);
 }
+
+/// `rows_in` from the agent's status file (readings the sources handed to the batcher).
+fn rows_in(queue: &Path) -> u64 {
+    let text = std::fs::read_to_string(queue.join("status.json")).unwrap_or_default();
+    serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|v| v["rows_in"].as_u64()).unwrap_or(0)
+}
+
+#[test]
+fn a_graceful_stop_queues_the_pending_batch_and_the_next_start_delivers_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let server_addr = free_addr();
+    let _server = start_server(&dir.path().join("data"), &server_addr);
+    let url = format!("http://{server_addr}");
+    let created = Command::new(BIN)
+        .args(["--addr", &url, "table", "create", "env", "--family", "fields:temp=f64"])
+        .output()
+        .expect("runs");
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let (queue, lp_addr, config) = (dir.path().join("queue"), free_addr(), dir.path().join("agent.toml"));
+    // A record closes after 10 minutes or 100,000 rows: the 10 readings stay in the batcher.
+    let text = format!(
+        "[server]\nurl = \"{url}\"\n[queue]\ndir = \"{}\"\n[batch]\nmax_delay_ms = 600000\nmax_rows = 100000\n\
+         [[source]]\ntype = \"line_protocol\"\nlisten = \"tcp://{lp_addr}\"\nprecision = \"s\"\n",
+        queue.display()
+    );
+    std::fs::write(&config, text).expect("config");
+    let agent = start_agent(&config);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut conn = loop {
+        if let Ok(c) = TcpStream::connect(&lp_addr) {
+            break c;
+        }
+        assert!(Instant::now() < deadline, "the agent did not listen on {lp_addr}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let lines: String = (0..10).map(|i| format!("env,site=s{i} temp={i}.5 {}\n", 1_700_000_000 + i)).collect();
+    conn.write_all(lines.as_bytes()).expect("send lines");
+    drop(conn);
+    while rows_in(&queue) < 10 {
+        assert!(Instant::now() < deadline, "the agent did not take the 10 readings: rows_in {}", rows_in(&queue));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(status(&queue).map(|(_, last)| last), Some(0), "nothing is queued before the stop");
+
+    let mut child = agent;
+    let term = Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().expect("kill runs");
+    assert!(term.success());
+    let exited = loop {
+        if let Some(status) = child.0.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the agent did not exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exited.success(), "the agent exits 0 on SIGTERM: {exited}");
+    assert!(status(&queue).is_some_and(|(_, last)| last >= 1), "the pending batch was queued: {:?}", status(&queue));
+
+    let _agent = start_agent(&config);
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("rt");
+    let mut got = Vec::new();
+    while got.len() < 10 {
+        assert!(Instant::now() < deadline, "the queued readings did not arrive: {got:?}");
+        std::thread::sleep(Duration::from_millis(200));
+        got = runtime.block_on(async {
+            let mut client = isobar::client::Client::connect(&url).await.expect("connects");
+            common::rows_f64(&common::scan_all(&mut client, "env", &["fields.temp"]).await, "fields.temp")
+        });
+    }
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    let want: Vec<_> =
+        (0..10).map(|i| (format!("site=s{i}"), (1_700_000_000 + i) * 1_000_000_000, Some(i as f64 + 0.5))).collect();
+    assert_eq!(got, want, "every reading handed over before the stop is stored, once");
+}

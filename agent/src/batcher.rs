@@ -3,11 +3,16 @@
 //! to the queue with the newest checkpoint of every source it carries. A chunk is never split,
 //! so a record may exceed the limits by one chunk. Appending blocks under policy `block`, which
 //! stops draining the bounded source channel and so stops the sources.
+//!
+//! On a graceful stop (the agent's `stop` flag) the batcher waits up to [`STOP_GRACE`] for the
+//! sources to hang up, then takes what is still in the channel and queues the pending record
+//! before it returns: a reading a source has handed over is on disk when the agent exits, as
+//! a database drains its memtable on shutdown rather than dropping it.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
 use isobar_proto::v1::WriteRequest;
@@ -27,33 +32,61 @@ struct Pending {
     since: Option<Instant>,
 }
 
-/// Runs until every source has hung up (the channel closes), then queues what is pending.
+/// How long a stopping batcher waits for the sources to hang up before it queues what it has.
+pub const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// How often an idle batcher looks at the stop flag.
+const POLL: Duration = Duration::from_millis(100);
+
+impl Pending {
+    fn add(&mut self, chunk: Chunk) {
+        self.since.get_or_insert_with(Instant::now);
+        self.rows += chunk.row_count();
+        self.bytes += chunk.rows.iter().map(|r| r.encoded_len() + 2).sum::<usize>()
+            + chunk.batches.iter().map(|b| b.encoded_len() + 4).sum::<usize>();
+        self.request.rows.extend(chunk.rows);
+        self.request.batches.extend(chunk.batches);
+        if let Some(c) = chunk.checkpoint {
+            self.checkpoints.insert(c.source.clone(), c);
+        }
+    }
+}
+
+/// Runs until every source has hung up (the channel closes) or, once `stop` is set, until the
+/// sources hang up or [`STOP_GRACE`] passes; then queues what is pending.
 pub fn run(
     rx: Receiver<Chunk>,
     queue: Arc<Queue>,
     config: BatchConfig,
     metrics: Arc<Metrics>,
+    stop: Arc<AtomicBool>,
 ) -> Result<(), QueueError> {
     let delay = Duration::from_millis(config.max_delay_ms);
     let mut pending = Pending::default();
+    let mut stopping_since: Option<Instant> = None;
     loop {
-        let wait = pending.since.map_or(Duration::from_secs(3600), |s| delay.saturating_sub(s.elapsed()));
-        match rx.recv_timeout(wait) {
-            Ok(chunk) => {
-                pending.since.get_or_insert_with(Instant::now);
-                pending.rows += chunk.row_count();
-                pending.bytes += chunk.rows.iter().map(|r| r.encoded_len() + 2).sum::<usize>()
-                    + chunk.batches.iter().map(|b| b.encoded_len() + 4).sum::<usize>();
-                pending.request.rows.extend(chunk.rows);
-                pending.request.batches.extend(chunk.batches);
-                if let Some(c) = chunk.checkpoint {
-                    pending.checkpoints.insert(c.source.clone(), c);
+        if stop.load(Ordering::Relaxed) && stopping_since.get_or_insert_with(Instant::now).elapsed() >= STOP_GRACE {
+            loop {
+                match rx.try_recv() {
+                    Ok(chunk) => pending.add(chunk),
+                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
                 }
+            }
+            return flush(&mut pending, &queue, &metrics);
+        }
+        let due = pending.since.map(|s| delay.saturating_sub(s.elapsed()));
+        match rx.recv_timeout(due.unwrap_or(POLL).min(POLL)) {
+            Ok(chunk) => {
+                pending.add(chunk);
                 if pending.rows >= config.max_rows || pending.bytes >= config.max_bytes {
                     flush(&mut pending, &queue, &metrics)?;
                 }
             }
-            Err(RecvTimeoutError::Timeout) => flush(&mut pending, &queue, &metrics)?,
+            Err(RecvTimeoutError::Timeout) => {
+                if pending.since.is_some_and(|s| s.elapsed() >= delay) {
+                    flush(&mut pending, &queue, &metrics)?;
+                }
+            }
             Err(RecvTimeoutError::Disconnected) => return flush(&mut pending, &queue, &metrics),
         }
     }

@@ -60,8 +60,9 @@ pub fn producer_id(config: &AgentConfig, dir: &Path) -> Result<String, QueueErro
     Ok(id)
 }
 
-/// Runs the agent of `config` until the process ends (SIGINT/SIGTERM stop it after writing the
-/// status once more; the queue needs no shutdown).
+/// Runs the agent of `config` until the process ends. SIGINT/SIGTERM stop it: the sources are
+/// told to stop, the batcher queues its pending record (see [`crate::batcher`]), and the status
+/// is written once more.
 pub fn run(config: AgentConfig) -> Result<(), RunError> {
     let token = config.token()?;
     let tls = config.tls()?;
@@ -89,11 +90,11 @@ pub fn run(config: AgentConfig) -> Result<(), RunError> {
         source::spawn(s.clone(), ctx, &producer_id).map_err(|source| RunError::Start { what: "a source", source })?;
     }
     drop(tx);
-    let (q, batch, m) = (Arc::clone(&queue), config.batch.clone(), Arc::clone(&metrics));
-    std::thread::Builder::new()
+    let (q, batch, m, s) = (Arc::clone(&queue), config.batch.clone(), Arc::clone(&metrics), Arc::clone(&stop));
+    let batcher = std::thread::Builder::new()
         .name("batcher".into())
         .spawn(move || {
-            if let Err(e) = crate::batcher::run(rx, q, batch, m) {
+            if let Err(e) = crate::batcher::run(rx, q, batch, m, s) {
                 tracing::error!(error = %e, "the batcher stopped: sources can no longer queue");
             }
         })
@@ -138,6 +139,10 @@ pub fn run(config: AgentConfig) -> Result<(), RunError> {
             }
         }
         stop.store(true, Ordering::Relaxed);
+        // The batcher queues its pending record before the agent exits (at most STOP_GRACE).
+        if !matches!(tokio::task::spawn_blocking(move || batcher.join()).await, Ok(Ok(()))) {
+            tracing::error!("the batcher panicked while stopping");
+        }
         write_status();
         tracing::info!("agent stopped");
     });

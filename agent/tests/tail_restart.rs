@@ -39,7 +39,8 @@ fn start(dir: &Path, config: &SourceConfig) -> Agent {
     source::spawn(config.clone(), ctx, "p").expect("spawn");
     let batch = BatchConfig { max_rows: 3, max_bytes: 1 << 20, max_delay_ms: 20 };
     let q = Arc::clone(&queue);
-    let batcher = std::thread::spawn(move || isobar_agent::batcher::run(rx, q, batch, metrics).expect("batcher"));
+    let batcher =
+        std::thread::spawn(move || isobar_agent::batcher::run(rx, q, batch, metrics, Arc::default()).expect("batcher"));
     Agent { stop, queue, batcher }
 }
 
