@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use isobar_proto::v1::WriteRequest;
@@ -66,11 +66,8 @@ pub fn run(
     let mut stopping_since: Option<Instant> = None;
     loop {
         if stop.load(Ordering::Relaxed) && stopping_since.get_or_insert_with(Instant::now).elapsed() >= STOP_GRACE {
-            loop {
-                match rx.try_recv() {
-                    Ok(chunk) => pending.add(chunk),
-                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-                }
+            while let Ok(chunk) = rx.try_recv() {
+                pending.add(chunk);
             }
             return flush(&mut pending, &queue, &metrics);
         }
