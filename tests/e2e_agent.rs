@@ -368,6 +368,17 @@ fn mqtt_readings_from_a_real_broker_reach_the_table() {
     assert_eq!(got, want, "every MQTT reading arrived with its topic's table and series");
 }
 
+/// A connection to the agent's line-protocol listener at `addr`, once it listens (before `deadline`).
+fn connect_when_listening(addr: &str, deadline: Instant) -> TcpStream {
+    loop {
+        if let Ok(c) = TcpStream::connect(addr) {
+            return c;
+        }
+        assert!(Instant::now() < deadline, "the agent did not listen on {addr}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn line_protocol_over_tcp_reaches_the_table() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -396,13 +407,7 @@ fn line_protocol_over_tcp_reaches_the_table() {
     std::fs::write(&config, text).expect("config");
     let _agent = start_agent(&config);
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut conn = loop {
-        if let Ok(c) = TcpStream::connect(&lp_addr) {
-            break c;
-        }
-        assert!(Instant::now() < deadline, "the agent did not listen on {lp_addr}");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let mut conn = connect_when_listening(&lp_addr, deadline);
     let lines: String =
         (0..10).map(|i| format!("env,site=s{} temp={i}.5,code={i}i {}\n", i % 2, 1_700_000_000 + i)).collect();
     conn.write_all(lines.as_bytes()).expect("send lines");
@@ -454,13 +459,7 @@ fn a_graceful_stop_queues_the_pending_batch_and_the_next_start_delivers_it() {
     std::fs::write(&config, text).expect("config");
     let agent = start_agent(&config);
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut conn = loop {
-        if let Ok(c) = TcpStream::connect(&lp_addr) {
-            break c;
-        }
-        assert!(Instant::now() < deadline, "the agent did not listen on {lp_addr}");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let mut conn = connect_when_listening(&lp_addr, deadline);
     let lines: String = (0..10).map(|i| format!("env,site=s{i} temp={i}.5 {}\n", 1_700_000_000 + i)).collect();
     conn.write_all(lines.as_bytes()).expect("send lines");
     drop(conn);
