@@ -24,6 +24,37 @@ pub enum Error {
         /// The width sent.
         width_ns: i64,
     },
+    /// A time zone name that the time-zone database does not know.
+    #[error("bucket time zone: {reason}")]
+    TimeZone {
+        /// The name sent.
+        name: String,
+        /// What the database said.
+        reason: String,
+    },
+    /// A bucket origin with calendar buckets.
+    #[error(
+        "a bucket origin applies to fixed-width buckets only; day buckets in a time zone start at local midnight and month buckets on the 1st"
+    )]
+    CalendarOrigin,
+    /// Both a fixed width and months.
+    #[error("a bucket is either a width ({width_ns} ns) or a number of months ({months}), not both")]
+    MonthsAndWidth {
+        /// The width sent.
+        width_ns: i64,
+        /// The months sent.
+        months: u32,
+    },
+    /// A time zone with buckets that are not whole days.
+    #[error(
+        "buckets in time zone {zone} must be whole days or months (got {width_ns} ns); hour and minute buckets are the same in every zone with whole-hour offsets, and --origin aligns them otherwise"
+    )]
+    ZoneNeedsDays {
+        /// The width sent.
+        width_ns: i64,
+        /// The zone.
+        zone: String,
+    },
     /// An aggregate query without aggregations.
     #[error("the query has no aggregations; add at least one, e.g. avg of env.temp")]
     NoAggregations,
@@ -77,10 +108,41 @@ pub enum Error {
         series: String,
     },
     /// The export destination already holds files.
-    #[error("export destination {path} is not empty; choose an empty or new directory")]
+    #[error(
+        "export destination {path} is not empty; choose an empty or new directory, or replace the export it \
+         holds with --overwrite (ExportRequest.overwrite)"
+    )]
     DestinationNotEmpty {
         /// The directory.
         path: PathBuf,
+    },
+    /// An overwrite of a destination that holds something no export wrote; nothing was removed.
+    #[error(
+        "export destination {path} holds {entry}, which no export wrote; --overwrite replaces only a previous \
+         export (part-N.parquet files, date=/month=/year= and family directories, no symbolic links): move it \
+         away or choose another destination"
+    )]
+    DestinationForeign {
+        /// The directory.
+        path: PathBuf,
+        /// The first entry found that an export does not write.
+        entry: PathBuf,
+    },
+    /// Two exported columns with one name, or a column named like `series`, `ts` or the
+    /// partition column.
+    #[error(
+        "column {column} would be exported as \"{name}\", the name of {clash} (--naming {naming}); choose \
+         another naming (dotted keeps family.column), another partitioning, or leave one of them out"
+    )]
+    ExportColumnName {
+        /// The column, `family.column`.
+        column: String,
+        /// The name it would have.
+        name: String,
+        /// What already has that name.
+        clash: String,
+        /// The naming asked for.
+        naming: &'static str,
     },
     /// The export would write more than its byte quota; what it wrote is removed.
     #[error(
@@ -103,7 +165,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// An export worker thread panicked (a bug; the export's files are incomplete).
-    #[error("an export worker panicked; the destination holds an incomplete export")]
+    #[error("an export worker panicked (a bug); the export's partial files were removed")]
     WorkerPanicked,
     /// The storage engine failed (unknown table, corrupt file, ...).
     #[error(transparent)]

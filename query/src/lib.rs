@@ -25,9 +25,10 @@
 //! | [`queries`] | [`AggregateQuery`], [`LatestQuery`], [`ExportQuery`] and their enums: the serde query descriptions |
 //! | [`column_ref`] | [`column_ref::ColumnRef`]: `family.column` / `family.*`, parsed once where a query is made |
 //! | [`resolve`] | column references resolved against a `TableDef` ([`resolve::ResolvedColumns`]), answer schemas, aggregate types |
-//! | [`mod@aggregate`] | [`aggregate()`]: time buckets, functions, push-down, fill |
+//! | [`mod@aggregate`] | [`aggregate()`]: time buckets (fixed, local days, months), functions, push-down, fill |
+//! | [`zone`] | [`parse_time_zone`]: a zone from an IANA name or a fixed offset |
 //! | [`mod@latest`] | [`latest()`]: newest row or newest value per column, from the newest chunks |
-//! | [`mod@export`] | [`export()`]: Hive-partitioned Parquet from one snapshot |
+//! | [`mod@export`] | [`export()`]: Hive-partitioned Parquet from one snapshot (by day, month, year or none; three column namings; files up to a target size); [`export::ExportWriter`]: the same files from batches a client streamed |
 //! | [`error`] | [`Error`]: every way a query fails, with the facts |
 //!
 //! ## Read paths
@@ -47,7 +48,9 @@
 //! - **Latest**: server -> [`service`] (guard) -> [`request::latest_query`] -> [`mod@latest`]
 //!   (newest chunks of each family via [`isobar_storage::SeriesSources`]) -> [`service::stream`].
 //! - **Export**: server's `Admin` (permission check) -> [`service::export`] (destination checks,
-//!   blocking pool) -> [`mod@export`] (one snapshot, scans per partition, Parquet writers).
+//!   blocking pool) -> [`mod@export`] (one snapshot, the partitioning chosen, scans per key range
+//!   and column group, Parquet writers). A client's local export scans through `Query/Scan` and
+//!   writes with [`export::ExportWriter`].
 //!
 //! ```
 //! use isobar_query::{AggregateFunction, AggregateQuery, Aggregation, Bucket, aggregate};
@@ -78,6 +81,7 @@ pub mod request;
 pub mod resolve;
 pub mod service;
 pub mod status;
+pub mod zone;
 
 pub use aggregate::{PushDownStats, aggregate, aggregate_with_stats};
 pub use error::{Error, Result};
@@ -85,3 +89,4 @@ pub use export::{ExportProgress, ExportSummary, ExportedFile, export, export_sna
 pub use latest::latest;
 pub use queries::{AggregateFunction, Fill, GroupBy, LatestMode};
 pub use queries::{AggregateQuery, Aggregation, Bucket, ExportQuery, LatestQuery};
+pub use zone::parse_time_zone;

@@ -21,6 +21,7 @@ use isobar_storage::{SeriesSelector, TimeRange};
 use serde::{Deserialize, Serialize};
 
 use crate::column_ref::ColumnRef;
+use crate::export::{Naming, Partitioning};
 
 fn all_series() -> SeriesSelector {
     SeriesSelector::All
@@ -109,21 +110,50 @@ pub enum LatestMode {
     PerColumn,
 }
 
-/// Time buckets `[origin + k * width, origin + (k + 1) * width)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Time buckets: fixed `[origin + k * width, origin + (k + 1) * width)`, or calendar buckets
+/// (whole local days, months, years) in a time zone.
+///
+/// Calendar buckets follow the civil calendar of `time_zone` (UTC when unset), as PostgreSQL's
+/// `date_trunc('month', ts AT TIME ZONE z)` and TimescaleDB's `time_bucket(..., timezone => z)`
+/// do: a local day starts at local midnight, so a day of a DST change is 23 or 25 hours long; a
+/// month bucket starts on the 1st at local midnight.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bucket {
-    /// Width in nanoseconds; must be positive.
+    /// Width in nanoseconds; positive unless `months` is set (then 0). With `time_zone` set, a
+    /// whole number of days (`86_400 s` each) counted in local days.
     pub width_ns: i64,
     /// Alignment in nanoseconds since the epoch (default 0: buckets aligned to the epoch, so
-    /// hourly and daily buckets start at whole UTC hours and days).
+    /// hourly and daily buckets start at whole UTC hours and days). Only for fixed buckets
+    /// without a time zone.
     #[serde(default)]
     pub origin_ns: i64,
+    /// Calendar months per bucket (12: years); 0 for fixed or day buckets.
+    #[serde(default)]
+    pub months: u32,
+    /// IANA time zone (`Europe/Berlin`) of day and month buckets; `None` is UTC.
+    #[serde(default)]
+    pub time_zone: Option<String>,
 }
 
 impl Bucket {
     /// Buckets of `width_ns` aligned to the epoch.
     pub fn new(width_ns: i64) -> Self {
-        Self { width_ns, origin_ns: 0 }
+        Self::fixed(width_ns, 0)
+    }
+
+    /// Buckets of `width_ns` aligned to `origin_ns`.
+    pub fn fixed(width_ns: i64, origin_ns: i64) -> Self {
+        Self { width_ns, origin_ns, months: 0, time_zone: None }
+    }
+
+    /// Buckets of `months` calendar months in `time_zone` (UTC when `None`).
+    pub fn months(months: u32, time_zone: Option<String>) -> Self {
+        Self { width_ns: 0, origin_ns: 0, months, time_zone }
+    }
+
+    /// Buckets of `width_ns` (whole days) as local days of `time_zone`.
+    pub fn local_days(width_ns: i64, time_zone: String) -> Self {
+        Self { width_ns, origin_ns: 0, months: 0, time_zone: Some(time_zone) }
     }
 }
 
@@ -255,6 +285,26 @@ pub struct ExportQuery {
     /// a caller cannot fill the disk the data directory lives on.
     #[serde(default)]
     pub max_bytes: Option<u64>,
+    /// Directories by UTC period (default by day, `date=YYYY-MM-DD`; `auto` chooses from the
+    /// data: [`crate::export::auto_partition`]).
+    #[serde(default)]
+    pub partition: Partitioning,
+    /// What the files call their columns (default `family.column`).
+    #[serde(default)]
+    pub naming: Naming,
+    /// A part file ends, and the next starts, once it reaches about this many bytes (default
+    /// [`crate::export::DEFAULT_TARGET_FILE_BYTES`], 128 MiB); [`ExportQuery::file_rows`] still
+    /// caps its rows.
+    #[serde(default = "default_target_file_bytes")]
+    pub target_file_bytes: u64,
+    /// Replace a previous export in the destination (only files an export writes; anything else
+    /// there refuses the export): [`crate::export::prepare_destination`].
+    #[serde(default)]
+    pub overwrite: bool,
+}
+
+fn default_target_file_bytes() -> u64 {
+    crate::export::DEFAULT_TARGET_FILE_BYTES
 }
 
 fn default_row_group_rows() -> usize {
@@ -276,6 +326,10 @@ impl ExportQuery {
             row_group_rows: default_row_group_rows(),
             file_rows: default_file_rows(),
             max_bytes: None,
+            partition: Partitioning::default(),
+            naming: Naming::default(),
+            target_file_bytes: default_target_file_bytes(),
+            overwrite: false,
         }
     }
 }

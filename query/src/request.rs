@@ -134,6 +134,7 @@ pub fn aggregate_query(request: pb::AggregateRequest) -> Result<AggregateQuery, 
     if request.aggregations.is_empty() {
         return Err(RequestError::NoAggregations);
     }
+    let bucket = bucket(&request);
     let mut aggregations: Vec<Aggregation> = Vec::with_capacity(request.aggregations.len());
     for (index, a) in request.aggregations.into_iter().enumerate() {
         use pb::AggregateFunction as F;
@@ -183,14 +184,27 @@ pub fn aggregate_query(request: pb::AggregateRequest) -> Result<AggregateQuery, 
     Ok(AggregateQuery {
         selector: selector_from_proto(request.selector)?,
         range,
-        bucket: (request.bucket_ns > 0)
-            .then_some(Bucket { width_ns: request.bucket_ns, origin_ns: request.bucket_origin_ns }),
+        bucket,
         aggregations,
         group_by,
         fill,
         push_down: true,
         table: request.table,
     })
+}
+
+/// The buckets a request asks for (checked by the query's plan): months, else a width; the
+/// time zone applies to either.
+fn bucket(request: &pb::AggregateRequest) -> Option<Bucket> {
+    let time_zone = (!request.time_zone.is_empty()).then(|| request.time_zone.clone());
+    if request.bucket_months > 0 {
+        return Some(Bucket {
+            width_ns: request.bucket_ns,
+            origin_ns: request.bucket_origin_ns,
+            ..Bucket::months(request.bucket_months, time_zone)
+        });
+    }
+    (request.bucket_ns > 0).then(|| Bucket { time_zone, ..Bucket::fixed(request.bucket_ns, request.bucket_origin_ns) })
 }
 
 /// The latest-point query of a wire `LatestRequest`.

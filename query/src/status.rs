@@ -8,7 +8,8 @@
 //! | malformed request ([`RequestError`]), bad aggregation or fill, function on a non-numeric column | `INVALID_ARGUMENT` | no |
 //! | unknown family or column | `NOT_FOUND` | no |
 //! | integer sum overflow | `OUT_OF_RANGE` | no |
-//! | export destination not empty | `FAILED_PRECONDITION` | no |
+//! | export column names that clash | `INVALID_ARGUMENT` | no |
+//! | export destination not empty, or holding files no export wrote | `FAILED_PRECONDITION` | no |
 //! | export I/O, worker panics, Arrow/Parquet failures | `INTERNAL` | no |
 //! | engine errors | as [`isobar_wire::status::classify_storage`] | as there |
 
@@ -72,14 +73,19 @@ impl ReadError {
                 E::Resolve(ResolveError::NotNumeric { .. })
                 | E::EmptyRange { .. }
                 | E::BucketWidth { .. }
+                | E::TimeZone { .. }
+                | E::CalendarOrigin
+                | E::MonthsAndWidth { .. }
+                | E::ZoneNeedsDays { .. }
                 | E::NoAggregations
                 | E::WildcardAggregation { .. }
                 | E::DuplicateOutput { .. }
                 | E::FillNeedsBucket { .. }
                 | E::FillNeedsBoundedRange { .. }
-                | E::TooManyBuckets { .. } => fatal(Code::InvalidArgument),
+                | E::TooManyBuckets { .. }
+                | E::ExportColumnName { .. } => fatal(Code::InvalidArgument),
                 E::SumOverflow { .. } => fatal(Code::OutOfRange),
-                E::DestinationNotEmpty { .. } => fatal(Code::FailedPrecondition),
+                E::DestinationNotEmpty { .. } | E::DestinationForeign { .. } => fatal(Code::FailedPrecondition),
                 E::ExportQuota { .. } => fatal(Code::ResourceExhausted),
                 E::Io { .. } | E::WorkerPanicked | E::Arrow(_) | E::Parquet(_) => fatal(Code::Internal),
             },

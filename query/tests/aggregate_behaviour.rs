@@ -254,3 +254,60 @@ fn nan_and_infinity_follow_the_documented_rules() {
         }
     }
 }
+
+/// Month, year and local-day buckets in a zone with DST count the hours each local period
+/// really has (March 2024 in Berlin has 743, October 745; 31 March 23 and 27 October 25), the
+/// same from statistics after a flush as from decoded rows.
+#[test]
+fn calendar_buckets_follow_the_local_calendar() {
+    const HOUR: i64 = 60 * MIN;
+    let at = |s: &str| i64::try_from(s.parse::<jiff::Timestamp>().unwrap().as_nanosecond()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = db(dir.path());
+    let (from, to) = (at("2023-12-01T00:00:00Z"), at("2025-02-01T00:00:00Z"));
+    let ts: Vec<i64> = (from..to).step_by(HOUR as usize).collect();
+    let n = vec![1i64; ts.len()];
+    db.write(SeriesWrite::new("w", "a", ts).column("obs", "n", ColumnValues::I64(n))).unwrap();
+    let count = |bucket: Bucket, from: &str, to: &str, push_down: bool| {
+        let query = AggregateQuery {
+            bucket: Some(bucket),
+            range: TimeRange::new(at(from), at(to)),
+            push_down,
+            ..q(vec![Aggregation::new(F::Count, "obs.n".parse().unwrap())])
+        };
+        rows(&aggregate(&db.snapshot(), &query).unwrap())
+    };
+    let berlin = || Some("Europe/Berlin".to_owned());
+    for flushed in [false, true] {
+        if flushed {
+            db.flush().unwrap();
+        }
+        for push_down in [true, false] {
+            let ctx = format!("flushed {flushed}, push-down {push_down}");
+            let months = count(Bucket::months(1, berlin()), "2024-01-31T23:00:00Z", "2024-11-30T23:00:00Z", push_down);
+            let hours: Vec<V> = months.iter().map(|r| r[2].clone()).collect();
+            let want = [696, 743, 720, 744, 720, 744, 744, 720, 745, 720].map(V::I);
+            assert_eq!(hours, want, "{ctx}");
+            assert_eq!(months[1][1], V::I(at("2024-02-29T23:00:00Z")), "March starts at local midnight: {ctx}");
+            assert_eq!(months[8][1], V::I(at("2024-09-30T22:00:00Z")), "October starts in summer time: {ctx}");
+            assert_eq!(months[9][1], V::I(at("2024-10-31T23:00:00Z")), "November in winter time: {ctx}");
+            let year = count(Bucket::months(12, None), "2024-01-01T00:00:00Z", "2025-01-01T00:00:00Z", push_down);
+            assert_eq!(year, [vec![V::S("a".into()), V::I(at("2024-01-01T00:00:00Z")), V::I(8784)]], "{ctx}");
+            let day = 86_400_000_000_000;
+            let spring = count(
+                Bucket::local_days(day, "Europe/Berlin".into()),
+                "2024-03-30T23:00:00Z",
+                "2024-03-31T22:00:00Z",
+                push_down,
+            );
+            assert_eq!(spring.iter().map(|r| r[2].clone()).collect::<Vec<_>>(), [V::I(23)], "{ctx}");
+            let autumn = count(
+                Bucket::local_days(day, "Europe/Berlin".into()),
+                "2024-10-26T22:00:00Z",
+                "2024-10-28T23:00:00Z",
+                push_down,
+            );
+            assert_eq!(autumn.iter().map(|r| r[2].clone()).collect::<Vec<_>>(), [V::I(25), V::I(24)], "{ctx}");
+        }
+    }
+}

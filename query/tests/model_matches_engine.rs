@@ -135,8 +135,8 @@ impl Model {
 
     /// Brute-force aggregate rows (see the aggregate docs for the shape).
     fn aggregate(&self, snap: &Snapshot, q: &AggregateQuery) -> Vec<Vec<V>> {
-        let width = q.bucket.map(|b| b.width_ns).unwrap_or(i64::MAX);
-        let origin = q.bucket.map(|b| b.origin_ns).unwrap_or(0);
+        let width = q.bucket.as_ref().map(|b| b.width_ns).unwrap_or(i64::MAX);
+        let origin = q.bucket.as_ref().map(|b| b.origin_ns).unwrap_or(0);
         let bucket =
             |t: i64| if q.bucket.is_some() { origin + (t - origin).div_euclid(width) * width } else { q.range.from };
         let col_of = |name: &str| COLS.iter().position(|(f, c)| format!("{f}.{c}") == name).unwrap();
@@ -284,8 +284,8 @@ fn check(db: &Db, model: &Model, base: i64, case: &Case) {
     assert_eq!(scan, model.scan(&snap, range), "scan");
 
     let group_by = if group { GroupBy::Series } else { GroupBy::None };
-    let bucket = Bucket { width_ns: width * SEC, origin_ns: base + origin * SEC };
-    let q = stats_query(bucket, range, group_by);
+    let bucket = Bucket::fixed(width * SEC, base + origin * SEC);
+    let q = stats_query(bucket.clone(), range, group_by);
     let pushed = rows(&aggregate(&snap, &q).unwrap());
     let decoded = rows(&aggregate(&snap, &AggregateQuery { push_down: false, ..q.clone() }).unwrap());
     assert_eq!(pushed, decoded, "push-down and decoding differ");

@@ -104,7 +104,7 @@ impl EngineRead for AggregateRead {
             GroupBy::Series => write!(f, " group=series")?,
             GroupBy::None => write!(f, " group=all")?,
         }
-        if let Some(b) = self.query.bucket {
+        if let Some(b) = &self.query.bucket {
             write!(f, " bucket={}", duration_text(b.width_ns))?;
             if b.origin_ns != 0 {
                 write!(f, " origin={}", crate::scan::rfc3339(b.origin_ns))?;

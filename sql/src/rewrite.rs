@@ -189,7 +189,7 @@ fn bin_of(f: &ScalarFunction) -> Option<(Bucket, bool)> {
         Some(Expr::Literal(ScalarValue::TimestampNanosecond(Some(t), _), _)) => *t,
         Some(_) => return None,
     };
-    Some((Bucket { width_ns, origin_ns }, gapfill))
+    Some((Bucket::fixed(width_ns, origin_ns), gapfill))
 }
 
 /// An aggregate expression as an engine function over a relation column (its name).

@@ -62,13 +62,15 @@ Examples:
 
 impl AdminCommand {
     /// The wire request of `compact`, if this is one.
-    pub fn compact_request(&self) -> Option<pb::CompactRequest> {
-        match self {
-            AdminCommand::Compact { table, family, range } => {
-                Some(pb::CompactRequest { table: table.clone(), family: family.clone(), range: Some(range.to_proto()) })
-            }
+    pub fn compact_request(&self) -> Result<Option<pb::CompactRequest>, CliError> {
+        Ok(match self {
+            AdminCommand::Compact { table, family, range } => Some(pb::CompactRequest {
+                table: table.clone(),
+                family: family.clone(),
+                range: Some(range.to_proto()?),
+            }),
             _ => None,
-        }
+        })
     }
 }
 
@@ -94,7 +96,7 @@ pub async fn run(command: &AdminCommand, client: &mut Client, format: OutputForm
         }
         AdminCommand::Compact { .. } => {
             let request =
-                command.compact_request().ok_or(CliError::Argument { arg: "compact", reason: "no request" })?;
+                command.compact_request()?.ok_or(CliError::Argument { arg: "compact", reason: "no request" })?;
             let r = client.admin.compact(request).await?.into_inner();
             eprintln!(
                 "compacted {} files ({} bytes) into {} files ({} bytes)",

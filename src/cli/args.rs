@@ -5,7 +5,8 @@ use clap::{Args, ValueEnum};
 use isobar_proto::v1 as pb;
 use isobar_storage::SeriesSelector;
 
-use super::time::parse_time;
+use super::CliError;
+use super::time::{TimeArg, Zone, parse_time_arg, parse_zone_arg};
 
 /// How results are printed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -64,21 +65,36 @@ fn parse_key_range(s: &str) -> Result<(Option<String>, Option<String>), String> 
     Ok((side(start), side(end)))
 }
 
-/// A time range `[--from, --to)`; a missing end is open.
+/// A time range `[--from, --to)`; a missing end is open. `--tz` is the zone of local times in
+/// it, of printed times, and of `agg`'s day, month and year buckets.
 #[derive(Args, Clone, Debug, Default, PartialEq)]
 pub struct RangeArgs {
-    /// Inclusive start: ns since the epoch, RFC 3339, a date, `now` or `now-1h`.
-    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
-    pub from: Option<i64>,
+    /// Inclusive start: ns since the epoch, RFC 3339, a date, a local date-time with --tz, `now`
+    /// or `now-1h`.
+    #[arg(long, value_parser = parse_time_arg, allow_hyphen_values = true)]
+    pub from: Option<TimeArg>,
     /// Exclusive end, in the same forms as --from.
-    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
-    pub to: Option<i64>,
+    #[arg(long, value_parser = parse_time_arg, allow_hyphen_values = true)]
+    pub to: Option<TimeArg>,
+    /// Time zone (IANA name such as Europe/Berlin, or an offset such as -05:00) of dates and
+    /// local times in --from/--to and of printed times (default UTC).
+    #[arg(long, value_name = "ZONE", value_parser = parse_zone_arg)]
+    pub tz: Option<Zone>,
 }
 
 impl RangeArgs {
+    /// The range in nanoseconds (unset ends stay unset), local forms read in `--tz`.
+    pub fn bounds(&self) -> Result<(Option<i64>, Option<i64>), CliError> {
+        let zone = self.tz.as_ref().map(|z| &z.tz);
+        let from = self.from.map(|t| t.resolve(zone)).transpose()?;
+        let to = self.to.map(|t| t.resolve(zone)).transpose()?;
+        Ok((from, to))
+    }
+
     /// The wire range (unset ends stay unset).
-    pub fn to_proto(&self) -> pb::TimeRange {
-        pb::TimeRange { from_ns: self.from, to_ns: self.to }
+    pub fn to_proto(&self) -> Result<pb::TimeRange, CliError> {
+        let (from_ns, to_ns) = self.bounds()?;
+        Ok(pb::TimeRange { from_ns, to_ns })
     }
 }
 

@@ -97,25 +97,25 @@ impl DeleteSelector {
 
 impl DeleteArgs {
     /// The time range sent: both ends always set, an open end as `i64::MIN` / `i64::MAX`.
-    pub fn time_range(&self) -> pb::TimeRange {
-        pb::TimeRange {
-            from_ns: Some(self.range.from.unwrap_or(i64::MIN)),
-            to_ns: Some(self.range.to.unwrap_or(i64::MAX)),
-        }
+    pub fn time_range(&self) -> Result<pb::TimeRange, CliError> {
+        let (from, to) = self.range.bounds()?;
+        Ok(pb::TimeRange { from_ns: Some(from.unwrap_or(i64::MIN)), to_ns: Some(to.unwrap_or(i64::MAX)) })
     }
 
     /// The wire requests, one per selector.
-    pub fn requests(&self) -> Vec<pb::DeleteRequest> {
-        self.selector
+    pub fn requests(&self) -> Result<Vec<pb::DeleteRequest>, CliError> {
+        let range = self.time_range()?;
+        Ok(self
+            .selector
             .selectors()
             .into_iter()
             .map(|s| pb::DeleteRequest {
                 table: self.table.clone(),
                 selector: Some(isobar_wire::selector::selector_to_proto(s)),
-                range: Some(self.time_range()),
+                range: Some(range),
                 family: self.family.clone(),
             })
-            .collect()
+            .collect())
     }
 
     /// True when the command must be confirmed: `--all`, or an open end of the range.
@@ -124,17 +124,18 @@ impl DeleteArgs {
     }
 
     /// The deletion in words: table, family, selector and range.
-    pub fn describe(&self) -> String {
+    pub fn describe(&self) -> Result<String, CliError> {
         let family = self.family.as_ref().map_or_else(String::new, |f| format!(" (family {f} only)"));
-        format!("table {}{family}: {}, {}", self.table, self.selector.describe(), range_text(&self.range))
+        let range = range_text(self.range.bounds()?);
+        Ok(format!("table {}{family}: {}, {range}", self.table, self.selector.describe()))
     }
 }
 
 /// `from X to Y` with open ends named as such.
-fn range_text(range: &RangeArgs) -> String {
+fn range_text((from, to): (Option<i64>, Option<i64>)) -> String {
     let end =
         |t: Option<i64>, open: &str| t.map_or_else(|| open.to_owned(), |ns| format!("{} ({ns} ns)", utc_text(ns)));
-    format!("from {} to {}", end(range.from, "the beginning of time"), end(range.to, "the end of time"))
+    format!("from {} to {}", end(from, "the beginning of time"), end(to, "the end of time"))
 }
 
 /// Asks the person at the terminal; true when they confirmed.
@@ -142,9 +143,13 @@ fn confirm(args: &DeleteArgs, input: &mut impl BufRead) -> Result<bool, CliError
     let io = |source| CliError::Io { path: "<stdin>".into(), source };
     let mut stderr = std::io::stderr();
     let prompt = if args.selector.all {
-        format!("Delete {}?\nThis cannot be undone. Type the table name ({}) to confirm: ", args.describe(), args.table)
+        format!(
+            "Delete {}?\nThis cannot be undone. Type the table name ({}) to confirm: ",
+            args.describe()?,
+            args.table
+        )
     } else {
-        format!("Delete {}?\nThis cannot be undone. [y/N] ", args.describe())
+        format!("Delete {}?\nThis cannot be undone. [y/N] ", args.describe()?)
     };
     stderr.write_all(prompt.as_bytes()).and_then(|()| stderr.flush()).map_err(io)?;
     let mut answer = String::new();
@@ -161,7 +166,7 @@ pub async fn run(args: &DeleteArgs, client: &mut Client) -> Result<(), CliError>
             return Err(CliError::NotConfirmed(format!(
                 "{} would be deleted, and standard input is not a terminal to confirm it; \
                  pass --yes to delete without asking",
-                args.describe()
+                args.describe()?
             )));
         }
         if !confirm(args, &mut stdin.lock())? {
@@ -170,7 +175,7 @@ pub async fn run(args: &DeleteArgs, client: &mut Client) -> Result<(), CliError>
     }
     let mut sequence = 0;
     let mut done: Vec<String> = Vec::new();
-    for (request, what) in args.requests().into_iter().zip(args.selector.selectors()) {
+    for (request, what) in args.requests()?.into_iter().zip(args.selector.selectors()) {
         match client.admin.delete(request).await {
             Ok(response) => sequence = response.into_inner().sequence,
             Err(status) => {
@@ -185,7 +190,7 @@ pub async fn run(args: &DeleteArgs, client: &mut Client) -> Result<(), CliError>
             done.push(key);
         }
     }
-    eprintln!("deleted {} (tombstone sequence {sequence})", args.describe());
+    eprintln!("deleted {} (tombstone sequence {sequence})", args.describe()?);
     Ok(())
 }
 
@@ -205,16 +210,16 @@ mod tests {
     #[test]
     fn open_ends_are_sent_as_the_extremes() {
         let d = parse(&["t", "--series", "a", "--from", "100"]);
-        assert_eq!(d.time_range(), pb::TimeRange { from_ns: Some(100), to_ns: Some(i64::MAX) });
+        assert_eq!(d.time_range().unwrap(), pb::TimeRange { from_ns: Some(100), to_ns: Some(i64::MAX) });
         let d = parse(&["t", "--prefix", "p"]);
-        assert_eq!(d.time_range(), pb::TimeRange { from_ns: Some(i64::MIN), to_ns: Some(i64::MAX) });
+        assert_eq!(d.time_range().unwrap(), pb::TimeRange { from_ns: Some(i64::MIN), to_ns: Some(i64::MAX) });
         assert!(d.needs_confirmation());
     }
 
     #[test]
     fn several_series_become_one_request_each() {
         let d = parse(&["t", "--series", "a", "--series", "b,c", "--from", "0", "--to", "5", "--family", "f"]);
-        let requests = d.requests();
+        let requests = d.requests().unwrap();
         assert_eq!(requests.len(), 3);
         assert!(requests.iter().all(|r| r.family.as_deref() == Some("f") && r.table == "t"));
         assert!(!d.needs_confirmation(), "a bounded range over named series needs no confirmation");
@@ -251,7 +256,7 @@ mod tests {
     fn the_description_names_table_selector_and_range() {
         let d = parse(&["weather", "--prefix", "st", "--to", "1970-01-02"]);
         assert_eq!(
-            d.describe(),
+            d.describe().unwrap(),
             "table weather: every series with prefix \"st\", from the beginning of time to \
              1970-01-02T00:00:00Z (86400000000000 ns)"
         );

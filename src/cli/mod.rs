@@ -121,7 +121,7 @@ pub enum Command {
     Sql(sql::SqlArgs),
     /// Read the latest point of each series.
     Latest(read::LatestArgs),
-    /// Export rows to Parquet files on the server.
+    /// Export rows to Parquet files: on the server (--dest) or on this machine (--to-local).
     Export(export::ExportArgs),
     /// Delete the rows of some series in a time range (a range tombstone; cannot be undone).
     #[command(after_help = "\
@@ -225,6 +225,9 @@ pub enum CliError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A local time in `--from`/`--to` that no zone or more than one instant matches.
+    #[error(transparent)]
+    Time(#[from] time::LocalTimeError),
     /// An argument that parsed but cannot be used.
     #[error("{arg}: {reason}")]
     Argument {
@@ -302,6 +305,9 @@ pub enum CliError {
     /// A call to the server failed.
     #[error(transparent)]
     Client(Box<crate::client::ClientError>),
+    /// `isobar export --to-local` could not plan or write its files.
+    #[error(transparent)]
+    LocalExport(#[from] export::local::LocalExportError),
     /// The Flight SQL client failed outside a server status (a transport or protocol error).
     #[error("Flight SQL: {0}")]
     Flight(String),

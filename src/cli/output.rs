@@ -18,18 +18,28 @@ pub struct Printer<W: Write> {
     format: OutputFormat,
     header_done: bool,
     rows: u64,
+    zone: Option<jiff::tz::TimeZone>,
 }
 
 impl<W: Write> Printer<W> {
     /// A printer writing to `out`.
     pub fn new(out: W, format: OutputFormat) -> Self {
-        Self { out, format, header_done: false, rows: 0 }
+        Self { out, format, header_done: false, rows: 0, zone: None }
+    }
+
+    /// Prints times in `zone` (with its offset at each instant) instead of UTC.
+    pub fn in_zone(mut self, zone: Option<jiff::tz::TimeZone>) -> Self {
+        self.zone = zone;
+        self
     }
 
     /// Prints one batch.
     pub fn batch(&mut self, batch: &RecordBatch) -> Result<(), ArrowError> {
-        let utc = utc_as_offset(batch)?;
-        let batch = &utc;
+        let shown = match &self.zone {
+            Some(zone) => times_in_zone(batch, zone)?,
+            None => utc_as_offset(batch)?,
+        };
+        let batch = &shown;
         self.rows += batch.num_rows() as u64;
         match self.format {
             OutputFormat::Table => {
@@ -115,6 +125,34 @@ pub fn listing(columns: &[&str], rows: &[Vec<Cell>]) -> Result<RecordBatch, Arro
         arrays.push(array);
     }
     RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+}
+
+/// `batch` with every timestamp column replaced by its times as text in `zone`, RFC 3339 with
+/// the offset in force at each instant (`2024-03-31T03:00:00+02:00`), so a DST change shows.
+fn times_in_zone(batch: &RecordBatch, zone: &jiff::tz::TimeZone) -> Result<RecordBatch, ArrowError> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::TimestampNanosecondType;
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        if !matches!(field.data_type(), DataType::Timestamp(_, _)) {
+            fields.push(field.as_ref().clone());
+            columns.push(column.clone());
+            continue;
+        }
+        let nanos = arrow_cast::cast(column, &DataType::Timestamp(arrow_schema::TimeUnit::Nanosecond, None))?;
+        let text: StringArray = nanos
+            .as_primitive::<TimestampNanosecondType>()
+            .iter()
+            .map(|ns| {
+                let ts = jiff::Timestamp::from_nanosecond(i128::from(ns?)).ok()?;
+                Some(ts.to_zoned(zone.clone()).strftime("%Y-%m-%dT%H:%M:%S%.f%:z").to_string())
+            })
+            .collect();
+        fields.push(Field::new(field.name(), DataType::Utf8, field.is_nullable()));
+        columns.push(Arc::new(text));
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
 }
 
 /// `batch` with `Timestamp(_, "UTC")` columns relabelled `"+00:00"` (the same instants): Arrow's

@@ -123,7 +123,7 @@ fn selector_is_required_and_exclusive() {
     let Command::Scan(scan) = parse("isobar scan t --key-range a..m").expect("parses").command else {
         panic!("not scan");
     };
-    let selector = scan.request().selector.and_then(|s| s.selector);
+    let selector = scan.request().expect("valid").selector.and_then(|s| s.selector);
     assert_eq!(
         selector,
         Some(pb::series_selector::Selector::Range(pb::KeyRange { start: Some("a".into()), end: Some("m".into()) }))
@@ -135,7 +135,7 @@ fn scan_arguments_become_the_request() {
     let cli = parse("isobar scan trucks --prefix truck_ --from 1970-01-01T00:00:01Z --to 5000000000 -c gps.lat,gps.* --desc --limit 10")
         .expect("parses");
     let Command::Scan(scan) = cli.command else { panic!("not scan") };
-    let request = scan.request();
+    let request = scan.request().expect("valid");
     assert_eq!(request.table, "trucks");
     assert_eq!(request.range, Some(pb::TimeRange { from_ns: Some(1_000_000_000), to_ns: Some(5_000_000_000) }));
     assert_eq!(request.columns, ["gps.lat", "gps.*"]);
@@ -205,6 +205,36 @@ fn export_destination_must_stay_inside_the_export_dir() {
     let cli = parse("isobar export t --all --dest may/2024").expect("parses");
     let Command::Export(export) = cli.command else { panic!("not export") };
     assert_eq!(export.request().expect("valid").destination, "may/2024");
+}
+
+#[test]
+fn calendar_buckets_and_the_zone_reach_the_request() {
+    let request = |line: &str| {
+        let Command::Agg(agg) = parse(line).expect("parses").command else { panic!("not agg") };
+        agg.request()
+    };
+    let monthly =
+        request("isobar agg w --all --from 2024-01-01 --to 2025-01-01 --tz Europe/Berlin --bucket 1mo --fn avg:env.t")
+            .expect("valid");
+    assert_eq!((monthly.bucket_ns, monthly.bucket_months, monthly.time_zone.as_str()), (0, 1, "Europe/Berlin"));
+    // The dates are local midnights in Berlin (UTC+1 in winter).
+    let hour = 3_600_000_000_000;
+    assert_eq!(monthly.range.and_then(|r| r.from_ns), Some(19_723 * 24 * hour - hour));
+    let yearly = request("isobar agg w --all --bucket 2y --fn avg:env.t").expect("valid");
+    assert_eq!((yearly.bucket_months, yearly.time_zone.as_str()), (24, ""));
+    let daily = request("isobar agg w --all --tz America/New_York --bucket 7d --fn avg:env.t").expect("valid");
+    assert_eq!((daily.bucket_ns, daily.time_zone.as_str()), (7 * 24 * hour, "America/New_York"));
+    // Hour buckets stay aligned to the epoch; the zone is for printing and --from/--to only.
+    let hourly = request("isobar agg w --all --tz Asia/Kolkata --bucket 1h --fn avg:env.t").expect("valid");
+    assert_eq!((hourly.bucket_ns, hourly.time_zone.as_str()), (hour, ""));
+    for bad in ["0mo", "1.5y", "mo", "1w"] {
+        let err = parse(&format!("isobar agg w --all --bucket {bad} --fn avg:env.t")).unwrap_err().to_string();
+        assert!(err.contains("is not a bucket"), "{bad}: {err}");
+    }
+    let err = parse("isobar agg w --all --tz Mars/Olympus --fn avg:env.t").unwrap_err().to_string();
+    assert!(err.contains("is not a time zone"), "{err}");
+    let err = request("isobar agg w --all --from '2024-05-01 12:00' --fn avg:env.t").unwrap_err().to_string();
+    assert!(err.contains("has no zone"), "{err}");
 }
 
 #[test]

@@ -1,12 +1,15 @@
-//! Time arguments: `--from`, `--to`, `--origin`.
+//! Time arguments: `--from`, `--to`, `--origin`, and the zone `--tz` they may be read in.
 //!
 //! Accepted forms: an integer count of nanoseconds since the epoch (`1700000000000000000`),
-//! an RFC 3339 time (`2024-05-01T12:00:00Z`, `2024-05-01T12:00:00.25+02:00`), a UTC date
-//! (`2024-05-01`, midnight), `now`, or `now` plus or minus a duration (`now-1h`, `now+15m`).
+//! an RFC 3339 time (`2024-05-01T12:00:00Z`, `2024-05-01T12:00:00.25+02:00`), a date
+//! (`2024-05-01`: midnight in `--tz`, UTC without it), `now`, or `now` plus or minus a duration
+//! (`now-1h`, `now+15m`).
 //!
 //! Lenient where it stays unambiguous: a space for `T`, minutes without seconds
-//! (`2024-05-01 12:00Z`), offsets without a colon or minutes (`+0200`, `+02`). A date-time
-//! without `Z` or an offset is refused with a message that says to add one: it could be any zone.
+//! (`2024-05-01 12:00Z`), offsets without a colon or minutes (`+0200`, `+02`), and a date-time
+//! without `Z` or an offset (`2024-05-01 12:00`) when `--tz` says which zone it is in. Without
+//! `--tz` such a time is refused with a message that says to add one: it could be any zone; a
+//! local time that a DST change skips or repeats is refused too, naming both readings.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -16,11 +19,110 @@ use crate::config::DurationValue;
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
     "\"{input}\" is not a time: use nanoseconds since the epoch, RFC 3339 (2024-05-01T12:00:00Z), a date (2024-05-01), now, \
-     or now-1h; a date-time needs Z or an offset (2024-05-01 12:00Z, 2024-05-01T12:00+02:00), since it could be any zone"
+     or now-1h; a date-time needs Z or an offset (2024-05-01 12:00Z, 2024-05-01T12:00+02:00), or --tz, since it could be any zone"
 )]
 pub struct TimeError {
     /// The rejected text.
     pub input: String,
+}
+
+/// A time argument as given: an instant, or a local date or date-time read in `--tz`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeArg {
+    /// Nanoseconds since the epoch (every form that names one instant, `now` included).
+    Instant(i64),
+    /// A date: local midnight in `--tz`, UTC midnight without it.
+    Date(jiff::civil::Date),
+    /// A date-time without an offset: needs `--tz`.
+    Local(jiff::civil::DateTime),
+}
+
+/// A local time the zone cannot turn into one instant.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LocalTimeError {
+    /// No zone to read a local time in.
+    #[error("\"{input}\" has no zone: add Z or an offset (2024-05-01 12:00Z), or give --tz (e.g. --tz Europe/Berlin)")]
+    NoZone {
+        /// The time as given.
+        input: String,
+    },
+    /// A local time skipped or repeated by a DST change.
+    #[error("\"{input}\" is {reason} in {zone}; give an offset to say which instant is meant")]
+    Ambiguous {
+        /// The time as given.
+        input: String,
+        /// The zone.
+        zone: String,
+        /// "skipped (a DST gap)" or "repeated (...)".
+        reason: String,
+    },
+}
+
+impl TimeArg {
+    /// The instant, reading local forms in `zone`.
+    pub fn resolve(self, zone: Option<&jiff::tz::TimeZone>) -> Result<i64, LocalTimeError> {
+        let nanos = |z: jiff::Zoned| i64::try_from(z.timestamp().as_nanosecond()).unwrap_or(i64::MAX);
+        match (self, zone) {
+            (TimeArg::Instant(ns), _) => Ok(ns),
+            (TimeArg::Date(d), None) => d
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .map(nanos)
+                .map_err(|_| LocalTimeError::NoZone { input: d.to_string() }),
+            (TimeArg::Date(d), Some(z)) => {
+                d.to_zoned(z.clone()).map(nanos).map_err(|_| LocalTimeError::NoZone { input: d.to_string() })
+            }
+            (TimeArg::Local(dt), None) => Err(LocalTimeError::NoZone { input: dt.to_string() }),
+            (TimeArg::Local(dt), Some(z)) => {
+                let ambiguous = z.to_ambiguous_zoned(dt);
+                let zone = z.iana_name().unwrap_or("the zone").to_owned();
+                if ambiguous.is_ambiguous() {
+                    let reason = match ambiguous.offset() {
+                        jiff::tz::AmbiguousOffset::Gap { .. } => "skipped by a DST change".to_owned(),
+                        jiff::tz::AmbiguousOffset::Fold { before, after } => {
+                            format!("repeated by a DST change (offset {before} or {after})")
+                        }
+                        jiff::tz::AmbiguousOffset::Unambiguous { .. } => String::new(),
+                    };
+                    return Err(LocalTimeError::Ambiguous { input: dt.to_string(), zone, reason });
+                }
+                ambiguous.unambiguous().map(nanos).map_err(|_| LocalTimeError::NoZone { input: dt.to_string() })
+            }
+        }
+    }
+}
+
+/// A time zone given with `--tz`, with the name it was given by.
+#[derive(Clone, Debug)]
+pub struct Zone {
+    /// As given (`Europe/Berlin`, `-05:00`).
+    pub name: String,
+    /// The zone.
+    pub tz: jiff::tz::TimeZone,
+}
+
+impl PartialEq for Zone {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+/// Parses `--tz` (clap value parser).
+pub fn parse_zone_arg(s: &str) -> Result<Zone, String> {
+    isobar_query::parse_time_zone(s).map(|tz| Zone { name: s.to_owned(), tz })
+}
+
+/// Parses `--from`/`--to` (clap value parser): instants now, local forms once `--tz` is known.
+pub fn parse_time_arg(s: &str) -> Result<TimeArg, TimeError> {
+    let t = s.trim();
+    if let Ok(date) = t.parse::<jiff::civil::Date>()
+        && t.len() == 10
+    {
+        return Ok(TimeArg::Date(date));
+    }
+    match parse_time(t) {
+        Ok(ns) => Ok(TimeArg::Instant(ns)),
+        Err(e) => t.parse::<jiff::civil::DateTime>().map(TimeArg::Local).map_err(|_| e),
+    }
 }
 
 /// Parses a time argument against the system clock (clap value parser).
@@ -177,6 +279,27 @@ mod tests {
         assert_eq!(parse_time_at("2023-11-14 22:00Z", NOW), Ok(NOW - 800_000_000_000));
         let naive = parse_time_at("2023-11-14 22:13", NOW).expect_err("no zone").to_string();
         assert!(naive.contains("needs Z or an offset"), "{naive}");
+    }
+
+    #[test]
+    fn local_forms_are_read_in_the_zone_and_refused_without_one() {
+        let berlin = parse_zone_arg("Europe/Berlin").expect("zone").tz;
+        let local = |s: &str, z: Option<&jiff::tz::TimeZone>| parse_time_arg(s).expect("parses").resolve(z);
+        // A date is UTC midnight without a zone (as before) and local midnight with one.
+        assert_eq!(local("2024-05-01", None), Ok(19_844 * 86_400_000_000_000));
+        assert_eq!(local("2024-05-01", Some(&berlin)), Ok(19_844 * 86_400_000_000_000 - 2 * 3_600_000_000_000));
+        assert_eq!(local("2024-05-01 12:00", Some(&berlin)), Ok(19_844 * 86_400_000_000_000 + 10 * 3_600_000_000_000));
+        assert_eq!(local("2024-05-01T12:00:30", Some(&berlin)), Ok(19_844 * 86_400_000_000_000 + 36_030_000_000_000));
+        let err = local("2024-05-01 12:00", None).expect_err("no zone").to_string();
+        assert!(err.contains("has no zone") && err.contains("--tz"), "{err}");
+        // An instant ignores the zone.
+        assert_eq!(local("2023-11-14T22:13:20Z", Some(&berlin)), Ok(NOW));
+        // 02:30 on 2024-03-31 does not exist in Berlin; 02:30 on 2024-10-27 happens twice.
+        let gap = local("2024-03-31 02:30", Some(&berlin)).expect_err("gap").to_string();
+        assert!(gap.contains("skipped by a DST change in Europe/Berlin"), "{gap}");
+        let fold = local("2024-10-27 02:30", Some(&berlin)).expect_err("fold").to_string();
+        assert!(fold.contains("repeated by a DST change") && fold.contains("+02") && fold.contains("+01"), "{fold}");
+        assert!(parse_time_arg("01/05/2024").is_err(), "day and month order is ambiguous");
     }
 
     #[test]

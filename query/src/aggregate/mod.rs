@@ -7,6 +7,7 @@
 //! rows, fills empty buckets and builds the record batches.
 
 pub(crate) mod acc;
+pub(crate) mod bucketing;
 pub(crate) mod output;
 pub(crate) mod plan;
 pub(crate) mod series;

@@ -41,7 +41,7 @@ pub(crate) fn schema(plan: &Plan) -> SchemaRef {
 /// The rows of one group: `(bucket ts, state if non-empty)`.
 fn rows<'a>(plan: &Plan, buckets: &'a Buckets) -> Vec<(i64, Option<&'a BucketState>)> {
     let present = |s: &'a BucketState| (!s.is_empty()).then_some(s);
-    match (plan.fill, plan.bucket) {
+    match (plan.fill, &plan.bucket) {
         (Fill::None, _) | (_, None) => buckets
             .iter()
             .filter(|(_, s)| !s.is_empty())

@@ -6,9 +6,10 @@ use arrow_schema::DataType;
 use isobar_storage::{ColumnDef, ColumnId, FamilyDef, SeriesSelector, Snapshot, TableDef, TimeRange};
 
 use super::acc::Needs;
+use super::bucketing::Bucketing;
 use crate::error::{Error, Result};
+use crate::queries::AggregateQuery;
 use crate::queries::{AggregateFunction, Fill, GroupBy};
-use crate::queries::{AggregateQuery, Bucket};
 use crate::resolve::{NamedAggregation, resolve_aggregations};
 
 /// Most buckets per group that filling may produce.
@@ -68,7 +69,7 @@ pub(crate) struct Plan {
     /// Which times.
     pub range: TimeRange,
     /// Buckets, if any.
-    pub bucket: Option<Bucket>,
+    pub bucket: Option<Bucketing>,
     /// Grouping.
     pub group_by: GroupBy,
     /// Filling.
@@ -101,18 +102,14 @@ impl Plan {
         if q.range.is_empty() {
             return Err(Error::EmptyRange { from: q.range.from, to: q.range.to });
         }
-        if let Some(b) = q.bucket
-            && b.width_ns <= 0
-        {
-            return Err(Error::BucketWidth { width_ns: b.width_ns });
-        }
+        let bucket = q.bucket.as_ref().map(Bucketing::new).transpose()?;
         if q.fill != Fill::None {
             let fill = fill_name(q.fill);
-            let Some(b) = q.bucket else { return Err(Error::FillNeedsBucket { fill }) };
+            let Some(b) = &bucket else { return Err(Error::FillNeedsBucket { fill }) };
             if q.range.from == i64::MIN || q.range.to == i64::MAX {
                 return Err(Error::FillNeedsBoundedRange { fill });
             }
-            let buckets = (i128::from(q.range.to) - i128::from(q.range.from)) as u128 / b.width_ns as u128 + 2;
+            let buckets = (i128::from(q.range.to) - i128::from(q.range.from)) as u128 / b.min_width_ns() as u128 + 2;
             if buckets > MAX_FILL_BUCKETS {
                 return Err(Error::TooManyBuckets { buckets, limit: MAX_FILL_BUCKETS });
             }
@@ -171,7 +168,7 @@ impl Plan {
             table,
             selector: q.selector.clone(),
             range: q.range,
-            bucket: q.bucket,
+            bucket,
             group_by: q.group_by,
             fill: q.fill,
             push_down: q.push_down,
@@ -181,29 +178,19 @@ impl Plan {
         })
     }
 
-    /// Start of the bucket holding `ts` (`i64::MIN` when there are no buckets).
     /// True when the one whole-range bucket is labelled with the earliest time at which an
     /// aggregated column has a value (no buckets and no `from`), so that time must be exact.
     pub(crate) fn labels_by_first_value(&self) -> bool {
         self.bucket.is_none() && self.range.from == i64::MIN
     }
 
+    /// Start of the bucket holding `ts` (`i64::MIN` when there are no buckets).
     pub(crate) fn bucket_of(&self, ts: i64) -> i64 {
-        match self.bucket {
-            None => i64::MIN,
-            Some(b) => {
-                let (w, o) = (i128::from(b.width_ns), i128::from(b.origin_ns));
-                let start = o + (i128::from(ts) - o).div_euclid(w) * w;
-                i64::try_from(start).unwrap_or(i64::MIN)
-            }
-        }
+        self.bucket.as_ref().map_or(i64::MIN, |b| b.start_of(ts))
     }
 
     /// First timestamp after the bucket starting at `start` (saturating).
     pub(crate) fn bucket_end(&self, start: i64) -> i64 {
-        match self.bucket {
-            None => i64::MAX,
-            Some(b) => start.saturating_add(b.width_ns),
-        }
+        self.bucket.as_ref().map_or(i64::MAX, |b| b.end_of(start))
     }
 }

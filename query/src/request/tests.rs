@@ -26,6 +26,7 @@ fn agg_request(aggregations: Vec<pb::Aggregation>) -> pb::AggregateRequest {
         aggregations,
         group_by: pb::GroupBy::None.into(),
         fill: pb::Fill::Previous.into(),
+        ..Default::default()
     }
 }
 
@@ -77,7 +78,7 @@ fn aggregate_request_becomes_a_query_with_output_names() {
     let query = aggregate_query(request).expect("valid");
     let names: Vec<String> = query.aggregations.iter().map(Aggregation::output_name).collect();
     assert_eq!(names, ["avg(env.t)", "mean_t"]);
-    assert_eq!(query.bucket, Some(Bucket { width_ns: 10, origin_ns: 5 }));
+    assert_eq!(query.bucket, Some(Bucket::fixed(10, 5)));
     assert_eq!((query.group_by, query.fill, query.push_down), (GroupBy::None, Fill::Previous, true));
 }
 
@@ -115,4 +116,29 @@ fn latest_defaults_to_row_mode() {
     assert_eq!((query.mode, query.range), (LatestMode::Row, TimeRange::ALL));
     let bad = pb::LatestRequest { table: "t".into(), selector: all(), mode: 7, ..Default::default() };
     assert_eq!(latest_query(bad), Err(RequestError::UnknownEnum { field: "mode", value: 7 }));
+}
+
+#[test]
+fn calendar_buckets_carry_months_and_the_zone() {
+    use pb::AggregateFunction as F;
+    let monthly = pb::AggregateRequest {
+        bucket_ns: 0,
+        bucket_origin_ns: 0,
+        bucket_months: 12,
+        time_zone: "Europe/Berlin".into(),
+        ..agg_request(vec![aggregation(F::Sum, "env.t", "")])
+    };
+    let query = aggregate_query(monthly).expect("query");
+    assert_eq!(query.bucket, Some(Bucket::months(12, Some("Europe/Berlin".into()))));
+    let daily = pb::AggregateRequest {
+        bucket_ns: 86_400_000_000_000,
+        bucket_origin_ns: 0,
+        time_zone: "America/New_York".into(),
+        ..agg_request(vec![aggregation(F::Sum, "env.t", "")])
+    };
+    let query = aggregate_query(daily).expect("query");
+    assert_eq!(query.bucket, Some(Bucket::local_days(86_400_000_000_000, "America/New_York".into())));
+    // Without a zone the request is exactly what it was before the fields existed.
+    let fixed = aggregate_query(agg_request(vec![aggregation(F::Sum, "env.t", "")])).expect("query");
+    assert_eq!(fixed.bucket, Some(Bucket::fixed(10, 5)));
 }

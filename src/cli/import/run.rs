@@ -2,8 +2,10 @@
 //!
 //! - A file that fits in one request (`--rows-per-request`, default 10,000 rows) is sent as one
 //!   request, which the server applies atomically: all or nothing.
-//! - A larger regular file is read twice: first to check every row (nothing is sent; a bad row
-//!   past `--max-errors` stops the import with nothing written), then to send it. Only the server
+//! - A larger regular file is checked whole before anything is sent (a bad row past
+//!   `--max-errors` stops the import with nothing written); the checked requests are kept in
+//!   memory up to 256 MiB encoded (about 6 M rows of a few numbers), so such a file is parsed
+//!   once, and a larger one is read a second time to send it. Only the server
 //!   can then refuse a request (a full disk, a changed table); the import stops and says exactly
 //!   how many rows were stored and from which line to resume (`--from-line`; rows stored again
 //!   are harmless, writes are upserts).
@@ -115,15 +117,27 @@ pub async fn import(
     let mut sent: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
     let tally: Tally;
     if second.is_some() && !is_stdin {
-        // Check the whole file before sending any of it.
-        while importer.next_chunk(&mut |e| rejects.reject(e)).map_err(nothing)?.is_some() {}
-        rejects.finish().map_err(csv_error)?;
-        let mut silent = Rejects::silent(args.max_errors);
-        let mut importer = open(table_def.as_ref())?;
-        while let Some(chunk) = importer.next_chunk(&mut |e| silent.reject(e)).map_err(csv_error)? {
-            send(&mut sender, chunk, &mut sent, &mut progress, path).await?;
+        // Check the whole file before sending any of it, keeping the checked requests while
+        // they fit in KEEP_CHECKED_BYTES so that the file is parsed once.
+        let mut kept = Kept::default();
+        kept.push([first.take(), second.take()].into_iter().flatten());
+        while let Some(chunk) = importer.next_chunk(&mut |e| rejects.reject(e)).map_err(nothing)? {
+            kept.push(std::iter::once(chunk));
         }
-        tally = importer.take_tally();
+        rejects.finish().map_err(csv_error)?;
+        if let Some(chunks) = kept.chunks {
+            for chunk in chunks {
+                send(&mut sender, chunk, &mut sent, &mut progress, path).await?;
+            }
+            tally = importer.take_tally();
+        } else {
+            let mut silent = Rejects::silent(args.max_errors);
+            let mut importer = open(table_def.as_ref())?;
+            while let Some(chunk) = importer.next_chunk(&mut |e| silent.reject(e)).map_err(csv_error)? {
+                send(&mut sender, chunk, &mut sent, &mut progress, path).await?;
+            }
+            tally = importer.take_tally();
+        }
     } else {
         let mut pending = [first.take(), second.take()];
         for chunk in pending.iter_mut().filter_map(Option::take) {
@@ -160,6 +174,37 @@ pub async fn import(
         expired: sender.acked().iter().map(|(_, r)| r.expired_rows).sum(),
     };
     Ok((summary, skipped_columns))
+}
+
+/// Most bytes of encoded requests an import keeps from its check pass; a larger file is read
+/// a second time to send it, so memory stays bounded whatever the file's size.
+const KEEP_CHECKED_BYTES: usize = 256 << 20;
+
+/// The checked requests of a file, while they fit in [`KEEP_CHECKED_BYTES`].
+struct Kept {
+    /// `None` once the budget is exceeded.
+    chunks: Option<Vec<Chunk>>,
+    bytes: usize,
+}
+
+impl Default for Kept {
+    fn default() -> Self {
+        Self { chunks: Some(Vec::new()), bytes: 0 }
+    }
+}
+
+impl Kept {
+    fn push(&mut self, chunks: impl IntoIterator<Item = Chunk>) {
+        for chunk in chunks {
+            let Some(kept) = &mut self.chunks else { return };
+            self.bytes += prost::Message::encoded_len(&chunk.request);
+            if self.bytes > KEEP_CHECKED_BYTES {
+                self.chunks = None;
+                return;
+            }
+            kept.push(chunk);
+        }
+    }
 }
 
 /// Sends one chunk tagged by its first line; remembers its last line and row count.

@@ -15,7 +15,7 @@
 
 use clap::ValueEnum;
 use jiff::civil::{Date, DateTime};
-use jiff::tz::{AmbiguousOffset, Offset, TimeZone};
+use jiff::tz::{AmbiguousOffset, TimeZone};
 use jiff::{Timestamp, fmt::strtime};
 
 /// The unit of integer timestamps.
@@ -236,30 +236,9 @@ fn hour_ending(text: &str) -> Option<String> {
 }
 
 /// A zone from `--tz`: an IANA name (`Europe/Berlin`, `UTC`, `Etc/GMT+5`) or a fixed offset
-/// (`+05:30`, `-0500`, `-05`).
+/// (`+05:30`, `-0500`, `-05`); the same reading as the server's.
 pub fn parse_zone(name: &str) -> Result<TimeZone, String> {
-    if let Some(offset) = parse_offset(name) {
-        return Ok(TimeZone::fixed(offset));
-    }
-    TimeZone::get(name).map_err(|_| {
-        format!("\"{name}\" is not a time zone: give an IANA name (UTC, Europe/Berlin, America/New_York) or an offset (-05:00)")
-    })
-}
-
-/// `[+-]HH[:MM]` or `[+-]HHMM`.
-fn parse_offset(s: &str) -> Option<Offset> {
-    let (sign, rest) = match s.split_at_checked(1)? {
-        ("+", r) => (1, r),
-        ("-", r) => (-1, r),
-        _ => return None,
-    };
-    let digits: String = rest.chars().filter(|c| *c != ':').collect();
-    if !digits.bytes().all(|b| b.is_ascii_digit()) || !matches!(digits.len(), 1 | 2 | 4) {
-        return None;
-    }
-    let (h, m) = if digits.len() == 4 { digits.split_at(2) } else { (digits.as_str(), "0") };
-    let seconds = sign * (h.parse::<i32>().ok()? * 3600 + m.parse::<i32>().ok()? * 60);
-    Offset::from_seconds(seconds).ok()
+    isobar_query::parse_time_zone(name)
 }
 
 #[cfg(test)]
