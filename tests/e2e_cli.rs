@@ -89,7 +89,9 @@ fn serve_import_scan_admin_sigterm_then_offline_tools() {
     );
     let exported = isobar(&addr, &["--format", "csv", "export", "weather", "--all", "--dest", "x", "--progress"]);
     assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
-    assert!(String::from_utf8_lossy(&exported.stderr).contains("exported 3 rows"));
+    let summary = String::from_utf8_lossy(&exported.stdout);
+    assert_eq!(summary, "dest,partition,files,rows,bytes\n".to_owned() + summary.lines().nth(1).unwrap_or("") + "\n");
+    assert!(summary.contains("\nx,none,1,3,"), "small: one file, no partitions: {summary}");
     ok(&addr, &["admin", "flush"]);
     let stats = ok(&addr, &["--format", "csv", "admin", "stats"]);
     assert!(

@@ -307,7 +307,7 @@ pub enum CliError {
     Client(Box<crate::client::ClientError>),
     /// `isobar export --to-local` could not plan or write its files.
     #[error(transparent)]
-    LocalExport(#[from] export::local::LocalExportError),
+    LocalExport(Box<export::local::LocalExportError>),
     /// The Flight SQL client failed outside a server status (a transport or protocol error).
     #[error("Flight SQL: {0}")]
     Flight(String),

@@ -1,5 +1,5 @@
-//! Calendar dates of timestamps, for the `date=YYYY-MM-DD` partitions (UTC, proleptic
-//! Gregorian calendar).
+//! Calendar dates of timestamps, for the `date=`, `month=` and `year=` partitions (UTC,
+//! proleptic Gregorian calendar).
 
 /// Nanoseconds in a day.
 pub(crate) const DAY_NS: i64 = 86_400_000_000_000;
@@ -26,6 +26,17 @@ pub(crate) fn civil(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// The day number of `year-month-day` (the inverse of [`civil`]; `month` in 1..=12).
+pub(crate) fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400; // [0, 399]
+    let mp = i64::from((month + 9) % 12); // month from March: [0, 11]
+    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1; // [0, 365]
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; // [0, 146096]
+    era * 146_097 + doe - 719_468
+}
+
 /// `YYYY-MM-DD` of day number `days`.
 pub(crate) fn date_string(days: i64) -> String {
     let (y, m, d) = civil(days);
@@ -44,6 +55,16 @@ mod tests {
         assert_eq!(date_string(day_of(1_709_164_800_000_000_000)), "2024-02-29");
         assert_eq!(date_string(day_of(951_782_400_000_000_000)), "2000-02-29");
         assert_eq!(date_string(day_of(-1)), "1969-12-31");
+    }
+
+    #[test]
+    fn days_from_civil_inverts_civil() {
+        for d in (-800_000..800_000).step_by(7) {
+            let (y, m, day) = civil(d);
+            assert_eq!(days_from_civil(y, m, day), d, "{y}-{m}-{day}");
+        }
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2024, 3, 1) - days_from_civil(2024, 2, 1), 29);
     }
 
     #[test]

@@ -1,42 +1,67 @@
-//! Parquet export: [`export`].
+//! Parquet export: [`export`] on the server, [`ExportWriter`] for batches a client received.
 //!
-//! Reads one [`Snapshot`] (taken when the export starts, so rows acknowledged before the start
-//! are all there and nothing written later is, whatever ingest does meanwhile) and writes
-//! Hive-style partitions by UTC day: `dest/date=YYYY-MM-DD/part-N.parquet`, which DuckDB
-//! (`hive_partitioning`), Spark, Polars and pyarrow datasets discover as a `date` column.
-//! Columns: `series` (string, dictionary-encoded), `ts` (timestamp ns UTC), then
-//! `family.column` (typed, nullable). Within a file rows are in series-key then time order;
-//! `N` is unique within the export. File layout and encodings: `writer.rs`.
+//! Both write one layout, the same way:
 //!
-//! Parallelism: the selected series are cut into contiguous key ranges, one per worker thread
-//! (as many as the rayon pool has threads); each worker scans its range (the scan itself reads
-//! series in parallel) and encodes its own part files, so decoding and Parquet encoding use
-//! every core. Workers report to the calling thread, which calls `progress`. Memory stays
+//! ```text
+//! dest/[<family>/][date=YYYY-MM-DD | month=YYYY-MM | year=YYYY/]part-N.parquet
+//! ```
+//!
+//! - **Partitions** ([`Partition`], `partition.rs`): Hive-style directories by UTC day, month or
+//!   year, or none, which DuckDB (`hive_partitioning`), Spark, Polars and pyarrow datasets
+//!   discover as a `date`, `month` or `year` column. [`Partitioning::Auto`] chooses from the
+//!   span and size of the data ([`auto_partition`]).
+//! - **Names** ([`Naming`], `naming.rs`): columns `series` (string), `ts` (timestamp ns UTC),
+//!   then `family.column`, `family_column`, or one set of files per family (`dest/<family>/`)
+//!   with bare column names. An [`ExportGroup`] is one set of files.
+//! - **Files** (`partitions.rs`, `writer.rs`): a part file ends, and the partition's next
+//!   `part-N` starts, when it reaches [`ExportQuery::target_file_bytes`] (about: measured as
+//!   bytes written plus the encoder's estimate of the row group in progress) or holds
+//!   [`ExportQuery::file_rows`] rows. `N` is unique within the export; within a file rows are in
+//!   series-key then time order. File layout and encodings: `writer.rs`.
+//! - **Destination** (`destination.rs`): must be empty, or with [`ExportQuery::overwrite`] hold
+//!   only what an export writes, which is removed first; a refused export changes nothing, a
+//!   failed one removes what it wrote.
+//!
+//! [`export`] reads one [`Snapshot`] (taken when the export starts, so rows acknowledged before
+//! the start are all there and nothing written later is, whatever ingest does meanwhile). The
+//! selected series are cut into contiguous key ranges, one per worker thread (as many as the
+//! rayon pool has threads, but one per [`SMALL_EXPORT_CELLS`] of estimated data: a small export
+//! has one worker, so one file per partition); each worker scans its range, group by group (the
+//! scan itself reads series in parallel), and encodes its own part files, so decoding and
+//! Parquet encoding use every core (a large export has a file per worker in each partition). Workers report to the calling thread, which calls `progress`. Memory stays
 //! bounded: per worker a scan batch and the row groups in progress of its open partitions
-//! (flushed early past a budget).
+//! (flushed early past a budget). Every byte written is charged to the query's `max_bytes`
+//! quota (`quota.rs`) as it is written; past it the workers fail, everything under the
+//! destination is removed and the export answers [`Error::ExportQuota`].
 //!
-//! Disk stays bounded too: every byte written is charged to the query's `max_bytes` quota
-//! (`quota.rs`) as it is written; past it the workers fail, everything under the destination
-//! is removed and the export answers [`Error::ExportQuota`].
+//! [`ExportWriter`] writes batches in the order given, on the calling thread: the client side of
+//! `isobar export --to-local`, which streams a scan and writes the same files on its own disk.
 
 mod date;
+mod destination;
+mod extent;
+mod naming;
+mod partition;
 mod partitions;
 mod quota;
 mod writer;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::AtomicU32;
 use std::sync::mpsc;
 use std::time::Instant;
 
-use isobar_storage::{Db, Projection, ScanRequest, SeriesSelector, Snapshot};
+use arrow_array::RecordBatch;
+use isobar_storage::{Db, Projection, ScanRequest, SeriesSelector, Snapshot, TableDef};
+use parquet::file::properties::WriterProperties;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::queries::ExportQuery;
-use partitions::Partitions;
-use quota::Quota;
+pub use destination::{check_destination, prepare_destination};
+pub use naming::{ExportGroup, Naming, check_partition_column, groups};
+pub use partition::{Extent, Partition, Partitioning, SMALL_EXPORT_CELLS, auto_partition};
+use partitions::{FileLimits, Partitions, Shared};
 pub use writer::ExportedFile;
 use writer::properties;
 
@@ -45,6 +70,14 @@ const BUFFER_BUDGET: usize = 512 << 20;
 
 /// Rows per scan batch.
 const SCAN_BATCH_ROWS: usize = 65_536;
+
+/// The default target size of a part file: 128 MiB, large enough that readers open few files,
+/// small enough to parallelise over.
+pub const DEFAULT_TARGET_FILE_BYTES: u64 = 128 << 20;
+
+/// The smallest target file size a request may ask for (64 KiB): smaller files only cost
+/// their readers.
+pub const MIN_TARGET_FILE_BYTES: u64 = 64 << 10;
 
 /// Progress of a running export, reported after every batch written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,8 +96,12 @@ pub struct ExportProgress {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExportSummary {
     /// Sequence number of the snapshot exported: every write acknowledged with a sequence
-    /// number up to this one is in the files, nothing later is.
+    /// number up to this one is in the files, nothing later is (0 for [`ExportWriter`], which
+    /// does not know the server's snapshot).
     pub snapshot_seq: u64,
+    /// The partitioning used (what [`Partitioning::Auto`] chose, when asked).
+    #[serde(default)]
+    pub partition: Partition,
     /// Rows written.
     pub rows: u64,
     /// Points (non-null cells) written.
@@ -77,8 +114,69 @@ pub struct ExportSummary {
     pub elapsed_ms: u64,
 }
 
+impl ExportSummary {
+    fn progress(&self) -> ExportProgress {
+        ExportProgress { rows: self.rows, points: self.points, files: self.files.len() as u64, bytes: self.bytes }
+    }
+
+    fn add_file(&mut self, f: ExportedFile) {
+        self.bytes += f.bytes;
+        self.files.push(f);
+    }
+}
+
+/// Everything an export's writers need to know: which sets of files, partitioned how, how
+/// large.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExportPlan {
+    /// The sets of files (one, or one per family).
+    pub groups: Vec<ExportGroup>,
+    /// The partitioning (resolved: never [`Partitioning::Auto`]).
+    pub partition: Partition,
+    /// The most rows in one file.
+    pub file_rows: u64,
+    /// A file ends once it reaches about this many bytes.
+    pub target_file_bytes: u64,
+    /// Rows per Parquet row group.
+    pub row_group_rows: usize,
+}
+
+impl ExportPlan {
+    /// The plan of `q` over `table` partitioned by `partition` (what `q.partition` asked, or
+    /// what [`auto_partition`] chose for it). Refuses clashing column names
+    /// ([`Error::ExportColumnName`]).
+    pub fn new(table: &TableDef, q: &ExportQuery, partition: Partition) -> Result<Self> {
+        let groups = groups(table, &q.columns, q.naming)?;
+        check_partition_column(&groups, q.naming, partition)?;
+        Ok(Self {
+            groups,
+            partition,
+            file_rows: q.file_rows.max(1),
+            target_file_bytes: q.target_file_bytes.max(1),
+            row_group_rows: q.row_group_rows.max(1),
+        })
+    }
+
+    fn limits(&self) -> FileLimits {
+        FileLimits { rows: self.file_rows, bytes: self.target_file_bytes }
+    }
+
+    /// The directory a group's files go under.
+    fn dir(dest: &Path, group: &ExportGroup) -> PathBuf {
+        match &group.family {
+            Some(family) => dest.join(family),
+            None => dest.to_path_buf(),
+        }
+    }
+
+    /// Writer properties per group.
+    fn properties(&self) -> Result<Vec<WriterProperties>> {
+        self.groups.iter().map(|g| properties(&g.schema, self.row_group_rows)).collect()
+    }
+}
+
 /// Exports `q` from a snapshot of `db` taken now into `dest_dir` (created if missing; must be
-/// empty), calling `progress` after each batch.
+/// empty unless `q.overwrite`), calling `progress` after each batch.
 pub fn export(
     db: &Db,
     q: &ExportQuery,
@@ -107,45 +205,57 @@ pub fn export_snapshot(
     }
     let table = snapshot.table(&q.table)?;
     let projection = Projection::resolve(table, &q.columns).map_err(isobar_storage::Error::from)?;
-    check_destination(dest_dir)?;
+    groups(table, &q.columns, q.naming)?;
+    check_destination(dest_dir, q.overwrite)?;
     let mut keys: Vec<Arc<str>> =
         projection.families.iter().flat_map(|(f, _)| snapshot.series_keys(f, &q.selector)).collect();
     keys.sort_unstable();
     keys.dedup();
-    let workers = rayon::current_num_threads().clamp(1, 8).min(keys.len().max(1));
-    let schema = projection.schema();
-    let props = properties(&schema, q.row_group_rows)?;
-    let next_part = AtomicU32::new(0);
-    let quota = Quota::new(q.max_bytes);
-    let mut summary = ExportSummary { snapshot_seq: snapshot.seq(), ..ExportSummary::default() };
+    let extent = extent::estimate(snapshot, table, &projection, &keys, q.range)?;
+    let partition = q.partition.fixed().unwrap_or_else(|| auto_partition(&extent));
+    let plan = ExportPlan::new(table, q, partition)?;
+    let props = plan.properties()?;
+    prepare_destination(dest_dir, q.overwrite)?;
+    // Each worker writes its own files in every partition its series reach: a small export
+    // gets one worker (one file per partition), a large one a worker per small export's worth.
+    let by_size = usize::try_from(extent.cells / SMALL_EXPORT_CELLS).unwrap_or(usize::MAX).max(1);
+    let workers = rayon::current_num_threads().clamp(1, 8).min(keys.len().max(1)).min(by_size);
+    let shared = Shared::new(q.max_bytes);
+    let mut summary = ExportSummary { snapshot_seq: snapshot.seq(), partition, ..ExportSummary::default() };
     let (tx, rx) = mpsc::sync_channel::<Event>(64);
     let written = std::thread::scope(|scope| -> Result<()> {
         let mut handles = Vec::with_capacity(workers);
         for w in 0..workers {
             let (lo, hi) = (keys.len() * w / workers, keys.len() * (w + 1) / workers);
             let Some(selector) = key_range(&keys, lo, hi) else { continue };
-            let mut req = ScanRequest::new(&q.table).selector(selector).range(q.range).columns(q.columns.clone());
-            req.batch_rows = SCAN_BATCH_ROWS;
-            let mut parts = Partitions::new(
-                dest_dir,
-                Arc::clone(&schema),
-                props.clone(),
-                q.file_rows.max(1),
-                BUFFER_BUDGET / workers,
-                &next_part,
-                &quota,
-            );
-            let tx = tx.clone();
+            let (tx, shared, plan, props) = (tx.clone(), Arc::clone(&shared), &plan, &props);
             handles.push(scope.spawn(move || -> Result<()> {
                 let mut send_file = |f: ExportedFile| {
                     // The receiver lives until every worker is joined.
                     let _ = tx.send(Event::File(f));
                 };
-                for batch in snapshot.scan(&req)? {
-                    let added = parts.write(&batch?, &mut send_file)?;
-                    let _ = tx.send(Event::Batch { rows: added.rows, points: added.points });
+                for (group, props) in plan.groups.iter().zip(props) {
+                    let mut req = ScanRequest::new(&q.table)
+                        .selector(selector.clone())
+                        .range(q.range)
+                        .columns(group.columns.clone());
+                    req.batch_rows = SCAN_BATCH_ROWS;
+                    let mut parts = Partitions::new(
+                        ExportPlan::dir(dest_dir, group),
+                        Arc::clone(&group.schema),
+                        props.clone(),
+                        plan.partition,
+                        plan.limits(),
+                        BUFFER_BUDGET / workers,
+                        Arc::clone(&shared),
+                    );
+                    for batch in snapshot.scan(&req)? {
+                        let added = parts.write(&group.adapt(&batch?)?, &mut send_file)?;
+                        let _ = tx.send(Event::Batch { rows: added.rows, points: added.points });
+                    }
+                    parts.finish(&mut send_file)?;
                 }
-                parts.finish(&mut send_file)
+                Ok(())
             }));
         }
         drop(tx);
@@ -155,17 +265,9 @@ pub fn export_snapshot(
                     summary.rows += rows;
                     summary.points += points;
                 }
-                Event::File(f) => {
-                    summary.bytes += f.bytes;
-                    summary.files.push(f);
-                }
+                Event::File(f) => summary.add_file(f),
             }
-            progress(ExportProgress {
-                rows: summary.rows,
-                points: summary.points,
-                files: summary.files.len() as u64,
-                bytes: summary.bytes,
-            });
+            progress(summary.progress());
         }
         for h in handles {
             h.join().map_err(|_| Error::WorkerPanicked)??;
@@ -173,8 +275,8 @@ pub fn export_snapshot(
         Ok(())
     });
     if let Err(error) = written {
-        if let Some(limit) = quota.exceeded() {
-            remove_contents(dest_dir)?;
+        destination::remove_contents(dest_dir)?;
+        if let Some(limit) = shared.quota.exceeded() {
             return Err(Error::ExportQuota { limit });
         }
         return Err(error);
@@ -194,29 +296,98 @@ fn key_range(keys: &[Arc<str>], lo: usize, hi: usize) -> Option<SeriesSelector> 
     Some(SeriesSelector::Range { start: Some(first.to_string()), end: Some(format!("{last}\0")) })
 }
 
-/// Removes everything under `dir` (an export's destination, empty when it started), keeping
-/// `dir` itself. Symbolic links are removed, never followed.
-fn remove_contents(dir: &Path) -> Result<()> {
-    for entry in std::fs::read_dir(dir).map_err(Error::io("read directory", dir))? {
-        let path = entry.map_err(Error::io("read directory", dir))?.path();
-        let is_dir = std::fs::symlink_metadata(&path).map_err(Error::io("stat", &path))?.is_dir();
-        let removed = if is_dir { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
-        removed.map_err(Error::io("remove", &path))?;
-    }
-    Ok(())
+/// Writes an export from batches handed to it, on the calling thread: a client writing what a
+/// scan streamed to it. Same layout, names and file sizes as [`export`]; no byte quota.
+///
+/// ```
+/// use isobar_query::ExportQuery;
+/// use isobar_query::export::{ExportPlan, ExportWriter, Partition};
+/// use isobar_storage::{ColumnType, ColumnValues, Db, Options, ScanRequest, SeriesWrite, TableSpec};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let db = Db::open(&dir.path().join("db"), Options::default()).unwrap();
+/// db.create_table(TableSpec::new("w").family("obs", &[("temp", ColumnType::F64)])).unwrap();
+/// db.write(SeriesWrite::new("w", "KSEA", vec![0, 1]).column("obs", "temp", ColumnValues::F64(vec![1.0, 2.0]))).unwrap();
+/// let snapshot = db.snapshot();
+/// let plan = ExportPlan::new(snapshot.table("w").unwrap(), &ExportQuery::new("w"), Partition::None).unwrap();
+/// let mut writer = ExportWriter::create(&dir.path().join("out"), &plan, false).unwrap();
+/// for batch in snapshot.scan(&ScanRequest::new("w").columns(plan.groups[0].columns.clone())).unwrap() {
+///     writer.write(0, &batch.unwrap()).unwrap();
+/// }
+/// let summary = writer.finish().unwrap();
+/// assert_eq!((summary.rows, summary.files.len()), (2, 1));
+/// assert!(dir.path().join("out/part-0.parquet").exists());
+/// # db.close().unwrap();
+/// ```
+pub struct ExportWriter {
+    dest: PathBuf,
+    groups: Vec<(ExportGroup, Partitions)>,
+    summary: ExportSummary,
+    started: Instant,
 }
 
-fn check_destination(dest: &Path) -> Result<()> {
-    match std::fs::read_dir(dest) {
-        Ok(mut entries) => {
-            if entries.next().is_some() {
-                return Err(Error::DestinationNotEmpty { path: dest.to_path_buf() });
-            }
-            Ok(())
+impl ExportWriter {
+    /// Prepares `dest` ([`prepare_destination`]: created, or emptied of a previous export with
+    /// `overwrite`) and starts writing `plan`.
+    pub fn create(dest: &Path, plan: &ExportPlan, overwrite: bool) -> Result<Self> {
+        let props = plan.properties()?;
+        prepare_destination(dest, overwrite)?;
+        let shared = Shared::new(None);
+        let groups = plan
+            .groups
+            .iter()
+            .zip(props)
+            .map(|(group, props)| {
+                let parts = Partitions::new(
+                    ExportPlan::dir(dest, group),
+                    Arc::clone(&group.schema),
+                    props,
+                    plan.partition,
+                    plan.limits(),
+                    BUFFER_BUDGET,
+                    Arc::clone(&shared),
+                );
+                (group.clone(), parts)
+            })
+            .collect();
+        let summary = ExportSummary { partition: plan.partition, ..ExportSummary::default() };
+        Ok(Self { dest: dest.to_path_buf(), groups, summary, started: Instant::now() })
+    }
+
+    /// Writes `batch`, a scan of group `group`'s columns (`series`, `ts`, then
+    /// [`ExportGroup::columns`] in order). After an error, call [`ExportWriter::abort`].
+    pub fn write(&mut self, group: usize, batch: &RecordBatch) -> Result<ExportProgress> {
+        let Some((group, parts)) = self.groups.get_mut(group) else {
+            return Err(Error::Arrow(arrow_schema::ArrowError::InvalidArgumentError(format!(
+                "export group {group} does not exist (the plan has {})",
+                self.groups.len()
+            ))));
+        };
+        let summary = &mut self.summary;
+        let added = parts.write(&group.adapt(batch)?, &mut |f| summary.add_file(f))?;
+        summary.rows += added.rows;
+        summary.points += added.points;
+        Ok(summary.progress())
+    }
+
+    /// Finishes every file and answers what was written.
+    pub fn finish(mut self) -> Result<ExportSummary> {
+        let summary = &mut self.summary;
+        let mut finished = Ok(());
+        for (_, parts) in self.groups {
+            finished = finished.and_then(|()| parts.finish(&mut |f| summary.add_file(f)));
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(dest).map_err(Error::io("create directory", dest))
+        if let Err(e) = finished {
+            destination::remove_contents(&self.dest)?;
+            return Err(e);
         }
-        Err(e) => Err(Error::Io { op: "read directory", path: dest.to_path_buf(), source: e }),
+        self.summary.elapsed_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        Ok(self.summary)
+    }
+
+    /// Stops, removing everything written (the destination stays, empty).
+    pub fn abort(self) -> Result<()> {
+        drop(self.groups);
+        destination::remove_contents(&self.dest)
     }
 }

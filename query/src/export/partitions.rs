@@ -1,8 +1,13 @@
-//! [`Partitions`]: the open part files of one export worker, one per day, fed with scan
-//! batches that it splits by UTC day.
+//! [`Partitions`]: the open part files of one writer of one export group, one per partition,
+//! fed with scan batches that it splits by [`Partition`] period.
+//!
+//! A file ends, and the partition's next `part-N` starts, when it holds
+//! [`FileLimits::rows`] rows or reaches [`FileLimits::bytes`] bytes (its size as
+//! [`PartWriter::size`] estimates it). To stop near the byte target rather than a whole batch
+//! past it, rows go into a file in slices sized from the bytes per row seen so far.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -12,10 +17,13 @@ use arrow_array::{Array, RecordBatch};
 use arrow_schema::SchemaRef;
 use parquet::file::properties::WriterProperties;
 
-use super::date;
+use super::partition::Partition;
 use super::quota::Quota;
 use super::writer::{ExportedFile, PartWriter};
 use crate::error::Result;
+
+/// Rows of the first slice written to a file before its bytes per row are known.
+const PROBE_ROWS: usize = 1024;
 
 /// What a batch added.
 #[derive(Clone, Copy, Debug, Default)]
@@ -26,41 +34,81 @@ pub(crate) struct Added {
     pub points: u64,
 }
 
-/// The part files one worker has open.
-pub(crate) struct Partitions<'a> {
-    dest: &'a Path,
-    schema: SchemaRef,
-    props: WriterProperties,
-    file_rows: u64,
-    buffer_budget: usize,
-    next_part: &'a AtomicU32,
-    quota: &'a Quota,
-    open: BTreeMap<i64, PartWriter<'a>>,
+/// When a part file is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FileLimits {
+    /// At most this many rows.
+    pub rows: u64,
+    /// Ends once it reaches this many bytes.
+    pub bytes: u64,
 }
 
-impl<'a> Partitions<'a> {
-    /// No file open yet; part numbers come from `next_part` (shared by all workers).
+/// What the writers of one export share: part numbers (unique within the export) and the byte
+/// quota.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// The next part number.
+    pub next_part: AtomicU32,
+    /// Every byte written is charged here.
+    pub quota: Arc<Quota>,
+}
+
+impl Shared {
+    /// Parts from 0, at most `max_bytes` bytes in all (`None`: no limit).
+    pub(crate) fn new(max_bytes: Option<u64>) -> Arc<Self> {
+        Arc::new(Self { next_part: AtomicU32::new(0), quota: Arc::new(Quota::new(max_bytes)) })
+    }
+}
+
+/// The part files one writer has open.
+pub(crate) struct Partitions {
+    dir: PathBuf,
+    schema: SchemaRef,
+    props: WriterProperties,
+    partition: Partition,
+    limits: FileLimits,
+    buffer_budget: usize,
+    shared: Arc<Shared>,
+    /// Bytes per row of the last file measured, for the first slice of the next.
+    bytes_per_row: Option<u64>,
+    open: BTreeMap<i64, PartWriter>,
+}
+
+impl Partitions {
+    /// No file open yet; files go under `dir` (the destination, or its family directory), in
+    /// `partition` directories.
     pub(crate) fn new(
-        dest: &'a Path,
+        dir: PathBuf,
         schema: SchemaRef,
         props: WriterProperties,
-        file_rows: u64,
+        partition: Partition,
+        limits: FileLimits,
         buffer_budget: usize,
-        next_part: &'a AtomicU32,
-        quota: &'a Quota,
+        shared: Arc<Shared>,
     ) -> Self {
-        Self { dest, schema, props, file_rows, buffer_budget, next_part, quota, open: BTreeMap::new() }
+        let limits = FileLimits { rows: limits.rows.max(1), bytes: limits.bytes.max(1) };
+        Self {
+            dir,
+            schema,
+            props,
+            partition,
+            limits,
+            buffer_budget,
+            shared,
+            bytes_per_row: None,
+            open: BTreeMap::new(),
+        }
     }
 
-    /// Splits `batch` into runs of rows of one day and appends each to its partition; a file
-    /// holds at most `file_rows` rows and is finished and passed to `done` when it has them.
+    /// Splits `batch` (the group's schema: `series`, `ts`, columns) into runs of rows of one
+    /// period and appends each to its partition, passing every file that fills up to `done`.
     pub(crate) fn write(&mut self, batch: &RecordBatch, done: &mut dyn FnMut(ExportedFile)) -> Result<Added> {
         let ts = batch.column(1).as_primitive::<TimestampNanosecondType>().values();
         let mut start = 0;
-        while start < ts.len() {
-            let day = date::day_of(ts[start]);
-            let len = ts[start..].iter().take_while(|t| date::day_of(**t) == day).count();
-            self.append(day, &batch.slice(start, len), done)?;
+        while let Some(first) = ts.get(start) {
+            let period = self.partition.period(*first);
+            let len = ts.get(start..).unwrap_or_default().iter().take_while(|t| period.holds(**t)).count();
+            self.append(period.key, &batch.slice(start, len), done)?;
             start += len;
         }
         self.bound_memory()?;
@@ -76,28 +124,58 @@ impl<'a> Partitions<'a> {
         Ok(())
     }
 
-    /// Appends `rows` (all of one day) to that day's part files, splitting them so that no file
-    /// holds more than `file_rows` rows: a file that reaches the limit is finished at once and
-    /// the rest goes to the next part.
-    fn append(&mut self, day: i64, rows: &RecordBatch, done: &mut dyn FnMut(ExportedFile)) -> Result<()> {
+    /// How many rows of `part` may go in before it is full, judged by rows and by the bytes
+    /// per row so far (at least one).
+    fn room(&self, part: &PartWriter) -> usize {
+        let rows = usize::try_from(self.limits.rows.saturating_sub(part.rows)).unwrap_or(usize::MAX).max(1);
+        let size = part.size();
+        let per_row = match part.rows {
+            0 => self.bytes_per_row,
+            n => Some(size.div_ceil(n)),
+        };
+        let by_size = match per_row {
+            Some(per_row) if per_row > 0 => {
+                let left = self.limits.bytes.saturating_sub(size) / per_row;
+                usize::try_from(left).unwrap_or(usize::MAX).max(1)
+            }
+            _ => PROBE_ROWS,
+        };
+        rows.min(by_size)
+    }
+
+    /// Appends `rows` (all of period `key`) to that partition's part files: a file that is
+    /// full is finished at once and the rest goes to the next part.
+    fn append(&mut self, key: i64, rows: &RecordBatch, done: &mut dyn FnMut(ExportedFile)) -> Result<()> {
         let total = rows.num_rows();
         let mut offset = 0;
         while offset < total {
-            if !self.open.contains_key(&day) {
-                let n = self.next_part.fetch_add(1, Ordering::Relaxed);
-                let date = date::date_string(day);
-                let dir = self.dest.join(format!("date={date}"));
-                let part =
-                    PartWriter::create(&dir, &date, n, Arc::clone(&self.schema), self.props.clone(), self.quota)?;
-                self.open.insert(day, part);
+            if !self.open.contains_key(&key) {
+                let n = self.shared.next_part.fetch_add(1, Ordering::Relaxed);
+                let dir = match self.partition.dir(key) {
+                    Some(sub) => self.dir.join(sub),
+                    None => self.dir.clone(),
+                };
+                let part = PartWriter::create(
+                    &dir,
+                    self.partition.value(key),
+                    n,
+                    Arc::clone(&self.schema),
+                    self.props.clone(),
+                    Arc::clone(&self.shared.quota),
+                )?;
+                self.open.insert(key, part);
             }
-            let Some(part) = self.open.get_mut(&day) else { return Ok(()) };
-            let room = usize::try_from(self.file_rows.saturating_sub(part.rows)).unwrap_or(usize::MAX).max(1);
-            let take = room.min(total - offset);
+            let Some(part) = self.open.get(&key) else { return Ok(()) };
+            let take = self.room(part).min(total - offset);
+            let Some(part) = self.open.get_mut(&key) else { return Ok(()) };
             part.write(&rows.slice(offset, take))?;
             offset += take;
-            if part.rows >= self.file_rows
-                && let Some(full) = self.open.remove(&day)
+            let size = part.size();
+            if part.rows > 0 && size > 0 {
+                self.bytes_per_row = Some(size.div_ceil(part.rows));
+            }
+            if (part.rows >= self.limits.rows || size >= self.limits.bytes)
+                && let Some(full) = self.open.remove(&key)
             {
                 done(full.finish()?);
             }
@@ -115,3 +193,6 @@ impl<'a> Partitions<'a> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -7,6 +7,7 @@
 
 use std::fs::File;
 use std::io::{self, Write};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Bytes one export may still write.
@@ -46,14 +47,14 @@ impl Quota {
 }
 
 /// A file whose writes are charged to a [`Quota`].
-pub(crate) struct QuotaFile<'a> {
+pub(crate) struct QuotaFile {
     file: File,
-    quota: &'a Quota,
+    quota: Arc<Quota>,
 }
 
-impl<'a> QuotaFile<'a> {
+impl QuotaFile {
     /// Writes to `file` charge `quota`.
-    pub(crate) fn new(file: File, quota: &'a Quota) -> Self {
+    pub(crate) fn new(file: File, quota: Arc<Quota>) -> Self {
         Self { file, quota }
     }
 
@@ -63,7 +64,7 @@ impl<'a> QuotaFile<'a> {
     }
 }
 
-impl Write for QuotaFile<'_> {
+impl Write for QuotaFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.quota.take(buf.len() as u64)?;
         let written = self.file.write(buf)?;
@@ -86,8 +87,8 @@ mod tests {
     #[test]
     fn writes_past_the_limit_fail_and_mark_the_quota() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let quota = Quota::new(Some(10));
-        let mut f = QuotaFile::new(File::create(dir.path().join("a")).expect("create"), &quota);
+        let quota = Arc::new(Quota::new(Some(10)));
+        let mut f = QuotaFile::new(File::create(dir.path().join("a")).expect("create"), Arc::clone(&quota));
         f.write_all(&[0; 8]).expect("within the quota");
         assert_eq!(quota.exceeded(), None);
         assert!(f.write_all(&[0; 3]).is_err(), "8 + 3 > 10");
@@ -98,8 +99,8 @@ mod tests {
     #[test]
     fn no_limit_never_refuses() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let quota = Quota::new(None);
-        let mut f = QuotaFile::new(File::create(dir.path().join("a")).expect("create"), &quota);
+        let quota = Arc::new(Quota::new(None));
+        let mut f = QuotaFile::new(File::create(dir.path().join("a")).expect("create"), Arc::clone(&quota));
         f.write_all(&[0; 1000]).expect("unlimited");
         assert_eq!(quota.exceeded(), None);
     }

@@ -15,6 +15,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_schema::{DataType, Schema, SchemaRef};
@@ -32,8 +33,8 @@ use crate::error::{Error, Result};
 pub struct ExportedFile {
     /// Its path.
     pub path: PathBuf,
-    /// The partition's date, `YYYY-MM-DD`.
-    pub date: String,
+    /// The partition's value: `YYYY-MM-DD`, `YYYY-MM` or `YYYY` (empty without partitions).
+    pub partition: String,
     /// Rows in the file.
     pub rows: u64,
     /// Size in bytes.
@@ -63,31 +64,32 @@ pub(crate) fn properties(schema: &Schema, row_group_rows: usize) -> Result<Write
 }
 
 /// A part file being written.
-pub(crate) struct PartWriter<'a> {
+pub(crate) struct PartWriter {
     tmp: PathBuf,
     path: PathBuf,
-    date: String,
-    writer: ArrowWriter<QuotaFile<'a>>,
+    partition: String,
+    writer: ArrowWriter<QuotaFile>,
     /// Rows written so far.
     pub rows: u64,
 }
 
-impl<'a> PartWriter<'a> {
-    /// Starts `dir/part-{n}.parquet` (as a temporary file), its bytes charged to `quota`.
+impl PartWriter {
+    /// Starts `dir/part-{n}.parquet` (as a temporary file) of the partition `partition`, its
+    /// bytes charged to `quota`.
     pub(crate) fn create(
         dir: &Path,
-        date: &str,
+        partition: String,
         n: u32,
         schema: SchemaRef,
         props: WriterProperties,
-        quota: &'a Quota,
+        quota: Arc<Quota>,
     ) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(Error::io("create directory", dir))?;
         let tmp = dir.join(format!(".part-{n}.parquet.tmp"));
         let path = dir.join(format!("part-{n}.parquet"));
         let file = OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(Error::io("create", &tmp))?;
         let writer = ArrowWriter::try_new(QuotaFile::new(file, quota), schema, Some(props))?;
-        Ok(Self { tmp, path, date: date.to_string(), writer, rows: 0 })
+        Ok(Self { tmp, path, partition, writer, rows: 0 })
     }
 
     /// Appends rows.
@@ -100,6 +102,13 @@ impl<'a> PartWriter<'a> {
     /// Bytes buffered for the row group in progress.
     pub(crate) fn buffered(&self) -> usize {
         self.writer.in_progress_size()
+    }
+
+    /// The file's size so far: bytes written plus the encoder's estimate of the row group in
+    /// progress (its pages not yet compressed count at their encoded size, so the finished file
+    /// is at most about this large).
+    pub(crate) fn size(&self) -> u64 {
+        (self.writer.bytes_written() as u64).saturating_add(self.writer.in_progress_size() as u64)
     }
 
     /// Ends the row group in progress (bounds memory when many partitions are open).
@@ -117,6 +126,6 @@ impl<'a> PartWriter<'a> {
         if let Some(dir) = self.path.parent() {
             File::open(dir).and_then(|d| d.sync_all()).map_err(Error::io("sync directory", dir))?;
         }
-        Ok(ExportedFile { path: self.path, date: self.date, rows: self.rows, bytes })
+        Ok(ExportedFile { path: self.path, partition: self.partition, rows: self.rows, bytes })
     }
 }

@@ -5,7 +5,8 @@
 //! The destination is a relative path without `..` and without a symbolic link among its
 //! existing components (checked here, so nothing outside the export directory is ever written;
 //! part files are then created exclusively, which never follows a link at their name); the
-//! engine refuses a destination that is not empty, so existing files are never overwritten.
+//! engine refuses a destination that is not empty, unless the request sets `overwrite` and the
+//! destination holds only a previous export (never anything else, never through a link).
 //! Every byte written is charged to the server's quota (`server.export_max_bytes`). Answers and
 //! errors name files relative to the export directory, never by their absolute server path. The export runs on the blocking pool; with progress,
 //! events go through a small channel and are dropped (not queued) when the client reads slowly.
@@ -22,6 +23,7 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
+use crate::export::{MIN_TARGET_FILE_BYTES, Naming, Partition, Partitioning};
 use crate::status::ReadError;
 use crate::{ExportProgress, ExportQuery, ExportSummary};
 
@@ -70,6 +72,9 @@ fn relative_paths(root: &Path, error: crate::Error) -> crate::Error {
     match error {
         crate::Error::Io { op, path, source } => crate::Error::Io { op, path: relative(path), source },
         crate::Error::DestinationNotEmpty { path } => crate::Error::DestinationNotEmpty { path: relative(path) },
+        crate::Error::DestinationForeign { path, entry } => {
+            crate::Error::DestinationForeign { path: relative(path), entry: relative(entry) }
+        }
         other => other,
     }
 }
@@ -99,6 +104,33 @@ fn job(root: &Path, max_bytes: Option<u64>, request: pb::ExportRequest) -> Resul
     if request.max_rows_per_file > 0 {
         query.file_rows = request.max_rows_per_file;
     }
+    query.partition = match pb::ExportPartition::try_from(request.partition) {
+        Ok(pb::ExportPartition::Unspecified | pb::ExportPartition::Day) => Partitioning::Day,
+        Ok(pb::ExportPartition::Auto) => Partitioning::Auto,
+        Ok(pb::ExportPartition::None) => Partitioning::None,
+        Ok(pb::ExportPartition::Month) => Partitioning::Month,
+        Ok(pb::ExportPartition::Year) => Partitioning::Year,
+        Err(_) => return Err(argument("partition", "is not a known ExportPartition (AUTO, NONE, DAY, MONTH, YEAR)")),
+    };
+    query.naming = match pb::ExportColumnNaming::try_from(request.column_naming) {
+        Ok(pb::ExportColumnNaming::Unspecified | pb::ExportColumnNaming::Dotted) => Naming::Dotted,
+        Ok(pb::ExportColumnNaming::Underscore) => Naming::Underscore,
+        Ok(pb::ExportColumnNaming::Family) => Naming::Family,
+        Err(_) => {
+            return Err(argument("column_naming", "is not a known ExportColumnNaming (DOTTED, UNDERSCORE, FAMILY)"));
+        }
+    };
+    match request.target_file_size_bytes {
+        0 => {}
+        n if n < MIN_TARGET_FILE_BYTES => {
+            return Err(ApiError::Argument {
+                field: "target_file_size_bytes".into(),
+                reason: format!("is {n}; it must be 0 (128 MiB) or at least {MIN_TARGET_FILE_BYTES} (64 KiB)"),
+            });
+        }
+        n => query.target_file_bytes = n,
+    }
+    query.overwrite = request.overwrite;
     Ok(Job { query, dest: root.join(relative), root: root.to_path_buf() })
 }
 
@@ -116,6 +148,17 @@ fn response(root: &Path, summary: &ExportSummary) -> pb::ExportResponse {
             .collect(),
         rows: summary.rows,
         bytes: summary.bytes,
+        partition: partition_to_proto(summary.partition).into(),
+    }
+}
+
+/// The wire value of a resolved partitioning.
+pub fn partition_to_proto(partition: Partition) -> pb::ExportPartition {
+    match partition {
+        Partition::None => pb::ExportPartition::None,
+        Partition::Day => pb::ExportPartition::Day,
+        Partition::Month => pb::ExportPartition::Month,
+        Partition::Year => pb::ExportPartition::Year,
     }
 }
 
@@ -126,6 +169,7 @@ fn run(db: &Db, job: &Job, progress: &mut dyn FnMut(ExportProgress)) -> Result<p
     tracing::info!(
         table = %job.query.table,
         dest = %job.dest.display(),
+        partition = summary.partition.name(),
         rows = summary.rows,
         files = summary.files.len(),
         "export finished"
@@ -217,6 +261,49 @@ mod tests {
         let io = std::io::Error::other("disk full");
         let err = relative_paths(root, crate::Error::Io { op: "create", path: root.join("a/b"), source: io });
         assert!(err.to_string().starts_with("create a/b:"), "{err}");
+    }
+
+    #[test]
+    fn unset_fields_keep_the_old_behaviour_and_new_ones_convert() {
+        let old = job(Path::new("/e"), None, request("x")).expect("ok").query;
+        assert_eq!((old.partition, old.naming, old.overwrite), (Partitioning::Day, Naming::Dotted, false));
+        assert_eq!(old.target_file_bytes, crate::export::DEFAULT_TARGET_FILE_BYTES);
+        let new = pb::ExportRequest {
+            partition: pb::ExportPartition::Auto.into(),
+            column_naming: pb::ExportColumnNaming::Family.into(),
+            target_file_size_bytes: 1 << 20,
+            overwrite: true,
+            ..request("x")
+        };
+        let q = job(Path::new("/e"), None, new).expect("ok").query;
+        assert_eq!(
+            (q.partition, q.naming, q.target_file_bytes, q.overwrite),
+            (Partitioning::Auto, Naming::Family, 1 << 20, true)
+        );
+    }
+
+    #[test]
+    fn bad_partitions_namings_and_sizes_are_refused_by_field() {
+        let cases = [
+            (pb::ExportRequest { partition: 42, ..request("x") }, "partition:"),
+            (pb::ExportRequest { column_naming: 42, ..request("x") }, "column_naming:"),
+            (pb::ExportRequest { target_file_size_bytes: 1000, ..request("x") }, "target_file_size_bytes:"),
+        ];
+        for (r, field) in cases {
+            let err = job(Path::new("/e"), None, r).err().expect("refused").to_string();
+            assert!(err.starts_with(field), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_foreign_entry_is_named_relative_to_the_export_directory() {
+        let root = Path::new("/srv/export");
+        let err = relative_paths(
+            root,
+            crate::Error::DestinationForeign { path: root.join("may"), entry: root.join("may/notes.txt") },
+        );
+        let message = err.to_string();
+        assert!(message.starts_with("export destination may holds may/notes.txt"), "{message}");
     }
 
     #[test]
