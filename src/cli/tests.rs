@@ -208,6 +208,48 @@ fn export_destination_must_stay_inside_the_export_dir() {
 }
 
 #[test]
+fn export_flags_reach_the_request_and_the_local_query() {
+    let export = |line: &str| {
+        let Command::Export(export) = parse(line).expect("parses").command else { panic!("not export") };
+        export
+    };
+    let plain = export("isobar export t --all --dest d").request().expect("valid");
+    assert_eq!(plain.partition, pb::ExportPartition::Auto as i32, "the CLI asks auto");
+    assert_eq!(plain.column_naming, pb::ExportColumnNaming::Dotted as i32);
+    assert_eq!((plain.target_file_size_bytes, plain.overwrite), (0, false), "the server's default size");
+    let full =
+        export("isobar export t --all --dest d --partition month --naming family --target-file-size 64MiB --overwrite")
+            .request()
+            .expect("valid");
+    assert_eq!(full.partition, pb::ExportPartition::Month as i32);
+    assert_eq!(full.column_naming, pb::ExportColumnNaming::Family as i32);
+    assert_eq!((full.target_file_size_bytes, full.overwrite), (64 << 20, true));
+
+    let local =
+        export("isobar export t --prefix s --to-local ./out --naming underscore --partition none --from 5 --to 9");
+    let q = local.query().expect("valid");
+    assert_eq!(q.range, isobar_storage::TimeRange::new(5, 9));
+    assert_eq!(q.selector, isobar_storage::SeriesSelector::Prefix("s".into()));
+    assert_eq!(
+        (q.naming, q.partition),
+        (isobar_query::export::Naming::Underscore, isobar_query::export::Partitioning::None)
+    );
+    assert_eq!(q.target_file_bytes, isobar_query::export::DEFAULT_TARGET_FILE_BYTES);
+    assert!(matches!(local.request(), Err(CliError::Argument { arg: "--dest", .. })), "no server destination");
+
+    for bad in [
+        "isobar export t --all",
+        "isobar export t --all --dest d --to-local ./out",
+        "isobar export t --all --dest d --target-file-size 1KiB",
+        "isobar export t --all --dest d --target-file-size lots",
+        "isobar export t --all --dest d --partition week",
+        "isobar export t --all --dest d --naming camel",
+    ] {
+        assert!(parse(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
 fn calendar_buckets_and_the_zone_reach_the_request() {
     let request = |line: &str| {
         let Command::Agg(agg) = parse(line).expect("parses").command else { panic!("not agg") };
