@@ -24,7 +24,8 @@ use arrow_array::{Array, RecordBatch};
 use isobar_proto::v1 as pb;
 use isobar_proto::v1::ArrowBatch;
 use isobar_query::export::{
-    ExportPlan, ExportWriter, Extent, SMALL_EXPORT_CELLS, auto_partition, check_destination, groups,
+    ExportGroup, ExportPlan, ExportWriter, Extent, Partition, SMALL_EXPORT_CELLS, auto_partition, check_destination,
+    groups,
 };
 use isobar_query::{Error as ExportError, ExportQuery, ExportSummary};
 use tokio::sync::mpsc;
@@ -160,6 +161,31 @@ async fn span(client: &mut Client, base: &pb::ScanRequest, columns: Vec<String>)
     Ok(extent)
 }
 
+/// [`auto_partition`] of the export `scans` read: the batches read until the export is known to
+/// be small (the scans ended) or not (then [`span`] asks for the first and last times), and the
+/// partition. The batches are returned, to be written.
+async fn choose_partition(
+    scans: &mut Scans<'_>,
+    planned: &[ExportGroup],
+    base: &pb::ScanRequest,
+) -> Result<(Partition, Vec<(usize, RecordBatch)>), CliError> {
+    let families: Vec<Vec<Vec<usize>>> = planned.iter().map(|g| families_of(&g.columns)).collect();
+    let mut extent = Extent::default();
+    let mut held = Vec::new();
+    while let Some((group, batch)) = scans.next().await? {
+        measure(&mut extent, &batch, families.get(group).map_or(&[][..], Vec::as_slice));
+        held.push((group, batch));
+        if extent.cells > SMALL_EXPORT_CELLS {
+            let every_column = planned.iter().flat_map(|g| g.columns.clone()).collect();
+            let cells = extent.cells;
+            extent = span(scans.client, base, every_column).await?;
+            extent.cells = cells;
+            break;
+        }
+    }
+    Ok((auto_partition(&extent), held))
+}
+
 /// Runs a local export of `args` into `dir`.
 pub async fn run(args: &ExportArgs, client: &mut Client, dir: &Path) -> Result<ExportSummary, CliError> {
     let q: ExportQuery = args.query()?;
@@ -180,7 +206,6 @@ pub async fn run(args: &ExportArgs, client: &mut Client, dir: &Path) -> Result<E
         batch_rows: BATCH_ROWS,
         ..pb::ScanRequest::default()
     };
-    let every_column: Vec<String> = planned.iter().flat_map(|g| g.columns.clone()).collect();
     let mut scans = Scans {
         client,
         base: base.clone(),
@@ -190,29 +215,9 @@ pub async fn run(args: &ExportArgs, client: &mut Client, dir: &Path) -> Result<E
         ready: VecDeque::new(),
     };
 
-    // Hold the first rows while the partitioning is undecided.
-    let mut held = Vec::new();
-    let partition = match q.partition.fixed() {
-        Some(p) => p,
-        None => {
-            let mut extent = Extent::default();
-            let mut ended = true;
-            let families: Vec<Vec<Vec<usize>>> = planned.iter().map(|g| families_of(&g.columns)).collect();
-            while let Some((group, batch)) = scans.next().await? {
-                measure(&mut extent, &batch, families.get(group).map_or(&[][..], Vec::as_slice));
-                held.push((group, batch));
-                if extent.cells > SMALL_EXPORT_CELLS {
-                    ended = false;
-                    break;
-                }
-            }
-            if !ended {
-                let cells = extent.cells;
-                extent = span(scans.client, &base, every_column).await?;
-                extent.cells = cells;
-            }
-            auto_partition(&extent)
-        }
+    let (partition, held) = match q.partition.fixed() {
+        Some(p) => (p, Vec::new()),
+        None => choose_partition(&mut scans, &planned, &base).await?,
     };
     let plan = ExportPlan::new(&table, &q, partition).map_err(LocalExportError::from)?;
 
