@@ -2,7 +2,8 @@
 //! in the test venv; nothing is downloaded) are imported with the one command `docs/import.md`
 //! documents, read back with `scan --format csv`, and `scripts/interop/tmy3_check.py` compares
 //! daily maxima and monthly means in local time of a zone with DST against pandas over the same
-//! file read by pvlib's own reader.
+//! file, both over the scanned rows and as Isobar computes them itself (`agg --tz ZONE --bucket
+//! 1d` and `--bucket 1mo`, DST-aware local days and months).
 //!
 //! The interpreter is `$ISOBAR_TEST_PYTHON`, else `.venv/bin/python`; without either the test
 //! fails (it never skips).
@@ -77,10 +78,22 @@ fn pvlib_tmy3_files_import_and_match_pandas_in_local_time() {
         let scanned = run(isobar().args(["--format", "csv", "scan", &table, "--all"]), "scan");
         let scan_file = dir.path().join(format!("{table}.csv"));
         std::fs::write(&scan_file, scanned).expect("write scan");
-        let mut script = Command::new(&python);
         // Group in the local civil time of the station's region, which has DST.
         let civil = if zone == "Etc/GMT+9" { "America/Anchorage" } else { "America/New_York" };
-        script.arg(&check).arg(file).arg(&scan_file).arg(civil);
+        let agg = |bucket: &str, functions: &[&str], name: &str| {
+            let mut command = isobar();
+            command.args(["--format", "csv", "agg", &table, "--all", "--tz", civil, "--bucket", bucket]);
+            for f in functions {
+                command.args(["--fn", f]);
+            }
+            let path = dir.path().join(format!("{table}-{name}.csv"));
+            std::fs::write(&path, run(&mut command, name)).expect("write aggregate");
+            path
+        };
+        let daily = agg("1d", &["max:met.temp_c:temp_max"], "daily");
+        let monthly = agg("1mo", &["avg:met.temp_c:temp_c", "avg:met.ghi:ghi"], "monthly");
+        let mut script = Command::new(&python);
+        script.arg(&check).arg(file).arg(&scan_file).arg(civil).arg(&daily).arg(&monthly);
         let said = run(&mut script, "tmy3_check.py");
         assert!(said.contains("tmy3 ok: 8760 rows"), "{said}");
     }

@@ -13,7 +13,7 @@
 //! }"#).unwrap();
 //! let temperature = "weather.temperature".parse().unwrap();
 //! assert_eq!(q.aggregations[0], Aggregation::new(AggregateFunction::Avg, temperature));
-//! assert_eq!(q.bucket, Some(Bucket { width_ns: 3_600_000_000_000, origin_ns: 0 }));
+//! assert_eq!(q.bucket, Some(Bucket::new(3_600_000_000_000)));
 //! assert!(q.push_down);
 //! ```
 
