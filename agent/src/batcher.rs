@@ -4,6 +4,10 @@
 //! so a record may exceed the limits by one chunk. Appending blocks under policy `block`, which
 //! stops draining the bounded source channel and so stops the sources.
 //!
+//! A chunk that carries an [`Ack`] (an MQTT QoS 1 message) is queued at once, together with
+//! whatever else is waiting in the channel (group commit), and its ack is sent back only after
+//! the append returned, so a sender is acknowledged only for readings on disk.
+//!
 //! On a graceful stop (the agent's `stop` flag) the batcher waits up to [`STOP_GRACE`] for the
 //! sources to hang up, then takes what is still in the channel and queues the pending record
 //! before it returns: a reading a source has handed over is on disk when the agent exits, as
@@ -21,7 +25,7 @@ use prost::Message;
 use crate::config::BatchConfig;
 use crate::metrics::Metrics;
 use crate::queue::{Checkpoint, Queue, QueueError};
-use crate::source::Chunk;
+use crate::source::{Ack, Chunk};
 
 #[derive(Default)]
 struct Pending {
@@ -30,6 +34,8 @@ struct Pending {
     bytes: usize,
     checkpoints: BTreeMap<String, Checkpoint>,
     since: Option<Instant>,
+    /// Sources waiting to hear that their readings are queued.
+    acks: Vec<Ack>,
 }
 
 /// How long a stopping batcher waits for the sources to hang up before it queues what it has.
@@ -49,6 +55,7 @@ impl Pending {
         if let Some(c) = chunk.checkpoint {
             self.checkpoints.insert(c.source.clone(), c);
         }
+        self.acks.extend(chunk.ack);
     }
 }
 
@@ -75,7 +82,15 @@ pub fn run(
         match rx.recv_timeout(due.unwrap_or(POLL).min(POLL)) {
             Ok(chunk) => {
                 pending.add(chunk);
-                if pending.rows >= config.max_rows || pending.bytes >= config.max_bytes {
+                if !pending.acks.is_empty() {
+                    // A sender waits for its acknowledgement: queue now, with whatever else has
+                    // arrived meanwhile (group commit), rather than after max_delay_ms.
+                    while pending.rows < config.max_rows && pending.bytes < config.max_bytes {
+                        let Ok(more) = rx.try_recv() else { break };
+                        pending.add(more);
+                    }
+                    flush(&mut pending, &queue, &metrics)?;
+                } else if pending.rows >= config.max_rows || pending.bytes >= config.max_bytes {
                     flush(&mut pending, &queue, &metrics)?;
                 }
             }
@@ -95,6 +110,7 @@ fn flush(pending: &mut Pending, queue: &Queue, metrics: &Metrics) -> Result<(), 
         return Ok(());
     }
     let seq = queue.append(p.request.encode_to_vec(), p.checkpoints.into_values().collect())?;
+    p.acks.into_iter().for_each(Ack::fire);
     metrics.queued.fetch_add(1, Ordering::Relaxed);
     tracing::debug!(seq, rows = p.rows, "queued a record");
     Ok(())

@@ -44,7 +44,7 @@ pub fn run(command: &AgentCommand) -> Result<(), RunError> {
     match command {
         AgentCommand::Run { config } => crate::run::run(AgentConfig::load(config)?),
         AgentCommand::Status { queue_dir, output } => {
-            let status = Status::load(queue_dir)?;
+            let status = Status::load(queue_dir)?.checked(queue_dir);
             match output {
                 StatusFormat::Table => print!("{}", status.table()),
                 StatusFormat::Json => println!("{}", serde_json::to_string_pretty(&status).unwrap_or_default()),

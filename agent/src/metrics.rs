@@ -45,7 +45,12 @@ pub struct Status {
     pub producer_id: String,
     /// When written, ms since the epoch.
     pub updated_ms: u64,
-    /// Whether the forwarder is connected.
+    /// Whether an agent is running on this queue: written true while it runs and false when it
+    /// stops; `agent status` replaces it with whether the queue's `LOCK` is held, which also
+    /// tells a killed agent apart from a running one.
+    #[serde(default)]
+    pub running: bool,
+    /// Whether the forwarder is connected (false whenever the agent is not running).
     pub connected: bool,
     /// Rows read by the sources.
     pub rows_in: u64,
@@ -84,6 +89,7 @@ impl Metrics {
         Status {
             producer_id: producer_id.to_string(),
             updated_ms: now_ms,
+            running: true,
             connected,
             rows_in: self.rows_in.load(Relaxed),
             bad_readings: self.bad_readings.load(Relaxed),
@@ -113,6 +119,14 @@ impl Status {
         std::fs::rename(&tmp, &path).map_err(|source| QueueError::Io { path, source })
     }
 
+    /// The status as of now: `running` is whether an agent holds the queue (its `LOCK`), and a
+    /// queue nobody runs is not connected, whatever the file last said.
+    pub fn checked(mut self, dir: &Path) -> Self {
+        self.running = crate::queue::in_use(dir);
+        self.connected &= self.running;
+        self
+    }
+
     /// Reads `status.json` of `dir`.
     pub fn load(dir: &Path) -> Result<Self, QueueError> {
         let path = dir.join(STATUS_FILE);
@@ -123,9 +137,10 @@ impl Status {
     /// The status as an aligned two-column table.
     pub fn table(&self) -> String {
         let q = &self.queue;
-        let rows: [(&str, String); 22] = [
+        let rows: [(&str, String); 23] = [
             ("producer_id", self.producer_id.clone()),
             ("updated_ms", self.updated_ms.to_string()),
+            ("running", self.running.to_string()),
             ("connected", self.connected.to_string()),
             ("rows_in", self.rows_in.to_string()),
             ("bad_readings", self.bad_readings.to_string()),

@@ -120,13 +120,14 @@ pub fn run(config: AgentConfig) -> Result<(), RunError> {
     runtime.block_on(async move {
         let queue = status_queue;
         tokio::spawn(forwarder.run());
-        let write_status = || {
-            let status = metrics.status(
+        let write_status = |running: bool| {
+            let mut status = metrics.status(
                 &producer_id,
-                connected.load(Ordering::Relaxed),
+                running && connected.load(Ordering::Relaxed),
                 queue.stats(),
                 crate::map::now_ns() as u64 / 1_000_000,
             );
+            status.running = running;
             if let Err(e) = status.store(queue.dir()) {
                 tracing::warn!(error = %e, "cannot write status.json");
             }
@@ -134,7 +135,7 @@ pub fn run(config: AgentConfig) -> Result<(), RunError> {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tokio::select! {
-                _ = tick.tick() => write_status(),
+                _ = tick.tick() => write_status(true),
                 _ = shutdown_signal() => break,
             }
         }
@@ -143,7 +144,7 @@ pub fn run(config: AgentConfig) -> Result<(), RunError> {
         if !matches!(tokio::task::spawn_blocking(move || batcher.join()).await, Ok(Ok(()))) {
             tracing::error!("the batcher panicked while stopping");
         }
-        write_status();
+        write_status(false);
         tracing::info!("agent stopped");
     });
     queue.close();

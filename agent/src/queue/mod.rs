@@ -163,6 +163,41 @@ pub enum QueueError {
     /// The queue was closed while waiting.
     #[error("queue closed")]
     Closed,
+    /// Another process holds the queue directory.
+    #[error(
+        "queue directory {path} is in use by another running agent (it holds {path}/LOCK); stop that agent, or give \
+         this one its own queue.dir"
+    )]
+    InUse {
+        /// The directory.
+        path: PathBuf,
+    },
+}
+
+/// The name of the lock file in a queue directory.
+const LOCK_FILE: &str = "LOCK";
+
+/// Takes `dir/LOCK` exclusively, or says that another agent has it.
+fn lock_dir(dir: &Path) -> Result<fs::File, QueueError> {
+    let path = dir.join(LOCK_FILE);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| QueueError::Io { path: path.clone(), source })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(QueueError::InUse { path: dir.to_path_buf() }),
+        Err(fs::TryLockError::Error(source)) => Err(QueueError::Io { path, source }),
+    }
+}
+
+/// True when a running agent holds the queue directory `dir` (its `LOCK` is locked). A
+/// directory without a `LOCK`, or one that cannot be read, is not in use.
+pub fn in_use(dir: &Path) -> bool {
+    let Ok(file) = fs::OpenOptions::new().read(true).open(dir.join(LOCK_FILE)) else { return false };
+    matches!(file.try_lock_shared(), Err(fs::TryLockError::WouldBlock))
 }
 
 /// Counters and gauges of the queue.
@@ -188,6 +223,9 @@ pub struct QueueStats {
 #[derive(Debug)]
 pub struct Queue {
     dir: PathBuf,
+    /// `LOCK`, locked exclusively for as long as the queue is open (the lock dies with the
+    /// process, however it ends), as the storage engine locks its data directory.
+    _lock: fs::File,
     opts: QueueOptions,
     inner: Mutex<Inner>,
     /// Signalled when space is freed.
@@ -214,6 +252,7 @@ impl Queue {
     /// Opens (creating if needed) the queue in `dir` and recovers it; see the module doc.
     pub fn open(dir: &Path, opts: QueueOptions) -> Result<Self, QueueError> {
         fs::create_dir_all(dir).map_err(|source| QueueError::Io { path: dir.to_path_buf(), source })?;
+        let lock = lock_dir(dir)?;
         let mut state = State::load(dir)?;
         let mut names = Vec::new();
         let read = fs::read_dir(dir).map_err(|source| QueueError::Io { path: dir.to_path_buf(), source })?;
@@ -249,7 +288,14 @@ impl Queue {
             state.store(dir)?;
         }
         let inner = Inner { state, segments, active: None, last_seq, total_bytes, latest, closed: false };
-        Ok(Self { dir: dir.to_path_buf(), opts, inner: Mutex::new(inner), space: Condvar::new(), data: Condvar::new() })
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            _lock: lock,
+            opts,
+            inner: Mutex::new(inner),
+            space: Condvar::new(),
+            data: Condvar::new(),
+        })
     }
 
     /// The queue directory.

@@ -222,3 +222,18 @@ fn full_disk_applies_the_policy_and_leaves_nothing_corrupt() {
     assert_eq!(q.stats().last_seq, last);
     assert!(all_after(&q, 0).iter().all(|r| r.request == payload(r.seq, 50_000)));
 }
+
+#[test]
+fn one_agent_per_queue_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(!in_use(dir.path()), "a new directory is not in use");
+    let q = Queue::open(dir.path(), opts(1 << 20, 1 << 16, FullPolicy::Block)).unwrap();
+    assert!(in_use(dir.path()), "an open queue holds its LOCK");
+    let second = Queue::open(dir.path(), opts(1 << 20, 1 << 16, FullPolicy::Block));
+    let Err(err) = second else { panic!("a second open of the same directory is refused") };
+    let err = err.to_string();
+    assert!(err.contains("in use by another running agent"), "{err}");
+    drop(q);
+    assert!(!in_use(dir.path()), "closing the queue releases its LOCK");
+    Queue::open(dir.path(), opts(1 << 20, 1 << 16, FullPolicy::Block)).expect("opens again after the first closed");
+}

@@ -61,6 +61,7 @@ pub fn run(config: &SourceConfig, ctx: &Ctx) -> Result<(), GeneratorError> {
             rows: Vec::new(),
             batches: request.batches,
             checkpoint: Some(Checkpoint { source: ctx.name.clone(), file_id: 0, offset: i + 1 }),
+            ack: None,
         };
         rows_sent += chunk.row_count() as u64;
         if !ctx.send(chunk) {

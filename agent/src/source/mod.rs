@@ -31,6 +31,29 @@ pub struct Chunk {
     pub batches: Vec<SeriesBatch>,
     /// Position after these readings, for sources that resume.
     pub checkpoint: Option<Checkpoint>,
+    /// Returned to the source once these readings are in the on-disk queue (a source that
+    /// acknowledges its sender, such as MQTT's PUBACK, waits for it).
+    pub ack: Option<Ack>,
+}
+
+/// A token the batcher sends back to a source once a chunk's readings are queued (appended and
+/// synced); dropped unsent when the queue append fails, so the sender is never told "stored".
+#[derive(Debug)]
+pub struct Ack {
+    to: std::sync::mpsc::Sender<u64>,
+    token: u64,
+}
+
+impl Ack {
+    /// An ack that sends `token` to `to`.
+    pub fn new(to: std::sync::mpsc::Sender<u64>, token: u64) -> Self {
+        Self { to, token }
+    }
+
+    /// Tells the source (which may be gone: then nobody is waiting).
+    pub fn fire(self) {
+        let _ = self.to.send(self.token);
+    }
 }
 
 impl Chunk {

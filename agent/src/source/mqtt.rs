@@ -7,8 +7,14 @@
 //! `{"ts": 1700000000000, "temp": 212.5, "door_open": false}` writes table `plant`, series
 //! `line1/oven`, columns `data.temp` (f64) and `data.door_open` (bool) at that millisecond.
 //!
-//! QoS 1 messages are acknowledged (PUBACK) once handed to the batcher; the connection uses a
-//! clean session, so messages published while the agent is disconnected are not delivered.
+//! QoS 1 messages are acknowledged (PUBACK) only once their reading is in the agent's on-disk
+//! queue (the batcher sends an [`Ack`] back after the append; a thread of the session writes the
+//! PUBACKs as they come). With `qos = 1` the session is persistent (clean session off, under
+//! the stable client id `isobar-agent-<producer id>`): the broker keeps what is published while
+//! the agent is down or restarting and redelivers every message it has not seen acknowledged,
+//! so killing the agent (even with SIGKILL) loses nothing the broker accepted; a message queued
+//! but not yet acknowledged when the agent died comes again and is written again, which upserts
+//! the same row. With `qos = 0` the session is clean and delivery is at most once.
 //! The connection is retried every second (doubling to 30 s) until the agent stops.
 //!
 //! Packet framing: `type<<4 | flags: u8`, remaining length (varint, 7 bits a byte, at most 4
@@ -18,7 +24,9 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use super::{Chunk, Ctx};
+use std::sync::{Arc, Mutex, mpsc};
+
+use super::{Ack, Chunk, Ctx};
 use crate::config::{FieldMapping, SourceConfig};
 use crate::map;
 
@@ -142,7 +150,9 @@ fn session(
     stream.set_nodelay(true)?;
     let mut body = Vec::new();
     string(&mut body, "MQTT");
-    body.extend_from_slice(&[4, 0x02]);
+    // Connect flags: clean session (0x02) only for QoS 0; QoS 1 keeps its session at the broker.
+    let flags = if qos == 0 { 0x02 } else { 0x00 };
+    body.extend_from_slice(&[4, flags]);
     body.extend_from_slice(&KEEP_ALIVE_S.to_be_bytes());
     string(&mut body, client_id);
     stream.write_all(&packet(0x10, &body))?;
@@ -160,13 +170,45 @@ fn session(
     stream.write_all(&packet(0x82, &body))?;
     tracing::info!(source = %ctx.name, %broker, ?topics, "MQTT subscribed");
     stream.set_read_timeout(Some(Duration::from_millis(500)))?;
+    // Writes go through one lock: this loop's pings and the PUBACKs of the ack thread.
+    let writer = Arc::new(Mutex::new(stream.try_clone()?));
+    let (acked, queued) = mpsc::channel::<u64>();
+    let pubacks = {
+        let writer = Arc::clone(&writer);
+        std::thread::Builder::new().name("mqtt-puback".into()).spawn(move || {
+            for id in queued {
+                let id = u16::try_from(id).unwrap_or_default();
+                let sent = writer.lock().map(|mut w| w.write_all(&packet(0x40, &id.to_be_bytes())));
+                if !matches!(sent, Ok(Ok(()))) {
+                    return;
+                }
+            }
+        })?
+    };
+    let result = receive(&mut stream, &writer, &acked, strip_prefix, mapping, ctx);
+    drop(acked);
+    // The ack thread ends when every ack is fired or dropped, or its write fails.
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    let _ = pubacks.join();
+    result
+}
+
+/// Reads PUBLISH packets until the agent stops; each QoS 1 message's ack goes with its chunk.
+fn receive(
+    stream: &mut TcpStream,
+    writer: &Mutex<TcpStream>,
+    acked: &mpsc::Sender<u64>,
+    strip_prefix: &str,
+    mapping: &FieldMapping,
+    ctx: &Ctx,
+) -> std::io::Result<()> {
     let mut last_ping = Instant::now();
     while !ctx.stopping() {
         if last_ping.elapsed() > Duration::from_secs(u64::from(KEEP_ALIVE_S) / 2) {
-            stream.write_all(&[0xC0, 0])?;
+            writer.lock().map_err(|_| bad("the MQTT writer lock is poisoned"))?.write_all(&[0xC0, 0])?;
             last_ping = Instant::now();
         }
-        let Some((first, body)) = read_packet(&mut stream)? else { continue };
+        let Some((first, body)) = read_packet(stream)? else { continue };
         match first >> 4 {
             3 => {
                 let (topic, id, payload) = parse_publish(first & 0x0f, &body)?;
@@ -180,16 +222,19 @@ fn session(
                         Err(e) => Err(e.to_string()),
                     },
                 };
+                let ack = id.map(|id| Ack::new(acked.clone(), u64::from(id)));
                 match row {
                     Ok(row) => {
-                        if !ctx.send(Chunk { rows: vec![row], ..Chunk::default() }) {
+                        if !ctx.send(Chunk { rows: vec![row], ack, ..Chunk::default() }) {
                             return Ok(());
                         }
                     }
-                    Err(e) => ctx.bad(&format_args!("topic {topic}: {e}")),
-                }
-                if let Some(id) = id {
-                    stream.write_all(&packet(0x40, &id.to_be_bytes()))?;
+                    Err(e) => {
+                        // A reading that can never be mapped is acknowledged, or the broker
+                        // would redeliver it forever; it is counted and logged.
+                        ctx.bad(&format_args!("topic {topic}: {e}"));
+                        ack.into_iter().for_each(Ack::fire);
+                    }
                 }
             }
             9 if body.get(2) == Some(&0x80) => return Err(bad("broker refused the subscription")),

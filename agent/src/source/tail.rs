@@ -84,7 +84,7 @@ pub fn run(config: &SourceConfig, ctx: &Ctx) -> std::io::Result<()> {
         if new_offset > offset {
             offset = new_offset;
             let checkpoint = Some(Checkpoint { source: ctx.name.clone(), file_id, offset });
-            if !rows.is_empty() && !ctx.send(Chunk { rows, batches: Vec::new(), checkpoint }) {
+            if !rows.is_empty() && !ctx.send(Chunk { rows, batches: Vec::new(), checkpoint, ack: None }) {
                 return Ok(());
             }
             continue;
