@@ -313,6 +313,22 @@ fn start_mosquitto() -> Option<(Proc, String)> {
     Some((proc, port))
 }
 
+/// Publishes `lines` to `topic` with QoS 1 through `mosquitto_pub`, which succeeds once the
+/// broker has accepted every message.
+fn publish_qos1(port: &str, topic: &str, lines: &[String]) {
+    let mut publisher = Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", port, "-q", "1", "-t", topic, "-l"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("mosquitto_pub runs");
+    let mut stdin = publisher.stdin.take().expect("stdin");
+    for line in lines {
+        writeln!(stdin, "{line}").expect("write");
+    }
+    drop(stdin);
+    assert!(publisher.wait().expect("wait").success(), "the broker accepted every message");
+}
+
 #[test]
 fn mqtt_readings_from_a_real_broker_reach_the_table() {
     let Some((_broker, port)) = start_mosquitto() else {
@@ -362,17 +378,12 @@ fn mqtt_readings_from_a_real_broker_reach_the_table() {
         assert!(Instant::now() < deadline, "MQTT readings did not arrive: {got:?}");
         // The subscription may not be up yet (clean session): publish again; rewrites are idempotent.
         for series in ["line0/oven", "line1/oven"] {
-            let mut publisher = Command::new("mosquitto_pub")
-                .args(["-h", "127.0.0.1", "-p", &port, "-q", "1", "-t", &format!("sensors/plant/{series}"), "-l"])
-                .stdin(Stdio::piped())
-                .spawn()
-                .expect("mosquitto_pub runs");
-            let mut stdin = publisher.stdin.take().expect("stdin");
-            for (s, ts, t) in readings.iter().filter(|r| r.0 == series) {
-                writeln!(stdin, "{{\"ts\": {ts}, \"temp\": {t}, \"ok\": {}}}", s.starts_with("line0")).expect("write");
-            }
-            drop(stdin);
-            assert!(publisher.wait().expect("wait").success());
+            let lines: Vec<String> = readings
+                .iter()
+                .filter(|r| r.0 == series)
+                .map(|(s, ts, t)| format!("{{\"ts\": {ts}, \"temp\": {t}, \"ok\": {}}}", s.starts_with("line0")))
+                .collect();
+            publish_qos1(&port, &format!("sensors/plant/{series}"), &lines);
         }
         std::thread::sleep(Duration::from_millis(500));
         got = runtime.block_on(async {
@@ -559,19 +570,7 @@ fn mqtt_messages_survive_a_sigkill_of_the_agent() {
             rows.into_iter().filter(|r| r.0 == series).collect()
         })
     };
-    let publish = |series: &str, lines: &[String]| {
-        let mut publisher = Command::new("mosquitto_pub")
-            .args(["-h", "127.0.0.1", "-p", &port, "-q", "1", "-t", &format!("sensors/plant/{series}"), "-l"])
-            .stdin(Stdio::piped())
-            .spawn()
-            .expect("mosquitto_pub runs");
-        let mut stdin = publisher.stdin.take().expect("stdin");
-        for line in lines {
-            writeln!(stdin, "{line}").expect("write");
-        }
-        drop(stdin);
-        assert!(publisher.wait().expect("wait").success(), "the broker accepted every message");
-    };
+    let publish = |series: &str, lines: &[String]| publish_qos1(&port, &format!("sensors/plant/{series}"), lines);
     let deadline = Instant::now() + Duration::from_secs(90);
     let mut agent = start_agent(&config);
     // The session exists at the broker once a probe comes through.
@@ -592,7 +591,8 @@ fn mqtt_messages_survive_a_sigkill_of_the_agent() {
     let mut got = stored("s");
     while got.len() < 1500 {
         if Instant::now() >= deadline {
-            let have: std::collections::BTreeSet<i64> = got.iter().map(|r| r.1 / 1_000_000 - 1_700_000_000_000).collect();
+            let have: std::collections::BTreeSet<i64> =
+                got.iter().map(|r| r.1 / 1_000_000 - 1_700_000_000_000).collect();
             let missing: Vec<i64> = (0..1500).filter(|i| !have.contains(i)).collect();
             panic!("only {} of 1500 accepted messages were stored; missing {:?}", got.len(), missing);
         }
