@@ -12,7 +12,8 @@
 //!
 //! Writers: [`writer`]. Model and values: [`model`]. Verification: [`verify`]. The server runs
 //! with a 64 KiB memtable (flushes every few writes), an 8 MiB memtable budget, default
-//! background compaction, and a maintenance task that also asks for flushes and compactions.
+//! background compaction, and a maintenance task that also asks for flushes, compactions and
+//! online snapshots; every snapshot the restarted server lists must verify.
 
 pub mod model;
 pub mod verify;
@@ -86,6 +87,8 @@ pub struct Summary {
     pub in_doubt_applied: u64,
     /// Calls refused with back-pressure (nothing applied).
     pub refused: u64,
+    /// Snapshots taken during the run that the restarted server listed and verified.
+    pub snapshots_verified: u64,
     /// Acknowledged cells lost or changed.
     pub losses: u64,
     /// Disagreements between the reading methods, or half-applied requests.
@@ -100,8 +103,8 @@ impl Summary {
     /// The one-line summary.
     pub fn line(&self) -> String {
         format!(
-            "crash-loop: cycles={} acknowledged_writes_checked={} in_doubt={} losses={} seed={}",
-            self.cycles, self.acknowledged_writes_checked, self.in_doubt, self.losses, self.seed
+            "crash-loop: cycles={} acknowledged_writes_checked={} in_doubt={} snapshots_verified={} losses={} seed={}",
+            self.cycles, self.acknowledged_writes_checked, self.in_doubt, self.snapshots_verified, self.losses, self.seed
         )
     }
 
@@ -137,18 +140,39 @@ pub enum CrashError {
     Join(#[from] tokio::task::JoinError),
 }
 
-/// Flushes and compactions at random short intervals until `stop`.
-async fn maintenance(mut clients: Clients, mut rng: Rng, stop: Arc<AtomicBool>) {
+/// Flushes, compactions and online snapshots at random short intervals until `stop`.
+async fn maintenance(mut clients: Clients, mut rng: Rng, stop: Arc<AtomicBool>, cycle: usize) {
+    let mut snapshots = 0;
     while !stop.load(Ordering::Relaxed) {
         tokio::time::sleep(Duration::from_millis(rng.range(30, 250))).await;
         let table = model::TABLES[rng.range(0, model::TABLES.len() as u64) as usize].name.to_owned();
         // Failures here are expected when the kill lands mid-call; the writers' checks decide.
-        if rng.percent(50) {
+        let pick = rng.range(0, 100);
+        if pick < 45 {
             let _ = clients.admin.flush(pb::FlushRequest { table }).await;
-        } else {
+        } else if pick < 85 {
             let _ = clients.admin.compact(pb::CompactRequest { table, ..Default::default() }).await;
+        } else {
+            snapshots += 1;
+            let name = Some(format!("crash-{cycle}-{snapshots}"));
+            let _ = clients.admin.create_snapshot(pb::CreateSnapshotRequest { name }).await;
         }
     }
+}
+
+/// Every snapshot the server lists must verify (a kill in the middle of one must leave no
+/// listed snapshot behind that is incomplete); then they are deleted, which keeps the disk
+/// bounded over a long run. Returns the snapshots checked.
+async fn check_snapshots(clients: &mut Clients, findings: &mut Findings) -> Result<u64, WireError> {
+    let listed = clients.admin.list_snapshots(pb::ListSnapshotsRequest { verify: true }).await?.into_inner();
+    for s in &listed.snapshots {
+        if s.verified != Some(true) || !s.problem.is_empty() {
+            findings.inconsistencies += 1;
+            findings.details.push(format!("snapshot {} does not verify: {}", s.name, s.problem));
+        }
+        clients.admin.delete_snapshot(pb::DeleteSnapshotRequest { name: s.name.clone() }).await?;
+    }
+    Ok(listed.snapshots.len() as u64)
 }
 
 /// Verifies the store the server at `clients` holds against the writers' models.
@@ -156,7 +180,7 @@ async fn verify_all(
     clients: &mut Clients,
     writers: &mut [Writer],
     cycle: usize,
-) -> Result<(Findings, u64), CrashError> {
+) -> Result<(Findings, u64, u64), CrashError> {
     let wire = |source| CrashError::Wire { cycle, source };
     let cells = verify::read_cells(clients).await.map_err(wire)?;
     let mut findings = Findings::default();
@@ -164,7 +188,8 @@ async fn verify_all(
     verify::check_latest(clients, &cells, &mut findings).await.map_err(wire)?;
     let count = cells.len() as u64;
     verify::resolve(writers, cells, &mut findings);
-    Ok((findings, count))
+    let snapshots = check_snapshots(clients, &mut findings).await.map_err(wire)?;
+    Ok((findings, count, snapshots))
 }
 
 /// Runs the crash loop.
@@ -205,8 +230,9 @@ pub async fn run(config: &CrashConfig) -> Result<Summary, CrashError> {
                 clients.admin.create_table(request).await.map_err(|s| CrashError::Wire { cycle, source: s.into() })?;
             }
         } else {
-            let (findings, cells) = verify_all(&mut clients, &mut writers, cycle).await?;
+            let (findings, cells, snapshots) = verify_all(&mut clients, &mut writers, cycle).await?;
             summary.cells_checked = cells;
+            summary.snapshots_verified += snapshots;
             summary.losses += findings.losses;
             summary.inconsistencies += findings.inconsistencies;
             summary.in_doubt_applied += findings.in_doubt_applied;
@@ -239,7 +265,8 @@ pub async fn run(config: &CrashConfig) -> Result<Summary, CrashError> {
             let c = Clients::connect(&server.url()).await.map_err(|source| CrashError::Wire { cycle, source })?;
             tasks.push(tokio::spawn(w.run(c, stop.clone())));
         }
-        let upkeep = tokio::spawn(maintenance(clients.clone(), Rng::new(config.seed ^ cycle as u64, 1), stop.clone()));
+        let upkeep =
+            tokio::spawn(maintenance(clients.clone(), Rng::new(config.seed ^ cycle as u64, 1), stop.clone(), cycle));
         let (lo, hi) = config.uptime;
         let uptime = Duration::from_millis(rng.range(lo.as_millis() as u64, hi.as_millis() as u64 + 1));
         tokio::time::sleep(uptime).await;
