@@ -3,7 +3,8 @@
 //!
 //! The default is [`OsFs`] (plain `std::fs`); tests put a [`FaultFs`] in
 //! [`Options::fs`](crate::Options::fs) to make chosen calls fail, write short or return corrupt
-//! bytes (see `docs/faults.md` for what the engine does about each). The trait is deliberately
+//! bytes (see `docs/faults.md` for what the engine does about each), or a [`PowerLossFs`] to
+//! cut the power: every file loses what was written since its last sync. The trait is deliberately
 //! small: only the operations the engine uses, at the granularity it uses them. Calls are
 //! dynamically dispatched once per system call (one WAL group-commit `write`, one `fdatasync`, one
 //! 1 MiB SSTable buffer, one block read), never per value.
@@ -15,6 +16,7 @@
 mod fault;
 mod handle;
 mod os;
+mod power_loss;
 mod traits;
 
 use std::io;
@@ -23,6 +25,7 @@ use std::path::Path;
 pub use fault::{FaultFs, FaultKind, FaultRule, Op, RuleId, Trigger};
 pub use handle::Fs;
 pub use os::OsFs;
+pub use power_loss::PowerLossFs;
 pub use traits::{FileSystem, ReadAt, WritableFile};
 
 pub use crate::error::is_disk_full;
