@@ -10,7 +10,9 @@
 //! end:    start ──► verify ──► SIGTERM
 //! ```
 //!
-//! Writers: [`writer`]. Model and values: [`model`]. Verification: [`verify`]. The server runs
+//! Writers (unary writes, write streams, exactly-once producer streams, deletes): [`writer`].
+//! Model and values: [`model`]. Verification (including each producer's mark against its
+//! data): [`verify`]. The server runs
 //! with a 64 KiB memtable (flushes every few writes), an 8 MiB memtable budget, default
 //! background compaction, and a maintenance task that also asks for flushes, compactions and
 //! online snapshots; every snapshot the restarted server lists must verify.
@@ -187,6 +189,11 @@ async fn verify_all(
     verify::check_aggregates(clients, &cells, &mut findings).await.map_err(wire)?;
     verify::check_latest(clients, &cells, &mut findings).await.map_err(wire)?;
     let count = cells.len() as u64;
+    for w in writers.iter_mut() {
+        let request = pb::ResumeRequest { producer_id: w.producer_id() };
+        let answer = clients.ingest.resume(request).await.map_err(|s| wire(s.into()))?.into_inner();
+        w.producer_mark = Some(answer.applied_seq);
+    }
     verify::resolve(writers, cells, &mut findings);
     let snapshots = check_snapshots(clients, &mut findings).await.map_err(wire)?;
     Ok((findings, count, snapshots))

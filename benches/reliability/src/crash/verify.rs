@@ -117,6 +117,9 @@ pub fn resolve(writers: &mut [Writer], observed: Cells, findings: &mut Findings)
                 matched = Some(i + 1);
             }
         }
+        if let Some(mark) = w.producer_mark {
+            check_producer_mark(w, mark, &seen, findings);
+        }
         match matched {
             Some(p) => {
                 findings.in_doubt_applied += p as u64;
@@ -141,6 +144,41 @@ pub fn resolve(writers: &mut [Writer], observed: Cells, findings: &mut Findings)
         }
         w.acked = seen;
         w.in_doubt.clear();
+        w.in_doubt_seqs.clear();
+        if let Some(mark) = w.producer_mark.take() {
+            w.producer_acked = mark.max(w.producer_acked);
+        }
+    }
+}
+
+/// The server's producer mark must say exactly what the data holds: the acknowledged state plus
+/// the in-doubt producer messages numbered at or below the mark (and no mark below an
+/// acknowledged message, or above the last one sent).
+fn check_producer_mark(w: &Writer, mark: u64, seen: &Cells, findings: &mut Findings) {
+    let last_sent = w.in_doubt_seqs.last().copied().unwrap_or(w.producer_acked);
+    if mark < w.producer_acked || mark > last_sent.max(w.producer_acked) {
+        findings.inconsistencies += 1;
+        findings.note(format!(
+            "writer {}: producer mark {mark} outside [{} acknowledged, {last_sent} sent]",
+            w.id, w.producer_acked
+        ));
+        return;
+    }
+    if w.in_doubt_seqs.is_empty() {
+        return;
+    }
+    let mut state = w.acked.clone();
+    for (op, seq) in w.in_doubt.iter().zip(&w.in_doubt_seqs) {
+        if *seq <= mark {
+            op.apply(&mut state);
+        }
+    }
+    if &state != seen {
+        findings.inconsistencies += 1;
+        findings.note(format!(
+            "writer {}: producer mark {mark} does not match the data (in-doubt seqs {:?})",
+            w.id, w.in_doubt_seqs
+        ));
     }
 }
 

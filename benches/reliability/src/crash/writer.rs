@@ -1,6 +1,9 @@
 //! One writer stream of the crash loop: generates operations on the series it alone owns, sends
-//! them (unary `Write`, `WriteStream` of several messages, `Delete`), and keeps its part of the
-//! model: what was acknowledged, and what is in doubt because the call failed.
+//! them (unary `Write`, `WriteStream` of several messages, `ProducerStream` of several numbered
+//! messages as the exactly-once producer `crash-w<id>`, `Delete`), and keeps its part of the
+//! model: what was acknowledged, and what is in doubt because the call failed. After a restart
+//! the server's producer mark (`Resume`) must say exactly which in-doubt producer messages the
+//! data holds.
 //!
 //! Because a writer owns its series and sends one call at a time, an in-doubt call is the last
 //! thing that touched its cells: after a restart its cells must equal the acknowledged state
@@ -63,6 +66,14 @@ pub struct Writer {
     pub in_doubt_calls: u64,
     /// Calls refused with back-pressure (nothing applied) so far.
     pub refused: u64,
+    /// The last producer seq sent (messages are numbered from 1).
+    pub producer_seq: u64,
+    /// The last producer seq acknowledged.
+    pub producer_acked: u64,
+    /// The seq of each in-doubt operation when the failed call was a `ProducerStream` (else empty).
+    pub in_doubt_seqs: Vec<u64>,
+    /// The server's mark for this producer, read after a restart, before the verification.
+    pub producer_mark: Option<u64>,
 }
 
 /// The series key of series `j` of writer `w`.
@@ -91,7 +102,16 @@ impl Writer {
             acked_ops: 0,
             in_doubt_calls: 0,
             refused: 0,
+            producer_seq: 0,
+            producer_acked: 0,
+            in_doubt_seqs: Vec::new(),
+            producer_mark: None,
         }
+    }
+
+    /// The producer id of this writer.
+    pub fn producer_id(&self) -> String {
+        format!("crash-w{}", self.id)
     }
 
     fn next_id(&mut self) -> u64 {
@@ -201,6 +221,8 @@ impl Writer {
                     }
                     Err(_) => self.doubt(ops),
                 }
+            } else if kind < 50 {
+                self.producer_call(&mut clients).await?;
             } else {
                 let op = self.write_op();
                 let request = op.write_request().unwrap_or_default();
@@ -215,6 +237,50 @@ impl Writer {
             }
         }
         Ok(self)
+    }
+
+    /// A `ProducerStream` of 2-5 numbered messages; each response acknowledges one message in
+    /// order, so a stream cut by the kill acknowledges a prefix and leaves the rest in doubt.
+    async fn producer_call(&mut self, clients: &mut Clients) -> Result<(), Hang> {
+        let ops: Vec<Op> = (0..self.rng.range(2, 6)).map(|_| self.write_op()).collect();
+        let first = self.producer_seq + 1;
+        self.producer_seq += ops.len() as u64;
+        let producer_id = self.producer_id();
+        let requests: Vec<_> = ops
+            .iter()
+            .zip(first..)
+            .filter_map(|(op, seq)| {
+                let mut r = op.write_request()?;
+                r.producer_id.clone_from(&producer_id);
+                r.producer_seq = seq;
+                Some(r)
+            })
+            .collect();
+        let call = clients.ingest.producer_stream(tokio_stream::iter(requests));
+        let mut answered = 0usize;
+        let mut failed = false;
+        match self.timed("ProducerStream", call).await? {
+            Ok(response) => {
+                let mut stream = response.into_inner();
+                while answered < ops.len() {
+                    match self.timed("ProducerStream", stream.message()).await? {
+                        Ok(Some(_)) => answered += 1,
+                        Ok(None) | Err(_) => {
+                            failed = true;
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(_) => failed = true,
+        }
+        self.ack(&ops[..answered]);
+        self.producer_acked = first + answered as u64 - 1;
+        if failed {
+            self.in_doubt_seqs = (first + answered as u64..=self.producer_seq).collect();
+            self.doubt(ops[answered..].to_vec());
+        }
+        Ok(())
     }
 
     async fn timed<T>(
