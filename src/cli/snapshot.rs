@@ -18,7 +18,8 @@ pub enum SnapshotCommand {
     /// Take a consistent snapshot of the running server's database (ingest goes on).
     #[command(after_help = "\
 The snapshot is written on the server, under server.snapshot_dir (default <data_dir>/snapshots).
-It holds every write acknowledged before the command was sent.
+It holds every write acknowledged before the command was sent, and each idempotent producer's
+mark exactly as of the rows it holds.
 
 Examples:
   isobar snapshot create

@@ -152,6 +152,32 @@ impl Db {
         Ok(())
     }
 
+    /// Flushes every frozen memtable whose switch seq is at most `seq`, oldest first per family,
+    /// leaving later ones alone, so that afterwards the SSTables hold every write up to `seq` and
+    /// none above it (when the caller froze every family at `seq` and held the flush gate since).
+    /// The caller holds the flush gate; `producers` as for [`Db::flush_frozen`].
+    pub(super) fn flush_frozen_up_to(&self, seq: u64, producers: bool) -> Result<()> {
+        let ids: Vec<FamilyId> = self.current().families.keys().copied().collect();
+        for id in ids {
+            loop {
+                let sv = self.current();
+                let Some(oldest) = sv.families.get(&id).and_then(|f| f.frozen.first()) else { break };
+                if oldest.switch_seq > seq {
+                    break;
+                }
+                let before = Arc::clone(&oldest.mem);
+                drop(sv);
+                self.flush_frozen(id, producers)?;
+                let still = self.current().families.get(&id).and_then(|f| f.frozen.first()).map(|m| Arc::clone(&m.mem));
+                if still.is_some_and(|m| Arc::ptr_eq(&m, &before)) {
+                    // Nothing was installed (the family's table is gone): stop rather than spin.
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Applies `edits`, which add the new files `outputs`, to the manifest. When the edit surely
     /// did not land, the outputs are deleted; when the manifest's state is unknown (failed
     /// `fsync`), they are kept for the next open to sort out and the database is poisoned.

@@ -38,7 +38,8 @@
 //! them. Structural changes take the manifest lock and swap the current version; readers never
 //! take either lock. The order, outermost first:
 //!
-//! 0. the flush gate (held by a flush for its whole run, and by a resume);
+//! 0. the flush gate (held by a flush for its whole run, by a resume, and by a checkpoint from its
+//!    cut until its files are linked);
 //! 1. the compaction lock (held by whoever merges, and by a checkpoint while it links files);
 //! 2. `producer_persist` (from capturing the producer table's changes until their edit is written);
 //! 3. the write lock;

@@ -31,8 +31,6 @@
 //! A failure the engine cannot recover from in process (a manifest whose sync failed: its
 //! state on disk is unknown) stays read-only, named, until the database is reopened.
 
-use std::sync::Arc;
-
 use super::Db;
 use crate::error::{Error, Result};
 use crate::manifest::Edit;
@@ -77,7 +75,7 @@ impl Db {
             return Ok(Resumed::WalRestarted);
         }
         let last = self.freeze_everything();
-        self.flush_all_frozen()?;
+        self.flush_frozen_up_to(last, false)?;
         self.record_producers_as_of(last)?;
         self.inner.wal.restart(last)?;
         self.inner.wal.remove_obsolete(last)?;
@@ -107,26 +105,6 @@ impl Db {
         let ids: Vec<FamilyId> = self.current().families.keys().copied().collect();
         self.freeze(&ids, w.last_seq());
         w.last_seq()
-    }
-
-    /// Flushes every frozen memtable, oldest first per family (the caller holds the flush gate).
-    fn flush_all_frozen(&self) -> Result<()> {
-        let ids: Vec<FamilyId> = self.current().families.keys().copied().collect();
-        for id in ids {
-            loop {
-                let sv = self.current();
-                let Some(oldest) = sv.families.get(&id).and_then(|f| f.frozen.first()) else { break };
-                let before = Arc::clone(&oldest.mem);
-                drop(sv);
-                self.flush_frozen(id, false)?;
-                let still = self.current().families.get(&id).and_then(|f| f.frozen.first()).map(|m| Arc::clone(&m.mem));
-                if still.is_some_and(|m| Arc::ptr_eq(&m, &before)) {
-                    // Nothing was installed (the family's table is gone): stop rather than spin.
-                    break;
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Records the producers' marks as of `seq` once the rows up to it are in SSTables.

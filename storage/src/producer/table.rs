@@ -106,6 +106,17 @@ impl ProducerTable {
         }
     }
 
+    /// Every producer's mark as the manifest records it, as of now (a checkpoint takes it under
+    /// the write lock, at its cut).
+    pub(crate) fn marks(&self) -> BTreeMap<String, ProducerMark> {
+        self.entries
+            .iter()
+            .map(|(id, e)| {
+                (id.clone(), ProducerMark { id: id.clone(), applied_seq: e.applied_seq, active_ms: e.active_ms })
+            })
+            .collect()
+    }
+
     /// Producers tracked.
     pub(crate) fn len(&self) -> usize {
         self.entries.len()

@@ -3,17 +3,21 @@
 //!
 //! [`Db::checkpoint`] runs these steps:
 //!
-//! 1. flush every memtable and wait for the SSTables to be durable, so every write acknowledged
-//!    before the call is in an SSTable (the WAL is not needed by the copy);
+//! 1. take the flush gate, and under the write lock freeze every memtable at the last assigned
+//!    seq `C` and copy the producers' marks (the *cut*, see `cut.rs` for why this way); flush the
+//!    memtables frozen up to `C` and wait for the SSTables to be durable, so the SSTables hold
+//!    every write up to `C` and none above it (the WAL is not needed by the copy). Every write
+//!    acknowledged before the call is at or below `C`;
 //! 2. hold the compaction lock for the moment it takes to link files, so no merge deletes a file
-//!    being linked (writes and flushes go on meanwhile: ingest never pauses);
+//!    being linked, then release the flush gate (writes go on throughout: ingest never pauses);
 //! 3. hard-link the live SSTables into `<dest>/sst` — they are immutable, so a link is a copy
 //!    that costs no space. When the destination is on another file system (`EXDEV`) or the file
 //!    system has no hard links, the file is copied instead and a warning says so: slower and
 //!    bigger, but the checkpoint is as good (RocksDB's checkpoints behave the same way);
-//! 4. write a fresh manifest (`CURRENT` + `MANIFEST-*`: the catalog, exactly those files, and the
-//!    newest sequence number assigned, so the restored database numbers new writes above every
-//!    row it holds);
+//! 4. write a fresh manifest (`CURRENT` + `MANIFEST-*`: the catalog, exactly those files, the
+//!    producers' marks as of `C` — so a producer resumes exactly after the last batch the copy
+//!    holds — and the newest sequence number assigned, so the restored database numbers new
+//!    writes above every row and range delete it holds);
 //! 5. write `<dest>/CHECKPOINT`, the listing of every other file with its size and CRC-32C;
 //! 6. rename the work directory `.<name>.partial` to `<dest>` and fsync the parent.
 //!
@@ -34,17 +38,21 @@
 //! `name` is relative to the checkpoint directory, `/`-separated, sorted; `crc32c` covers the whole
 //! file.
 
+mod cut;
 mod listing;
 mod verify;
 
 use std::fs;
 use std::path::Path;
 
+use parking_lot::MutexGuard;
+
 use super::Db;
 use crate::clock::now_ns;
 use crate::error::{Error, InvalidInput, Result};
 use crate::manifest::{Edit, Manifest};
 use crate::sst::sst_path;
+use cut::Cut;
 use listing::list_files;
 
 pub use listing::{CHECKPOINT_FILE, CheckpointFile, CheckpointInfo};
@@ -52,8 +60,9 @@ pub use verify::{restore_checkpoint, verify_checkpoint};
 
 impl Db {
     /// Writes a checkpoint of the database to `dest`, which must not exist yet (its parent is
-    /// created when missing). Contains every write acknowledged before the call; writes continue
-    /// meanwhile.
+    /// created when missing). Contains every write up to one point in the write order (every write
+    /// acknowledged before the call, and no part of a later one), with every idempotent
+    /// producer's mark as of that point; writes continue meanwhile.
     pub fn checkpoint(&self, dest: &Path) -> Result<CheckpointInfo> {
         self.check_writable()?;
         let (Some(parent), Some(name)) = (dest.parent(), dest.file_name()) else {
@@ -70,13 +79,17 @@ impl Db {
             ))
             .into());
         }
-        self.flush()?;
         let tmp = parent.join(format!(".{}.partial", name.to_string_lossy()));
         let vfs = &self.inner.opts.fs;
         if tmp.exists() {
             vfs.remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
         }
-        let written = self.write_checkpoint(&tmp, dest, parent);
+        // No flush but this one's until the files are linked (see `cut.rs`).
+        let gate = self.inner.flush_gate.lock();
+        self.check_writable()?;
+        let cut = self.cut();
+        self.flush_frozen_up_to(cut.seq, true)?;
+        let written = self.write_checkpoint(gate, cut, &tmp, dest, parent);
         if written.is_err() {
             // Leave nothing half-made behind (a full disk must not fill up further).
             let _ = vfs.remove_dir_all(&tmp);
@@ -93,12 +106,22 @@ impl Db {
         Ok(info)
     }
 
-    /// Links the live files into `tmp`, describes them there, and renames `tmp` to `dest`.
-    fn write_checkpoint(&self, tmp: &Path, dest: &Path, parent: &Path) -> Result<CheckpointInfo> {
+    /// Links the live files into `tmp` (releasing the flush gate once they are), describes them
+    /// there with the producers' marks of `cut`, and renames `tmp` to `dest`.
+    fn write_checkpoint(
+        &self,
+        gate: MutexGuard<'_, ()>,
+        cut: Cut,
+        tmp: &Path,
+        dest: &Path,
+        parent: &Path,
+    ) -> Result<CheckpointInfo> {
         let vfs = &self.inner.opts.fs;
-        let (linked, copied, state) = {
+        let (linked, copied, mut state) = {
             let _no_merges = self.inner.compactor.exclusive();
             let state = self.inner.versions.lock_manifest().state().clone();
+            // No flush ran since the cut's, so these files hold exactly the writes up to it.
+            drop(gate);
             crate::fs::create_dir_all_in(&**vfs, &tmp.join("sst"))?;
             let (mut linked, mut copied) = (0, 0);
             for id in state.live_file_ids() {
@@ -115,6 +138,9 @@ impl Db {
         // copy must continue above it, or a write to the restored database could lose to an
         // older value under last-write-wins.
         let last_seq = self.inner.writes.lock().last_seq().max(state.last_seq);
+        // The live manifest's marks are as of its last flush, which may be past the cut.
+        state.producers = cut.producers;
+        state.producers_as_of = cut.seq;
         {
             let (mut manifest, mut fresh) =
                 Manifest::create_or_open_in(vfs.clone(), tmp, crate::manifest::ManifestOptions::default())?;
