@@ -111,7 +111,10 @@ pub use batch::{ColumnValues, ColumnWrite, SeriesWrite, WriteBatch, WriteReceipt
 pub use catalog::{LoggedColumn, LoggedSeries, TableChange, Validated, apply_change, build_table, validate_batch};
 pub use codec::DecodeError;
 pub use compaction::{CompactionOptions, CompactionReport};
-pub use db::checkpoint::{CHECKPOINT_FILE, CheckpointFile, CheckpointInfo, restore_checkpoint, verify_checkpoint};
+pub use db::checkpoint::{
+    CHECKPOINT_FILE, CheckpointFile, CheckpointInfo, restore_checkpoint, restore_checkpoint_in, verify_checkpoint,
+    verify_checkpoint_in,
+};
 pub use db::health::{ReadOnly, ReadOnlyReason};
 pub use db::metrics::EngineMetrics;
 pub use db::producer::PendingWrite;

@@ -86,7 +86,6 @@ pub use tables::FamilyCompaction;
 #[cfg(test)]
 mod tests;
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -147,7 +146,7 @@ struct DbInner {
     /// so edits reach the manifest in capture order. Lock order: this, then write, then manifest.
     producer_persist: Mutex<()>,
     /// The directory lock, released by `close`.
-    lock: Mutex<Option<File>>,
+    lock: Mutex<Option<Box<dyn crate::fs::Lock>>>,
     /// Held by each flush for its whole run and by a resume while it flushes everything, so that
     /// no memtable is flushed twice. Taken before every other lock of the write path.
     flush_gate: Mutex<()>,

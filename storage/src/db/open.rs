@@ -1,7 +1,6 @@
 //! Opening a database: lock, manifest, SSTables, WAL replay, background threads.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -16,7 +15,7 @@ use super::write_path::WritePath;
 use super::{Db, DbInner, record};
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
-use crate::fs::{FileSystem, Fs};
+use crate::fs::{FileSystem, Fs, Lock};
 use crate::manifest::{Manifest, ManifestOptions, ManifestState};
 use crate::producer::table::ProducerTable;
 use crate::sst::{BlockCache, SstReader, sst_path};
@@ -34,7 +33,7 @@ impl Db {
 fn open(dir: &Path, opts: crate::Options) -> Result<Db> {
     let fs = opts.fs.clone();
     crate::fs::create_dir_all_in(&*fs, dir)?;
-    let lock = lock_dir(dir)?;
+    let lock = lock_dir(&*fs, dir)?;
     let sst_dir = dir.join("sst");
     crate::fs::create_dir_all_in(&*fs, &sst_dir)?;
     let (manifest, state) = Manifest::create_or_open_in(fs.clone(), dir, ManifestOptions::default())?;
@@ -159,13 +158,13 @@ fn check_record(sv: &SuperVersion, series: &[crate::catalog::LoggedSeries]) -> R
     Ok(())
 }
 
-fn lock_dir(dir: &Path) -> Result<File> {
+/// Takes the data directory's `LOCK` through `fs`: one process per directory.
+fn lock_dir(fs: &dyn FileSystem, dir: &Path) -> Result<Box<dyn Lock>> {
     let path = dir.join("LOCK");
-    let file = File::options().create(true).truncate(false).write(true).open(&path).map_err(|e| Error::io(&path, e))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked { path }),
-        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
+    match fs.lock(&path) {
+        Ok(lock) => Ok(lock),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Err(Error::Locked { path }),
+        Err(e) => Err(Error::io(&path, e)),
     }
 }
 

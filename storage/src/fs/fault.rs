@@ -21,7 +21,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::handle::Fs;
-use super::traits::{FileSystem, ReadAt, WritableFile};
+use super::traits::{FileSystem, Lock, ReadAt, WritableFile};
 
 /// `EIO` on Linux.
 const EIO: i32 = 5;
@@ -57,6 +57,10 @@ pub enum Op {
     CreateDir,
     /// `fsync` of a directory.
     SyncDir,
+    /// `is_dir`: asking whether a path is a directory.
+    Stat,
+    /// `lock`: creating the `LOCK` file and taking its `flock`.
+    Lock,
 }
 
 /// Which of the calls that match a rule fail.
@@ -409,5 +413,13 @@ impl FileSystem for FaultFs {
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         gate(&self.rules, Op::SyncDir, dir)?;
         self.inner.sync_dir(dir)
+    }
+    fn is_dir(&self, path: &Path) -> io::Result<bool> {
+        gate(&self.rules, Op::Stat, path)?;
+        self.inner.is_dir(path)
+    }
+    fn lock(&self, path: &Path) -> io::Result<Box<dyn Lock>> {
+        gate(&self.rules, Op::Lock, path)?;
+        self.inner.lock(path)
     }
 }

@@ -1,5 +1,6 @@
 //! The engine's file-system layer: every file the engine creates, writes, syncs, renames, links,
-//! deletes or reads goes through a [`FileSystem`].
+//! deletes, reads or locks goes through a [`FileSystem`] (the offline checkpoint functions too:
+//! [`verify_checkpoint_in`](crate::verify_checkpoint_in), [`restore_checkpoint_in`](crate::restore_checkpoint_in)).
 //!
 //! The default is [`OsFs`] (plain `std::fs`); tests put a [`FaultFs`] in
 //! [`Options::fs`](crate::Options::fs) to make chosen calls fail, write short or return corrupt
@@ -26,7 +27,7 @@ pub use fault::{FaultFs, FaultKind, FaultRule, Op, RuleId, Trigger};
 pub use handle::Fs;
 pub use os::OsFs;
 pub use power_loss::PowerLossFs;
-pub use traits::{FileSystem, ReadAt, WritableFile};
+pub use traits::{FileSystem, Lock, ReadAt, WritableFile};
 
 pub use crate::error::is_disk_full;
 
@@ -78,6 +79,12 @@ pub fn write_atomic_in(fs: &dyn FileSystem, path: &Path, bytes: &[u8]) -> Result
         return Err(Error::io(path, e));
     }
     sync_dir_in(fs, path.parent().unwrap_or(Path::new(".")))
+}
+
+/// Makes the file at `path` durable through `fs` (opened for writing, not truncated, `fsync`ed):
+/// for a file made by [`FileSystem::copy`], which does not sync.
+pub fn sync_file_in(fs: &dyn FileSystem, path: &Path) -> Result<()> {
+    fs.open_write(path).and_then(|mut f| f.sync_all()).map_err(|e| Error::io(path, e))
 }
 
 /// Creates `dir` and its parents if missing, on the OS file system.

@@ -5,7 +5,7 @@ use std::io::{self, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use super::traits::{FileSystem, ReadAt, WritableFile};
+use super::traits::{FileSystem, Lock, ReadAt, WritableFile};
 
 /// The operating system's file system.
 #[derive(Clone, Copy, Debug, Default)]
@@ -41,6 +41,14 @@ impl ReadAt for OsFile {
         self.0.metadata().map(|m| m.len())
     }
 }
+
+/// A `LOCK` file locked with `flock`; the lock goes with the file descriptor.
+#[derive(Debug)]
+struct OsLock {
+    _file: File,
+}
+
+impl Lock for OsLock {}
 
 impl FileSystem for OsFs {
     fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
@@ -89,5 +97,13 @@ impl FileSystem for OsFs {
     }
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         File::open(dir)?.sync_all()
+    }
+    fn is_dir(&self, path: &Path) -> io::Result<bool> {
+        fs::metadata(path).map(|m| m.is_dir())
+    }
+    fn lock(&self, path: &Path) -> io::Result<Box<dyn Lock>> {
+        let file = OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
+        file.try_lock()?;
+        Ok(Box::new(OsLock { _file: file }))
     }
 }

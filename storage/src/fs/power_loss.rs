@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use parking_lot::Mutex;
 
 use super::handle::Fs;
-use super::traits::{FileSystem, ReadAt, WritableFile};
+use super::traits::{FileSystem, Lock, ReadAt, WritableFile};
 
 /// Lengths of one file.
 #[derive(Clone, Copy, Debug, Default)]
@@ -238,5 +238,14 @@ impl FileSystem for PowerLossFs {
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         self.check(dir)?;
         self.inner.sync_dir(dir)
+    }
+    fn is_dir(&self, path: &Path) -> io::Result<bool> {
+        self.check(path)?;
+        self.inner.is_dir(path)
+    }
+    fn lock(&self, path: &Path) -> io::Result<Box<dyn Lock>> {
+        // The `LOCK` file stays empty: nothing to lose in a cut.
+        self.check(path)?;
+        self.inner.lock(path)
     }
 }

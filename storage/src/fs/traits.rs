@@ -30,6 +30,9 @@ pub trait ReadAt: Send + Sync + fmt::Debug {
     }
 }
 
+/// A held exclusive lock on a file (the data directory's `LOCK`); dropping it releases the lock.
+pub trait Lock: Send + Sync + fmt::Debug {}
+
 /// The file-system operations the engine performs. Implementations must be `Send + Sync`; the
 /// engine calls them from its writer, flush and compaction threads and from readers.
 pub trait FileSystem: Send + Sync + fmt::Debug {
@@ -59,4 +62,9 @@ pub trait FileSystem: Send + Sync + fmt::Debug {
     fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
     /// `fsync`s the directory `dir`, making creations, renames and deletions in it durable.
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+    /// True when `path` is a directory (false for a file; an error when it is missing).
+    fn is_dir(&self, path: &Path) -> io::Result<bool>;
+    /// Creates `path` if missing (never truncating it) and takes an exclusive lock on it without
+    /// waiting (`flock`); fails with [`io::ErrorKind::WouldBlock`] when another holder has it.
+    fn lock(&self, path: &Path) -> io::Result<Box<dyn Lock>>;
 }

@@ -1,13 +1,12 @@
 //! The checkpoint listing (`CHECKPOINT`, JSON): what a finished checkpoint holds, every file
 //! with its size and CRC-32C (the layout is drawn in the doc of `db/checkpoint`).
 
-use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::fs::FileSystem;
 
 /// The name of the listing that marks a finished checkpoint.
 pub const CHECKPOINT_FILE: &str = "CHECKPOINT";
@@ -50,15 +49,15 @@ impl CheckpointInfo {
 }
 
 /// Every regular file under `dir` except the listing, as sorted relative `/`-separated names.
-pub(super) fn relative_files(dir: &Path) -> Result<Vec<String>> {
+pub(super) fn relative_files(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<String>> {
     let mut out = Vec::new();
     let mut pending: Vec<(PathBuf, String)> = vec![(dir.to_path_buf(), String::new())];
     while let Some((path, prefix)) = pending.pop() {
-        for entry in fs::read_dir(&path).map_err(|e| Error::io(&path, e))? {
-            let entry = entry.map_err(|e| Error::io(&path, e))?;
-            let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
-            if entry.file_type().map_err(|e| Error::io(entry.path(), e))?.is_dir() {
-                pending.push((entry.path(), format!("{name}/")));
+        for entry in fs.read_dir(&path).map_err(|e| Error::io(&path, e))? {
+            let file_name = entry.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = format!("{prefix}{file_name}");
+            if fs.is_dir(&entry).map_err(|e| Error::io(&entry, e))? {
+                pending.push((entry, format!("{name}/")));
             } else if name != CHECKPOINT_FILE {
                 out.push(name);
             }
@@ -69,28 +68,31 @@ pub(super) fn relative_files(dir: &Path) -> Result<Vec<String>> {
 }
 
 /// Lists every file under `dir` (the listing excepted) with size and checksum.
-pub(super) fn list_files(dir: &Path) -> Result<Vec<CheckpointFile>> {
-    relative_files(dir)?
+pub(super) fn list_files(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<CheckpointFile>> {
+    relative_files(fs, dir)?
         .into_iter()
         .map(|name| {
-            let (size, crc32c) = checksum(&dir.join(&name))?;
+            let (size, crc32c) = checksum(fs, &dir.join(&name))?;
             Ok(CheckpointFile { name, size, crc32c })
         })
         .collect()
 }
 
-/// Size and CRC-32C of the file at `path`.
-pub(super) fn checksum(path: &Path) -> Result<(u64, u32)> {
-    let mut f = fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut buf = vec![0u8; 1 << 20];
-    let (mut size, mut crc) = (0u64, 0u32);
-    loop {
-        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
-        let Some(chunk) = buf.get(..n) else { return Ok((size, crc)) };
-        if n == 0 {
-            return Ok((size, crc));
-        }
+/// Bytes read per call by [`checksum`].
+const CHUNK: u64 = 1 << 20;
+
+/// Size and CRC-32C of the file at `path`, read through `fs` in 1 MiB chunks.
+pub(super) fn checksum(fs: &dyn FileSystem, path: &Path) -> Result<(u64, u32)> {
+    let file = fs.open_read(path).map_err(|e| Error::io(path, e))?;
+    let size = file.len().map_err(|e| Error::io(path, e))?;
+    let mut buf = vec![0u8; CHUNK.min(size) as usize];
+    let (mut offset, mut crc) = (0u64, 0u32);
+    while offset < size {
+        let n = CHUNK.min(size - offset) as usize;
+        let chunk = buf.get_mut(..n).unwrap_or_default();
+        file.read_exact_at(chunk, offset).map_err(|e| Error::io(path, e))?;
         crc = crc32c::crc32c_append(crc, chunk);
-        size += n as u64;
+        offset += n as u64;
     }
+    Ok((size, crc))
 }

@@ -42,7 +42,6 @@ mod cut;
 mod listing;
 mod verify;
 
-use std::fs;
 use std::path::Path;
 
 use parking_lot::MutexGuard;
@@ -56,7 +55,7 @@ use cut::Cut;
 use listing::list_files;
 
 pub use listing::{CHECKPOINT_FILE, CheckpointFile, CheckpointInfo};
-pub use verify::{restore_checkpoint, verify_checkpoint};
+pub use verify::{restore_checkpoint, restore_checkpoint_in, verify_checkpoint, verify_checkpoint_in};
 
 impl Db {
     /// Writes a checkpoint of the database to `dest`, which must not exist yet (its parent is
@@ -72,7 +71,13 @@ impl Db {
             ))
             .into());
         };
-        if dest.exists() {
+        let vfs = &self.inner.opts.fs;
+        let exists = match vfs.is_dir(dest) {
+            Ok(_) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => return Err(Error::io(dest, e)),
+        };
+        if exists {
             return Err(InvalidInput::Impossible(format!(
                 "checkpoint destination {} exists already; name a new directory",
                 dest.display()
@@ -80,9 +85,10 @@ impl Db {
             .into());
         }
         let tmp = parent.join(format!(".{}.partial", name.to_string_lossy()));
-        let vfs = &self.inner.opts.fs;
-        if tmp.exists() {
-            vfs.remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        match vfs.remove_dir_all(&tmp) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(&tmp, e)),
         }
         // No flush but this one's until the files are linked (see `cut.rs`).
         let gate = self.inner.flush_gate.lock();
@@ -154,7 +160,7 @@ impl Db {
             tables: state.tables.values().map(|t| t.name.clone()).collect(),
             linked,
             copied,
-            files: list_files(tmp)?,
+            files: list_files(&**vfs, tmp)?,
         };
         let listing = serde_json::to_vec_pretty(&info).map_err(|e| Error::io(tmp, std::io::Error::other(e)))?;
         crate::fs::write_atomic_in(&**vfs, &tmp.join(CHECKPOINT_FILE), &listing)?;
@@ -177,7 +183,7 @@ fn link_or_copy(vfs: &dyn crate::fs::FileSystem, from: &Path, to: &Path) -> Resu
             };
             tracing::warn!(file = %from.display(), error = %e, "{reason}: copying the SSTable instead (slower, uses space)");
             vfs.copy(from, to).map_err(|e| Error::io(to, e))?;
-            fs::File::open(to).and_then(|f| f.sync_all()).map_err(|e| Error::io(to, e))?;
+            crate::fs::sync_file_in(vfs, to)?;
             Ok(false)
         }
     }

@@ -4,14 +4,18 @@
 //! Verification reads every byte: each listed file must exist with the listed size and CRC-32C,
 //! and no file may be present that the listing does not name (a stray file in a restored
 //! database could be taken for one of its own). Every failure names the file concerned.
+//!
+//! Both run offline, without a database and so without its [`Options::fs`](crate::Options::fs):
+//! [`verify_checkpoint`] and [`restore_checkpoint`] use the OS file system, their `_in` variants
+//! take any [`FileSystem`] (tests inject faults through one).
 
 use std::collections::BTreeSet;
-use std::fs;
 use std::io::ErrorKind;
 use std::path::{Component, Path};
 
 use super::listing::{CHECKPOINT_FILE, CheckpointInfo, checksum, relative_files};
 use crate::error::{Error, InvalidInput, Result};
+use crate::fs::{FileSystem, OsFs};
 
 /// An `InvalidData` error about `path`.
 fn damaged(path: &Path, what: String) -> Error {
@@ -29,8 +33,13 @@ fn stays_inside(name: &str) -> bool {
 /// Reads `<dir>/CHECKPOINT` and checks every listed file's size and CRC-32C, and that no file is
 /// present that the listing does not name.
 pub fn verify_checkpoint(dir: &Path) -> Result<CheckpointInfo> {
+    verify_checkpoint_in(&OsFs, dir)
+}
+
+/// [`verify_checkpoint`] through `fs`.
+pub fn verify_checkpoint_in(fs: &dyn FileSystem, dir: &Path) -> Result<CheckpointInfo> {
     let listing = dir.join(CHECKPOINT_FILE);
-    let bytes = fs::read(&listing).map_err(|e| match e.kind() {
+    let bytes = fs.read(&listing).map_err(|e| match e.kind() {
         ErrorKind::NotFound => damaged(&listing, "no listing: not a checkpoint, or an unfinished one".into()),
         _ => Error::io(&listing, e),
     })?;
@@ -41,7 +50,7 @@ pub fn verify_checkpoint(dir: &Path) -> Result<CheckpointInfo> {
             return Err(damaged(&listing, format!("listed file {:?} is not a path inside the checkpoint", f.name)));
         }
         let path = dir.join(&f.name);
-        let (size, crc) = checksum(&path)?;
+        let (size, crc) = checksum(fs, &path)?;
         if (size, crc) != (f.size, f.crc32c) {
             return Err(damaged(
                 &path,
@@ -53,7 +62,7 @@ pub fn verify_checkpoint(dir: &Path) -> Result<CheckpointInfo> {
         }
     }
     let listed: BTreeSet<&str> = info.files.iter().map(|f| f.name.as_str()).collect();
-    if let Some(extra) = relative_files(dir)?.into_iter().find(|n| !listed.contains(n.as_str())) {
+    if let Some(extra) = relative_files(fs, dir)?.into_iter().find(|n| !listed.contains(n.as_str())) {
         return Err(damaged(&dir.join(&extra), "file is not in the checkpoint's listing".into()));
     }
     Ok(info)
@@ -61,48 +70,69 @@ pub fn verify_checkpoint(dir: &Path) -> Result<CheckpointInfo> {
 
 /// Restores a checkpoint into a new data directory: verifies it, then copies it (files are
 /// copied, not linked, so the restored database shares nothing with the snapshot). `data_dir`
-/// must be missing or empty. The copy goes to `<data_dir>.restoring` first and is renamed into
-/// place at the end, so an interrupted restore leaves no half database under `data_dir`.
+/// must be missing or empty. The copy goes to `.<name>.restoring` beside `data_dir` first and is
+/// renamed into place at the end (replacing the empty directory in one step), so a restore that
+/// fails or is interrupted leaves no half database under `data_dir`: on failure the staging
+/// directory is removed too, and a later restore removes one left by a crash.
 pub fn restore_checkpoint(checkpoint: &Path, data_dir: &Path) -> Result<CheckpointInfo> {
-    let info = verify_checkpoint(checkpoint)?;
-    let exists = match fs::read_dir(data_dir) {
-        Ok(mut entries) => {
-            if entries.next().is_some() {
-                return Err(InvalidInput::Impossible(format!(
-                    "{} is not empty; restore into a new or empty directory",
-                    data_dir.display()
-                ))
-                .into());
-            }
-            true
+    restore_checkpoint_in(&OsFs, checkpoint, data_dir)
+}
+
+/// [`restore_checkpoint`] through `fs`.
+pub fn restore_checkpoint_in(fs: &dyn FileSystem, checkpoint: &Path, data_dir: &Path) -> Result<CheckpointInfo> {
+    let info = verify_checkpoint_in(fs, checkpoint)?;
+    match fs.read_dir(data_dir) {
+        Ok(entries) if !entries.is_empty() => {
+            return Err(InvalidInput::Impossible(format!(
+                "{} is not empty; restore into a new or empty directory",
+                data_dir.display()
+            ))
+            .into());
         }
-        Err(e) if e.kind() == ErrorKind::NotFound => false,
+        Ok(_) => {}
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
         Err(e) => return Err(Error::io(data_dir, e)),
-    };
+    }
     let staging = data_dir.with_file_name(format!(
         ".{}.restoring",
         data_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
     ));
-    if staging.exists() {
-        fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+    match fs.remove_dir_all(&staging) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io(&staging, e)),
     }
+    let restored = copy_into(fs, checkpoint, &info, &staging, data_dir);
+    if restored.is_err() {
+        // Leave no half copy behind (a full disk must not fill up further).
+        let _ = fs.remove_dir_all(&staging);
+    }
+    restored?;
+    if let Some(parent) = data_dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        crate::fs::sync_dir_in(fs, parent)?;
+    }
+    Ok(info)
+}
+
+/// Copies and syncs the listed files of `checkpoint` into `staging`, then renames `staging` to
+/// `data_dir` (missing or empty).
+fn copy_into(
+    fs: &dyn FileSystem,
+    checkpoint: &Path,
+    info: &CheckpointInfo,
+    staging: &Path,
+    data_dir: &Path,
+) -> Result<()> {
     for f in &info.files {
         let (from, to) = (checkpoint.join(&f.name), staging.join(&f.name));
         if let Some(parent) = to.parent() {
-            crate::fs::create_dir_all(parent)?;
+            crate::fs::create_dir_all_in(fs, parent)?;
         }
-        fs::copy(&from, &to).map_err(|e| Error::io(&to, e))?;
-        fs::File::open(&to).and_then(|f| f.sync_all()).map_err(|e| Error::io(&to, e))?;
+        fs.copy(&from, &to).map_err(|e| Error::io(&to, e))?;
+        crate::fs::sync_file_in(fs, &to)?;
     }
-    crate::fs::create_dir_all(&staging.join("sst"))?;
-    crate::fs::sync_dir(&staging.join("sst"))?;
-    crate::fs::sync_dir(&staging)?;
-    if exists {
-        fs::remove_dir(data_dir).map_err(|e| Error::io(data_dir, e))?;
-    }
-    fs::rename(&staging, data_dir).map_err(|e| Error::io(data_dir, e))?;
-    if let Some(parent) = data_dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-        crate::fs::sync_dir(parent)?;
-    }
-    Ok(info)
+    crate::fs::create_dir_all_in(fs, &staging.join("sst"))?;
+    crate::fs::sync_dir_in(fs, &staging.join("sst"))?;
+    crate::fs::sync_dir_in(fs, staging)?;
+    fs.rename(staging, data_dir).map_err(|e| Error::io(data_dir, e))
 }
