@@ -68,7 +68,8 @@ fn checkpoint_link_failure_leaves_nothing_behind_and_a_retry_succeeds() {
     s.fault.add(FaultRule::new(Op::Link, "ckpt", Trigger::From(1), FaultKind::Eio));
     let err = s.db.checkpoint(&dest).expect_err("the checkpoint cannot link or copy its files");
     assert!(matches!(&err, Error::Io { path, .. } if path.to_string_lossy().contains("ckpt")), "{err:?}");
-    assert!(!dest.exists() && !dest.with_extension("partial").exists(), "no partial checkpoint is left");
+    let partial = s.dir.path().join(".ckpt.partial");
+    assert!(!dest.exists() && !partial.exists(), "no partial checkpoint is left");
     s.write_ok(2);
     s.fault.clear();
     let info = s.db.checkpoint(&dest).expect("the checkpoint succeeds once the fault is gone");
