@@ -106,7 +106,12 @@ impl Summary {
     pub fn line(&self) -> String {
         format!(
             "crash-loop: cycles={} acknowledged_writes_checked={} in_doubt={} snapshots_verified={} losses={} seed={}",
-            self.cycles, self.acknowledged_writes_checked, self.in_doubt, self.snapshots_verified, self.losses, self.seed
+            self.cycles,
+            self.acknowledged_writes_checked,
+            self.in_doubt,
+            self.snapshots_verified,
+            self.losses,
+            self.seed
         )
     }
 
