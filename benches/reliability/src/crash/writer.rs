@@ -275,7 +275,11 @@ impl Writer {
             Err(_) => failed = true,
         }
         self.ack(&ops[..answered]);
-        self.producer_acked = first + answered as u64 - 1;
+        if answered > 0 {
+            // Only answered messages count: the numbers of an earlier call that went in doubt
+            // and was found absent are burnt, not acknowledged.
+            self.producer_acked = first + answered as u64 - 1;
+        }
         if failed {
             self.in_doubt_seqs = (first + answered as u64..=self.producer_seq).collect();
             self.doubt(ops[answered..].to_vec());
