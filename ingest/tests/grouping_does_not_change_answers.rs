@@ -352,7 +352,12 @@ fn answers(db: &Db, model: &Model, when: &str) -> Answers {
             (None, GroupBy::Series, true),
             (Some(Bucket::new(24 * HOUR)), GroupBy::None, true),
         ] {
-            let q = AggregateQuery { bucket, group_by, push_down, ..AggregateQuery::new(TABLE, aggs.clone()) };
+            let q = AggregateQuery {
+                bucket: bucket.clone(),
+                group_by,
+                push_down,
+                ..AggregateQuery::new(TABLE, aggs.clone())
+            };
             let answer = rows(&isobar_query::aggregate(&snapshot, &q).unwrap());
             out.push((format!("aggregate {numeric} {bucket:?} {group_by:?} push_down={push_down}"), answer));
         }
