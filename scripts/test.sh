@@ -4,8 +4,9 @@
 #   - a Python virtual environment in .venv with the interoperability-test packages
 #     (pyarrow, duckdb, grpcio-tools, ...), from scripts/requirements-test.txt;
 #   - Debian's mosquitto (the agent's end-to-end test needs a real MQTT broker), curl (the
-#     line-protocol TLS test's client), script (the CLI's terminal test) and prometheus (its
-#     promtool checks a real scrape and the shipped alert rules), when missing;
+#     line-protocol TLS test's client), script (the CLI's terminal test), prometheus (its
+#     promtool checks a real scrape and the shipped alert rules) and postgresql-client (psql,
+#     the PostgreSQL front end's terminal-client test), when missing;
 #   - cargo-nextest, when it is not installed;
 # then checks formatting and lints, runs the doctests (cargo test --doc: nextest cannot run them),
 # and runs every other Rust test with cargo-nextest (profile `ci`, with its per-test timeouts).
@@ -30,12 +31,13 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 export ISOBAR_TEST_PYTHON="$PWD/.venv/bin/python"
 
-step "Debian packages the tests use: mosquitto (MQTT broker), curl (TLS client), script (a terminal), promtool"
+step "Debian packages the tests use: mosquitto (MQTT broker), curl (TLS client), script (a terminal), promtool, psql"
 missing=()
 command -v mosquitto >/dev/null 2>&1 || missing+=(mosquitto mosquitto-clients)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v script >/dev/null 2>&1 || missing+=(bsdutils)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
 if [ "${#missing[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi

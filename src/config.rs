@@ -112,6 +112,7 @@ pub mod log_level;
 pub mod origin;
 mod print;
 pub mod security;
+pub mod postgres;
 pub mod sql;
 mod values;
 
@@ -127,6 +128,7 @@ use serde::{Deserialize, Serialize};
 pub use connections::ConnectionsConfig;
 pub use env::EnvWarning;
 pub use security::{AuthConfig, TlsConfig, TokenConfig};
+pub use postgres::PostgresConfig;
 pub use sql::SqlConfig;
 pub use values::{ByteSize, DurationValue, LogColor, LogFormat, SyncSetting, ValueError};
 
@@ -154,6 +156,8 @@ pub struct Config {
     pub connections: ConnectionsConfig,
     /// `[sql]`: the bounds of SQL queries.
     pub sql: SqlConfig,
+    /// `[postgres]`: the PostgreSQL wire-protocol front end.
+    pub postgres: PostgresConfig,
 }
 
 /// `[otlp]`: OTLP metrics (`opentelemetry.proto.collector.metrics.v1.MetricsService/Export`) on
@@ -660,6 +664,7 @@ impl Config {
         }
         connections::validate(&self.connections)?;
         sql::validate(&self.sql)?;
+        postgres::validate(&self.postgres, &self.auth, &self.tls)?;
         security::validate(&self.auth, &self.tls)
     }
 

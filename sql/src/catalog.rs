@@ -20,9 +20,10 @@ pub(crate) struct Catalogs {
 }
 
 impl Catalogs {
-    /// The readable `tables` of `snapshot`.
-    pub(crate) fn new(snapshot: Snapshot, tables: Vec<TableDef>) -> Self {
-        Self { catalog: Arc::new(IsobarCatalog { snapshot, tables: Arc::new(tables) }) }
+    /// The readable `tables` of `snapshot`, and a dialect's `system` schemas (which take
+    /// precedence over a table's schema of the same name).
+    pub(crate) fn new(snapshot: Snapshot, tables: Vec<TableDef>, system: Vec<(String, Arc<dyn SchemaProvider>)>) -> Self {
+        Self { catalog: Arc::new(IsobarCatalog { snapshot, tables: Arc::new(tables), system }) }
     }
 }
 
@@ -65,16 +66,21 @@ impl CatalogProviderList for Catalogs {
 struct IsobarCatalog {
     snapshot: Snapshot,
     tables: Arc<Vec<TableDef>>,
+    system: Vec<(String, Arc<dyn SchemaProvider>)>,
 }
 
 impl CatalogProvider for IsobarCatalog {
     fn schema_names(&self) -> Vec<String> {
         let mut names = vec![TABLE_SCHEMA.to_string()];
         names.extend(self.tables.iter().filter(|t| has_family_schema(&t.name)).map(|t| t.name.clone()));
+        names.extend(self.system.iter().map(|(name, _)| name.clone()));
         names
     }
 
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
+        if let Some((_, schema)) = self.system.iter().find(|(n, _)| n == name) {
+            return Some(schema.clone());
+        }
         if name == TABLE_SCHEMA {
             return Some(Arc::new(PublicSchema { snapshot: self.snapshot.clone(), tables: self.tables.clone() }));
         }

@@ -12,11 +12,14 @@ use datafusion::common::TableReference;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::{SQLOptions, SessionState};
 use datafusion::prelude::SessionConfig;
+use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::sqlparser::ast::Statement as Ast;
 use isobar_storage::Db;
 use tokio::sync::Semaphore;
 
 use crate::access::TableAccess;
 use crate::catalog::Catalogs;
+use crate::dialect::Dialect;
 use crate::error::{SqlError, SqlErrorKind};
 use crate::options::SqlOptions;
 use crate::plan::SqlPlan;
@@ -36,6 +39,8 @@ pub(crate) struct Shared {
     pub(crate) base: SessionState,
     /// Slots of executing queries.
     pub(crate) slots: Arc<Semaphore>,
+    /// The front end's additions, if any.
+    pub(crate) dialect: Option<Arc<dyn Dialect>>,
 }
 
 impl std::fmt::Debug for SqlEngine {
@@ -60,7 +65,17 @@ impl SqlEngine {
         base.register_udtf("latest", Arc::new(crate::latest::LatestFunction));
         let base = crate::functions::register(base);
         let slots = Arc::new(Semaphore::new(options.max_concurrent_queries.max(1)));
-        Self { shared: Arc::new(Shared { db, options, base, slots }) }
+        Self { shared: Arc::new(Shared { db, options, base, slots, dialect: None }) }
+    }
+
+    /// The same engine (database, bounds and query slots shared) with `dialect`'s system schemas
+    /// and functions: what a front end such as PostgreSQL holds.
+    pub fn with_dialect(&self, dialect: Arc<dyn Dialect>) -> Self {
+        let s = &self.shared;
+        let base = dialect.extend_state(s.base.clone());
+        let shared =
+            Shared { db: s.db.clone(), options: s.options.clone(), base, slots: s.slots.clone(), dialect: Some(dialect) };
+        Self { shared: Arc::new(shared) }
     }
 
     /// The bounds queries run under.
@@ -72,16 +87,37 @@ impl SqlEngine {
     /// catalog answer leaks: a table the caller may not read answers `PermissionDenied` naming
     /// it, whether it exists or not).
     pub async fn prepare(&self, sql: &str, access: &dyn TableAccess) -> Result<SqlPlan, SqlError> {
-        let mut state = self.shared.base.clone();
+        let state = &self.shared.base;
         let dialect = state.config().options().sql_parser.dialect;
         let statement = state.sql_to_statement(sql, &dialect)?;
+        self.plan(statement, access).await
+    }
+
+    /// [`SqlEngine::prepare`] for a statement the front end has parsed itself (a PostgreSQL
+    /// client's query string may hold several, and its dialect rewrites some).
+    pub async fn prepare_parsed(&self, statement: Ast, access: &dyn TableAccess) -> Result<SqlPlan, SqlError> {
+        self.plan(DfStatement::Statement(Box::new(statement)), access).await
+    }
+
+    async fn plan(&self, statement: DfStatement, access: &dyn TableAccess) -> Result<SqlPlan, SqlError> {
+        let mut state = self.shared.base.clone();
         crate::readonly::check(&statement)?;
+        let system: &[&str] = self.shared.dialect.as_ref().map_or(&[], |d| d.system_schema_names());
         for reference in state.resolve_table_references(&statement)? {
-            check_reference(&reference, access)?;
+            check_reference(&reference, access, system)?;
         }
         let snapshot = self.shared.db.snapshot();
-        let tables = snapshot.tables().into_iter().filter(|t| access.can_read(&t.name)).collect();
-        state.register_catalog_list(Arc::new(Catalogs::new(snapshot, tables)));
+        let tables: Vec<_> = snapshot.tables().into_iter().filter(|t| access.can_read(&t.name)).collect();
+        let extra = match &self.shared.dialect {
+            None => Vec::new(),
+            Some(dialect) => {
+                let mut sorted = tables.clone();
+                sorted.sort_by(|a, b| a.name.cmp(&b.name));
+                let relations = sorted.iter().flat_map(relations_of).map(|r| r.listing()).collect();
+                dialect.system_schemas(Arc::new(relations))
+            }
+        };
+        state.register_catalog_list(Arc::new(Catalogs::new(snapshot, tables, extra)));
         let plan = state.statement_to_plan(statement).await?;
         SQLOptions::new()
             .with_allow_ddl(false)
@@ -102,7 +138,7 @@ impl SqlEngine {
 }
 
 /// The access check of one table reference (see [`SqlEngine::prepare`]).
-fn check_reference(reference: &TableReference, access: &dyn TableAccess) -> Result<(), SqlError> {
+fn check_reference(reference: &TableReference, access: &dyn TableAccess, system: &[&str]) -> Result<(), SqlError> {
     if let Some(catalog) = reference.catalog()
         && catalog != CATALOG
     {
@@ -114,6 +150,7 @@ fn check_reference(reference: &TableReference, access: &dyn TableAccess) -> Resu
     let table = match reference.schema() {
         None | Some(TABLE_SCHEMA) => reference.table(),
         Some("information_schema") => return Ok(()),
+        Some(schema) if system.contains(&schema) => return Ok(()),
         Some(schema) => schema,
     };
     if access.can_read(table) {

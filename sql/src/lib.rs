@@ -49,6 +49,7 @@
 //! |---|---|
 //! | [`engine`](SqlEngine) | [`SqlEngine`]: parse, checks, catalog, logical plan |
 //! | `plan` | [`SqlPlan`]: schema, parameters, bind, explain, bounded execution |
+//! | `dialect` | [`Dialect`]: a front end's system schemas and functions (PostgreSQL's `pg_catalog`) |
 //! | `relation` | the naming rule above, [`Relation`] listings |
 //! | `catalog` | the per-statement catalog over one snapshot, readable tables only |
 //! | `provider` | the table provider: projection, filters, limit -> the engine's request |
@@ -68,6 +69,7 @@ mod access;
 mod aggregate;
 mod bounded;
 mod catalog;
+mod dialect;
 mod engine;
 mod error;
 mod exec;
@@ -86,6 +88,7 @@ mod scan;
 pub use access::{AllowAll, TableAccess};
 /// A SQL value, as bound to a parameter (`$1`, `$2`, ...) by [`SqlPlan::bind`].
 pub use datafusion::scalar::ScalarValue;
+pub use dialect::Dialect;
 pub use engine::SqlEngine;
 pub use error::{SqlError, SqlErrorKind};
 pub use options::SqlOptions;

@@ -151,6 +151,7 @@ impl Config {
             ("OTLP", "CREATE_TABLES") => self.otlp.create_tables = parse(var, value, BOOL)?,
             ("CONNECTIONS", key) => return self.connections.apply_var(var, key, value),
             ("SQL", key) => return self.sql.apply_var(var, key, value),
+            ("POSTGRES", key) => return self.postgres.apply_var(var, key, value),
             ("LOG", "LEVEL") => log.level = value.to_owned(),
             ("LOG", "FORMAT") => log.format = parse_value(var, value)?,
             ("LOG", "COLOR") => log.color = parse_value(var, value)?,

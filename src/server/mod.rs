@@ -46,6 +46,7 @@ pub mod guard;
 pub mod handshake_log;
 pub mod health;
 pub mod otlp;
+pub mod postgres;
 pub mod reflection;
 pub mod rpc;
 pub mod shutdown;
@@ -132,6 +133,7 @@ pub struct Running {
     tls: bool,
     metrics: Option<crate::metrics::MetricsServer>,
     line_protocol: Option<SocketAddr>,
+    postgres: Option<SocketAddr>,
     db: Db,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), ServerError>>,
@@ -151,6 +153,11 @@ impl Running {
     /// The address of the line-protocol HTTP front end, when `[line_protocol] enabled = true`.
     pub fn line_protocol_addr(&self) -> Option<SocketAddr> {
         self.line_protocol
+    }
+
+    /// The address of the PostgreSQL front end, when `[postgres] enabled = true`.
+    pub fn postgres_addr(&self) -> Option<SocketAddr> {
+        self.postgres
     }
 
     /// The URL of the server for clients: `https://` with TLS, else `http://`.
@@ -318,24 +325,42 @@ async fn start_inner(config: &Config, authorizer: Option<Arc<dyn WriteAuthorizer
     };
     let line_protocol = http.as_ref().map(|(_, a, _)| *a);
     let http = http.map(|(l, _, router)| (l, router));
+    let postgres_listener = match config.postgres.enabled {
+        false => None,
+        true => match TcpListener::bind(config.postgres.listen).await {
+            Ok(l) => Some(l),
+            Err(source) => {
+                let _ = db.close();
+                return Err(ServerError::Bind { addr: config.postgres.listen, source });
+            }
+        },
+    };
+    let postgres = postgres_listener.as_ref().and_then(|l| l.local_addr().ok());
     let (stop, stopped) = oneshot::channel();
     let with_tls = tls.is_some();
-    let task = tokio::spawn(serve(config.clone(), db.clone(), listener, tls, http, stopped, requests, access));
-    Ok(Running { addr: local, tls: with_tls, metrics, line_protocol, db, stop: Some(stop), task })
+    let listeners = Listeners { grpc: listener, http, postgres: postgres_listener };
+    let task = tokio::spawn(serve(config.clone(), db.clone(), listeners, tls, stopped, requests, access));
+    Ok(Running { addr: local, tls: with_tls, metrics, line_protocol, postgres, db, stop: Some(stop), task })
+}
+
+/// The bound listeners of a starting server.
+struct Listeners {
+    grpc: TcpListener,
+    http: Option<(TcpListener, axum::Router)>,
+    postgres: Option<TcpListener>,
 }
 
 /// Serves until `stopped` fires (or its sender is dropped), then closes the database.
-#[allow(clippy::too_many_arguments, reason = "the parts start_inner built, handed over once")]
 async fn serve(
     config: Config,
     db: Db,
-    listener: TcpListener,
+    listeners: Listeners,
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
-    http: Option<(TcpListener, axum::Router)>,
     stopped: oneshot::Receiver<()>,
     requests: crate::metrics::RequestMetrics,
     access: Arc<AccessStore>,
 ) -> Result<(), ServerError> {
+    let Listeners { grpc: listener, http, postgres } = listeners;
     let authenticator = access.authenticator().clone();
     let max = config.server.max_message_bytes.as_usize();
     let limits = IngestLimits {
@@ -347,6 +372,11 @@ async fn serve(
     let flight_ingest =
         flight::ingest::IngestPath::new(db.clone(), ingest.admission(), config.server.max_rows_per_request);
     let sql_engine = isobar_sql::SqlEngine::new(db.clone(), config.sql.options());
+    let (postgres_stop, postgres_stopped) = tokio::sync::watch::channel(false);
+    let postgres_task = postgres.map(|l| {
+        let (config, engine, auth, tls) = (config.clone(), sql_engine.clone(), authenticator.clone(), tls.clone());
+        tokio::spawn(async move { postgres::serve(&config, l, &engine, auth, tls, postgres_stopped).await })
+    });
     let flight_sql = flight::query::SqlPath::new(sql_engine, config.sql.max_prepared_statements);
     let flight = flight::FlightSql::new(flight_ingest, flight_sql)
         .map_err(|e| ServerError::Task(format!("flight sql: {}", e.message())))?
@@ -398,6 +428,7 @@ async fn serve(
     let signal = async move {
         let _ = stopped.await;
         let _ = http_stop.send(());
+        let _ = postgres_stop.send(true);
         // The watcher would report the closed database as serving again.
         health_watcher.abort();
         reported.shutting_down();
@@ -460,6 +491,9 @@ async fn serve(
             Ok(Ok(Ok(()))) => {}
             Err(_) => tracing::warn!("line-protocol requests did not finish within server.shutdown_timeout"),
         }
+    }
+    if let Some(task) = postgres_task {
+        let _ = tokio::time::timeout(timeout, task).await;
     }
     flush_within(&db, config.server.shutdown_flush_timeout.0).await;
     let dir = db.path().to_path_buf();
