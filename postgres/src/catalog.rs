@@ -1,8 +1,8 @@
 //! [`PgDialect`]: what PostgreSQL clients expect of the SQL layer beyond Isobar's relations:
 //! the `pg_catalog` schema (`pg_class`, `pg_namespace`, `pg_attribute`, `pg_type`, ... over the
 //! relations the caller may read), PostgreSQL's catalog functions (`format_type`,
-//! `pg_table_is_visible`, `current_schema`, `has_table_privilege`, ...) and a `version()` that
-//! names a PostgreSQL version, which drivers (SQLAlchemy among them) parse.
+//! `pg_table_is_visible`, `current_schema`, `has_table_privilege`, ...) and the functions of
+//! [`crate::functions`].
 //!
 //! The catalog tables come from `datafusion-pg-catalog`; this module only feeds them Isobar's
 //! relation listing, built per statement, so they show exactly what SQL would let the caller read.
@@ -10,14 +10,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use arrow_schema::{DataType, SchemaRef};
+use arrow_schema::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::{MemoryCatalogProvider, SchemaProvider};
-use datafusion::common::ScalarValue;
 use datafusion::datasource::TableType;
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::SessionState;
-use datafusion::logical_expr::{ColumnarValue, Volatility, create_udf};
 use datafusion::prelude::SessionContext;
 use datafusion_pg_catalog::pg_catalog::catalog_info::CatalogInfo;
 use datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
@@ -53,11 +51,6 @@ impl PgDialect {
     }
 }
 
-/// What `version()` answers: the PostgreSQL version first (drivers parse it), then Isobar's.
-pub(crate) fn version_string() -> String {
-    format!("PostgreSQL {} (Isobar {}) on {}", crate::SERVER_VERSION, env!("CARGO_PKG_VERSION"), std::env::consts::ARCH)
-}
-
 impl Dialect for PgDialect {
     fn extend_state(&self, state: SessionState) -> SessionState {
         let ctx = SessionContext::new_with_state(state);
@@ -67,14 +60,7 @@ impl Dialect for PgDialect {
         if let Err(error) = datafusion_pg_catalog::setup_pg_catalog(&ctx, CATALOG, EmptyContextProvider) {
             tracing::error!(%error, "installing PostgreSQL catalog functions failed; psql's \\d may not work");
         }
-        let version = version_string();
-        ctx.register_udf(create_udf(
-            "version",
-            vec![],
-            DataType::Utf8,
-            Volatility::Immutable,
-            Arc::new(move |_| Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(version.clone()))))),
-        ));
+        crate::functions::register(&ctx);
         ctx.state()
     }
 
@@ -158,7 +144,12 @@ impl CatalogInfo for Relations {
         Ok(Some(self.0.iter().filter(|r| r.schema == schema).map(|r| r.name.clone()).collect()))
     }
 
-    async fn table_schema(&self, catalog: &str, schema: &str, name: &str) -> Result<Option<SchemaRef>, DataFusionError> {
+    async fn table_schema(
+        &self,
+        catalog: &str,
+        schema: &str,
+        name: &str,
+    ) -> Result<Option<SchemaRef>, DataFusionError> {
         Ok(self.find(catalog, schema, name).map(|r| r.arrow_schema.clone()))
     }
 

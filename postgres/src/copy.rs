@@ -3,8 +3,8 @@
 //! results, then laid out as COPY lines. `COPY ... FROM` is refused: Isobar SQL is read-only.
 
 use bytes::Bytes;
-use datafusion::sql::sqlparser::ast::{CopyLegacyCsvOption, CopyLegacyOption, CopyOption, CopySource, CopyTarget};
 use datafusion::sql::sqlparser::ast::Statement as Ast;
+use datafusion::sql::sqlparser::ast::{CopyLegacyCsvOption, CopyLegacyOption, CopyOption, CopySource, CopyTarget};
 use pgwire::error::PgWireResult;
 use pgwire::messages::copy::CopyData;
 use pgwire::messages::data::DataRow;
@@ -198,7 +198,8 @@ mod tests {
             let parser = datafusion_pg_catalog::sql::PostgresCompatibilityParser::new();
             copy_out(&parser.parse(sql).unwrap().remove(0)).unwrap()
         };
-        let (query, format) = parse("COPY (SELECT series FROM weather.env) TO STDOUT WITH (FORMAT csv, HEADER true)").unwrap();
+        let (query, format) =
+            parse("COPY (SELECT series FROM weather.env) TO STDOUT WITH (FORMAT csv, HEADER true)").unwrap();
         assert_eq!(query, "SELECT series FROM weather.env");
         assert!(format.csv && format.header && format.delimiter == ',');
         let (query, format) = parse("COPY weather.env (series, temp) TO STDOUT").unwrap();

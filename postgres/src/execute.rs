@@ -165,7 +165,11 @@ pub(crate) fn rows_of(
 }
 
 /// The PostgreSQL fields of `schema` in `format`, with the session's display settings.
-pub(crate) fn fields(schema: &SchemaRef, format: &Format, options: Arc<FormatOptions>) -> PgWireResult<Arc<Vec<FieldInfo>>> {
+pub(crate) fn fields(
+    schema: &SchemaRef,
+    format: &Format,
+    options: Arc<FormatOptions>,
+) -> PgWireResult<Arc<Vec<FieldInfo>>> {
     Ok(Arc::new(arrow_schema_to_pg_fields(schema, format, Some(options))?))
 }
 

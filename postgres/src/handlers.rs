@@ -145,7 +145,11 @@ impl QueryParser for Parser {
     }
 
     fn get_parameter_types(&self, stmt: &Prepared) -> PgWireResult<Vec<Type>> {
-        Ok(stmt.params.iter().map(|t| if t.is_null() { Ok(Type::UNKNOWN) } else { into_pg_type(t) }).collect::<PgWireResult<_>>()?)
+        Ok(stmt
+            .params
+            .iter()
+            .map(|t| if t.is_null() { Ok(Type::UNKNOWN) } else { into_pg_type(t) })
+            .collect::<PgWireResult<_>>()?)
     }
 
     fn get_result_schema(&self, stmt: &Prepared, format: Option<&Format>) -> PgWireResult<Vec<FieldInfo>> {
@@ -226,13 +230,21 @@ fn decode_parameters(portal: &Portal<Prepared>, types: &[DataType]) -> PgWireRes
     let inferred: Vec<Option<&DataType>> = types.iter().map(|t| (!t.is_null()).then_some(t)).collect();
     match deserialize_parameters(portal, &inferred)? {
         ParamValues::List(values) => Ok(values.into_iter().map(|v| v.value).collect()),
-        ParamValues::Map(_) => Err(user_error(FEATURE_NOT_SUPPORTED, "named parameters are not supported; use $1, $2, ...")),
+        ParamValues::Map(_) => {
+            Err(user_error(FEATURE_NOT_SUPPORTED, "named parameters are not supported; use $1, $2, ..."))
+        }
     }
 }
 
 impl Queries {
     /// Runs one statement with `params`, rows in `format`.
-    async fn run<C>(&self, client: &mut C, parsed: &Parsed, params: Vec<ScalarValue>, format: &Format) -> PgWireResult<Response>
+    async fn run<C>(
+        &self,
+        client: &mut C,
+        parsed: &Parsed,
+        params: Vec<ScalarValue>,
+        format: &Format,
+    ) -> PgWireResult<Response>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::PortalStore: PortalStore,
@@ -367,7 +379,11 @@ where
         None => store.rm_portal(name),
         Some(schema) => {
             let fetch = Command::Fetch { name: name.to_owned(), count: None };
-            let prepared = Prepared { parsed: Parsed { command: Some(fetch), query: None }, params: Vec::new(), schema: Some(schema) };
+            let prepared = Prepared {
+                parsed: Parsed { command: Some(fetch), query: None },
+                params: Vec::new(),
+                schema: Some(schema),
+            };
             let statement = StoredStatement::new(name.to_owned(), prepared, Vec::new());
             store.put_portal(Arc::new(Portal::new_cursor(name.to_owned(), Arc::new(statement))));
         }
@@ -378,8 +394,8 @@ where
 fn batch_response(fields: Arc<Vec<FieldInfo>>, batches: Vec<RecordBatch>, tag: &str) -> QueryResponse {
     let fixes = crate::text::fixes(&fields);
     let encoding = fields.clone();
-    let rows =
-        futures::stream::iter(batches).flat_map(move |b| execute::rows_of(Ok(b), encoding.clone(), fixes.as_ref().map(|f| f.as_slice())));
+    let rows = futures::stream::iter(batches)
+        .flat_map(move |b| execute::rows_of(Ok(b), encoding.clone(), fixes.as_ref().map(|f| f.as_slice())));
     let mut response = QueryResponse::new(fields, rows);
     response.set_command_tag(tag);
     response

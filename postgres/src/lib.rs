@@ -21,6 +21,7 @@
 //! | `startup` | the startup handler: database name, TLS rule, password, server parameters |
 //! | `catalog` | [`PgDialect`]: `pg_catalog`, PostgreSQL's functions and `version()` |
 //! | `copy` | `COPY ... TO STDOUT` in text and CSV (psql's `\copy`) |
+//! | `functions` | `version()`, `to_regtype`, `json_build_object` and other functions clients call |
 //! | `statement` | parsing a query string into statements, and the extended protocol's parser |
 //! | `session` | the session commands and the per-connection settings |
 //! | `execute` | running a statement: plan, bind, execute, encode rows; cancel |
@@ -35,6 +36,7 @@ mod catalog;
 mod copy;
 mod errors;
 mod execute;
+mod functions;
 mod handlers;
 mod login;
 mod server;

@@ -23,7 +23,8 @@ pub(crate) enum Command {
     Commit,
     /// `ROLLBACK` / `ABORT`.
     Rollback,
-    /// `DISCARD ...`, `DEALLOCATE ...`, `UNLISTEN *`: accepted, nothing to do (`tag` is echoed).
+    /// `DISCARD ...`, `DEALLOCATE ...`, `UNLISTEN *`, `SAVEPOINT`, `RELEASE`, `ROLLBACK TO`:
+    /// accepted, nothing to do (`tag` is echoed).
     Accept { tag: String },
     /// `DECLARE name [NO SCROLL] [BINARY] CURSOR [WITH|WITHOUT HOLD] FOR query`.
     Declare { name: String, query: String },
@@ -45,8 +46,14 @@ impl Command {
         match first {
             "BEGIN" | "START" => Some(Command::Begin),
             "COMMIT" | "END" => Some(Command::Commit),
+            // `ROLLBACK TO [SAVEPOINT] name` keeps the transaction open.
+            "ROLLBACK" if upper.get(1).map(String::as_str) == Some("TO") => {
+                Some(Command::Accept { tag: "ROLLBACK".into() })
+            }
             "ROLLBACK" | "ABORT" => Some(Command::Rollback),
-            "DISCARD" | "DEALLOCATE" | "UNLISTEN" => Some(Command::Accept { tag: first.to_owned() }),
+            "DISCARD" | "DEALLOCATE" | "UNLISTEN" | "SAVEPOINT" | "RELEASE" => {
+                Some(Command::Accept { tag: first.to_owned() })
+            }
             "SHOW" => Some(Command::Show { name: setting_name(&rest(1)) }),
             "RESET" => Some(Command::Reset { name: setting_name(&rest(1)) }),
             "SET" => parse_set(&words, &upper),
@@ -90,7 +97,9 @@ fn parse_set(words: &[String], upper: &[String]) -> Option<Command> {
     if matches!(upper.get(i).map(String::as_str), Some("SESSION" | "LOCAL")) {
         i += 1;
     }
-    if upper.get(i).map(String::as_str) == Some("TRANSACTION") || upper.get(i).map(String::as_str) == Some("CHARACTERISTICS") {
+    if upper.get(i).map(String::as_str) == Some("TRANSACTION")
+        || upper.get(i).map(String::as_str) == Some("CHARACTERISTICS")
+    {
         return Some(Command::Accept { tag: "SET".to_owned() });
     }
     if upper.get(i).map(String::as_str) == Some("TIME") && upper.get(i + 1).map(String::as_str) == Some("ZONE") {
@@ -227,6 +236,9 @@ mod tests {
         assert_eq!(Command::parse("BEGIN ISOLATION LEVEL READ COMMITTED"), Some(Command::Begin));
         assert_eq!(Command::parse("commit"), Some(Command::Commit));
         assert_eq!(Command::parse("ROLLBACK"), Some(Command::Rollback));
+        assert_eq!(Command::parse("SAVEPOINT _pg3_1"), Some(Command::Accept { tag: "SAVEPOINT".into() }));
+        assert_eq!(Command::parse("ROLLBACK TO SAVEPOINT _pg3_1"), Some(Command::Accept { tag: "ROLLBACK".into() }));
+        assert_eq!(Command::parse("RELEASE _pg3_1"), Some(Command::Accept { tag: "RELEASE".into() }));
         assert_eq!(Command::parse("SELECT 1"), None);
         assert_eq!(
             Command::parse("DECLARE \"big\" CURSOR WITHOUT HOLD FOR SELECT series, ts FROM weather.env"),

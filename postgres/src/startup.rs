@@ -97,7 +97,9 @@ impl StartupHandler for Startup {
                     Ok(session) => self.admit(client, session).await,
                     Err(LoginError::BadPassword(why)) => Err(fatal(
                         "28P01",
-                        format!("password authentication failed for user \"{user}\": {why}; the password is an Isobar token"),
+                        format!(
+                            "password authentication failed for user \"{user}\": {why}; the password is an Isobar token"
+                        ),
                     )),
                     Err(LoginError::RateLimited(why)) => Err(fatal("28000", why)),
                 }
