@@ -226,9 +226,13 @@ mod tests {
         let like = parse(&parser, "SELECT 1 WHERE 'pg_x' NOT LIKE $1::VARCHAR || '%' ESCAPE '/'").unwrap();
         let text = like[0].query.as_ref().unwrap().to_string();
         assert!(text.contains("replace(replace(") && !text.contains("ESCAPE"), "{text}");
-        let sub = parse(&parser, "SELECT (SELECT c.collname FROM pg_catalog.pg_collation c WHERE c.oid = a.attcollation) FROM pg_catalog.pg_attribute a").unwrap();
+        let sub = parse(
+            &parser,
+            "SELECT (SELECT t.typname FROM pg_catalog.pg_type t WHERE t.oid = a.atttypid) FROM pg_catalog.pg_attribute a",
+        )
+        .unwrap();
         let text = sub[0].query.as_ref().unwrap().to_string();
-        assert!(text.contains("SELECT max(c.collname)"), "{text}");
+        assert!(text.contains("SELECT max(t.typname)"), "{text}");
         let case = parse(
             &parser,
             "SELECT CASE WHEN a.atthasdef THEN (SELECT t.typname FROM pg_catalog.pg_type t \
