@@ -61,14 +61,30 @@ impl Dialect for PgDialect {
             tracing::error!(%error, "installing PostgreSQL catalog functions failed; psql's \\d may not work");
         }
         crate::functions::register(&ctx);
-        ctx.state()
+        // `information_schema` comes from `system_schemas`, with PostgreSQL's type names.
+        let state = ctx.state();
+        let mut config = state.config().clone();
+        config.options_mut().catalog.information_schema = false;
+        datafusion::execution::SessionStateBuilder::new_from_existing(state).with_config(config).build()
     }
 
     fn system_schema_names(&self) -> &[&'static str] {
-        &[PG_CATALOG]
+        &[PG_CATALOG, crate::infoschema::INFORMATION_SCHEMA]
     }
 
     fn system_schemas(&self, relations: Arc<Vec<Relation>>) -> Vec<(String, Arc<dyn SchemaProvider>)> {
+        let system = vec![PG_CATALOG.to_owned(), crate::infoschema::INFORMATION_SCHEMA.to_owned()];
+        let information: Arc<dyn SchemaProvider> =
+            Arc::new(crate::infoschema::InformationSchema::new(relations.clone(), system));
+        let mut schemas = vec![(crate::infoschema::INFORMATION_SCHEMA.to_owned(), information)];
+        schemas.extend(self.pg_catalog(relations));
+        schemas
+    }
+}
+
+impl PgDialect {
+    /// `pg_catalog` over `relations` (kept per listing, see the type's doc).
+    fn pg_catalog(&self, relations: Arc<Vec<Relation>>) -> Vec<(String, Arc<dyn SchemaProvider>)> {
         let key = listing_key(&relations);
         let Ok(mut catalogs) = self.catalogs.lock() else { return Vec::new() };
         if let Some(schema) = catalogs.get(&key) {

@@ -1,7 +1,8 @@
 //! Functions PostgreSQL clients call that neither DataFusion nor `datafusion-pg-catalog` has:
 //! `version()` naming a PostgreSQL version (SQLAlchemy parses it), `to_regtype`,
 //! `pg_get_serial_sequence` (Isobar has no sequences: NULL), `pg_collation_is_visible` and
-//! `json_build_object` (SQLAlchemy's column reflection).
+//! `json_build_object` (SQLAlchemy's column reflection), `current_setting` (Grafana asks for
+//! `server_version_num`; it answers the server's settings, not a session's `SET`).
 
 use std::sync::Arc;
 
@@ -58,6 +59,29 @@ pub(crate) fn register(ctx: &SessionContext) {
         }),
     ));
     ctx.register_udf(ScalarUDF::from(JsonBuildObject::new()));
+    ctx.register_udf(create_udf(
+        "current_setting",
+        vec![DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Stable,
+        Arc::new(|args| {
+            let names = strings(args, 0, "current_setting")?;
+            let mut values = Vec::with_capacity(names.len());
+            for name in names.iter() {
+                let Some(name) = name else {
+                    values.push(None);
+                    continue;
+                };
+                match crate::session::show(&std::collections::HashMap::new(), name) {
+                    Some(v) => values.push(Some(v)),
+                    None => {
+                        return Err(DataFusionError::Plan(format!("unrecognized configuration parameter \"{name}\"")));
+                    }
+                }
+            }
+            Ok(ColumnarValue::Array(Arc::new(StringArray::from(values))))
+        }),
+    ));
 }
 
 /// Argument `i` as strings.
@@ -196,6 +220,7 @@ mod tests {
         assert!(one("SELECT version()").await.unwrap().starts_with("PostgreSQL 15.0 (Isobar"));
         assert_eq!(one("SELECT to_regtype('float8')").await.as_deref(), Some("701"));
         assert_eq!(one("SELECT to_regtype('hstore')").await, None);
+        assert_eq!(one("SELECT current_setting('server_version_num')").await.as_deref(), Some("150000"));
         assert_eq!(
             one("SELECT json_build_object('a', 1, 'b', 'x\"y', 'c', NULL)").await.as_deref(),
             Some(r#"{"a" : 1, "b" : "x\"y", "c" : null}"#)

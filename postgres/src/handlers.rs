@@ -185,6 +185,10 @@ impl SimpleQueryHandler for Queries {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let statements = statement::parse(&self.parser.sql, query)?;
+        if statements.is_empty() {
+            // Only comments (pgx's health check sends `-- ping`).
+            return Ok(vec![Response::EmptyQuery]);
+        }
         let mut responses = Vec::with_capacity(statements.len());
         for parsed in statements {
             match self.run(client, &parsed, Vec::new(), &Format::UnifiedText).await {

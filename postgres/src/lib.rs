@@ -20,6 +20,7 @@
 //! | `login` | [`Login`]: the server's check of a user and token, [`LoginError`] |
 //! | `startup` | the startup handler: database name, TLS rule, password, server parameters |
 //! | `catalog` | [`PgDialect`]: `pg_catalog`, PostgreSQL's functions and `version()` |
+//! | `infoschema` | `information_schema` with PostgreSQL's type names |
 //! | `copy` | `COPY ... TO STDOUT` in text and CSV (psql's `\copy`) |
 //! | `functions` | `version()`, `to_regtype`, `json_build_object` and other functions clients call |
 //! | `statement` | parsing a query string into statements, and the extended protocol's parser |
@@ -38,6 +39,7 @@ mod errors;
 mod execute;
 mod functions;
 mod handlers;
+mod infoschema;
 mod login;
 mod server;
 mod session;

@@ -22,7 +22,11 @@ pub(crate) struct Catalogs {
 impl Catalogs {
     /// The readable `tables` of `snapshot`, and a dialect's `system` schemas (which take
     /// precedence over a table's schema of the same name).
-    pub(crate) fn new(snapshot: Snapshot, tables: Vec<TableDef>, system: Vec<(String, Arc<dyn SchemaProvider>)>) -> Self {
+    pub(crate) fn new(
+        snapshot: Snapshot,
+        tables: Vec<TableDef>,
+        system: Vec<(String, Arc<dyn SchemaProvider>)>,
+    ) -> Self {
         Self { catalog: Arc::new(IsobarCatalog { snapshot, tables: Arc::new(tables), system }) }
     }
 }

@@ -73,8 +73,13 @@ impl SqlEngine {
     pub fn with_dialect(&self, dialect: Arc<dyn Dialect>) -> Self {
         let s = &self.shared;
         let base = dialect.extend_state(s.base.clone());
-        let shared =
-            Shared { db: s.db.clone(), options: s.options.clone(), base, slots: s.slots.clone(), dialect: Some(dialect) };
+        let shared = Shared {
+            db: s.db.clone(),
+            options: s.options.clone(),
+            base,
+            slots: s.slots.clone(),
+            dialect: Some(dialect),
+        };
         Self { shared: Arc::new(shared) }
     }
 

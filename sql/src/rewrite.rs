@@ -78,6 +78,11 @@ fn aggregate_read(agg: &Aggregate) -> Result<Option<AggregateRead>> {
     let mut output = Vec::new();
     let (mut by_series, mut bucket, mut gapfill) = (false, None, false);
     for g in &agg.group_expr {
+        // `time_bucket('60s', ts)` reaches here as `date_bin(...) AS time_bucket(...)`.
+        let g = match g {
+            Expr::Alias(alias) => alias.expr.as_ref(),
+            other => other,
+        };
         match g {
             Expr::Column(c) if c.name == "series" && !by_series => {
                 by_series = true;
@@ -179,7 +184,9 @@ fn bin_of(f: &ScalarFunction) -> Option<(Bucket, bool)> {
             Expr::Literal(ScalarValue::IntervalDayTime(Some(v)), _) => i64::from(v.days)
                 .checked_mul(86_400_000_000_000)?
                 .checked_add(i64::from(v.milliseconds).checked_mul(1_000_000)?)?,
-            _ => return None,
+            // `time_bucket('60.000s', ts)` and `date_bin('1 minute', ts)`: Grafana's macros
+            // write the width as text.
+            e => width_of_text(text_literal(e)?)?,
         };
     if width_ns <= 0 {
         return None;
@@ -187,9 +194,49 @@ fn bin_of(f: &ScalarFunction) -> Option<(Bucket, bool)> {
     let origin_ns = match origin {
         None => 0,
         Some(Expr::Literal(ScalarValue::TimestampNanosecond(Some(t), _), _)) => *t,
-        Some(_) => return None,
+        // `TIMESTAMPTZ '1970-01-01'` as PostgreSQL clients write the origin.
+        Some(e) => arrow_cast::parse::string_to_timestamp_nanos(text_literal(e)?).ok()?,
     };
     Some((Bucket::fixed(width_ns, origin_ns), gapfill))
+}
+
+/// The text of a string literal, also under a cast (`'1 minute'::interval`).
+fn text_literal(e: &Expr) -> Option<&str> {
+    match e {
+        Expr::Literal(
+            ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s)),
+            _,
+        ) => Some(s),
+        Expr::Cast(c) => text_literal(&c.expr),
+        Expr::TryCast(c) => text_literal(&c.expr),
+        _ => None,
+    }
+}
+
+/// A fixed width written as text, in nanoseconds: SQL's `'1 minute'`, `'90 seconds'`, or the
+/// compact `'60.000s'`, `'5m'`, `'1h'`, `'1d'`, `'250ms'`; `None` for months and years.
+fn width_of_text(text: &str) -> Option<i64> {
+    if let Ok(v) = arrow_cast::parse::parse_interval_month_day_nano(text)
+        && v.months == 0
+    {
+        return i64::from(v.days).checked_mul(86_400_000_000_000)?.checked_add(v.nanoseconds);
+    }
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (number, unit) = t.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let unit_ns = match unit.trim() {
+        "ns" => 1.0,
+        "us" | "µs" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        "m" => 60e9,
+        "h" => 3_600e9,
+        "d" => 86_400e9,
+        _ => return None,
+    };
+    let ns = (number * unit_ns).round();
+    (ns >= 1.0 && ns < 9.2e18).then_some(ns as i64)
 }
 
 /// An aggregate expression as an engine function over a relation column (its name).
@@ -291,5 +338,21 @@ fn fill_of(e: &Expr) -> Option<Fill> {
         Expr::ScalarFunction(f) if f.func.name() == "locf" => Some(Fill::Previous),
         Expr::ScalarFunction(f) if f.func.name() == "interpolate" => Some(Fill::Linear),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::width_of_text;
+
+    #[test]
+    fn widths_written_as_text() {
+        assert_eq!(width_of_text("60.000s"), Some(60_000_000_000));
+        assert_eq!(width_of_text("1 minute"), Some(60_000_000_000));
+        assert_eq!(width_of_text("5m"), Some(300_000_000_000));
+        assert_eq!(width_of_text("250ms"), Some(250_000_000));
+        assert_eq!(width_of_text("1d"), Some(86_400_000_000_000));
+        assert_eq!(width_of_text("1 month"), None);
+        assert_eq!(width_of_text("soon"), None);
     }
 }
