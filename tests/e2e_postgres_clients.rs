@@ -9,6 +9,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
+use common::psql::LIBPQ_ENV;
 use common::*;
 use isobar::auth::Permission;
 use isobar::client::{Client, ClientOptions};
@@ -22,26 +23,6 @@ const BIG_ROWS: usize = 50_000;
 /// Rows of one write request of `BIG`: 10,000 rows are about 160 KiB, well under the 1 MiB
 /// message cap of the test configuration.
 const BIG_BATCH: usize = 10_000;
-
-/// Environment variables libpq reads: none of the caller's may leak into the clients.
-const LIBPQ_ENV: &[&str] = &[
-    "PGHOST",
-    "PGHOSTADDR",
-    "PGPORT",
-    "PGDATABASE",
-    "PGUSER",
-    "PGPASSWORD",
-    "PGPASSFILE",
-    "PGSERVICE",
-    "PGSERVICEFILE",
-    "PGSSLMODE",
-    "PGOPTIONS",
-    "PGAPPNAME",
-    "PGTZ",
-    "PGDATESTYLE",
-    "PGCLIENTENCODING",
-    "PGCONNECT_TIMEOUT",
-];
 
 /// Runs `scripts/interop/<script>` with `args`; its combined output, asserting success and `ok`.
 async fn run_script(script: &str, args: Vec<String>, ok: &str) -> String {
@@ -136,5 +117,48 @@ async fn psycopg_sqlalchemy_and_pandas_query_over_the_postgres_protocol() {
         "secret-other".into(),
     ];
     run_script("pg_clients.py", args, "pg clients ok").await;
+    running.stop().await.expect("stops");
+}
+
+/// The queries Grafana's PostgreSQL data source sends (`tests/fixtures/grafana_postgres.sql`,
+/// replayed by `pg_grafana.py` over the simple query protocol as Grafana's drivers send them):
+/// its health pings (`;` and `-- ping`), version and TimescaleDB probes, schema, table and
+/// column lists (PostgreSQL type names), and the panel queries (`$__timeGroupAlias`,
+/// `time_bucket`, `date_bin`, `$__timeFilter`, the builder's aggregate) with their answers
+/// checked against the known data, and EXPLAIN showing the time range, and for `time_bucket`
+/// and `date_bin` the aggregate, answered by the engine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grafana_queries_answer_and_push_down() {
+    const START: i64 = 1_699_999_200_000_000_000; // 2023-11-14T22:00:00Z
+    const MINUTE: i64 = 60 * SEC;
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut config = config(data.path());
+    config.postgres.enabled = true;
+    config.postgres.listen = "127.0.0.1:0".parse().expect("address");
+    config.auth.enabled = true;
+    config.auth.tokens = vec![token("grafana", "secret-grafana", "*", Permission::Admin)];
+    let running = isobar::server::start(&config).await.expect("server starts");
+    let options = ClientOptions { token: Some("secret-grafana".into()), ..ClientOptions::default() };
+    let mut admin = Client::connect_with(&running.url(), &options).await.expect("client connects");
+    let col = |name: &str| pb::ColumnSpec { name: name.into(), r#type: pb::ColumnType::F64.into() };
+    let spec = pb::TableSpec {
+        name: "weather".into(),
+        families: vec![pb::FamilySpec { name: "env".into(), columns: vec![col("temp"), col("hum")], ttl_ns: None }],
+        dynamic_columns: false,
+        ttl_ns: None,
+    };
+    admin.admin.create_table(pb::CreateTableRequest { table: Some(spec), if_not_exists: false }).await.expect("table");
+    for (series, offset) in [("KSEA", 10.0), ("KPDX", 20.0), ("KBOI", 30.0)] {
+        let minutes = 0..120i64;
+        let ts = minutes.clone().map(|m| START + m * MINUTE).collect();
+        let temp = minutes.clone().map(|m| m as f64 / 2.0 + offset).collect();
+        let hum = minutes.map(|m| 50.0 + (m % 7) as f64).collect();
+        let request = one_batch("weather", series, ts, vec![f64_column("temp", temp), f64_column("hum", hum)]);
+        admin.ingest.write(request).await.expect("written");
+    }
+    let pg = running.postgres_addr().expect("the PostgreSQL listener is bound");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/grafana_postgres.sql");
+    let args = vec![pg.ip().to_string(), pg.port().to_string(), "secret-grafana".into(), fixture.display().to_string()];
+    run_script("pg_grafana.py", args, "pg grafana ok").await;
     running.stop().await.expect("stops");
 }

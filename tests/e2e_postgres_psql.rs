@@ -10,8 +10,7 @@
 
 mod common;
 
-use std::process::Command;
-
+use common::psql::{Psql, run_psql};
 use common::*;
 use isobar::auth::Permission;
 use isobar::client::{Client, ClientOptions};
@@ -33,91 +32,13 @@ KSEA,2023-11-14 22:13:21+00,12
 KPDX,2023-11-14 22:13:22+00,
 ";
 
-/// Environment variables libpq reads: none of the caller's may leak into psql.
-const LIBPQ_ENV: &[&str] = &[
-    "PGHOST",
-    "PGHOSTADDR",
-    "PGPORT",
-    "PGDATABASE",
-    "PGUSER",
-    "PGPASSWORD",
-    "PGPASSFILE",
-    "PGSERVICE",
-    "PGSERVICEFILE",
-    "PGSSLMODE",
-    "PGOPTIONS",
-    "PGAPPNAME",
-    "PGTZ",
-    "PGDATESTYLE",
-    "PGCLIENTENCODING",
-    "PGCONNECT_TIMEOUT",
-    "PSQLRC",
-    "PSQL_PAGER",
-    "PAGER",
-];
-
-/// What a psql run printed and how it exited.
-struct Psql {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Display for Psql {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "psql exited {:?}\n--- stdout\n{}--- stderr\n{}", self.code, self.stdout, self.stderr)
-    }
-}
-
-impl Psql {
-    /// Asserts a zero exit status; stdout.
-    fn ok(&self) -> &str {
-        assert_eq!(self.code, Some(0), "{self}");
-        &self.stdout
-    }
-
-    /// Whether one line of stdout holds every one of `needles`.
-    fn has_line(&self, needles: &[&str]) -> bool {
-        self.stdout.lines().any(|line| needles.iter().all(|needle| line.contains(needle)))
-    }
-}
-
-/// Fails the test, saying how to get `psql`, when it is not installed.
-fn require_psql() {
-    match Command::new("psql").arg("--version").output() {
-        Ok(output) if output.status.success() => {}
-        Ok(output) => panic!("`psql --version` failed: {}", String::from_utf8_lossy(&output.stderr)),
-        Err(e) => panic!(
-            "psql is needed by this test and could not be run ({e}): `bash scripts/test.sh` installs Debian's \
-             postgresql-client when it is missing (or run `apt-get install postgresql-client`)"
-        ),
-    }
-}
-
 /// Runs `psql` against `port` as user `root` on database `database`, with `password` in
 /// `PGPASSWORD` when given, then `args` (commands as `-c`, options).
 async fn psql_on(port: u16, database: &str, password: Option<&str>, args: &[&str]) -> Psql {
-    require_psql();
     let port = port.to_string();
-    let mut command = Command::new("psql");
-    command.args(["-h", "127.0.0.1", "-p", port.as_str(), "-U", "root", "-d", database]);
-    // No .psqlrc, never prompt for a password, stop at the first error, SQLSTATE in messages.
-    command.args(["-X", "-w", "-v", "ON_ERROR_STOP=1", "-v", "VERBOSITY=verbose"]).args(args);
-    for name in LIBPQ_ENV {
-        command.env_remove(name);
-    }
-    // Untranslated messages; no GSSAPI encryption attempt (the test is not about Kerberos); a
-    // connection that cannot be made fails instead of hanging the test.
-    command.env("LC_ALL", "C").env("PGGSSENCMODE", "disable").env("PGCONNECT_TIMEOUT", "10");
-    if let Some(password) = password {
-        command.env("PGPASSWORD", password);
-    }
-    let output = tokio::task::spawn_blocking(move || command.output()).await.expect("joined").expect("psql runs");
-    Psql {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    let mut all = vec!["-h", "127.0.0.1", "-p", port.as_str(), "-U", "root", "-d", database];
+    all.extend_from_slice(args);
+    run_psql(&all, password).await
 }
 
 /// `psql_on` database `isobar` with the root token as password.

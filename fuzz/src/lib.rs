@@ -23,6 +23,7 @@
 //! | [`encoding`] | a column type, a row count, encoded bytes | `encoding::decode_array` / `decode_ints` |
 //! | [`grpc_write`] | a protobuf `WriteRequest` | `prost` decode, `convert::request_to_batch`, `catalog::validate_batch` |
 //! | [`line_protocol`] | a precision byte and a line-protocol body | `line_protocol::Parser`, `line_protocol::map_body` |
+//! | [`pg_frontend`] | a state byte and what a PostgreSQL client sends | `pgwire`'s frontend message decoder (the PostgreSQL front end's) |
 //!
 //! Besides "no panic", targets assert properties that must hold for any input: WAL replay hands
 //! out strictly increasing seqs and a second open replays exactly what the first one did;
@@ -39,6 +40,7 @@ mod grpc;
 mod line_protocol;
 mod manifest;
 pub mod mutate;
+mod postgres;
 mod scratch;
 pub mod seeds;
 mod sst;
@@ -48,6 +50,7 @@ pub use encoding::encoding;
 pub use grpc::grpc_write;
 pub use line_protocol::line_protocol;
 pub use manifest::{manifest_file, manifest_records};
+pub use postgres::pg_frontend;
 pub use sst::{sst_file, sst_mutated};
 pub use wal::{FLUSH_DEADLINE, wal_payload, wal_payload_flush, wal_segment};
 
@@ -67,4 +70,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("encoding", encoding),
     ("grpc_write", grpc_write),
     ("line_protocol", line_protocol),
+    ("pg_frontend", pg_frontend),
 ];

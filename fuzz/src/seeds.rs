@@ -67,7 +67,58 @@ pub fn corpus() -> Vec<Seed> {
     for (name, bytes) in line_protocol_bodies() {
         add("line_protocol", name, bytes);
     }
+    for (name, bytes) in pg_conversations() {
+        add("pg_frontend", name, bytes);
+    }
     out
+}
+
+/// Seeds of `pg_frontend`: byte 0 is the state (1: before startup), then messages as clients
+/// send them: a startup message and an `SSLRequest`, a password, a simple query with two
+/// statements, and an extended-protocol round (Parse with a typed parameter, Bind with a binary
+/// value, Describe, Execute, Sync) followed by Close and Terminate.
+fn pg_conversations() -> Vec<(&'static str, Vec<u8>)> {
+    use pgwire::messages::Message;
+    use pgwire::messages::extendedquery::{Bind, Close, Describe, Execute, Parse, Sync};
+    use pgwire::messages::simplequery::Query;
+    use pgwire::messages::startup::{Password, SslRequest, Startup};
+    use pgwire::messages::terminate::Terminate;
+
+    fn with<M: Message>(mut out: Vec<u8>, message: &M) -> Vec<u8> {
+        let mut buf = bytes::BytesMut::new();
+        message.encode(&mut buf).expect("a seed message encodes");
+        out.extend_from_slice(&buf);
+        out
+    }
+    let mut startup = Startup::new();
+    startup.parameters.insert("user".into(), "grafana".into());
+    startup.parameters.insert("database".into(), "isobar".into());
+    startup.parameters.insert("application_name".into(), "psql".into());
+    let typed = Parse::new(Some("s1".into()), "SELECT series, ts FROM weather.env WHERE ts > $1".into(), vec![1184]);
+    let value = bytes::Bytes::from(0i64.to_be_bytes().to_vec());
+    let bind = Bind::new(Some("p1".into()), Some("s1".into()), vec![1], vec![Some(value), None], vec![1]);
+    vec![
+        ("startup", with(vec![1], &startup)),
+        ("ssl_request", with(vec![1], &SslRequest::new())),
+        ("password", with(vec![0], &Password::new("secret-token".into()))),
+        ("simple_query", with(vec![0], &Query::new("SET application_name = 'x'; SELECT 1".into()))),
+        (
+            "extended_round",
+            with(
+                with(
+                    with(
+                        with(
+                            with(with(with(vec![0], &typed), &bind), &Describe::new(b'P', Some("p1".into()))),
+                            &Execute::new(Some("p1".into()), 100),
+                        ),
+                        &Sync::new(),
+                    ),
+                    &Close::new(b'S', Some("s1".into())),
+                ),
+                &Terminate::new(),
+            ),
+        ),
+    ]
 }
 
 /// Seeds of `line_protocol`: byte 0 picks the precision (0 ns, 1 us, 2 ms, 3 s), the rest is a

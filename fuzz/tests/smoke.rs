@@ -182,6 +182,11 @@ fn line_protocol_smoke() {
     smoke("line_protocol", 20_000);
 }
 
+#[test]
+fn pg_frontend_smoke() {
+    smoke("pg_frontend", 20_000);
+}
+
 /// Every target has a smoke test above, committed seeds, and a cargo-fuzz binary declared in
 /// Cargo.toml with its three-line entry point.
 #[test]

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 pub mod pki;
+pub mod psql;
 
 use arrow_array::RecordBatch;
 use isobar::client::{Client, collect};

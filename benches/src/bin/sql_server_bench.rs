@@ -56,6 +56,10 @@ struct Args {
     /// Concurrent ingest streams (one connection each).
     #[arg(long, default_value_t = 4)]
     streams: usize,
+    /// Also time every query over the PostgreSQL protocol with psycopg, run by this Python
+    /// (e.g. `.venv/bin/python`; `benches/psycopg_queries.py` does the timing in its process).
+    #[arg(long)]
+    psycopg: Option<PathBuf>,
     /// Rows per Arrow record batch.
     #[arg(long, default_value_t = 10_000)]
     batch_rows: usize,
@@ -320,11 +324,12 @@ fn median(mut times: Vec<Duration>) -> (f64, f64) {
 async fn main() {
     let args = Args::parse();
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = ServerCommand::new(&args.server_bin, dir.path())
-        .wait_at_most(Duration::from_secs(30))
-        .start_async()
-        .await
-        .expect("server starts");
+    let pg = isobar_testkit::server::free_addr().expect("a free port");
+    let mut command = ServerCommand::new(&args.server_bin, dir.path()).wait_at_most(Duration::from_secs(30));
+    if args.psycopg.is_some() {
+        command = command.env("ISOBAR_POSTGRES_ENABLED", "true").env("ISOBAR_POSTGRES_LISTEN", pg.to_string());
+    }
+    let server = command.start_async().await.expect("server starts");
     let url = server.url();
     println!("server {} (pid {}), default settings; scale {}, {} runs", url, server.pid(), args.scale, args.runs);
     let mut client = Client::from_channel(channel(&url).await);
@@ -356,14 +361,44 @@ async fn main() {
         println!(
             "{name:<48} native median {nm:>9.3} ms (min {nmin:>9.3})  SQL median {sm:>9.3} ms (min {smin:>9.3})  {rows} rows"
         );
-        table.push((name, rows, nm, sm));
+        let p = args.psycopg.as_ref().map(|python| psycopg_median(python, pg, &sql, rows, args.runs));
+        if let Some((pm, pmin)) = p {
+            println!("{:<48} psycopg median {pm:>9.3} ms (min {pmin:>9.3})", "");
+        }
+        table.push((name, rows, nm, sm, p.map(|(m, _)| m)));
     }
-    println!("\n| query | rows | native gRPC median | Flight SQL median | SQL / native |");
-    println!("|---|---|---|---|---|");
-    for (name, rows, n, s) in table {
-        println!("| {name} | {rows} | {n:.3} ms | {s:.3} ms | {:.2}x |", s / n);
+    println!(
+        "\n| query | rows | native gRPC median | Flight SQL median | SQL / native | psycopg (PostgreSQL) median | psycopg / Flight SQL |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (name, rows, n, s, p) in table {
+        let (pm, ratio) =
+            p.map_or(("-".to_owned(), "-".to_owned()), |p| (format!("{p:.3} ms"), format!("{:.2}x", p / s)));
+        println!("| {name} | {rows} | {n:.3} ms | {s:.3} ms | {:.2}x | {pm} | {ratio} |", s / n);
     }
     server.terminate().expect("SIGTERM");
+}
+
+/// Median and minimum milliseconds of `sql` over the PostgreSQL protocol, timed by
+/// `benches/psycopg_queries.py` in its own process (one connection, every row fetched), which
+/// also checks the row count.
+fn psycopg_median(
+    python: &std::path::Path,
+    pg: std::net::SocketAddr,
+    sql: &str,
+    rows: usize,
+    runs: usize,
+) -> (f64, f64) {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("psycopg_queries.py");
+    let output = std::process::Command::new(python)
+        .arg(script)
+        .args([pg.ip().to_string(), pg.port().to_string(), runs.max(1).to_string(), rows.to_string(), sql.to_owned()])
+        .output()
+        .expect("python runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "psycopg_queries.py failed: {text}{}", String::from_utf8_lossy(&output.stderr));
+    let mut fields = text.split_whitespace().filter_map(|f| f.parse::<f64>().ok());
+    (fields.next().expect("median"), fields.next().expect("min"))
 }
 
 /// The workload's table as the Admin API's message.
