@@ -110,9 +110,9 @@ mod env;
 pub mod env_names;
 pub mod log_level;
 pub mod origin;
+pub mod postgres;
 mod print;
 pub mod security;
-pub mod postgres;
 pub mod sql;
 mod values;
 
@@ -127,8 +127,8 @@ use serde::{Deserialize, Serialize};
 
 pub use connections::ConnectionsConfig;
 pub use env::EnvWarning;
-pub use security::{AuthConfig, TlsConfig, TokenConfig};
 pub use postgres::PostgresConfig;
+pub use security::{AuthConfig, TlsConfig, TokenConfig};
 pub use sql::SqlConfig;
 pub use values::{ByteSize, DurationValue, LogColor, LogFormat, SyncSetting, ValueError};
 

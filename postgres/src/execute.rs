@@ -28,16 +28,19 @@ use crate::login::Session;
 /// Most cursors one connection may hold open.
 pub(crate) const MAX_CURSORS: usize = 16;
 
+/// A connection's backend key: its process id and secret.
+type BackendKey = (i32, Vec<u8>);
+
 /// The cancel keys of the open connections.
 #[derive(Debug, Default)]
 pub(crate) struct Cancels {
-    senders: Mutex<HashMap<(i32, Vec<u8>), watch::Sender<u64>>>,
+    senders: Mutex<HashMap<BackendKey, watch::Sender<u64>>>,
 }
 
 /// A connection's cancel signal; removes its key from [`Cancels`] when the connection ends.
 #[derive(Debug)]
 pub(crate) struct CancelSignal {
-    key: (i32, Vec<u8>),
+    key: BackendKey,
     receiver: watch::Receiver<u64>,
     cancels: Arc<Cancels>,
 }

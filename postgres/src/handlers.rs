@@ -145,11 +145,7 @@ impl QueryParser for Parser {
     }
 
     fn get_parameter_types(&self, stmt: &Prepared) -> PgWireResult<Vec<Type>> {
-        Ok(stmt
-            .params
-            .iter()
-            .map(|t| if t.is_null() { Ok(Type::UNKNOWN) } else { into_pg_type(t) })
-            .collect::<PgWireResult<_>>()?)
+        stmt.params.iter().map(|t| if t.is_null() { Ok(Type::UNKNOWN) } else { into_pg_type(t) }).collect()
     }
 
     fn get_result_schema(&self, stmt: &Prepared, format: Option<&Format>) -> PgWireResult<Vec<FieldInfo>> {

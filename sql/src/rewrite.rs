@@ -236,7 +236,7 @@ fn width_of_text(text: &str) -> Option<i64> {
         _ => return None,
     };
     let ns = (number * unit_ns).round();
-    (ns >= 1.0 && ns < 9.2e18).then_some(ns as i64)
+    (1.0..9.2e18).contains(&ns).then_some(ns as i64)
 }
 
 /// An aggregate expression as an engine function over a relation column (its name).
