@@ -85,7 +85,11 @@
 //! #                                 # or view | add | change | delete (read = view, write = add + delete)
 //! max_failed_auth_per_minute = 10   # per client IP; past it every attempt is refused for the minute
 //!
-//! [connections]                     # every listener (gRPC, line protocol, metrics); docs/security.md
+//! [postgres]                        # the PostgreSQL protocol (psql, Grafana, psycopg); docs/postgres.md
+//! enabled = false                   # off unless asked for
+//! listen = "127.0.0.1:5432"         # database "isobar"; the password is an Isobar token
+//!
+//! [connections]                     # every listener (gRPC, line protocol, metrics, PostgreSQL); docs/security.md
 //! max_per_listener = 4096           # open connections per listener; past it: closed on accept
 //! max_per_peer = 256                # open connections per client IP on one listener
 //! header_read_timeout = "10s"       # HTTP listeners: the request head within this

@@ -257,6 +257,26 @@ with connect(OTHER_ONLY, user="other-reader") as conn:
     (n,) = conn.execute("SELECT count(*) FROM other.m").fetchone()
     check(n == 1, f"other-reader after a refusal counted {n}, expected 1")
 
+# --- cancel: the protocol's CancelRequest (what psql's Ctrl-C sends) stops a running query ---
+# A cross join of BIG with itself counts 2.5 billion pairs: minutes of work, stopped after 0.5 s.
+import threading
+import time
+
+with connect(ROOT) as conn:
+    timer = threading.Timer(0.5, conn.cancel)
+    timer.start()
+    started = time.monotonic()
+    try:
+        conn.execute("SELECT count(*) FROM weather.env a CROSS JOIN weather.env b WHERE a.series = 'BIG' AND b.series = 'BIG'").fetchone()
+        raise SystemExit("FAILED: the cancelled query ran to its end")
+    except errors.QueryCanceled as e:
+        check(e.sqlstate == "57014", f"cancel: SQLSTATE {e.sqlstate}")
+    finally:
+        timer.cancel()
+    elapsed = time.monotonic() - started
+    check(elapsed < 10, f"cancel took {elapsed:.1f} s to stop the query")
+    still_works(conn, "after a cancelled query")
+
 # --- refused connections ---
 connection_refused("a wrong password", "password authentication failed", token="not-the-token")
 connection_refused("no password", None, token=None)

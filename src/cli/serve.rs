@@ -102,6 +102,14 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
             tls = config.tls.enabled(),
             "isobar is serving gRPC (Ingest, Query, Admin, health, reflection)"
         );
+        if let Some(addr) = running.postgres_addr() {
+            tracing::info!(
+                listen = %addr,
+                "isobar is serving the PostgreSQL protocol: psql \"host={} port={} dbname=isobar\"",
+                addr.ip(),
+                addr.port()
+            );
+        }
         if let Some(addr) = running.line_protocol_addr() {
             tracing::info!(listen = %addr, "isobar is serving InfluxDB line protocol over HTTP (/write, /api/v2/write)");
         }

@@ -88,7 +88,7 @@ pub async fn serve(
         }
     };
     let gate = Gate::new("postgres", &config.connections);
-    tracing::info!(addr = ?listener.local_addr().ok(), "serving the PostgreSQL protocol (database \"isobar\")");
+    tracing::debug!(addr = ?listener.local_addr().ok(), "serving the PostgreSQL protocol (database \"isobar\")");
     loop {
         let (stream, peer) = tokio::select! {
             _ = stopped.changed() => return,
