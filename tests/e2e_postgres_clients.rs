@@ -38,15 +38,6 @@ async fn run_script(script: &str, args: Vec<String>, ok: &str) -> String {
     text
 }
 
-/// An f64 column of family `env` whose rows `nulls` have no value (validity bit clear).
-fn f64_column_with_nulls(name: &str, values: Vec<f64>, nulls: &[usize]) -> pb::Column {
-    let mut validity = vec![0u8; values.len().div_ceil(8)];
-    for row in (0..values.len()).filter(|row| !nulls.contains(row)) {
-        validity[row / 8] |= 1 << (row % 8);
-    }
-    pb::Column { validity, ..f64_column(name, values) }
-}
-
 /// The known rows of `weather.env`: KSEA at `T0` (temp 11.5, code 1) and `T0 + 1s` (12.0, 2),
 /// KPDX at `T0 + 2s` with temp NULL and code 3 (the code makes the row exist: a family has a
 /// row only where one of its cells was written).

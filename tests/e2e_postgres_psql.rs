@@ -46,15 +46,6 @@ async fn psql(port: u16, args: &[&str]) -> Psql {
     psql_on(port, "isobar", Some(ROOT), args).await
 }
 
-/// An f64 column of family `env` whose rows `nulls` have no value (validity bit clear).
-fn f64_column_with_nulls(name: &str, values: Vec<f64>, nulls: &[usize]) -> pb::Column {
-    let mut validity = vec![0u8; values.len().div_ceil(8)];
-    for row in (0..values.len()).filter(|row| !nulls.contains(row)) {
-        validity[row / 8] |= 1 << (row % 8);
-    }
-    pb::Column { validity, ..f64_column(name, values) }
-}
-
 /// A server with the PostgreSQL front end on a loopback port, authentication on (`auth`: token
 /// `root` = `ROOT`, admin of every table) or off, and table `weather` holding KSEA at `T0`
 /// (temp 11.5, code 1) and `T0 + 1s` (12.0, 2) and KPDX at `T0 + 2s` (temp NULL, code 3).

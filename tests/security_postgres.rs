@@ -243,3 +243,46 @@ async fn a_thousand_connections_get_the_cap_and_the_server_goes_on() {
     assert_eq!(served.as_deref(), Some("0\n"), "the front end did not serve again after the flood");
     running.stop().await.expect("stops");
 }
+
+/// `[sql]`'s bounds hold over the PostgreSQL protocol: a query past `timeout` ends with
+/// `57014`, one past `memory_limit` with `53200`, and the connection answers the next statement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_bounds_hold_over_postgres() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut config = postgres_config(data.path());
+    config.sql.timeout = isobar::config::DurationValue(Duration::from_secs(1));
+    config.sql.memory_limit = isobar::config::ByteSize(1 << 20);
+    let running = isobar::server::start(&config).await.expect("server starts");
+    let options = ClientOptions { token: Some(ROOT.into()), ..ClientOptions::default() };
+    let mut client = Client::connect_with(&running.url(), &options).await.expect("client connects");
+    create_weather(&mut client).await;
+    let rows = 20_000i64;
+    let ts = (0..rows).map(|i| 1_700_000_000_000_000_000 + i * 1_000_000).collect();
+    let temps = (0..rows).map(|i| i as f64).collect();
+    client.ingest.write(one_batch("weather", "BIG", ts, vec![f64_column("temp", temps)])).await.expect("written");
+
+    let port = running.postgres_addr().expect("postgres listener").port().to_string();
+    let conn = ["-h", "127.0.0.1", "-p", port.as_str(), "-U", "root", "-d", "isobar", "-A", "-t"];
+    let with = |sql: &'static str| {
+        let mut args = conn.to_vec();
+        args.extend(["-c", sql, "-c", "SELECT 7"]);
+        args
+    };
+    let slow = run_psql(
+        &with("SELECT count(*) FROM weather.env a CROSS JOIN weather.env b CROSS JOIN weather.env c"),
+        Some(ROOT),
+    )
+    .await;
+    assert_eq!(slow.code, Some(1), "{slow}");
+    assert!(slow.stderr.contains("57014"), "a query past sql.timeout: {slow}");
+
+    let hungry =
+        run_psql(&with("SELECT series, array_agg(temp ORDER BY ts) FROM weather.env GROUP BY series"), Some(ROOT))
+            .await;
+    assert_eq!(hungry.code, Some(1), "{hungry}");
+    assert!(hungry.stderr.contains("53200"), "a query past sql.memory_limit: {hungry}");
+
+    let fine = run_psql(&[&conn[..], &["-c", "SELECT 7"]].concat(), Some(ROOT)).await;
+    assert_eq!(fine.ok(), "7\n", "{fine}");
+    running.stop().await.expect("stops");
+}

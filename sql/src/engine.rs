@@ -61,6 +61,7 @@ impl SqlEngine {
             .with_default_features()
             .with_query_planner(Arc::new(crate::node::IsobarQueryPlanner))
             .with_optimizer_rule(Arc::new(crate::rewrite::PushDownAggregate))
+            .with_physical_optimizer_rule(Arc::new(crate::cooperate::YieldingJoins))
             .build();
         base.register_udtf("latest", Arc::new(crate::latest::LatestFunction));
         let base = crate::functions::register(base);

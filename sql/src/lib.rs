@@ -58,6 +58,7 @@
 //! | `rewrite`, `node`, `aggregate` | the optimizer rule that hands bucketed aggregates (and gap filling) to the engine's aggregate path |
 //! | `latest` | the `latest('<relation>')` table function over the engine's latest path |
 //! | `functions` | `time_bucket` and the other time-series functions |
+//! | `cooperate` | joins that yield between batches, so timeouts and cancels stop them |
 //! | `readonly` | read-only SQL: what is refused and how |
 //! | `bounded` | the timeout, memory-limit message and concurrency slot of a running query |
 //! | `error` | [`SqlError`], [`SqlErrorKind`]: DataFusion and engine errors classified once |
@@ -69,6 +70,7 @@ mod access;
 mod aggregate;
 mod bounded;
 mod catalog;
+mod cooperate;
 mod dialect;
 mod engine;
 mod error;

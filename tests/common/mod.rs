@@ -131,6 +131,15 @@ pub fn f64_column(name: &str, values: Vec<f64>) -> pb::Column {
     }
 }
 
+/// An f64 column of family `env` whose rows `nulls` have no value (validity bit clear).
+pub fn f64_column_with_nulls(name: &str, values: Vec<f64>, nulls: &[usize]) -> pb::Column {
+    let mut validity = vec![0u8; values.len().div_ceil(8)];
+    for row in (0..values.len()).filter(|row| !nulls.contains(row)) {
+        validity[row / 8] |= 1 << (row % 8);
+    }
+    pb::Column { validity, ..f64_column(name, values) }
+}
+
 /// An i64 column of family `env`.
 pub fn i64_column(name: &str, values: Vec<i64>) -> pb::Column {
     pb::Column {
