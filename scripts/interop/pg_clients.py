@@ -258,7 +258,9 @@ with connect(OTHER_ONLY, user="other-reader") as conn:
     check(n == 1, f"other-reader after a refusal counted {n}, expected 1")
 
 # --- cancel: the protocol's CancelRequest (what psql's Ctrl-C sends) stops a running query ---
-# A cross join of BIG with itself counts 2.5 billion pairs: minutes of work, stopped after 0.5 s.
+# A three-way cross join of BIG counts 1.25e14 triples: days of work, stopped after 0.5 s. (A
+# two-way join of BIG counts 2.5e9 pairs in about a second on a fast machine: its batches have no
+# columns, so the count is a sum of batch lengths, and it could end before the cancel came.)
 import threading
 import time
 
@@ -267,7 +269,10 @@ with connect(ROOT) as conn:
     timer.start()
     started = time.monotonic()
     try:
-        conn.execute("SELECT count(*) FROM weather.env a CROSS JOIN weather.env b WHERE a.series = 'BIG' AND b.series = 'BIG'").fetchone()
+        conn.execute(
+            "SELECT count(*) FROM weather.env a CROSS JOIN weather.env b CROSS JOIN weather.env c"
+            " WHERE a.series = 'BIG' AND b.series = 'BIG' AND c.series = 'BIG'"
+        ).fetchone()
         raise SystemExit("FAILED: the cancelled query ran to its end")
     except errors.QueryCanceled as e:
         check(e.sqlstate == "57014", f"cancel: SQLSTATE {e.sqlstate}")
