@@ -278,6 +278,7 @@ fn agent_delivers_every_reading_exactly_once_through_kills_and_a_blocked_link() 
                     name: "temperature".into(),
                     values: Some(pb::column::Values::F64Values(pb::DoubleValues { values: vec![9999.0] })),
                     validity: Vec::new(),
+                    nulls: Vec::new(),
                 }],
             }],
             producer_id,

@@ -245,6 +245,7 @@ async fn flush_counts_files_and_expired_drops_count_apart_from_merges() {
         name: "note".into(),
         values: Some(pb::column::Values::StringValues(pb::StringValues { values: vec!["n".into(); 4] })),
         validity: Vec::new(),
+        nulls: Vec::new(),
     };
     client.ingest.write(one_batch("old", "s", ts, vec![note])).await.expect("meta");
     // The one-hour TTL is set after the write: the server refuses a write whose rows are all

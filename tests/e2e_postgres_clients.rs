@@ -52,7 +52,7 @@ async fn write_known_rows(client: &mut Client) {
         table: "weather".into(),
         series: "KPDX".into(),
         ts: vec![T0 + 2 * SEC],
-        columns: vec![f64_column_with_nulls("temp", vec![0.0], &[0]), i64_column("code", vec![3])],
+        columns: vec![f64_column_with_gaps("temp", vec![0.0], &[0]), i64_column("code", vec![3])],
     };
     let request = pb::WriteRequest { batches: vec![ksea, kpdx], ..Default::default() };
     client.ingest.write(request).await.expect("known rows written");

@@ -72,7 +72,7 @@ async fn serve_weather(data: &std::path::Path, auth: bool) -> (Running, u16) {
         table: "weather".into(),
         series: "KPDX".into(),
         ts: vec![T0 + 2 * SEC],
-        columns: vec![f64_column_with_nulls("temp", vec![0.0], &[0]), i64_column("code", vec![3])],
+        columns: vec![f64_column_with_gaps("temp", vec![0.0], &[0]), i64_column("code", vec![3])],
     };
     let request = pb::WriteRequest { batches: vec![ksea, kpdx], ..Default::default() };
     client.ingest.write(request).await.expect("rows written");

@@ -52,6 +52,7 @@ fn batch(p: u64, k: u64, sign: f64, label: &str) -> pb::WriteRequest {
         name: "note".into(),
         values: Some(pb::column::Values::StringValues(pb::StringValues { values: vec![format!("{label}:{k}"); n] })),
         validity: Vec::new(),
+        nulls: Vec::new(),
     };
     let mut r = common::one_batch(
         "weather",

@@ -200,6 +200,7 @@ async fn alter_table_adds_a_family_and_sets_a_ttl_over_grpc() {
         name: "rpm".into(),
         values: Some(pb::column::Values::I64Values(pb::Int64Values { values: vec![900, 950] })),
         validity: Vec::new(),
+        nulls: Vec::new(),
     };
     client.ingest.write(one_batch("t", "truck", vec![T0, T0 + 1], vec![rpm])).await.expect("write the new family");
     let read = |batches: &[arrow_array::RecordBatch]| common::values_i64(batches, "engine.rpm");

@@ -88,6 +88,7 @@ async fn load(clients: &mut Clients) {
                             values: (first..first + 60).map(text).collect(),
                         })),
                         validity: Vec::new(),
+                        nulls: Vec::new(),
                     }],
                 }
             })

@@ -110,6 +110,7 @@ mod tests {
                 name: "v".into(),
                 values: Some(column::Values::F64Values(DoubleValues { values: vec![0.0; rows] })),
                 validity,
+                nulls: Vec::new(),
             }],
         }
     }

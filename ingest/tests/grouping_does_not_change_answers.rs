@@ -150,7 +150,13 @@ fn columnar_form(rows: &[RowSpec]) -> Vec<SeriesBatch> {
                     };
                     let validity =
                         if flags.iter().all(|f| *f) { Vec::new() } else { isobar_ingest::bitmap::pack(&flags) };
-                    Column { family: COLUMNS[c].0.into(), name: COLUMNS[c].1.into(), values: Some(values), validity }
+                    Column {
+                        family: COLUMNS[c].0.into(),
+                        name: COLUMNS[c].1.into(),
+                        values: Some(values),
+                        validity,
+                        nulls: Vec::new(),
+                    }
                 })
                 .collect();
             SeriesBatch {

@@ -28,6 +28,7 @@
 //!             name: "temp_c".into(),
 //!             values: Some(column::Values::F64Values(DoubleValues { values: vec![11.5, 11.7] })),
 //!             validity: Vec::new(),
+//!             nulls: Vec::new(),
 //!         }],
 //!     }],
 //!     ..Default::default()

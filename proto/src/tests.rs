@@ -7,7 +7,7 @@ use crate::v1::{
 };
 
 fn column(name: &str, values: column::Values, validity: Vec<u8>) -> Column {
-    Column { family: "env".into(), name: name.into(), values: Some(values), validity }
+    Column { family: "env".into(), name: name.into(), values: Some(values), validity, nulls: Vec::new() }
 }
 
 fn sample_request() -> WriteRequest {

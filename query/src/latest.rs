@@ -24,9 +24,9 @@ use std::sync::Arc;
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, TimestampNanosecondArray, new_null_array};
 use arrow_schema::{Field, Schema, SchemaRef};
 use arrow_select::concat::concat;
-use isobar_storage::merge_runs;
 use isobar_storage::ts_arrow_type;
 use isobar_storage::{ColumnId, FamilyDef, Run, SeriesSources, Snapshot, TableDef, TimeRange};
+use isobar_storage::{marked_column, merge_runs};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
@@ -165,6 +165,18 @@ impl Ctx<'_> {
         let mut found: Vec<Vec<(ColumnId, Newest)>> = Vec::with_capacity(self.families.len());
         for (family, ids) in self.families {
             let values = match self.sources(family, ids, series)? {
+                // An explicit null can hide a value of another source at the same time, which
+                // the per-source search below cannot see: merge the history instead (rare).
+                Some(src) if holds_null_markers(&src) => {
+                    match self.snapshot.read_series(self.table, family, series, self.range, ids)? {
+                        Some(run) => {
+                            let mut best: Vec<Option<Newest>> = vec![None; ids.len()];
+                            scan_run(&run, ids, &mut best, &mut vec![true; ids.len()]);
+                            ids.iter().zip(best).filter_map(|(id, b)| b.map(|b| (*id, b))).collect()
+                        }
+                        None => Vec::new(),
+                    }
+                }
                 Some(src) => newest_values_of(&src, ids)?,
                 None => Vec::new(),
             };
@@ -201,8 +213,15 @@ fn newest_row_of(src: &SeriesSources, family: &FamilyDef, ids: &[ColumnId]) -> R
     }
     let Some(newest) = candidates.iter().filter_map(|r| r.ts.last().copied()).max() else { return Ok(None) };
     candidates.retain(|r| r.ts.last() == Some(&newest));
-    let types = |id| family.column_by_id(id).map(|c| c.ty);
+    let types = |id| family.stored_type(id);
     Ok(merge_runs(candidates, &types))
+}
+
+/// True when a source of the series may hold explicit nulls (cells of null-marker columns).
+fn holds_null_markers(src: &SeriesSources) -> bool {
+    let marker = |id: ColumnId| marked_column(id).is_some();
+    src.memtables.iter().any(|r| r.columns.iter().any(|(id, a)| marker(*id) && a.null_count() < a.len()))
+        || src.files.iter().any(|f| f.reader().info().columns.iter().any(|c| marker(c.id)))
 }
 
 /// Indexes of the files, newest data first (by the series' largest timestamp in each).

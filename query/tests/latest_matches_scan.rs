@@ -1,5 +1,6 @@
 //! `latest` equals the newest row (or newest non-null value per column) found by scanning the
-//! whole history, for random sparse writes, overwrites, deletes of recent data and flushes.
+//! whole history, for random sparse writes, explicit nulls, overwrites, deletes of recent data
+//! and flushes.
 
 mod common;
 
@@ -15,14 +16,27 @@ use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
 enum Op {
-    Write { series: u8, family: bool, rows: Vec<(i64, Option<i32>, Option<bool>)> },
-    Delete { series: u8, from: i64, len: i64 },
+    /// Rows `(ts, x, on, x_null)`: an absent `x` with `x_null` is an explicit null.
+    Write {
+        series: u8,
+        family: bool,
+        rows: Vec<(i64, Option<i32>, Option<bool>, bool)>,
+    },
+    Delete {
+        series: u8,
+        from: i64,
+        len: i64,
+    },
     Flush,
 }
 
 fn op() -> impl Strategy<Value = Op> {
-    let row =
-        (0i64..500, proptest::option::weighted(0.6, any::<i32>()), proptest::option::weighted(0.5, any::<bool>()));
+    let row = (
+        0i64..500,
+        proptest::option::weighted(0.6, any::<i32>()),
+        proptest::option::weighted(0.5, any::<bool>()),
+        any::<bool>(),
+    );
     prop_oneof![
         5 => (0u8..3, any::<bool>(), proptest::collection::vec(row, 1..30))
             .prop_map(|(series, family, rows)| Op::Write { series, family, rows }),
@@ -72,12 +86,13 @@ proptest! {
                     let ts: Vec<i64> = rows.iter().map(|r| r.0).collect();
                     let xs = ColumnValues::I64(rows.iter().map(|r| i64::from(r.1.unwrap_or(0))).collect());
                     let xv: Vec<bool> = rows.iter().map(|r| r.1.is_some()).collect();
+                    let x_nulls: Vec<bool> = rows.iter().map(|r| r.1.is_none() && r.3).collect();
                     let mut w = SeriesWrite::new("t", format!("s{series}"), ts);
                     w = if *family {
                         let ons = ColumnValues::Bool(rows.iter().map(|r| r.2.unwrap_or(false)).collect());
-                        w.sparse_column("n", "x", xs, xv).sparse_column("n", "on", ons, rows.iter().map(|r| r.2.is_some()).collect())
+                        w.column_with_nulls("n", "x", xs, xv, x_nulls).sparse_column("n", "on", ons, rows.iter().map(|r| r.2.is_some()).collect())
                     } else {
-                        w.sparse_column("m", "y", xs, xv)
+                        w.column_with_nulls("m", "y", xs, xv, x_nulls)
                     };
                     db.write(w).unwrap();
                 }

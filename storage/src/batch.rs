@@ -59,6 +59,10 @@ pub struct ColumnWrite {
     pub values: ColumnValues,
     /// `Some(v)`: row `i` has a value only where `v[i]` is true. `None`: every row has a value.
     pub validity: Option<Vec<bool>>,
+    /// `Some(n)`: where `n[i]` is true, row `i` sets the column to null (an explicit null that
+    /// overrides an older value; such a row must have no value). `None`: no explicit nulls; a row
+    /// without a value then leaves the stored cell as it was.
+    pub nulls: Option<Vec<bool>>,
 }
 
 /// Rows of one series of one table.
@@ -82,7 +86,13 @@ impl SeriesWrite {
 
     /// Adds a column where every row has a value.
     pub fn column(mut self, family: &str, column: &str, values: ColumnValues) -> Self {
-        self.columns.push(ColumnWrite { family: family.into(), column: column.into(), values, validity: None });
+        self.columns.push(ColumnWrite {
+            family: family.into(),
+            column: column.into(),
+            values,
+            validity: None,
+            nulls: None,
+        });
         self
     }
 
@@ -93,6 +103,27 @@ impl SeriesWrite {
             column: column.into(),
             values,
             validity: Some(validity),
+            nulls: None,
+        });
+        self
+    }
+
+    /// Adds a sparse column with explicit nulls: `validity[i]` says whether row `i` has a value,
+    /// `nulls[i]` whether it sets the stored cell to null (see [`ColumnWrite::nulls`]).
+    pub fn column_with_nulls(
+        mut self,
+        family: &str,
+        column: &str,
+        values: ColumnValues,
+        validity: Vec<bool>,
+        nulls: Vec<bool>,
+    ) -> Self {
+        self.columns.push(ColumnWrite {
+            family: family.into(),
+            column: column.into(),
+            values,
+            validity: Some(validity),
+            nulls: Some(nulls),
         });
         self
     }

@@ -242,6 +242,22 @@ pub enum InvalidInput {
         /// Length of the list.
         got: usize,
     },
+    /// A row of a column write has both a value and an explicit null.
+    #[error(
+        "table \"{table}\" series \"{series}\": row {row} of column {family}.{column} has both a value and an explicit null; send one of them"
+    )]
+    ValueAndNull {
+        /// Table name.
+        table: String,
+        /// Series key.
+        series: String,
+        /// Family name.
+        family: String,
+        /// Column name.
+        column: String,
+        /// Row index within the series write.
+        row: usize,
+    },
     /// The same column appears twice in one series write.
     #[error("table \"{table}\" series \"{series}\": column {family}.{column} appears twice")]
     DuplicateColumn {

@@ -132,7 +132,7 @@ pub use read::{FileSource, Order, Projection, SPAN_ROWS, Scan, ScanRequest, Seri
 pub use run::Run;
 pub use schema::{
     ColumnDef, ColumnId, ColumnSpec, ColumnType, FamilyDef, FamilyId, FamilySpec, TableDef, TableId, TableSpec,
-    ts_arrow_type,
+    marked_column, null_marker, ts_arrow_type,
 };
 pub use selector::{SeriesSelector, TimeRange};
 pub use version::SstFile;

@@ -76,9 +76,13 @@ impl Run {
         Some((*self.ts.first()?, *self.ts.last()?))
     }
 
-    /// Number of non-null cells (points).
+    /// Number of non-null cells (points); explicit nulls (null-marker cells) are not points.
     pub fn points(&self) -> usize {
-        self.columns.iter().map(|(_, a)| a.len() - a.null_count()).sum()
+        self.columns
+            .iter()
+            .filter(|(id, _)| crate::schema::marked_column(*id).is_none())
+            .map(|(_, a)| a.len() - a.null_count())
+            .sum()
     }
 
     /// Checks the invariants; used by tests and debug assertions.

@@ -15,6 +15,42 @@ pub type FamilyId = u32;
 /// Id of a column, unique within its family and never reused there.
 pub type ColumnId = u32;
 
+/// The bit that makes a column id the id of a null marker (see [`null_marker`]).
+const NULL_MARKER_BIT: ColumnId = 1 << 31;
+
+/// The id of the hidden null-marker column of column `id`: a `bool` column whose cell is present
+/// (and true) at a row where a write set `id` to null on purpose, overriding an older value (an
+/// explicit null, as a Cassandra cell tombstone). An absent cell keeps the old value instead.
+///
+/// Markers are stored like any column (WAL, memtables, SSTables), so every layer keeps them
+/// without knowing; merges pair each column with its marker ([`merge_partner`]: the newer of a
+/// value and an explicit null wins), and reads drop markers before anyone sees them. Their ids
+/// sort after every real column; real ids never reach the bit (they count up from 0 per family).
+pub fn null_marker(id: ColumnId) -> ColumnId {
+    id | NULL_MARKER_BIT
+}
+
+/// The column whose null marker `id` is, or `None` when `id` is a real column.
+pub fn marked_column(id: ColumnId) -> Option<ColumnId> {
+    (id & NULL_MARKER_BIT != 0).then_some(id & !NULL_MARKER_BIT)
+}
+
+/// The column a merge pairs with `id` when it decides which row's cell wins: a real column's
+/// null marker, a marker's column. The newest row that has a cell in either of the two gives
+/// both (so a newer explicit null hides an older value, and a newer value an older null).
+pub(crate) fn merge_partner(id: ColumnId) -> ColumnId {
+    id ^ NULL_MARKER_BIT
+}
+
+/// `ids` (ascending) with the null marker of each real column among them, ascending.
+pub(crate) fn with_null_markers(ids: &[ColumnId]) -> Vec<ColumnId> {
+    let markers = ids.iter().filter(|id| marked_column(**id).is_none()).map(|id| null_marker(*id));
+    let mut out: Vec<ColumnId> = ids.iter().copied().chain(markers).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// The type of a column's values, fixed when the column is created.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -126,6 +162,15 @@ impl FamilyDef {
     /// The column with id `id`.
     pub fn column_by_id(&self, id: ColumnId) -> Option<&ColumnDef> {
         self.columns.iter().find(|c| c.id == id)
+    }
+
+    /// The type of stored column `id`: a real column's type, `bool` for the null marker of a
+    /// real column ([`null_marker`]), `None` for an unknown id.
+    pub fn stored_type(&self, id: ColumnId) -> Option<ColumnType> {
+        match marked_column(id) {
+            Some(column) => self.column_by_id(column).map(|_| ColumnType::Bool),
+            None => self.column_by_id(id).map(|c| c.ty),
+        }
     }
 
     /// The id the next new column gets.

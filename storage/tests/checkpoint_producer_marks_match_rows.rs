@@ -46,7 +46,7 @@ fn producer(p: u64) -> ProducerId {
 }
 
 fn column(family: &str, column: &str, values: ColumnValues) -> ColumnWrite {
-    ColumnWrite { family: family.into(), column: column.into(), values, validity: None }
+    ColumnWrite { family: family.into(), column: column.into(), values, validity: None, nulls: None }
 }
 
 /// Batch `k` of producer `p`: series `p<p>` in both families of `t0` and in `t1`, `x = sign * k`.

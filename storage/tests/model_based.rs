@@ -1,5 +1,5 @@
-//! Model-based test: random writes (overwrites, out-of-order, sparse columns, several families
-//! and tables), range deletes, flushes, compactions (manual, and background at random points)
+//! Model-based test: random writes (overwrites, out-of-order, sparse columns, explicit nulls,
+//! several families and tables), range deletes, flushes, compactions (manual, and background at random points)
 //! and reopens, compared after every step with a plain
 //! in-memory model of what the store must contain.
 
@@ -70,7 +70,17 @@ fn build_write(table: &str, series: &str, ts: &[i64], family_mask: u8, seed: u64
                     nulls >> (bit % 64) & 1 == 0 || bit % 3 == 0
                 })
                 .collect();
-            columns.push(ColumnWrite { family: family.into(), column: name.into(), values, validity: Some(validity) });
+            // Some rows without a value set the cell to null on purpose (an explicit null).
+            let explicit: Vec<bool> =
+                validity.iter().enumerate().map(|(i, v)| !v && (seed >> ((ci + i) % 64)) & 1 == 1).collect();
+            let explicit = explicit.contains(&true).then_some(explicit);
+            columns.push(ColumnWrite {
+                family: family.into(),
+                column: name.into(),
+                values,
+                validity: Some(validity),
+                nulls: explicit,
+            });
         }
     }
     SeriesWrite { table: table.into(), series: series.into(), ts, columns }

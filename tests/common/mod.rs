@@ -128,13 +128,15 @@ pub fn f64_column(name: &str, values: Vec<f64>) -> pb::Column {
         name: name.into(),
         values: Some(pb::column::Values::F64Values(pb::DoubleValues { values })),
         validity: Vec::new(),
+        nulls: Vec::new(),
     }
 }
 
-/// An f64 column of family `env` whose rows `nulls` have no value (validity bit clear).
-pub fn f64_column_with_nulls(name: &str, values: Vec<f64>, nulls: &[usize]) -> pb::Column {
+/// An f64 column of family `env` whose rows `gaps` have no value (validity bit clear: absent
+/// cells, not explicit nulls).
+pub fn f64_column_with_gaps(name: &str, values: Vec<f64>, gaps: &[usize]) -> pb::Column {
     let mut validity = vec![0u8; values.len().div_ceil(8)];
-    for row in (0..values.len()).filter(|row| !nulls.contains(row)) {
+    for row in (0..values.len()).filter(|row| !gaps.contains(row)) {
         validity[row / 8] |= 1 << (row % 8);
     }
     pb::Column { validity, ..f64_column(name, values) }
@@ -147,6 +149,7 @@ pub fn i64_column(name: &str, values: Vec<i64>) -> pb::Column {
         name: name.into(),
         values: Some(pb::column::Values::I64Values(pb::Int64Values { values })),
         validity: Vec::new(),
+        nulls: Vec::new(),
     }
 }
 

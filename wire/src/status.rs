@@ -121,6 +121,8 @@ pub fn classify(error: &ApiError) -> Classified {
             | ConvertError::ValuesLength { .. }
             | ConvertError::ValidityLength { .. }
             | ConvertError::ValidityPadding { .. }
+            | ConvertError::NullsLength { .. }
+            | ConvertError::NullsPadding { .. }
             | ConvertError::MissingValues { .. }
             | ConvertError::MissingCellValue { .. }
             | ConvertError::DuplicateCell { .. }

@@ -127,6 +127,28 @@ pub enum ConvertError {
         /// Rows of the batch.
         rows: usize,
     },
+    /// A nulls bitmap of the wrong byte length.
+    #[error("{at}: nulls bitmap has {got} bytes; {rows} rows need {expected} bytes (or none when no row sets a null)")]
+    NullsLength {
+        /// Where.
+        at: Box<ColumnAt>,
+        /// Rows of the batch.
+        rows: usize,
+        /// `ceil(rows / 8)`.
+        expected: usize,
+        /// Bytes sent.
+        got: usize,
+    },
+    /// A nulls bitmap with a bit set past the last row.
+    #[error("{at}: nulls bitmap marks row {row} but the batch has only {rows} rows")]
+    NullsPadding {
+        /// Where.
+        at: Box<ColumnAt>,
+        /// The first set bit past the rows.
+        row: usize,
+        /// Rows of the batch.
+        rows: usize,
+    },
     /// A column without values (its `oneof values` is unset).
     #[error("{at} has no values; set one of f64_values, i64_values, bool_values, string_values")]
     MissingValues {

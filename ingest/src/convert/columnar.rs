@@ -29,7 +29,17 @@ pub fn series_batch_to_write(index: usize, batch: SeriesBatch) -> Result<SeriesW
             }
             BitmapError::Padding { row, rows } => ConvertError::ValidityPadding { at: at(), row, rows },
         })?;
-        columns.push(ColumnWrite { family: column.family, column: column.name, values, validity });
+        let nulls = bitmap::unpack(&column.nulls, rows).map_err(|e| match e {
+            BitmapError::Length { rows, expected, got } => ConvertError::NullsLength { at: at(), rows, expected, got },
+            BitmapError::Padding { row, rows } => ConvertError::NullsPadding { at: at(), row, rows },
+        })?;
+        // `unpack` reads an empty bitmap as "every row" and answers `None` for all bits set.
+        let nulls = match nulls {
+            None if column.nulls.is_empty() => None,
+            None => Some(vec![true; rows]),
+            Some(flags) => flags.contains(&true).then_some(flags),
+        };
+        columns.push(ColumnWrite { family: column.family, column: column.name, values, validity, nulls });
     }
     Ok(SeriesWrite { table: batch.table, series: batch.series, ts: batch.ts, columns })
 }

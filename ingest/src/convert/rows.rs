@@ -59,7 +59,7 @@ impl ColumnBuilder {
 
     fn finish(self) -> ColumnWrite {
         let validity = if self.validity.iter().all(|v| *v) { None } else { Some(self.validity) };
-        ColumnWrite { family: self.family, column: self.column, values: self.values, validity }
+        ColumnWrite { family: self.family, column: self.column, values: self.values, validity, nulls: None }
     }
 }
 

@@ -12,7 +12,7 @@ use super::*;
 const MAX: usize = 1000;
 
 fn col(family: &str, name: &str, values: Values, validity: Vec<u8>) -> Column {
-    Column { family: family.into(), name: name.into(), values: Some(values), validity }
+    Column { family: family.into(), name: name.into(), values: Some(values), validity, nulls: Vec::new() }
 }
 
 fn f64s(v: &[f64]) -> Values {
@@ -186,7 +186,7 @@ fn validity_bits_past_the_last_row_are_refused() {
 
 #[test]
 fn column_without_values_is_refused() {
-    let column = Column { family: "f".into(), name: "c".into(), values: None, validity: Vec::new() };
+    let column = Column { family: "f".into(), name: "c".into(), values: None, validity: Vec::new(), nulls: Vec::new() };
     let request = columnar(vec![batch("t", "s", &[1], vec![column])]);
     assert_eq!(request_to_batch(request, MAX), Err(ConvertError::MissingValues { at: at(0, "t", "s", "f", "c") }));
 }
@@ -228,7 +228,8 @@ fn a_column_changing_type_within_a_series_is_refused() {
 #[test]
 fn names_in_errors_are_escaped_and_shortened() {
     let long = "k".repeat(300);
-    let column = Column { family: "f\n".into(), name: "c".into(), values: None, validity: Vec::new() };
+    let column =
+        Column { family: "f\n".into(), name: "c".into(), values: None, validity: Vec::new(), nulls: Vec::new() };
     let request = columnar(vec![batch("t", &long, &[1], vec![column])]);
     let message = request_to_batch(request, MAX).unwrap_err().to_string();
     assert!(message.contains("column f\\n.c"), "{message}");

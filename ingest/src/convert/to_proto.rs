@@ -28,6 +28,7 @@ pub fn series_write_to_batch(write: SeriesWrite) -> SeriesBatch {
                 ColumnValues::String(values) => Values::StringValues(StringValues { values }),
             }),
             validity: c.validity.as_deref().map(bitmap::pack).unwrap_or_default(),
+            nulls: c.nulls.as_deref().map(bitmap::pack).unwrap_or_default(),
         })
         .collect();
     SeriesBatch { table: write.table, series: write.series, ts: write.ts, columns }

@@ -203,7 +203,13 @@ pub fn map_body(text: &str, options: &MapOptions) -> Result<Mapped, LineError> {
         let columns = s
             .columns
             .into_iter()
-            .map(|c| ColumnWrite { family: family.clone(), column: c.name, values: c.values, validity: c.validity })
+            .map(|c| ColumnWrite {
+                family: family.clone(),
+                column: c.name,
+                values: c.values,
+                validity: c.validity,
+                nulls: None,
+            })
             .collect();
         batch.series.push(SeriesWrite { table, series: s.key, ts: s.ts, columns });
     }

@@ -180,6 +180,7 @@ pub fn map_request(request: &ExportMetricsServiceRequest, options: &OtlpMapOptio
                     column: VALUE_COLUMN.into(),
                     values: s.values,
                     validity: None,
+                    nulls: None,
                 }],
             })
             .collect(),

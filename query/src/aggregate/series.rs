@@ -126,7 +126,7 @@ fn push_down(
             }
         }
     }
-    let types = |id| fam.family.column_by_id(id).map(|c| c.ty);
+    let types = |id| fam.family.stored_type(id);
     if let Some(run) = merge_runs(pieces, &types) {
         stats.rows_decoded += run.len() as u64;
         fold_run(plan, fam, &run, buckets);

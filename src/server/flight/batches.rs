@@ -240,6 +240,7 @@ impl Builder {
                     column: v.column.clone(),
                     values: empty(v.ty),
                     validity: None,
+                    nulls: None,
                 })
                 .collect();
             self.batch.series.push(SeriesWrite {

@@ -10,7 +10,7 @@ use crate::batch::{ColumnValues, ColumnWrite, WriteBatch};
 use crate::error::InvalidInput;
 use crate::names::{NameKind, printable, validate_name};
 use crate::options::Limits;
-use crate::schema::{ColumnDef, ColumnId, ColumnType, FamilyId, TableDef, TableId};
+use crate::schema::{ColumnDef, ColumnId, ColumnType, FamilyId, TableDef, TableId, null_marker};
 
 /// One column of a validated series write.
 #[derive(Clone, Debug, PartialEq)]
@@ -222,6 +222,27 @@ pub fn validate_batch(
                     });
                 }
             }
+            let marker = match &col.nulls {
+                Some(nulls) => {
+                    Some(null_marker_column(family_id, def_id, nulls, &col, n).map_err(|problem| match problem {
+                        NullsProblem::Length(got) => InvalidInput::LengthMismatch {
+                            table: tname.clone(),
+                            series: series(),
+                            what: format!("nulls of column {}.{}", col.family, col.column),
+                            expected: n,
+                            got,
+                        },
+                        NullsProblem::AlsoValue(row) => InvalidInput::ValueAndNull {
+                            table: tname.clone(),
+                            series: series(),
+                            family: col.family.clone(),
+                            column: col.column.clone(),
+                            row,
+                        },
+                    })?)
+                }
+                None => None,
+            };
             out.points += col.validity.as_ref().map_or(n, |v| v.iter().filter(|b| **b).count());
             columns.push(LoggedColumn {
                 family: family_id,
@@ -229,6 +250,7 @@ pub fn validate_batch(
                 values: col.values,
                 validity: col.validity,
             });
+            columns.extend(marker.flatten());
         }
         if !columns.is_sorted_by_key(|c| (c.family, c.column)) {
             columns.sort_by_key(|c| (c.family, c.column));
@@ -237,6 +259,42 @@ pub fn validate_batch(
     }
     out.changed_tables = changed.into_values().collect();
     Ok(out)
+}
+
+/// What is wrong with a column's explicit nulls.
+enum NullsProblem {
+    /// The list has this many entries, not one per row.
+    Length(usize),
+    /// This row has a value too.
+    AlsoValue(usize),
+}
+
+/// The null-marker column ([`null_marker`]) of a column write with explicit `nulls`: a present,
+/// true cell at every row set to null; `None` when no row is. A row with a value cannot also be
+/// set to null.
+fn null_marker_column(
+    family: FamilyId,
+    column: ColumnId,
+    nulls: &[bool],
+    col: &ColumnWrite,
+    n: usize,
+) -> Result<Option<LoggedColumn>, NullsProblem> {
+    if nulls.len() != n {
+        return Err(NullsProblem::Length(nulls.len()));
+    }
+    let has_value = |i: usize| col.validity.as_ref().is_none_or(|v| v.get(i).is_some_and(|b| *b));
+    if let Some(row) = nulls.iter().enumerate().position(|(i, null)| *null && has_value(i)) {
+        return Err(NullsProblem::AlsoValue(row));
+    }
+    if !nulls.contains(&true) {
+        return Ok(None);
+    }
+    Ok(Some(LoggedColumn {
+        family,
+        column: null_marker(column),
+        values: ColumnValues::Bool(vec![true; n]),
+        validity: Some(nulls.to_vec()),
+    }))
 }
 
 /// Copies a table definition that gains columns. Test builds count the copies, so a test can

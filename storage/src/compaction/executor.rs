@@ -18,7 +18,7 @@ use crate::error::Result;
 use crate::manifest::{Edit, FileMeta, Tombstone};
 use crate::read::merge::{filter_rows, merge_runs};
 use crate::run::Run;
-use crate::schema::{ColumnId, FamilyDef, FamilyId};
+use crate::schema::{ColumnId, FamilyDef, FamilyId, marked_column, with_null_markers};
 use crate::selector::{SeriesSelector, TimeRange};
 use crate::sst::{OutputTarget, WindowedWriter};
 use crate::version::SstFile;
@@ -116,14 +116,21 @@ pub(crate) fn merge(input: MergeInput<'_>) -> Result<Merged> {
     let MergeInput { family: fam, inputs, tombstones, tombstone_mark, ttl_horizon, rate_limit_bytes_per_sec, output } =
         input;
     let range = TimeRange { from: ttl_horizon.unwrap_or(i64::MIN), to: i64::MAX };
-    let column_ids: Vec<ColumnId> = fam.columns.iter().map(|c| c.id).collect();
-    let types = |id: ColumnId| fam.column_by_id(id).map(|c| c.ty);
+    let real_ids: Vec<ColumnId> = fam.columns.iter().map(|c| c.id).collect();
+    let column_ids = with_null_markers(&real_ids);
+    // The outputs keep the null markers the inputs hold (and get no column for the others).
+    let markers: Vec<ColumnId> = inputs
+        .iter()
+        .flat_map(|f| f.reader.info().columns.iter().map(|c| c.id))
+        .filter(|id| marked_column(*id).is_some())
+        .collect();
+    let types = |id: ColumnId| fam.stored_type(id);
     let mut keys: Vec<Arc<str>> =
         inputs.iter().flat_map(|f| f.reader.series(&SeriesSelector::All).map(|e| e.key)).collect();
     keys.sort_unstable();
     keys.dedup();
 
-    let mut out = WindowedWriter::new(output, fam, tombstone_mark);
+    let mut out = WindowedWriter::new(output, fam, &markers, tombstone_mark);
     let mut limiter = RateLimiter { bytes_per_sec: rate_limit_bytes_per_sec, started: Instant::now(), consumed: 0 };
     let bytes_per_row: Vec<f64> = inputs.iter().map(|f| f.meta.size as f64 / f.meta.rows.max(1) as f64).collect();
     let group = rayon::current_num_threads().max(1) * 8;

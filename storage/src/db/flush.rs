@@ -264,7 +264,7 @@ impl Db {
         let Some(fam) = table.family_by_id(family) else { return Ok(Vec::new()) };
         let keep = |series: &str, ts: i64, seq: u64| !tombstones.iter().any(|t| t.covers(series, ts, seq));
         let next_id = || self.inner.versions.allocate_file_id();
-        let mut out = WindowedWriter::new(self.output_target(family, &next_id), fam, mark);
+        let mut out = WindowedWriter::new(self.output_target(family, &next_id), fam, &mem.null_markers(), mark);
         // One series at a time, so a flush holds one series' sorted copy, not the whole memtable's.
         for key in mem.series_keys() {
             let selector = SeriesSelector::Exact(key.to_string());

@@ -128,20 +128,21 @@ fn check_record(sv: &SuperVersion, series: &[crate::catalog::LoggedSeries]) -> R
         let Some(table) = sv.table_by_id(s.table) else { continue };
         for c in &s.columns {
             let Some(family) = table.family_by_id(c.family) else { continue };
-            match family.column_by_id(c.column) {
+            // `stored_type` also knows the null markers of the family's columns.
+            match family.stored_type(c.column) {
                 None => {
                     return Err(format!(
                         "table {} family {} has no column with id {} (series {:?})",
                         table.name, family.name, c.column, s.series
                     ));
                 }
-                Some(def) if def.ty != c.values.column_type() => {
+                Some(ty) if ty != c.values.column_type() => {
                     return Err(format!(
-                        "column {}.{}.{} has type {}, the record holds {} values",
+                        "column id {} of {}.{} has type {}, the record holds {} values",
+                        c.column,
                         table.name,
                         family.name,
-                        def.name,
-                        def.ty,
+                        ty,
                         c.values.column_type()
                     ));
                 }

@@ -213,8 +213,8 @@ fn still_valid(seen: &SuperVersion, now: &SuperVersion, series: &[LoggedSeries])
             return Err(InvalidInput::UnknownTable { table: name(s.table) });
         };
         for c in &s.columns {
-            let def = table.family_by_id(c.family).and_then(|f| f.column_by_id(c.column));
-            if def.is_none_or(|d| d.ty != c.values.column_type()) {
+            let ty = table.family_by_id(c.family).and_then(|f| f.stored_type(c.column));
+            if ty.is_none_or(|ty| ty != c.values.column_type()) {
                 let old = seen.table_by_id(s.table).and_then(|t| t.family_by_id(c.family));
                 return Err(InvalidInput::UnknownColumn {
                     table: table.name.clone(),

@@ -176,6 +176,17 @@ impl Memtable {
         out
     }
 
+    /// The null-marker columns ([`crate::schema::null_marker`]) some row holds, ascending.
+    pub fn null_markers(&self) -> Vec<ColumnId> {
+        let mut markers: Vec<ColumnId> = Vec::new();
+        for e in self.series.iter() {
+            markers.extend(e.value().lock().column_ids().filter(|id| crate::schema::marked_column(*id).is_some()));
+        }
+        markers.sort_unstable();
+        markers.dedup();
+        markers
+    }
+
     /// Every series key, in order.
     pub fn series_keys(&self) -> Vec<Arc<str>> {
         self.series.iter().map(|e| e.key().clone()).collect()

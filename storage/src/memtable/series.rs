@@ -7,7 +7,7 @@ use arrow_buffer::ScalarBuffer;
 use super::column::ColumnBuffer;
 use crate::batch::ColumnValues;
 use crate::run::Run;
-use crate::schema::{ColumnId, ColumnType};
+use crate::schema::{ColumnId, ColumnType, merge_partner};
 use crate::selector::TimeRange;
 
 /// Rows of one series, in arrival order. Writes only append, so a write costs a few
@@ -100,9 +100,19 @@ impl SeriesBuffer {
         self.ts.len()
     }
 
+    /// The ids of the columns this series has, ascending.
+    pub(crate) fn column_ids(&self) -> impl Iterator<Item = ColumnId> + '_ {
+        self.columns.iter().map(|(id, _)| *id)
+    }
+
+    /// The buffer of column `id`, if this series has it.
+    fn column(&self, id: ColumnId) -> Option<&ColumnBuffer> {
+        self.columns.binary_search_by_key(&id, |(c, _)| *c).ok().and_then(|pos| self.columns.get(pos)).map(|(_, c)| c)
+    }
+
     /// The rows with `seq <= max_seq` and `ts` in `range`, of the columns in `ids` (ascending), as
     /// a run: sorted by ts, rows with equal ts merged cell by cell (the highest seq with a value
-    /// wins). `keep(ts, seq)` drops rows covered by tombstones before merging, so that a tombstone
+    /// or an explicit null wins). `keep(ts, seq)` drops rows covered by tombstones before merging, so that a tombstone
     /// between two writes of the same row removes only the older cells.
     pub(crate) fn visible_run(
         &self,
@@ -158,8 +168,11 @@ impl SeriesBuffer {
             .iter()
             .filter(selected)
             .map(|(id, col)| {
+                // A row decides when it has a cell of the column or of its partner (an explicit null).
+                let partner = self.column(merge_partner(*id));
+                let decides = |i: usize| col.is_valid(i) || partner.is_some_and(|p| p.is_valid(i));
                 let picks: Vec<Option<usize>> =
-                    groups.iter().map(|g| g.iter().rev().map(|r| r.2).find(|&i| col.is_valid(i))).collect();
+                    groups.iter().map(|g| g.iter().rev().map(|r| r.2).find(|&i| decides(i))).collect();
                 (*id, col.gather_to_array(&picks))
             })
             .collect();

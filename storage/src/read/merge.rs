@@ -3,7 +3,9 @@
 //! Sources are the memtables and SSTables of one family. Each source's run is sorted and has at
 //! most one row per timestamp. Where several sources hold the same `(series, ts)`, each cell takes
 //! the value of the row with the highest sequence number that has a value for it, so a sparse
-//! write of one column does not erase the others (as Cassandra and Bigtable resolve cells).
+//! write of one column does not erase the others (as Cassandra and Bigtable resolve cells). An
+//! explicit null is a cell of the column's null marker ([`crate::schema::null_marker`]); a column
+//! and its marker decide together, so the newer of a value and an explicit null wins.
 //! Tombstones must be applied to every source before merging.
 //!
 //! Disjoint runs are concatenated; overlapping ones go through the fast path of
@@ -21,7 +23,7 @@ use arrow_select::interleave::interleave;
 
 use super::merge_plan::merge_sorted;
 use crate::run::Run;
-use crate::schema::{ColumnId, ColumnType};
+use crate::schema::{ColumnId, ColumnType, merge_partner};
 
 /// Merges `runs` (all of the same series) into one run; `types` gives the type of every column
 /// id that may appear. Returns `None` when there are no rows.
@@ -85,13 +87,16 @@ pub(super) fn interleave_runs(runs: &[Run], ids: &[ColumnId], types: &dyn Fn(Col
             let ty = types(*id)?;
             let mut sources: Vec<ArrayRef> = runs.iter().map(|r| r.column_or_null(*id, ty)).collect();
             sources.push(new_null_array(&ty.arrow_type(), 1));
+            // The newest row with a cell of the column or of its partner (an explicit null).
+            let partners: Vec<Option<&ArrayRef>> = runs.iter().map(|r| r.column(merge_partner(*id))).collect();
+            let decides = |r: usize, i: usize| {
+                sources.get(r).is_some_and(|s| s.is_valid(i))
+                    || partners.get(r).copied().flatten().is_some_and(|p| p.is_valid(i))
+            };
             let picks: Vec<(usize, usize)> = groups
                 .iter()
                 .map(|g| {
-                    g.iter()
-                        .rev()
-                        .find(|&&(_, _, r, i)| sources.get(r).is_some_and(|s| s.is_valid(i)))
-                        .map_or((null_slot, 0), |&(_, _, r, i)| (r, i))
+                    g.iter().rev().find(|&&(_, _, r, i)| decides(r, i)).map_or((null_slot, 0), |&(_, _, r, i)| (r, i))
                 })
                 .collect();
             let refs: Vec<&dyn Array> = sources.iter().map(|a| a.as_ref()).collect();

@@ -23,7 +23,7 @@ use arrow_data::transform::MutableArrayData;
 
 use self::copy::copy_primitive;
 use crate::run::Run;
-use crate::schema::{ColumnId, ColumnType};
+use crate::schema::{ColumnId, ColumnType, merge_partner};
 
 /// Rows `first..first + len` of source `run`, taken as one piece.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,7 +136,13 @@ impl Plan {
                 next - 1
             }));
         }
-        let valid = |r: usize, i: usize| sources.get(r).copied().flatten().is_some_and(|a| a.is_valid(i));
+        // A row decides a shared cell when it has a cell of the column or of its merge partner
+        // (its null marker, or the marked column): an explicit null is a cell too.
+        let partners: Vec<Option<&ArrayRef>> = runs.iter().map(|r| r.column(merge_partner(id))).collect();
+        let valid = |r: usize, i: usize| {
+            let has = |cols: &[Option<&ArrayRef>]| cols.get(r).copied().flatten().is_some_and(|a| a.is_valid(i));
+            has(&sources) || has(&partners)
+        };
         let mut stretches = std::borrow::Cow::Borrowed(&self.stretches);
         for shared in &self.shared {
             let newest_with_value = shared.rows.iter().rev().find(|&&(r, i)| valid(r, i));

@@ -10,7 +10,7 @@ use super::merge::{filter_rows, merge_runs};
 use crate::error::{InvalidInput, Result};
 use crate::manifest::Tombstone;
 use crate::run::Run;
-use crate::schema::{ColumnId, FamilyDef, TableDef};
+use crate::schema::{ColumnId, FamilyDef, TableDef, with_null_markers};
 use crate::selector::{SeriesSelector, TimeRange};
 use crate::version::{FamilyVersion, SuperVersion};
 
@@ -118,8 +118,9 @@ impl Snapshot {
         // file is decoded and all of it merged.
         let Some(mut sources) = self.series_sources(table, family, series, range, columns)? else { return Ok(None) };
         let mut runs = std::mem::take(&mut sources.memtables);
+        let stored = with_null_markers(columns);
         for source in &sources.files {
-            let read = source.file.reader.read_present(&source.entry, sources.range, columns).inspect_err(|e| {
+            let read = source.file.reader.read_present(&source.entry, sources.range, &stored).inspect_err(|e| {
                 if matches!(e, crate::sst::Error::Corrupt { .. }) {
                     source.file.mark_bad(e.to_string());
                 }
@@ -129,7 +130,8 @@ impl Snapshot {
                 runs.push(if clean { run } else { filter_rows(run, |ts, seq| !sources.is_deleted(ts, seq)) });
             }
         }
-        let types = |id: ColumnId| family.column_by_id(id).map(|c| c.ty);
+        let types = |id: ColumnId| family.stored_type(id);
+        // The projection drops the null markers: they have done their work in the merge.
         Ok(merge_runs(runs, &types).map(|r| r.project(columns)))
     }
 }

@@ -20,7 +20,7 @@ use crate::manifest::Tombstone;
 use crate::read::merge::filter_rows;
 use crate::read::snapshot::Snapshot;
 use crate::run::Run;
-use crate::schema::{ColumnId, FamilyDef, TableDef};
+use crate::schema::{ColumnId, FamilyDef, TableDef, with_null_markers};
 use crate::selector::{SeriesSelector, TimeRange};
 use crate::sst::{ChunkMeta, SeriesEntry, SstReader};
 use crate::version::SstFile;
@@ -54,7 +54,7 @@ pub struct SeriesSources {
     /// The requested range narrowed by the family's TTL; never empty.
     pub range: TimeRange,
     /// Rows of each memtable (active and frozen) visible to the snapshot, inside `range`,
-    /// tombstones applied, restricted to the requested columns.
+    /// tombstones applied, restricted to the requested columns and their null markers.
     pub memtables: Vec<Run>,
     /// SSTables holding rows of the series inside `range`, in the version's order.
     pub files: Vec<FileSource>,
@@ -83,6 +83,8 @@ impl Snapshot {
             .collect();
         let keep = |s: &str, ts: i64, seq: u64| !tombstones.iter().any(|t| t.covers(s, ts, seq));
         let selector = SeriesSelector::Exact(series.to_string());
+        // The columns' null markers come along, so that merges see explicit nulls.
+        let columns = &with_null_markers(columns);
         let mut memtables = Vec::new();
         for mem in std::iter::once(&fv.active).chain(fv.frozen.iter().map(|f| &f.mem)) {
             memtables.extend(mem.runs(&selector, range, self.seq(), Some(columns), &keep));
@@ -137,11 +139,12 @@ impl SeriesSources {
     }
 
     /// The rows of `chunk` of file `file` inside the range with tombstones applied, restricted
-    /// to `columns` (ascending ids; those the file lacks are absent), without rows that have no
-    /// present cell (older files may hold some). `None` when none remain.
+    /// to `columns` (ascending ids; those the file lacks are absent) and their null markers,
+    /// without rows that have no present cell (older files may hold some). `None` when none
+    /// remain.
     pub fn read_chunk(&self, file: usize, chunk: &ChunkMeta, columns: &[ColumnId]) -> Result<Option<Run>> {
         let Some(source) = self.files.get(file) else { return Ok(None) };
-        let run = source.reader().read_chunk_present(&source.entry, chunk, columns)?;
+        let run = source.reader().read_chunk_present(&source.entry, chunk, &with_null_markers(columns))?;
         let run = if self.range.covers(chunk.min_ts, chunk.max_ts) { run } else { run.slice_time(self.range) };
         let run = if self.tombstones.is_empty() { run } else { filter_rows(run, |ts, seq| !self.is_deleted(ts, seq)) };
         Ok((!run.is_empty()).then_some(run))

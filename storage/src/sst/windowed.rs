@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::fs::Fs;
 use crate::manifest::{FileId, FileMeta};
 use crate::run::Run;
-use crate::schema::{FamilyDef, FamilyId};
+use crate::schema::{ColumnId, ColumnType, FamilyDef, FamilyId, marked_column};
 
 struct Open {
     id: u64,
@@ -34,6 +34,21 @@ struct Done {
 /// merge and compaction policy splits and groups files by).
 pub(crate) fn window_start(ts: i64, window_ns: i64) -> i64 {
     ts.div_euclid(window_ns).saturating_mul(window_ns)
+}
+
+/// The columns of a new file of `family`: its columns, then the null markers in `markers` of
+/// those columns (named `<column>#null`; ids ascend, markers sort after every column).
+pub(crate) fn stored_columns(family: &FamilyDef, markers: &[ColumnId]) -> Vec<ColumnSchema> {
+    let mut columns: Vec<ColumnSchema> =
+        family.columns.iter().map(|c| ColumnSchema { id: c.id, name: c.name.clone(), ty: c.ty }).collect();
+    let mut markers: Vec<ColumnId> = markers.to_vec();
+    markers.sort_unstable();
+    markers.dedup();
+    for marker in markers {
+        let Some(column) = marked_column(marker).and_then(|c| family.column_by_id(c)) else { continue };
+        columns.push(ColumnSchema { id: marker, name: format!("{}#null", column.name), ty: ColumnType::Bool });
+    }
+    columns
 }
 
 /// Where and how a [`WindowedWriter`] writes its files.
@@ -70,13 +85,15 @@ pub(crate) struct WindowedWriter<'a> {
 impl<'a> WindowedWriter<'a> {
     /// A writer for `family` into `target`; `tombstone_mark` records that every tombstone with
     /// a smaller id was applied to the rows written.
-    pub(crate) fn new(target: OutputTarget<'a>, family: &FamilyDef, tombstone_mark: u64) -> Self {
+    /// `markers` are the null-marker columns ([`crate::schema::null_marker`]) the rows may hold:
+    /// the files get a column for each, and none for markers never written.
+    pub(crate) fn new(target: OutputTarget<'a>, family: &FamilyDef, markers: &[ColumnId], tombstone_mark: u64) -> Self {
         Self {
             fs: target.fs,
             dir: target.dir,
             next_id: target.next_id,
             family: family.id,
-            columns: family.columns.iter().map(|c| ColumnSchema { id: c.id, name: c.name.clone(), ty: c.ty }).collect(),
+            columns: stored_columns(family, markers),
             opts: target.sst,
             window_ns: target.window_ns,
             max_file_bytes: target.max_file_bytes,

@@ -62,11 +62,19 @@ impl Model {
         for (i, ts) in w.ts.iter().enumerate() {
             for c in &w.columns {
                 // A family has a row only where one of its cells was written: an absent cell
-                // adds no row (and keeps the old value).
-                if c.validity.as_ref().is_some_and(|v| !v[i]) {
+                // adds no row (and keeps the old value). An explicit null is a cell: it adds the
+                // row and clears the old value.
+                let null = c.nulls.as_ref().is_some_and(|n| n[i]);
+                if c.validity.as_ref().is_some_and(|v| !v[i]) && !null {
                     continue;
                 }
                 self.present.insert((w.table.clone(), c.family.clone(), w.series.clone(), *ts));
+                if null {
+                    if let Some(cells) = self.cells.get_mut(&(w.table.clone(), w.series.clone(), *ts)) {
+                        cells.remove(&format!("{}.{}", c.family, c.column));
+                    }
+                    continue;
+                }
                 let v = match &c.values {
                     ColumnValues::F64(v) => Cell::F(v[i].to_bits()),
                     ColumnValues::I64(v) => Cell::I(v[i]),
@@ -171,6 +179,7 @@ pub fn f64_write(table: &str, series: &str, ts: Vec<i64>, family: &str, column: 
             column: column.into(),
             values: ColumnValues::F64(values),
             validity: None,
+            nulls: None,
         }],
     }
 }

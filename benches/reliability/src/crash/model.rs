@@ -227,6 +227,7 @@ impl Op {
                             name: cd.name.into(),
                             values: Some(values),
                             validity: Vec::new(),
+                            nulls: Vec::new(),
                         }
                     })
                     .collect();

@@ -58,6 +58,7 @@ fn message(w: usize, first: u64, rows: u64) -> pb::WriteRequest {
         name: name.into(),
         values: Some(values),
         validity: Vec::new(),
+        nulls: Vec::new(),
     };
     pb::WriteRequest {
         batches: vec![pb::SeriesBatch {
