@@ -1,5 +1,5 @@
 //! Scans and aggregates equal a brute-force computation over an in-memory model, for random
-//! writes (sparse, out of order, overwriting), range deletes, TTL and flushes; and the
+//! writes (sparse, out of order, overwriting, explicit nulls), range deletes, TTL and flushes; and the
 //! push-down path gives exactly the answer of the decoding path.
 
 mod common;
@@ -70,24 +70,32 @@ impl Model {
                 let s = SERIES[*series];
                 let mut w = SeriesWrite::new("t", s, ts.clone());
                 let cols: Vec<usize> = (0..3).filter(|c| FAMILY_OF[*c] == *family).collect();
+                // Rows where the family gets a cell: a value or an explicit null.
+                let mut has_cell = vec![false; rows.len()];
                 for (k, col) in cols.iter().enumerate() {
                     let raw: Vec<Option<i16>> = rows.iter().map(|r| if k == 0 { r.1 } else { r.2 }).collect();
                     let valid: Vec<bool> = raw.iter().map(Option::is_some).collect();
+                    // Some rows without a value set the cell to null on purpose.
+                    let nulls: Vec<bool> =
+                        rows.iter().zip(&raw).map(|(r, v)| v.is_none() && (r.0 + k as i64) % 3 == 0).collect();
                     let values = match col {
                         1 => ColumnValues::I64(raw.iter().map(|v| i64::from(v.unwrap_or(0)) * 1_000_000_007).collect()),
                         0 => ColumnValues::F64(raw.iter().map(|v| f64::from(v.unwrap_or(0)) / 4.0).collect()),
                         _ => ColumnValues::F64(raw.iter().map(|v| f64::from(v.unwrap_or(0)) / 2.0).collect()),
                     };
-                    w = w.sparse_column(COLS[*col].0, COLS[*col].1, values, valid);
-                    for (t, v) in ts.iter().zip(&raw) {
+                    w = w.column_with_nulls(COLS[*col].0, COLS[*col].1, values, valid, nulls.clone());
+                    for (i, (t, v)) in ts.iter().zip(&raw).enumerate() {
                         if let Some(v) = v {
                             self.cells.insert((*col, s.to_string(), *t), value(*col, *v));
+                        } else if nulls[i] {
+                            self.cells.remove(&(*col, s.to_string(), *t));
                         }
+                        has_cell[i] |= v.is_some() || nulls[i];
                     }
                 }
                 // The family has a row only where one of its cells was written.
-                for (t, r) in ts.iter().zip(&rows) {
-                    if (0..cols.len()).any(|k| if k == 0 { r.1.is_some() } else { r.2.is_some() }) {
+                for (t, cell) in ts.iter().zip(&has_cell) {
+                    if *cell {
                         self.rows.insert((*family, s.to_string(), *t), ());
                     }
                 }
