@@ -11,57 +11,20 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::agent::{BIN, Proc, free_addr, start_agent, start_server};
 use isobar_ingest::convert::batch_to_request;
 use isobar_proto::v1 as pb;
-use isobar_testkit::server::{ServerCommand, ServerProcess};
 use isobar_workload::{Generator, Spec};
 
-const BIN: &str = env!("CARGO_BIN_EXE_isobar");
 const COLUMNS: [&str; 6] = ["temperature", "humidity", "pressure", "wind_speed", "wind_dir", "precipitation"];
 
 fn spec() -> Spec {
     Spec::weather().series(10).timestamps(600)
-}
-
-/// A child process killed (SIGKILL) when dropped.
-struct Proc(Child);
-
-impl Proc {
-    fn kill(mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_addr() -> String {
-    isobar_testkit::server::free_addr().expect("free port").to_string()
-}
-
-fn start_server(data: &Path, addr: &str) -> ServerProcess {
-    ServerCommand::new(BIN, data).listen(addr.parse().expect("addr")).start().expect("serve starts")
-}
-
-fn start_agent(config: &Path) -> Proc {
-    let child = Command::new(BIN)
-        .args(["agent", "run", "--config"])
-        .arg(config)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("agent starts");
-    Proc(child)
 }
 
 /// A TCP proxy to the server whose link the test can cut and block.

@@ -287,7 +287,8 @@ pub enum SourceConfig {
         /// Unique name (default `line_protocol`).
         #[serde(default = "default_lp_name")]
         name: String,
-        /// `stdin`, `tcp://127.0.0.1:8094` or `udp://127.0.0.1:8094`.
+        /// `stdin`, `tcp://127.0.0.1:8094`, `udp://127.0.0.1:8094` or `http://127.0.0.1:8186`
+        /// (InfluxDB's write API, acknowledged once queued).
         listen: String,
         /// Family of every field.
         #[serde(default = "default_lp_family")]
@@ -336,13 +337,23 @@ pub struct ListenLimits {
     /// Longest line in bytes (without its newline); a longer line is dropped and counted, and
     /// no more than this is ever buffered for one line.
     pub max_line_bytes: usize,
-    /// A TCP connection that sends nothing for this long is closed.
+    /// A TCP connection that sends nothing for this long is closed (over HTTP: the longest wait
+    /// for a request's head).
     pub idle_timeout_ms: u64,
+    /// Largest HTTP request body, after gzip decoding (`http://` listeners only); a larger
+    /// request is refused with 413.
+    pub max_body_bytes: usize,
 }
 
 impl Default for ListenLimits {
     fn default() -> Self {
-        Self { allow_remote: false, max_connections: 64, max_line_bytes: 1 << 20, idle_timeout_ms: 60_000 }
+        Self {
+            allow_remote: false,
+            max_connections: 64,
+            max_line_bytes: 1 << 20,
+            idle_timeout_ms: 60_000,
+            max_body_bytes: 8 << 20,
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+pub mod agent;
 pub mod pki;
 pub mod psql;
 

@@ -1,7 +1,9 @@
 //! Line protocol on stdin, a local TCP port (one reader thread per connection, at most
 //! `max_connections` of them) or a local UDP port (one datagram = some lines). Lines are parsed by
 //! [`crate::lp`]; a bad line is logged, counted and skipped. These sources have no position to
-//! resume from: what was read but not yet queued when the agent dies is lost, as with any socket.
+//! resume from and no answer to give: what was read but not yet queued when the agent dies is
+//! lost, as with any socket. `http://` listens for the acknowledged form instead
+//! ([`super::http_lines`]: `204` only once the lines are in the on-disk queue).
 //!
 //! Whoever reaches the port writes with the agent's token, so the listener binds loopback unless
 //! `allow_remote` is set ([`super::listen`]), a line longer than `max_line_bytes` is dropped
@@ -46,9 +48,12 @@ pub fn run(config: &SourceConfig, ctx: &Ctx) -> std::io::Result<()> {
     if let Some(addr) = listen.strip_prefix("udp://") {
         return serve_udp(UdpSocket::bind(addr)?, &opts, ctx);
     }
+    if let Some(addr) = listen.strip_prefix("http://") {
+        return super::http_lines::serve_http(TcpListener::bind(addr)?, &opts, ctx);
+    }
     Err(std::io::Error::new(
         std::io::ErrorKind::InvalidInput,
-        format!("listen {listen:?}: expected stdin, tcp://HOST:PORT or udp://HOST:PORT"),
+        format!("listen {listen:?}: expected stdin, tcp://HOST:PORT, udp://HOST:PORT or http://HOST:PORT"),
     ))
 }
 

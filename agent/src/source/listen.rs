@@ -8,10 +8,18 @@ use crate::config::ListenLimits;
 
 /// Checks a source's `listen` value and limits; the message names the key to change.
 pub fn check(listen: &str, limits: &ListenLimits) -> Result<(), String> {
-    if limits.max_connections == 0 || limits.max_line_bytes == 0 || limits.idle_timeout_ms == 0 {
-        return Err("max_connections, max_line_bytes and idle_timeout_ms must be at least 1".into());
+    if limits.max_connections == 0
+        || limits.max_line_bytes == 0
+        || limits.idle_timeout_ms == 0
+        || limits.max_body_bytes == 0
+    {
+        return Err("max_connections, max_line_bytes, max_body_bytes and idle_timeout_ms must be at least 1".into());
     }
-    let Some(addr) = listen.strip_prefix("tcp://").or_else(|| listen.strip_prefix("udp://")) else {
+    let Some(addr) = listen
+        .strip_prefix("tcp://")
+        .or_else(|| listen.strip_prefix("udp://"))
+        .or_else(|| listen.strip_prefix("http://"))
+    else {
         return Ok(());
     };
     let addrs = resolve(addr)?;

@@ -6,6 +6,7 @@
 //! [`crate::queue::Queue::checkpoint`] gives exactly the position after the last queued row.
 
 pub mod generator;
+pub mod http_lines;
 pub mod line_reader;
 pub mod lines;
 pub mod listen;
