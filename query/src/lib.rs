@@ -25,7 +25,7 @@
 //! | [`queries`] | [`AggregateQuery`], [`LatestQuery`], [`ExportQuery`] and their enums: the serde query descriptions |
 //! | [`column_ref`] | [`column_ref::ColumnRef`]: `family.column` / `family.*`, parsed once where a query is made |
 //! | [`resolve`] | column references resolved against a `TableDef` ([`resolve::ResolvedColumns`]), answer schemas, aggregate types |
-//! | [`mod@aggregate`] | [`aggregate()`]: time buckets (fixed, local days, months), functions, push-down, fill |
+//! | [`mod@aggregate`] | [`aggregate()`]: time buckets (fixed, local days, months), functions, push-down, fill; [`aggregate::BucketStarts`]: the same buckets row by row (SQL) |
 //! | [`zone`] | [`parse_time_zone`]: a zone from an IANA name or a fixed offset |
 //! | [`mod@latest`] | [`latest()`]: newest row or newest value per column, from the newest chunks |
 //! | [`mod@export`] | [`export()`]: Hive-partitioned Parquet from one snapshot (by day, month, year or none; three column namings; files up to a target size); [`export::ExportWriter`]: the same files from batches a client streamed |

@@ -105,9 +105,16 @@ impl EngineRead for AggregateRead {
             GroupBy::None => write!(f, " group=all")?,
         }
         if let Some(b) = &self.query.bucket {
-            write!(f, " bucket={}", duration_text(b.width_ns))?;
+            match b.months {
+                0 => write!(f, " bucket={}", duration_text(b.width_ns))?,
+                m if m % 12 == 0 => write!(f, " bucket={}y", m / 12)?,
+                m => write!(f, " bucket={m}mo")?,
+            }
             if b.origin_ns != 0 {
                 write!(f, " origin={}", crate::scan::rfc3339(b.origin_ns))?;
+            }
+            if let Some(zone) = &b.time_zone {
+                write!(f, " tz={zone}")?;
             }
         }
         if self.query.fill != Fill::None {

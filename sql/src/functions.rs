@@ -1,7 +1,13 @@
 //! The time-series functions Isobar adds to DataFusion's:
 //!
-//! - `time_bucket(interval, ts [, origin])`: an alias of `date_bin` (the name TimescaleDB and
-//!   QuestDB users type).
+//! - `time_bucket(interval, ts [, origin])`: `date_bin` (the name TimescaleDB and QuestDB users
+//!   type); `time_bucket(interval, ts, zone)`, TimescaleDB's form with a time zone: local days
+//!   or calendar months ([`time_bucket`]).
+//! - `date_trunc(unit, ts, zone)`, PostgreSQL's form with a time zone: the start of the local
+//!   unit holding `ts`; `date_trunc(unit, ts)` stays DataFusion's ([`date_trunc`]).
+//!
+//! Both zone forms bucket with the engine's own arithmetic ([`crate::calendar`]), and
+//! [`crate::rewrite`] hands a `GROUP BY` of them to the engine where it answers the same.
 //! - `date_bin_gapfill(interval, ts [, origin])`: `date_bin` for a `GROUP BY` whose empty
 //!   buckets are filled, over a bounded `ts` range; `locf(<aggregate>)` (last observation carried
 //!   forward) and `interpolate(<aggregate>)` (linear) choose the fill, nulls otherwise. These
@@ -9,20 +15,25 @@
 //!   be answered there, evaluating them fails with a message saying what shape works, rather
 //!   than returning unfilled buckets.
 
+mod date_trunc;
+mod time_bucket;
+
 use std::sync::Arc;
 
-use arrow_schema::DataType;
+use arrow_schema::{DataType, Field, FieldRef};
+use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::context::SessionState;
 use datafusion::execution::registry::FunctionRegistry;
+use datafusion::logical_expr::type_coercion::functions::fields_with_udf;
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature, Volatility,
 };
 
 /// `state` with Isobar's functions registered.
 pub(crate) fn register(mut state: SessionState) -> SessionState {
-    let date_bin = datafusion::functions::datetime::date_bin();
-    let time_bucket = date_bin.as_ref().clone().with_aliases(["time_bucket"]);
+    let time_bucket = ScalarUDF::new_from_impl(time_bucket::TimeBucket::new());
+    let date_trunc = ScalarUDF::new_from_impl(date_trunc::DateTrunc::new());
     let gapfill = Marker {
         name: "date_bin_gapfill",
         signature: Signature::one_of(vec![TypeSignature::Any(2), TypeSignature::Any(3)], Volatility::Immutable),
@@ -33,11 +44,12 @@ pub(crate) fn register(mut state: SessionState) -> SessionState {
         Marker { name: "interpolate", signature: Signature::any(1, Volatility::Immutable), result_arg: 0 };
     for udf in [
         time_bucket,
+        date_trunc,
         ScalarUDF::new_from_impl(gapfill),
         ScalarUDF::new_from_impl(locf),
         ScalarUDF::new_from_impl(interpolate),
     ] {
-        // Re-registering date_bin under its aliases only adds the new name.
+        // `date_trunc` replaces DataFusion's (which it calls for two arguments).
         let _ = state.register_udf(Arc::new(udf));
     }
     state
@@ -76,4 +88,56 @@ impl ScalarUDFImpl for Marker {
             self.name
         )))
     }
+}
+
+/// The argument types `udf` coerces `arg_types` to (for the forms a wrapper hands to DataFusion's
+/// own function).
+fn coerce_like(udf: &ScalarUDF, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+    let fields: Vec<FieldRef> = arg_types.iter().map(|t| Arc::new(Field::new("arg", t.clone(), true))).collect();
+    Ok(fields_with_udf(&fields, udf)?.iter().map(|f| f.data_type().clone()).collect())
+}
+
+/// Whether `t` is text.
+fn is_text(t: &DataType) -> bool {
+    matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
+}
+
+/// The type a text argument (`what` of `function`) is taken as.
+fn text_arg(function: &str, what: &str, t: &DataType) -> Result<DataType> {
+    match t {
+        t if is_text(t) => Ok(t.clone()),
+        DataType::Null => Ok(DataType::Utf8),
+        other => Err(DataFusionError::Plan(format!("{function}: the {what} is text, not {other}"))),
+    }
+}
+
+/// The type a time argument of a zone form is taken as: `ts`'s own, `Timestamp(ns, "UTC")`.
+fn time_arg(function: &str, t: &DataType) -> Result<DataType> {
+    match t {
+        DataType::Timestamp(..) | DataType::Date32 | DataType::Date64 | DataType::Null => {
+            Ok(crate::calendar::timestamp_type())
+        }
+        t if is_text(t) => Ok(crate::calendar::timestamp_type()),
+        other => Err(DataFusionError::Plan(format!("{function}: the second argument is a timestamp, not {other}"))),
+    }
+}
+
+/// The value of a constant argument (`what` of `function`), `None` when it is null.
+fn constant<'a>(function: &str, what: &str, arg: &'a ColumnarValue) -> Result<Option<&'a ScalarValue>> {
+    match arg {
+        ColumnarValue::Scalar(s) if s.is_null() => Ok(None),
+        ColumnarValue::Scalar(s) => Ok(Some(s)),
+        ColumnarValue::Array(_) => {
+            Err(DataFusionError::Plan(format!("{function}: the {what} must be a constant, not a column")))
+        }
+    }
+}
+
+/// A null bucket start for every row of `ts`.
+fn nulls(ts: &ColumnarValue) -> Result<ColumnarValue> {
+    let null = ScalarValue::TimestampNanosecond(None, Some("UTC".into()));
+    Ok(match ts {
+        ColumnarValue::Scalar(_) => ColumnarValue::Scalar(null),
+        ColumnarValue::Array(a) => ColumnarValue::Array(null.to_array_of_size(a.len())?),
+    })
 }

@@ -57,7 +57,8 @@
 //! | `scan`, `exec` | the engine's range scan as a read; `IsobarExec`, the plan leaf `EXPLAIN` shows |
 //! | `rewrite`, `node`, `aggregate` | the optimizer rule that hands bucketed aggregates (and gap filling) to the engine's aggregate path |
 //! | `latest` | the `latest('<relation>')` table function over the engine's latest path |
-//! | `functions` | `time_bucket` and the other time-series functions |
+//! | `functions` | `time_bucket`, `date_trunc` with a time zone, and the other time-series functions |
+//! | `calendar` | calendar buckets in a zone, row by row with the engine's arithmetic, and the engine bucket a `GROUP BY` of them becomes |
 //! | `cooperate` | joins that yield between batches, so timeouts and cancels stop them |
 //! | `readonly` | read-only SQL: what is refused and how |
 //! | `bounded` | the timeout, memory-limit message and concurrency slot of a running query |
@@ -69,6 +70,7 @@
 mod access;
 mod aggregate;
 mod bounded;
+mod calendar;
 mod catalog;
 mod cooperate;
 mod dialect;

@@ -4,8 +4,12 @@
 //! an [`AggregateRead`] when all of these hold (anything else stays with DataFusion, which
 //! aggregates the scanned rows and gets the same answer):
 //!
-//! - it groups by `series`, by one `date_bin(<fixed interval>, ts [, <origin>])` (or its
-//!   aliases `time_bucket`, `date_bin_gapfill`), or both; and by nothing else;
+//! - it groups by `series`, by one time bucket, or both; and by nothing else. A time bucket is
+//!   `date_bin(<fixed interval>, ts [, <origin>])` (also as `time_bucket` or `date_bin_gapfill`),
+//!   `date_bin(<months>, ts)` (calendar months in UTC), `time_bucket(<days or months>, ts, <zone>)`
+//!   (local days, calendar months), or `date_trunc(<unit>, ts [, <zone>])` where the engine has
+//!   the same buckets ([`crate::calendar::trunc_bucket`]: months, quarters, years and local
+//!   days always; weeks and shorter units where they are fixed widths over the queried range);
 //! - every aggregate is `avg`, `min`, `max`, `sum`, `count` of a column (not `count(*)`, no
 //!   `DISTINCT`, no `FILTER`), or `first_value` / `last_value` of a column ordered by `ts`
 //!   (ascending or descending) that ignores nulls (`IGNORE NULLS`) or cannot be null (the only
@@ -28,6 +32,7 @@ use datafusion::logical_expr::expr::{AggregateFunction as AggExpr, NullTreatment
 use datafusion::logical_expr::{Aggregate, Expr, Extension, LogicalPlan, Projection};
 use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
 use isobar_query::{AggregateFunction, AggregateQuery, Aggregation, Bucket, Fill, GroupBy};
+use isobar_storage::TimeRange;
 
 use crate::aggregate::{AggregateRead, Source};
 use crate::node::EngineNode;
@@ -88,7 +93,7 @@ fn aggregate_read(agg: &Aggregate) -> Result<Option<AggregateRead>> {
                 by_series = true;
                 output.push(Source::Series);
             }
-            Expr::ScalarFunction(f) if bucket.is_none() => match bin_of(f) {
+            Expr::ScalarFunction(f) if bucket.is_none() => match bucket_of(f, pushed.range) {
                 Some((b, fill)) => {
                     bucket = Some(b);
                     gapfill = fill;
@@ -160,44 +165,88 @@ fn aggregate_read(agg: &Aggregate) -> Result<Option<AggregateRead>> {
     }))
 }
 
-/// `date_bin(interval, ts [, origin])` (or an alias) as an engine bucket, and whether it is the
+/// A time-bucket function of `ts` as an engine bucket over `range`, and whether it is the
 /// gap-filling variant.
-fn bin_of(f: &ScalarFunction) -> Option<(Bucket, bool)> {
-    let gapfill = match f.func.name() {
-        "date_bin" => false,
-        "date_bin_gapfill" => true,
-        _ => return None,
-    };
-    let (width, ts, origin) = match f.args.as_slice() {
+fn bucket_of(f: &ScalarFunction, range: TimeRange) -> Option<(Bucket, bool)> {
+    match f.func.name() {
+        "date_bin" | "time_bucket" => bin_of(f, false),
+        "date_bin_gapfill" => bin_of(f, true),
+        "date_trunc" => trunc_of(f, range).map(|b| (b, false)),
+        _ => None,
+    }
+}
+
+/// Whether `e` is the `ts` column.
+fn is_ts(e: &Expr) -> bool {
+    matches!(e, Expr::Column(Column { name, .. }) if name == "ts")
+}
+
+/// `date_bin(interval, ts [, origin])` (or `time_bucket`, `date_bin_gapfill`), or
+/// `time_bucket(interval, ts, zone)`.
+fn bin_of(f: &ScalarFunction, gapfill: bool) -> Option<(Bucket, bool)> {
+    let (width, ts, third) = match f.args.as_slice() {
         [w, ts] => (w, ts, None),
         [w, ts, o] => (w, ts, Some(o)),
         _ => return None,
     };
-    if !matches!(ts, Expr::Column(Column { name, .. }) if name == "ts") {
+    if !is_ts(ts) {
         return None;
     }
-    let width_ns =
-        match width {
-            Expr::Literal(ScalarValue::IntervalMonthDayNano(Some(v)), _) if v.months == 0 => {
-                i64::from(v.days).checked_mul(86_400_000_000_000)?.checked_add(v.nanoseconds)?
+    let (months, days, nanos) = match width {
+        Expr::Literal(v, _) if !matches!(v, ScalarValue::Utf8(_) | ScalarValue::Utf8View(_)) => {
+            crate::calendar::interval_parts(v)?
+        }
+        // `time_bucket('60.000s', ts)` and `date_bin('1 minute', ts)`: Grafana's macros
+        // write the width as text.
+        e => {
+            let text = text_literal(e)?;
+            match width_of_text(text) {
+                Some(ns) => (0, 0, ns),
+                None => crate::calendar::interval_parts(&ScalarValue::Utf8(Some(text.to_owned())))?,
             }
-            Expr::Literal(ScalarValue::IntervalDayTime(Some(v)), _) => i64::from(v.days)
-                .checked_mul(86_400_000_000_000)?
-                .checked_add(i64::from(v.milliseconds).checked_mul(1_000_000)?)?,
-            // `time_bucket('60.000s', ts)` and `date_bin('1 minute', ts)`: Grafana's macros
-            // write the width as text.
-            e => width_of_text(text_literal(e)?)?,
-        };
-    if width_ns <= 0 {
-        return None;
+        }
+    };
+    // `time_bucket(interval, ts, 'Europe/Berlin')`: its zone is plain text (an origin is a
+    // timestamp, or text that is not a zone).
+    if f.func.name() == "time_bucket"
+        && let Some(Expr::Literal(v, _)) = third
+        && let Some(zone) = crate::calendar::text(v)
+        && isobar_query::parse_time_zone(zone).is_ok()
+    {
+        return crate::calendar::interval_bucket((months, days, nanos), zone).map(|b| (b, gapfill));
     }
-    let origin_ns = match origin {
+    let origin_ns = match third {
         None => 0,
         Some(Expr::Literal(ScalarValue::TimestampNanosecond(Some(t), _), _)) => *t,
         // `TIMESTAMPTZ '1970-01-01'` as PostgreSQL clients write the origin.
         Some(e) => arrow_cast::parse::string_to_timestamp_nanos(text_literal(e)?).ok()?,
     };
+    if months != 0 {
+        // Calendar months in UTC, counted from January 1970 as date_bin counts them from its
+        // default origin.
+        let months = u32::try_from(months).ok().filter(|_| days == 0 && nanos == 0 && origin_ns == 0)?;
+        return Some((Bucket::months(months, None), gapfill));
+    }
+    let width_ns = i64::from(days).checked_mul(86_400_000_000_000)?.checked_add(nanos)?;
+    if width_ns <= 0 {
+        return None;
+    }
     Some((Bucket::fixed(width_ns, origin_ns), gapfill))
+}
+
+/// `date_trunc(unit, ts [, zone])` over `range`, where the engine has its buckets.
+fn trunc_of(f: &ScalarFunction, range: TimeRange) -> Option<Bucket> {
+    let (unit, ts, zone) = match f.args.as_slice() {
+        [unit, ts] => (unit, ts, None),
+        [unit, ts, Expr::Literal(zone, _)] => (unit, ts, Some(crate::calendar::text(zone)?)),
+        _ => return None,
+    };
+    let Expr::Literal(unit, _) = unit else { return None };
+    let unit = crate::calendar::Unit::parse(crate::calendar::text(unit)?).ok()?;
+    if !is_ts(ts) {
+        return None;
+    }
+    crate::calendar::trunc_bucket(unit, zone, range)
 }
 
 /// The text of a string literal, also under a cast (`'1 minute'::interval`).

@@ -124,6 +124,41 @@ impl Bucketing {
     }
 }
 
+/// The bucket starts of [`crate::aggregate()`] for a caller that buckets row by row (SQL's
+/// `time_bucket` and `date_trunc` with a time zone, where DataFusion evaluates them): the
+/// aggregate's own arithmetic, so that a grouping the engine answers and the same grouping
+/// evaluated per row never disagree.
+///
+/// ```
+/// use isobar_query::Bucket;
+/// use isobar_query::aggregate::BucketStarts;
+///
+/// // 2024-03-31 in Berlin starts at 2024-03-30T23:00Z and lasts 23 hours.
+/// let days = BucketStarts::new(&Bucket::local_days(86_400_000_000_000, "Europe/Berlin".into())).unwrap();
+/// let start = days.start_of(1_711_886_400_000_000_000); // 2024-03-31T12:00:00Z
+/// assert_eq!(start, 1_711_839_600_000_000_000);
+/// assert_eq!(days.end_of(start) - start, 23 * 3_600_000_000_000);
+/// ```
+#[derive(Clone, Debug)]
+pub struct BucketStarts(Bucketing);
+
+impl BucketStarts {
+    /// Checks `bucket` as [`crate::aggregate()`] does, with the same errors.
+    pub fn new(bucket: &Bucket) -> Result<Self> {
+        Bucketing::new(bucket).map(Self)
+    }
+
+    /// Start of the bucket holding `ts`.
+    pub fn start_of(&self, ts: i64) -> i64 {
+        self.0.start_of(ts)
+    }
+
+    /// First timestamp after the bucket starting at `start` (saturating at `i64::MAX`).
+    pub fn end_of(&self, start: i64) -> i64 {
+        self.0.end_of(start)
+    }
+}
+
 /// The local calendar date of `ts` in `zone` (every i64 nanosecond time is within jiff's range).
 fn local_date(ts: i64, zone: &TimeZone) -> Date {
     Timestamp::from_nanosecond(i128::from(ts)).unwrap_or(Timestamp::UNIX_EPOCH).to_zoned(zone.clone()).date()

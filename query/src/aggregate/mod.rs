@@ -1,4 +1,5 @@
-//! Time-bucket aggregates: [`aggregate`].
+//! Time-bucket aggregates: [`aggregate`]; [`BucketStarts`], its buckets for callers that bucket
+//! row by row.
 //!
 //! The plan (`plan.rs`) resolves the query against the catalog; every selected series is
 //! answered in parallel on the rayon pool (`series.rs`), each family of a series either from
@@ -21,6 +22,7 @@ use rayon::prelude::*;
 use crate::error::Result;
 use crate::queries::AggregateQuery;
 use crate::queries::GroupBy;
+pub use bucketing::BucketStarts;
 use plan::Plan;
 pub use series::PushDownStats;
 use series::{Buckets, series_buckets};
