@@ -336,3 +336,34 @@ fn a_ttl_speaks_up_when_imported_rows_are_already_expired() {
     );
     assert_eq!(ok(&addr, &["--format", "csv", "scan", "t", "--all"]).lines().count(), 2, "one visible row");
 }
+
+/// `--empty-as-null`: a corrected file with an emptied field sets the stored cell to null (an
+/// explicit null), where a plain re-import leaves the old value; a null-only column of a row
+/// works in the row form, and the summary does not count nulls as points.
+#[test]
+fn empty_as_null_clears_a_stored_value_that_a_plain_import_keeps() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = ServerCommand::new(BIN, dir.path().join("data")).start().expect("serve starts");
+    let addr = server.addr();
+    ok(&addr, &["table", "create", "w", "--family", "met:temp_c=f64,wind=i64", "--family", "meta:note=string"]);
+    let first = dir.path().join("first.csv");
+    std::fs::write(&first, "series,ts,met.temp_c,met.wind,meta.note\nK,2024-01-01T00:00:00Z,1.5,3,ok\n")
+        .expect("write");
+    ok(&addr, &["write", "--table", "w", "--file", first.to_str().expect("utf8")]);
+    // The corrected file empties temp_c and note (the first reading was wrong).
+    let fixed = dir.path().join("fixed.csv");
+    std::fs::write(&fixed, "series,ts,met.temp_c,met.wind,meta.note\nK,2024-01-01T00:00:00Z,,4,\n").expect("write");
+    ok(&addr, &["write", "--table", "w", "--file", fixed.to_str().expect("utf8")]);
+    let kept = ok(&addr, &["--format", "csv", "scan", "w", "--all"]);
+    assert_eq!(kept, "series,ts,met.temp_c,met.wind,meta.note\nK,2024-01-01T00:00:00Z,1.5,4,ok\n", "empty keeps");
+    let out = isobar(&addr, &["write", "--table", "w", "--file", fixed.to_str().expect("utf8"), "--empty-as-null"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("imported 1 rows (1 points, 1 series)"), "nulls are not points: {stderr}");
+    let cleared = ok(&addr, &["--format", "csv", "scan", "w", "--all"]);
+    assert_eq!(cleared, "series,ts,met.temp_c,met.wind,meta.note\nK,2024-01-01T00:00:00Z,,4,\n", "empty clears");
+    // Still cleared once flushed and compacted into files.
+    ok(&addr, &["admin", "flush"]);
+    ok(&addr, &["admin", "compact", "w"]);
+    assert_eq!(ok(&addr, &["--format", "csv", "scan", "w", "--all"]), cleared);
+}

@@ -37,6 +37,7 @@ async fn write_scan_admin_then_restart_keeps_everything() {
             family: "env".into(),
             column: "temp".into(),
             value: Some(pb::cell::Value::F64Value(-4.0)),
+            null: false,
         }],
     };
     let ack_rows = client.ingest.write(pb::WriteRequest { rows: vec![row], ..Default::default() }).await.expect("rows");

@@ -46,6 +46,7 @@ fn rows(series: usize, cells_each: usize) -> pb::WriteRequest {
                     family: "env".into(),
                     column: "temp".into(),
                     value: Some(pb::cell::Value::F64Value(1.0)),
+                    null: false,
                 }],
             })
         })

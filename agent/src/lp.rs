@@ -38,7 +38,12 @@ pub fn parse_line(line: &str, family: &str, precision: TsUnit) -> Result<Option<
         .fields
         .iter()
         .map(|(key, value)| {
-            Ok(Cell { family: family.to_owned(), column: key.to_string(), value: Some(cell_value(key, value)?) })
+            Ok(Cell {
+                family: family.to_owned(),
+                column: key.to_string(),
+                value: Some(cell_value(key, value)?),
+                null: false,
+            })
         })
         .collect::<Result<Vec<_>, LpError>>()?;
     let ts = parsed.timestamp.map_or_else(now_ns, |t| int_to_ns(t, precision));

@@ -66,7 +66,7 @@ fn split(name: &str, mapping: &FieldMapping) -> (String, String) {
 
 fn cell(name: &str, value: Value, mapping: &FieldMapping) -> Cell {
     let (family, column) = split(name, mapping);
-    Cell { family, column, value: Some(value) }
+    Cell { family, column, value: Some(value), null: false }
 }
 
 /// A JSON object as a row of `table`/`series`; `series_field` (if not empty) names the field

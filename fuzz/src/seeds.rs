@@ -435,8 +435,12 @@ fn write_requests() -> Vec<(&'static str, Vec<u8>)> {
     for (name, batch) in names.into_iter().zip(sample_writes()) {
         out.push((name, batch_to_request(batch).encode_to_vec()));
     }
-    let cell =
-        |family: &str, column: &str, value| Cell { family: family.into(), column: column.into(), value: Some(value) };
+    let cell = |family: &str, column: &str, value| Cell {
+        family: family.into(),
+        column: column.into(),
+        value: Some(value),
+        null: false,
+    };
     let rows = WriteRequest {
         batches: Vec::new(),
         rows: vec![

@@ -50,6 +50,7 @@
 //!             family: "env".into(),
 //!             column: "temp_c".into(),
 //!             value: Some(cell::Value::F64Value(11.5)),
+//!             null: false,
 //!         }],
 //!     }],
 //!     ..Default::default()

@@ -116,7 +116,8 @@ mod tests {
     }
 
     fn row(series: &str, cells: usize) -> Row {
-        let cell = Cell { family: "f".into(), column: "v".into(), value: Some(cell::Value::F64Value(1.0)) };
+        let cell =
+            Cell { family: "f".into(), column: "v".into(), value: Some(cell::Value::F64Value(1.0)), null: false };
         Row { table: "t".into(), series: series.into(), ts: 1, cells: vec![cell; cells] }
     }
 

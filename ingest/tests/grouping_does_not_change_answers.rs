@@ -105,6 +105,7 @@ fn row_form(rows: &[RowSpec]) -> Vec<Row> {
                     family: COLUMNS[*c].0.into(),
                     column: COLUMNS[*c].1.into(),
                     value: Some(proto_value(v)),
+                    null: false,
                 })
                 .collect(),
         })

@@ -38,8 +38,18 @@ fn sample_request() -> WriteRequest {
             series: "station=KBFI".into(),
             ts: 42,
             cells: vec![
-                Cell { family: "env".into(), column: "temp".into(), value: Some(cell::Value::F64Value(3.25)) },
-                Cell { family: "env".into(), column: "note".into(), value: Some(cell::Value::StringValue("x".into())) },
+                Cell {
+                    family: "env".into(),
+                    column: "temp".into(),
+                    value: Some(cell::Value::F64Value(3.25)),
+                    null: false,
+                },
+                Cell {
+                    family: "env".into(),
+                    column: "note".into(),
+                    value: Some(cell::Value::StringValue("x".into())),
+                    null: false,
+                },
             ],
         }],
         producer_id: "gw-1".into(),

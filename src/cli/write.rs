@@ -1,4 +1,4 @@
-//! `isobar write`: CSV import or generated load.
+//! `isobar write`: file import (CSV, JSON Lines, Parquet) or generated load.
 
 use std::path::{Path, PathBuf};
 
@@ -7,7 +7,7 @@ use isobar_ingest::convert::{batch_to_request, request_rows};
 use isobar_proto::v1 as pb;
 
 use super::CliError;
-use super::import::{ImportArgs, ImportOptions, Importer, open_input};
+use super::import::{ImportArgs, ImportOptions, Importer, open_records};
 use super::progress::Progress;
 use super::sender::Sender;
 use crate::client::Client;
@@ -37,7 +37,15 @@ imports back. Other files are read with flags: --skip-lines, --map 'Src Col=fami
 offset; local times a DST change skips or repeats are refused), --ts-unit for integers (without
 it an integer implausible as nanoseconds is refused), --null-values. Hour-ending 24:00 is the
 midnight ending the day. An empty field is null (not written). Errors name the line and column.
-See docs/import.md.
+
+JSON Lines (.jsonl, .ndjson) and Parquet (.parquet) files import with the same flags; the format
+comes from the name, or from --file-format csv|jsonl|parquet (standard input is csv unless given;
+--format is the global output format of client commands, not the file's).
+JSON Lines: one object per line, the keys of the first object are the header; values are numbers,
+strings, booleans or null (null is an empty field); a nested value, or a key the first object
+lacks (without --map), is refused with its line. Parquet: the columns are the header, timestamp
+columns are instants (no --ts-format needed), nulls are empty fields, errors name the row; the
+files of `isobar export` (series, ts, family.column) import back with no flags. See docs/import.md.
 
 Examples:
   isobar write --table weather --file readings.csv
@@ -47,6 +55,12 @@ Examples:
   isobar write --table tmy3 --file 723170TYA.CSV --skip-lines 1 --series 723170 \\
     --date-column 'Date (MM/DD/YYYY)' --time-column 'Time (HH:MM)' \\
     --ts-format '%m/%d/%Y %H:%M' --tz Etc/GMT+5 --map 'Dry-bulb (C)=met.temp_c' --null-values -9900
+  isobar write --table weather --file readings.jsonl --series '{station}' --ts-column time \\
+    --map temp=env.temp_c --map rh=env.rh      # lines such as {\"station\":\"KSEA\",\"time\":...,\"temp\":11.5}
+  zcat log.ndjson.gz | isobar write --table weather --file - --file-format jsonl
+  isobar write --table weather --file export/part-0.parquet   # a file of `isobar export`, as is
+  isobar write --table weather --file frame.parquet --series '{station}' --ts-column time \\
+    --map temp=env.temp_c
   isobar write --generate iot --scale 0.1 --duration 1h     # creates table `iot` if missing
   isobar write --generate weather --scale 0.5 --seed 7     # table `weather`, 2 days of minutes
 
@@ -56,7 +70,7 @@ pub struct WriteArgs {
     /// Target table (required with --file; the generators use their own table).
     #[arg(long, short = 't')]
     pub table: Option<String>,
-    /// CSV file to import; `-` reads standard input.
+    /// File to import (CSV, JSON Lines or Parquet: see --file-format); `-` reads standard input.
     #[arg(long, value_name = "FILE", requires = "table")]
     pub file: Option<PathBuf>,
     /// Generate synthetic data instead of reading a file.
@@ -75,7 +89,7 @@ pub struct WriteArgs {
     /// Rows per write request.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub rows_per_request: u64,
-    /// Only read and check the CSV file, print what would be written, and exit (no server).
+    /// Only read and check the file, print what would be written, and exit (no server).
     #[arg(long, requires = "file")]
     pub dry_run: bool,
     /// Write requests in flight at once.
@@ -94,7 +108,7 @@ fn parse_scale(s: &str) -> Result<f64, String> {
     }
 }
 
-/// Runs `isobar write --dry-run`: reads and checks the CSV file, writes nothing.
+/// Runs `isobar write --dry-run`: reads and checks the file, writes nothing.
 pub fn dry_run(args: &WriteArgs) -> Result<(), CliError> {
     let (Some(path), Some(table)) = (&args.file, &args.table) else {
         return Err(CliError::Argument { arg: "--dry-run", reason: "needs --file and --table" });
@@ -114,7 +128,7 @@ pub fn dry_run(args: &WriteArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Runs `isobar write`: imports the CSV file or generates the workload.
+/// Runs `isobar write`: imports the file or generates the workload.
 pub async fn run(args: &WriteArgs, client: &Client) -> Result<(), CliError> {
     let mut sender = Sender::new(client, args.concurrency as usize);
     if let Some(kind) = args.generate {
@@ -174,7 +188,7 @@ fn workload_spec(args: &WriteArgs, kind: Generator) -> isobar_workload::Spec {
     spec
 }
 
-/// What a CSV file would write.
+/// What a file would write.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CsvSummary {
     /// Rows.
@@ -189,8 +203,9 @@ pub struct CsvSummary {
     pub requests: usize,
 }
 
-/// Reads the whole file at `path` (`-`: standard input) and converts it as `write` would; the
-/// header must give every type (no server is asked).
+/// Reads the whole file at `path` (`-`: standard input; any format) and converts it as `write`
+/// would; the header (or, for Parquet, the file's column types) must give every type (no server
+/// is asked).
 pub fn check_csv(
     path: &Path,
     table: &str,
@@ -198,9 +213,9 @@ pub fn check_csv(
     options: &ImportOptions,
 ) -> Result<CsvSummary, CliError> {
     let csv_error = |source| CliError::Csv { path: path.to_owned(), source: Box::new(source) };
-    let input = open_input(path).map_err(csv_error)?;
+    let records = open_records(path, options).map_err(csv_error)?;
     let rows_per_request = usize::try_from(rows_per_request).unwrap_or(usize::MAX);
-    let mut importer = Importer::new(input, table, options, None, rows_per_request).map_err(csv_error)?;
+    let mut importer = Importer::from_records(records, table, options, None, rows_per_request).map_err(csv_error)?;
     let mut summary = CsvSummary::default();
     while let Some(chunk) = importer.next_chunk(&mut Err).map_err(csv_error)? {
         summary.requests += 1;

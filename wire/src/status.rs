@@ -125,6 +125,7 @@ pub fn classify(error: &ApiError) -> Classified {
             | ConvertError::NullsPadding { .. }
             | ConvertError::MissingValues { .. }
             | ConvertError::MissingCellValue { .. }
+            | ConvertError::NullWithValue { .. }
             | ConvertError::DuplicateCell { .. }
             | ConvertError::CellTypeConflict { .. }
             | ConvertError::UnknownTsUnit { .. }

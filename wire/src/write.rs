@@ -161,6 +161,12 @@ pub enum ConvertError {
         /// Where.
         at: Box<CellAt>,
     },
+    /// A cell with both a value and `null` set.
+    #[error("{at} has a value and null = true; send one of them")]
+    NullWithValue {
+        /// Where.
+        at: Box<CellAt>,
+    },
     /// The same cell twice in one row.
     #[error("{at} appears twice in the row")]
     DuplicateCell {

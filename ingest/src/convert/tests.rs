@@ -28,7 +28,7 @@ fn columnar(batches: Vec<SeriesBatch>) -> WriteRequest {
 }
 
 fn cell(family: &str, column: &str, value: cell::Value) -> Cell {
-    Cell { family: family.into(), column: column.into(), value: Some(value) }
+    Cell { family: family.into(), column: column.into(), value: Some(value), null: false }
 }
 
 fn row(table: &str, series: &str, ts: i64, cells: Vec<Cell>) -> Row {
@@ -193,11 +193,38 @@ fn column_without_values_is_refused() {
 
 #[test]
 fn cell_without_value_is_refused() {
-    let empty = Cell { family: "f".into(), column: "c".into(), value: None };
+    let empty = Cell { family: "f".into(), column: "c".into(), value: None, null: false };
     let request = rows(vec![row("t", "a", 1, vec![]), row("t", "b", 2, vec![empty])]);
     assert_eq!(
         request_to_batch(request, MAX),
         Err(ConvertError::MissingCellValue { at: cell_at(1, "t", "b", "f", "c") })
+    );
+}
+
+#[test]
+fn null_cells_become_explicit_nulls_and_a_null_with_a_value_is_refused() {
+    let null = |column: &str| Cell { family: "f".into(), column: column.into(), value: None, null: true };
+    // Row 1 sets c to null after row 0 gave it a value; d has only a null (no type: f64 slots).
+    let request = rows(vec![
+        row("t", "a", 1, vec![cell("f", "c", cell::Value::I64Value(7))]),
+        row("t", "a", 2, vec![null("c"), null("d")]),
+    ]);
+    let batch = request_to_batch(request, MAX).expect("valid");
+    let w = &batch.series[0];
+    let c = &w.columns[0];
+    assert_eq!(
+        (c.values.clone(), c.validity.clone(), c.nulls.clone()),
+        (ColumnValues::I64(vec![7, 0]), Some(vec![true, false]), Some(vec![false, true]))
+    );
+    let d = &w.columns[1];
+    assert_eq!(
+        (d.values.clone(), d.validity.clone(), d.nulls.clone()),
+        (ColumnValues::F64(vec![0.0, 0.0]), Some(vec![false, false]), Some(vec![false, true]))
+    );
+    let both = Cell { family: "f".into(), column: "c".into(), value: Some(cell::Value::F64Value(1.0)), null: true };
+    assert_eq!(
+        request_to_batch(rows(vec![row("t", "a", 1, vec![both])]), MAX),
+        Err(ConvertError::NullWithValue { at: cell_at(0, "t", "a", "f", "c") })
     );
 }
 

@@ -5,12 +5,14 @@
 //! `--series`/`--ts-column`/`--date-column` say otherwise); a `--map`ped column goes where its
 //! mapping says; with any `--map`, every other column is skipped; without one, every other column
 //! must be named `family.column` (optionally `:type`). A type missing from the header and the
-//! mapping is taken from the table, so the CSV that `scan --format csv` prints imports back.
+//! mapping is taken from the table, so the CSV that `scan --format csv` prints imports back;
+//! without a table (`--dry-run`), from the file when it types its columns (Parquet).
 
 use isobar_storage::{ColumnType, TableDef};
 
-use super::error::ImportError;
+use super::error::{ImportError, Place};
 use super::options::{ImportOptions, Part, SeriesSpec, Target, TsSpec};
+use super::source::FieldKind;
 
 /// A field of each row and where its value goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,22 +69,47 @@ pub struct Plan {
     pub ts: TsSource,
     /// The timestamp's column(s), for messages.
     pub ts_label: String,
+    /// The timestamp column holds instants (a Parquet timestamp): read as RFC 3339, whatever
+    /// `--ts-format`, `--tz` and `--ts-unit` say.
+    pub ts_instant: bool,
     /// The value columns.
     pub values: Vec<ValueColumn>,
     /// Header columns skipped (not mapped).
     pub skipped: Vec<String>,
 }
 
-/// Resolves `header` (found on line `line`) with `options`; `table` gives missing types.
+impl Plan {
+    /// The fields that rows are read from (sorted, each once).
+    pub fn fields(&self) -> Vec<usize> {
+        let mut fields: Vec<usize> = self.values.iter().map(|v| v.index).collect();
+        match self.ts {
+            TsSource::Field(i) => fields.push(i),
+            TsSource::DateTime(d, t) => fields.extend([d, t]),
+        }
+        if let SeriesSource::Template(parts) = &self.series {
+            fields.extend(parts.iter().filter_map(|p| match p {
+                TemplatePart::Field(i) => Some(*i),
+                TemplatePart::Text(_) => None,
+            }));
+        }
+        fields.sort_unstable();
+        fields.dedup();
+        fields
+    }
+}
+
+/// Resolves `header` (found at `at`) with `options`; `table` gives missing types, and failing a
+/// table, `kinds` (what the file says each column holds; may be empty).
 pub fn resolve(
     header: &[String],
-    line: u64,
+    at: Place,
+    kinds: &[FieldKind],
     options: &ImportOptions,
     table: Option<&TableDef>,
 ) -> Result<Plan, ImportError> {
     let find = |what: &'static str, name: &str| {
         header.iter().position(|h| h == name).ok_or_else(|| ImportError::MissingColumn {
-            line,
+            at,
             what,
             column: name.to_owned(),
             header: header.join(", "),
@@ -133,7 +160,7 @@ pub fn resolve(
                 continue;
             }
             let target = Target::parse(name).ok_or_else(|| ImportError::UnknownColumn {
-                line,
+                at,
                 field: i + 1,
                 column: name.clone(),
             })?;
@@ -157,15 +184,21 @@ pub fn resolve(
         let label = header.get(index).cloned().unwrap_or_default();
         let name = format!("{}.{}", target.family, target.column);
         if let Some(first) = values.iter().find(|v| v.family == target.family && v.column == target.column) {
-            return Err(ImportError::DuplicateTarget { line, first: first.label.clone(), second: label, target: name });
+            return Err(ImportError::DuplicateTarget { at, first: first.label.clone(), second: label, target: name });
         }
-        let ty = match target.ty {
-            Some(ty) => ty,
-            None => type_from_table(table, &target, &label, &name)?,
+        let from_file = match kinds.get(index) {
+            Some(FieldKind::Typed(ty)) => Some(*ty),
+            _ => None,
+        };
+        let ty = match (target.ty, table, from_file) {
+            (Some(ty), _, _) => ty,
+            (None, None, Some(ty)) => ty,
+            (None, _, _) => type_from_table(table, &target, &label, &name)?,
         };
         values.push(ValueColumn { index, label, family: target.family, column: target.column, ty });
     }
-    Ok(Plan { width: header.len(), series, series_label, ts, ts_label, values, skipped })
+    let ts_instant = matches!(ts, TsSource::Field(i) if kinds.get(i) == Some(&FieldKind::Instant));
+    Ok(Plan { width: header.len(), series, series_label, ts, ts_label, ts_instant, values, skipped })
 }
 
 fn mark(used: &mut [bool], i: usize) {

@@ -1,4 +1,6 @@
 //! The flags of `isobar write --file` that say how to read a file, and their checked form.
+//! The same flags apply to every format (CSV, JSON Lines, Parquet), except `--delimiter` (CSV
+//! only) and `--skip-lines` (not Parquet).
 
 use std::path::PathBuf;
 
@@ -6,11 +8,16 @@ use clap::Args;
 use isobar_storage::ColumnType;
 
 use super::error::ImportError;
+use super::source::FileFormat;
 use super::timestamp::{TsParser, TsUnit, parse_zone};
 
 /// How to read the file: which lines, columns, series key, timestamps and missing values.
 #[derive(Args, Clone, Debug, Default, PartialEq)]
 pub struct ImportArgs {
+    /// The file's format (default: from its name: .jsonl and .ndjson are jsonl, .parquet is
+    /// parquet, anything else and standard input csv).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub file_format: Option<FileFormat>,
     /// Lines to skip before the header (e.g. a station line above it).
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub skip_lines: usize,
@@ -47,6 +54,10 @@ pub struct ImportArgs {
     /// Field values meaning "no value" (comma-separated or repeated), e.g. -9900,NA.
     #[arg(long, value_delimiter = ',', value_name = "TEXT", allow_hyphen_values = true)]
     pub null_values: Vec<String>,
+    /// Make an empty field (or a --null-values marker) set the stored cell to null, overwriting
+    /// a value an earlier import wrote; without it an empty field leaves the stored cell as it is.
+    #[arg(long)]
+    pub empty_as_null: bool,
     /// Skip up to N bad rows (each recorded in --reject-file) instead of stopping at the first.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub max_errors: u64,
@@ -181,6 +192,8 @@ pub enum TsSpec {
 /// The checked import options.
 #[derive(Clone, Debug)]
 pub struct ImportOptions {
+    /// The file's format, when given (else chosen from the file's name).
+    pub format: Option<FileFormat>,
     /// Header lines to skip.
     pub skip_lines: usize,
     /// Source column -> target, in the order given.
@@ -193,6 +206,8 @@ pub struct ImportOptions {
     pub ts_parser: TsParser,
     /// Values that mean null.
     pub null_values: Vec<String>,
+    /// An empty field writes an explicit null instead of leaving the cell as it is.
+    pub empty_as_null: bool,
     /// Field separator.
     pub delimiter: u8,
     /// Rows on earlier lines are skipped.
@@ -202,12 +217,14 @@ pub struct ImportOptions {
 impl Default for ImportOptions {
     fn default() -> Self {
         Self {
+            format: None,
             skip_lines: 0,
             maps: Vec::new(),
             series: SeriesSpec::Default,
             ts: TsSpec::Column("ts".into()),
             ts_parser: TsParser::new(None, None, None),
             null_values: Vec::new(),
+            empty_as_null: false,
             delimiter: b',',
             from_line: 0,
         }
@@ -248,12 +265,14 @@ impl ImportOptions {
             None => None,
         };
         Ok(Self {
+            format: args.file_format,
             skip_lines: args.skip_lines,
             maps,
             series,
             ts,
             ts_parser: TsParser::new(args.ts_format.clone(), tz, args.ts_unit),
             null_values: args.null_values.iter().map(|v| v.trim().to_owned()).collect(),
+            empty_as_null: args.empty_as_null,
             delimiter: args.delimiter,
             from_line: args.from_line.unwrap_or(0),
         })

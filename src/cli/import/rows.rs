@@ -1,17 +1,20 @@
 //! Reading the rows of a file into write requests, `rows_per_request` rows at a time.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 
 use isobar_ingest::convert::{batch_to_request, rows_to_series};
 use isobar_proto::v1::{Cell, Row, WriteRequest, cell};
 use isobar_storage::{ColumnType, TableDef, WriteBatch};
 
-use super::error::ImportError;
+use super::error::{ImportError, Place};
 use super::header::{Plan, SeriesSource, TemplatePart, TsSource, ValueColumn, resolve};
 use super::options::ImportOptions;
 use super::report::Tally;
+use super::source::Records;
+use super::source::csv_file::CsvRecords;
+use super::timestamp::TsError;
 
-/// Rows of consecutive lines, ready to send.
+/// Rows of consecutive lines (or Parquet rows), ready to send.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Chunk {
     /// The request.
@@ -20,17 +23,16 @@ pub struct Chunk {
     pub rows: u64,
     /// Non-null cells in it.
     pub points: u64,
-    /// Line of its first row.
+    /// Line (Parquet: row) of its first row.
     pub first_line: u64,
-    /// Line of its last row.
+    /// Line (Parquet: row) of its last row.
     pub last_line: u64,
 }
 
-/// Reads a file (after the skipped lines and the header) as a sequence of [`Chunk`]s.
-pub struct Importer<R: Read> {
-    reader: csv::Reader<BufReader<R>>,
+/// Reads a file's records (after its header) as a sequence of [`Chunk`]s.
+pub struct Importer<S: Records> {
+    source: S,
     record: csv::StringRecord,
-    skipped: u64,
     table: String,
     plan: Plan,
     options: ImportOptions,
@@ -38,12 +40,9 @@ pub struct Importer<R: Read> {
     tally: Tally,
 }
 
-/// A UTF-8 byte-order mark, as spreadsheets write at the start of a file.
-const BOM: &[u8] = b"\xEF\xBB\xBF";
-
-impl<R: Read> Importer<R> {
-    /// Skips the BOM and `--skip-lines`, reads and resolves the header; rows go to `table`
-    /// (whose definition, when known, gives types the header lacks).
+impl<R: Read> Importer<CsvRecords<R>> {
+    /// Reads `input` as CSV: skips the BOM and `--skip-lines`, reads and resolves the header;
+    /// rows go to `table` (whose definition, when known, gives types the header lacks).
     pub fn new(
         input: R,
         table: &str,
@@ -51,50 +50,31 @@ impl<R: Read> Importer<R> {
         table_def: Option<&TableDef>,
         rows_per_request: usize,
     ) -> Result<Self, ImportError> {
-        let mut input = BufReader::with_capacity(1 << 16, input);
-        let head = input.fill_buf().map_err(|source| ImportError::Io { line: 1, source })?;
-        if head.starts_with(BOM) {
-            input.consume(BOM.len());
-        }
-        let mut skipped = 0u64;
-        let mut discard = Vec::new();
-        for _ in 0..options.skip_lines {
-            discard.clear();
-            let n = input
-                .read_until(b'\n', &mut discard)
-                .map_err(|source| ImportError::Io { line: skipped + 1, source })?;
-            if n == 0 {
-                return Err(ImportError::NoHeader { skipped: options.skip_lines });
-            }
-            skipped += 1;
-        }
-        let reader =
-            csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(options.delimiter).from_reader(input);
-        let mut this = Self {
-            reader,
+        Importer::from_records(CsvRecords::new(input, options)?, table, options, table_def, rows_per_request)
+    }
+}
+
+impl<S: Records> Importer<S> {
+    /// Reads and resolves the header of `source` (of any format); rows go to `table`.
+    pub fn from_records(
+        mut source: S,
+        table: &str,
+        options: &ImportOptions,
+        table_def: Option<&TableDef>,
+        rows_per_request: usize,
+    ) -> Result<Self, ImportError> {
+        let header = source.header()?;
+        let plan = resolve(&header.names, header.at, &header.kinds, options, table_def)?;
+        source.select(&plan.fields())?;
+        Ok(Self {
+            source,
             record: csv::StringRecord::new(),
-            skipped,
             table: table.to_owned(),
-            plan: Plan {
-                width: 0,
-                series: SeriesSource::Constant(String::new()),
-                series_label: String::new(),
-                ts: TsSource::Field(0),
-                ts_label: String::new(),
-                values: Vec::new(),
-                skipped: Vec::new(),
-            },
+            plan,
             options: options.clone(),
             rows_per_request: rows_per_request.max(1),
             tally: Tally::default(),
-        };
-        if !this.read_record()? {
-            return Err(ImportError::NoHeader { skipped: options.skip_lines });
-        }
-        let header: Vec<String> = this.record.iter().map(|h| h.trim().to_owned()).collect();
-        let line = this.line();
-        this.plan = resolve(&header, line, options, table_def)?;
-        Ok(this)
+        })
     }
 
     /// The resolved header.
@@ -117,30 +97,6 @@ impl<R: Read> Importer<R> {
         std::mem::take(&mut self.tally)
     }
 
-    /// Line of the record read last (1-based, counting skipped lines). Found from where the
-    /// reader stopped, because the record's own start position counts the blank lines the
-    /// reader skipped before it.
-    fn line(&self) -> u64 {
-        let end = self.reader.position().line();
-        let last = if self.reader.is_done() { end } else { end.saturating_sub(1) };
-        let inner: usize = self.record.iter().map(|f| f.bytes().filter(|b| *b == b'\n').count()).sum();
-        last.saturating_sub(inner as u64) + self.skipped
-    }
-
-    /// Reads the next non-blank record; `false` at the end.
-    fn read_record(&mut self) -> Result<bool, ImportError> {
-        loop {
-            let more = self.reader.read_record(&mut self.record).map_err(|e| ImportError::Csv {
-                line: e.position().map_or(0, |p| p.line()) + self.skipped,
-                message: csv_message(&e),
-            })?;
-            let blank = self.record.len() == 1 && self.record.get(0).is_some_and(|f| f.trim().is_empty());
-            if !more || !blank {
-                return Ok(more);
-            }
-        }
-    }
-
     /// The next chunk of up to `rows_per_request` rows; `None` at the end of the file. A row
     /// that cannot be read is passed to `on_error`, which either skips it (returns `Ok`) or stops
     /// the import (returns the error).
@@ -149,22 +105,32 @@ impl<R: Read> Importer<R> {
         on_error: &mut dyn FnMut(ImportError) -> Result<(), ImportError>,
     ) -> Result<Option<Chunk>, ImportError> {
         let mut rows = Vec::with_capacity(self.rows_per_request.min(1 << 16));
-        let (mut first_line, mut last_line, mut points) = (0, 0, 0u64);
+        let (mut first, mut last_line, mut points) = (Place::Line(0), 0, 0u64);
         while rows.len() < self.rows_per_request {
-            if !self.read_record()? {
-                break;
-            }
-            let line = self.line();
+            let at = match self.source.next_record(&mut self.record) {
+                Ok(Some(at)) => at,
+                Ok(None) => break,
+                Err(e) => match e.row_line() {
+                    // A bad record that the source has moved past.
+                    Some(line) if line < self.options.from_line => continue,
+                    Some(_) => {
+                        on_error(e)?;
+                        continue;
+                    }
+                    None => return Err(e),
+                },
+            };
+            let line = at.number();
             if line < self.options.from_line {
                 continue;
             }
-            match self.row(line) {
+            match self.row(at) {
                 Ok((row, set)) => {
                     if rows.is_empty() {
-                        first_line = line;
+                        first = at;
                     }
                     last_line = line;
-                    points += row.cells.len() as u64;
+                    points += set.len() as u64;
                     self.tally.add(&row.series, row.ts, set.into_iter());
                     rows.push(row);
                 }
@@ -175,15 +141,21 @@ impl<R: Read> Importer<R> {
             return Ok(None);
         }
         let count = rows.len() as u64;
-        let series = rows_to_series(rows).map_err(|source| ImportError::Convert { line: first_line, source })?;
-        Ok(Some(Chunk { request: batch_to_request(WriteBatch { series }), rows: count, points, first_line, last_line }))
+        let series = rows_to_series(rows).map_err(|source| ImportError::Convert { at: first, source })?;
+        Ok(Some(Chunk {
+            request: batch_to_request(WriteBatch { series }),
+            rows: count,
+            points,
+            first_line: first.number(),
+            last_line,
+        }))
     }
 
     /// The current record as a row, with the indexes of the value columns it sets.
-    fn row(&self, line: u64) -> Result<(Row, Vec<usize>), ImportError> {
+    fn row(&self, at: Place) -> Result<(Row, Vec<usize>), ImportError> {
         let record = &self.record;
         if record.len() != self.plan.width {
-            return Err(ImportError::FieldCount { line, expected: self.plan.width, got: record.len() });
+            return Err(ImportError::FieldCount { at, expected: self.plan.width, got: record.len() });
         }
         let field = |i: usize| record.get(i).unwrap_or_default();
         let series = match &self.plan.series {
@@ -200,37 +172,46 @@ impl<R: Read> Importer<R> {
             }
         };
         if series.is_empty() {
-            return Err(ImportError::EmptySeries { line, from: self.plan.series_label.clone() });
+            return Err(ImportError::EmptySeries { at, from: self.plan.series_label.clone() });
         }
         let ts_text = match self.plan.ts {
             TsSource::Field(i) => std::borrow::Cow::Borrowed(field(i)),
             TsSource::DateTime(d, t) => std::borrow::Cow::Owned(format!("{} {}", field(d).trim(), field(t).trim())),
         };
-        let ts = self.options.ts_parser.parse(&ts_text).map_err(|source| ImportError::Timestamp {
-            line,
+        let parsed = match self.plan.ts_instant {
+            true => parse_instant(&ts_text),
+            false => self.options.ts_parser.parse(&ts_text),
+        };
+        let ts = parsed.map_err(|source| ImportError::Timestamp {
+            at,
             column: self.plan.ts_label.clone(),
             text: ts_text.to_string(),
-            source,
+            source: Box::new(source),
         })?;
         let mut cells = Vec::with_capacity(self.plan.values.len());
         let mut set = Vec::with_capacity(self.plan.values.len());
         for (j, column) in self.plan.values.iter().enumerate() {
             let text = field(column.index);
-            if let Some(value) = self.value(line, column, text)? {
-                cells.push(Cell { family: column.family.clone(), column: column.column.clone(), value: Some(value) });
-                set.push(j);
+            let cell = |value, null| Cell { family: column.family.clone(), column: column.column.clone(), value, null };
+            match self.value(at, column, text)? {
+                Some(value) => {
+                    cells.push(cell(Some(value), false));
+                    set.push(j);
+                }
+                None if self.options.empty_as_null => cells.push(cell(None, true)),
+                None => {}
             }
         }
         Ok((Row { table: self.table.clone(), series, ts, cells }, set))
     }
 
     /// The value of one field; `None` for an empty field or a `--null-values` marker.
-    fn value(&self, line: u64, column: &ValueColumn, text: &str) -> Result<Option<cell::Value>, ImportError> {
+    fn value(&self, at: Place, column: &ValueColumn, text: &str) -> Result<Option<cell::Value>, ImportError> {
         let trimmed = text.trim();
         if trimmed.is_empty() || self.options.null_values.iter().any(|n| n == trimmed) {
             return Ok(None);
         }
-        let bad = |expected| ImportError::Value { line, column: column.label.clone(), text: text.to_owned(), expected };
+        let bad = |expected| ImportError::Value { at, column: column.label.clone(), text: text.to_owned(), expected };
         Ok(Some(match column.ty {
             ColumnType::F64 => cell::Value::F64Value(trimmed.parse().map_err(|_| bad("f64 (a number such as 1.5)"))?),
             ColumnType::I64 => cell::Value::I64Value(trimmed.parse().map_err(|_| bad("i64 (a whole number)"))?),
@@ -244,11 +225,8 @@ impl<R: Read> Importer<R> {
     }
 }
 
-/// The CSV reader's error without its own position prefix.
-fn csv_message(e: &csv::Error) -> String {
-    match e.kind() {
-        csv::ErrorKind::Utf8 { err, .. } => format!("field {} is not valid UTF-8", err.field() + 1),
-        csv::ErrorKind::Io(io) => format!("read error: {io}"),
-        _ => e.to_string(),
-    }
+/// The nanoseconds of an instant that a typed column wrote as RFC 3339.
+fn parse_instant(text: &str) -> Result<i64, TsError> {
+    let ts: jiff::Timestamp = text.parse().map_err(|_| TsError::Range)?;
+    i64::try_from(ts.as_nanosecond()).map_err(|_| TsError::Range)
 }

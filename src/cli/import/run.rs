@@ -7,22 +7,21 @@
 //!   memory up to 256 MiB encoded (about 6 M rows of a few numbers), so such a file is parsed
 //!   once, and a larger one is read a second time to send it. Only the server
 //!   can then refuse a request (a full disk, a changed table); the import stops and says exactly
-//!   how many rows were stored and from which line to resume (`--from-line`; rows stored again
-//!   are harmless, writes are upserts).
+//!   how many rows were stored and from which line to resume (`--from-line`, the row of a
+//!   Parquet file; rows stored again are harmless, writes are upserts).
 //! - Standard input is read once: the first request is checked before anything is sent; a bad
 //!   row later stops the import with the same exact report.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use isobar_proto::v1 as pb;
 use isobar_storage::TableDef;
 
-use super::open_input;
 use super::options::{ImportArgs, ImportOptions};
 use super::report::{Rejects, Tally};
 use super::rows::{Chunk, Importer};
+use super::source::{Records, open_records};
 use crate::cli::CliError;
 use crate::cli::progress::Progress;
 use crate::cli::sender::Sender;
@@ -99,9 +98,9 @@ pub async fn import(
         Err(status) => return Err(status.into()),
     };
     let table_def = info.and_then(|info| isobar_wire::table::table_info_to_def(info).ok());
-    let open = |tdef: Option<&TableDef>| -> Result<Importer<Box<dyn Read>>, CliError> {
-        let input = open_input(path).map_err(csv_error)?;
-        Importer::new(input, table, &options, tdef, rows_per_request).map_err(csv_error)
+    let open = |tdef: Option<&TableDef>| -> Result<Importer<Box<dyn Records>>, CliError> {
+        let records = open_records(path, &options).map_err(csv_error)?;
+        Importer::from_records(records, table, &options, tdef, rows_per_request).map_err(csv_error)
     };
     let nothing = |source| CliError::NothingWritten { path: path.to_owned(), source: Box::new(source) };
     let mut rejects = Rejects::new(args.max_errors, args.reject_file.as_deref()).map_err(csv_error)?;

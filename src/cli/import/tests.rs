@@ -1,6 +1,7 @@
 //! Tests of the importer: the native format, chunking, real-world files (skipped lines, mapped
 //! columns, date + time columns, hour-ending 24:00, missing-value markers, a BOM, types from the
-//! table), and every error naming its line and column.
+//! table), and every error naming its line and column; JSON Lines and Parquet files through the
+//! same mapping (values, nulls, refusals naming line or row and key or column).
 
 use isobar_ingest::convert::request_to_batch;
 use isobar_proto::v1::WriteRequest;
@@ -8,6 +9,8 @@ use isobar_storage::{ColumnDef, ColumnType, ColumnValues, FamilyDef, SeriesWrite
 
 use super::options::{ImportArgs, ImportOptions};
 use super::rows::Importer;
+use super::source::Records;
+use super::source::csv_file::CsvRecords;
 use super::timestamp::TsUnit;
 
 const SAMPLE: &str = "series,ts,env.temp_c:f64,env.rh:i64,meta.note:string,meta.ok:bool
@@ -17,12 +20,17 @@ station=KBFI,5,3,,\"gusty, \"\"wet\"\"\",0
 station=KSEA,1970-01-01T00:00:02Z,11.75,81,\"\",
 ";
 
-fn importer<'a>(text: &'a str, options: &ImportOptions, table: Option<&TableDef>, per: usize) -> Importer<&'a [u8]> {
+fn importer<'a>(
+    text: &'a str,
+    options: &ImportOptions,
+    table: Option<&TableDef>,
+    per: usize,
+) -> Importer<CsvRecords<&'a [u8]>> {
     Importer::new(text.as_bytes(), "weather", options, table, per).expect("header")
 }
 
 /// Every request of a file, failing on the first bad row.
-fn requests(mut importer: Importer<&[u8]>) -> Vec<WriteRequest> {
+fn requests<S: Records>(mut importer: Importer<S>) -> Vec<WriteRequest> {
     let mut out = Vec::new();
     while let Some(chunk) = importer.next_chunk(&mut Err).expect("valid") {
         out.push(chunk.request);
@@ -285,3 +293,6 @@ fn from_line_skips_earlier_rows() {
     let chunk = reader.next_chunk(&mut Err).expect("line 2 skipped").expect("rows");
     assert_eq!((chunk.rows, chunk.first_line), (1, 3));
 }
+
+mod jsonl_files;
+mod parquet_files;

@@ -132,6 +132,14 @@ pub fn validate_batch(
             };
             let (def_id, def_ty) = match existing {
                 Some(found) => found,
+                // Setting a column that does not exist yet to null changes nothing, and gives no
+                // type to create it with.
+                None if base.dynamic_columns
+                    && col.nulls.is_some()
+                    && col.validity.as_ref().is_some_and(|v| !v.contains(&true)) =>
+                {
+                    continue;
+                }
                 None if base.dynamic_columns => {
                     validate_name(NameKind::Column, &col.column)?;
                     new_columns += 1;
@@ -168,7 +176,10 @@ pub fn validate_batch(
                     return Err(InvalidInput::UnknownColumn { table: tname, family: col.family, column: col.column });
                 }
             };
-            if def_ty != got {
+            // A column of explicit nulls only carries no value, so its placeholders may be of any
+            // type (a row-form writer cannot know the type of a column it only sets to null).
+            let nulls_only = col.nulls.is_some() && col.validity.as_ref().is_some_and(|v| !v.contains(&true));
+            if def_ty != got && !nulls_only {
                 return Err(InvalidInput::TypeMismatch {
                     table: tname,
                     series: series(),
@@ -244,12 +255,14 @@ pub fn validate_batch(
                 None => None,
             };
             out.points += col.validity.as_ref().map_or(n, |v| v.iter().filter(|b| **b).count());
-            columns.push(LoggedColumn {
-                family: family_id,
-                column: def_id,
-                values: col.values,
-                validity: col.validity,
-            });
+            if !nulls_only {
+                columns.push(LoggedColumn {
+                    family: family_id,
+                    column: def_id,
+                    values: col.values,
+                    validity: col.validity,
+                });
+            }
             columns.extend(marker.flatten());
         }
         if !columns.is_sorted_by_key(|c| (c.family, c.column)) {
