@@ -38,26 +38,6 @@ async fn run_script(script: &str, args: Vec<String>, ok: &str) -> String {
     text
 }
 
-/// The known rows of `weather.env`: KSEA at `T0` (temp 11.5, code 1) and `T0 + 1s` (12.0, 2),
-/// KPDX at `T0 + 2s` with temp NULL and code 3 (the code makes the row exist: a family has a
-/// row only where one of its cells was written).
-async fn write_known_rows(client: &mut Client) {
-    let ksea = pb::SeriesBatch {
-        table: "weather".into(),
-        series: "KSEA".into(),
-        ts: vec![T0, T0 + SEC],
-        columns: vec![f64_column("temp", vec![11.5, 12.0]), i64_column("code", vec![1, 2])],
-    };
-    let kpdx = pb::SeriesBatch {
-        table: "weather".into(),
-        series: "KPDX".into(),
-        ts: vec![T0 + 2 * SEC],
-        columns: vec![f64_column_with_gaps("temp", vec![0.0], &[0]), i64_column("code", vec![3])],
-    };
-    let request = pb::WriteRequest { batches: vec![ksea, kpdx], ..Default::default() };
-    client.ingest.write(request).await.expect("known rows written");
-}
-
 /// The `BIG` series: `BIG_ROWS` rows of `env.temp` = 0, 1, ..., one a millisecond from a day after
 /// `T0`, in requests of `BIG_BATCH` rows.
 async fn write_big_series(client: &mut Client) {
@@ -96,7 +76,7 @@ async fn psycopg_sqlalchemy_and_pandas_query_over_the_postgres_protocol() {
     let mut admin = Client::connect_with(&running.url(), &options).await.expect("client connects");
     create_weather(&mut admin).await;
     create_other_with_a_row(&mut admin, T0).await;
-    write_known_rows(&mut admin).await;
+    write_known_weather_rows(&mut admin, T0).await;
     write_big_series(&mut admin).await;
 
     let pg = running.postgres_addr().expect("the PostgreSQL listener is bound");

@@ -15,11 +15,9 @@ use common::*;
 use isobar::auth::Permission;
 use isobar::client::{Client, ClientOptions};
 use isobar::server::Running;
-use isobar_proto::v1 as pb;
 
 /// 2023-11-14 22:13:20 UTC.
 const T0: i64 = 1_700_000_000_000_000_000;
-const SEC: i64 = 1_000_000_000;
 /// The root token's secret: the password of user `root`.
 const ROOT: &str = "secret-root";
 
@@ -61,21 +59,7 @@ async fn serve_weather(data: &std::path::Path, auth: bool) -> (Running, u16) {
     let options = ClientOptions { token: auth.then(|| ROOT.to_owned()), ..ClientOptions::default() };
     let mut client = Client::connect_with(&running.url(), &options).await.expect("client connects");
     create_weather(&mut client).await;
-    let ksea = pb::SeriesBatch {
-        table: "weather".into(),
-        series: "KSEA".into(),
-        ts: vec![T0, T0 + SEC],
-        columns: vec![f64_column("temp", vec![11.5, 12.0]), i64_column("code", vec![1, 2])],
-    };
-    // The code makes KPDX's env row exist: a family has a row only where a cell was written.
-    let kpdx = pb::SeriesBatch {
-        table: "weather".into(),
-        series: "KPDX".into(),
-        ts: vec![T0 + 2 * SEC],
-        columns: vec![f64_column_with_gaps("temp", vec![0.0], &[0]), i64_column("code", vec![3])],
-    };
-    let request = pb::WriteRequest { batches: vec![ksea, kpdx], ..Default::default() };
-    client.ingest.write(request).await.expect("rows written");
+    write_known_weather_rows(&mut client, T0).await;
     let port = running.postgres_addr().expect("the PostgreSQL listener is bound").port();
     (running, port)
 }

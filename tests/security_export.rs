@@ -14,6 +14,7 @@ use isobar::client::{Client, ClientOptions};
 use isobar::config::{ByteSize, Config, TokenConfig};
 use isobar::server::Running;
 use isobar_proto::v1 as pb;
+use isobar_testkit::files::files_below;
 use tonic::Code;
 
 const T0: i64 = 1_700_000_000_000_000_000;
@@ -57,24 +58,6 @@ fn export_request(destination: &str) -> pb::ExportRequest {
         format: pb::ExportFormat::Parquet.into(),
         ..Default::default()
     }
-}
-
-/// Every file below `dir` (recursively, links not followed).
-fn files_below(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(at) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&at) else { continue };
-        for entry in entries {
-            let path = entry.expect("entry").path();
-            if std::fs::symlink_metadata(&path).expect("stat").is_dir() {
-                stack.push(path);
-            } else {
-                out.push(path);
-            }
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

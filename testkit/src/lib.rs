@@ -6,6 +6,7 @@
 //! | module | gives |
 //! |---|---|
 //! | [`server`] | `isobar serve` as a child process on a free loopback port, waited for until it accepts connections, signalled by its PID only, killed on drop |
+//! | [`files`] | the files below a directory |
 //! | [`procfs`] | resident memory (current, peak), CPU time and load average from `/proc` |
 //! | [`rows`] | Arrow record batches as comparable rows and typed columns |
 //! | [`tmpfs`] | a small real file system (tmpfs) for disk-full tests, unmounted on drop |
@@ -25,6 +26,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod files;
 pub mod procfs;
 pub mod rows;
 pub mod server;

@@ -143,6 +143,27 @@ pub fn f64_column_with_gaps(name: &str, values: Vec<f64>, gaps: &[usize]) -> pb:
     pb::Column { validity, ..f64_column(name, values) }
 }
 
+/// Writes the known rows of `weather.env` that the PostgreSQL tests check: KSEA at `t0` (temp
+/// 11.5, code 1) and `t0 + 1s` (12.0, 2), KPDX at `t0 + 2s` with temp NULL and code 3 (the code
+/// makes the row exist: a family has a row only where one of its cells was written).
+pub async fn write_known_weather_rows(client: &mut Client, t0: i64) {
+    const SEC: i64 = 1_000_000_000;
+    let ksea = pb::SeriesBatch {
+        table: "weather".into(),
+        series: "KSEA".into(),
+        ts: vec![t0, t0 + SEC],
+        columns: vec![f64_column("temp", vec![11.5, 12.0]), i64_column("code", vec![1, 2])],
+    };
+    let kpdx = pb::SeriesBatch {
+        table: "weather".into(),
+        series: "KPDX".into(),
+        ts: vec![t0 + 2 * SEC],
+        columns: vec![f64_column_with_gaps("temp", vec![0.0], &[0]), i64_column("code", vec![3])],
+    };
+    let request = pb::WriteRequest { batches: vec![ksea, kpdx], ..Default::default() };
+    client.ingest.write(request).await.expect("known rows written");
+}
+
 /// An i64 column of family `env`.
 pub fn i64_column(name: &str, values: Vec<i64>) -> pb::Column {
     pb::Column {

@@ -164,19 +164,10 @@ pub struct ParquetFile {
 /// Every file below `root` by path relative to it (`/`-separated); `.parquet` files read back.
 pub fn files(root: &Path) -> BTreeMap<String, Option<ParquetFile>> {
     let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(at) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&at) else { continue };
-        for entry in entries {
-            let path = entry.expect("entry").path();
-            if std::fs::symlink_metadata(&path).expect("stat").is_dir() {
-                stack.push(path);
-                continue;
-            }
-            let rel = path.strip_prefix(root).expect("inside").to_string_lossy().into_owned();
-            let parquet = rel.ends_with(".parquet").then(|| read(&path));
-            out.insert(rel, parquet);
-        }
+    for path in isobar_testkit::files::files_below(root) {
+        let rel = path.strip_prefix(root).expect("inside").to_string_lossy().into_owned();
+        let parquet = rel.ends_with(".parquet").then(|| read(&path));
+        out.insert(rel, parquet);
     }
     out
 }
