@@ -115,6 +115,8 @@ async fn write_scan_admin_then_restart_keeps_everything() {
     let stats = client.admin.stats(pb::StatsRequest { table: "weather".into() }).await.expect("stats").into_inner();
     let env = &stats.tables[0].families[0];
     assert_eq!((env.family.as_str(), env.series, env.rows), ("env", 3, 7));
+    // Points from the files' chunk statistics (A: 3 temp + 3 code, B: 1, C: 3) and the time span.
+    assert_eq!((env.points, env.min_ts, env.max_ts), (10, Some(T0), Some(T0 + 2 * S)));
     assert!(env.files >= 1 && env.bytes > 0);
     let delete = pb::DeleteRequest {
         table: "weather".into(),

@@ -64,15 +64,15 @@ pub fn stats(db: &Db, table: &str) -> Result<pb::StatsResponse, ApiError> {
                 pb::FamilyStats {
                     family: f.name.clone(),
                     series,
-                    points: 0,
+                    points: s.map_or(0, |s| s.file_points),
                     rows: s.map_or(0, |s| s.file_rows),
                     files: s.map_or(0, |s| s.files as u64),
                     bytes: s.map_or(0, |s| s.file_bytes),
                     memtable_bytes: s.map_or(0, |s| s.memtable_bytes as u64),
                     pending_compaction_bytes: s.map_or(0, |s| s.pending_compaction_bytes),
                     windows: s.map_or(0, |s| s.windows as u64),
-                    min_ts: None,
-                    max_ts: None,
+                    min_ts: s.and_then(|s| s.ts_bounds).map(|b| b.0),
+                    max_ts: s.and_then(|s| s.ts_bounds).map(|b| b.1),
                 }
             })
             .collect();

@@ -22,6 +22,11 @@ pub struct FamilyStats {
     /// are written; files from versions before that rule may also count rows without one until
     /// compaction rewrites them.
     pub file_rows: u64,
+    /// Points (non-null cells) in SSTables, before merging duplicates across files.
+    pub file_points: u64,
+    /// Smallest and largest ts in SSTables and memtables (rows hidden by a TTL or a delete not
+    /// yet compacted away included); `None` when the family holds no rows.
+    pub ts_bounds: Option<(i64, i64)>,
     /// Series in the active memtable.
     pub memtable_series: usize,
     /// Bytes held by memtables (active and frozen).
@@ -148,6 +153,8 @@ fn family_stats(table: &str, family: &str, fv: &FamilyVersion) -> FamilyStats {
         files: fv.files.len(),
         file_bytes: fv.files.iter().map(|f| f.meta.size).sum(),
         file_rows: fv.files.iter().map(|f| f.meta.rows).sum(),
+        file_points: fv.files.iter().map(|f| f.reader.points()).sum(),
+        ts_bounds: ts_bounds(fv),
         memtable_series: fv.active.series_count(),
         memtable_bytes: fv.memtable_bytes(),
         frozen_memtable_bytes: fv.frozen.iter().map(|f| f.mem.approximate_bytes()).sum(),
@@ -156,4 +163,11 @@ fn family_stats(table: &str, family: &str, fv: &FamilyVersion) -> FamilyStats {
         pending_compaction_bytes: 0,
         bad_files: fv.files.iter().filter(|f| f.bad_reason().is_some()).count(),
     }
+}
+
+/// Smallest and largest ts of a family's files and memtables.
+fn ts_bounds(fv: &FamilyVersion) -> Option<(i64, i64)> {
+    let files = fv.files.iter().filter(|f| f.meta.rows > 0).map(|f| (f.meta.min_ts, f.meta.max_ts));
+    let mems = std::iter::once(&fv.active).chain(fv.frozen.iter().map(|f| &f.mem)).filter_map(|m| m.ts_bounds());
+    files.chain(mems).reduce(|(lo, hi), (a, b)| (lo.min(a), hi.max(b)))
 }

@@ -136,6 +136,17 @@ impl Memtable {
         (!self.is_empty()).then(|| (self.min_seq.load(Ordering::Relaxed), self.max_seq.load(Ordering::Relaxed)))
     }
 
+    /// Smallest and largest ts written, if any row was.
+    pub fn ts_bounds(&self) -> Option<(i64, i64)> {
+        let mut bounds: Option<(i64, i64)> = None;
+        for e in self.series.iter() {
+            if let Some((lo, hi)) = e.value().lock().ts_bounds() {
+                bounds = Some(bounds.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+            }
+        }
+        bounds
+    }
+
     /// Number of series.
     pub fn series_count(&self) -> usize {
         self.series.len()

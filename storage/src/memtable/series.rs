@@ -100,6 +100,15 @@ impl SeriesBuffer {
         self.ts.len()
     }
 
+    /// Smallest and largest ts buffered (in arrival order, so found by a pass), if any.
+    pub(crate) fn ts_bounds(&self) -> Option<(i64, i64)> {
+        let first = *self.ts.first()?;
+        if self.sorted {
+            return Some((first, *self.ts.last()?));
+        }
+        Some(self.ts.iter().fold((first, first), |(lo, hi), t| (lo.min(*t), hi.max(*t))))
+    }
+
     /// The ids of the columns this series has, ascending.
     pub(crate) fn column_ids(&self) -> impl Iterator<Item = ColumnId> + '_ {
         self.columns.iter().map(|(id, _)| *id)

@@ -92,6 +92,17 @@ impl SstReader {
         &self.info
     }
 
+    /// Non-null cells of real columns (null markers are not points), from the chunk statistics
+    /// in the index: no data block is read.
+    pub fn points(&self) -> u64 {
+        let real: Vec<bool> = self.info.columns.iter().map(|c| crate::schema::marked_column(c.id).is_none()).collect();
+        self.index
+            .chunks
+            .iter()
+            .flat_map(|chunk| chunk.columns.iter().zip(&real).filter(|(_, real)| **real).map(|(s, _)| s.non_null))
+            .sum()
+    }
+
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
