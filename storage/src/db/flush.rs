@@ -293,6 +293,11 @@ impl Db {
             .unwrap_or(applied)
             .min(applied)
             .min(producers_as_of);
+        // The active segment too, when the flush covered all of it: after `admin flush` or a
+        // clean shutdown no flushed record stays on disk.
+        if let Err(e) = self.inner.wal.retire_active(threshold) {
+            tracing::warn!(error = %e, "could not close the flushed WAL segment; it is deleted later");
+        }
         if let Err(e) = self.inner.wal.remove_obsolete(threshold) {
             tracing::warn!(error = %e, "could not delete obsolete WAL segments; will retry after the next flush");
         }

@@ -311,6 +311,25 @@ impl Wal {
         }
     }
 
+    /// Closes the active segment when every record in it has seq `<= seq` (all of it is
+    /// persisted elsewhere), so that [`Wal::remove_obsolete`] can delete it instead of keeping up
+    /// to `segment_size` bytes of flushed records on disk; the next append starts a new segment.
+    /// Returns whether it closed one. (RocksDB likewise switches to a new log file when a flush
+    /// covers the current one.)
+    pub fn retire_active(&self, seq: u64) -> Result<bool, Error> {
+        let Some(tx) = self.tx.read().clone() else {
+            return Ok(false);
+        };
+        let (reply_tx, reply_rx) = crossbeam_channel::bounded(1);
+        if tx.send(Msg::Retire { upto: seq, reply: reply_tx }).is_err() {
+            return self.after_stop().map(|()| false);
+        }
+        match reply_rx.recv() {
+            Ok(result) => result,
+            Err(_) => self.after_stop().map(|()| false),
+        }
+    }
+
     /// Deletes every closed segment whose records all have seq `<= seq` (and closed segments
     /// holding no records); never the active one. Returns how many files were deleted.
     pub fn remove_obsolete(&self, seq: u64) -> Result<usize, Error> {

@@ -46,6 +46,15 @@ pub(super) enum Msg {
     Sync(Sender<Result<(), Error>>),
     /// Like `Sync`, then stop.
     Close(Sender<Result<(), Error>>),
+    /// Close the active segment when every record in it (and queued before this message) has
+    /// seq `<= upto`, so that it can be deleted; the next record starts a new segment. Replies
+    /// whether it was closed.
+    Retire {
+        /// Every record up to this seq is persisted elsewhere.
+        upto: u64,
+        /// Where the answer goes.
+        reply: Sender<Result<bool, Error>>,
+    },
 }
 
 /// The segment being appended to.
@@ -178,6 +187,9 @@ impl Writer {
                     let _ = reply.send(self.flush_and_sync());
                     return true;
                 }
+                Msg::Retire { upto, reply } => {
+                    let _ = reply.send(self.retire(upto));
+                }
             }
             next = self.rx.try_recv().ok();
         }
@@ -239,6 +251,25 @@ impl Writer {
             }
         }
         self.create(first_seq)
+    }
+
+    /// Closes the active segment (written, `fdatasync`ed, marked closed) when its last record,
+    /// and every buffered one, has seq `<= upto`; the next record creates a new segment.
+    fn retire(&mut self, upto: u64) -> Result<bool, Error> {
+        let Some(active) = self.active.as_ref() else { return Ok(false) };
+        if active.last_seq > upto || self.buffered_seq > upto {
+            return Ok(false);
+        }
+        self.flush_and_sync()?;
+        if let Some(old) = self.active.take() {
+            let mut segments = self.shared.segments.lock();
+            if let Some(info) = segments.active_mut() {
+                info.active = false;
+                info.size = old.size;
+                info.last_seq = Some(old.last_seq);
+            }
+        }
+        Ok(true)
     }
 
     /// Creates the next segment file, `fsync`s the directory, and buffers the header.
