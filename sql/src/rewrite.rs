@@ -79,6 +79,13 @@ fn aggregate_read(agg: &Aggregate) -> Result<Option<AggregateRead>> {
     let Some(table) = provider.downcast_ref::<IsobarTable>() else { return Ok(None) };
     let pushed = Pushed::from_filters(&scan.filters);
     let def = table.def();
+    // Explicit nulls make rows whose every value is null: the engine's aggregates (which see
+    // values only) would drop such a group and take first/last over values only. DataFusion
+    // answers those relations (rare: only families that were written explicit nulls).
+    let shown = def.table.families.iter().filter(|f| def.family.as_ref().is_none_or(|d| d.id == f.id));
+    if shown.into_iter().any(|f| table.snapshot().holds_null_markers(f)) {
+        return Ok(None);
+    }
 
     let mut output = Vec::new();
     let (mut by_series, mut bucket, mut gapfill) = (false, None, false);

@@ -293,10 +293,26 @@ impl Db {
             .unwrap_or(applied)
             .min(applied)
             .min(producers_as_of);
-        // The active segment too, when the flush covered all of it: after `admin flush` or a
-        // clean shutdown no flushed record stays on disk.
-        if let Err(e) = self.inner.wal.retire_active(threshold) {
-            tracing::warn!(error = %e, "could not close the flushed WAL segment; it is deleted later");
+        // The active segment too, when the flush covered all of it: after `admin flush` no
+        // flushed record stays on disk. Deleting it deletes the record of the highest seq handed
+        // out so far, so the manifest records that seq first: a reopen must never hand it out
+        // again (a record that changed no memtable, such as a write of absent cells only, is
+        // not in `flushed_seq` either).
+        let recorded = {
+            let mut cell = self.inner.versions.lock_manifest();
+            if cell.state().last_seq < threshold && !cell.is_poisoned() {
+                cell.apply(vec![crate::manifest::Edit::LastSeq(threshold)])
+            } else {
+                Ok(())
+            }
+        };
+        match recorded {
+            Ok(()) => {
+                if let Err(e) = self.inner.wal.retire_active(threshold) {
+                    tracing::warn!(error = %e, "could not close the flushed WAL segment; it is deleted later");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not record the last seq; the flushed WAL segment is kept"),
         }
         if let Err(e) = self.inner.wal.remove_obsolete(threshold) {
             tracing::warn!(error = %e, "could not delete obsolete WAL segments; will retry after the next flush");

@@ -71,7 +71,7 @@ fn open(dir: &Path, opts: crate::Options) -> Result<Db> {
     // The WAL (and the flushed points) may be ahead of the manifest's last recorded seq when the
     // last close could not record it (a failed manifest sync): new seqs must follow all of them.
     let flushed_max = state.flushed_seq.values().copied().max().unwrap_or(0);
-    last_seq = last_seq.max(stats.last_seq.unwrap_or(0)).max(flushed_max);
+    last_seq = last_seq.max(stats.last_seq.unwrap_or(0)).max(flushed_max).max(state.producers_as_of);
     producers.expire(now_ms());
     if replayed > 0 {
         tracing::info!(records = replayed, last_seq, ?stats, "replayed the WAL into memtables");

@@ -10,7 +10,7 @@ use super::merge::{filter_rows, merge_runs};
 use crate::error::{InvalidInput, Result};
 use crate::manifest::Tombstone;
 use crate::run::Run;
-use crate::schema::{ColumnId, FamilyDef, TableDef, with_null_markers};
+use crate::schema::{ColumnId, FamilyDef, TableDef, marked_column, with_null_markers};
 use crate::selector::{SeriesSelector, TimeRange};
 use crate::version::{FamilyVersion, SuperVersion};
 
@@ -73,6 +73,16 @@ impl Snapshot {
             Some(ttl) => TimeRange { from: range.from.max(self.now_ns.saturating_sub(ttl)), to: range.to },
             None => range,
         }
+    }
+
+    /// True when a memtable or file of `family` holds explicit nulls (cells of null-marker
+    /// columns, see [`crate::schema::null_marker`]): rows whose every value may be null. Callers
+    /// that assume a row has a value somewhere (aggregate push-down) check this first.
+    pub fn holds_null_markers(&self, family: &FamilyDef) -> bool {
+        let Some(fv) = self.family_version(family.id) else { return false };
+        let in_files = fv.files.iter().any(|f| f.reader.info().columns.iter().any(|c| marked_column(c.id).is_some()));
+        in_files
+            || std::iter::once(&fv.active).chain(fv.frozen.iter().map(|f| &f.mem)).any(|m| !m.null_markers().is_empty())
     }
 
     /// Tombstones that apply to `family` of `table`.
