@@ -21,6 +21,7 @@ use prost::Message;
 struct Agent {
     stop: Arc<AtomicBool>,
     queue: Arc<Queue>,
+    source: std::thread::JoinHandle<()>,
     batcher: std::thread::JoinHandle<()>,
 }
 
@@ -36,19 +37,22 @@ fn start(dir: &Path, config: &SourceConfig) -> Agent {
         queue: Arc::clone(&queue),
         metrics: Arc::clone(&metrics),
     };
-    source::spawn(config.clone(), ctx, "p").expect("spawn");
+    let source = source::spawn(config.clone(), ctx, "p").expect("spawn");
     let batch = BatchConfig { max_rows: 3, max_bytes: 1 << 20, max_delay_ms: 20 };
     let q = Arc::clone(&queue);
     let batcher =
         std::thread::spawn(move || isobar_agent::batcher::run(rx, q, batch, metrics, Arc::default()).expect("batcher"));
-    Agent { stop, queue, batcher }
+    Agent { stop, queue, source, batcher }
 }
 
 impl Agent {
-    /// Stops the source and waits until the batcher queued everything it was handed.
+    /// Stops the source and waits until the batcher queued everything it was handed and the
+    /// source thread ended: it holds the queue, whose `LOCK` a restart in this process would
+    /// otherwise find still taken (on a loaded machine the thread notices the stop late).
     fn stop(self) {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         self.batcher.join().expect("batcher joins");
+        self.source.join().expect("source joins");
         drop(self.queue);
     }
 }
