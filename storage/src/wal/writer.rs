@@ -242,14 +242,7 @@ impl Writer {
     fn rotate(&mut self, first_seq: u64) -> Result<(), Error> {
         self.write_buf()?;
         self.sync_active()?;
-        if let Some(old) = self.active.take() {
-            let mut segments = self.shared.segments.lock();
-            if let Some(info) = segments.active_mut() {
-                info.active = false;
-                info.size = old.size;
-                info.last_seq = Some(old.last_seq);
-            }
-        }
+        self.close_active();
         self.create(first_seq)
     }
 
@@ -261,6 +254,13 @@ impl Writer {
             return Ok(false);
         }
         self.flush_and_sync()?;
+        self.close_active();
+        Ok(true)
+    }
+
+    /// Marks the active segment closed in the live list (its size and last seq final); the next
+    /// record creates a new one. The caller has written and synced it.
+    fn close_active(&mut self) {
         if let Some(old) = self.active.take() {
             let mut segments = self.shared.segments.lock();
             if let Some(info) = segments.active_mut() {
@@ -269,7 +269,6 @@ impl Writer {
                 info.last_seq = Some(old.last_seq);
             }
         }
-        Ok(true)
     }
 
     /// Creates the next segment file, `fsync`s the directory, and buffers the header.
